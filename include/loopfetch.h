@@ -1,0 +1,229 @@
+/* loopfetch: a bulk downloader in which one libuv loop drives libcurl's multi interface.
+ *
+ * Conventions (as in libuv):
+ *  - Every public name starts with lf_ (internal ones with lf__).
+ *  - Functions return 0 on success or a negative error code; lf_strerror() turns a code into
+ *    text. Codes are LF_E* below or libuv's UV_E* codes, which never overlap.
+ *  - The caller owns the memory of handles (lf_fetcher_t). A handle that was initialised must be
+ *    closed with lf_fetcher_close(); its memory may be released only once the close callback has
+ *    run, because libuv handles inside it close asynchronously.
+ *  - Nothing here creates threads. All callbacks run on the loop thread of the caller's loop.
+ */
+#ifndef LOOPFETCH_H
+#define LOOPFETCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LOOPFETCH_VERSION "0.1.0"
+#define LOOPFETCH_URL "https://github.com/loopfetch/loopfetch"
+
+/* Error codes. Values are below libuv's range so both kinds can travel in one int. */
+#define LF_ERRNO_MAP(XX)                                                                           \
+  XX(EINVAL, -30001, "invalid argument")                                                           \
+  XX(ENOMEM, -30002, "out of memory")                                                              \
+  XX(ECLOSING, -30003, "fetcher is closing")                                                       \
+  XX(ECURL, -30004, "transfer failed")                                                             \
+  XX(EHTTP, -30005, "HTTP error status")                                                           \
+  XX(ETOOBIG, -30006, "body exceeds the size limit")                                               \
+  XX(EIO, -30007, "could not write the output file")                                               \
+  XX(ESCHEME, -30008, "URL scheme is not http or https")                                           \
+  XX(EURL, -30009, "malformed URL")                                                                \
+  XX(ESELECTOR, -30010, "malformed CSS selector")                                                  \
+  XX(ENOTHTML, -30011, "document is not HTML")                                                     \
+  XX(EABORTED, -30012, "transfer aborted")                                                         \
+  XX(ENAME, -30013, "no usable file name")
+
+typedef enum {
+#define LF__ERR_ENUM(name, value, text) LF_##name = (value),
+  LF_ERRNO_MAP(LF__ERR_ENUM)
+#undef LF__ERR_ENUM
+} lf_errno_t;
+
+/* Returns a static string for an LF_E* or UV_E* code (never NULL). */
+const char *lf_strerror(int err);
+
+/* Returns LOOPFETCH_VERSION; lets a program check the library it runs against. */
+const char *lf_version(void);
+
+/* ---------------------------------------------------------------------------------------------
+ * Fetcher: many transfers overlapped on one uv_loop_t through one libcurl multi handle.
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct lf_fetcher_s lf_fetcher_t;
+typedef struct lf__transfer_s lf__transfer_t;
+typedef struct lf__pending_s lf__pending_t;
+
+/* Where a body goes. */
+typedef enum {
+  LF_OUTPUT_MEMORY = 0, /* kept in memory and handed to the result callback (the list page) */
+  LF_OUTPUT_FILE = 1    /* streamed to a file in lf_options_t.out_dir, written atomically */
+} lf_output_t;
+
+/* One request. lf_fetcher_add() copies the strings; the caller keeps ownership of the struct. */
+typedef struct {
+  const char *url;    /* absolute http:// or https:// URL (required) */
+  lf_output_t output; /* LF_OUTPUT_MEMORY or LF_OUTPUT_FILE */
+  const char *file;   /* LF_OUTPUT_FILE: file name inside out_dir; must not contain '/' */
+  void *data;         /* caller's pointer, handed back in the result */
+} lf_request_t;
+
+/* Time spent in each phase of a transfer, in seconds from the transfer's start (libcurl's
+ * CURLINFO_*_TIME_T), plus the time it waited in the queue before a slot was free. */
+typedef struct {
+  double queued;        /* from lf_fetcher_add() to the start of the transfer */
+  double namelookup;    /* DNS done */
+  double connect;       /* TCP connected */
+  double appconnect;    /* TLS done (0 for plain HTTP or a reused connection) */
+  double starttransfer; /* first byte of the response */
+  double total;         /* last byte received */
+  double written;       /* output file complete and renamed into place */
+} lf_timings_t;
+
+/* What became of one request. Valid only during the result callback; copy what you keep. */
+typedef struct {
+  const char *url;           /* as given to lf_fetcher_add() */
+  const char *effective_url; /* after redirects (NULL if the transfer never started) */
+  const char *file;          /* LF_OUTPUT_FILE: name inside out_dir; NULL otherwise */
+  void *data;                /* lf_request_t.data */
+  int status;                /* 0: saved; otherwise a negative LF_E* or UV_E* code */
+  const char *error;         /* one human line saying why, or NULL when status is 0 */
+  long http_code;            /* last HTTP status, 0 if none was received */
+  const char *content_type;  /* Content-Type of the last response, or NULL */
+  uint64_t bytes;            /* body bytes received (decoded) */
+  int attempts;              /* transfers made for this request (retries + 1); 0: none */
+  const char *body;          /* LF_OUTPUT_MEMORY: the body, NUL-terminated; NULL otherwise */
+  size_t body_len;           /* length of body without the terminating NUL */
+  lf_timings_t timings;
+  double start; /* start of the transfer, seconds on the fetcher's clock (see lf_fetcher_now) */
+} lf_result_t;
+
+typedef void (*lf_result_cb)(lf_fetcher_t *fetcher, const lf_result_t *result);
+typedef void (*lf_close_cb)(lf_fetcher_t *fetcher);
+/* Called when the queue has run dry and a slot is free: the moment to lf_fetcher_add() more.
+ * Lets a producer feed URLs lazily so that memory stays O(in flight), not O(URLs). */
+typedef void (*lf_need_cb)(lf_fetcher_t *fetcher);
+
+typedef struct {
+  unsigned max_in_flight;     /* transfers at once; 0 means LF_DEFAULT_IN_FLIGHT */
+  const char *out_dir;        /* folder for LF_OUTPUT_FILE; default "." It must exist when the
+                                 first LF_OUTPUT_FILE request is added (it is opened then) */
+  const char *user_agent;     /* default "loopfetch/VERSION (+LOOPFETCH_URL)" */
+  const char *cacert;         /* CA bundle file for TLS verification; NULL: system store */
+  const char *const *headers; /* extra request headers ("Name: value"), NULL-terminated */
+  long connect_timeout_ms;    /* 0: 30 s */
+  long timeout_ms;            /* whole transfer, per attempt; 0: none */
+  long stall_timeout_ms;      /* abort an attempt that receives nothing for this long; 0: 60 s,
+                                 negative: never */
+  uint64_t max_size;          /* largest body accepted; 0: LF_DEFAULT_MAX_SIZE */
+  size_t max_memory_body;     /* largest LF_OUTPUT_MEMORY body; 0: LF_DEFAULT_MAX_SIZE */
+  int retries;                /* extra attempts after a transient failure; negative: none.
+                                 lf_options_init() sets 3 */
+  long retry_base_ms;         /* first backoff; doubles per attempt, with jitter; 0: 500 ms */
+  long retry_max_wait_ms;     /* cap on any wait, Retry-After included; 0: 30 s */
+  unsigned per_host;          /* connections per host; 0: no cap */
+  double rate;                /* transfers started per second; 0: no limit */
+  unsigned max_streams;       /* HTTP/2 streams per connection; 0: 100 */
+} lf_options_t;
+
+#define LF_DEFAULT_IN_FLIGHT 64
+#define LF_DEFAULT_MAX_SIZE (100u * 1024 * 1024)
+
+/* Fills opts with the defaults. */
+void lf_options_init(lf_options_t *opts);
+
+struct lf_fetcher_s {
+  void *data;      /* public: for the caller */
+  uv_loop_t *loop; /* public, read-only */
+  /* private: everything below belongs to the library */
+  void *multi;       /* CURLM * */
+  void *share;       /* CURLSH *: DNS and TLS session cache shared by all transfers */
+  void *header_list; /* struct curl_slist * of opts.headers */
+  uv_timer_t timer;  /* libcurl's single timeout */
+  lf_options_t opts;
+  char *opt_strings; /* copies of the option strings (headers are in header_list) */
+  int out_dirfd;     /* opts.out_dir, so output files are created relative to it */
+  lf_result_cb on_result;
+  lf_need_cb on_need;
+  lf_close_cb on_close;
+  lf__pending_t *queue_head, *queue_tail;
+  lf__pending_t *delayed;   /* waiting to retry, soonest first */
+  uv_timer_t wake;          /* fires when a retry is due or the rate limit allows a start */
+  double tokens;            /* rate limit: starts allowed now */
+  uint64_t tokens_at;       /* when tokens was last topped up */
+  uint64_t rand_state;      /* jitter */
+  lf__transfer_t *active;   /* started and not yet reported */
+  lf__transfer_t *idle;     /* finished; kept to reuse their easy handles */
+  struct lf__poll_s *polls; /* one per socket libcurl watches */
+  size_t queued, delayed_count, in_flight, open_handles;
+  uint64_t clock_base; /* uv_hrtime() at init */
+  uint64_t temp_seq;   /* makes temporary file names unique */
+  size_t buffered;     /* body bytes waiting for the disk, all transfers together */
+  int depth;           /* nesting of our callbacks; teardown waits until it is 0 */
+  int closing, in_refill;
+};
+
+/* Initialises fetcher on loop. opts may be NULL for the defaults; strings are copied.
+ * on_result is required and is called once for every request added.
+ * Errors: LF_EINVAL, LF_ENOMEM, LF_ECURL (libcurl could not be set up), UV_* from uv_timer_init.
+ * On error nothing needs closing. */
+int lf_fetcher_init(uv_loop_t *loop, lf_fetcher_t *fetcher, const lf_options_t *opts,
+                    lf_result_cb on_result);
+
+/* Sets (or clears, with NULL) the callback that asks for more requests. */
+void lf_fetcher_set_need_cb(lf_fetcher_t *fetcher, lf_need_cb on_need);
+
+/* Queues a request; it starts as soon as a slot is free (possibly before this returns).
+ * Copies req's strings. Errors: LF_EINVAL (no URL, or LF_OUTPUT_FILE without a valid name),
+ * LF_ECLOSING, LF_ENOMEM, or UV_E* (out_dir could not be opened, on the first file request).
+ * A request that was queued always gets exactly one result callback. */
+int lf_fetcher_add(lf_fetcher_t *fetcher, const lf_request_t *req);
+
+/* Changes how many transfers may run at once (0: LF_DEFAULT_IN_FLIGHT); more start at once if
+ * requests are waiting. Lets a program size concurrency after it knows the job. */
+void lf_fetcher_set_max_in_flight(lf_fetcher_t *fetcher, unsigned max_in_flight);
+
+/* Transfers running, and requests waiting for a slot. */
+size_t lf_fetcher_in_flight(const lf_fetcher_t *fetcher);
+size_t lf_fetcher_queued(const lf_fetcher_t *fetcher);
+
+/* Seconds since lf_fetcher_init(), on the clock used by lf_result_t.start. */
+double lf_fetcher_now(const lf_fetcher_t *fetcher);
+
+/* Aborts what is queued or running (each gets its result with LF_EABORTED, temporaries are
+ * removed), releases every resource and then calls on_close (may be NULL). The fetcher's memory
+ * may be freed or reused from on_close on. Calling it twice returns LF_ECLOSING.
+ * The loop itself is not touched: other handles on it keep running. */
+int lf_fetcher_close(lf_fetcher_t *fetcher, lf_close_cb on_close);
+
+/* ---------------------------------------------------------------------------------------------
+ * Links: select elements of an HTML page with a CSS selector and resolve their href.
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct {
+  char **urls; /* absolute http(s) URLs without fragment, first-seen order, no duplicates */
+  size_t count;
+  size_t matched; /* elements the selector matched */
+  size_t skipped; /* matched elements without a usable http(s) href */
+} lf_links_t;
+
+/* Parses html (len bytes, need not be NUL-terminated), selects elements with selector, and
+ * resolves each one's href against page_url (or the document's <base href>). Selectors support
+ * type, *, .class, #id, [attr], [attr=value] (also ~= |= ^= $= *=), descendant, >, +, ~ and ','.
+ * On error returns LF_ESELECTOR (with the position in errbuf), LF_EURL (bad page_url) or
+ * LF_ENOMEM, and writes one line of explanation to errbuf (if errlen > 0).
+ * On success the caller owns out and frees it with lf_links_free(). */
+int lf_links_extract(const char *html, size_t len, const char *page_url, const char *selector,
+                     lf_links_t *out, char *errbuf, size_t errlen);
+
+void lf_links_free(lf_links_t *links);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LOOPFETCH_H */

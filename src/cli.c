@@ -1,0 +1,360 @@
+/* Command line: options to lf_cli_t, then the job. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <curl/curl.h>
+#include "cli.h"
+#include "shard.h"
+#include "loopfetch.h"
+
+static const char usage_text[] =
+    "Usage: loopfetch [options] [LIST_URL]\n"
+    "Fetch a page, select links in it with a CSS selector, and save every linked page,\n"
+    "all transfers overlapped on one event loop.\n"
+    "Default LIST_URL: " LF_DEFAULT_LIST_URL "\n"
+    "\n"
+    "Selecting links:\n"
+    "      --select SEL          CSS selector for the links (default '" LF_DEFAULT_SELECTOR "')\n"
+    "  -i, --input FILE|-        read URLs from FILE (or stdin), one per line, '#' comments,\n"
+    "                            instead of fetching a list page\n"
+    "      --links               print the resolved links, one per line, and exit\n"
+    "\n"
+    "Output:\n"
+    "  -o, --output-dir DIR      save pages into DIR (default '" LF_DEFAULT_OUT_DIR "'), created if missing\n"
+    "      --manifest FILE       one JSON line per URL (default DIR/" LF_MANIFEST_NAME ")\n"
+    "      --force               fetch pages again that a previous run saved (default: skip them)\n"
+    "  -q, --quiet               print only errors\n"
+    "      --progress            show the progress line even if stderr is not a terminal\n"
+    "      --json                print the final summary as one JSON object on stdout\n"
+    "      --trace FILE          write a Chrome trace (Perfetto, chrome://tracing) of all transfers\n"
+    "      --waterfall FILE.svg  write an SVG waterfall: one bar per URL over time\n"
+    "\n"
+    "Transfers:\n"
+    "  -c, --concurrency N       transfers in flight per process (default: every link, at most\n"
+    "                            512, within the open-file limit); -c 1 is sequential\n"
+    "      --retries N           retries after a transient failure (default 3)\n"
+    "      --retry-max-wait S    longest wait before a retry, Retry-After included (default 30)\n"
+    "      --connect-timeout S   (default 30)\n"
+    "      --stall-timeout S     abort an attempt that receives nothing for S seconds (default 60)\n"
+    "      --timeout S           limit for one attempt (default none)\n"
+    "      --max-size BYTES      largest page accepted, with k/M/G suffix (default 100M)\n"
+    "      --per-host N          connections per host (default no limit)\n"
+    "      --rate R              start at most R requests per second (default no limit)\n"
+    "      --user-agent STR      User-Agent (default 'loopfetch/" LOOPFETCH_VERSION
+    " (+" LOOPFETCH_URL ")')\n"
+    "  -H, --header 'N: V'       extra request header (repeatable)\n"
+    "      --cacert FILE         verify TLS peers with the CA certificates in FILE\n"
+    "\n"
+    "Processes:\n"
+    "  -p, --procs N             N worker processes, each with its own loop over a shard\n"
+    "                            (0: one per online CPU)\n"
+    "      --shard K/N           fetch only shard K of N (1-based); N runs make one whole job\n"
+    "      --compare             run sequential, single-loop and multi-process modes, print a table\n"
+    "\n"
+    "Other:\n"
+    "  -h, --help                show this help and exit\n"
+    "  -V, --version             show the version and exit\n"
+    "\n"
+    "Exit status: 0 every page saved (or already complete); 1 some pages failed; 2 usage\n"
+    "error or malformed selector; 3 list page or input unreadable; 4 nothing to fetch;\n"
+    "5 local error; 130/143 interrupted by SIGINT/SIGTERM.\n";
+
+enum {
+  OPT_SELECT = 256, OPT_LINKS, OPT_CACERT, OPT_USER_AGENT, OPT_MANIFEST, OPT_FORCE,
+  OPT_PROGRESS, OPT_JSON, OPT_TRACE, OPT_WATERFALL, OPT_RETRIES, OPT_RETRY_MAX_WAIT,
+  OPT_CONNECT_TIMEOUT, OPT_STALL_TIMEOUT, OPT_TIMEOUT, OPT_MAX_SIZE, OPT_PER_HOST, OPT_RATE,
+  OPT_SHARD, OPT_COMPARE, OPT_WORKER, OPT_EPOCH
+};
+
+static const struct option long_options[] = {
+    {"select", required_argument, NULL, OPT_SELECT},
+    {"input", required_argument, NULL, 'i'},
+    {"links", no_argument, NULL, OPT_LINKS},
+    {"output-dir", required_argument, NULL, 'o'},
+    {"manifest", required_argument, NULL, OPT_MANIFEST},
+    {"force", no_argument, NULL, OPT_FORCE},
+    {"quiet", no_argument, NULL, 'q'},
+    {"progress", no_argument, NULL, OPT_PROGRESS},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"trace", required_argument, NULL, OPT_TRACE},
+    {"waterfall", required_argument, NULL, OPT_WATERFALL},
+    {"concurrency", required_argument, NULL, 'c'},
+    {"retries", required_argument, NULL, OPT_RETRIES},
+    {"retry-max-wait", required_argument, NULL, OPT_RETRY_MAX_WAIT},
+    {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
+    {"stall-timeout", required_argument, NULL, OPT_STALL_TIMEOUT},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"max-size", required_argument, NULL, OPT_MAX_SIZE},
+    {"per-host", required_argument, NULL, OPT_PER_HOST},
+    {"rate", required_argument, NULL, OPT_RATE},
+    {"user-agent", required_argument, NULL, OPT_USER_AGENT},
+    {"header", required_argument, NULL, 'H'},
+    {"cacert", required_argument, NULL, OPT_CACERT},
+    {"procs", required_argument, NULL, 'p'},
+    {"shard", required_argument, NULL, OPT_SHARD},
+    {"compare", no_argument, NULL, OPT_COMPARE},
+    {"worker", no_argument, NULL, OPT_WORKER}, /* internal: a --procs child */
+    {"epoch", required_argument, NULL, OPT_EPOCH}, /* internal: the parent's clock */
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0}};
+
+static int usage_error(const char *fmt, const char *arg) {
+  fprintf(stderr, "loopfetch: ");
+  fprintf(stderr, fmt, arg);
+  fprintf(stderr, " (see loopfetch --help)\n");
+  return -1;
+}
+
+/* A whole decimal number in [min, max]; no sign, no trailing junk. */
+static int parse_uint(const char *s, unsigned long min, unsigned long max, unsigned *out) {
+  if (!s || *s < '0' || *s > '9')
+    return -1;
+  char *end;
+  errno = 0;
+  unsigned long v = strtoul(s, &end, 10);
+  if (errno || *end || v < min || v > max)
+    return -1;
+  *out = (unsigned)v;
+  return 0;
+}
+
+/* Seconds as a non-negative decimal ("2.5") into milliseconds, at most a day. */
+static int parse_seconds(const char *s, long *ms) {
+  char *end;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (errno || end == s || *end || !(v >= 0) || v > 86400)
+    return -1;
+  *ms = (long)(v * 1000 + 0.5);
+  return 0;
+}
+
+/* Bytes with an optional k/M/G suffix (powers of 1024). */
+static int parse_size(const char *s, uint64_t *out) {
+  if (*s < '0' || *s > '9')
+    return -1;
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  int shift = 0;
+  if (*end == 'k' || *end == 'K')
+    shift = 10;
+  else if (*end == 'm' || *end == 'M')
+    shift = 20;
+  else if (*end == 'g' || *end == 'G')
+    shift = 30;
+  if (shift)
+    end++;
+  if (errno || *end || v == 0 || v > (UINT64_MAX >> shift))
+    return -1;
+  *out = (uint64_t)v << shift;
+  return 0;
+}
+
+static int set_seconds(const char *name, const char *arg, long *ms) {
+  if (parse_seconds(arg, ms) < 0) {
+    fprintf(stderr, "loopfetch: %s wants seconds (e.g. 2.5), not '%s'\n", name, arg);
+    return -1;
+  }
+  return 0;
+}
+
+/* Options that tune transfers. Returns 1 if c was one of them, -1 on a bad value. */
+static int parse_transfer_option(int c, const char *arg, lf_cli_t *cfg) {
+  lf_options_t *o = &cfg->fetch;
+  unsigned u;
+  switch (c) {
+  case 'c':
+    if (parse_uint(arg, 1, 1000000, &cfg->concurrency) < 0)
+      return usage_error("--concurrency wants a number from 1 to 1000000, not '%s'", arg);
+    return 1;
+  case OPT_RETRIES:
+    if (parse_uint(arg, 0, 100, &u) < 0)
+      return usage_error("--retries wants a number from 0 to 100, not '%s'", arg);
+    o->retries = (int)u;
+    return 1;
+  case OPT_RETRY_MAX_WAIT:
+    return set_seconds("--retry-max-wait", arg, &o->retry_max_wait_ms) < 0 ? -1 : 1;
+  case OPT_CONNECT_TIMEOUT:
+    return set_seconds("--connect-timeout", arg, &o->connect_timeout_ms) < 0 ? -1 : 1;
+  case OPT_STALL_TIMEOUT:
+    if (set_seconds("--stall-timeout", arg, &o->stall_timeout_ms) < 0)
+      return -1;
+    if (o->stall_timeout_ms == 0)
+      o->stall_timeout_ms = -1; /* 0 on the command line: never */
+    return 1;
+  case OPT_TIMEOUT:
+    return set_seconds("--timeout", arg, &o->timeout_ms) < 0 ? -1 : 1;
+  case OPT_MAX_SIZE:
+    if (parse_size(arg, &o->max_size) < 0)
+      return usage_error("--max-size wants bytes with an optional k/M/G suffix, not '%s'", arg);
+    return 1;
+  case OPT_PER_HOST:
+    if (parse_uint(arg, 1, 100000, &o->per_host) < 0)
+      return usage_error("--per-host wants a number from 1 to 100000, not '%s'", arg);
+    return 1;
+  case OPT_RATE: {
+    char *end;
+    o->rate = strtod(arg, &end);
+    if (end == arg || *end || !(o->rate > 0) || o->rate > 1e6)
+      return usage_error("--rate wants requests per second above 0, not '%s'", arg);
+    return 1;
+  }
+  case OPT_USER_AGENT:
+    o->user_agent = arg;
+    return 1;
+  case 'H':
+    if (!strchr(arg, ':'))
+      return usage_error("--header wants 'Name: value', not '%s'", arg);
+    if (cfg->header_count == LF_CLI_MAX_HEADERS)
+      return usage_error("too many --header options (at most 64)%s", "");
+    cfg->headers[cfg->header_count++] = arg;
+    return 1;
+  case OPT_CACERT:
+    o->cacert = arg;
+    return 1;
+  default:
+    return 0;
+  }
+}
+
+static long online_cpus(void) {
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? n : 1;
+}
+
+/* Options about what to fetch, where to put it and how to show it. */
+static int parse_job_option(int c, const char *arg, lf_cli_t *cfg) {
+  switch (c) {
+  case OPT_SELECT:
+    cfg->selector = arg;
+    return 1;
+  case 'i':
+    cfg->input = arg;
+    return 1;
+  case OPT_LINKS:
+    cfg->links_only = 1;
+    return 1;
+  case 'o':
+    if (!*arg)
+      return usage_error("empty output folder name%s", "");
+    cfg->out_dir = arg;
+    return 1;
+  case OPT_MANIFEST:
+    cfg->manifest = arg;
+    return 1;
+  case OPT_FORCE:
+    cfg->force = 1;
+    return 1;
+  case 'q':
+    cfg->quiet = 1;
+    return 1;
+  case OPT_PROGRESS:
+    cfg->progress = 1;
+    return 1;
+  case OPT_JSON:
+    cfg->json = 1;
+    return 1;
+  case OPT_TRACE:
+    cfg->trace = arg;
+    return 1;
+  case OPT_WATERFALL:
+    cfg->waterfall = arg;
+    return 1;
+  case 'p':
+    if (parse_uint(arg, 0, 1024, &cfg->procs) < 0)
+      return usage_error("--procs wants a number from 0 to 1024, not '%s'", arg);
+    if (cfg->procs == 0)
+      cfg->procs = (unsigned)online_cpus();
+    if (cfg->mode == LF_MODE_LOOP)
+      cfg->mode = LF_MODE_PROCS;
+    return 1;
+  case OPT_SHARD:
+    if (lf__shard_parse(arg, &cfg->shard_k, &cfg->shard_n) < 0)
+      return usage_error("--shard wants K/N with 1 <= K <= N, like 2/4, not '%s'", arg);
+    return 1;
+  case OPT_COMPARE:
+    cfg->mode = LF_MODE_COMPARE;
+    return 1;
+  case OPT_WORKER:
+    cfg->mode = LF_MODE_WORKER;
+    return 1;
+  case OPT_EPOCH:
+    cfg->epoch_ns = strtoull(arg, NULL, 10);
+    return 1;
+  default:
+    return 0;
+  }
+}
+
+static int check_combination(lf_cli_t *cfg) {
+  if (cfg->mode == LF_MODE_COMPARE && cfg->input && strcmp(cfg->input, "-") == 0)
+    return usage_error("--compare runs the job three times: give -i a file, not stdin%s", "");
+  if (cfg->mode == LF_MODE_COMPARE && cfg->links_only)
+    return usage_error("--compare and --links do not go together%s", "");
+  if (cfg->procs == 0 && cfg->mode == LF_MODE_COMPARE)
+    cfg->procs = (unsigned)online_cpus();
+  return 0;
+}
+
+int lf__cli_parse(int argc, char **argv, lf_cli_t *cfg) {
+  memset(cfg, 0, sizeof(*cfg));
+  cfg->list_url = LF_DEFAULT_LIST_URL;
+  cfg->selector = LF_DEFAULT_SELECTOR;
+  cfg->out_dir = LF_DEFAULT_OUT_DIR;
+  cfg->argc = argc;
+  cfg->argv = argv;
+  lf_options_init(&cfg->fetch);
+  int c;
+  opterr = 0; /* we print our own one-line errors */
+  while ((c = getopt_long(argc, argv, ":i:o:qc:H:p:hV", long_options, NULL)) != -1) {
+    int rc = parse_transfer_option(c, optarg, cfg);
+    if (rc == 0)
+      rc = parse_job_option(c, optarg, cfg);
+    if (rc < 0)
+      return -1;
+    if (rc > 0)
+      continue;
+    switch (c) {
+    case 'h':
+      fputs(usage_text, stdout);
+      return 1;
+    case 'V':
+      printf("loopfetch %s (libcurl %s, libuv %s)\n", LOOPFETCH_VERSION,
+             curl_version_info(CURLVERSION_NOW)->version, uv_version_string());
+      return 1;
+    case ':':
+      return usage_error("option '%s' needs a value", argv[optind - 1]);
+    default:
+      return usage_error("unknown option '%s'", argv[optind - 1]);
+    }
+  }
+  if (optind < argc && cfg->input)
+    return usage_error("give either --input or a LIST_URL, not both ('%s')", argv[optind]);
+  if (optind < argc) {
+    cfg->list_url = argv[optind++];
+    cfg->list_url_given = 1;
+  }
+  if (optind < argc)
+    return usage_error("unexpected argument '%s': give one LIST_URL", argv[optind]);
+  cfg->headers[cfg->header_count] = NULL;
+  cfg->fetch.headers = cfg->headers;
+  return check_combination(cfg);
+}
+
+int main(int argc, char **argv) {
+  /* Writes to a pipe whose reader died must fail with EPIPE, not kill us (workers, --json). */
+  signal(SIGPIPE, SIG_IGN);
+  lf_cli_t cfg;
+  int rc = lf__cli_parse(argc, argv, &cfg);
+  if (rc != 0) return rc > 0 ? LF_EXIT_OK : LF_EXIT_USAGE;
+  if (cfg.mode == LF_MODE_COMPARE)
+    return lf__compare_run(&cfg);
+  return lf__job_run(&cfg);
+}

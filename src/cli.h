@@ -1,0 +1,63 @@
+/* The command-line program: its settings, exit codes, and the job that uses the library. */
+#ifndef LF_CLI_H
+#define LF_CLI_H
+
+#include "loopfetch.h"
+
+#define LF_DEFAULT_LIST_URL                                                                        \
+  "https://en.wikipedia.org/wiki/List_of_countries_by_population_(United_Nations)"
+#define LF_DEFAULT_SELECTOR "td .flagicon + a"
+#define LF_DEFAULT_OUT_DIR "pages"
+/* Default concurrency: every link, but no more than this per loop (each transfer in flight
+ * costs an easy handle and buffers) and within the open-file limit. */
+#define LF_CLI_MAX_DEFAULT_IN_FLIGHT 512
+
+enum {
+  LF_EXIT_OK = 0,      /* every page saved */
+  LF_EXIT_FAILED = 1,  /* some pages failed; the others were saved */
+  LF_EXIT_USAGE = 2,   /* bad option or argument, malformed selector */
+  LF_EXIT_LIST = 3,    /* the list page or the input could not be fetched or read */
+  LF_EXIT_NOTHING = 4, /* nothing to fetch: no link matched, or the input holds no URL */
+  LF_EXIT_LOCAL = 5,   /* local trouble: output folder unusable, out of memory */
+  LF_EXIT_SIGINT = 130,
+  LF_EXIT_SIGTERM = 143
+};
+
+typedef enum { LF_MODE_LOOP = 0, LF_MODE_PROCS, LF_MODE_WORKER, LF_MODE_COMPARE } lf_cli_mode_t;
+
+#define LF_CLI_MAX_HEADERS 64
+
+typedef struct {
+  lf_cli_mode_t mode;
+  const char *list_url;
+  int list_url_given;
+  const char *selector;
+  const char *out_dir;
+  const char *input; /* file of URLs, "-" for stdin; NULL: use the list page */
+  const char *manifest; /* NULL: <out_dir>/loopfetch-manifest.jsonl */
+  const char *trace, *waterfall;
+  unsigned concurrency; /* 0: default */
+  unsigned procs;       /* --procs N; 0 means online CPUs (resolved in parse) */
+  unsigned shard_k, shard_n; /* --shard K/N; n == 0: all */
+  int links_only, quiet, force, json, progress;
+  lf_options_t fetch; /* transfer options (timeouts, retries, headers, ...) */
+  const char *headers[LF_CLI_MAX_HEADERS + 1];
+  size_t header_count;
+  uint64_t epoch_ns; /* --epoch (workers): the parent's uv_hrtime() at its start */
+  char **argv; /* for re-running ourselves (workers, --compare) */
+  int argc;
+} lf_cli_t;
+
+#define LF_MANIFEST_NAME "loopfetch-manifest.jsonl"
+
+/* Parses argv into cfg. Returns 0 to run, 1 when --help/--version was answered, or -1 after
+ * printing a usage error. */
+int lf__cli_parse(int argc, char **argv, lf_cli_t *cfg);
+
+/* Runs the job described by cfg and returns the process exit code. */
+int lf__job_run(const lf_cli_t *cfg);
+
+/* --compare: runs the job in each mode as a child process and prints the table. */
+int lf__compare_run(const lf_cli_t *cfg);
+
+#endif

@@ -1,0 +1,190 @@
+/* --compare: the same job in three modes (sequential, one loop, worker processes), each a
+ * child run of this program with --json into a fresh folder, and one table of the results.
+ * Children are started with posix_spawn and reaped with wait4 because wait4 returns the
+ * child's own resource usage (CPU, peak RSS), which is what the table compares; the runs are
+ * sequential, so there is no loop to keep serving meanwhile. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "cli.h"
+
+extern char **environ;
+
+typedef struct {
+  const char *mode;
+  double wall, cpu;
+  long rss_kb;
+  size_t pages, saved, failed;
+  double mb;
+  int exit_code;
+} run_t;
+
+/* Options that --compare sets itself for each run are dropped from the user's command line. */
+static int drop_option(const char *a, int *takes_value) {
+  static const char *const with_value[] = {"-p", "--procs", "--trace", "--waterfall",
+                                           "--manifest", "-o", "--output-dir"};
+  static const char *const flags[] = {"--compare", "--json", "-q", "--quiet", "--progress"};
+  *takes_value = 0;
+  for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+    if (strcmp(a, flags[i]) == 0)
+      return 1;
+  for (size_t i = 0; i < sizeof(with_value) / sizeof(with_value[0]); i++) {
+    size_t n = strlen(with_value[i]);
+    if (strncmp(a, with_value[i], n) != 0)
+      continue;
+    if (a[n] == '\0') {
+      *takes_value = 1;
+      return 1;
+    }
+    if (a[n] == '=' || (with_value[i][1] != '-' && a[n])) /* --procs=4, -p4, -odir */
+      return 1;
+  }
+  return 0;
+}
+
+static char **run_argv(const lf_cli_t *cfg, const char *mode, const char *dir, char *buf[4]) {
+  char **argv = calloc((size_t)cfg->argc + 8, sizeof(*argv));
+  if (!argv)
+    return NULL;
+  int n = 0, skip;
+  argv[n++] = cfg->argv[0];
+  for (int i = 1; i < cfg->argc; i++) {
+    if (drop_option(cfg->argv[i], &skip)) {
+      i += skip;
+      continue;
+    }
+    argv[n++] = cfg->argv[i];
+  }
+  argv[n++] = "--json";
+  argv[n++] = "-q";
+  argv[n++] = "--force"; /* a fresh run each time, even over an earlier comparison */
+  snprintf(buf[0], 4200, "--output-dir=%s/%s", cfg->out_dir, mode);
+  argv[n++] = buf[0];
+  if (strcmp(mode, "sequential") == 0)
+    argv[n++] = "--concurrency=1";
+  if (strcmp(mode, "procs") == 0) {
+    snprintf(buf[1], 64, "--procs=%u", cfg->procs);
+    argv[n++] = buf[1];
+  }
+  (void)dir;
+  return argv;
+}
+
+static double json_num(const char *json, const char *key) {
+  char pat[64];
+  snprintf(pat, sizeof(pat), "\"%s\":", key);
+  const char *p = strstr(json, pat);
+  return p ? strtod(p + strlen(pat), NULL) : 0.0;
+}
+
+static int run_mode(const lf_cli_t *cfg, const char *mode, run_t *out) {
+  char exe[4096];
+  size_t exe_len = sizeof(exe);
+  if (uv_exepath(exe, &exe_len) < 0)
+    return -1;
+  char b0[4200], b1[64], *bufs[4] = {b0, b1, NULL, NULL};
+  char **argv = run_argv(cfg, mode, cfg->out_dir, bufs);
+  int fds[2];
+  if (!argv || pipe(fds) < 0) {
+    free(argv);
+    return -1;
+  }
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+  posix_spawn_file_actions_addclose(&fa, fds[0]);
+  pid_t pid;
+  uint64_t t0 = uv_hrtime();
+  int rc = posix_spawn(&pid, exe, &fa, NULL, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  close(fds[1]);
+  free(argv);
+  if (rc != 0) {
+    close(fds[0]);
+    errno = rc;
+    return -1;
+  }
+  char json[4096];
+  size_t len = 0;
+  ssize_t n;
+  while ((n = read(fds[0], json + len, sizeof(json) - 1 - len)) > 0 && len < sizeof(json) - 1)
+    len += (size_t)n;
+  json[len] = '\0';
+  close(fds[0]);
+  int status;
+  struct rusage ru;
+  while (wait4(pid, &status, 0, &ru) < 0)
+    if (errno != EINTR)
+      return -1;
+  *out = (run_t){.mode = mode, .wall = (double)(uv_hrtime() - t0) / 1e9};
+  out->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  out->cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+             (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+  /* wait4 gives the largest single process; workers run side by side, so add theirs. */
+  out->rss_kb = (long)json_num(json, "peak_rss_kb") + (long)json_num(json, "peak_rss_children_kb");
+  if (out->rss_kb == 0)
+    out->rss_kb = ru.ru_maxrss;
+  out->pages = (size_t)json_num(json, "pages");
+  out->saved = (size_t)json_num(json, "saved");
+  out->failed = (size_t)json_num(json, "failed");
+  out->mb = json_num(json, "bytes") / 1e6;
+  return 0;
+}
+
+static void print_table(const lf_cli_t *cfg, const run_t *r, int n) {
+  printf("%-12s %8s %8s %8s %6s %11s %6s %9s %7s\n", "mode", "wall s", "speedup", "cpu s",
+         "cpu %", "peak RSS MB", "pages", "MB", "failed");
+  for (int i = 0; i < n; i++) {
+    char label[32];
+    if (strcmp(r[i].mode, "procs") == 0)
+      snprintf(label, sizeof(label), "procs (%u)", cfg->procs);
+    else
+      snprintf(label, sizeof(label), "%s", r[i].mode);
+    printf("%-12s %8.2f %7.1fx %8.2f %5.0f%% %11.1f %6zu %9.1f %7zu\n", label, r[i].wall,
+           r[i].wall > 0 ? r[0].wall / r[i].wall : 0.0, r[i].cpu,
+           r[i].wall > 0 ? 100.0 * r[i].cpu / r[i].wall : 0.0, r[i].rss_kb / 1024.0, r[i].pages,
+           r[i].mb, r[i].failed);
+  }
+}
+
+static void print_json(const lf_cli_t *cfg, const run_t *r, int n) {
+  printf("[");
+  for (int i = 0; i < n; i++)
+    printf("%s{\"mode\":\"%s\",\"procs\":%u,\"wall_s\":%.6f,\"speedup\":%.4f,\"cpu_s\":%.6f,"
+           "\"cpu_pct\":%.2f,\"peak_rss_kb\":%ld,\"pages\":%zu,\"saved\":%zu,\"failed\":%zu,"
+           "\"mb\":%.6f,\"exit_code\":%d}",
+           i ? "," : "", r[i].mode, strcmp(r[i].mode, "procs") == 0 ? cfg->procs : 1,
+           r[i].wall, r[i].wall > 0 ? r[0].wall / r[i].wall : 0.0, r[i].cpu,
+           r[i].wall > 0 ? 100.0 * r[i].cpu / r[i].wall : 0.0, r[i].rss_kb, r[i].pages,
+           r[i].saved, r[i].failed, r[i].mb, r[i].exit_code);
+  printf("]\n");
+}
+
+int lf__compare_run(const lf_cli_t *cfg) {
+  static const char *const modes[] = {"sequential", "loop", "procs"};
+  run_t runs[3];
+  int worst = 0;
+  for (int i = 0; i < 3; i++) {
+    if (!cfg->quiet)
+      fprintf(stderr, "loopfetch: --compare: running %s...\n", modes[i]);
+    fflush(stdout);
+    if (run_mode(cfg, modes[i], &runs[i]) < 0) {
+      fprintf(stderr, "loopfetch: --compare: cannot run %s mode: %s\n", modes[i],
+              strerror(errno));
+      return LF_EXIT_LOCAL;
+    }
+    if (runs[i].exit_code > worst)
+      worst = runs[i].exit_code;
+  }
+  if (cfg->json)
+    print_json(cfg, runs, 3);
+  else
+    print_table(cfg, runs, 3);
+  return worst;
+}

@@ -1,0 +1,482 @@
+/* The fetcher's public face: options, the queue of waiting requests, the slots that keep
+ * max_in_flight transfers running, results, and the close sequence. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "internal.h"
+
+enum { OPEN = 0, CLOSING = 1, TEARING_DOWN = 2, CLOSED = 3 };
+
+static void refill(lf_fetcher_t *f);
+
+uint64_t lf__now_ns(void) {
+  return uv_hrtime();
+}
+
+const char *lf_version(void) {
+  return LOOPFETCH_VERSION;
+}
+
+void lf_options_init(lf_options_t *o) {
+  memset(o, 0, sizeof(*o));
+  o->max_in_flight = LF_DEFAULT_IN_FLIGHT;
+  o->out_dir = ".";
+  o->connect_timeout_ms = 30000;
+  o->max_size = LF_DEFAULT_MAX_SIZE;
+  o->max_memory_body = LF_DEFAULT_MAX_SIZE;
+  o->stall_timeout_ms = 60000;
+  o->retries = 3;
+  o->retry_base_ms = 500;
+  o->retry_max_wait_ms = 30000;
+  o->max_streams = 100;
+}
+
+/* Copies the option strings into one block owned by the fetcher and fills in defaults. */
+static int copy_options(lf_fetcher_t *f, const lf_options_t *in) {
+  lf_options_t o;
+  if (in)
+    o = *in;
+  else
+    lf_options_init(&o);
+  char ua[128];
+  snprintf(ua, sizeof(ua), "loopfetch/%s (+%s)", LOOPFETCH_VERSION, LOOPFETCH_URL);
+  const char *strs[3] = {o.out_dir ? o.out_dir : ".", o.user_agent ? o.user_agent : ua, o.cacert};
+  size_t total = 0;
+  for (int i = 0; i < 3; i++)
+    total += strs[i] ? strlen(strs[i]) + 1 : 0;
+  char *block = malloc(total ? total : 1), *p = block;
+  if (!block) return LF_ENOMEM;
+  const char **dst[3] = {&o.out_dir, &o.user_agent, &o.cacert};
+  for (int i = 0; i < 3; i++) {
+    *dst[i] = NULL;
+    if (!strs[i]) continue;
+    size_t n = strlen(strs[i]) + 1;
+    memcpy(p, strs[i], n);
+    *dst[i] = p;
+    p += n;
+  }
+  if (o.max_in_flight == 0) o.max_in_flight = LF_DEFAULT_IN_FLIGHT;
+  if (o.max_size == 0) o.max_size = LF_DEFAULT_MAX_SIZE;
+  if (o.max_memory_body == 0) o.max_memory_body = LF_DEFAULT_MAX_SIZE;
+  if (o.connect_timeout_ms == 0) o.connect_timeout_ms = 30000;
+  if (o.stall_timeout_ms == 0) o.stall_timeout_ms = 60000;
+  if (o.retries < 0) o.retries = 0;
+  if (o.retry_base_ms <= 0) o.retry_base_ms = 500;
+  if (o.retry_max_wait_ms <= 0) o.retry_max_wait_ms = 30000;
+  if (o.max_streams == 0) o.max_streams = 100;
+  o.headers = NULL; /* copied into header_list */
+  f->opts = o;
+  f->opt_strings = block;
+  return 0;
+}
+
+static int copy_headers(lf_fetcher_t *f, const char *const *headers) {
+  for (size_t i = 0; headers && headers[i]; i++) {
+    struct curl_slist *l = curl_slist_append(f->header_list, headers[i]);
+    if (!l) return LF_ENOMEM;
+    f->header_list = l;
+  }
+  return 0;
+}
+
+static int setup_curl(lf_fetcher_t *f) {
+  f->multi = curl_multi_init();
+  f->share = curl_share_init();
+  if (!f->multi || !f->share) return LF_ENOMEM;
+  if (curl_multi_setopt(f->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)f->opts.per_host) !=
+          CURLM_OK ||
+      curl_multi_setopt(f->multi, CURLMOPT_MAX_CONCURRENT_STREAMS, (long)f->opts.max_streams) !=
+          CURLM_OK)
+    return LF_ECURL;
+  /* One loop thread: the share needs no lock functions. */
+  if (curl_share_setopt(f->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK ||
+      curl_share_setopt(f->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK)
+    return LF_ECURL;
+  return 0;
+}
+
+static void release(lf_fetcher_t *f) {
+  if (f->multi)
+    curl_multi_cleanup(f->multi); /* may still report sockets to remove: polls close after */
+  f->multi = NULL;
+  if (f->share) curl_share_cleanup(f->share);
+  f->share = NULL;
+  if (f->out_dirfd >= 0) close(f->out_dirfd);
+  f->out_dirfd = -1;
+  free(f->opt_strings);
+  f->opt_strings = NULL;
+  curl_slist_free_all(f->header_list);
+  f->header_list = NULL;
+}
+
+int lf_fetcher_init(uv_loop_t *loop, lf_fetcher_t *f, const lf_options_t *opts,
+                    lf_result_cb on_result) {
+  if (!loop || !f || !on_result) return LF_EINVAL;
+  memset(f, 0, sizeof(*f));
+  f->loop = loop;
+  f->on_result = on_result;
+  f->out_dirfd = -1;
+  f->clock_base = lf__now_ns();
+  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return LF_ECURL;
+  f->rand_state = f->clock_base | 1;
+  int rc = copy_options(f, opts);
+  if (rc == 0) rc = copy_headers(f, opts ? opts->headers : NULL);
+  if (rc == 0) rc = setup_curl(f);
+  if (rc == 0)
+    rc = lf__loop_init(f); /* last: after it the timer must be closed, not just dropped */
+  if (rc < 0) {
+    release(f);
+    curl_global_cleanup();
+  }
+  return rc;
+}
+
+void lf_fetcher_set_need_cb(lf_fetcher_t *f, lf_need_cb on_need) {
+  f->on_need = on_need;
+}
+
+void lf_fetcher_set_max_in_flight(lf_fetcher_t *f, unsigned max_in_flight) {
+  f->opts.max_in_flight = max_in_flight ? max_in_flight : LF_DEFAULT_IN_FLIGHT;
+  refill(f);
+}
+
+size_t lf_fetcher_in_flight(const lf_fetcher_t *f) {
+  return f->in_flight;
+}
+
+size_t lf_fetcher_queued(const lf_fetcher_t *f) {
+  return f->queued;
+}
+
+double lf_fetcher_now(const lf_fetcher_t *f) {
+  return (double)(lf__now_ns() - f->clock_base) / 1e9;
+}
+
+/* ---- results ---- */
+
+static double secs(uint64_t from, uint64_t to) {
+  return to > from ? (double)(to - from) / 1e9 : 0.0;
+}
+
+static double info_secs(CURL *easy, CURLINFO what) {
+  curl_off_t us = 0;
+  return curl_easy_getinfo(easy, what, &us) == CURLE_OK ? (double)us / 1e6 : 0.0;
+}
+
+static void fill_timings(lf__transfer_t *t, lf_result_t *r) {
+  r->timings.queued = secs(t->req->added_ns, t->start_ns);
+  r->start = secs(t->fetcher->clock_base, t->start_ns);
+  if (!t->started) return;
+  CURL *e = t->easy;
+  r->timings.namelookup = info_secs(e, CURLINFO_NAMELOOKUP_TIME_T);
+  r->timings.connect = info_secs(e, CURLINFO_CONNECT_TIME_T);
+  r->timings.appconnect = info_secs(e, CURLINFO_APPCONNECT_TIME_T);
+  r->timings.starttransfer = info_secs(e, CURLINFO_STARTTRANSFER_TIME_T);
+  r->timings.total = info_secs(e, CURLINFO_TOTAL_TIME_T);
+  r->timings.written = secs(t->start_ns, t->written_ns ? t->written_ns : t->done_ns);
+}
+
+static void unlink_active(lf_fetcher_t *f, lf__transfer_t *t) {
+  if (t->prev)
+    t->prev->next = t->next;
+  else
+    f->active = t->next;
+  if (t->next) t->next->prev = t->prev;
+  t->next = t->prev = NULL;
+}
+
+static void delay(lf_fetcher_t *f, lf__pending_t *p, long ms);
+
+void lf__fetcher_report(lf__transfer_t *t) {
+  lf_fetcher_t *f = t->fetcher;
+  if (t->retry_ms >= 0 && f->closing == OPEN) { /* not over yet: back to the queue, later */
+    lf__pending_t *p = t->req;
+    long wait_ms = t->retry_ms;
+    t->req = NULL;
+    unlink_active(f, t);
+    f->in_flight--;
+    lf__transfer_recycle(t);
+    t->next = f->idle;
+    f->idle = t;
+    delay(f, p, wait_ms);
+    refill(f);
+    return;
+  }
+  lf_result_t r = {0};
+  r.url = t->req->url;
+  r.file = t->req->file;
+  r.data = t->req->data;
+  r.status = t->status ? t->status : t->abort_status;
+  r.error = r.status ? (t->error[0] ? t->error : lf_strerror(r.status)) : NULL;
+  r.http_code = t->http_code;
+  r.bytes = t->bytes;
+  r.attempts = t->req->attempts;
+  if (t->started &&
+      curl_easy_getinfo(t->easy, CURLINFO_EFFECTIVE_URL, &r.effective_url) != CURLE_OK)
+    r.effective_url = NULL;
+  if (t->started && curl_easy_getinfo(t->easy, CURLINFO_CONTENT_TYPE, &r.content_type) != CURLE_OK)
+    r.content_type = NULL;
+  if (t->req->output == LF_OUTPUT_MEMORY && r.status == 0) {
+    r.body = t->sink.fill ? t->sink.fill : "";
+    r.body_len = t->sink.fill_len;
+  }
+  fill_timings(t, &r);
+  unlink_active(f, t);
+  f->in_flight--;
+  f->on_result(f, &r);
+  lf__transfer_recycle(t);
+  t->next = f->idle;
+  f->idle = t;
+  refill(f);
+}
+
+/* ---- retries and the rate limit share one timer ---- */
+
+static void on_wake(uv_timer_t *timer);
+
+static uint64_t ms_until(uint64_t now, uint64_t when) {
+  return when > now ? (when - now + 999999) / 1000000 : 0;
+}
+
+/* Arms the wake timer for the earliest of: the next retry due, the next start the rate limit
+ * allows (only if something waits for it). */
+static void arm_wake(lf_fetcher_t *f) {
+  if (f->closing != OPEN) return;
+  uint64_t now = lf__now_ns(), next = UINT64_MAX;
+  if (f->delayed) next = f->delayed->due_ns;
+  if (f->opts.rate > 0 && f->queue_head && f->tokens < 1.0) {
+    uint64_t token_at = now + (uint64_t)((1.0 - f->tokens) / f->opts.rate * 1e9);
+    if (token_at < next) next = token_at;
+  }
+  int rc = next == UINT64_MAX ? uv_timer_stop(&f->wake)
+                              : uv_timer_start(&f->wake, on_wake, ms_until(now, next), 0);
+  (void)rc; /* cannot fail for an initialised timer with a callback */
+}
+
+/* Sorted insert: the list holds only requests waiting to retry, so it stays short. */
+static void delay(lf_fetcher_t *f, lf__pending_t *p, long ms) {
+  p->due_ns = lf__now_ns() + (uint64_t)ms * 1000000;
+  p->next = NULL;
+  lf__pending_t **at = &f->delayed;
+  while (*at && (*at)->due_ns <= p->due_ns)
+    at = &(*at)->next;
+  p->next = *at;
+  *at = p;
+  f->delayed_count++;
+  arm_wake(f);
+}
+
+/* Due retries go to the front of the queue: they have waited already. */
+static void promote_due(lf_fetcher_t *f) {
+  uint64_t now = lf__now_ns() + 1000000; /* timer granularity is 1 ms */
+  lf__pending_t *head = NULL, **tail = &head;
+  while (f->delayed && f->delayed->due_ns <= now) {
+    lf__pending_t *p = f->delayed;
+    f->delayed = p->next;
+    f->delayed_count--;
+    *tail = p;
+    tail = &p->next;
+    f->queued++;
+  }
+  if (!head) return;
+  *tail = f->queue_head;
+  if (!f->queue_head)
+    f->queue_tail = (lf__pending_t *)((char *)tail - offsetof(lf__pending_t, next));
+  f->queue_head = head;
+}
+
+static void on_wake(uv_timer_t *timer) {
+  lf_fetcher_t *f = timer->data;
+  lf__fetcher_enter(f);
+  promote_due(f);
+  refill(f);
+  arm_wake(f);
+  lf__fetcher_leave(f);
+}
+
+/* Token bucket holding at most one token: starts are spread evenly, never bursted. */
+static int take_token(lf_fetcher_t *f) {
+  if (f->opts.rate <= 0) return 1;
+  uint64_t now = lf__now_ns();
+  f->tokens += (double)(now - f->tokens_at) / 1e9 * f->opts.rate;
+  f->tokens_at = now;
+  if (f->tokens > 1.0) f->tokens = 1.0;
+  if (f->tokens < 1.0) return 0;
+  f->tokens -= 1.0;
+  return 1;
+}
+
+/* A request that never got a transfer (no memory for one, or the fetcher is closing). */
+static void report_unstarted(lf_fetcher_t *f, lf__pending_t *p, int status, const char *why) {
+  lf_result_t r = {0};
+  r.url = p->url;
+  r.file = p->file;
+  r.data = p->data;
+  r.status = status;
+  r.error = why;
+  r.attempts = p->attempts;
+  r.timings.queued = secs(p->added_ns, lf__now_ns());
+  r.start = secs(f->clock_base, lf__now_ns());
+  f->on_result(f, &r);
+  free(p);
+}
+
+/* ---- queue and slots ---- */
+
+static lf__pending_t *pop(lf_fetcher_t *f) {
+  lf__pending_t *p = f->queue_head;
+  if (!p) return NULL;
+  f->queue_head = p->next;
+  if (!f->queue_head) f->queue_tail = NULL;
+  f->queued--;
+  return p;
+}
+
+static void start_next(lf_fetcher_t *f) {
+  lf__pending_t *p = pop(f);
+  lf__transfer_t *t = f->idle;
+  if (t) {
+    f->idle = t->next;
+    t->next = NULL;
+  } else if (lf__transfer_new(f, &t) < 0) {
+    report_unstarted(f, p, LF_ENOMEM, "out of memory starting the transfer");
+    return;
+  }
+  t->next = f->active;
+  if (f->active) f->active->prev = t;
+  f->active = t;
+  f->in_flight++;
+  if (lf__transfer_start(t, p) == 0) {
+    t->started = 1;
+    return;
+  }
+  t->status = t->abort_status;
+  lf__fetcher_report(t);
+}
+
+/* Keeps max_in_flight transfers running: called whenever a slot frees or a request arrives.
+ * The guard makes calls from inside results or the need callback fold into the outer loop. */
+static void refill(lf_fetcher_t *f) {
+  if (f->in_refill || f->closing != OPEN) return;
+  f->in_refill = 1;
+  for (;;) {
+    while (f->in_flight < f->opts.max_in_flight && f->queue_head && f->closing == OPEN) {
+      if (!take_token(f)) {
+        arm_wake(f);
+        break;
+      }
+      start_next(f);
+    }
+    if (f->closing != OPEN || f->in_flight >= f->opts.max_in_flight || f->queue_head || !f->on_need)
+      break;
+    size_t before = f->queued;
+    f->on_need(f);
+    if (f->queued == before) break;
+  }
+  f->in_refill = 0;
+}
+
+static int valid_file_name(const char *name) {
+  size_t n = name ? strlen(name) : 0;
+  return n > 0 && n <= 255 && !strchr(name, '/') && strcmp(name, ".") != 0 &&
+         strcmp(name, "..") != 0;
+}
+
+int lf_fetcher_add(lf_fetcher_t *f, const lf_request_t *req) {
+  if (!f || !req || !req->url || !req->url[0]) return LF_EINVAL;
+  if (req->output == LF_OUTPUT_FILE && !valid_file_name(req->file)) return LF_EINVAL;
+  if (req->output != LF_OUTPUT_FILE && req->output != LF_OUTPUT_MEMORY) return LF_EINVAL;
+  if (f->closing != OPEN) return LF_ECLOSING;
+  if (req->output == LF_OUTPUT_FILE && f->out_dirfd < 0) {
+    /* Opened once, on first use, so a fetcher that only reads into memory needs no folder. */
+    f->out_dirfd = open(f->opts.out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (f->out_dirfd < 0) return -errno; /* libuv's codes are negated errno values on Unix */
+  }
+  size_t ulen = strlen(req->url) + 1;
+  size_t flen = req->output == LF_OUTPUT_FILE ? strlen(req->file) + 1 : 0;
+  lf__pending_t *p = malloc(sizeof(*p) + ulen + flen);
+  if (!p) return LF_ENOMEM;
+  p->next = NULL;
+  p->data = req->data;
+  p->output = req->output;
+  p->added_ns = lf__now_ns();
+  p->due_ns = 0;
+  p->attempts = 0;
+  memcpy(p->url, req->url, ulen);
+  p->file = NULL;
+  if (flen) {
+    memcpy(p->url + ulen, req->file, flen);
+    p->file = p->url + ulen;
+  }
+  if (f->queue_tail)
+    f->queue_tail->next = p;
+  else
+    f->queue_head = p;
+  f->queue_tail = p;
+  f->queued++;
+  refill(f);
+  return 0;
+}
+
+/* ---- closing ---- */
+
+static void on_timer_closed(uv_handle_t *handle) {
+  lf_fetcher_t *f = handle->data;
+  f->open_handles--;
+  lf__fetcher_enter(f);
+  lf__fetcher_leave(f);
+}
+
+static void teardown(lf_fetcher_t *f) {
+  f->closing = TEARING_DOWN;
+  while (f->idle) {
+    lf__transfer_t *t = f->idle;
+    f->idle = t->next;
+    lf__transfer_free(t);
+  }
+  release(f);
+  lf__loop_close_polls(f);
+  uv_close((uv_handle_t *)&f->timer, on_timer_closed);
+  uv_close((uv_handle_t *)&f->wake, on_timer_closed);
+  curl_global_cleanup();
+}
+
+void lf__fetcher_enter(lf_fetcher_t *f) {
+  f->depth++;
+}
+
+/* Every callback of ours ends here: the one place where a requested close progresses, so that
+ * libcurl is never torn down underneath a frame that is still using it. */
+void lf__fetcher_leave(lf_fetcher_t *f) {
+  if (--f->depth > 0) return;
+  if (f->closing == CLOSING && f->in_flight == 0) teardown(f);
+  if (f->closing == TEARING_DOWN && f->open_handles == 0) {
+    f->closing = CLOSED;
+    if (f->on_close) f->on_close(f); /* may free f: touch nothing after this */
+  }
+}
+
+int lf_fetcher_close(lf_fetcher_t *f, lf_close_cb on_close) {
+  if (!f) return LF_EINVAL;
+  if (f->closing != OPEN) return LF_ECLOSING;
+  f->closing = CLOSING;
+  f->on_close = on_close;
+  lf__fetcher_enter(f);
+  lf__pending_t *p;
+  while ((p = pop(f)))
+    report_unstarted(f, p, LF_EABORTED, "aborted before it started");
+  while ((p = f->delayed)) {
+    f->delayed = p->next;
+    f->delayed_count--;
+    report_unstarted(f, p, LF_EABORTED, "aborted while waiting to retry");
+  }
+  for (lf__transfer_t *t = f->active, *next; t; t = next) {
+    next = t->next; /* aborting may report t (and unlink it) right away */
+    lf__transfer_abort(t);
+  }
+  lf__fetcher_leave(f);
+  return 0;
+}

@@ -1,0 +1,97 @@
+/* Internal structures shared by fetcher.c (API and queue), loop.c (libuv/libcurl glue),
+ * transfer.c (one request's easy handle) and sink.c (where its body goes). */
+#ifndef LF_INTERNAL_H
+#define LF_INTERNAL_H
+
+#include <curl/curl.h>
+#include "loopfetch.h"
+
+/* A request waiting for a slot. One allocation: the struct, then url and file strings. */
+struct lf__pending_s {
+  lf__pending_t *next;
+  void *data;
+  lf_output_t output;
+  uint64_t added_ns;
+  uint64_t due_ns;  /* delayed retries: not before this */
+  int attempts;     /* transfers already made */
+  const char *file; /* points into url[] storage, or NULL */
+  char url[];
+};
+
+/* Output sink. Memory sinks grow a buffer; file sinks stream through libuv's thread pool so
+ * that open/write/close/rename never run on the loop thread. One pool job at a time per sink;
+ * while it runs the loop thread fills `fill`, and the job owns `busy`. */
+typedef struct {
+  lf__transfer_t *transfer;
+  lf_output_t kind;
+  char *fill; /* bytes received and not yet handed to a job (memory sinks: the whole body) */
+  size_t fill_len, fill_cap;
+  char *busy; /* bytes the running job writes */
+  size_t busy_len, busy_cap;
+  uv_work_t work;
+  int fd;             /* temporary file, -1 until the first job opens it */
+  char temp_name[48]; /* ".lf-PID-SEQ.part" inside out_dir */
+  int job_running;    /* a pool job owns busy/fd */
+  int finishing;      /* the transfer ended; flush, then close and rename or unlink */
+  int keep;           /* finishing: rename into place (1) or remove (0) */
+  int paused;         /* the write callback returned CURL_WRITEFUNC_PAUSE */
+  int err;            /* first error, as -errno */
+  const char *err_op; /* "open", "write", "close", "rename" */
+  size_t job_bytes;  /* bytes the running job writes, released from the budget after it */
+  size_t accounted;  /* bytes of this sink counted in the fetcher's buffered total */
+  int job_finishing;  /* snapshot for the job: close and rename/unlink after writing */
+  int job_keep;       /* snapshot for the job: create the file even if empty, then rename */
+  int job_err;        /* set by the job (pool thread), read in its after-callback */
+  const char *job_err_op;
+} lf__sink_t;
+
+struct lf__transfer_s {
+  lf__transfer_t *next, *prev;
+  lf_fetcher_t *fetcher;
+  CURL *easy;
+  lf__pending_t *req; /* owned while the transfer runs */
+  lf__sink_t sink;
+  uint64_t start_ns, done_ns, written_ns;
+  uint64_t bytes;     /* body bytes accepted */
+  uint64_t discarded; /* body bytes of an error response, thrown away */
+  long http_code;
+  int started;      /* on the multi handle (or was): libcurl's info is meaningful */
+  int status;       /* 0 or LF_E* / UV_E*, decided when libcurl is done */
+  int checked_code; /* the write callback looked at the response code */
+  int abort_status; /* why the write callback stopped the transfer (LF_ETOOBIG, LF_EIO) */
+  long retry_ms;    /* >= 0: the attempt failed transiently; try again after this long */
+  char errbuf[CURL_ERROR_SIZE];
+  char error[CURL_ERROR_SIZE + 128];
+};
+
+/* loop.c */
+int lf__loop_init(lf_fetcher_t *f);
+void lf__loop_close_polls(lf_fetcher_t *f);
+void lf__loop_check_done(lf_fetcher_t *f);
+
+/* fetcher.c */
+void lf__fetcher_enter(lf_fetcher_t *f);
+void lf__fetcher_leave(lf_fetcher_t *f);
+void lf__fetcher_report(lf__transfer_t *t); /* the transfer is over: tell the caller, recycle */
+uint64_t lf__now_ns(void);
+
+/* transfer.c */
+int lf__transfer_new(lf_fetcher_t *f, lf__transfer_t **out);
+int lf__transfer_start(lf__transfer_t *t, lf__pending_t *req); /* adds it to the multi handle */
+void lf__transfer_done(lf__transfer_t *t, CURLcode result);    /* libcurl finished it */
+void lf__transfer_abort(lf__transfer_t *t);                    /* close(): stop it now */
+void lf__transfer_recycle(lf__transfer_t *t);
+void lf__transfer_free(lf__transfer_t *t);
+void lf__transfer_set_error(lf__transfer_t *t, int status, const char *fmt, ...);
+
+/* sink.c */
+void lf__sink_init(lf__sink_t *s, lf__transfer_t *t, lf_output_t kind);
+/* Accepts body bytes: 0 on success, 1 if the transfer must pause, or a negative error. */
+int lf__sink_write(lf__sink_t *s, const char *data, size_t len);
+/* Ends the sink; calls lf__fetcher_report() when done (perhaps before returning). */
+void lf__sink_finish(lf__sink_t *s, int keep);
+void lf__sink_reset(lf__sink_t *s);
+
+#define LF__CONTAINER_OF(ptr, type, field) ((type *)((char *)(ptr)-offsetof(type, field)))
+
+#endif

@@ -1,0 +1,410 @@
+/* Link extraction: parse HTML with gumbo, select elements with a CSS selector, resolve their
+ * href against the page (or its <base href>) with libcurl's URL API, keep unique http(s) URLs.
+ *
+ * URL handling follows what a browser would request, because that is what servers expect:
+ *  - leading/trailing spaces and controls are trimmed, tabs and newlines inside are dropped;
+ *  - the fragment is cut off before anything else (it never reaches the server);
+ *  - '\' before the query becomes '/', as browsers do for http(s);
+ *  - outside the host part, spaces, controls, non-ASCII bytes and a few unsafe ASCII characters
+ *    are percent-encoded with uppercase hex, while '%' is left alone so existing %XX escapes
+ *    pass through unchanged (`/wiki/Côte_d'Ivoire` becomes `/wiki/C%C3%B4te_d'Ivoire`).
+ *    We encode ourselves instead of passing CURLU_URLENCODE because libcurl 7.88 writes
+ *    lowercase hex and turns spaces in the query into '+' (and without that flag it keeps
+ *    raw non-ASCII bytes in absolute URLs while encoding them in relative ones);
+ *  - an empty or fragment-only href means the base itself: libcurl would resolve "" and "#x"
+ *    like a path segment ("dir/"), so those skip libcurl's relative resolution;
+ *  - the host is lowercased (ASCII only) and a default port dropped, so equal URLs compare
+ *    equal. Non-ASCII host names stay UTF-8 rather than punycode: with libcurl 7.88,
+ *    CURLU_PUNYCODE failed for every such name we tried, reporting it as out of memory.
+ */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L
+#endif
+#include <curl/curl.h>
+#include <gumbo.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "loopfetch.h"
+#include "selector.h"
+
+#define SKIP 1 /* internal result: this href gives no usable http(s) URL */
+
+/* Open-addressing hash set of the URLs kept so far; the strings belong to lf_links_t. */
+typedef struct {
+  char **slots;
+  size_t cap, used; /* cap is 0 or a power of two, kept at most half full */
+} urlset_t;
+
+typedef struct {
+  const lf__selector_t *sel;
+  CURLU *base;
+  lf_links_t links;
+  size_t urls_cap;
+  urlset_t set;
+} extract_t;
+
+static int set_err(char *errbuf, size_t errlen, int rc, const char *fmt, ...) {
+  if (errbuf && errlen) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(errbuf, errlen, fmt, ap);
+    va_end(ap);
+  }
+  return rc;
+}
+
+static unsigned char ascii_lower(unsigned char c) {
+  return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
+}
+
+static int is_http_scheme(const char *s, size_t n) {
+  char low[6] = {0};
+  if (n != 4 && n != 5) return 0;
+  for (size_t i = 0; i < n; i++)
+    low[i] = (char)ascii_lower((unsigned char)s[i]);
+  return strcmp(low, "http") == 0 || strcmp(low, "https") == 0;
+}
+
+/* Length of the scheme if s starts with one followed by ':' (RFC 3986), else 0. */
+static size_t scheme_len(const char *s) {
+  unsigned char c = (unsigned char)s[0];
+  if (!((c | 0x20) >= 'a' && (c | 0x20) <= 'z')) return 0;
+  size_t i = 1;
+  for (c = (unsigned char)s[i]; c; c = (unsigned char)s[++i]) {
+    int alnum = ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || (c >= '0' && c <= '9');
+    if (!alnum && c != '+' && c != '-' && c != '.') break;
+  }
+  return s[i] == ':' ? i : 0;
+}
+
+/* Browser clean-up before parsing: trim spaces and controls, drop tab/CR/LF anywhere, cut the
+ * fragment, and turn '\' into '/' before the query. Returns a new string or NULL (no memory). */
+static char *prepare(const char *raw) {
+  size_t len = strlen(raw);
+  while (len && (unsigned char)raw[len - 1] <= 0x20)
+    len--;
+  while (len && (unsigned char)*raw <= 0x20) {
+    raw++;
+    len--;
+  }
+  char *out = malloc(len + 1);
+  if (!out) return NULL;
+  size_t n = 0;
+  int in_query = 0;
+  for (size_t i = 0; i < len && raw[i] != '#'; i++) {
+    char c = raw[i];
+    if (c == '\t' || c == '\n' || c == '\r') continue;
+    in_query |= c == '?';
+    out[n++] = (c == '\\' && !in_query) ? '/' : c;
+  }
+  out[n] = '\0';
+  return out;
+}
+
+/* Bytes a browser percent-encodes in the path and in the query of an http(s) URL. */
+static int needs_escape(unsigned char c, int in_query) {
+  if (c <= 0x20 || c >= 0x7f || c == '"' || c == '<' || c == '>') return 1;
+  return in_query ? c == '\'' : (c == '`' || c == '{' || c == '}');
+}
+
+/* Where the host part of s ends: "scheme://host" or "//host"; 0 when there is none. */
+static size_t authority_end(const char *s) {
+  size_t i = scheme_len(s);
+  if (i) i++;
+  if (s[i] != '/' || s[i + 1] != '/') return 0;
+  for (i += 2; s[i] && s[i] != '/' && s[i] != '?'; i++)
+    ;
+  return i;
+}
+
+/* Percent-encodes s after its host part; the host is left to libcurl (which rejects what it
+ * cannot use). Returns a new string or NULL. */
+static char *encode(const char *s) {
+  static const char hex[] = "0123456789ABCDEF";
+  size_t len = strlen(s);
+  if (len > (SIZE_MAX - 1) / 3) return NULL;
+  char *out = malloc(len * 3 + 1);
+  if (!out) return NULL;
+  size_t start = authority_end(s), n = start;
+  memcpy(out, s, start);
+  int in_query = 0;
+  for (size_t i = start; i < len; i++) {
+    unsigned char c = (unsigned char)s[i];
+    in_query |= c == '?';
+    if (needs_escape(c, in_query)) {
+      out[n++] = '%';
+      out[n++] = hex[c >> 4];
+      out[n++] = hex[c & 15];
+    } else {
+      out[n++] = (char)c;
+    }
+  }
+  out[n] = '\0';
+  return out;
+}
+
+/* prepare() + encode(); SKIP for an explicit scheme other than http(s) (mailto:, javascript:,
+ * ftp:, ...): such links are unusable whatever the base. */
+static int clean_href(const char *raw, char **out) {
+  char *p = prepare(raw);
+  if (!p) return LF_ENOMEM;
+  size_t n = scheme_len(p);
+  if (n && !is_http_scheme(p, n)) {
+    free(p);
+    return SKIP;
+  }
+  *out = encode(p);
+  free(p);
+  return *out ? 0 : LF_ENOMEM;
+}
+
+/* Lowercases the host (ASCII only), as browsers do, so that duplicates are recognised. */
+static CURLUcode lower_host(CURLU *h) {
+  char *host = NULL;
+  CURLUcode uc = curl_url_get(h, CURLUPART_HOST, &host, 0);
+  if (uc) return uc;
+  int changed = 0;
+  for (char *q = host; *q; q++) {
+    char low = (char)ascii_lower((unsigned char)*q);
+    changed |= low != *q;
+    *q = low;
+  }
+  if (changed) uc = curl_url_set(h, CURLUPART_HOST, host, 0);
+  curl_free(host);
+  return uc;
+}
+
+static CURLUcode check_http(CURLU *h) {
+  char *scheme = NULL;
+  CURLUcode uc = curl_url_get(h, CURLUPART_SCHEME, &scheme, 0);
+  if (uc) return uc;
+  int ok = is_http_scheme(scheme, strlen(scheme));
+  curl_free(scheme);
+  return ok ? CURLUE_OK : CURLUE_UNSUPPORTED_SCHEME;
+}
+
+/* Applies a cleaned href to h (a copy of the base, or an empty handle) and normalises it. */
+static CURLUcode apply(CURLU *h, const char *href) {
+  CURLUcode uc = CURLUE_OK;
+  if (*href) /* empty: the base itself (see the top of the file) */
+    uc = curl_url_set(h, CURLUPART_URL, href, 0);
+  if (!uc) uc = curl_url_set(h, CURLUPART_FRAGMENT, NULL, 0);
+  if (!uc) uc = check_http(h);
+  if (!uc) uc = lower_host(h);
+  return uc;
+}
+
+/* Resolves raw against base (NULL: raw must be absolute) into a new handle in *out.
+ * Returns 0, SKIP (with *why saying why) or LF_ENOMEM. */
+static int resolve(CURLU *base, const char *raw, CURLU **out, const char **why) {
+  char *href = NULL;
+  int rc = clean_href(raw, &href);
+  *why = "scheme is not http or https";
+  if (rc) return rc;
+  CURLU *h = base ? curl_url_dup(base) : curl_url();
+  if (!h) {
+    free(href);
+    return LF_ENOMEM;
+  }
+  CURLUcode uc = apply(h, href);
+  free(href);
+  if (uc) {
+    curl_url_cleanup(h);
+    *why = uc == CURLUE_UNSUPPORTED_SCHEME ? *why : curl_url_strerror(uc);
+    return uc == CURLUE_OUT_OF_MEMORY ? LF_ENOMEM : SKIP;
+  }
+  *out = h;
+  return 0;
+}
+
+/* The URL of h as a malloc'd string (lf_links_free() uses free(), not curl_free()). */
+static int url_string(CURLU *h, char **out) {
+  char *u = NULL;
+  CURLUcode uc = curl_url_get(h, CURLUPART_URL, &u, CURLU_NO_DEFAULT_PORT);
+  if (uc) return uc == CURLUE_OUT_OF_MEMORY ? LF_ENOMEM : SKIP;
+  *out = strdup(u);
+  curl_free(u);
+  return *out ? 0 : LF_ENOMEM;
+}
+
+/* ---- the set of URLs seen ---- */
+
+static size_t hash_str(const char *s) {
+  uint64_t h = 14695981039346656037u; /* FNV-1a */
+  for (; *s; s++)
+    h = (h ^ (unsigned char)*s) * 1099511628211u;
+  return (size_t)h;
+}
+
+/* Slot holding s, or the empty slot where s would go. */
+static char **set_slot(const urlset_t *set, const char *s) {
+  size_t i = hash_str(s) & (set->cap - 1);
+  while (set->slots[i] && strcmp(set->slots[i], s) != 0)
+    i = (i + 1) & (set->cap - 1);
+  return &set->slots[i];
+}
+
+/* Makes room for one more entry, keeping the table at most half full so probes stay short. */
+static int set_reserve(urlset_t *set) {
+  if ((set->used + 1) * 2 <= set->cap) return 0;
+  size_t ncap = set->cap ? set->cap * 2 : 64;
+  if (ncap > SIZE_MAX / sizeof(char *)) return LF_ENOMEM;
+  urlset_t bigger = {calloc(ncap, sizeof(char *)), ncap, set->used};
+  if (!bigger.slots) return LF_ENOMEM;
+  for (size_t i = 0; i < set->cap; i++)
+    if (set->slots[i]) *set_slot(&bigger, set->slots[i]) = set->slots[i];
+  free(set->slots);
+  *set = bigger;
+  return 0;
+}
+
+static int urls_reserve(extract_t *x) {
+  if (x->links.count < x->urls_cap) return 0;
+  size_t ncap = x->urls_cap ? x->urls_cap * 2 : 16;
+  if (ncap > SIZE_MAX / sizeof(char *)) return LF_ENOMEM;
+  char **urls = realloc(x->links.urls, ncap * sizeof(char *));
+  if (!urls) return LF_ENOMEM;
+  x->links.urls = urls;
+  x->urls_cap = ncap;
+  return 0;
+}
+
+/* Keeps url (taking ownership) unless it was seen before; first-seen order is kept. */
+static int add_url(extract_t *x, char *url) {
+  int rc = set_reserve(&x->set);
+  if (!rc) rc = urls_reserve(x);
+  char **slot = rc ? NULL : set_slot(&x->set, url);
+  if (!slot || *slot) {
+    free(url);
+    return rc;
+  }
+  *slot = url;
+  x->set.used++;
+  x->links.urls[x->links.count++] = url;
+  return 0;
+}
+
+/* ---- walking the document ---- */
+
+/* Children the walk descends into. <template> contents are skipped: they are inert and not
+ * part of the document, and a browser's querySelectorAll() does not see them either. */
+static const GumboVector *walk_children(const GumboNode *n) {
+  if (n->type == GUMBO_NODE_DOCUMENT) return &n->v.document.children;
+  return n->type == GUMBO_NODE_ELEMENT ? &n->v.element.children : NULL;
+}
+
+/* The node after n in document order. Iterative, so deeply nested pages cannot exhaust the
+ * stack; gumbo's parent pointers and index_within_parent make it O(1) amortised. */
+static const GumboNode *next_node(const GumboNode *n) {
+  const GumboVector *kids = walk_children(n);
+  if (kids && kids->length) return kids->data[0];
+  for (; n->parent; n = n->parent) {
+    const GumboVector *sibs = walk_children(n->parent);
+    size_t i = n->index_within_parent + 1;
+    if (sibs && i < sibs->length) return sibs->data[i];
+  }
+  return NULL;
+}
+
+static const char *href_of(const GumboNode *n) {
+  const GumboAttribute *a = gumbo_get_attribute(&n->v.element.attributes, "href");
+  return a ? a->value : NULL;
+}
+
+/* The first <base href> in document order, resolved against the page, replaces x->base. A
+ * base that does not resolve to http(s) is ignored, and the page URL stays the base. */
+static int apply_base(extract_t *x, const GumboNode *root) {
+  for (const GumboNode *n = root; n; n = next_node(n)) {
+    if (n->type != GUMBO_NODE_ELEMENT || n->v.element.tag != GUMBO_TAG_BASE || !href_of(n))
+      continue;
+    CURLU *h = NULL;
+    const char *why;
+    int rc = resolve(x->base, href_of(n), &h, &why);
+    if (rc == 0) {
+      curl_url_cleanup(x->base);
+      x->base = h;
+    }
+    return rc == SKIP ? 0 : rc;
+  }
+  return 0;
+}
+
+static int visit(extract_t *x, const GumboNode *n) {
+  if (!lf__selector_matches(x->sel, n)) return 0;
+  x->links.matched++;
+  const char *href = href_of(n);
+  CURLU *h = NULL;
+  const char *why;
+  char *url = NULL;
+  int rc = href ? resolve(x->base, href, &h, &why) : SKIP;
+  if (rc == 0) {
+    rc = url_string(h, &url);
+    curl_url_cleanup(h);
+  }
+  if (rc == SKIP) {
+    x->links.skipped++;
+    return 0;
+  }
+  return rc ? rc : add_url(x, url);
+}
+
+static int extract(extract_t *x, const char *html, size_t len) {
+  GumboOptions opts = kGumboDefaultOptions;
+  opts.max_errors = 0; /* we never read parse errors; recording them costs time and memory */
+  GumboOutput *doc = gumbo_parse_with_options(&opts, html ? html : "", len);
+  if (!doc) return LF_ENOMEM;
+  int rc = apply_base(x, doc->document);
+  for (const GumboNode *n = doc->document; n && !rc; n = next_node(n))
+    rc = visit(x, n);
+  gumbo_destroy_output(&opts, doc);
+  return rc;
+}
+
+/* The page URL as the starting base: it must be an absolute http(s) URL. */
+static int open_page(const char *page_url, CURLU **out, char *errbuf, size_t errlen) {
+  const char *why;
+  int rc = resolve(NULL, page_url, out, &why);
+  if (rc == SKIP)
+    return set_err(errbuf, errlen, LF_EURL, "invalid page URL '%.200s': %s", page_url, why);
+  if (rc) return set_err(errbuf, errlen, rc, "out of memory");
+  return 0;
+}
+
+int lf_links_extract(const char *html, size_t len, const char *page_url, const char *selector,
+                     lf_links_t *out, char *errbuf, size_t errlen) {
+  if (!errbuf) errlen = 0;
+  if (errlen) errbuf[0] = '\0';
+  if (out) *out = (lf_links_t){0};
+  if (!out || !page_url || !selector || (!html && len))
+    return set_err(errbuf, errlen, LF_EINVAL, "lf_links_extract: missing argument");
+  extract_t x = {0};
+  lf__selector_t *sel = NULL;
+  size_t err_pos;
+  int rc = lf__selector_compile(selector, &sel, &err_pos, errbuf, errlen);
+  if (!rc) rc = open_page(page_url, &x.base, errbuf, errlen);
+  if (!rc) {
+    x.sel = sel;
+    rc = extract(&x, html, len);
+    if (rc) set_err(errbuf, errlen, rc, "out of memory");
+  }
+  if (!rc)
+    *out = x.links; /* the caller owns the URLs now */
+  else
+    lf_links_free(&x.links);
+  free(x.set.slots); /* the set only borrowed the strings */
+  curl_url_cleanup(x.base);
+  lf__selector_free(sel);
+  return rc;
+}
+
+void lf_links_free(lf_links_t *links) {
+  if (!links) return;
+  for (size_t i = 0; i < links->count; i++)
+    free(links->urls[i]);
+  free(links->urls);
+  *links = (lf_links_t){0};
+}

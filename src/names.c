@@ -1,0 +1,310 @@
+/* Output names: from a URL to a safe, unique file name inside the output folder.
+ *
+ * lf__name_from_url() rules, applied to the last non-empty segment of the still-encoded path
+ * (so "%2F" inside a segment never splits it), after percent-decoding it:
+ *  - bytes < 0x20, 0x7f, C1 controls (U+0080..U+009F, they drive terminals when a name is
+ *    printed) and / \ : * ? " < > | become '_', so names also work on other file systems;
+ *  - each byte that does not start a valid UTF-8 sequence (overlong, surrogate, above U+10FFFF,
+ *    truncated, stray continuation) becomes '_', so the result is valid UTF-8;
+ *  - every leading '.' becomes '_': no hidden files, never "." or "..", and no clash with the
+ *    fetcher's temporaries (".lf-*.part");
+ *  - no non-empty segment ("https://h/"): the host name, with the same rules;
+ *  - the stem is cut on a character boundary to LF__STEM_MAX bytes and ".html" is appended,
+ *    which leaves LF__SUFFIX_ROOM bytes for the "~N" of lf__names_unique().
+ * The query and fragment never take part. Dot segments are resolved by libcurl first, so
+ * "https://h/a/.." names the host. Same URL, same name.
+ *
+ * lf__names_unique() rule: every name handed out (requested or generated) is recorded. A
+ * requested name that is already recorded gets the smallest N >= 2 such that
+ * "<stem>~N<ext>" is not recorded, where ext is the name's final extension (".html", ".gz",
+ * or none) and stem the rest. So "X~2.html" requested after a generated "X~2.html" becomes
+ * "X~2~2.html", and "X.html" requested after a real "X~2.html" skips to "X~3.html". If a
+ * variant would exceed LF_NAME_MAX, the stem is cut on a character boundary.
+ *
+ * Memory is O(names): one allocation per recorded name (the name stored once, plus a hash and
+ * a counter) and an open-addressing table of pointers kept at most 3/4 full (so at most about
+ * 8/3 pointers per name). Each entry remembers the next N to try for its name, so k requests
+ * of the same name cost O(k) in total, not O(k^2). */
+#define _POSIX_C_SOURCE 200809L
+#include "names.h"
+
+#include <curl/curl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "loopfetch.h"
+
+#define LF__EXT ".html"
+#define LF__EXT_LEN (sizeof(LF__EXT) - 1)
+#define LF__SUFFIX_ROOM 10 /* "~" and up to 9 digits, added by lf__names_unique() */
+#define LF__STEM_MAX (LF_NAME_MAX - LF__EXT_LEN - LF__SUFFIX_ROOM) /* 240 */
+#define LF__EXT_MAX 16 /* a longer "extension" is treated as part of the stem */
+#define LF__SET_MIN 64 /* initial table size, a power of two */
+
+/* ---------------------------------------------------------------------------------------------
+ * From a URL to a name
+ * ------------------------------------------------------------------------------------------- */
+
+/* Length of the valid UTF-8 sequence at s (n bytes available), or 0 if there is none. */
+static size_t utf8_seq_len(const unsigned char *s, size_t n) {
+  unsigned char c = s[0], lo = 0x80, hi = 0xBF;
+  size_t len;
+  if (c < 0x80) return 1;
+  if (c >= 0xC2 && c <= 0xDF)
+    len = 2;
+  else if (c >= 0xE0 && c <= 0xEF)
+    len = 3;
+  else if (c >= 0xF0 && c <= 0xF4)
+    len = 4;
+  else
+    return 0; /* continuation byte, overlong lead C0/C1, or F5..FF */
+  if (c == 0xE0)
+    lo = 0xA0; /* overlong 3-byte form */
+  else if (c == 0xED)
+    hi = 0x9F; /* UTF-16 surrogates */
+  else if (c == 0xF0)
+    lo = 0x90; /* overlong 4-byte form */
+  else if (c == 0xF4)
+    hi = 0x8F; /* above U+10FFFF */
+  if (n < len || s[1] < lo || s[1] > hi) return 0;
+  for (size_t i = 2; i < len; i++)
+    if (s[i] < 0x80 || s[i] > 0xBF) return 0;
+  return len;
+}
+
+/* A character (len bytes at s) that must not appear in a name. */
+static int is_unsafe(const unsigned char *s, size_t len) {
+  if (len == 1) return s[0] < 0x20 || s[0] == 0x7F || strchr("/\\:*?\"<>|", s[0]) != NULL;
+  return len == 2 && s[0] == 0xC2 && s[1] < 0xA0; /* C1 controls */
+}
+
+/* Writes the safe form of in[0..n) to out, at most LF__STEM_MAX bytes, cut between characters
+ * (a character that does not fit ends the stem). Returns its length. */
+static size_t make_stem(const char *in, size_t n, char *out) {
+  const unsigned char *s = (const unsigned char *)in;
+  size_t i = 0, o = 0;
+  while (i < n) {
+    size_t len = utf8_seq_len(s + i, n - i);
+    const char *unit = in + i;
+    size_t ulen = len;
+    if (len == 0 || is_unsafe(s + i, len)) {
+      unit = "_";
+      ulen = 1;
+    }
+    if (o + ulen > LF__STEM_MAX) break;
+    memcpy(out + o, unit, ulen);
+    o += ulen;
+    i += len ? len : 1; /* an invalid byte is replaced alone; resync on the next one */
+  }
+  for (size_t k = 0; k < o && out[k] == '.'; k++)
+    out[k] = '_';
+  return o;
+}
+
+static int map_urlcode(CURLUcode rc) {
+  if (rc == CURLUE_OK) return 0;
+  return rc == CURLUE_OUT_OF_MEMORY ? LF_ENOMEM : LF_EURL;
+}
+
+/* Percent-decodes the last non-empty segment of the raw path into *out (curl_free it), or
+ * leaves *out NULL if every segment is empty. */
+static int decode_last_segment(const char *path, char **out, size_t *outlen) {
+  size_t end = strlen(path), start;
+  int len;
+  while (end > 0 && path[end - 1] == '/')
+    end--;
+  start = end;
+  while (start > 0 && path[start - 1] != '/')
+    start--;
+  if (start == end) return 0;
+  if (end - start > INT_MAX) return LF_EURL;
+  /* libcurl 7.88 accepts a NULL handle here; it returns NULL only when out of memory. */
+  *out = curl_easy_unescape(NULL, path + start, (int)(end - start), &len);
+  if (!*out) return LF_ENOMEM;
+  *outlen = (size_t)len;
+  return 0;
+}
+
+/* The host name into *out (curl_free it), or NULL for URLs without one (file:///x). */
+static int get_host(CURLU *u, char **out) {
+  CURLUcode rc = curl_url_get(u, CURLUPART_HOST, out, 0);
+  if (rc == CURLUE_NO_HOST) {
+    *out = NULL;
+    return 0;
+  }
+  return map_urlcode(rc);
+}
+
+static int finish_name(const char *src, size_t n, char *buf) {
+  size_t len = src ? make_stem(src, n, buf) : 0;
+  if (len == 0) return LF_ENAME;
+  memcpy(buf + len, LF__EXT, LF__EXT_LEN + 1);
+  return 0;
+}
+
+int lf__name_from_url(const char *url, char *buf, size_t buflen) {
+  CURLU *u;
+  char *path = NULL, *seg = NULL, *host = NULL;
+  size_t seglen = 0;
+  int err;
+  if (!url || !buf || buflen < LF_NAME_MAX + 1) return LF_EINVAL;
+  u = curl_url();
+  if (!u) return LF_ENOMEM;
+  err = map_urlcode(curl_url_set(u, CURLUPART_URL, url, 0));
+  if (!err) err = map_urlcode(curl_url_get(u, CURLUPART_PATH, &path, 0));
+  if (!err) err = decode_last_segment(path, &seg, &seglen);
+  if (!err && !seg) err = get_host(u, &host);
+  if (!err)
+    err = seg ? finish_name(seg, seglen, buf) : finish_name(host, host ? strlen(host) : 0, buf);
+  curl_free(seg);
+  curl_free(host);
+  curl_free(path);
+  curl_url_cleanup(u);
+  return err;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The set of names handed out
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct {
+  uint64_t hash;
+  unsigned long next; /* next N to try for "<stem>~N<ext>" when this name is requested again */
+  char name[];
+} lf__entry_t;
+
+struct lf__names_s {
+  lf__entry_t **slots; /* open addressing, linear probing; NULL is empty */
+  size_t cap;          /* a power of two */
+  size_t count;
+};
+
+/* FNV-1a. Not keyed: names come from pages we fetch, so a hostile page could make probes long,
+ * which costs time only; the names themselves never depend on the hash. */
+static uint64_t hash_name(const char *s) {
+  uint64_t h = 14695981039346656037ULL;
+  for (; *s; s++)
+    h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+  return h;
+}
+
+/* The slot holding name, or the empty slot where it would go. */
+static lf__entry_t **find_slot(lf__entry_t **slots, size_t cap, const char *name, uint64_t h) {
+  size_t i = (size_t)h & (cap - 1);
+  while (slots[i] && (slots[i]->hash != h || strcmp(slots[i]->name, name) != 0))
+    i = (i + 1) & (cap - 1);
+  return &slots[i];
+}
+
+static int grow(lf__names_t *names) {
+  size_t cap = names->cap * 2;
+  lf__entry_t **slots;
+  if (cap > SIZE_MAX / sizeof *slots) return LF_ENOMEM;
+  slots = calloc(cap, sizeof *slots);
+  if (!slots) return LF_ENOMEM;
+  for (size_t i = 0; i < names->cap; i++) {
+    lf__entry_t *e = names->slots[i];
+    if (e) *find_slot(slots, cap, e->name, e->hash) = e;
+  }
+  free(names->slots);
+  names->slots = slots;
+  names->cap = cap;
+  return 0;
+}
+
+/* Records name (known to be absent). Grows first, so a failure changes nothing. */
+static int record(lf__names_t *names, const char *name, uint64_t h) {
+  size_t len = strlen(name);
+  lf__entry_t *e;
+  int err;
+  if ((names->count + 1) * 4 > names->cap * 3 && (err = grow(names)) != 0) return err;
+  e = malloc(sizeof *e + len + 1);
+  if (!e) return LF_ENOMEM;
+  e->hash = h;
+  e->next = 2;
+  memcpy(e->name, name, len + 1);
+  *find_slot(names->slots, names->cap, name, h) = e;
+  names->count++;
+  return 0;
+}
+
+int lf__names_new(lf__names_t **out) {
+  lf__names_t *names;
+  if (!out) return LF_EINVAL;
+  *out = NULL;
+  names = malloc(sizeof *names);
+  if (!names) return LF_ENOMEM;
+  names->slots = calloc(LF__SET_MIN, sizeof *names->slots);
+  if (!names->slots) {
+    free(names);
+    return LF_ENOMEM;
+  }
+  names->cap = LF__SET_MIN;
+  names->count = 0;
+  *out = names;
+  return 0;
+}
+
+/* Length of name's final extension including its '.', or 0 (none, a leading dot, too long). */
+static size_t ext_len(const char *name, size_t len) {
+  const char *dot = strrchr(name, '.');
+  if (!dot || dot == name || (size_t)(name + len - dot) > LF__EXT_MAX) return 0;
+  return (size_t)(name + len - dot);
+}
+
+/* Writes "<stem>~n<ext>" for name to out, cutting the stem so the result fits LF_NAME_MAX. */
+static void make_variant(const char *name, size_t len, unsigned long n, char *out) {
+  char suffix[24];
+  size_t ext = ext_len(name, len), stem = len - ext, slen, room;
+  slen = (size_t)snprintf(suffix, sizeof suffix, "~%lu", n);
+  room = LF_NAME_MAX - ext - slen; /* > 0: ext <= 16 and slen <= 21 */
+  if (stem > room) {
+    /* Back off over continuation bytes so no character is split (at most 3 in UTF-8). */
+    stem = room;
+    while (stem > 0 && room - stem < 3 && ((unsigned char)name[stem] & 0xC0) == 0x80)
+      stem--;
+  }
+  memcpy(out, name, stem);
+  memcpy(out + stem, suffix, slen);
+  memcpy(out + stem + slen, name + len - ext, ext + 1);
+}
+
+int lf__names_unique(lf__names_t *names, const char *name, char *out, size_t outlen) {
+  char want[LF_NAME_MAX + 1], cand[LF_NAME_MAX + 1];
+  lf__entry_t *orig;
+  unsigned long n;
+  size_t len;
+  uint64_t h;
+  int err;
+  if (!names || !name || !out || outlen < LF_NAME_MAX + 1) return LF_EINVAL;
+  len = strnlen(name, LF_NAME_MAX + 1);
+  if (len == 0 || len > LF_NAME_MAX) return LF_EINVAL;
+  memcpy(want, name, len + 1); /* out may alias name */
+  h = hash_name(want);
+  orig = *find_slot(names->slots, names->cap, want, h);
+  if (!orig) {
+    if ((err = record(names, want, h)) != 0) return err;
+    memcpy(out, want, len + 1);
+    return 0;
+  }
+  /* Every N below orig->next was taken before, and names are never removed. */
+  for (n = orig->next;; n++) {
+    make_variant(want, len, n, cand);
+    h = hash_name(cand);
+    if (!*find_slot(names->slots, names->cap, cand, h)) break;
+  }
+  if ((err = record(names, cand, h)) != 0) return err;
+  orig->next = n + 1; /* entries never move, so orig is still valid after a grow */
+  memcpy(out, cand, strlen(cand) + 1);
+  return 0;
+}
+
+void lf__names_free(lf__names_t *names) {
+  if (!names) return;
+  for (size_t i = 0; i < names->cap; i++)
+    free(names->slots[i]);
+  free(names->slots);
+  free(names);
+}

@@ -1,0 +1,24 @@
+/* Output names: from a URL to a safe, unique file name inside the output folder. */
+#ifndef LF_NAMES_H
+#define LF_NAMES_H
+
+#include <stddef.h>
+
+#define LF_NAME_MAX 255 /* bytes, as NAME_MAX on Linux */
+
+/* Derives "<last path segment, percent-decoded>.html" from an absolute URL into buf
+ * (buflen >= LF_NAME_MAX + 1). The result never is "." or "..", never contains '/', NUL or
+ * control bytes, never starts with '.', is valid UTF-8, and is at most LF_NAME_MAX bytes.
+ * Returns 0, LF_EURL, or LF_ENAME. */
+int lf__name_from_url(const char *url, char *buf, size_t buflen);
+
+/* A set of names already handed out, to make collisions unique deterministically: the first
+ * "X.html" keeps its name, later ones become "X~2.html", "X~3.html", ... in call order. */
+typedef struct lf__names_s lf__names_t;
+
+int lf__names_new(lf__names_t **out);
+/* Writes the unique variant of name into out (outlen >= LF_NAME_MAX + 1) and records it. */
+int lf__names_unique(lf__names_t *names, const char *name, char *out, size_t outlen);
+void lf__names_free(lf__names_t *names);
+
+#endif

@@ -1,0 +1,46 @@
+/* What became of one URL, in the form every consumer shares: the manifest (one JSON line per
+ * URL), the pipe from a worker process to its parent, the trace, and the summary. */
+#ifndef LF_RECORD_H
+#define LF_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "loopfetch.h"
+
+typedef enum {
+  LF_REC_SAVED = 0,
+  LF_REC_FAILED = 1,
+  LF_REC_SKIPPED = 2,     /* already complete in the output folder (a rerun) */
+  LF_REC_INTERRUPTED = 3  /* stopped by a signal before it finished */
+} lf__rec_status_t;
+
+typedef struct {
+  const char *url;
+  const char *file;  /* name inside the output folder, or NULL */
+  const char *error; /* one line, or NULL */
+  lf__rec_status_t status;
+  long http_code;
+  uint64_t bytes;
+  int attempts;
+  int pid;          /* process that fetched it */
+  double start;     /* seconds since the job started (the transfer's start) */
+  lf_timings_t timings;
+} lf__record_t;
+
+const char *lf__rec_status_name(lf__rec_status_t s); /* "saved", "failed", ... */
+
+/* Fills rec from a fetcher result; status SAVED or FAILED (or INTERRUPTED when the job is
+ * stopping and the transfer was aborted). `start` is rebased by job_clock_offset seconds. */
+void lf__record_from_result(lf__record_t *rec, const lf_result_t *r, int interrupted,
+                            double job_clock_offset);
+
+/* Writes rec as one JSON object and a newline into buf. Returns the length, or the length it
+ * would need (>= len) like snprintf. Keys: url, file, status, http, bytes, attempts, error,
+ * pid, start, queued, dns, connect, tls, ttfb, total, written. */
+size_t lf__record_to_json(const lf__record_t *rec, char *buf, size_t len);
+
+/* Parses a line written by lf__record_to_json, in place (line is modified; rec's strings
+ * point into it). Returns 0 or LF_EINVAL. */
+int lf__record_parse_json(char *line, lf__record_t *rec);
+
+#endif

@@ -1,0 +1,168 @@
+/* Counters and the lines printed about them. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <unistd.h>
+#include "progress.h"
+#include "report.h"
+#include "stats.h"
+#include "trace.h"
+
+int lf__report_init(lf__report_t *r, int quiet) {
+  memset(r, 0, sizeof(*r));
+  r->start_ns = uv_hrtime();
+  r->quiet = quiet;
+  return lf__stats_new(&r->latency) < 0 ? LF_ENOMEM : 0;
+}
+
+int lf__report_keep_trace(lf__report_t *r) {
+  return lf__trace_new(&r->trace) < 0 ? LF_ENOMEM : 0;
+}
+
+void lf__report_free(lf__report_t *r) {
+  lf__stats_free(r->latency);
+  r->latency = NULL;
+  if (r->trace)
+    lf__trace_free(r->trace);
+  r->trace = NULL;
+}
+
+int lf__report_write_trace(lf__report_t *r, const char *json_path, const char *svg_path,
+                           const char *title) {
+  char err[512];
+  int rc = 0;
+  if (r->trace && json_path && lf__trace_write_json(r->trace, json_path, err, sizeof(err)) < 0) {
+    fprintf(stderr, "loopfetch: %s\n", err);
+    rc = -1;
+  }
+  if (r->trace && svg_path &&
+      lf__trace_write_svg(r->trace, svg_path, title, err, sizeof(err)) < 0) {
+    fprintf(stderr, "loopfetch: %s\n", err);
+    rc = -1;
+  }
+  return rc;
+}
+
+/* The progress line and the counters it shows. */
+static void count_progress(lf__report_t *r, const lf__record_t *rec) {
+  if (!r->progress)
+    return;
+  r->progress->done++;
+  r->progress->failed += rec->status == LF_REC_FAILED;
+  r->progress->bytes += rec->bytes;
+}
+
+int lf__report_open_manifest(lf__report_t *r, const char *path) {
+  r->manifest = fopen(path, "w");
+  if (!r->manifest)
+    return -errno;
+  r->manifest_path = path;
+  return 0;
+}
+
+void lf__report_record(lf__report_t *r, const lf__record_t *rec) {
+  count_progress(r, rec);
+  if (r->trace && lf__trace_add(r->trace, rec) < 0) {
+    fprintf(stderr, "loopfetch: out of memory: no trace will be written\n");
+    lf__trace_free(r->trace);
+    r->trace = NULL;
+  }
+  switch (rec->status) {
+  case LF_REC_SAVED:
+    r->saved++;
+    r->bytes += rec->bytes;
+    if (r->latency)
+      lf__stats_add(r->latency, rec->timings.total);
+    break;
+  case LF_REC_SKIPPED:
+    r->skipped++;
+    break;
+  case LF_REC_INTERRUPTED:
+    r->interrupted++;
+    break;
+  default:
+    r->failed++;
+    if (r->progress)
+      lf__progress_clear(stderr); /* the next tick redraws it under this line */
+    fprintf(stderr, "loopfetch: %s: %s\n", rec->url, rec->error ? rec->error : "failed");
+  }
+  if (!r->manifest || r->manifest_err)
+    return;
+  char line[2048];
+  size_t n = lf__record_to_json(rec, line, sizeof(line));
+  if (n < sizeof(line)) {
+    if (fwrite(line, 1, n, r->manifest) != n)
+      r->manifest_err = -errno;
+    return;
+  }
+  char *big = malloc(n + 1); /* a very long URL: rare enough for one allocation */
+  if (!big) {
+    r->manifest_err = -ENOMEM;
+    return;
+  }
+  lf__record_to_json(rec, big, n + 1);
+  if (fwrite(big, 1, n, r->manifest) != n)
+    r->manifest_err = -errno;
+  free(big);
+}
+
+void lf__report_failure(lf__report_t *r, const char *url, const char *why) {
+  lf__record_t rec = {.url = url, .error = why, .status = LF_REC_FAILED, .pid = (int)getpid()};
+  lf__report_record(r, &rec);
+}
+
+double lf__report_elapsed(const lf__report_t *r) {
+  return (double)(uv_hrtime() - r->start_ns) / 1e9;
+}
+
+void lf__report_summary(const lf__report_t *r) {
+  if (r->quiet)
+    return;
+  double secs = lf__report_elapsed(r);
+  double rate = secs > 0 ? (double)r->saved / secs : 0.0;
+  char extra[96] = "";
+  if (r->skipped || r->interrupted)
+    snprintf(extra, sizeof(extra), ", %zu skipped, %zu interrupted", r->skipped, r->interrupted);
+  fprintf(stderr, "loopfetch: %zu saved, %zu failed%s, %.1f MB in %.2f s (%.1f pages/s)\n",
+          r->saved, r->failed, extra, (double)r->bytes / 1e6, secs, rate);
+}
+
+static double tv_secs(struct timeval tv) {
+  return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+}
+
+void lf__report_json(const lf__report_t *r, const char *mode, unsigned procs, unsigned conc) {
+  struct rusage self = {0}, kids = {0};
+  if (getrusage(RUSAGE_SELF, &self) < 0 || getrusage(RUSAGE_CHILDREN, &kids) < 0)
+    memset(&self, 0, sizeof(self));
+  double user = tv_secs(self.ru_utime) + tv_secs(kids.ru_utime);
+  double sys = tv_secs(self.ru_stime) + tv_secs(kids.ru_stime);
+  size_t pages = r->saved + r->failed + r->skipped + r->interrupted;
+  printf("{\"mode\":\"%s\",\"procs\":%u,\"concurrency\":%u,\"pages\":%zu,\"saved\":%zu,"
+         "\"failed\":%zu,\"skipped\":%zu,\"interrupted\":%zu,\"bytes\":%llu,"
+         "\"wall_s\":%.6f,\"cpu_user_s\":%.6f,\"cpu_sys_s\":%.6f,\"cpu_s\":%.6f,"
+         "\"peak_rss_kb\":%ld,\"peak_rss_children_kb\":%ld",
+         mode, procs, conc, pages, r->saved, r->failed, r->skipped, r->interrupted,
+         (unsigned long long)r->bytes, lf__report_elapsed(r), user, sys, user + sys,
+         self.ru_maxrss, r->children_maxrss_kb);
+  const lf__stats_t *l = r->latency;
+  printf(",\"latency_s\":{\"count\":%llu,\"min\":%.6f,\"mean\":%.6f,\"p50\":%.6f,"
+         "\"p90\":%.6f,\"p99\":%.6f,\"max\":%.6f}",
+         l ? (unsigned long long)lf__stats_count(l) : 0ull, l ? lf__stats_min(l) : 0.0,
+         l ? lf__stats_mean(l) : 0.0, l ? lf__stats_percentile(l, 50) : 0.0,
+         l ? lf__stats_percentile(l, 90) : 0.0, l ? lf__stats_percentile(l, 99) : 0.0,
+         l ? lf__stats_max(l) : 0.0);
+  printf("}\n");
+  fflush(stdout);
+}
+
+int lf__report_close(lf__report_t *r) {
+  if (r->manifest) {
+    if (fclose(r->manifest) != 0 && !r->manifest_err)
+      r->manifest_err = -errno;
+    r->manifest = NULL;
+  }
+  return r->manifest_err;
+}

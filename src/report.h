@@ -1,0 +1,48 @@
+/* Where every URL's record goes: counters, one line per failure, the manifest, and at the end
+ * the summary (a human line on stderr, or JSON on stdout). */
+#ifndef LF_REPORT_H
+#define LF_REPORT_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include "record.h"
+
+typedef struct {
+  uint64_t start_ns;
+  size_t saved, failed, skipped, interrupted;
+  uint64_t bytes;
+  int quiet;
+  FILE *manifest;
+  const char *manifest_path;
+  int manifest_err; /* first write error, as -errno */
+  /* Filled from worker processes in --procs mode. */
+  long children_maxrss_kb; /* sum of the workers' peaks */
+  double children_cpu_s;
+  struct lf__stats_s *latency;      /* seconds per saved page */
+  struct lf__trace_s *trace;        /* NULL: no --trace / --waterfall */
+  struct lf__progress_s *progress;  /* NULL: no progress line */
+} lf__report_t;
+
+/* Returns 0 or LF_ENOMEM. */
+int lf__report_init(lf__report_t *r, int quiet);
+/* Keeps every record for --trace/--waterfall (memory O(URLs): opt-in). 0 or LF_ENOMEM. */
+int lf__report_keep_trace(lf__report_t *r);
+/* Writes the trace files that were asked for; one line on stderr per error. 0 or -1. */
+int lf__report_write_trace(lf__report_t *r, const char *json_path, const char *svg_path,
+                           const char *title);
+void lf__report_free(lf__report_t *r);
+/* Opens (truncates) the manifest. Returns 0 or -errno. */
+int lf__report_open_manifest(lf__report_t *r, const char *path);
+/* Counts the record, prints a line if it failed, appends it to the manifest. */
+void lf__report_record(lf__report_t *r, const lf__record_t *rec);
+/* Shortcut for a URL that failed before any transfer (junk line, no usable name). */
+void lf__report_failure(lf__report_t *r, const char *url, const char *why);
+double lf__report_elapsed(const lf__report_t *r);
+/* "loopfetch: N saved, N failed, X MB in S s (R pages/s)" on stderr (not with quiet). */
+void lf__report_summary(const lf__report_t *r);
+/* The summary as one JSON object on stdout. */
+void lf__report_json(const lf__report_t *r, const char *mode, unsigned procs, unsigned conc);
+/* Flushes and closes the manifest. Returns 0 or -errno of the first write error. */
+int lf__report_close(lf__report_t *r);
+
+#endif

@@ -1,0 +1,253 @@
+/* Output sinks. A memory sink grows one buffer. A file sink writes a temporary file in the
+ * output folder and renames it into place only when the transfer succeeded, so a final name
+ * never holds a partial page. File work runs on libuv's thread pool (uv_queue_work), one job at
+ * a time per sink: the loop thread keeps receiving into `fill` while a job writes `busy`. A job
+ * does as much as it can in one trip (open + write + close + rename for a small page), because
+ * each trip through the pool costs more than the system calls themselves. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "internal.h"
+
+/* A job is started once this much is buffered: large writes, few trips to the pool. While a
+ * job runs, a transfer that has this much more waiting pauses until the job is done. */
+#define LF__FLUSH_AT (64 * 1024)
+/* All sinks of a fetcher together buffer at most about this much: past it, a sink flushes
+ * what it has and pauses. So memory is bounded however many transfers receive at once. */
+#define LF__BUFFER_BUDGET (4 * 1024 * 1024)
+
+void lf__sink_init(lf__sink_t *s, lf__transfer_t *t, lf_output_t kind) {
+  memset(s, 0, sizeof(*s));
+  s->transfer = t;
+  s->kind = kind;
+  s->fd = -1;
+}
+
+/* Bytes this sink counts in the fetcher's budget are given back. */
+static void release(lf__sink_t *s, size_t n) {
+  if (n > s->accounted)
+    n = s->accounted;
+  s->accounted -= n;
+  s->transfer->fetcher->buffered -= n;
+}
+
+void lf__sink_reset(lf__sink_t *s) {
+  if (s->transfer)
+    release(s, s->accounted);
+  free(s->fill);
+  free(s->busy);
+  lf__sink_init(s, s->transfer, s->kind);
+}
+
+static int append(lf__sink_t *s, const char *data, size_t len) {
+  if (s->fill_len + len + 1 > s->fill_cap) {
+    size_t cap = s->fill_cap ? s->fill_cap : 16384;
+    while (cap < s->fill_len + len + 1)
+      cap *= 2;
+    char *p = realloc(s->fill, cap);
+    if (!p) return LF_ENOMEM;
+    s->fill = p;
+    s->fill_cap = cap;
+  }
+  memcpy(s->fill + s->fill_len, data, len);
+  s->fill_len += len;
+  s->fill[s->fill_len] = '\0'; /* memory bodies are handed out NUL-terminated */
+  return 0;
+}
+
+/* ---- pool side: runs on a libuv worker thread; touches only busy, fd and job_* ---- */
+
+static int job_fail(lf__sink_t *s, const char *op) {
+  s->job_err = -errno;
+  s->job_err_op = op;
+  return -1;
+}
+
+static int job_open(lf__sink_t *s, int dirfd) {
+  /* O_EXCL + O_NOFOLLOW: never reuse or follow anything planted under the temporary name. */
+  s->fd = openat(dirfd, s->temp_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  return s->fd < 0 ? job_fail(s, "open") : 0;
+}
+
+static int job_write(lf__sink_t *s) {
+  size_t off = 0;
+  while (off < s->busy_len) {
+    ssize_t n = write(s->fd, s->busy + off, s->busy_len - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return job_fail(s, "write");
+    off += (size_t)n;
+  }
+  s->busy_len = 0;
+  return 0;
+}
+
+static void job_finish(lf__sink_t *s, int dirfd, int keep, const char *final_name) {
+  if (s->fd >= 0) {
+    if (close(s->fd) < 0 && keep)
+      keep = job_fail(s, "close") == 0; /* a failed close may mean lost data: do not keep */
+    s->fd = -1;
+  } else {
+    return; /* nothing was ever created */
+  }
+  if (keep && renameat(dirfd, s->temp_name, dirfd, final_name) == 0) return;
+  if (keep) job_fail(s, "rename");
+  int saved = errno;
+  unlinkat(dirfd, s->temp_name, 0); /* best effort: the error that matters is already kept */
+  errno = saved;
+}
+
+static void job_run(uv_work_t *work) {
+  lf__sink_t *s = work->data;
+  lf__transfer_t *t = s->transfer;
+  int dirfd = t->fetcher->out_dirfd;
+  s->job_err = 0;
+  int ok = 1;
+  if (s->fd < 0 && (s->busy_len > 0 || s->job_keep)) ok = job_open(s, dirfd) == 0;
+  if (ok && s->busy_len > 0) ok = job_write(s) == 0;
+  if (s->job_finishing) job_finish(s, dirfd, s->job_keep && ok, t->req->file);
+}
+
+/* ---- loop side ---- */
+
+static void kick(lf__sink_t *s, int force);
+static void resume_or_flush(lf__sink_t *s);
+
+static void job_done(uv_work_t *work, int status) {
+  lf__sink_t *s = work->data;
+  lf__transfer_t *t = s->transfer;
+  lf_fetcher_t *f = t->fetcher;
+  lf__fetcher_enter(f);
+  s->job_running = 0;
+  release(s, s->job_bytes);
+  if (status < 0 && !s->err) { /* the job was cancelled: it did not run */
+    s->err = status;
+    s->err_op = "queue";
+  }
+  if (s->job_err && !s->err) {
+    s->err = s->job_err;
+    s->err_op = s->job_err_op;
+    lf__transfer_set_error(t, LF_EIO, "cannot save %s/%s: %s failed: %s", f->opts.out_dir,
+                           t->req->file, s->err_op, uv_strerror(s->err));
+  }
+  if (s->job_finishing) {
+    t->written_ns = lf__now_ns();
+    lf__fetcher_report(t);
+  } else {
+    kick(s, 0);
+    if (s->finishing && !s->job_running)
+      lf__fetcher_report(t); /* nothing left to do on disk (e.g. the open had failed) */
+    else if (s->paused && !s->finishing)
+      resume_or_flush(s);
+  }
+  lf__fetcher_leave(f);
+}
+
+/* Starts a pool job if one is due and none runs; force flushes even a small buffer. */
+static void kick(lf__sink_t *s, int force) {
+  if (s->job_running) return;
+  int flush = s->fill_len >= LF__FLUSH_AT || ((s->finishing || force) && s->fill_len > 0);
+  int finish = s->finishing && (s->fd >= 0 || s->keep || flush);
+  if (!flush && !finish) return;
+  if (s->err && !s->finishing) return;
+  s->job_bytes = 0;
+  if (flush) { /* hand the filled buffer to the job; the old busy buffer becomes fill */
+    char *b = s->busy;
+    size_t cap = s->busy_cap;
+    s->busy = s->fill;
+    s->busy_cap = s->fill_cap;
+    s->busy_len = s->err ? 0 : s->fill_len;
+    s->job_bytes = s->fill_len;
+    s->fill = b;
+    s->fill_cap = cap;
+    s->fill_len = 0;
+  }
+  lf__transfer_t *t = s->transfer;
+  if (s->fd < 0 && !s->temp_name[0])
+    snprintf(s->temp_name, sizeof(s->temp_name), ".lf-%ld-%llu.part", (long)getpid(),
+             (unsigned long long)t->fetcher->temp_seq++);
+  /* The job reads these copies: finishing/keep may change on this thread while it runs. */
+  s->job_finishing = finish;
+  s->job_keep = s->keep && finish;
+  s->work.data = s;
+  int rc = uv_queue_work(t->fetcher->loop, &s->work, job_run, job_done);
+  if (rc < 0) { /* cannot happen with valid arguments; fail the page rather than hang */
+    s->err = rc;
+    s->err_op = "queue";
+    lf__transfer_set_error(t, LF_EIO, "uv_queue_work: %s", uv_strerror(rc));
+    return;
+  }
+  s->job_running = 1;
+}
+
+static int over_budget(const lf__sink_t *s, size_t more) {
+  return s->transfer->fetcher->buffered + more > LF__BUFFER_BUDGET;
+}
+
+/* A paused sink always has a job under way or gets resumed here, so none waits forever: with
+ * nothing of its own buffered it resumes whatever the budget says. */
+static void resume_or_flush(lf__sink_t *s) {
+  if (s->job_running)
+    return;
+  if (s->fill_len == 0 || (s->fill_len < LF__FLUSH_AT && !over_budget(s, 0))) {
+    /* Resuming may call on_write right here, re-entering lf__sink_write: state is settled. */
+    s->paused = 0;
+    CURLcode rc = curl_easy_pause(s->transfer->easy, CURLPAUSE_CONT);
+    if (rc != CURLE_OK)
+      lf__transfer_set_error(s->transfer, LF_ECURL, "curl_easy_pause: %s", curl_easy_strerror(rc));
+    return;
+  }
+  kick(s, 1);
+}
+
+static int pause_sink(lf__sink_t *s) {
+  s->paused = 1;
+  return 1;
+}
+
+int lf__sink_write(lf__sink_t *s, const char *data, size_t len) {
+  if (s->err)
+    return s->err;
+  if (s->kind == LF_OUTPUT_FILE) {
+    int over = over_budget(s, len);
+    if (s->job_running && (s->fill_len + len > LF__FLUSH_AT || over))
+      return pause_sink(s); /* the running job's end resumes us */
+    if (over && s->fill_len > 0) {
+      kick(s, 1); /* write what we hold, and wait for it */
+      if (s->job_running)
+        return pause_sink(s);
+    }
+  }
+  int rc = append(s, data, len);
+  if (rc < 0) {
+    lf__transfer_set_error(s->transfer, rc, "out of memory buffering the body");
+    return rc;
+  }
+  if (s->kind == LF_OUTPUT_FILE) {
+    s->accounted += len;
+    s->transfer->fetcher->buffered += len;
+    kick(s, 0);
+  }
+  return 0;
+}
+
+void lf__sink_finish(lf__sink_t *s, int keep) {
+  lf__transfer_t *t = s->transfer;
+  s->finishing = 1;
+  s->keep = keep;
+  if (s->kind == LF_OUTPUT_MEMORY) {
+    lf__fetcher_report(t);
+    return;
+  }
+  if (!keep) s->fill_len = 0; /* a failed page is not written, only its temporary removed */
+  if (s->job_running) return; /* job_done continues */
+  if (s->fd < 0 && !keep) {
+    lf__fetcher_report(t);
+    return;
+  }
+  kick(s, 0);
+  if (!s->job_running) /* could not queue: report the failure now */
+    lf__fetcher_report(t);
+}

@@ -1,0 +1,263 @@
+/* One request's life on an easy handle: configure, receive the body into the sink, turn
+ * libcurl's verdict into a status. Easy handles are created lazily and reused, so the number
+ * alive never exceeds the number of slots. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "internal.h"
+
+/* Body of an error response (4xx/5xx) that we read to keep the connection reusable. Past this
+ * it is cheaper to drop the connection than to keep reading. */
+#define LF__DISCARD_MAX (256 * 1024)
+
+void lf__transfer_set_error(lf__transfer_t *t, int status, const char *fmt, ...) {
+  if (t->abort_status) return; /* the first reason is the one worth telling */
+  t->abort_status = status;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(t->error, sizeof(t->error), fmt, ap);
+  va_end(ap);
+}
+
+/* The first body byte tells us the final status: an error page is read and thrown away. */
+static void check_code(lf__transfer_t *t) {
+  t->checked_code = 1;
+  if (curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &t->http_code) != CURLE_OK)
+    t->http_code = 0;
+}
+
+static size_t on_write(char *data, size_t size, size_t nmemb, void *userp) {
+  lf__transfer_t *t = userp;
+  size_t len = size * nmemb;
+  if (!t->checked_code) check_code(t);
+  if (t->http_code >= 400) {
+    t->discarded += len;
+    return t->discarded > LF__DISCARD_MAX ? 0 : len;
+  }
+  uint64_t max = t->fetcher->opts.max_size;
+  if (t->req->output == LF_OUTPUT_MEMORY && t->fetcher->opts.max_memory_body < max)
+    max = t->fetcher->opts.max_memory_body;
+  if (t->bytes + len > max) {
+    lf__transfer_set_error(t, LF_ETOOBIG, "body exceeds the size limit of %llu bytes",
+                           (unsigned long long)max);
+    return 0;
+  }
+  int rc = lf__sink_write(&t->sink, data, len);
+  if (rc == 1) return CURL_WRITEFUNC_PAUSE; /* libcurl hands the same bytes again after unpausing */
+  if (rc < 0) return 0; /* the sink recorded why; CURLE_WRITE_ERROR ends the transfer */
+  t->bytes += len;
+  return len;
+}
+
+/* Called by libcurl at least once a second per transfer: the one place where a reason found
+ * outside libcurl's callbacks (a socket we could not watch) can stop the transfer. */
+static int on_progress(void *userp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow) {
+  lf__transfer_t *t = userp;
+  (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+  return t->abort_status != 0;
+}
+
+int lf__transfer_new(lf_fetcher_t *f, lf__transfer_t **out) {
+  lf__transfer_t *t = calloc(1, sizeof(*t));
+  if (!t) return LF_ENOMEM;
+  t->easy = curl_easy_init();
+  if (!t->easy) {
+    free(t);
+    return LF_ENOMEM;
+  }
+  t->fetcher = f;
+  *out = t;
+  return 0;
+}
+
+#define SET(opt, val)                                                                              \
+  do {                                                                                             \
+    if ((rc = curl_easy_setopt(e, opt, val)) != CURLE_OK) {                                        \
+      what = #opt;                                                                                 \
+      goto fail;                                                                                   \
+    }                                                                                              \
+  } while (0)
+
+/* Options for every request. TLS verification stays at libcurl's default: on. */
+static int configure(lf__transfer_t *t) {
+  const lf_options_t *o = &t->fetcher->opts;
+  CURL *e = t->easy;
+  CURLcode rc;
+  const char *what;
+  SET(CURLOPT_URL, (const char *)t->req->url);
+  SET(CURLOPT_PRIVATE, t);
+  SET(CURLOPT_WRITEFUNCTION, on_write);
+  SET(CURLOPT_WRITEDATA, t);
+  SET(CURLOPT_NOPROGRESS, 0L);
+  SET(CURLOPT_XFERINFOFUNCTION, on_progress);
+  SET(CURLOPT_XFERINFODATA, t);
+  SET(CURLOPT_ERRORBUFFER, t->errbuf);
+  SET(CURLOPT_NOSIGNAL, 1L);
+  SET(CURLOPT_FOLLOWLOCATION, 1L);
+  SET(CURLOPT_MAXREDIRS, 10L);
+  SET(CURLOPT_PROTOCOLS_STR, "http,https");
+  SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  SET(CURLOPT_USERAGENT, o->user_agent);
+  SET(CURLOPT_ACCEPT_ENCODING, ""); /* every encoding libcurl can decode; files are saved decoded */
+  SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+  SET(CURLOPT_PIPEWAIT, 1L); /* wait to multiplex on HTTP/2 rather than open more connections */
+  SET(CURLOPT_CONNECTTIMEOUT_MS, o->connect_timeout_ms);
+  SET(CURLOPT_TIMEOUT_MS, o->timeout_ms);
+  SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)o->max_size);
+  SET(CURLOPT_SHARE, (CURLSH *)t->fetcher->share);
+  /* Each easy handle keeps a receive buffer: 8 KiB instead of libcurl's 16 KiB halves that
+   * part of the memory with every link in flight, at no measurable CPU cost (bench/). */
+  SET(CURLOPT_BUFFERSIZE, 8192L);
+  if (o->stall_timeout_ms > 0) { /* under 1 byte/s for that long: libcurl's stall detector */
+    SET(CURLOPT_LOW_SPEED_LIMIT, 1L);
+    SET(CURLOPT_LOW_SPEED_TIME, (o->stall_timeout_ms + 999) / 1000);
+  }
+  if (t->fetcher->header_list)
+    SET(CURLOPT_HTTPHEADER, (struct curl_slist *)t->fetcher->header_list);
+  if (o->cacert) SET(CURLOPT_CAINFO, o->cacert);
+  return 0;
+fail:
+  lf__transfer_set_error(t, LF_ECURL, "%s: %s", what, curl_easy_strerror(rc));
+  return LF_ECURL;
+}
+
+int lf__transfer_start(lf__transfer_t *t, lf__pending_t *req) {
+  t->req = req;
+  t->retry_ms = -1;
+  req->attempts++;
+  t->start_ns = lf__now_ns();
+  lf__sink_init(&t->sink, t, req->output);
+  int rc = configure(t);
+  if (rc == 0) {
+    CURLMcode mrc = curl_multi_add_handle(t->fetcher->multi, t->easy);
+    if (mrc != CURLM_OK) {
+      lf__transfer_set_error(t, LF_ECURL, "curl_multi_add_handle: %s", curl_multi_strerror(mrc));
+      rc = LF_ECURL;
+    }
+  }
+  return rc;
+}
+
+/* Maps libcurl's result, the HTTP code and our own abort reasons to one status and line. */
+static void judge(lf__transfer_t *t, CURLcode result) {
+  if (curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &t->http_code) != CURLE_OK)
+    t->http_code = 0;
+  if (t->abort_status) {
+    t->status = t->abort_status;
+  } else if (t->sink.err) {
+    t->status = LF_EIO;
+  } else if (result == CURLE_FILESIZE_EXCEEDED) {
+    lf__transfer_set_error(t, LF_ETOOBIG, "body exceeds the size limit of %llu bytes",
+                           (unsigned long long)t->fetcher->opts.max_size);
+    t->status = LF_ETOOBIG;
+  } else if (t->http_code >= 400 || (result == CURLE_OK && t->http_code < 200)) {
+    lf__transfer_set_error(t, LF_EHTTP, "HTTP %ld", t->http_code);
+    t->status = LF_EHTTP;
+  } else if (result != CURLE_OK) {
+    lf__transfer_set_error(t, LF_ECURL, "%s",
+                           t->errbuf[0] ? t->errbuf : curl_easy_strerror(result));
+    t->status = LF_ECURL;
+  } else if (t->http_code >= 300) {
+    lf__transfer_set_error(t, LF_EHTTP, "HTTP %ld: redirect without a usable Location",
+                           t->http_code);
+    t->status = LF_EHTTP;
+  }
+}
+
+/* Failures worth another try: the network or the server may do better in a moment. */
+static int transient(CURLcode result, long http_code) {
+  switch (http_code) {
+  case 408:
+  case 429:
+  case 500:
+  case 502:
+  case 503:
+  case 504:
+    return 1;
+  }
+  if (http_code >= 400) return 0;
+  switch (result) {
+  case CURLE_COULDNT_CONNECT:
+  case CURLE_OPERATION_TIMEDOUT:
+  case CURLE_RECV_ERROR:
+  case CURLE_SEND_ERROR:
+  case CURLE_GOT_NOTHING:
+  case CURLE_PARTIAL_FILE:
+  case CURLE_HTTP2:
+  case CURLE_HTTP2_STREAM:
+  case CURLE_SSL_CONNECT_ERROR:
+    return 1;
+  default:
+    return 0;
+  }
+}
+
+/* xorshift64: jitter needs spread, not cryptographic quality. */
+static uint64_t next_random(lf_fetcher_t *f) {
+  uint64_t x = f->rand_state;
+  x ^= x << 13;
+  x ^= x >> 7;
+  x ^= x << 17;
+  return f->rand_state = x;
+}
+
+/* Retry-After (seconds or HTTP date, parsed by libcurl) wins; otherwise exponential backoff
+ * with jitter, so that many failed transfers do not come back in lockstep. */
+static long retry_delay(lf__transfer_t *t) {
+  const lf_options_t *o = &t->fetcher->opts;
+  curl_off_t after = -1;
+  if (curl_easy_getinfo(t->easy, CURLINFO_RETRY_AFTER, &after) != CURLE_OK) after = -1;
+  long ms;
+  if (after > 0) {
+    ms = after > o->retry_max_wait_ms / 1000 ? o->retry_max_wait_ms : (long)after * 1000;
+  } else {
+    int shift = t->req->attempts - 1 < 20 ? t->req->attempts - 1 : 20;
+    long full = o->retry_base_ms << shift;
+    if (full <= 0 || full > o->retry_max_wait_ms) full = o->retry_max_wait_ms;
+    ms = full / 2 + (long)(next_random(t->fetcher) % (uint64_t)(full / 2 + 1));
+  }
+  return ms;
+}
+
+void lf__transfer_done(lf__transfer_t *t, CURLcode result) {
+  CURLMcode mrc = curl_multi_remove_handle(t->fetcher->multi, t->easy);
+  t->done_ns = lf__now_ns();
+  judge(t, result);
+  if (t->status != 0 && t->status != LF_EABORTED && !t->sink.err &&
+      t->req->attempts <= t->fetcher->opts.retries && transient(result, t->http_code))
+    t->retry_ms = retry_delay(t);
+  if (mrc != CURLM_OK && t->status == 0) {
+    lf__transfer_set_error(t, LF_ECURL, "curl_multi_remove_handle: %s", curl_multi_strerror(mrc));
+    t->status = LF_ECURL;
+  }
+  lf__sink_finish(&t->sink, t->status == 0);
+}
+
+void lf__transfer_abort(lf__transfer_t *t) {
+  if (t->done_ns) return; /* already finishing its output */
+  lf__transfer_set_error(t, LF_EABORTED, "aborted");
+  lf__transfer_done(t, CURLE_ABORTED_BY_CALLBACK);
+}
+
+/* Ready for the next request; the easy handle (and its buffers) stays for reuse. */
+void lf__transfer_recycle(lf__transfer_t *t) {
+  free(t->req);
+  lf__sink_reset(&t->sink);
+  CURL *easy = t->easy;
+  lf_fetcher_t *f = t->fetcher;
+  curl_easy_reset(easy);
+  memset(t, 0, sizeof(*t));
+  t->easy = easy;
+  t->fetcher = f;
+  t->sink.fd = -1;
+}
+
+void lf__transfer_free(lf__transfer_t *t) {
+  if (!t) return;
+  free(t->req);
+  lf__sink_reset(&t->sink);
+  curl_easy_cleanup(t->easy);
+  free(t);
+}

@@ -1,0 +1,368 @@
+#!/usr/bin/env python3
+"""End-to-end cases for the run modes and for what must never be lost: worker processes
+(--procs), a worker killed mid-run, --compare, --shard, the manifest, an interrupted run
+finished by a rerun, and a symlink planted in the output folder.
+
+    python3 tests/e2e_modes.py --loopfetch build/loopfetch CASE     (or --list)
+
+Each case starts its own fixture server on 127.0.0.1 (ephemeral port) and works in a fresh
+temporary folder. Assertions are on files, bytes, manifest records and exit codes; never on
+timings.
+"""
+
+import argparse
+import collections
+import importlib.util
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+_spec = importlib.util.spec_from_file_location("fixture_site", os.path.join(HERE, "fixture", "site.py"))
+site = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(site)
+
+MANIFEST = "loopfetch-manifest.jsonl"
+CASES = {}
+
+
+class Failure(Exception):
+    pass
+
+
+def case(fn):
+    CASES[fn.__name__] = fn
+    return fn
+
+
+def check(cond, msg):
+    if not cond:
+        raise Failure(msg)
+
+
+class Server:
+    """The fixture server as a child process; stopped on exit."""
+
+    def __init__(self, lo=0, hi=0):
+        self.proc = subprocess.Popen(
+            [sys.executable, os.path.join(HERE, "fixture", "server.py"), "--port", "0",
+             "--latency-min", str(lo), "--latency-max", str(hi)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.base = json.loads(self.proc.stdout.readline())["base"]
+        self.list_url = self.base + site.LIST_PATH
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+class Ctx:
+    def __init__(self, exe, tmp):
+        self.exe, self.tmp = exe, tmp
+
+    def run(self, *args, timeout=240, stdin=None):
+        p = subprocess.run([self.exe, *args], capture_output=True, text=True, timeout=timeout,
+                           input=stdin)
+        self.last = (args, p)
+        return p
+
+    def dir(self, name):
+        return os.path.join(self.tmp, name)
+
+
+def pages_in(folder):
+    """Page files only: no manifest, no temporaries."""
+    return {n for n in os.listdir(folder) if n != MANIFEST}
+
+
+def manifest(folder, path=None):
+    with open(path or os.path.join(folder, MANIFEST)) as f:
+        return [json.loads(line) for line in f]
+
+
+def check_complete(folder, urls):
+    """Every URL's page is there with the right bytes, and nothing else is."""
+    want = {site.expected_filename(u): u for u in urls}
+    got = pages_in(folder)
+    check(got == set(want), f"{folder}: files differ: missing {sorted(set(want) - got)[:5]}, "
+                            f"extra {sorted(got - set(want))[:5]}")
+    for name, url in want.items():
+        with open(os.path.join(folder, name), "rb") as f:
+            body = f.read()
+        path = url.split("://", 1)[1].split("/", 1)[1]
+        check(body == site.page_body("/" + path), f"{name}: bytes differ from the server's")
+
+
+def same_folders(a, b):
+    pa, pb = pages_in(a), pages_in(b)
+    check(pa == pb, f"{a} and {b} hold different files")
+    for n in pa:
+        with open(os.path.join(a, n), "rb") as fa, open(os.path.join(b, n), "rb") as fb:
+            check(fa.read() == fb.read(), f"{n} differs between {a} and {b}")
+
+
+def no_temporaries(folder):
+    left = [n for n in os.listdir(folder) if n.startswith(".lf-")]
+    check(not left, f"temporaries left in {folder}: {left[:5]}")
+
+
+# ---- cases ----
+
+@case
+def procs_modes(ctx):
+    """--procs 1, 2, 4 give the same folder as one loop, and a complete manifest."""
+    srv = Server(0, 20)
+    try:
+        urls = site.expected_links(srv.base)
+        p = ctx.run("-o", ctx.dir("loop"), srv.list_url)
+        check(p.returncode == 0, f"single loop exit {p.returncode}")
+        check_complete(ctx.dir("loop"), urls)
+        for n in (1, 2, 4):
+            out = ctx.dir(f"procs{n}")
+            p = ctx.run("-p", str(n), "-o", out, srv.list_url)
+            check(p.returncode == 0, f"-p {n}: exit {p.returncode}: {p.stderr[-300:]}")
+            same_folders(ctx.dir("loop"), out)
+            recs = manifest(out)
+            check(len(recs) == 233 and {r["url"] for r in recs} == set(urls),
+                  f"-p {n}: manifest does not list each URL once")
+            check(all(r["status"] == "saved" for r in recs), f"-p {n}: not all saved")
+            if n > 1:
+                check(len({r["pid"] for r in recs}) == n, f"-p {n}: records from "
+                      f"{len({r['pid'] for r in recs})} processes, not {n}")
+            check("233 saved, 0 failed" in p.stderr, f"-p {n}: summary missing")
+            no_temporaries(out)
+    finally:
+        srv.stop()
+
+
+def worker_pids(parent):
+    """Children of parent that run as --worker."""
+    pids = []
+    for task in os.listdir(f"/proc/{parent}/task"):
+        try:
+            with open(f"/proc/{parent}/task/{task}/children") as f:
+                pids += [int(x) for x in f.read().split()]
+        except OSError:
+            pass
+    return pids
+
+
+@case
+def procs_worker_killed(ctx):
+    """kill -9 of a worker mid-run: every URL still ends saved, none is lost."""
+    srv = Server(300, 900)
+    try:
+        urls = site.expected_links(srv.base)
+        out = ctx.dir("out")
+        p = subprocess.Popen([ctx.exe, "-p", "2", "-c", "10", "-o", out, srv.list_url],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        victim, deadline = None, time.time() + 30
+        while victim is None and time.time() < deadline:
+            kids = worker_pids(p.pid)
+            if len(kids) == 2 and os.path.exists(os.path.join(out, MANIFEST)) and \
+                    os.path.getsize(os.path.join(out, MANIFEST)) > 0:
+                victim = kids[0]
+            time.sleep(0.05)
+        check(victim is not None, "never saw two workers at work")
+        os.kill(victim, signal.SIGKILL)
+        _, err = p.communicate(timeout=240)
+        check(p.returncode == 0, f"exit {p.returncode}: {err[-400:]}")
+        check("killed by signal 9" in err, "the worker's death was not reported")
+        check_complete(out, urls)
+        recs = manifest(out)
+        check(sorted(r["url"] for r in recs) == sorted(urls), "manifest: not each URL once")
+        no_temporaries(out)
+    finally:
+        srv.stop()
+
+
+@case
+def compare(ctx):
+    """--compare runs the three modes and reports sane numbers, as a table and as JSON."""
+    srv = Server(20, 60)
+    try:
+        urls = site.expected_links(srv.base)[:30]
+        lst = ctx.dir("urls.txt")
+        with open(lst, "w") as f:
+            f.write("\n".join(urls) + "\n")
+        p = ctx.run("--compare", "--json", "-p", "2", "-i", lst, "-o", ctx.dir("cmp"))
+        check(p.returncode == 0, f"exit {p.returncode}: {p.stderr[-300:]}")
+        rows = json.loads(p.stdout)
+        check([r["mode"] for r in rows] == ["sequential", "loop", "procs"], f"modes: {rows}")
+        for r in rows:
+            check(r["pages"] == 30 and r["saved"] == 30 and r["failed"] == 0, f"counts: {r}")
+            check(r["wall_s"] > 0 and r["cpu_s"] >= 0 and r["peak_rss_kb"] > 0, f"numbers: {r}")
+            check_complete(ctx.dir(f"cmp/{r['mode']}"), urls)
+        check(rows[0]["speedup"] == 1.0, "sequential is the baseline")
+        check(rows[1]["wall_s"] < rows[0]["wall_s"], "30 pages at 20-60 ms each: one loop must "
+                                                   "beat one-at-a-time")
+        check(rows[2]["procs"] == 2, "procs count")
+        p = ctx.run("--compare", "-p", "2", "-i", lst, "-o", ctx.dir("cmp2"))
+        lines = [l for l in p.stdout.splitlines() if l.strip()]
+        check(p.returncode == 0 and len(lines) == 4 and lines[0].startswith("mode"),
+              f"table: {p.stdout}")
+        check(lines[3].startswith("procs (2)"), f"table rows: {lines}")
+    finally:
+        srv.stop()
+
+
+@case
+def shards(ctx):
+    """--shard K/N for N = 1..4: disjoint, together the whole list, same files as one run."""
+    srv = Server(0, 10)
+    try:
+        urls = site.expected_links(srv.base)
+        p = ctx.run("-o", ctx.dir("whole"), srv.list_url)
+        check(p.returncode == 0, "whole run failed")
+        for n in (1, 2, 3, 4):
+            seen = collections.Counter()
+            merged = ctx.dir(f"merged{n}")
+            for k in range(1, n + 1):
+                out = ctx.dir(f"s{n}-{k}")
+                p = ctx.run("--shard", f"{k}/{n}", "-o", out, srv.list_url)
+                check(p.returncode == 0, f"--shard {k}/{n}: exit {p.returncode}")
+                for r in manifest(out):
+                    seen[r["url"]] += 1
+                shutil.copytree(out, merged, dirs_exist_ok=True,
+                                ignore=shutil.ignore_patterns(MANIFEST))
+            check(set(seen) == set(urls), f"N={n}: union is not the whole list")
+            check(max(seen.values()) == 1, f"N={n}: a URL is in two shards")
+            same_folders(ctx.dir("whole"), merged)
+        for bad in ("0/2", "3/2", "2", "a/b", "1/0"):
+            p = ctx.run("--shard", bad, "-o", ctx.dir("bad"), srv.list_url)
+            check(p.returncode == 2 and "--shard" in p.stderr, f"--shard {bad}: exit "
+                  f"{p.returncode}, stderr {p.stderr!r}")
+            check(len(p.stderr.strip().splitlines()) == 1, "one line for a usage error")
+    finally:
+        srv.stop()
+
+
+@case
+def interrupt_then_rerun(ctx):
+    """SIGINT mid-run: exit 130, every URL recorded, no temporaries; the same command again
+    finishes the job, skipping what was saved."""
+    srv = Server(300, 900)
+    try:
+        urls = site.expected_links(srv.base)
+        out = ctx.dir("out")
+        p = subprocess.Popen([ctx.exe, "-c", "20", "-o", out, srv.list_url],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            m = os.path.join(out, MANIFEST)
+            if os.path.exists(m) and os.path.getsize(m) > 0:
+                break
+            time.sleep(0.05)
+        p.send_signal(signal.SIGINT)
+        _, err = p.communicate(timeout=60)
+        check(p.returncode == 130, f"exit {p.returncode} after SIGINT: {err[-300:]}")
+        recs = manifest(out)
+        check(sorted(r["url"] for r in recs) == sorted(urls), "not every URL was recorded")
+        st = collections.Counter(r["status"] for r in recs)
+        check(st["interrupted"] > 0 and st["saved"] > 0 and
+              st["saved"] + st["interrupted"] == 233, f"statuses: {dict(st)}")
+        no_temporaries(out)
+        saved = {r["file"] for r in recs if r["status"] == "saved"}
+        check(pages_in(out) == saved, "files present are exactly the saved ones")
+        p = ctx.run("-o", out, srv.list_url)
+        check(p.returncode == 0, f"rerun exit {p.returncode}")
+        check_complete(out, urls)
+        st2 = collections.Counter(r["status"] for r in manifest(out))
+        check(st2["skipped"] == len(saved) and st2["saved"] == 233 - len(saved),
+              f"rerun statuses {dict(st2)}")
+        p = ctx.run("--force", "-o", out, srv.list_url)
+        check(p.returncode == 0 and collections.Counter(
+            r["status"] for r in manifest(out))["saved"] == 233, "--force fetches all again")
+    finally:
+        srv.stop()
+
+
+@case
+def symlink_planted(ctx):
+    """A symlink under a page's final name is replaced, never followed."""
+    srv = Server(0, 0)
+    try:
+        outside = ctx.dir("outside")
+        os.makedirs(outside)
+        target = os.path.join(outside, "victim.txt")
+        with open(target, "w") as f:
+            f.write("keep me")
+        out = ctx.dir("out")
+        os.makedirs(out)
+        url = site.expected_links(srv.base)[0]
+        name = site.expected_filename(url)
+        os.symlink(target, os.path.join(out, name))
+        p = ctx.run("--force", "-i", "-", "-o", out, stdin=url + "\n")
+        check(p.returncode == 0, f"exit {p.returncode}: {p.stderr}")
+        with open(target) as f:
+            check(f.read() == "keep me", "the symlink target outside was written")
+        check(not os.path.islink(os.path.join(out, name)), "the page is still a symlink")
+        check_complete(out, [url])
+    finally:
+        srv.stop()
+
+
+@case
+def manifest_option(ctx):
+    """--manifest moves the manifest; each record has the documented fields."""
+    srv = Server(0, 0)
+    try:
+        urls = site.expected_links(srv.base)[:10]
+        m = ctx.dir("m.jsonl")
+        p = ctx.run("--manifest", m, "-i", "-", "-o", ctx.dir("out"),
+                    stdin="\n".join(urls + ["ftp://x/y", "junk"]) + "\n")
+        check(p.returncode == 1, f"exit {p.returncode} (two bad lines must fail the run)")
+        recs = manifest(None, m)
+        check(len(recs) == 12, f"{len(recs)} records")
+        keys = {"url", "file", "status", "http", "bytes", "attempts", "error", "pid", "start",
+                "queued", "dns", "connect", "tls", "ttfb", "total", "written"}
+        check(all(set(r) == keys for r in recs), "record fields")
+        bad = [r for r in recs if r["status"] == "failed"]
+        check(sorted(r["url"] for r in bad) == ["ftp://x/y", "junk"], f"failed: {bad}")
+        good = [r for r in recs if r["status"] == "saved"]
+        check(all(r["http"] == 200 and r["attempts"] == 1 and r["bytes"] > 0 for r in good),
+              "saved records")
+        check(not os.path.exists(os.path.join(ctx.dir("out"), MANIFEST)), "default manifest")
+    finally:
+        srv.stop()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--loopfetch", default="build/loopfetch")
+    ap.add_argument("--list", action="store_true")
+    ap.add_argument("case", nargs="?")
+    a = ap.parse_args()
+    if a.list:
+        print("\n".join(CASES))
+        return 0
+    if a.case not in CASES:
+        print(f"unknown case {a.case!r}; --list shows them", file=sys.stderr)
+        return 2
+    tmp = tempfile.mkdtemp(prefix="lf-modes-")
+    ctx = Ctx(os.path.abspath(a.loopfetch), tmp)
+    try:
+        CASES[a.case](ctx)
+    except Failure as e:
+        print(f"FAIL: {e}", file=sys.stderr)
+        if hasattr(ctx, "last"):
+            args, p = ctx.last
+            print(f"last command: loopfetch {' '.join(args)}\n  exit {p.returncode}; stderr "
+                  f"tail:\n{p.stderr[-800:]}", file=sys.stderr)
+        print(f"kept {tmp}", file=sys.stderr)
+        return 1
+    shutil.rmtree(tmp, ignore_errors=True)
+    print(f"{a.case}: ok")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

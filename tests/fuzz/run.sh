@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets with clang (+ASan/UBSan) and runs each for SECONDS (default 60)
+# from its seed corpus in tests/fuzz/corpus/<target>. Exit non-zero on any crash.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+secs=${1:-60}
+out=build-fuzz
+mkdir -p "$out"
+flags=(-std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -fsanitize=fuzzer,address,undefined
+       -fno-sanitize-recover=undefined -Iinclude -Isrc)
+libs=$(pkg-config --cflags --libs libcurl gumbo libuv)
+src=(src/error.c src/selector.c src/links.c src/names.c)
+status=0
+for t in selector links names; do
+  clang "${flags[@]}" "tests/fuzz/fuzz_$t.c" "${src[@]}" $libs -o "$out/fuzz_$t"
+  work="$out/corpus-$t"
+  rm -rf "$work" && mkdir -p "$work" && cp tests/fuzz/corpus/$t/* "$work/"
+  if "$out/fuzz_$t" -max_total_time="$secs" -max_len=65536 -timeout=10 -print_final_stats=1 \
+       "$work" > "$out/fuzz_$t.log" 2>&1; then
+    echo "fuzz $t: ok ($(grep -o 'stat::number_of_executed_units: [0-9]*' "$out/fuzz_$t.log" | grep -o '[0-9]*$') runs)"
+  else
+    echo "fuzz $t: FAILED, see $out/fuzz_$t.log"; tail -30 "$out/fuzz_$t.log"; status=1
+  fi
+done
+exit $status

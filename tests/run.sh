@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Builds loopfetch twice (plain, and with AddressSanitizer + UndefinedBehaviorSanitizer) and runs
+# the whole suite in each. Ends with one line "N passed, N failed"; exits non-zero on a failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=23
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+passed=0 failed=0 status=0
+
+run_suite() { # name, meson options...
+  local dir="build-test-$1"; shift
+  if [ -d "$dir" ]; then meson setup --reconfigure "$dir" "$@" >/dev/null
+  else meson setup "$dir" "$@" >/dev/null; fi || { echo "meson setup $dir failed"; return 1; }
+  meson compile -C "$dir" || { echo "build in $dir failed"; return 1; }
+  meson test -C "$dir" --print-errorlogs --num-processes 2 || status=1
+  local counts
+  counts=$(python3 - "$dir/meson-logs/testlog.json" <<'PY'
+import json, sys
+ok = bad = 0
+for line in open(sys.argv[1]):
+    r = json.loads(line)["result"]
+    if r in ("OK", "EXPECTEDFAIL"): ok += 1
+    elif r != "SKIP": bad += 1
+print(ok, bad)
+PY
+  ) || counts="0 1"
+  passed=$((passed + ${counts% *})); failed=$((failed + ${counts#* }))
+}
+
+run_suite plain || { status=1; failed=$((failed + 1)); }
+run_suite sanitize -Db_sanitize=address,undefined -Db_lundef=false || { status=1; failed=$((failed + 1)); }
+[ "$failed" -eq 0 ] || status=1
+echo "$passed passed, $failed failed"
+exit $status

@@ -1,0 +1,289 @@
+/* Unit tests for link extraction (src/links.c): resolution against the page URL and <base>,
+ * skipped schemes, duplicates, percent-encoding, and the error paths. */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L /* uv.h, included by loopfetch.h, needs POSIX types */
+#endif
+#include <stdlib.h>
+#include <string.h>
+
+#include "loopfetch.h"
+#include "test.h"
+
+#define PAGE "https://en.wikipedia.org/wiki/List_of_countries?action=view#top"
+#define WIKI "https://en.wikipedia.org"
+
+/* All URLs of l joined by newlines, for one comparison that shows every difference. */
+static const char *joined(const lf_links_t *l) {
+  static char buf[8192];
+  size_t n = 0;
+  buf[0] = '\0';
+  for (size_t i = 0; i < l->count; i++) {
+    int w = snprintf(buf + n, sizeof(buf) - n, "%s%s", i ? "\n" : "", l->urls[i]);
+    if (w < 0 || (size_t)w >= sizeof(buf) - n) break;
+    n += (size_t)w;
+  }
+  return buf;
+}
+
+/* Extracts with selector "a" from a NUL-terminated page; checks for success. */
+static int extract(const char *html, const char *page, lf_links_t *out) {
+  char err[256] = "unset";
+  int rc = lf_links_extract(html, strlen(html), page, "a", out, err, sizeof(err));
+  if (rc != 0) fprintf(stderr, "  lf_links_extract: %d %s\n", rc, err);
+  CHECK_EQ_INT(rc, 0);
+  CHECK_EQ_STR(err, "");
+  return rc;
+}
+
+static void test_resolution(void) {
+  const char *html = "<a href=\"India\">rel</a>"
+                     "<a href=\"../w/index.php?title=X&amp;action=edit\">up</a>"
+                     "<a href=\"//commons.wikimedia.org/wiki/File:X.svg\">proto</a>"
+                     "<a href=\"http://example.com/a\">abs</a>"
+                     "<a href=\"/wiki/China#History\">frag</a>"
+                     "<a href=\"?oldid=5\">query</a>"
+                     "<a href=\"  /wiki/Trim\n \">trim</a>"
+                     "<a href=\"/wi\tki/Tab\">tab</a>"
+                     "<a href=\"./a/../b/./c\">dots</a>"
+                     "<a href=\"#top\">self</a>"
+                     "<a href=\"https://Example.COM:443/x?y=1#z\">norm</a>";
+  lf_links_t l;
+  if (extract(html, PAGE, &l)) return;
+  CHECK_EQ_STR(joined(&l),
+               WIKI "/wiki/India\n" WIKI "/w/index.php?title=X&action=edit\n"
+                    "https://commons.wikimedia.org/wiki/File:X.svg\n"
+                    "http://example.com/a\n" WIKI "/wiki/China\n" WIKI
+                    "/wiki/List_of_countries?oldid=5\n" WIKI "/wiki/Trim\n" WIKI "/wiki/Tab\n" WIKI
+                    "/wiki/b/c\n" WIKI "/wiki/List_of_countries?action=view\n"
+                    "https://example.com/x?y=1");
+  CHECK_EQ_INT(l.count, 11);
+  CHECK_EQ_INT(l.matched, 11);
+  CHECK_EQ_INT(l.skipped, 0);
+  lf_links_free(&l);
+  CHECK(l.urls == NULL && l.count == 0);
+}
+
+static void test_skipped(void) {
+  const char *html = "<a href=\"mailto:someone@example.com\">m</a>"
+                     "<a href=\"javascript:void(0)\">j</a>"
+                     "<a href=\"JavaScript:alert('x y')\">J</a>"
+                     "<a href=\"ftp://ftp.example.com/file\">f</a>"
+                     "<a name=\"anchor-without-href\">n</a>"
+                     "<a href=\"http://\">empty host</a>"
+                     "<a href=\"https://example.com:99999/\">bad port</a>"
+                     "<a href=\"data:text/html,hi\">d</a>"
+                     "<a href=\"/wiki/Kept\">kept</a>";
+  lf_links_t l;
+  if (extract(html, PAGE, &l)) return;
+  CHECK_EQ_STR(joined(&l), WIKI "/wiki/Kept");
+  CHECK_EQ_INT(l.matched, 9);
+  CHECK_EQ_INT(l.skipped, 8);
+  lf_links_free(&l);
+}
+
+static void test_base(void) {
+  lf_links_t l;
+  /* Absolute base. */
+  if (!extract("<head><base href=\"https://cdn.example.org/sub/dir/\"></head><a href=x>1</a>"
+               "<a href=/root>2</a>",
+               PAGE, &l)) {
+    CHECK_EQ_STR(joined(&l), "https://cdn.example.org/sub/dir/x\nhttps://cdn.example.org/root");
+    lf_links_free(&l);
+  }
+  /* A relative base resolves against the page; a base without href is passed over. */
+  if (!extract("<base target=_blank><base href=\"/other/\"><base href=\"http://ignored/\">"
+               "<a href=x>1</a>",
+               PAGE, &l)) {
+    CHECK_EQ_STR(joined(&l), WIKI "/other/x");
+    lf_links_free(&l);
+  }
+  /* A base after the links still applies (it is the document's base), and an empty href
+   * means the base itself. */
+  if (!extract("<a href=\"\">1</a><a href=y>2</a><base href=\"https://b.example/d/\">", PAGE, &l)) {
+    CHECK_EQ_STR(joined(&l), "https://b.example/d/\nhttps://b.example/d/y");
+    lf_links_free(&l);
+  }
+  /* A base that is not http(s) is ignored. */
+  if (!extract("<base href=\"javascript:x\"><a href=x>1</a>", PAGE, &l)) {
+    CHECK_EQ_STR(joined(&l), WIKI "/wiki/x");
+    lf_links_free(&l);
+  }
+}
+
+static void test_duplicates(void) {
+  lf_links_t l;
+  if (!extract("<a href=/a>1</a><a href=/b>2</a><a href=/a#x>3</a><a href=/c>4</a>"
+               "<a href=\"https://EN.wikipedia.org/b\">5</a><a href=\"" WIKI "/a\">6</a>",
+               PAGE, &l)) {
+    CHECK_EQ_STR(joined(&l), WIKI "/a\n" WIKI "/b\n" WIKI "/c");
+    CHECK_EQ_INT(l.matched, 6);
+    CHECK_EQ_INT(l.skipped, 0);
+    lf_links_free(&l);
+  }
+}
+
+/* Many links with few distinct URLs: exercises the hash set's growth and first-seen order. */
+static void test_many_duplicates(void) {
+  size_t cap = 5000 * 40, n = 0;
+  char *html = malloc(cap);
+  CHECK(html != NULL);
+  if (!html) return;
+  for (int i = 0; i < 5000; i++)
+    n += (size_t)snprintf(html + n, cap - n, "<a href=\"/p%d\">x</a>", (i * 7) % 1000);
+  lf_links_t l;
+  if (!extract(html, "http://h/", &l)) {
+    CHECK_EQ_INT(l.count, 1000);
+    CHECK_EQ_INT(l.matched, 5000);
+    int in_order = l.count == 1000;
+    for (size_t i = 0; in_order && i < l.count; i++) {
+      char want[32];
+      snprintf(want, sizeof(want), "http://h/p%zu", (i * 7) % 1000);
+      in_order = strcmp(l.urls[i], want) == 0;
+    }
+    CHECK(in_order);
+    lf_links_free(&l);
+  }
+  free(html);
+}
+
+static void test_encoding(void) {
+  const char *html = "<a href=\"/wiki/C%C3%B4te_d%27Ivoire\">1</a>"
+                     "<a href=\"/wiki/Georgia_(country)\">2</a>"
+                     "<a href=\"/wiki/S%C3%A3o_Tom%C3%A9_and_Pr%C3%ADncipe\">3</a>"
+                     "<a href=\"/wiki/C\xc3\xb4te_d'Ivoire\">4</a>"
+                     "<a href=\"/wiki/a b?q=c d&amp;e='f'\">5</a>"
+                     "<a href=\"https://en.wikipedia.org/wiki/\xc3\x85land\">6</a>"
+                     "<a href=\"/x\\y\">7</a>"
+                     "<a href=\"/q?a=%zz&amp;b=%2F\">8</a>"
+                     "<a href=\"/\xc3\xa9#\xc3\xa9 x\">9</a>";
+  lf_links_t l;
+  if (extract(html, PAGE, &l)) return;
+  CHECK_EQ_STR(joined(&l),
+               WIKI "/wiki/C%C3%B4te_d%27Ivoire\n" WIKI "/wiki/Georgia_(country)\n" WIKI
+                    "/wiki/S%C3%A3o_Tom%C3%A9_and_Pr%C3%ADncipe\n" WIKI
+                    "/wiki/C%C3%B4te_d'Ivoire\n" WIKI "/wiki/a%20b?q=c%20d&e=%27f%27\n" WIKI
+                    "/wiki/%C3%85land\n" WIKI "/x/y\n" WIKI "/q?a=%zz&b=%2F\n" WIKI "/%C3%A9");
+  CHECK_EQ_INT(l.skipped, 0);
+  lf_links_free(&l);
+}
+
+/* <template> contents are inert, as in a browser: their links are not collected. */
+static void test_template_skipped(void) {
+  lf_links_t l;
+  if (!extract("<a href=/1>1</a><template><a href=/t>t</a></template><a href=/2>2</a>", "http://h/",
+               &l)) {
+    CHECK_EQ_STR(joined(&l), "http://h/1\nhttp://h/2");
+    CHECK_EQ_INT(l.matched, 2);
+    lf_links_free(&l);
+  }
+}
+
+static void test_selector_applies(void) {
+  const char *wiki = "<table><tr><td><span class=\"flagicon\"><span><img src=x></span>&nbsp;</span>"
+                     "<a href=\"/wiki/India\">India</a> <a href=\"/wiki/Note\">n</a></td></tr>"
+                     "<tr><td><a href=\"/wiki/Noflag\">x</a></td></tr>"
+                     "<tr><td><span class=\"flagicon\"></span><a>no href</a></td></tr></table>"
+                     "<link rel=stylesheet href=/style.css>";
+  lf_links_t l;
+  char err[128];
+  CHECK_EQ_INT(lf_links_extract(wiki, strlen(wiki), "https://en.wikipedia.org/wiki/X",
+                                "td .flagicon + a, link[rel=stylesheet]", &l, err, sizeof(err)),
+               0);
+  CHECK_EQ_STR(joined(&l), WIKI "/wiki/India\n" WIKI "/style.css");
+  CHECK_EQ_INT(l.matched, 3);
+  CHECK_EQ_INT(l.skipped, 1);
+  lf_links_free(&l);
+}
+
+/* len bounds the input: the buffer need not be NUL-terminated, nothing past len is read. */
+static void test_length_and_empty(void) {
+  char *html = malloc(15); /* exactly "<a href=/x></a>", so ASan sees any read past it */
+  lf_links_t l;
+  char err[64];
+  CHECK(html != NULL);
+  if (html) {
+    memcpy(html, "<a href=/x></a><a href=/y></a>", 15);
+    CHECK_EQ_INT(lf_links_extract(html, 15, "http://h/", "a", &l, err, sizeof(err)), 0);
+    CHECK_EQ_STR(joined(&l), "http://h/x");
+    lf_links_free(&l);
+    free(html);
+  }
+  CHECK_EQ_INT(lf_links_extract("", 0, "http://localhost/", "a", &l, err, sizeof(err)), 0);
+  CHECK_EQ_INT(l.count, 0);
+  CHECK_EQ_INT(l.matched, 0);
+  lf_links_free(&l);
+  CHECK_EQ_INT(lf_links_extract(NULL, 0, "http://localhost/", "a", &l, NULL, 0), 0);
+  lf_links_free(&l);
+}
+
+static int is_empty(const lf_links_t *l) {
+  return l->urls == NULL && l->count == 0 && l->matched == 0 && l->skipped == 0;
+}
+
+static void test_bad_selector(void) {
+  lf_links_t l = {(char **)&l, 7, 7, 7};
+  char err[128] = "";
+  CHECK_EQ_INT(lf_links_extract("<a href=/x>", 11, PAGE, "td a]", &l, err, sizeof(err)),
+               LF_ESELECTOR);
+  CHECK_EQ_STR(err, "unexpected ']' at position 4");
+  CHECK(is_empty(&l));
+  CHECK_EQ_INT(lf_links_extract("<a href=/x>", 11, PAGE, "", &l, err, sizeof(err)), LF_ESELECTOR);
+  CHECK_EQ_STR(err, "empty selector at position 0");
+  CHECK(is_empty(&l));
+  lf_links_free(&l); /* harmless on an emptied result */
+}
+
+static void check_bad_page(const char *page, int line) {
+  lf_links_t l = {(char **)&l, 7, 7, 7};
+  char err[256] = "";
+  int rc = lf_links_extract("<a href=/x>", 11, page, "a", &l, err, sizeof(err));
+  if (rc != LF_EURL || strncmp(err, "invalid page URL '", 18) != 0 || !is_empty(&l)) {
+    fprintf(stderr, "  line %d: page '%s': rc %d, \"%s\"\n", line, page, rc, err);
+    CHECK(0);
+  } else {
+    CHECK(1);
+  }
+}
+
+static void test_bad_page_url(void) {
+  check_bad_page("not a url", __LINE__);
+  check_bad_page("", __LINE__);
+  check_bad_page("/relative/path", __LINE__);
+  check_bad_page("ftp://example.com/", __LINE__);
+  check_bad_page("mailto:x@example.com", __LINE__);
+  check_bad_page("http://", __LINE__);
+  check_bad_page("https://example.com:99999/", __LINE__);
+  lf_links_t l;
+  char err[256];
+  CHECK_EQ_INT(lf_links_extract("", 0, "ftp://x/", "a", &l, err, sizeof(err)), LF_EURL);
+  CHECK_EQ_STR(err, "invalid page URL 'ftp://x/': scheme is not http or https");
+  /* The selector is checked first, so a bad selector wins over a bad page URL. */
+  CHECK_EQ_INT(lf_links_extract("", 0, "ftp://x/", "a >", &l, err, sizeof(err)), LF_ESELECTOR);
+}
+
+static void test_bad_arguments(void) {
+  lf_links_t l;
+  char err[128];
+  CHECK_EQ_INT(lf_links_extract("", 0, PAGE, "a", NULL, err, sizeof(err)), LF_EINVAL);
+  CHECK_EQ_INT(lf_links_extract(NULL, 5, PAGE, "a", &l, err, sizeof(err)), LF_EINVAL);
+  CHECK(is_empty(&l));
+  CHECK_EQ_INT(lf_links_extract("", 0, NULL, "a", &l, err, sizeof(err)), LF_EINVAL);
+  CHECK_EQ_INT(lf_links_extract("", 0, PAGE, NULL, &l, err, sizeof(err)), LF_EINVAL);
+  lf_links_free(NULL);
+}
+
+int main(void) {
+  test_resolution();
+  test_skipped();
+  test_base();
+  test_duplicates();
+  test_many_duplicates();
+  test_encoding();
+  test_template_skipped();
+  test_selector_applies();
+  test_length_and_empty();
+  test_bad_selector();
+  test_bad_page_url();
+  test_bad_arguments();
+  return lf_test_report();
+}

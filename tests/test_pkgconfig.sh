@@ -1,0 +1,80 @@
+#!/bin/sh
+# Builds a tiny program against an installed loopfetch the way a user would, with pkg-config,
+# and runs it: it must find the header, link the shared library, and load that same library.
+#
+#   tests/test_pkgconfig.sh PREFIX
+#
+# PREFIX is where `meson install` put loopfetch; with `meson install --destdir D` that is
+# D/<prefix> (e.g. D/usr/local). The .pc file there still says prefix=<prefix>, so the prefix
+# is overridden with --define-variable. Also links the static library when it was installed.
+# Exit status: 0 passed, 1 failed, 77 skipped (no pkg-config or C compiler).
+set -u
+
+prefix=${1:?usage: test_pkgconfig.sh PREFIX}
+prefix=$(cd "$prefix" 2>/dev/null && pwd) || { echo "FAIL: no such folder: $1"; exit 1; }
+command -v pkg-config >/dev/null 2>&1 || { echo "SKIP: pkg-config not found"; exit 77; }
+cc=${CC:-cc}
+command -v "$cc" >/dev/null 2>&1 || { echo "SKIP: no C compiler ($cc)"; exit 77; }
+
+PKG_CONFIG_PATH="$prefix/lib/x86_64-linux-gnu/pkgconfig:$prefix/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
+export PKG_CONFIG_PATH
+pc() { pkg-config --define-variable=prefix="$prefix" "$@"; }
+
+fail() { echo "FAIL: $*"; exit 1; }
+
+pc --exists loopfetch || fail "pkg-config finds no loopfetch.pc under $prefix/lib"
+version=$(pc --modversion loopfetch) || fail "no version in loopfetch.pc"
+flags=$(pc --cflags --libs loopfetch) || fail "pkg-config --cflags --libs loopfetch failed"
+libdir=$(pc --variable=libdir loopfetch)
+case $libdir in "$prefix"/*) ;; *) fail "libdir $libdir is not under $prefix" ;; esac
+
+work=$(mktemp -d) || fail "mktemp"
+trap 'rm -rf "$work"' EXIT
+trap 'exit 1' INT TERM
+
+cat >"$work/use.c" <<'EOF'
+/* Uses only the public API, as an outside program would. */
+#include <loopfetch.h>
+#include <stdio.h>
+#include <string.h>
+
+int main(int argc, char **argv) {
+  const char *want = argc > 1 ? argv[1] : LOOPFETCH_VERSION;
+  if (strcmp(lf_version(), LOOPFETCH_VERSION) != 0 || strcmp(lf_version(), want) != 0) {
+    fprintf(stderr, "lf_version() = %s, header %s, pkg-config %s\n", lf_version(),
+            LOOPFETCH_VERSION, want);
+    return 1;
+  }
+  if (strcmp(lf_strerror(LF_EINVAL), "invalid argument") != 0) {
+    fprintf(stderr, "lf_strerror(LF_EINVAL) = %s\n", lf_strerror(LF_EINVAL));
+    return 1;
+  }
+  printf("loopfetch %s: %s\n", lf_version(), lf_strerror(LF_EINVAL));
+  return 0;
+}
+EOF
+
+# Shared library: built with pkg-config's flags, run with the installed library found first.
+# shellcheck disable=SC2086 # $flags must split into words
+"$cc" -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror "$work/use.c" $flags \
+  -o "$work/use" || fail "cannot build against the installed loopfetch ($flags)"
+LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$work/use" "$version" ||
+  fail "the program built against loopfetch failed"
+if command -v ldd >/dev/null 2>&1; then
+  LD_LIBRARY_PATH="$libdir" ldd "$work/use" | grep -q "libloopfetch.*=> $libdir/" ||
+    fail "the program did not load libloopfetch from $libdir"
+fi
+
+# Static library, if installed: its dependencies come from their own .pc files.
+if [ -f "$libdir/libloopfetch.a" ]; then
+  deps=$(pkg-config --libs libuv libcurl gumbo) || fail "pkg-config --libs of the dependencies"
+  cflags=$(pc --cflags loopfetch) || fail "pkg-config --cflags loopfetch"
+  # shellcheck disable=SC2086
+  "$cc" -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror "$work/use.c" \
+    $cflags "$libdir/libloopfetch.a" $deps -o "$work/use_static" ||
+    fail "cannot link the static library"
+  "$work/use_static" "$version" || fail "the statically linked program failed"
+fi
+
+echo "PASS: pkg-config loopfetch $version from $prefix"
+exit 0
