@@ -697,6 +697,7 @@ class Workload:
         self.in_flight, self.delay_ms = in_flight, delay_ms
         self.floor_s = None
         self.floor_note = ""
+        self.write_floor = None  # {"wall_s", "note"}: the file system alone
 
 
 def tool_cmd(tool, w, site, lf, ca, out):
@@ -748,6 +749,29 @@ def tool_cmd(tool, w, site, lf, ca, out):
     if n:
         c += ["-n", str(n)]
     return c + (["--cacert", ca] if w.https else []), None
+
+
+def write_floor(root, sizes):
+    """Seconds one Python thread needs to create and write these files (open O_EXCL, write,
+    close) in a fresh folder under root: what the file system alone costs, no network."""
+    d = tempfile.mkdtemp(prefix="write-floor-", dir=root)
+    try:
+        os.sync()
+        time.sleep(0.3)
+        data = b"x" * max(sizes)
+        dfd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
+        c0, t0 = os.times(), time.monotonic()
+        for i, size in enumerate(sizes):
+            fd = os.open("%06d.html" % i, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644,
+                         dir_fd=dfd)
+            os.write(fd, data[:size])
+            os.close(fd)
+        wall, c1 = time.monotonic() - t0, os.times()
+        os.close(dfd)
+        return {"wall_s": wall, "cpu_s": (c1.user - c0.user) + (c1.system - c0.system),
+                "files": len(sizes), "per_file_us": wall / len(sizes) * 1e6}
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def wrk_rate(url_fmt, n, seconds, tmp):
@@ -838,9 +862,9 @@ def svg_chart(groups, title):
     lo = min([0.5] + [v / 1.3 for v in vals])
     hi = max([2.0] + [v * 1.6 for v in vals])
     ticks = [m * 10 ** e for e in range(-2, 5) for m in (1, 2, 5) if lo <= m * 10 ** e <= hi]
-    bw, gap, left, top, ph = 16, 34, 70, 96, 340
+    bw, gap, left, top, ph = 16, 34, 70, 116, 340
     widths = [max(1, len(g[2])) * bw for g in groups]
-    W = left + sum(widths) + gap * (len(groups) + 1) + 20
+    W = max(760, left + sum(widths) + gap * (len(groups) + 1) + 20)
     H = top + ph + 80
     y = lambda v: top + ph - (math.log(v) - math.log(lo)) / (math.log(hi) - math.log(lo)) * ph  # noqa
     e = html.escape
@@ -848,9 +872,11 @@ def svg_chart(groups, title):
            'font-family="sans-serif" font-size="12">' % (W, H, W, H),
            '<rect width="100%" height="100%" fill="white"/>',
            '<text x="%d" y="22" font-size="15" font-weight="bold">%s</text>' % (left, e(title)),
-           '<text x="%d" y="40" fill="#444">Wall time relative to loopfetch (log scale; lower is '
-           'better; 1× = loopfetch; dashed = physical floor; ✗ = failed, – = skipped)</text>' % left]
-    lx, ly = left, 58
+           '<text x="%d" y="40" fill="#444">Wall time relative to loopfetch, log scale: lower is '
+           'better, 1× = loopfetch.</text>' % left,
+           '<text x="%d" y="56" fill="#444">Dashed line = physical floor of the workload; '
+           '✗ = failed run, – = skipped.</text>' % left]
+    lx, ly = left, 74
     for t in tools:  # legend
         label = LABEL[t]
         out.append('<rect x="%d" y="%d" width="12" height="12" fill="%s"/>' % (lx, ly, COLORS[t]))
@@ -901,7 +927,9 @@ def parse_args():
     ap.add_argument("--quick", action="store_true",
                     help="smoke run: fewer peers, 2,000 small pages, 20,000 URLs in E")
     ap.add_argument("--keep", action="store_true", help="keep the temp dirs (site, logs)")
-    ap.add_argument("--repeat", type=int, default=1, help="runs per tool (median reported)")
+    ap.add_argument("--repeat", type=int, default=None,
+                    help="runs per tool, the median is reported (default: 5 for A and B, 3 for "
+                         "C, 1 for D and E; 1 with --quick; runs over 20 s are never repeated)")
     ap.add_argument("--timeout", type=float, default=300, help="limit per run, seconds")
     ap.add_argument("--profile", action="store_true",
                     help="also run loopfetch on C (tmpfs) under strace -c -f and perf stat")
@@ -1052,6 +1080,7 @@ def workloads_for(args, site):
     return ws
 
 
+DEFAULT_REPEATS = {"A": 5, "B": 5, "C": 3, "D": 1, "E": 1}
 QUICK_TOOLS = {"loopfetch", "loopfetch_i", "curl", "aria2c", "wget2", "req_t32", "aiohttp"}
 
 
@@ -1076,6 +1105,20 @@ def run_all(args, site, lf, ca, tmp, out_roots, sane):
             w.floor_s = w.n_pages / floors["wrk_e"]["rate"]
             w.floor_note = "%d pages at wrk's %.0f requests/s (/e/ URLs)" % (
                 w.n_pages, floors["wrk_e"]["rate"])
+
+    wf = {}
+    for w in workloads:
+        if w.key[0] not in "CDE":
+            continue
+        if w.storage not in wf:
+            wf[w.storage] = write_floor(out_roots[w.storage], site.small_sizes[:site.n_cd])
+            floors["write_" + w.storage] = wf[w.storage]
+            log("floor: creating %d files on %s takes %.2f s in one thread (%.0f µs/file)" % (
+                site.n_cd, w.storage, wf[w.storage]["wall_s"], wf[w.storage]["per_file_us"]))
+        scale = w.n_pages / site.n_cd
+        w.write_floor = {"wall_s": wf[w.storage]["wall_s"] * scale,
+                         "note": "%s%d files created and written by one Python thread on %s" % (
+                             "~%d × " % scale if scale != 1 else "", site.n_cd, w.storage)}
 
     alog = os.path.join(tmp, "articles-access.log")
     results = {}  # workload key -> tool -> summary row
@@ -1106,8 +1149,12 @@ def run_all(args, site, lf, ca, tmp, out_roots, sane):
                                       "%.0f s limit" % (projected, args.timeout)}
                         continue
             plan.append(tool)
-        for rep in range(args.repeat):
+        repeats = args.repeat or (1 if args.quick else DEFAULT_REPEATS[w.key[0]])
+        done_with = set()
+        for rep in range(repeats):
             for tool in plan:
+                if tool in done_with:
+                    continue
                 seq += 1
                 out = os.path.join(out_roots[w.storage], "run-%d" % seq)
                 os.makedirs(out)
@@ -1115,10 +1162,11 @@ def run_all(args, site, lf, ca, tmp, out_roots, sane):
                 os.sync()  # earlier runs' dirty pages are not written back during this one
                 time.sleep(0.3)
                 offset = os.path.getsize(alog) if os.path.exists(alog) else 0
+                load = system_load()
                 r = run_measured(cmd, args.timeout, os.path.join(tmp, "run-%d" % seq), env)
                 v = verify(out, expected)
                 r.update(workload=w.key, tool=tool, rep=rep, cmd=cmd, verify=v, dir=out,
-                         storage=w.storage)
+                         storage=w.storage, load_before=load)
                 if w.via_list_page:
                     port = site.https.rsplit(":", 1)[1] if w.https else site.http.rsplit(":", 1)[1]
                     r["access"] = access_log_stats(alog, offset, port)
@@ -1130,6 +1178,8 @@ def run_all(args, site, lf, ca, tmp, out_roots, sane):
                 if state != "ok" and r["stderr_tail"]:
                     log("      stderr: " + " | ".join(r["stderr_tail"][-3:]))
                 shutil.rmtree(out, ignore_errors=True)
+                if r["wall_s"] > 20 or tool == "req_seq" or state != "ok":
+                    done_with.add(tool)  # long runs (or broken ones) once is enough
         for tool in plan:
             runs = [r for r in raw if r["workload"] == w.key and r["tool"] == tool]
             r = pick(runs)
@@ -1140,7 +1190,8 @@ def run_all(args, site, lf, ca, tmp, out_roots, sane):
                           "user_s": r["user_s"], "sys_s": r["sys_s"], "maxrss_mb": r["maxrss_mb"],
                           "timeout": r["timeout"], "pages_s": w.n_pages / r["wall_s"],
                           "access": r.get("access"), "runs": len(runs),
-                          "walls": [x["wall_s"] for x in runs], "cmd": r["cmd"]}
+                          "walls": [x["wall_s"] for x in runs], "cmd": r["cmd"],
+                          "loadavg1": [x["load_before"].get("loadavg1") for x in runs]}
 
     profile = None
     if args.profile and "C" in args.workloads:
@@ -1162,9 +1213,25 @@ def run_all(args, site, lf, ca, tmp, out_roots, sane):
     }
     return {"meta": meta, "workloads": [
         {"key": w.key, "title": w.title, "pages": w.n_pages, "storage": w.storage,
-         "floor_s": w.floor_s, "floor_note": w.floor_note, "rows": results[w.key]}
+         "floor_s": w.floor_s, "floor_note": w.floor_note, "write_floor": w.write_floor,
+         "rows": results[w.key]}
         for w in workloads], "floors": floors, "targets": targets, "runs": raw,
         "profile": profile, "_workloads": workloads}
+
+
+def system_load():
+    """1-minute load average and CPU pressure (share of time some task waited for a CPU):
+    the machine may be shared, and this says how much."""
+    out = {}
+    try:
+        with open("/proc/loadavg") as f:
+            out["loadavg1"] = float(f.read().split()[0])
+        with open("/proc/pressure/cpu") as f:
+            m = re.search(r"some avg10=([\d.]+)", f.read())
+            out["cpu_pressure_avg10"] = float(m.group(1)) if m else None
+    except OSError:
+        pass
+    return out
 
 
 def cpu_model():
@@ -1300,10 +1367,18 @@ def write_outputs(args, result):
           "", "Output storage: " + ", ".join("%s = %s (%s)" % (k, v["dir"], v["fs"])
                                               for k, v in meta["storage"].items()), ""]
     for w in workloads:
-        md += ["## " + w.title, "",
-               "Floor: %s s (%s)." % (fmt(w.floor_s, 3), w.floor_note), "",
-               table(w, result["workloads"][[x["key"] for x in result["workloads"]].index(w.key)]
-                     ["rows"]), ""]
+        wd = result["workloads"][[x["key"] for x in result["workloads"]].index(w.key)]
+        md += ["## " + w.title, "", "Floor: %s s (%s)." % (fmt(w.floor_s, 3), w.floor_note)]
+        if w.write_floor:
+            md[-1] += " File-system floor: %s s (%s)." % (fmt(w.write_floor["wall_s"], 2),
+                                                        w.write_floor["note"])
+        loads = [x for r in wd["rows"].values() for x in r.get("loadavg1", []) if x is not None]
+        reps = sorted({r["runs"] for r in wd["rows"].values() if "runs" in r})
+        md += ["", table(w, wd["rows"]), "",
+               "_Wall, CPU and RSS are those of the median-wall run of %s per tool (all runs in "
+               "peers.json). 1-min load average before the runs: %s._" % (
+                   "/".join(map(str, reps)) or "1",
+                   "%.1f–%.1f" % (min(loads), max(loads)) if loads else "?"), ""]
     md += ["## Targets", ""] + ["- **%s** %s — %s" % (t["result"], t["target"], t["detail"])
                                 for t in result["targets"]] + [""]
     text = "\n".join(md)

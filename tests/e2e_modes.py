@@ -335,9 +335,54 @@ def manifest_option(ctx):
         srv.stop()
 
 
+@case
+def progress_tty(ctx):
+    """On a real terminal (tmux) the progress line shows while pages come in, fits the
+    width, and is erased before the summary; with stderr not a terminal there is none."""
+    if not shutil.which("tmux"):
+        raise Skip("tmux not installed")
+    srv = Server(300, 900)
+    try:
+        script = os.path.join(HERE, "test_progress_tty.sh")
+        p = subprocess.run(["bash", script, ctx.exe, "-c", "40", "-o", ctx.dir("tty"),
+                            srv.list_url], capture_output=True, text=True, timeout=300,
+                           env=dict(os.environ, PROGRESS_RE=r"[0-9]+/233 pages"))
+        check(p.returncode == 0, f"tmux check failed:\n{p.stdout[-1500:]}{p.stderr[-500:]}")
+        p = ctx.run("-o", ctx.dir("pipe"), srv.list_url)
+        # text mode turns "\r" into newlines; the erase-line sequence survives
+        check("\x1b[K" not in p.stderr and "/233 pages" not in p.stderr,
+              "progress drawn although stderr is a pipe")
+        p = ctx.run("--progress", "--force", "-o", ctx.dir("pipe"), srv.list_url)
+        check("\x1b[K" in p.stderr and "/233 pages" in p.stderr, "--progress did not force it")
+    finally:
+        srv.stop()
+
+
+@case
+def embed_example(ctx):
+    """examples/embed_echo: the fetcher, a timer and a TCP echo server on one loop."""
+    if not ctx.embed_echo:
+        raise Skip("no --embed-echo given")
+    srv = Server(50, 150)
+    try:
+        p = subprocess.run([ctx.embed_echo, "--list", srv.list_url, site.SELECTOR],
+                           capture_output=True, text=True, timeout=120, cwd=ctx.tmp)
+        check(p.returncode == 0, f"embed_echo exit {p.returncode}: {p.stdout[-400:]}"
+                                 f"{p.stderr[-400:]}")
+        check("echo: ok" in p.stdout + p.stderr and "233 of 233" in p.stdout + p.stderr,
+              f"embed_echo output: {p.stdout[-400:]}")
+    finally:
+        srv.stop()
+
+
+class Skip(Exception):
+    pass
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--loopfetch", default="build/loopfetch")
+    ap.add_argument("--embed-echo")
     ap.add_argument("--list", action="store_true")
     ap.add_argument("case", nargs="?")
     a = ap.parse_args()
@@ -349,8 +394,13 @@ def main():
         return 2
     tmp = tempfile.mkdtemp(prefix="lf-modes-")
     ctx = Ctx(os.path.abspath(a.loopfetch), tmp)
+    ctx.embed_echo = os.path.abspath(a.embed_echo) if a.embed_echo else None
     try:
         CASES[a.case](ctx)
+    except Skip as e:
+        print(f"{a.case}: skipped: {e}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        return 77
     except Failure as e:
         print(f"FAIL: {e}", file=sys.stderr)
         if hasattr(ctx, "last"):

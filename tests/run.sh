@@ -29,6 +29,15 @@ PY
 
 run_suite plain || { status=1; failed=$((failed + 1)); }
 run_suite sanitize -Db_sanitize=address,undefined -Db_lundef=false || { status=1; failed=$((failed + 1)); }
+# libFuzzer targets (selector parser, link extraction, names), each for FUZZ_SECONDS.
+while read -r line; do
+  echo "$line"
+  case "$line" in
+    "fuzz "*": ok"*) passed=$((passed + 1)) ;;
+    "fuzz "*) failed=$((failed + 1)) ;;
+  esac
+done < <(bash tests/fuzz/run.sh "${FUZZ_SECONDS:-60}" 2>&1 || echo "fuzz build: FAILED")
+
 [ "$failed" -eq 0 ] || status=1
 echo "$passed passed, $failed failed"
 exit $status

@@ -92,9 +92,16 @@ static void test_separators(void) {
   check_name("https://h/a:b*c|d", "a_b_c_d.html");
 }
 
+/* libcurl 8.13 and later resolve percent-encoded dot segments too (so "a/%2E%2E" is the
+ * host); older ones hand them to us, and we neutralise the dots. Either is safe. */
+static void check_either(const char *url, const char *old_curl, const char *new_curl) {
+  const char *got = name_of(url);
+  CHECK(strcmp(got, old_curl) == 0 || strcmp(got, new_curl) == 0);
+}
+
 static void test_dots(void) {
-  check_name("https://h/a/%2E%2E", "__.html");
-  check_name("https://h/a/%2e", "_.html");
+  check_either("https://h/a/%2E%2E", "__.html", "h.html");
+  check_either("https://h/a/%2e", "_.html", "a.html");
   check_name("https://h/.hidden", "_hidden.html");
   check_name("https://h/%2Ehidden", "_hidden.html");
   check_name("https://h/...x.y", "___x.y.html");

@@ -1,0 +1,312 @@
+#!/usr/bin/env python3
+"""Fault injection: bad servers and bad input. For each fault, the final state of the output
+folder, the manifest record (status, HTTP code, attempts), and the exit code.
+
+    python3 tests/e2e_faults.py --loopfetch build/loopfetch CASE     (or --list)
+"""
+
+import importlib.util
+import json
+import os
+import sys
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+_spec = importlib.util.spec_from_file_location("e2e_modes", os.path.join(HERE, "e2e_modes.py"))
+m = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(m)
+site, check, Server, MANIFEST = m.site, m.check, m.Server, m.MANIFEST
+
+CASES = {}
+FAST_RETRY = ["--retry-max-wait", "0.3"]  # keep backoff short; Retry-After cases override
+
+
+def case(fn):
+    CASES[fn.__name__] = fn
+    return fn
+
+
+def fetch(ctx, srv, paths, *opts, name=None):
+    """Runs loopfetch over base+paths into a fresh folder; returns (process, {url: record},
+    folder)."""
+    ctx.runs = getattr(ctx, "runs", 0) + 1
+    out = ctx.dir(name or f"out{ctx.runs}")
+    urls = [srv.base + p for p in paths]
+    p = ctx.run(*opts, "-i", "-", "-o", out, stdin="\n".join(urls) + "\n")
+    recs = {r["url"]: r for r in m.manifest(out)}
+    check(set(recs) == set(urls), f"manifest lists {sorted(recs)}, not {urls}")
+    m.no_temporaries(out)
+    return p, recs, out
+
+
+def stats(srv):
+    with urllib.request.urlopen(srv.base + "/__stats") as r:
+        return json.load(r)
+
+
+def failed_with(ctx, srv, path, attempts, error_part, *opts, http=None):
+    """One URL that must fail: no file, one failure line, the right record."""
+    p, recs, out = fetch(ctx, srv, [path], *opts)
+    r = recs[srv.base + path]
+    check(p.returncode == 1, f"{path}: exit {p.returncode}, want 1")
+    check(r["status"] == "failed", f"{path}: status {r['status']}")
+    check(r["attempts"] == attempts, f"{path}: {r['attempts']} attempts, want {attempts}")
+    check(error_part.lower() in (r["error"] or "").lower(), f"{path}: error {r['error']!r} "
+          f"lacks {error_part!r}")
+    if http is not None:
+        check(r["http"] == http, f"{path}: http {r['http']}, want {http}")
+    check(m.pages_in(out) == set(), f"{path}: files left: {m.pages_in(out)}")
+    lines = [l for l in p.stderr.splitlines() if path in l]
+    check(len(lines) == 1, f"{path}: want one failure line, got {lines}")
+    return r
+
+
+def saved_ok(ctx, srv, path, attempts, *opts, body_path="/wiki/India"):
+    p, recs, out = fetch(ctx, srv, [path], *opts)
+    r = recs[srv.base + path]
+    check(p.returncode == 0, f"{path}: exit {p.returncode}: {p.stderr[-300:]}")
+    check(r["status"] == "saved" and r["attempts"] == attempts,
+          f"{path}: {r['status']} after {r['attempts']} attempts, want saved after {attempts}")
+    with open(os.path.join(out, r["file"]), "rb") as f:
+        check(f.read() == site.page_body(body_path), f"{path}: bytes differ")
+    return r
+
+
+@case
+def reset_mid_body(ctx):
+    """Connection reset while the body comes: retried (3 retries), then failed; no file."""
+    srv = Server()
+    try:
+        failed_with(ctx, srv, "/fault/reset-mid-body/wiki/India", 4, "", *FAST_RETRY)
+        failed_with(ctx, srv, "/fault/reset-mid-body/wiki/India", 2, "", "--retries", "1",
+                    *FAST_RETRY)
+    finally:
+        srv.stop()
+
+
+@case
+def content_length_too_long(ctx):
+    """Content-Length longer than the body, then a close: partial, retried, failed."""
+    srv = Server()
+    try:
+        failed_with(ctx, srv, "/fault/truncate/wiki/India", 3, "", "--retries", "2", *FAST_RETRY)
+    finally:
+        srv.stop()
+
+
+@case
+def stall_mid_body(ctx):
+    """Half the body, then silence: the stall timeout ends each attempt."""
+    srv = Server()
+    try:
+        failed_with(ctx, srv, "/fault/stall/wiki/India", 2, "", "--stall-timeout", "1",
+                    "--retries", "1", *FAST_RETRY)
+    finally:
+        srv.stop()
+
+
+@case
+def slow_drip_is_not_a_stall(ctx):
+    """A body trickling in 4 KiB every 150 ms is slow but alive: saved, first attempt."""
+    srv = Server()
+    try:
+        saved_ok(ctx, srv, "/fault/drip/150/wiki/Tuvalu", 1, "--stall-timeout", "1",
+                 body_path="/wiki/Tuvalu")
+    finally:
+        srv.stop()
+
+
+def gaps(srv, path):
+    t = stats(srv)["fault_request_times"][path]
+    return [b - a for a, b in zip(t, t[1:])]
+
+
+@case
+def retry_after_seconds(ctx):
+    """503 + Retry-After: 1, twice: saved on the third attempt, each wait at least 1 s."""
+    srv = Server()
+    try:
+        path = "/fault/retry-after/2/wiki/India"
+        saved_ok(ctx, srv, path, 3)
+        g = gaps(srv, path)
+        check(len(g) == 2 and min(g) >= 0.95, f"waits between attempts {g}: Retry-After is 1 s")
+    finally:
+        srv.stop()
+
+
+@case
+def retry_after_http_date(ctx):
+    """429 + Retry-After as an HTTP date 2 s ahead: the wait follows the date."""
+    srv = Server()
+    try:
+        path = "/fault/retry-after-date/1/wiki/India"
+        saved_ok(ctx, srv, path, 2)
+        g = gaps(srv, path)
+        check(len(g) == 1 and g[0] >= 0.95, f"wait {g}: the date said about 2 s")
+    finally:
+        srv.stop()
+
+
+@case
+def retry_after_capped(ctx):
+    """--retry-max-wait caps a long Retry-After: with 0.2 s, no wait reaches the 1 s asked."""
+    srv = Server()
+    try:
+        path = "/fault/retry-after/2/wiki/India"
+        saved_ok(ctx, srv, path, 3, "--retry-max-wait", "0.2")
+        g = gaps(srv, path)
+        check(len(g) == 2 and max(g) < 0.9, f"waits {g} ignore --retry-max-wait 0.2")
+    finally:
+        srv.stop()
+
+
+@case
+def server_error_then_success(ctx):
+    """500 once, then the page: saved, 2 attempts. 502/503/504/408/429 likewise retried."""
+    srv = Server()
+    try:
+        for code in (500, 502, 503, 504, 408, 429):
+            r = saved_ok(ctx, srv, f"/fault/fail-then/{code}/1/wiki/India", 2, *FAST_RETRY)
+            check(r["http"] == 200, f"{code}: final http {r['http']}")
+    finally:
+        srv.stop()
+
+
+@case
+def client_errors_not_retried(ctx):
+    """404, 403, 410: one attempt, failed, the status in the record."""
+    srv = Server()
+    try:
+        for code in (404, 403, 410):
+            failed_with(ctx, srv, f"/status/{code}", 1, f"HTTP {code}", http=code)
+        failed_with(ctx, srv, "/fault/fail-then/500/99/wiki/India", 3, "HTTP 500",
+                    "--retries", "2", *FAST_RETRY, http=500)
+    finally:
+        srv.stop()
+
+
+@case
+def redirects(ctx):
+    """A 3-hop chain is followed; a loop stops at 10 hops; file:// and ftp:// are refused."""
+    srv = Server()
+    try:
+        r = saved_ok(ctx, srv, "/redirect/3/wiki/India", 1)
+        check(r["file"] == "India.html", f"name {r['file']}")
+        failed_with(ctx, srv, "/fault/redirect-loop/x", 1, "redirect")
+        failed_with(ctx, srv, "/fault/redirect-to/file", 1, "file")
+        failed_with(ctx, srv, "/fault/redirect-to/ftp", 1, "ftp")
+    finally:
+        srv.stop()
+
+
+@case
+def size_cap(ctx):
+    """A body over --max-size is aborted, with or without Content-Length; none is written."""
+    srv = Server()
+    try:
+        failed_with(ctx, srv, "/fault/big/300000", 1, "size limit", "--max-size", "100k")
+        failed_with(ctx, srv, "/fault/big-nolength/300000", 1, "size limit", "--max-size",
+                    "100k")
+        saved_ok(ctx, srv, "/wiki/India", 1, "--max-size", "2M")
+    finally:
+        srv.stop()
+
+
+@case
+def per_host_cap(ctx):
+    """--per-host 2: the server never sees more than 2 connections at once."""
+    srv = Server(100, 200)
+    try:
+        urls = [u[len(srv.base):] for u in site.expected_links(srv.base)[:20]]
+        p, recs, out = fetch(ctx, srv, urls, "--per-host", "2")
+        check(p.returncode == 0, f"exit {p.returncode}")
+        st = stats(srv)
+        check(1 <= st["max_concurrent_connections"] <= 2,
+              f"{st['max_concurrent_connections']} connections at once with --per-host 2")
+    finally:
+        srv.stop()
+
+
+@case
+def hostile_names_stay_inside(ctx):
+    """Names from '..', '/', control bytes and 300-byte segments stay in the folder."""
+    srv = Server()
+    try:
+        paths = ["/fault/any/%2E%2E", "/fault/any/a%2Fb%2F..%2F..%2Fescape",
+                 "/fault/any/%01%1B%7Fctl", "/fault/any/" + "n" * 300,
+                 "/fault/any/" + "%C3%A9" * 150, "/fault/any/.hidden"]
+        parent = ctx.tmp
+        before = set(os.listdir(parent))
+        p, recs, out = fetch(ctx, srv, paths, name="names")
+        check(p.returncode == 0, f"exit {p.returncode}: {p.stderr[-300:]}")
+        after = set(os.listdir(parent)) - {"names"}
+        check(after == before, f"files appeared next to the folder: {after - before}")
+        names = m.pages_in(out)
+        check(len(names) == len(paths), f"{len(names)} files for {len(paths)} URLs")
+        for n in names:
+            raw = n.encode("utf-8", "surrogateescape")
+            check(len(raw) <= 255 and "/" not in n and not n.startswith(".") and
+                  all(c >= 0x20 and c != 0x7F for c in raw), f"unsafe name {n!r}")
+    finally:
+        srv.stop()
+
+
+@case
+def junk_input(ctx):
+    """Junk lines and other schemes fail one line each; good URLs still proceed; an input
+    with no URL at all is exit 4."""
+    srv = Server()
+    try:
+        good = site.expected_links(srv.base)[:3]
+        lines = good + ["not a url", "ftp://127.0.0.1/x", "file:///etc/passwd", "  # comment",
+                        "", "mailto:x@y"]
+        out = ctx.dir("junk")
+        p = ctx.run("-i", "-", "-o", out, stdin="\n".join(lines) + "\n")
+        check(p.returncode == 1, f"exit {p.returncode}")
+        recs = m.manifest(out)
+        st = {r["url"]: r["status"] for r in recs}
+        check(all(st[u] == "saved" for u in good), "good URLs were not all saved")
+        bad = [u for u, s in st.items() if s == "failed"]
+        check(len(bad) == 4, f"failed: {bad}")
+        for u in bad:
+            check(sum(u in l for l in p.stderr.splitlines()) == 1, f"{u}: not one line")
+        p = ctx.run("-i", "-", "-o", ctx.dir("empty"), stdin="# nothing\n\n")
+        check(p.returncode == 4, f"empty input: exit {p.returncode}")
+    finally:
+        srv.stop()
+
+
+def main():
+    import argparse
+    import shutil
+    import tempfile
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--loopfetch", default="build/loopfetch")
+    ap.add_argument("--list", action="store_true")
+    ap.add_argument("case", nargs="?")
+    a = ap.parse_args()
+    if a.list:
+        print("\n".join(CASES))
+        return 0
+    if a.case not in CASES:
+        print(f"unknown case {a.case!r}", file=sys.stderr)
+        return 2
+    tmp = tempfile.mkdtemp(prefix="lf-faults-")
+    ctx = m.Ctx(os.path.abspath(a.loopfetch), tmp)
+    try:
+        CASES[a.case](ctx)
+    except m.Failure as e:
+        print(f"FAIL: {e}", file=sys.stderr)
+        if hasattr(ctx, "last"):
+            args, p = ctx.last
+            print(f"last: loopfetch {' '.join(args)}\n  exit {p.returncode}; stderr:\n"
+                  f"{p.stderr[-800:]}", file=sys.stderr)
+        print(f"kept {tmp}", file=sys.stderr)
+        return 1
+    shutil.rmtree(tmp, ignore_errors=True)
+    print(f"{a.case}: ok")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
