@@ -128,7 +128,8 @@ typedef struct {
   long retry_max_wait_ms;     /* cap on any wait, Retry-After included; 0: 30 s */
   unsigned per_host;          /* connections per host; 0: no cap */
   double rate;                /* transfers started per second; 0: no limit */
-  unsigned max_streams;       /* HTTP/2 streams per connection; 0: 100 */
+  unsigned max_streams;       /* HTTP/2 streams per connection; 0: 256 (a few hundred pages share
+                                 one connection where the server allows it) */
 } lf_options_t;
 
 #define LF_DEFAULT_IN_FLIGHT 64

@@ -126,7 +126,8 @@ static int run_mode(const lf_cli_t *cfg, const char *mode, run_t *out) {
   out->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   out->cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
              (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
-  /* wait4 gives the largest single process; workers run side by side, so add theirs. */
+  /* Each run reports its own peak (VmHWM) and its workers'; wait4's ru_maxrss would include
+   * what this process had resident when it spawned the run. */
   out->rss_kb = (long)json_num(json, "peak_rss_kb") + (long)json_num(json, "peak_rss_children_kb");
   if (out->rss_kb == 0)
     out->rss_kb = ru.ru_maxrss;

@@ -31,7 +31,7 @@ void lf_options_init(lf_options_t *o) {
   o->retries = 3;
   o->retry_base_ms = 500;
   o->retry_max_wait_ms = 30000;
-  o->max_streams = 100;
+  o->max_streams = 256;
 }
 
 /* Copies the option strings into one block owned by the fetcher and fills in defaults. */
@@ -66,7 +66,7 @@ static int copy_options(lf_fetcher_t *f, const lf_options_t *in) {
   if (o.retries < 0) o.retries = 0;
   if (o.retry_base_ms <= 0) o.retry_base_ms = 500;
   if (o.retry_max_wait_ms <= 0) o.retry_max_wait_ms = 30000;
-  if (o.max_streams == 0) o.max_streams = 100;
+  if (o.max_streams == 0) o.max_streams = 256;
   o.headers = NULL; /* copied into header_list */
   f->opts = o;
   f->opt_strings = block;

@@ -690,7 +690,7 @@ static void worker_usage_line(void) {
     return;
   double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
                (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-  printf("S\t{\"maxrss_kb\":%ld,\"cpu_s\":%.6f}\n", ru.ru_maxrss, cpu);
+  printf("S\t{\"maxrss_kb\":%ld,\"cpu_s\":%.6f}\n", lf__peak_rss_kb(), cpu);
   fflush(stdout);
 }
 

@@ -129,6 +129,26 @@ void lf__report_summary(const lf__report_t *r) {
           r->saved, r->failed, extra, (double)r->bytes / 1e6, secs, rate);
 }
 
+/* Peak RSS of this process image in KiB. getrusage()'s ru_maxrss also counts what the parent
+ * had resident when it forked us (Linux keeps the old image's high-water mark across exec),
+ * so a worker spawned by a parent holding a parsed page would look bigger than it is;
+ * /proc/self/status's VmHWM belongs to this image alone. */
+long lf__peak_rss_kb(void) {
+  FILE *f = fopen("/proc/self/status", "r");
+  char line[256];
+  long kb = -1;
+  while (f && fgets(line, sizeof(line), f))
+    if (strncmp(line, "VmHWM:", 6) == 0)
+      kb = strtol(line + 6, NULL, 10);
+  if (f)
+    fclose(f);
+  if (kb < 0) {
+    struct rusage ru;
+    kb = getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss : 0;
+  }
+  return kb;
+}
+
 static double tv_secs(struct timeval tv) {
   return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
 }
@@ -146,7 +166,7 @@ void lf__report_json(const lf__report_t *r, const char *mode, unsigned procs, un
          "\"peak_rss_kb\":%ld,\"peak_rss_children_kb\":%ld",
          mode, procs, conc, pages, r->saved, r->failed, r->skipped, r->interrupted,
          (unsigned long long)r->bytes, lf__report_elapsed(r), user, sys, user + sys,
-         self.ru_maxrss, r->children_maxrss_kb);
+         lf__peak_rss_kb(), r->children_maxrss_kb);
   const lf__stats_t *l = r->latency;
   printf(",\"latency_s\":{\"count\":%llu,\"min\":%.6f,\"mean\":%.6f,\"p50\":%.6f,"
          "\"p90\":%.6f,\"p99\":%.6f,\"max\":%.6f}",

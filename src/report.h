@@ -42,6 +42,8 @@ double lf__report_elapsed(const lf__report_t *r);
 void lf__report_summary(const lf__report_t *r);
 /* The summary as one JSON object on stdout. */
 void lf__report_json(const lf__report_t *r, const char *mode, unsigned procs, unsigned conc);
+/* Peak resident memory of this process image, KiB (VmHWM). */
+long lf__peak_rss_kb(void);
 /* Flushes and closes the manifest. Returns 0 or -errno of the first write error. */
 int lf__report_close(lf__report_t *r);
 

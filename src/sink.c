@@ -42,11 +42,21 @@ void lf__sink_reset(lf__sink_t *s) {
   lf__sink_init(s, s->transfer, s->kind);
 }
 
+/* File sinks never need much more than LF__FLUSH_AT plus one callback's worth: doubling
+ * past it would only reserve memory that is never used. */
+static size_t grown_cap(const lf__sink_t *s, size_t need) {
+  size_t cap = s->fill_cap ? s->fill_cap : 16384;
+  while (cap < need)
+    cap *= 2;
+  size_t limit = LF__FLUSH_AT + CURL_MAX_WRITE_SIZE + 1;
+  if (s->kind == LF_OUTPUT_FILE && cap > limit && need <= limit)
+    cap = limit;
+  return cap;
+}
+
 static int append(lf__sink_t *s, const char *data, size_t len) {
   if (s->fill_len + len + 1 > s->fill_cap) {
-    size_t cap = s->fill_cap ? s->fill_cap : 16384;
-    while (cap < s->fill_len + len + 1)
-      cap *= 2;
+    size_t cap = grown_cap(s, s->fill_len + len + 1);
     char *p = realloc(s->fill, cap);
     if (!p) return LF_ENOMEM;
     s->fill = p;
@@ -122,6 +132,11 @@ static void job_done(uv_work_t *work, int status) {
   lf__fetcher_enter(f);
   s->job_running = 0;
   release(s, s->job_bytes);
+  /* The written buffer goes back to the allocator now, not when the page ends: with hundreds
+   * of pages in flight, buffers kept per transfer would add up to more than the budget. */
+  free(s->busy);
+  s->busy = NULL;
+  s->busy_cap = s->busy_len = 0;
   if (status < 0 && !s->err) { /* the job was cancelled: it did not run */
     s->err = status;
     s->err_op = "queue";

@@ -107,9 +107,9 @@ static int configure(lf__transfer_t *t) {
   SET(CURLOPT_TIMEOUT_MS, o->timeout_ms);
   SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)o->max_size);
   SET(CURLOPT_SHARE, (CURLSH *)t->fetcher->share);
-  /* Each easy handle keeps a receive buffer: 8 KiB instead of libcurl's 16 KiB halves that
-   * part of the memory with every link in flight, at no measurable CPU cost (bench/). */
-  SET(CURLOPT_BUFFERSIZE, 8192L);
+  /* CURLOPT_BUFFERSIZE stays at libcurl's default: with 8 KiB, libcurl 7.88 left HTTP/2
+   * responses of 8-16 KiB on a reused connection waiting for its 1 s internal timer, and
+   * refused the option on a reused handle (bench/RESULTS.md). */
   if (o->stall_timeout_ms > 0) { /* under 1 byte/s for that long: libcurl's stall detector */
     SET(CURLOPT_LOW_SPEED_LIMIT, 1L);
     SET(CURLOPT_LOW_SPEED_TIME, (o->stall_timeout_ms + 999) / 1000);

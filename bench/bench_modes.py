@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+"""Single loop against worker processes, on two workloads, in one run (issue 3's benchmark).
+
+  latency-bound: the reference job, 233 pages of 20 KB-1 MB, each delayed 100-400 ms, from the
+                 fixture server (HTTP/1.1);
+  CPU-bound:     N small pages (~9 KB, no delay) over HTTPS + HTTP/2 from a local nginx with a
+                 self-signed certificate: TLS, HTTP/2 framing and file writes on the client.
+
+Each workload runs `loopfetch --compare --json -p P`, which measures sequential (-c 1), one
+loop, and P worker processes, each into a fresh folder. Prints one table per workload and the
+ratio procs/loop; writes bench/out/modes.json.
+
+    python3 bench/bench_modes.py [--loopfetch build/loopfetch] [--small 5000] [--procs 2]
+
+Needs Debian's nginx-light (or nginx) and openssl. Everything listens on 127.0.0.1 only.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SERVER = os.path.join(ROOT, "tests", "fixture", "server.py")
+LIST = "/wiki/List_of_countries_by_population_(United_Nations)"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_fixture():
+    p = subprocess.Popen([sys.executable, SERVER, "--port", "0", "--prewarm", "--latency-min",
+                          "100", "--latency-max", "400"], stdout=subprocess.PIPE, text=True)
+    return p, json.loads(p.stdout.readline())["base"]
+
+
+NGINX_CONF = """
+worker_processes 1;
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+  access_log off;
+  keepalive_requests 1000000;
+  http2_max_concurrent_streams 512;
+  default_type text/html;
+  server {{
+    listen 127.0.0.1:{port} ssl http2;
+    ssl_certificate {tmp}/cert.pem;
+    ssl_certificate_key {tmp}/key.pem;
+    root {tmp}/www;
+  }}
+}}
+"""
+
+
+def start_nginx(tmp, count):
+    """nginx serving `count` files of ~9 KB over HTTPS/HTTP2; returns (process, URLs, CA)."""
+    www = os.path.join(tmp, "www", "small")
+    os.makedirs(www)
+    for i in range(count):
+        with open(os.path.join(www, f"p{i}.html"), "w") as f:
+            f.write(f"<!DOCTYPE html><title>p{i}</title><p>" + (f"page {i} " * 1100)[:9000])
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", f"{tmp}/key.pem", "-out", f"{tmp}/cert.pem"],
+                   check=True, capture_output=True)
+    port = free_port()
+    with open(f"{tmp}/nginx.conf", "w") as f:
+        f.write(NGINX_CONF.format(tmp=tmp, port=port))
+    p = subprocess.Popen(["nginx", "-p", tmp, "-c", f"{tmp}/nginx.conf", "-e",
+                          f"{tmp}/error.log", "-g", "daemon off;"], stderr=subprocess.PIPE)
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    urls = [f"https://127.0.0.1:{port}/small/p{i}.html" for i in range(count)]
+    return p, urls, f"{tmp}/cert.pem"
+
+
+def compare(exe, procs, out, *job):
+    p = subprocess.run([exe, "--compare", "--json", "-p", str(procs), "-o", out, *job],
+                       capture_output=True, text=True, timeout=1800)
+    if p.returncode != 0:
+        sys.exit(f"loopfetch --compare failed ({p.returncode}): {p.stderr[-500:]}")
+    return json.loads(p.stdout)
+
+
+def table(title, rows):
+    print(f"\n### {title}\n")
+    print("| mode | wall s | speedup vs -c 1 | CPU s | CPU % | peak RSS MB | pages | failed |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        mode = r["mode"] + (f" ({r['procs']})" if r["mode"] == "procs" else "")
+        print(f"| {mode} | {r['wall_s']:.2f} | {r['speedup']:.1f}x | {r['cpu_s']:.2f} | "
+              f"{r['cpu_pct']:.0f}% | {r['peak_rss_kb'] / 1024:.1f} | {r['pages']} | "
+              f"{r['failed']} |")
+    loop, procs = rows[1], rows[2]
+    ratio = loop["wall_s"] / procs["wall_s"]
+    print(f"\nprocs {procs['procs']} vs one loop: {ratio:.2f}x faster")
+    return ratio
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--loopfetch", default=os.path.join(ROOT, "build", "loopfetch"))
+    ap.add_argument("--small", type=int, default=5000, help="pages in the CPU-bound workload")
+    ap.add_argument("--procs", type=int, default=os.cpu_count() or 2)
+    a = ap.parse_args()
+    exe = os.path.abspath(a.loopfetch)
+    tmp = tempfile.mkdtemp(prefix="lf-modes-bench-")
+    os.chmod(tmp, 0o755)  # nginx's workers run as nobody and must read the site
+    fixture = nginx = None
+    result = {"date": time.strftime("%Y-%m-%d %H:%M"), "nproc": os.cpu_count(),
+              "kernel": os.uname().release, "procs": a.procs}
+    try:
+        fixture, base = start_fixture()
+        rows = compare(exe, a.procs, f"{tmp}/latency", base + LIST)
+        result["latency_bound"] = rows
+        result["latency_ratio"] = table("latency-bound: 233 pages, 100-400 ms each, HTTP/1.1",
+                                        rows)
+        nginx, urls, ca = start_nginx(tmp, a.small)
+        with open(f"{tmp}/small.txt", "w") as f:
+            f.write("\n".join(urls) + "\n")
+        rows = compare(exe, a.procs, f"{tmp}/cpu", "--cacert", ca, "-i", f"{tmp}/small.txt")
+        result["cpu_bound"] = rows
+        result["cpu_ratio"] = table(f"CPU-bound: {a.small} pages of 9 KB, HTTPS + HTTP/2, no "
+                                    "delay", rows)
+        print(f"\nexpectation on 2 cores: procs >= 1.7x one loop on CPU-bound "
+              f"({'PASS' if result['cpu_ratio'] >= 1.7 else 'FAIL'}: {result['cpu_ratio']:.2f}x)"
+              f"; no slowdown on latency-bound ("
+              f"{'PASS' if result['latency_ratio'] >= 0.95 else 'FAIL'}: "
+              f"{result['latency_ratio']:.2f}x)")
+        os.makedirs(os.path.join(ROOT, "bench", "out"), exist_ok=True)
+        with open(os.path.join(ROOT, "bench", "out", "modes.json"), "w") as f:
+            json.dump(result, f, indent=1)
+    finally:
+        for p in (fixture, nginx):
+            if p:
+                p.terminate()
+                p.wait(timeout=10)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
