@@ -162,6 +162,7 @@ struct lf_fetcher_s {
   lf__transfer_t *idle;     /* finished; kept to reuse their easy handles */
   struct lf__poll_s *polls; /* one per socket libcurl watches */
   size_t queued, delayed_count, in_flight, open_handles;
+  size_t writing; /* of in_flight: network part done, output still being written */
   uint64_t clock_base; /* uv_hrtime() at init */
   uint64_t temp_seq;   /* makes temporary file names unique */
   size_t buffered;     /* body bytes waiting for the disk, all transfers together */

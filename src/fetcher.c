@@ -190,8 +190,14 @@ static void unlink_active(lf_fetcher_t *f, lf__transfer_t *t) {
 
 static void delay(lf_fetcher_t *f, lf__pending_t *p, long ms);
 
+void lf__fetcher_refill(lf_fetcher_t *f) {
+  refill(f);
+}
+
 void lf__fetcher_report(lf__transfer_t *t) {
   lf_fetcher_t *f = t->fetcher;
+  if (t->done_ns)
+    f->writing--; /* counted by lf__transfer_done() */
   if (t->retry_ms >= 0 && f->closing == OPEN) { /* not over yet: back to the queue, later */
     lf__pending_t *p = t->req;
     long wait_ms = t->retry_ms;
@@ -357,20 +363,26 @@ static void start_next(lf_fetcher_t *f) {
   lf__fetcher_report(t);
 }
 
+/* A slot is a transfer on the network; those only writing their output do not count, but no
+ * more than max_in_flight of them may wait for the disk, so memory stays bounded. */
+static int slot_free(const lf_fetcher_t *f) {
+  return f->in_flight - f->writing < f->opts.max_in_flight && f->writing < f->opts.max_in_flight;
+}
+
 /* Keeps max_in_flight transfers running: called whenever a slot frees or a request arrives.
  * The guard makes calls from inside results or the need callback fold into the outer loop. */
 static void refill(lf_fetcher_t *f) {
   if (f->in_refill || f->closing != OPEN) return;
   f->in_refill = 1;
   for (;;) {
-    while (f->in_flight < f->opts.max_in_flight && f->queue_head && f->closing == OPEN) {
+    while (slot_free(f) && f->queue_head && f->closing == OPEN) {
       if (!take_token(f)) {
         arm_wake(f);
         break;
       }
       start_next(f);
     }
-    if (f->closing != OPEN || f->in_flight >= f->opts.max_in_flight || f->queue_head || !f->on_need)
+    if (f->closing != OPEN || !slot_free(f) || f->queue_head || !f->on_need)
       break;
     size_t before = f->queued;
     f->on_need(f);

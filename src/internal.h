@@ -35,6 +35,8 @@ typedef struct {
   int finishing;      /* the transfer ended; flush, then close and rename or unlink */
   int keep;           /* finishing: rename into place (1) or remove (0) */
   int paused;         /* the write callback returned CURL_WRITEFUNC_PAUSE */
+  int never_pause;    /* HTTP/2: libcurl 7.88 resumes a paused stream only on its next 1 s
+                         tick, so such bodies are buffered instead (bench/RESULTS.md) */
   int err;            /* first error, as -errno */
   const char *err_op; /* "open", "write", "close", "rename" */
   size_t job_bytes;  /* bytes the running job writes, released from the budget after it */
@@ -73,6 +75,7 @@ void lf__loop_check_done(lf_fetcher_t *f);
 void lf__fetcher_enter(lf_fetcher_t *f);
 void lf__fetcher_leave(lf_fetcher_t *f);
 void lf__fetcher_report(lf__transfer_t *t); /* the transfer is over: tell the caller, recycle */
+void lf__fetcher_refill(lf_fetcher_t *f);   /* start queued requests if slots are free */
 uint64_t lf__now_ns(void);
 
 /* transfer.c */

@@ -9,8 +9,9 @@
  *  - every leading '.' becomes '_': no hidden files, never "." or "..", and no clash with the
  *    fetcher's temporaries (".lf-*.part");
  *  - no non-empty segment ("https://h/"): the host name, with the same rules;
- *  - the stem is cut on a character boundary to LF__STEM_MAX bytes and ".html" is appended,
- *    which leaves LF__SUFFIX_ROOM bytes for the "~N" of lf__names_unique().
+ *  - the stem is cut on a character boundary to LF__STEM_MAX bytes and ".html" is appended
+ *    unless it already ends so, which leaves LF__SUFFIX_ROOM bytes for the "~N" of
+ *    lf__names_unique().
  * The query and fragment never take part. Dot segments are resolved by libcurl first, so
  * "https://h/a/.." names the host. Same URL, same name.
  *
@@ -137,10 +138,18 @@ static int get_host(CURLU *u, char **out) {
   return map_urlcode(rc);
 }
 
+/* A segment that already ends in ".html" keeps it: "p0.html", not "p0.html.html". */
+static int has_ext(const char *stem, size_t len) {
+  return len > LF__EXT_LEN && memcmp(stem + len - LF__EXT_LEN, LF__EXT, LF__EXT_LEN) == 0;
+}
+
 static int finish_name(const char *src, size_t n, char *buf) {
   size_t len = src ? make_stem(src, n, buf) : 0;
   if (len == 0) return LF_ENAME;
-  memcpy(buf + len, LF__EXT, LF__EXT_LEN + 1);
+  if (has_ext(buf, len))
+    buf[len] = '\0';
+  else
+    memcpy(buf + len, LF__EXT, LF__EXT_LEN + 1);
   return 0;
 }
 

@@ -17,7 +17,7 @@
 #define LF__FLUSH_AT (64 * 1024)
 /* All sinks of a fetcher together buffer at most about this much: past it, a sink flushes
  * what it has and pauses. So memory is bounded however many transfers receive at once. */
-#define LF__BUFFER_BUDGET (4 * 1024 * 1024)
+#define LF__BUFFER_BUDGET (2 * 1024 * 1024)
 
 void lf__sink_init(lf__sink_t *s, lf__transfer_t *t, lf_output_t kind) {
   memset(s, 0, sizeof(*s));
@@ -225,7 +225,7 @@ static int pause_sink(lf__sink_t *s) {
 int lf__sink_write(lf__sink_t *s, const char *data, size_t len) {
   if (s->err)
     return s->err;
-  if (s->kind == LF_OUTPUT_FILE) {
+  if (s->kind == LF_OUTPUT_FILE && !s->never_pause) {
     int over = over_budget(s, len);
     if (s->job_running && (s->fill_len + len > LF__FLUSH_AT || over))
       return pause_sink(s); /* the running job's end resumes us */

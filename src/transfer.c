@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "internal.h"
 
 /* Body of an error response (4xx/5xx) that we read to keep the connection reusable. Past this
@@ -25,6 +26,9 @@ static void check_code(lf__transfer_t *t) {
   t->checked_code = 1;
   if (curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &t->http_code) != CURLE_OK)
     t->http_code = 0;
+  long version = 0;
+  if (curl_easy_getinfo(t->easy, CURLINFO_HTTP_VERSION, &version) == CURLE_OK)
+    t->sink.never_pause = version >= CURL_HTTP_VERSION_2_0;
 }
 
 static size_t on_write(char *data, size_t size, size_t nmemb, void *userp) {
@@ -102,7 +106,10 @@ static int configure(lf__transfer_t *t) {
   SET(CURLOPT_USERAGENT, o->user_agent);
   SET(CURLOPT_ACCEPT_ENCODING, ""); /* every encoding libcurl can decode; files are saved decoded */
   SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-  SET(CURLOPT_PIPEWAIT, 1L); /* wait to multiplex on HTTP/2 rather than open more connections */
+  /* For https, wait for a connection that can multiplex (HTTP/2) rather than open more. Plain
+   * http is HTTP/1.1 here: waiting would only delay every transfer behind the first one. */
+  if (strncasecmp(t->req->url, "https:", 6) == 0)
+    SET(CURLOPT_PIPEWAIT, 1L);
   SET(CURLOPT_CONNECTTIMEOUT_MS, o->connect_timeout_ms);
   SET(CURLOPT_TIMEOUT_MS, o->timeout_ms);
   SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)o->max_size);
@@ -232,7 +239,12 @@ void lf__transfer_done(lf__transfer_t *t, CURLcode result) {
     lf__transfer_set_error(t, LF_ECURL, "curl_multi_remove_handle: %s", curl_multi_strerror(mrc));
     t->status = LF_ECURL;
   }
-  lf__sink_finish(&t->sink, t->status == 0);
+  /* The network part is over: its slot can serve the next request while the disk finishes
+   * this one (the fetcher bounds how many may be writing at once). */
+  lf_fetcher_t *f = t->fetcher;
+  f->writing++;
+  lf__sink_finish(&t->sink, t->status == 0); /* may report, and recycle t, right here */
+  lf__fetcher_refill(f);
 }
 
 void lf__transfer_abort(lf__transfer_t *t) {

@@ -99,6 +99,13 @@ static void check_either(const char *url, const char *old_curl, const char *new_
   CHECK(strcmp(got, old_curl) == 0 || strcmp(got, new_curl) == 0);
 }
 
+static void test_html_extension(void) {
+  check_name("https://h/small/p0.html", "p0.html");
+  check_name("https://h/small/P0.Html", "P0.Html.html"); /* only the exact extension counts */
+  check_name("https://h/x.htm", "x.htm.html");
+  check_name("https://h/.html", "_html.html"); /* the leading dot goes first */
+}
+
 static void test_dots(void) {
   check_either("https://h/a/%2E%2E", "__.html", "h.html");
   check_either("https://h/a/%2e", "_.html", "a.html");
@@ -326,6 +333,7 @@ int main(void) {
   test_simple();
   test_separators();
   test_dots();
+  test_html_extension();
   test_controls();
   test_segments();
   test_invalid_utf8();
