@@ -48,7 +48,6 @@ import shutil
 import signal
 import socket
 import ssl
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -271,9 +270,9 @@ class Site:
 
 
 def make_certs(tmp):
-    """A throwaway CA and a server certificate for IP 127.0.0.1 signed by it (a separate CA,
-    rather than one self-signed leaf, because GnuTLS (aria2c, wget2) and OpenSSL differ on
-    whether a CA:TRUE certificate may also be the server's)."""
+    """A throwaway CA and a server certificate for IP 127.0.0.1 signed by it: a separate CA
+    rather than one self-signed certificate, so the server's is an ordinary leaf (CA:FALSE,
+    serverAuth) for OpenSSL, GnuTLS (aria2c, wget2) and Python alike."""
     d = os.path.join(tmp, "tls")
     os.makedirs(d)
     ca_key, ca, key, csr, crt = (os.path.join(d, n) for n in
@@ -771,7 +770,21 @@ def write_floor(root, sizes):
         return {"wall_s": wall, "cpu_s": (c1.user - c0.user) + (c1.system - c0.system),
                 "files": len(sizes), "per_file_us": wall / len(sizes) * 1e6}
     finally:
-        shutil.rmtree(d, ignore_errors=True)
+        drop_output(d, "disk" if fs_type(root) != "tmpfs" else "tmpfs")
+
+
+def drop_output(d, storage):
+    """tmpfs output goes at once. Disk output stays until the end (the output roots are removed
+    then) while there is room: ext4 skips inodes freed in the last ~30 s when it allocates new
+    ones (recently_deleted() in ext4_new_inode), and the scan made file creation up to 20x
+    dearer for whichever run came right after a deletion."""
+    if storage == "disk":
+        try:
+            if shutil.disk_usage(d).free > 8 * 2**30:
+                return
+        except OSError:
+            pass
+    shutil.rmtree(d, ignore_errors=True)
 
 
 def wrk_rate(url_fmt, n, seconds, tmp):
@@ -862,10 +875,18 @@ def svg_chart(groups, title):
     lo = min([0.5] + [v / 1.3 for v in vals])
     hi = max([2.0] + [v * 1.6 for v in vals])
     ticks = [m * 10 ** e for e in range(-2, 5) for m in (1, 2, 5) if lo <= m * 10 ** e <= hi]
-    bw, gap, left, top, ph = 16, 34, 70, 116, 340
+    bw, gap, left, ph = 16, 34, 70, 340
     widths = [max(1, len(g[2])) * bw for g in groups]
     W = max(760, left + sum(widths) + gap * (len(groups) + 1) + 20)
-    H = top + ph + 80
+    legend, lx, ly = [], left, 74
+    for t in tools:
+        w_item = 24 + 7 * len(LABEL[t])
+        if lx + w_item > W - 20:
+            lx, ly = left, ly + 18
+        legend.append((t, lx, ly))
+        lx += w_item
+    top = ly + 46  # room for the value labels of the tallest bars
+    H = top + ph + 50
     y = lambda v: top + ph - (math.log(v) - math.log(lo)) / (math.log(hi) - math.log(lo)) * ph  # noqa
     e = html.escape
     out = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" '
@@ -876,14 +897,9 @@ def svg_chart(groups, title):
            'better, 1× = loopfetch.</text>' % left,
            '<text x="%d" y="56" fill="#444">Dashed line = physical floor of the workload; '
            '✗ = failed run, – = skipped.</text>' % left]
-    lx, ly = left, 74
-    for t in tools:  # legend
-        label = LABEL[t]
+    for t, lx, ly in legend:
         out.append('<rect x="%d" y="%d" width="12" height="12" fill="%s"/>' % (lx, ly, COLORS[t]))
-        out.append('<text x="%d" y="%d">%s</text>' % (lx + 16, ly + 11, e(label)))
-        lx += 24 + 7 * len(label)
-        if lx > W - 160:
-            lx, ly = left, ly + 18
+        out.append('<text x="%d" y="%d">%s</text>' % (lx + 16, ly + 11, e(LABEL[t])))
     for v in ticks:
         out.append('<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="%s"/>'
                    % (left, W - 20, y(v), y(v), "#333" if v == 1 else "#ddd"))
@@ -899,11 +915,14 @@ def svg_chart(groups, title):
                               ' stroke="black" stroke-dasharray="2,2"' if state != "ok" else "",
                               e(LABEL[tool]), v))
                 out.append('<text transform="translate(%d,%.1f) rotate(-90)" font-size="10">'
-                           '%s</text>' % (bx + bw / 2 + 3, y(v) - 3, "%.2g×" % v))
+                           '%s</text>' % (bx + bw / 2 + 3, y(v) - 3,
+                                          ("%.0f×" if v >= 10 else "%.2g×") % v))
             mark = {"failed": "✗", "timeout": "✗", "skipped": "–"}.get(state)
             if mark:
-                out.append('<text x="%d" y="%.1f" text-anchor="middle" fill="%s">%s</text>'
-                           % (bx + bw / 2, top + ph - 4, COLORS[tool], mark))
+                out.append('<text x="%d" y="%.1f" text-anchor="middle" font-weight="bold" '
+                           'font-size="14" fill="%s">%s<title>%s: %s</title></text>'
+                           % (bx + bw / 2, top + ph - 4, COLORS[tool], mark, e(LABEL[tool]),
+                              state))
         if floor:
             out.append('<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="black" '
                        'stroke-dasharray="5,3"/>' % (x - 4, x + wdt + 4, y(floor), y(floor)))
@@ -936,6 +955,8 @@ def parse_args():
     ap.add_argument("--serve", type=float, metavar="SECONDS",
                     help="only set up the site and nginx, print URLs and serve for SECONDS "
                          "(for manual profiling), then clean up")
+    ap.add_argument("--render", metavar="PEERS_JSON",
+                    help="only rewrite peers.md and peers.svg in --out from a peers.json")
     ap.add_argument("--out", default=os.path.join(HERE, "out"))
     ap.add_argument("--disk-dir", default="/var/tmp", help="where 'disk' output goes")
     ap.add_argument("--tmpfs-dir", default="/dev/shm", help="where 'tmpfs' output goes")
@@ -957,6 +978,8 @@ def _interrupt(signum, frame):
 def main():
     global ARGS
     ARGS = args = parse_args()
+    if args.render:
+        return render_only(args)
     found, missing = check_tools(args.profile)
     log("tools: " + ", ".join("%s ok" % k for k in sorted(found)))
     for m in missing:
@@ -982,13 +1005,15 @@ def main():
     try:
         # A snapshot: other people rebuild build/loopfetch while this runs.
         lf = os.path.join(tmp, "loopfetch")
+        lf_mtime = os.path.getmtime(args.loopfetch)
         shutil.copy2(args.loopfetch, lf)
         with open(lf, "rb") as f:
             lf_sha = hashlib.sha256(f.read()).hexdigest()
         lf_ver = subprocess.run([lf, "-V"], capture_output=True, text=True).stdout.strip()
+        git = git_state(args.loopfetch)
         log("loopfetch: %s (%s, sha256 %s…, built %s)" % (
             args.loopfetch, lf_ver, lf_sha[:12],
-            time.strftime("%Y-%m-%d %H:%M", time.localtime(os.path.getmtime(args.loopfetch)))))
+            time.strftime("%Y-%m-%d %H:%M", time.localtime(lf_mtime))))
 
         http_port, https_port = free_ports(2)
         n_cd = 2000 if args.quick else SMALL_FILES
@@ -1018,12 +1043,13 @@ def main():
         result = run_all(args, site, lf, ca, tmp, out_roots, sane)
         result["meta"].update({
             "loopfetch": {"path": args.loopfetch, "version": lf_ver, "sha256": lf_sha,
-                          "mtime": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(
-                              os.path.getmtime(args.loopfetch)))},
+                          "mtime": time.strftime("%Y-%m-%dT%H:%M:%S%z",
+                                                 time.localtime(lf_mtime))},
             "ports": {"http": http_port, "https": https_port},
             "storage": {k: {"dir": v, "fs": fs_type(v)} for k, v in out_roots.items()},
             "nginx_conf": os.path.join(tmp, "nginx.conf") if args.keep else None,
             "tools_missing": missing,
+            "git": git,
             "runner": RUNNER["kind"],
         })
         write_outputs(args, result)
@@ -1177,7 +1203,7 @@ def run_all(args, site, lf, ca, tmp, out_roots, sane):
                     LABEL[tool], r["wall_s"], r["cpu_s"], r["maxrss_mb"], state))
                 if state != "ok" and r["stderr_tail"]:
                     log("      stderr: " + " | ".join(r["stderr_tail"][-3:]))
-                shutil.rmtree(out, ignore_errors=True)
+                drop_output(out, w.storage)
                 if r["wall_s"] > 20 or tool == "req_seq" or state != "ok":
                     done_with.add(tool)  # long runs (or broken ones) once is enough
         for tool in plan:
@@ -1217,6 +1243,24 @@ def run_all(args, site, lf, ca, tmp, out_roots, sane):
          "rows": results[w.key]}
         for w in workloads], "floors": floors, "targets": targets, "runs": raw,
         "profile": profile, "_workloads": workloads}
+
+
+def git_state(binary):
+    """The commit the sources are at when the binary is snapshotted, whether src/ differs from
+    it, and whether any source file is newer than the binary (then it is not what HEAD says)."""
+    try:
+        newer = [os.path.relpath(os.path.join(d, f), REPO)
+                 for top in ("src", "include") for d, _, fs in os.walk(os.path.join(REPO, top))
+                 for f in fs if os.path.getmtime(os.path.join(d, f)) > os.path.getmtime(binary)]
+        head = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", REPO, "status", "--porcelain", "--", "src",
+                                "include", "meson.build"], capture_output=True, text=True,
+                               timeout=10).stdout.strip()
+        return {"head": head or None, "src_dirty": bool(dirty), "sources_newer_than_binary":
+                newer}
+    except (OSError, subprocess.TimeoutExpired):
+        return None
 
 
 def system_load():
@@ -1273,9 +1317,9 @@ def evaluate(results, workloads, floors):
     out = []
     wk = {w.key: w for w in workloads}
 
-    def add(name, ok, detail):
-        out.append({"target": name, "result": "N/A" if ok is None else ("PASS" if ok else "FAIL"),
-                    "detail": detail})
+    def add(name, ok, detail, info=False):
+        out.append({"target": name, "result": "INFO" if info else "N/A" if ok is None else (
+            "PASS" if ok else "FAIL"), "detail": detail})
 
     def lf_of(key):
         r = results.get(key, {}).get("loopfetch")
@@ -1338,7 +1382,7 @@ def evaluate(results, workloads, floors):
             rate = floors["wrk_small"]["rate"]
             add("%s: share of wrk's rate (info)" % key, None,
                 "%.0f pages/s = %.0f %% of wrk's %.0f requests/s"
-                % (lf["pages_s"], 100 * lf["pages_s"] / rate, rate))
+                % (lf["pages_s"], 100 * lf["pages_s"] / rate, rate), info=True)
     if "D" in results:
         lf, w = lf_of("D"), wk["D"]
         cmp("D: wall ≤ 1.2 × floor", "D", lf and lf["wall_s"], w.floor_s, 1.2,
@@ -1355,15 +1399,37 @@ def evaluate(results, workloads, floors):
     return out
 
 
-def write_outputs(args, result):
+def render_only(args):
+    with open(args.render) as f:
+        result = json.load(f)
+    ws = []
+    for wd in result["workloads"]:
+        w = Workload(wd["key"], wd["title"], None, wd["pages"], wd["storage"],
+                     https=wd["key"] == "B")
+        w.floor_s, w.floor_note = wd["floor_s"], wd["floor_note"]
+        w.write_floor = wd.get("write_floor")
+        ws.append(w)
+    result["_workloads"] = ws
+    args.quick = result["meta"].get("quick", False)
+    result["targets"] = evaluate({wd["key"]: wd["rows"] for wd in result["workloads"]}, ws,
+                                 result["floors"])
+    write_outputs(args, result, write_json=False)
+    return 0
+
+
+def write_outputs(args, result, write_json=True):
     workloads = result.pop("_workloads")
     os.makedirs(args.out, exist_ok=True)
     meta = result["meta"]
     h = meta["host"]
     md = ["# loopfetch vs peers (bench/bench_peers.py%s)" % (" --quick" if args.quick else ""), "",
-          "%s · %s · nproc %d · kernel %s · %s GB RAM · %s" % (
+          "%s · %s · nproc %d · kernel %s · %s GB RAM · %s · git %s%s" % (
               meta["date"], h["cpu"], h["nproc"], h["kernel"], h["mem_gb"],
-              meta["loopfetch"]["version"]),
+              meta["loopfetch"]["version"], (meta.get("git") or {}).get("head"),
+              " (src modified)" if (meta.get("git") or {}).get("src_dirty") else ""),
+          "" if not (meta.get("git") or {}).get("sources_newer_than_binary") else
+          "**Note: sources newer than the binary: %s**" % ", ".join(
+              meta["git"]["sources_newer_than_binary"]),
           "", "Output storage: " + ", ".join("%s = %s (%s)" % (k, v["dir"], v["fs"])
                                               for k, v in meta["storage"].items()), ""]
     for w in workloads:
@@ -1385,8 +1451,9 @@ def write_outputs(args, result):
     print(text)
     with open(os.path.join(args.out, "peers.md"), "w") as f:
         f.write(text)
-    with open(os.path.join(args.out, "peers.json"), "w") as f:
-        json.dump(result, f, indent=1, default=str)
+    if write_json:
+        with open(os.path.join(args.out, "peers.json"), "w") as f:
+            json.dump(result, f, indent=1, default=str)
     groups = []
     for wd in result["workloads"]:
         rows = wd["rows"]

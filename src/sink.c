@@ -142,6 +142,7 @@ static void job_done(uv_work_t *work, int status) {
     s->err_op = "queue";
   }
   if (s->job_err && !s->err) {
+    s->keep = 0; /* the transfer may have ended well, but its file did not */
     s->err = s->job_err;
     s->err_op = s->job_err_op;
     lf__transfer_set_error(t, LF_EIO, "cannot save %s/%s: %s failed: %s", f->opts.out_dir,
@@ -185,7 +186,7 @@ static void kick(lf__sink_t *s, int force) {
              (unsigned long long)t->fetcher->temp_seq++);
   /* The job reads these copies: finishing/keep may change on this thread while it runs. */
   s->job_finishing = finish;
-  s->job_keep = s->keep && finish;
+  s->job_keep = s->keep && finish && !s->err; /* a failed write never becomes the page */
   s->work.data = s;
   int rc = uv_queue_work(t->fetcher->loop, &s->work, job_run, job_done);
   if (rc < 0) { /* cannot happen with valid arguments; fail the page rather than hang */
