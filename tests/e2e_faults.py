@@ -331,41 +331,5 @@ def junk_input(ctx):
         srv.stop()
 
 
-def main():
-    import argparse
-    import shutil
-    import tempfile
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--loopfetch", default="build/loopfetch")
-    ap.add_argument("--list", action="store_true")
-    ap.add_argument("case", nargs="?")
-    a = ap.parse_args()
-    if a.list:
-        print("\n".join(CASES))
-        return 0
-    if a.case not in CASES:
-        print(f"unknown case {a.case!r}", file=sys.stderr)
-        return 2
-    tmp = tempfile.mkdtemp(prefix="lf-faults-")
-    ctx = m.Ctx(os.path.abspath(a.loopfetch), tmp)
-    try:
-        CASES[a.case](ctx)
-    except m.Skip as e:
-        print(f"{a.case}: skipped: {e}")
-        shutil.rmtree(tmp, ignore_errors=True)
-        return 77
-    except m.Failure as e:
-        print(f"FAIL: {e}", file=sys.stderr)
-        if hasattr(ctx, "last"):
-            args, p = ctx.last
-            print(f"last: loopfetch {' '.join(args)}\n  exit {p.returncode}; stderr:\n"
-                  f"{p.stderr[-800:]}", file=sys.stderr)
-        print(f"kept {tmp}", file=sys.stderr)
-        return 1
-    shutil.rmtree(tmp, ignore_errors=True)
-    print(f"{a.case}: ok")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(m.run_main(CASES, "lf-faults-"))

@@ -379,7 +379,9 @@ class Skip(Exception):
     pass
 
 
-def main():
+def run_main(cases, prefix):
+    """The command line shared by the e2e drivers: --list, or run one case (0 ok, 1 fail,
+    77 skip), keeping the temporary folder of a failed case for inspection."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--loopfetch", default="build/loopfetch")
     ap.add_argument("--embed-echo")
@@ -387,16 +389,16 @@ def main():
     ap.add_argument("case", nargs="?")
     a = ap.parse_args()
     if a.list:
-        print("\n".join(CASES))
+        print("\n".join(cases))
         return 0
-    if a.case not in CASES:
+    if a.case not in cases:
         print(f"unknown case {a.case!r}; --list shows them", file=sys.stderr)
         return 2
-    tmp = tempfile.mkdtemp(prefix="lf-modes-")
+    tmp = tempfile.mkdtemp(prefix=prefix)
     ctx = Ctx(os.path.abspath(a.loopfetch), tmp)
     ctx.embed_echo = os.path.abspath(a.embed_echo) if a.embed_echo else None
     try:
-        CASES[a.case](ctx)
+        cases[a.case](ctx)
     except Skip as e:
         print(f"{a.case}: skipped: {e}")
         shutil.rmtree(tmp, ignore_errors=True)
@@ -415,4 +417,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_main(CASES, "lf-modes-"))
