@@ -56,6 +56,12 @@ class Server:
         self.base = json.loads(self.proc.stdout.readline())["base"]
         self.list_url = self.base + site.LIST_PATH
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
     def stop(self):
         self.proc.terminate()
         try:
@@ -119,8 +125,7 @@ def no_temporaries(folder):
 @case
 def procs_modes(ctx):
     """--procs 1, 2, 4 give the same folder as one loop, and a complete manifest."""
-    srv = Server(0, 20)
-    try:
+    with Server(0, 20) as srv:
         urls = site.expected_links(srv.base)
         p = ctx.run("-o", ctx.dir("loop"), srv.list_url)
         check(p.returncode == 0, f"single loop exit {p.returncode}")
@@ -139,8 +144,6 @@ def procs_modes(ctx):
                       f"{len({r['pid'] for r in recs})} processes, not {n}")
             check("233 saved, 0 failed" in p.stderr, f"-p {n}: summary missing")
             no_temporaries(out)
-    finally:
-        srv.stop()
 
 
 def worker_pids(parent):
@@ -158,8 +161,7 @@ def worker_pids(parent):
 @case
 def procs_worker_killed(ctx):
     """kill -9 of a worker mid-run: every URL still ends saved, none is lost."""
-    srv = Server(300, 900)
-    try:
+    with Server(300, 900) as srv:
         urls = site.expected_links(srv.base)
         out = ctx.dir("out")
         p = subprocess.Popen([ctx.exe, "-p", "2", "-c", "10", "-o", out, srv.list_url],
@@ -180,15 +182,12 @@ def procs_worker_killed(ctx):
         recs = manifest(out)
         check(sorted(r["url"] for r in recs) == sorted(urls), "manifest: not each URL once")
         no_temporaries(out)
-    finally:
-        srv.stop()
 
 
 @case
 def compare(ctx):
     """--compare runs the three modes and reports sane numbers, as a table and as JSON."""
-    srv = Server(20, 60)
-    try:
+    with Server(20, 60) as srv:
         urls = site.expected_links(srv.base)[:30]
         lst = ctx.dir("urls.txt")
         with open(lst, "w") as f:
@@ -210,15 +209,12 @@ def compare(ctx):
         check(p.returncode == 0 and len(lines) == 4 and lines[0].startswith("mode"),
               f"table: {p.stdout}")
         check(lines[3].startswith("procs (2)"), f"table rows: {lines}")
-    finally:
-        srv.stop()
 
 
 @case
 def shards(ctx):
     """--shard K/N for N = 1..4: disjoint, together the whole list, same files as one run."""
-    srv = Server(0, 10)
-    try:
+    with Server(0, 10) as srv:
         urls = site.expected_links(srv.base)
         p = ctx.run("-o", ctx.dir("whole"), srv.list_url)
         check(p.returncode == 0, "whole run failed")
@@ -241,16 +237,13 @@ def shards(ctx):
             check(p.returncode == 2 and "--shard" in p.stderr, f"--shard {bad}: exit "
                   f"{p.returncode}, stderr {p.stderr!r}")
             check(len(p.stderr.strip().splitlines()) == 1, "one line for a usage error")
-    finally:
-        srv.stop()
 
 
 @case
 def interrupt_then_rerun(ctx):
     """SIGINT mid-run: exit 130, every URL recorded, no temporaries; the same command again
     finishes the job, skipping what was saved."""
-    srv = Server(300, 900)
-    try:
+    with Server(300, 900) as srv:
         urls = site.expected_links(srv.base)
         out = ctx.dir("out")
         p = subprocess.Popen([ctx.exe, "-c", "20", "-o", out, srv.list_url],
@@ -281,15 +274,12 @@ def interrupt_then_rerun(ctx):
         p = ctx.run("--force", "-o", out, srv.list_url)
         check(p.returncode == 0 and collections.Counter(
             r["status"] for r in manifest(out))["saved"] == 233, "--force fetches all again")
-    finally:
-        srv.stop()
 
 
 @case
 def symlink_planted(ctx):
     """A symlink under a page's final name is replaced, never followed."""
-    srv = Server(0, 0)
-    try:
+    with Server(0, 0) as srv:
         outside = ctx.dir("outside")
         os.makedirs(outside)
         target = os.path.join(outside, "victim.txt")
@@ -306,15 +296,12 @@ def symlink_planted(ctx):
             check(f.read() == "keep me", "the symlink target outside was written")
         check(not os.path.islink(os.path.join(out, name)), "the page is still a symlink")
         check_complete(out, [url])
-    finally:
-        srv.stop()
 
 
 @case
 def manifest_option(ctx):
     """--manifest moves the manifest; each record has the documented fields."""
-    srv = Server(0, 0)
-    try:
+    with Server(0, 0) as srv:
         urls = site.expected_links(srv.base)[:10]
         m = ctx.dir("m.jsonl")
         p = ctx.run("--manifest", m, "-i", "-", "-o", ctx.dir("out"),
@@ -331,8 +318,6 @@ def manifest_option(ctx):
         check(all(r["http"] == 200 and r["attempts"] == 1 and r["bytes"] > 0 for r in good),
               "saved records")
         check(not os.path.exists(os.path.join(ctx.dir("out"), MANIFEST)), "default manifest")
-    finally:
-        srv.stop()
 
 
 @case
@@ -341,8 +326,7 @@ def progress_tty(ctx):
     width, and is erased before the summary; with stderr not a terminal there is none."""
     if not shutil.which("tmux"):
         raise Skip("tmux not installed")
-    srv = Server(300, 900)
-    try:
+    with Server(300, 900) as srv:
         script = os.path.join(HERE, "test_progress_tty.sh")
         p = subprocess.run(["bash", script, ctx.exe, "-c", "40", "-o", ctx.dir("tty"),
                             srv.list_url], capture_output=True, text=True, timeout=300,
@@ -354,8 +338,6 @@ def progress_tty(ctx):
               "progress drawn although stderr is a pipe")
         p = ctx.run("--progress", "--force", "-o", ctx.dir("pipe"), srv.list_url)
         check("\x1b[K" in p.stderr and "/233 pages" in p.stderr, "--progress did not force it")
-    finally:
-        srv.stop()
 
 
 @case
@@ -363,16 +345,13 @@ def embed_example(ctx):
     """examples/embed_echo: the fetcher, a timer and a TCP echo server on one loop."""
     if not ctx.embed_echo:
         raise Skip("no --embed-echo given")
-    srv = Server(50, 150)
-    try:
+    with Server(50, 150) as srv:
         p = subprocess.run([ctx.embed_echo, "--list", srv.list_url, site.SELECTOR],
                            capture_output=True, text=True, timeout=120, cwd=ctx.tmp)
         check(p.returncode == 0, f"embed_echo exit {p.returncode}: {p.stdout[-400:]}"
                                  f"{p.stderr[-400:]}")
         check("echo: ok" in p.stdout + p.stderr and "233 of 233" in p.stdout + p.stderr,
               f"embed_echo output: {p.stdout[-400:]}")
-    finally:
-        srv.stop()
 
 
 class Skip(Exception):
