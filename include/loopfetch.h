@@ -166,6 +166,14 @@ struct lf_fetcher_s {
   uint64_t clock_base; /* uv_hrtime() at init */
   uint64_t temp_seq;   /* makes temporary file names unique */
   size_t buffered;     /* body bytes waiting for the disk, all transfers together */
+  long pid;            /* getpid() at init, for temporary names (a system call each time) */
+  struct lf__sink_s *disk_head, *disk_tail; /* sinks whose file work waits for the pool */
+  struct lf__batch_s {                      /* file work of many sinks in one pool job */
+    uv_work_t work;
+    struct lf_fetcher_s *fetcher;
+    struct lf__sink_s *first; /* NULL: this batch is free */
+  } batches[2];
+  int disk_jobs; /* batches running */
   int depth;           /* nesting of our callbacks; teardown waits until it is 0 */
   int closing, in_refill;
 };

@@ -120,6 +120,7 @@ int lf_fetcher_init(uv_loop_t *loop, lf_fetcher_t *f, const lf_options_t *opts,
   f->on_result = on_result;
   f->out_dirfd = -1;
   f->clock_base = lf__now_ns();
+  f->pid = (long)getpid();
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return LF_ECURL;
   f->rand_state = f->clock_base | 1;
   int rc = copy_options(f, opts);

@@ -19,19 +19,22 @@ struct lf__pending_s {
 };
 
 /* Output sink. Memory sinks grow a buffer; file sinks stream through libuv's thread pool so
- * that open/write/close/rename never run on the loop thread. One pool job at a time per sink;
- * while it runs the loop thread fills `fill`, and the job owns `busy`. */
-typedef struct {
+ * that open/write/close/rename never run on the loop thread (disk.c batches that work). One job
+ * at a time per sink; while it waits or runs the loop thread fills `fill`, and the job owns
+ * `busy`. */
+typedef struct lf__sink_s lf__sink_t;
+typedef struct lf__batch_s lf__batch_t;
+struct lf__sink_s {
   lf__transfer_t *transfer;
   lf_output_t kind;
+  lf__sink_t *disk_next; /* in the disk queue or a running batch */
   char *fill; /* bytes received and not yet handed to a job (memory sinks: the whole body) */
   size_t fill_len, fill_cap;
   char *busy; /* bytes the running job writes */
   size_t busy_len, busy_cap;
-  uv_work_t work;
   int fd;             /* temporary file, -1 until the first job opens it */
   char temp_name[48]; /* ".lf-PID-SEQ.part" inside out_dir */
-  int job_running;    /* a pool job owns busy/fd */
+  int job_running;    /* a job (queued or in a running batch) owns busy/fd */
   int finishing;      /* the transfer ended; flush, then close and rename or unlink */
   int keep;           /* finishing: rename into place (1) or remove (0) */
   int paused;         /* the write callback returned CURL_WRITEFUNC_PAUSE */
@@ -45,7 +48,7 @@ typedef struct {
   int job_keep;       /* snapshot for the job: create the file even if empty, then rename */
   int job_err;        /* set by the job (pool thread), read in its after-callback */
   const char *job_err_op;
-} lf__sink_t;
+};
 
 struct lf__transfer_s {
   lf__transfer_t *next, *prev;
@@ -94,6 +97,13 @@ int lf__sink_write(lf__sink_t *s, const char *data, size_t len);
 /* Ends the sink; calls lf__fetcher_report() when done (perhaps before returning). */
 void lf__sink_finish(lf__sink_t *s, int keep);
 void lf__sink_reset(lf__sink_t *s);
+void lf__sink_job_run(lf__sink_t *s);              /* pool thread: this sink's file work */
+void lf__sink_job_done(lf__sink_t *s, int status); /* loop thread: after it */
+
+/* disk.c: file work of many sinks per thread-pool job */
+#define LF__DISK_JOBS ((int)(sizeof(((lf_fetcher_t *)0)->batches) / sizeof(lf__batch_t)))
+void lf__disk_submit(lf_fetcher_t *f, lf__sink_t *s); /* queues s; lf__disk_start() runs it */
+void lf__disk_start(lf_fetcher_t *f);                 /* starts batches while any are free */
 
 #define LF__CONTAINER_OF(ptr, type, field) ((type *)((char *)(ptr)-offsetof(type, field)))
 

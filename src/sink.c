@@ -1,9 +1,9 @@
 /* Output sinks. A memory sink grows one buffer. A file sink writes a temporary file in the
  * output folder and renames it into place only when the transfer succeeded, so a final name
- * never holds a partial page. File work runs on libuv's thread pool (uv_queue_work), one job at
- * a time per sink: the loop thread keeps receiving into `fill` while a job writes `busy`. A job
- * does as much as it can in one trip (open + write + close + rename for a small page), because
- * each trip through the pool costs more than the system calls themselves. */
+ * never holds a partial page. File work runs on libuv's thread pool, batched with other sinks'
+ * (disk.c), one job at a time per sink: the loop thread keeps receiving into `fill` while a job
+ * writes `busy`. A job does all it can at once (open + write + close + rename for a small page),
+ * because each trip through the pool costs more than the system calls themselves. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -109,8 +109,7 @@ static void job_finish(lf__sink_t *s, int dirfd, int keep, const char *final_nam
   errno = saved;
 }
 
-static void job_run(uv_work_t *work) {
-  lf__sink_t *s = work->data;
+void lf__sink_job_run(lf__sink_t *s) {
   lf__transfer_t *t = s->transfer;
   int dirfd = t->fetcher->out_dirfd;
   s->job_err = 0;
@@ -125,8 +124,7 @@ static void job_run(uv_work_t *work) {
 static void kick(lf__sink_t *s, int force);
 static void resume_or_flush(lf__sink_t *s);
 
-static void job_done(uv_work_t *work, int status) {
-  lf__sink_t *s = work->data;
+void lf__sink_job_done(lf__sink_t *s, int status) {
   lf__transfer_t *t = s->transfer;
   lf_fetcher_t *f = t->fetcher;
   lf__fetcher_enter(f);
@@ -182,20 +180,14 @@ static void kick(lf__sink_t *s, int force) {
   }
   lf__transfer_t *t = s->transfer;
   if (s->fd < 0 && !s->temp_name[0])
-    snprintf(s->temp_name, sizeof(s->temp_name), ".lf-%ld-%llu.part", (long)getpid(),
+    snprintf(s->temp_name, sizeof(s->temp_name), ".lf-%ld-%llu.part", t->fetcher->pid,
              (unsigned long long)t->fetcher->temp_seq++);
   /* The job reads these copies: finishing/keep may change on this thread while it runs. */
   s->job_finishing = finish;
   s->job_keep = s->keep && finish && !s->err; /* a failed write never becomes the page */
-  s->work.data = s;
-  int rc = uv_queue_work(t->fetcher->loop, &s->work, job_run, job_done);
-  if (rc < 0) { /* cannot happen with valid arguments; fail the page rather than hang */
-    s->err = rc;
-    s->err_op = "queue";
-    lf__transfer_set_error(t, LF_EIO, "uv_queue_work: %s", uv_strerror(rc));
-    return;
-  }
   s->job_running = 1;
+  lf__disk_submit(t->fetcher, s);
+  lf__disk_start(t->fetcher);
 }
 
 static int over_budget(const lf__sink_t *s, size_t more) {
@@ -264,6 +256,6 @@ void lf__sink_finish(lf__sink_t *s, int keep) {
     return;
   }
   kick(s, 0);
-  if (!s->job_running) /* could not queue: report the failure now */
+  if (!s->job_running) /* nothing to do on disk after all */
     lf__fetcher_report(t);
 }
