@@ -128,8 +128,9 @@ typedef struct {
   long retry_max_wait_ms;     /* cap on any wait, Retry-After included; 0: 30 s */
   unsigned per_host;          /* connections per host; 0: no cap */
   double rate;                /* transfers started per second; 0: no limit */
-  unsigned max_streams;       /* HTTP/2 streams per connection; 0: 256 (a few hundred pages share
-                                 one connection where the server allows it) */
+  unsigned max_streams;       /* HTTP/2 streams per connection; 0: as many as max_in_flight (at
+                                 least 100), so all pages share one connection where the server
+                                 allows it */
 } lf_options_t;
 
 #define LF_DEFAULT_IN_FLIGHT 64
@@ -174,6 +175,8 @@ struct lf_fetcher_s {
     struct lf__sink_s *first; /* NULL: this batch is free */
   } batches[2];
   int disk_jobs; /* batches running */
+  size_t https_probing; /* https transfers started before any https transfer ended */
+  int https_known;      /* an https transfer ended: the server's HTTP/2 limits are known */
   int depth;           /* nesting of our callbacks; teardown waits until it is 0 */
   int closing, in_refill;
 };

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include "internal.h"
 
@@ -31,7 +32,6 @@ void lf_options_init(lf_options_t *o) {
   o->retries = 3;
   o->retry_base_ms = 500;
   o->retry_max_wait_ms = 30000;
-  o->max_streams = 256;
 }
 
 /* Copies the option strings into one block owned by the fetcher and fills in defaults. */
@@ -66,7 +66,6 @@ static int copy_options(lf_fetcher_t *f, const lf_options_t *in) {
   if (o.retries < 0) o.retries = 0;
   if (o.retry_base_ms <= 0) o.retry_base_ms = 500;
   if (o.retry_max_wait_ms <= 0) o.retry_max_wait_ms = 30000;
-  if (o.max_streams == 0) o.max_streams = 256;
   o.headers = NULL; /* copied into header_list */
   f->opts = o;
   f->opt_strings = block;
@@ -82,14 +81,22 @@ static int copy_headers(lf_fetcher_t *f, const char *const *headers) {
   return 0;
 }
 
+/* Streams per HTTP/2 connection: past libcurl's cap (and the server's), each further transfer
+ * opens a connection of its own, a TLS handshake on both sides, rather than wait for a stream.
+ * So by default the cap follows max_in_flight: every page may share one connection. */
+static int set_streams(lf_fetcher_t *f) {
+  long n = f->opts.max_streams ? (long)f->opts.max_streams : (long)f->opts.max_in_flight;
+  if (n < 100) n = 100; /* libcurl's own default */
+  return curl_multi_setopt(f->multi, CURLMOPT_MAX_CONCURRENT_STREAMS, n) == CURLM_OK ? 0 : -1;
+}
+
 static int setup_curl(lf_fetcher_t *f) {
   f->multi = curl_multi_init();
   f->share = curl_share_init();
   if (!f->multi || !f->share) return LF_ENOMEM;
   if (curl_multi_setopt(f->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)f->opts.per_host) !=
           CURLM_OK ||
-      curl_multi_setopt(f->multi, CURLMOPT_MAX_CONCURRENT_STREAMS, (long)f->opts.max_streams) !=
-          CURLM_OK)
+      set_streams(f) != 0)
     return LF_ECURL;
   /* One loop thread: the share needs no lock functions. */
   if (curl_share_setopt(f->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK ||
@@ -141,6 +148,8 @@ void lf_fetcher_set_need_cb(lf_fetcher_t *f, lf_need_cb on_need) {
 
 void lf_fetcher_set_max_in_flight(lf_fetcher_t *f, unsigned max_in_flight) {
   f->opts.max_in_flight = max_in_flight ? max_in_flight : LF_DEFAULT_IN_FLIGHT;
+  /* Fails only for an invalid handle; the old cap would then stay, which costs only speed. */
+  if (f->multi) (void)set_streams(f);
   refill(f);
 }
 
@@ -342,8 +351,28 @@ static lf__pending_t *pop(lf_fetcher_t *f) {
   return p;
 }
 
+/* Until the server's SETTINGS arrive, libcurl allows this many streams on a new HTTP/2
+ * connection and opens another connection for every transfer beyond them: hundreds of TLS
+ * handshakes where one would do (bench/RESULTS.md, issue 3). */
+#define LF__H2_FIRST_STREAMS 100
+
+static int is_https(const char *url) {
+  return strncasecmp(url, "https:", 6) == 0;
+}
+
+/* So at most that many https transfers start until the first one has ended and with it the
+ * connection's limits are known. Plain http never multiplexes here: nothing to wait for. */
+static int ramp_allows(const lf_fetcher_t *f, const lf__pending_t *p) {
+  return f->https_known || f->https_probing < LF__H2_FIRST_STREAMS || !is_https(p->url);
+}
+
+void lf__fetcher_transfer_ended(lf_fetcher_t *f, const lf__transfer_t *t) {
+  if (!f->https_known && is_https(t->req->url)) f->https_known = 1;
+}
+
 static void start_next(lf_fetcher_t *f) {
   lf__pending_t *p = pop(f);
+  if (!f->https_known && is_https(p->url)) f->https_probing++;
   lf__transfer_t *t = f->idle;
   if (t) {
     f->idle = t->next;
@@ -376,7 +405,7 @@ static void refill(lf_fetcher_t *f) {
   if (f->in_refill || f->closing != OPEN) return;
   f->in_refill = 1;
   for (;;) {
-    while (slot_free(f) && f->queue_head && f->closing == OPEN) {
+    while (slot_free(f) && f->queue_head && f->closing == OPEN && ramp_allows(f, f->queue_head)) {
       if (!take_token(f)) {
         arm_wake(f);
         break;

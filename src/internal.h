@@ -79,6 +79,7 @@ void lf__fetcher_enter(lf_fetcher_t *f);
 void lf__fetcher_leave(lf_fetcher_t *f);
 void lf__fetcher_report(lf__transfer_t *t); /* the transfer is over: tell the caller, recycle */
 void lf__fetcher_refill(lf_fetcher_t *f);   /* start queued requests if slots are free */
+void lf__fetcher_transfer_ended(lf_fetcher_t *f, const lf__transfer_t *t); /* network part over */
 uint64_t lf__now_ns(void);
 
 /* transfer.c */
