@@ -11,6 +11,9 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <curl/curl.h>
 #include "cli.h"
 #include "names.h"
@@ -19,11 +22,14 @@
 #include "report.h"
 #include "shard.h"
 
-/* URLs handed to the fetcher per need callback: enough to fill slots, few enough that the
- * queue (and memory) stays small. */
+/* URLs handed to the fetcher per need callback, at least: the free slots are filled at once
+ * (see feed_count), so the queue (and memory) stays small. */
 #define FEED_BATCH 64
 /* Descriptors kept free for stdio, the loop, libcurl's resolver and the like. */
 #define FD_RESERVE 32
+/* Once every page has been handed out, free heap pages go back to the kernel after this many
+ * more results (see give_back_memory). */
+#define TRIM_EVERY 16
 
 typedef struct {
   const lf_cli_t *cfg;
@@ -34,6 +40,7 @@ typedef struct {
   lf__report_t report;
   lf__names_t *names;
   int dirfd; /* output folder: to see which pages a previous run completed */
+  int pid;   /* ours, for the records (getpid() is a system call each time) */
   lf_links_t links; /* list mode: what is left to feed starts at next_link */
   size_t next_link;
   FILE *input; /* input mode (and workers: their stdin) */
@@ -47,6 +54,7 @@ typedef struct {
   int progress_on;
   int feeding;        /* more URLs may come */
   size_t outstanding; /* added to the fetcher, result not yet seen */
+  size_t since_trim;  /* results since give_back_memory() last ran */
   int exit_code;      /* set by a fatal error; otherwise derived from the counts */
   int signal;         /* SIGINT or SIGTERM received */
   int pages_started;  /* the summary line is about pages: none before this */
@@ -166,6 +174,20 @@ static void fatal(job_t *job, int exit_code, const char *fmt, const char *a, con
   finish(job, exit_code);
 }
 
+/* glibc returns freed memory in the middle of its heap only when asked: without this, pages
+ * touched once (what the list page's fetch and parse left, the easy handles and receive buffers
+ * of finished transfers) would stay resident, and count in the peak, until exit
+ * (bench/RESULTS.md, A: peak RSS). It costs page faults when the memory is used again, so it
+ * runs only before the pages start and, once every page is handed out, every TRIM_EVERY
+ * results. */
+static void give_back_memory(job_t *job) {
+  job->since_trim = 0;
+#ifdef __GLIBC__
+  int released = malloc_trim(0);
+  (void)released; /* 0 only means there was nothing to give back */
+#endif
+}
+
 /* ---- records: to the report, or (a worker) to the parent ---- */
 
 static void emit(job_t *job, const lf__record_t *rec, uintptr_t index) {
@@ -187,7 +209,7 @@ static void emit(job_t *job, const lf__record_t *rec, uintptr_t index) {
 static void record_failure(job_t *job, const char *url, const char *file, const char *why,
                            lf__rec_status_t status, uintptr_t index) {
   lf__record_t rec = {.url = url, .file = file, .error = why, .status = status,
-                      .pid = (int)getpid(), .start = lf__report_elapsed(&job->report)};
+                      .pid = job->pid, .start = lf__report_elapsed(&job->report)};
   emit(job, &rec, index);
 }
 
@@ -307,20 +329,38 @@ static void add_page(job_t *job, const char *url, const char *name, uintptr_t in
   job->outstanding++;
 }
 
+/* No more pages: the fetcher is told too (no need callback), so finished transfers free their
+ * easy handles and the last ones do not keep their connections for nobody. */
+static void end_feeding(job_t *job) {
+  job->feeding = 0;
+  lf_fetcher_set_need_cb(&job->fetcher, NULL);
+}
+
+/* Every free slot at once: a list that fits is handed over in one call, which also tells the
+ * fetcher, before any of them starts, that nothing more comes. */
+static size_t feed_count(const job_t *job) {
+  size_t busy = lf_fetcher_in_flight(&job->fetcher);
+  size_t free_slots = job->concurrency > busy ? job->concurrency - busy : 0;
+  return free_slots > FEED_BATCH ? free_slots : FEED_BATCH;
+}
+
 static void on_need(lf_fetcher_t *f) {
   job_t *job = f->data;
-  for (int i = 0; i < FEED_BATCH && job->feeding; i++) {
+  for (size_t i = 0, n = feed_count(job); i < n && job->feeding; i++) {
     const char *url, *name = NULL;
     char buf[LF_NAME_MAX + 1];
     uintptr_t index = 0;
     int more = job->cfg->mode == LF_MODE_WORKER ? next_worker_page(job, &url, &name, &index)
                                                 : next_page(job, &url, buf);
     if (!more) {
-      job->feeding = 0;
+      end_feeding(job);
       break;
     }
     add_page(job, url, name ? name : buf, index);
   }
+  /* Links in memory: their end is known now, not only at the next call. */
+  if (job->feeding && !job->input && job->next_link == job->links.count)
+    end_feeding(job);
   maybe_done(job);
 }
 
@@ -370,7 +410,9 @@ static void on_workers_done(void *arg) {
 }
 
 /* The default concurrency lets each worker run its whole shard at once; shards differ in
- * size (the hash is not a round robin), so the largest one sets it. */
+ * size (the hash is not a round robin), so the largest one sets it. The default cap is for
+ * the whole job, shared by the workers: N processes keep the single loop's total in flight,
+ * and N times the connections and memory of one loop would buy nothing. */
 static size_t largest_shard(const job_t *job, unsigned n) {
   size_t *count = calloc(n, sizeof(*count)), max = 0;
   if (!count)
@@ -387,7 +429,8 @@ static void start_procs(job_t *job) {
   lf__procs_cbs_t cbs = {job, on_worker_record, on_worker_orphan, on_workers_done,
                          on_worker_usage};
   unsigned n = job->cfg->procs;
-  job->concurrency = pick_concurrency(job, largest_shard(job, n));
+  size_t want = largest_shard(job, n), share = (LF_CLI_MAX_DEFAULT_IN_FLIGHT + n - 1) / n;
+  job->concurrency = pick_concurrency(job, want < share ? want : share);
   int rc = lf__procs_start(&job->loop, job->cfg, n, job->concurrency, job->report.start_ns, &cbs,
                            &job->procs);
   if (rc < 0) {
@@ -519,6 +562,7 @@ static void on_list(job_t *job, const lf_result_t *r) {
   const char *base = r->effective_url ? r->effective_url : url; /* after redirects */
   int rc = lf_links_extract(r->body, r->body_len, base, job->cfg->selector, &job->links, err,
                             sizeof(err));
+  give_back_memory(job); /* the pages start in a smaller heap */
   if (rc < 0) {
     fatal(job, rc == LF_ESELECTOR ? LF_EXIT_USAGE : LF_EXIT_LOCAL, "list page %s: %s", url, err);
     return;
@@ -547,9 +591,11 @@ static void on_result(lf_fetcher_t *f, const lf_result_t *r) {
     return;
   }
   job->outstanding--;
+  if (!job->feeding && ++job->since_trim >= TRIM_EVERY)
+    give_back_memory(job); /* the finished pages' handles and buffers were just freed */
   lf__record_t rec;
   lf__record_from_result(&rec, r, job->signal != 0, job->clock_offset);
-  rec.pid = (int)getpid();
+  rec.pid = job->pid;
   emit(job, &rec, (uintptr_t)r->data);
   maybe_done(job);
 }
@@ -739,6 +785,7 @@ int lf__job_run(const lf_cli_t *cfg) {
     return LF_EXIT_LOCAL;
   job->cfg = cfg;
   job->dirfd = -1;
+  job->pid = (int)getpid();
   job->fd_budget = raise_fd_limit();
   int rc = lf__report_init(&job->report, cfg->quiet || cfg->mode == LF_MODE_WORKER);
   if (rc == 0 && (cfg->trace || cfg->waterfall) && cfg->mode != LF_MODE_WORKER)

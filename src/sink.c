@@ -17,7 +17,7 @@
 #define LF__FLUSH_AT (64 * 1024)
 /* All sinks of a fetcher together buffer at most about this much: past it, a sink flushes
  * what it has and pauses. So memory is bounded however many transfers receive at once. */
-#define LF__BUFFER_BUDGET (2 * 1024 * 1024)
+#define LF__BUFFER_BUDGET (1 * 1024 * 1024)
 
 void lf__sink_init(lf__sink_t *s, lf__transfer_t *t, lf_output_t kind) {
   memset(s, 0, sizeof(*s));

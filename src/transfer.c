@@ -1,6 +1,7 @@
 /* One request's life on an easy handle: configure, receive the body into the sink, turn
  * libcurl's verdict into a status. Easy handles are created lazily and reused, so the number
- * alive never exceeds the number of slots. */
+ * alive never exceeds the number of slots; once no more work can come, finished ones are freed
+ * (see lf__transfer_recycle). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,6 +77,24 @@ int lf__transfer_new(lf_fetcher_t *f, lf__transfer_t **out) {
   return 0;
 }
 
+/* Whether no other request can want this transfer's connection afterwards: the producer is
+ * done (no need callback, no retry waiting) and every queued request already has a slot, so
+ * each has its own connection. Closing the connection as the page ends then spreads the
+ * closes over the job instead of leaving hundreds to curl_multi_cleanup() after the last page
+ * (bench/RESULTS.md, A: the exit took 5-15 ms). Only for plain http (HTTP/1.1, one transfer
+ * per connection), without per-host or rate limits (transfers wait for connections then), and
+ * only among others in flight, so that a caller adding one request at a time keeps its
+ * connection. */
+static int last_use_of_connection(const lf__transfer_t *t) {
+  const lf_fetcher_t *f = t->fetcher;
+  const lf_options_t *o = &f->opts;
+  size_t busy = f->in_flight - f->writing; /* this transfer included */
+  size_t free_slots = o->max_in_flight > busy ? o->max_in_flight - busy : 0;
+  return t->req->output == LF_OUTPUT_FILE && strncasecmp(t->req->url, "http:", 5) == 0 &&
+         !f->on_need && !f->delayed && f->queued <= free_slots && !o->per_host &&
+         !(o->rate > 0) && f->in_flight > 1;
+}
+
 #define SET(opt, val)                                                                              \
   do {                                                                                             \
     if ((rc = curl_easy_setopt(e, opt, val)) != CURLE_OK) {                                        \
@@ -124,6 +143,7 @@ static int configure(lf__transfer_t *t) {
   if (t->fetcher->header_list)
     SET(CURLOPT_HTTPHEADER, (struct curl_slist *)t->fetcher->header_list);
   if (o->cacert) SET(CURLOPT_CAINFO, o->cacert);
+  if (last_use_of_connection(t)) SET(CURLOPT_FORBID_REUSE, 1L);
   return 0;
 fail:
   lf__transfer_set_error(t, LF_ECURL, "%s: %s", what, curl_easy_strerror(rc));
@@ -136,6 +156,10 @@ int lf__transfer_start(lf__transfer_t *t, lf__pending_t *req) {
   req->attempts++;
   t->start_ns = lf__now_ns();
   lf__sink_init(&t->sink, t, req->output);
+  if (!t->easy && !(t->easy = curl_easy_init())) { /* freed by an earlier recycle */
+    lf__transfer_set_error(t, LF_ENOMEM, "out of memory starting the transfer");
+    return LF_ENOMEM;
+  }
   int rc = configure(t);
   if (rc == 0) {
     CURLMcode mrc = curl_multi_add_handle(t->fetcher->multi, t->easy);
@@ -253,13 +277,28 @@ void lf__transfer_abort(lf__transfer_t *t) {
   lf__transfer_done(t, CURLE_ABORTED_BY_CALLBACK);
 }
 
-/* Ready for the next request; the easy handle (and its buffers) stays for reuse. */
+/* Whether an idle easy handle may still be wanted: requests wait (queued or for a retry), the
+ * producer may add more (a need callback is set), or it is the only spare. The fetcher's
+ * connections live in the multi handle, so freeing an easy handle loses none of them. */
+static int worth_keeping(const lf_fetcher_t *f) {
+  return f->queue_head || f->delayed || f->on_need || !f->idle;
+}
+
+/* Ready for the next request. The easy handle stays for reuse while more work may come;
+ * otherwise it is freed now rather than at close: each one holds libcurl's 16 KiB receive
+ * buffer and ~5 KiB of state, and with hundreds of pages in flight the finished ones would
+ * otherwise stay resident until the last page is in (bench/RESULTS.md, A: peak RSS). */
 void lf__transfer_recycle(lf__transfer_t *t) {
   free(t->req);
   lf__sink_reset(&t->sink);
   CURL *easy = t->easy;
   lf_fetcher_t *f = t->fetcher;
-  curl_easy_reset(easy);
+  if (easy && worth_keeping(f)) {
+    curl_easy_reset(easy);
+  } else {
+    curl_easy_cleanup(easy); /* NULL (never created, or already freed) is a no-op */
+    easy = NULL;
+  }
   memset(t, 0, sizeof(*t));
   t->easy = easy;
   t->fetcher = f;
