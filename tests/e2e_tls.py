@@ -131,35 +131,31 @@ def check_saved(srv, out):
     m.no_temporaries(out)
 
 
-def connections(srv):
-    log = srv.log()
-    check(all(proto == "HTTP/2.0" and status == "200" for _, proto, status, _ in log),
-          f"not all requests were HTTP/2 200: {sorted(set((p, s) for _, p, s, _ in log))}")
-    return log, {conn for conn, _, _, _ in log}
+def saved_over(ctx, pages, want, *opts):
+    """Fetches `pages` pages with opts: all saved, all over HTTP/2, on `want` connections as
+    nginx counted them."""
+    with Nginx(ctx.tmp, pages) as srv:
+        p, out = fetch(ctx, srv, "--cacert", srv.ca, *opts)
+        check(p.returncode == 0, f"exit {p.returncode}: {p.stderr[-300:]}")
+        check_saved(srv, out)
+        log = srv.log()
+        check(len(log) == pages, f"nginx saw {len(log)} requests, not {pages}")
+        check(all(proto == "HTTP/2.0" and status == "200" for _, proto, status, _ in log),
+              f"not all requests were HTTP/2 200: {sorted(set((p, s) for _, p, s, _ in log))}")
+        conns = {conn for conn, _, _, _ in log}
+        check(len(conns) == want, f"{len(conns)} connections for {pages} pages; want {want}")
 
 
 @case
 def h2_one_connection(ctx):
     """2000 pages, 512 at once, share one HTTP/2 connection (not one per stream past 100)."""
-    with Nginx(ctx.tmp, 2000) as srv:
-        p, out = fetch(ctx, srv, "--cacert", srv.ca, "-c", "512")
-        check(p.returncode == 0, f"exit {p.returncode}: {p.stderr[-300:]}")
-        check_saved(srv, out)
-        log, conns = connections(srv)
-        check(len(log) == 2000, f"nginx saw {len(log)} requests, not 2000")
-        check(len(conns) == 1, f"{len(conns)} connections for 2000 pages; want 1")
+    saved_over(ctx, 2000, 1, "-c", "512")
 
 
 @case
 def procs_one_connection_each(ctx):
     """-p 2: each worker multiplexes its shard over one connection of its own."""
-    with Nginx(ctx.tmp, 1200) as srv:
-        p, out = fetch(ctx, srv, "--cacert", srv.ca, "-p", "2")
-        check(p.returncode == 0, f"exit {p.returncode}: {p.stderr[-300:]}")
-        check_saved(srv, out)
-        log, conns = connections(srv)
-        check(len(log) == 1200, f"nginx saw {len(log)} requests, not 1200")
-        check(len(conns) == 2, f"{len(conns)} connections for 2 workers; want 2")
+    saved_over(ctx, 1200, 2, "-p", "2")
 
 
 @case
