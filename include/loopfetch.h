@@ -163,7 +163,7 @@ struct lf_fetcher_s {
   lf__transfer_t *idle;     /* finished; kept to reuse their easy handles */
   struct lf__poll_s *polls; /* one per socket libcurl watches */
   size_t queued, delayed_count, in_flight, open_handles;
-  size_t writing; /* of in_flight: network part done, output still being written */
+  size_t writing;      /* of in_flight: network part done, output still being written */
   uint64_t clock_base; /* uv_hrtime() at init */
   uint64_t temp_seq;   /* makes temporary file names unique */
   size_t buffered;     /* body bytes waiting for the disk, all transfers together */
@@ -174,10 +174,10 @@ struct lf_fetcher_s {
     struct lf_fetcher_s *fetcher;
     struct lf__sink_s *first; /* NULL: this batch is free */
   } batches[2];
-  int disk_jobs; /* batches running */
+  int disk_jobs;        /* batches running */
   size_t https_probing; /* https transfers started before any https transfer ended */
   int https_known;      /* an https transfer ended: the server's HTTP/2 limits are known */
-  int depth;           /* nesting of our callbacks; teardown waits until it is 0 */
+  int depth;            /* nesting of our callbacks; teardown waits until it is 0 */
   int closing, in_refill;
 };
 

@@ -26,13 +26,15 @@ static const char usage_text[] =
     "      --links               print the resolved links, one per line, and exit\n"
     "\n"
     "Output:\n"
-    "  -o, --output-dir DIR      save pages into DIR (default '" LF_DEFAULT_OUT_DIR "'), created if missing\n"
+    "  -o, --output-dir DIR      save pages into DIR (default '" LF_DEFAULT_OUT_DIR
+    "'), created if missing\n"
     "      --manifest FILE       one JSON line per URL (default DIR/" LF_MANIFEST_NAME ")\n"
     "      --force               fetch pages again that a previous run saved (default: skip them)\n"
     "  -q, --quiet               print only errors\n"
     "      --progress            show the progress line even if stderr is not a terminal\n"
     "      --json                print the final summary as one JSON object on stdout\n"
-    "      --trace FILE          write a Chrome trace (Perfetto, chrome://tracing) of all transfers\n"
+    "      --trace FILE          write a Chrome trace (Perfetto, chrome://tracing) of all "
+    "transfers\n"
     "      --waterfall FILE.svg  write an SVG waterfall: one bar per URL over time\n"
     "\n"
     "Transfers:\n"
@@ -42,7 +44,8 @@ static const char usage_text[] =
     "      --retries N           retries after a transient failure (default 3)\n"
     "      --retry-max-wait S    longest wait before a retry, Retry-After included (default 30)\n"
     "      --connect-timeout S   (default 30)\n"
-    "      --stall-timeout S     abort an attempt that receives nothing for S seconds (default 60)\n"
+    "      --stall-timeout S     abort an attempt that receives nothing for S seconds (default "
+    "60)\n"
     "      --timeout S           limit for one attempt (default none)\n"
     "      --max-size BYTES      largest page accepted, with k/M/G suffix (default 100M)\n"
     "      --per-host N          connections per host (default no limit)\n"
@@ -56,7 +59,8 @@ static const char usage_text[] =
     "  -p, --procs N             N worker processes, each with its own loop over a shard\n"
     "                            (0: one per online CPU)\n"
     "      --shard K/N           fetch only shard K of N (1-based); N runs make one whole job\n"
-    "      --compare             run sequential, single-loop and multi-process modes, print a table\n"
+    "      --compare             run sequential, single-loop and multi-process modes, print a "
+    "table\n"
     "\n"
     "Other:\n"
     "  -h, --help                show this help and exit\n"
@@ -67,10 +71,28 @@ static const char usage_text[] =
     "5 local error; 130/143 interrupted by SIGINT/SIGTERM.\n";
 
 enum {
-  OPT_SELECT = 256, OPT_LINKS, OPT_CACERT, OPT_USER_AGENT, OPT_MANIFEST, OPT_FORCE,
-  OPT_PROGRESS, OPT_JSON, OPT_TRACE, OPT_WATERFALL, OPT_RETRIES, OPT_RETRY_MAX_WAIT,
-  OPT_CONNECT_TIMEOUT, OPT_STALL_TIMEOUT, OPT_TIMEOUT, OPT_MAX_SIZE, OPT_PER_HOST, OPT_RATE,
-  OPT_SHARD, OPT_COMPARE, OPT_WORKER, OPT_EPOCH
+  OPT_SELECT = 256,
+  OPT_LINKS,
+  OPT_CACERT,
+  OPT_USER_AGENT,
+  OPT_MANIFEST,
+  OPT_FORCE,
+  OPT_PROGRESS,
+  OPT_JSON,
+  OPT_TRACE,
+  OPT_WATERFALL,
+  OPT_RETRIES,
+  OPT_RETRY_MAX_WAIT,
+  OPT_CONNECT_TIMEOUT,
+  OPT_STALL_TIMEOUT,
+  OPT_TIMEOUT,
+  OPT_MAX_SIZE,
+  OPT_PER_HOST,
+  OPT_RATE,
+  OPT_SHARD,
+  OPT_COMPARE,
+  OPT_WORKER,
+  OPT_EPOCH
 };
 
 static const struct option long_options[] = {
@@ -100,7 +122,7 @@ static const struct option long_options[] = {
     {"procs", required_argument, NULL, 'p'},
     {"shard", required_argument, NULL, OPT_SHARD},
     {"compare", no_argument, NULL, OPT_COMPARE},
-    {"worker", no_argument, NULL, OPT_WORKER}, /* internal: a --procs child */
+    {"worker", no_argument, NULL, OPT_WORKER},     /* internal: a --procs child */
     {"epoch", required_argument, NULL, OPT_EPOCH}, /* internal: the parent's clock */
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
@@ -115,13 +137,11 @@ static int usage_error(const char *fmt, const char *arg) {
 
 /* A whole decimal number in [min, max]; no sign, no trailing junk. */
 static int parse_uint(const char *s, unsigned long min, unsigned long max, unsigned *out) {
-  if (!s || *s < '0' || *s > '9')
-    return -1;
+  if (!s || *s < '0' || *s > '9') return -1;
   char *end;
   errno = 0;
   unsigned long v = strtoul(s, &end, 10);
-  if (errno || *end || v < min || v > max)
-    return -1;
+  if (errno || *end || v < min || v > max) return -1;
   *out = (unsigned)v;
   return 0;
 }
@@ -131,16 +151,14 @@ static int parse_seconds(const char *s, long *ms) {
   char *end;
   errno = 0;
   double v = strtod(s, &end);
-  if (errno || end == s || *end || !(v >= 0) || v > 86400)
-    return -1;
+  if (errno || end == s || *end || !(v >= 0) || v > 86400) return -1;
   *ms = (long)(v * 1000 + 0.5);
   return 0;
 }
 
 /* Bytes with an optional k/M/G suffix (powers of 1024). */
 static int parse_size(const char *s, uint64_t *out) {
-  if (*s < '0' || *s > '9')
-    return -1;
+  if (*s < '0' || *s > '9') return -1;
   char *end;
   errno = 0;
   unsigned long long v = strtoull(s, &end, 10);
@@ -151,10 +169,8 @@ static int parse_size(const char *s, uint64_t *out) {
     shift = 20;
   else if (*end == 'g' || *end == 'G')
     shift = 30;
-  if (shift)
-    end++;
-  if (errno || *end || v == 0 || v > (UINT64_MAX >> shift))
-    return -1;
+  if (shift) end++;
+  if (errno || *end || v == 0 || v > (UINT64_MAX >> shift)) return -1;
   *out = (uint64_t)v << shift;
   return 0;
 }
@@ -186,10 +202,8 @@ static int parse_transfer_option(int c, const char *arg, lf_cli_t *cfg) {
   case OPT_CONNECT_TIMEOUT:
     return set_seconds("--connect-timeout", arg, &o->connect_timeout_ms) < 0 ? -1 : 1;
   case OPT_STALL_TIMEOUT:
-    if (set_seconds("--stall-timeout", arg, &o->stall_timeout_ms) < 0)
-      return -1;
-    if (o->stall_timeout_ms == 0)
-      o->stall_timeout_ms = -1; /* 0 on the command line: never */
+    if (set_seconds("--stall-timeout", arg, &o->stall_timeout_ms) < 0) return -1;
+    if (o->stall_timeout_ms == 0) o->stall_timeout_ms = -1; /* 0 on the command line: never */
     return 1;
   case OPT_TIMEOUT:
     return set_seconds("--timeout", arg, &o->timeout_ms) < 0 ? -1 : 1;
@@ -212,8 +226,7 @@ static int parse_transfer_option(int c, const char *arg, lf_cli_t *cfg) {
     o->user_agent = arg;
     return 1;
   case 'H':
-    if (!strchr(arg, ':'))
-      return usage_error("--header wants 'Name: value', not '%s'", arg);
+    if (!strchr(arg, ':')) return usage_error("--header wants 'Name: value', not '%s'", arg);
     if (cfg->header_count == LF_CLI_MAX_HEADERS)
       return usage_error("too many --header options (at most 64)%s", "");
     cfg->headers[cfg->header_count++] = arg;
@@ -244,8 +257,7 @@ static int parse_job_option(int c, const char *arg, lf_cli_t *cfg) {
     cfg->links_only = 1;
     return 1;
   case 'o':
-    if (!*arg)
-      return usage_error("empty output folder name%s", "");
+    if (!*arg) return usage_error("empty output folder name%s", "");
     cfg->out_dir = arg;
     return 1;
   case OPT_MANIFEST:
@@ -272,10 +284,8 @@ static int parse_job_option(int c, const char *arg, lf_cli_t *cfg) {
   case 'p':
     if (parse_uint(arg, 0, 1024, &cfg->procs) < 0)
       return usage_error("--procs wants a number from 0 to 1024, not '%s'", arg);
-    if (cfg->procs == 0)
-      cfg->procs = (unsigned)online_cpus();
-    if (cfg->mode == LF_MODE_LOOP)
-      cfg->mode = LF_MODE_PROCS;
+    if (cfg->procs == 0) cfg->procs = (unsigned)online_cpus();
+    if (cfg->mode == LF_MODE_LOOP) cfg->mode = LF_MODE_PROCS;
     return 1;
   case OPT_SHARD:
     if (lf__shard_parse(arg, &cfg->shard_k, &cfg->shard_n) < 0)
@@ -300,8 +310,7 @@ static int check_combination(lf_cli_t *cfg) {
     return usage_error("--compare runs the job three times: give -i a file, not stdin%s", "");
   if (cfg->mode == LF_MODE_COMPARE && cfg->links_only)
     return usage_error("--compare and --links do not go together%s", "");
-  if (cfg->procs == 0 && cfg->mode == LF_MODE_COMPARE)
-    cfg->procs = (unsigned)online_cpus();
+  if (cfg->procs == 0 && cfg->mode == LF_MODE_COMPARE) cfg->procs = (unsigned)online_cpus();
   return 0;
 }
 
@@ -317,12 +326,9 @@ int lf__cli_parse(int argc, char **argv, lf_cli_t *cfg) {
   opterr = 0; /* we print our own one-line errors */
   while ((c = getopt_long(argc, argv, ":i:o:qc:H:p:hV", long_options, NULL)) != -1) {
     int rc = parse_transfer_option(c, optarg, cfg);
-    if (rc == 0)
-      rc = parse_job_option(c, optarg, cfg);
-    if (rc < 0)
-      return -1;
-    if (rc > 0)
-      continue;
+    if (rc == 0) rc = parse_job_option(c, optarg, cfg);
+    if (rc < 0) return -1;
+    if (rc > 0) continue;
     switch (c) {
     case 'h':
       fputs(usage_text, stdout);
@@ -365,7 +371,6 @@ int main(int argc, char **argv) {
   lf_cli_t cfg;
   int rc = lf__cli_parse(argc, argv, &cfg);
   if (rc != 0) return rc > 0 ? LF_EXIT_OK : LF_EXIT_USAGE;
-  if (cfg.mode == LF_MODE_COMPARE)
-    return lf__compare_run(&cfg);
+  if (cfg.mode == LF_MODE_COMPARE) return lf__compare_run(&cfg);
   return lf__job_run(&cfg);
 }

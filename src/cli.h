@@ -33,18 +33,18 @@ typedef struct {
   int list_url_given;
   const char *selector;
   const char *out_dir;
-  const char *input; /* file of URLs, "-" for stdin; NULL: use the list page */
+  const char *input;    /* file of URLs, "-" for stdin; NULL: use the list page */
   const char *manifest; /* NULL: <out_dir>/loopfetch-manifest.jsonl */
   const char *trace, *waterfall;
-  unsigned concurrency; /* 0: default */
-  unsigned procs;       /* --procs N; 0 means online CPUs (resolved in parse) */
+  unsigned concurrency;      /* 0: default */
+  unsigned procs;            /* --procs N; 0 means online CPUs (resolved in parse) */
   unsigned shard_k, shard_n; /* --shard K/N; n == 0: all */
   int links_only, quiet, force, json, progress;
   lf_options_t fetch; /* transfer options (timeouts, retries, headers, ...) */
   const char *headers[LF_CLI_MAX_HEADERS + 1];
   size_t header_count;
   uint64_t epoch_ns; /* --epoch (workers): the parent's uv_hrtime() at its start */
-  char **argv; /* for re-running ourselves (workers, --compare) */
+  char **argv;       /* for re-running ourselves (workers, --compare) */
   int argc;
 } lf_cli_t;
 

@@ -27,17 +27,15 @@ typedef struct {
 
 /* Options that --compare sets itself for each run are dropped from the user's command line. */
 static int drop_option(const char *a, int *takes_value) {
-  static const char *const with_value[] = {"-p", "--procs", "--trace", "--waterfall",
-                                           "--manifest", "-o", "--output-dir"};
+  static const char *const with_value[] = {"-p",         "--procs", "--trace",     "--waterfall",
+                                           "--manifest", "-o",      "--output-dir"};
   static const char *const flags[] = {"--compare", "--json", "-q", "--quiet", "--progress"};
   *takes_value = 0;
   for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
-    if (strcmp(a, flags[i]) == 0)
-      return 1;
+    if (strcmp(a, flags[i]) == 0) return 1;
   for (size_t i = 0; i < sizeof(with_value) / sizeof(with_value[0]); i++) {
     size_t n = strlen(with_value[i]);
-    if (strncmp(a, with_value[i], n) != 0)
-      continue;
+    if (strncmp(a, with_value[i], n) != 0) continue;
     if (a[n] == '\0') {
       *takes_value = 1;
       return 1;
@@ -50,8 +48,7 @@ static int drop_option(const char *a, int *takes_value) {
 
 static char **run_argv(const lf_cli_t *cfg, const char *mode, const char *dir, char *buf[4]) {
   char **argv = calloc((size_t)cfg->argc + 8, sizeof(*argv));
-  if (!argv)
-    return NULL;
+  if (!argv) return NULL;
   int n = 0, skip;
   argv[n++] = cfg->argv[0];
   for (int i = 1; i < cfg->argc; i++) {
@@ -66,8 +63,7 @@ static char **run_argv(const lf_cli_t *cfg, const char *mode, const char *dir, c
   argv[n++] = "--force"; /* a fresh run each time, even over an earlier comparison */
   snprintf(buf[0], 4200, "--output-dir=%s/%s", cfg->out_dir, mode);
   argv[n++] = buf[0];
-  if (strcmp(mode, "sequential") == 0)
-    argv[n++] = "--concurrency=1";
+  if (strcmp(mode, "sequential") == 0) argv[n++] = "--concurrency=1";
   if (strcmp(mode, "procs") == 0) {
     snprintf(buf[1], 64, "--procs=%u", cfg->procs);
     argv[n++] = buf[1];
@@ -86,8 +82,7 @@ static double json_num(const char *json, const char *key) {
 static int run_mode(const lf_cli_t *cfg, const char *mode, run_t *out) {
   char exe[4096];
   size_t exe_len = sizeof(exe);
-  if (uv_exepath(exe, &exe_len) < 0)
-    return -1;
+  if (uv_exepath(exe, &exe_len) < 0) return -1;
   char b0[4200], b1[64], *bufs[4] = {b0, b1, NULL, NULL};
   char **argv = run_argv(cfg, mode, cfg->out_dir, bufs);
   int fds[2];
@@ -120,17 +115,15 @@ static int run_mode(const lf_cli_t *cfg, const char *mode, run_t *out) {
   int status;
   struct rusage ru;
   while (wait4(pid, &status, 0, &ru) < 0)
-    if (errno != EINTR)
-      return -1;
+    if (errno != EINTR) return -1;
   *out = (run_t){.mode = mode, .wall = (double)(uv_hrtime() - t0) / 1e9};
   out->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  out->cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
-             (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+  out->cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+             ru.ru_stime.tv_usec / 1e6;
   /* Each run reports its own peak (VmHWM) and its workers'; wait4's ru_maxrss would include
    * what this process had resident when it spawned the run. */
   out->rss_kb = (long)json_num(json, "peak_rss_kb") + (long)json_num(json, "peak_rss_children_kb");
-  if (out->rss_kb == 0)
-    out->rss_kb = ru.ru_maxrss;
+  if (out->rss_kb == 0) out->rss_kb = ru.ru_maxrss;
   out->pages = (size_t)json_num(json, "pages");
   out->saved = (size_t)json_num(json, "saved");
   out->failed = (size_t)json_num(json, "failed");
@@ -139,8 +132,8 @@ static int run_mode(const lf_cli_t *cfg, const char *mode, run_t *out) {
 }
 
 static void print_table(const lf_cli_t *cfg, const run_t *r, int n) {
-  printf("%-12s %8s %8s %8s %6s %11s %6s %9s %7s\n", "mode", "wall s", "speedup", "cpu s",
-         "cpu %", "peak RSS MB", "pages", "MB", "failed");
+  printf("%-12s %8s %8s %8s %6s %11s %6s %9s %7s\n", "mode", "wall s", "speedup", "cpu s", "cpu %",
+         "peak RSS MB", "pages", "MB", "failed");
   for (int i = 0; i < n; i++) {
     char label[32];
     if (strcmp(r[i].mode, "procs") == 0)
@@ -160,10 +153,10 @@ static void print_json(const lf_cli_t *cfg, const run_t *r, int n) {
     printf("%s{\"mode\":\"%s\",\"procs\":%u,\"wall_s\":%.6f,\"speedup\":%.4f,\"cpu_s\":%.6f,"
            "\"cpu_pct\":%.2f,\"peak_rss_kb\":%ld,\"pages\":%zu,\"saved\":%zu,\"failed\":%zu,"
            "\"mb\":%.6f,\"exit_code\":%d}",
-           i ? "," : "", r[i].mode, strcmp(r[i].mode, "procs") == 0 ? cfg->procs : 1,
-           r[i].wall, r[i].wall > 0 ? r[0].wall / r[i].wall : 0.0, r[i].cpu,
-           r[i].wall > 0 ? 100.0 * r[i].cpu / r[i].wall : 0.0, r[i].rss_kb, r[i].pages,
-           r[i].saved, r[i].failed, r[i].mb, r[i].exit_code);
+           i ? "," : "", r[i].mode, strcmp(r[i].mode, "procs") == 0 ? cfg->procs : 1, r[i].wall,
+           r[i].wall > 0 ? r[0].wall / r[i].wall : 0.0, r[i].cpu,
+           r[i].wall > 0 ? 100.0 * r[i].cpu / r[i].wall : 0.0, r[i].rss_kb, r[i].pages, r[i].saved,
+           r[i].failed, r[i].mb, r[i].exit_code);
   printf("]\n");
 }
 
@@ -172,16 +165,13 @@ int lf__compare_run(const lf_cli_t *cfg) {
   run_t runs[3];
   int worst = 0;
   for (int i = 0; i < 3; i++) {
-    if (!cfg->quiet)
-      fprintf(stderr, "loopfetch: --compare: running %s...\n", modes[i]);
+    if (!cfg->quiet) fprintf(stderr, "loopfetch: --compare: running %s...\n", modes[i]);
     fflush(stdout);
     if (run_mode(cfg, modes[i], &runs[i]) < 0) {
-      fprintf(stderr, "loopfetch: --compare: cannot run %s mode: %s\n", modes[i],
-              strerror(errno));
+      fprintf(stderr, "loopfetch: --compare: cannot run %s mode: %s\n", modes[i], strerror(errno));
       return LF_EXIT_LOCAL;
     }
-    if (runs[i].exit_code > worst)
-      worst = runs[i].exit_code;
+    if (runs[i].exit_code > worst) worst = runs[i].exit_code;
   }
   if (cfg->json)
     print_json(cfg, runs, 3);

@@ -214,8 +214,7 @@ void lf__fetcher_refill(lf_fetcher_t *f) {
 
 void lf__fetcher_report(lf__transfer_t *t) {
   lf_fetcher_t *f = t->fetcher;
-  if (t->done_ns)
-    f->writing--; /* counted by lf__transfer_done() */
+  if (t->done_ns) f->writing--;                 /* counted by lf__transfer_done() */
   if (t->retry_ms >= 0 && f->closing == OPEN) { /* not over yet: back to the queue, later */
     lf__pending_t *p = t->req;
     long wait_ms = t->retry_ms;
@@ -420,8 +419,7 @@ static void refill(lf_fetcher_t *f) {
       }
       start_next(f);
     }
-    if (f->closing != OPEN || !slot_free(f) || f->queue_head || !f->on_need)
-      break;
+    if (f->closing != OPEN || !slot_free(f) || f->queue_head || !f->on_need) break;
     size_t before = f->queued;
     f->on_need(f);
     if (f->queued == before) break;

@@ -42,8 +42,8 @@ struct lf__sink_s {
                          tick, so such bodies are buffered instead (bench/RESULTS.md) */
   int err;            /* first error, as -errno */
   const char *err_op; /* "open", "write", "close", "rename" */
-  size_t job_bytes;  /* bytes the running job writes, released from the budget after it */
-  size_t accounted;  /* bytes of this sink counted in the fetcher's buffered total */
+  size_t job_bytes;   /* bytes the running job writes, released from the budget after it */
+  size_t accounted;   /* bytes of this sink counted in the fetcher's buffered total */
   int job_finishing;  /* snapshot for the job: close and rename/unlink after writing */
   int job_keep;       /* snapshot for the job: create the file even if empty, then rename */
   int job_err;        /* set by the job (pool thread), read in its after-callback */

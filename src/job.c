@@ -39,8 +39,8 @@ typedef struct {
   int signals_watched;
   lf__report_t report;
   lf__names_t *names;
-  int dirfd; /* output folder: to see which pages a previous run completed */
-  int pid;   /* ours, for the records (getpid() is a system call each time) */
+  int dirfd;        /* output folder: to see which pages a previous run completed */
+  int pid;          /* ours, for the records (getpid() is a system call each time) */
   lf_links_t links; /* list mode: what is left to feed starts at next_link */
   size_t next_link;
   FILE *input; /* input mode (and workers: their stdin) */
@@ -70,13 +70,11 @@ static int list_tag; /* lf_request_t.data of the list page: told apart from page
 /* Each transfer may hold a socket and an output file at once. */
 static unsigned raise_fd_limit(void) {
   struct rlimit rl;
-  if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
-    return 256;
+  if (getrlimit(RLIMIT_NOFILE, &rl) < 0) return 256;
   if (rl.rlim_cur < rl.rlim_max) {
     rlim_t want = rl.rlim_max == RLIM_INFINITY ? 1048576 : rl.rlim_max;
     struct rlimit up = {want, rl.rlim_max};
-    if (setrlimit(RLIMIT_NOFILE, &up) == 0)
-      rl.rlim_cur = want;
+    if (setrlimit(RLIMIT_NOFILE, &up) == 0) rl.rlim_cur = want;
   }
   rlim_t budget = rl.rlim_cur > 2 * FD_RESERVE ? (rl.rlim_cur - FD_RESERVE) / 2 : 16;
   return budget > 1000000 ? 1000000 : (unsigned)budget;
@@ -85,12 +83,10 @@ static unsigned raise_fd_limit(void) {
 /* mkdir -p: each missing component is created; an existing non-folder is an error. */
 static int make_dirs(const char *path) {
   char *p = strdup(path);
-  if (!p)
-    return -ENOMEM;
+  if (!p) return -ENOMEM;
   int rc = 0;
   for (char *s = p + 1;; s++) {
-    if (*s != '/' && *s != '\0')
-      continue;
+    if (*s != '/' && *s != '\0') continue;
     char c = *s;
     *s = '\0';
     if (mkdir(p, 0755) < 0 && errno != EEXIST) {
@@ -98,12 +94,10 @@ static int make_dirs(const char *path) {
       break;
     }
     *s = c;
-    if (!c)
-      break;
+    if (!c) break;
   }
   struct stat st;
-  if (rc == 0 && (stat(path, &st) < 0 || !S_ISDIR(st.st_mode)))
-    rc = errno ? -errno : -ENOTDIR;
+  if (rc == 0 && (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))) rc = errno ? -errno : -ENOTDIR;
   free(p);
   return rc;
 }
@@ -139,19 +133,16 @@ static void record_unfed(job_t *job) {
 }
 
 static void stop_progress(job_t *job) {
-  if (!job->progress_on)
-    return;
+  if (!job->progress_on) return;
   job->progress_on = 0;
   uv_close((uv_handle_t *)&job->progress_timer, NULL);
   lf__progress_clear(stderr);
 }
 
 static void finish(job_t *job, int exit_code) {
-  if (exit_code && !job->exit_code)
-    job->exit_code = exit_code;
+  if (exit_code && !job->exit_code) job->exit_code = exit_code;
   stop_progress(job);
-  if (job->signal && job->feeding && job->cfg->mode == LF_MODE_LOOP)
-    record_unfed(job);
+  if (job->signal && job->feeding && job->cfg->mode == LF_MODE_LOOP) record_unfed(job);
   job->feeding = 0;
   if (job->procs_running) {
     lf__procs_stop(job->procs, 0); /* the fetcher closes once the workers are done */
@@ -162,8 +153,7 @@ static void finish(job_t *job, int exit_code) {
 }
 
 static void maybe_done(job_t *job) {
-  if (!job->feeding && job->outstanding == 0 && !job->procs_running)
-    finish(job, 0);
+  if (!job->feeding && job->outstanding == 0 && !job->procs_running) finish(job, 0);
 }
 
 static void fatal(job_t *job, int exit_code, const char *fmt, const char *a, const char *b) {
@@ -208,8 +198,12 @@ static void emit(job_t *job, const lf__record_t *rec, uintptr_t index) {
 
 static void record_failure(job_t *job, const char *url, const char *file, const char *why,
                            lf__rec_status_t status, uintptr_t index) {
-  lf__record_t rec = {.url = url, .file = file, .error = why, .status = status,
-                      .pid = job->pid, .start = lf__report_elapsed(&job->report)};
+  lf__record_t rec = {.url = url,
+                      .file = file,
+                      .error = why,
+                      .status = status,
+                      .pid = job->pid,
+                      .start = lf__report_elapsed(&job->report)};
   emit(job, &rec, index);
 }
 
@@ -218,8 +212,7 @@ static void record_failure(job_t *job, const char *url, const char *file, const 
 /* An input line is a URL only if libcurl parses it and its scheme is http or https. */
 static const char *check_url(const char *url) {
   CURLU *u = curl_url();
-  if (!u)
-    return "out of memory";
+  if (!u) return "out of memory";
   const char *why = NULL;
   char *scheme = NULL;
   if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK)
@@ -245,8 +238,7 @@ static char *trim(char *s) {
 /* The next candidate URL: 1 with *url set, 0 at the end. */
 static int next_url(job_t *job, const char **url) {
   if (!job->input) {
-    if (job->next_link == job->links.count)
-      return 0;
+    if (job->next_link == job->links.count) return 0;
     *url = job->links.urls[job->next_link++];
     return 1;
   }
@@ -258,8 +250,7 @@ static int next_url(job_t *job, const char **url) {
       return 0;
     }
     char *u = trim(job->line);
-    if (!*u || *u == '#')
-      continue;
+    if (!*u || *u == '#') continue;
     const char *why = check_url(u);
     if (!why) {
       *url = u;
@@ -284,14 +275,12 @@ static int next_page(job_t *job, const char **url, char *name) {
   while (next_url(job, &u)) {
     char derived[LF_NAME_MAX + 1];
     int rc = lf__name_from_url(u, derived, sizeof(derived));
-    if (rc == 0)
-      rc = lf__names_unique(job->names, derived, name, LF_NAME_MAX + 1);
+    if (rc == 0) rc = lf__names_unique(job->names, derived, name, LF_NAME_MAX + 1);
     if (rc < 0) {
       record_failure(job, u, NULL, lf_strerror(rc), LF_REC_FAILED, 0);
       continue;
     }
-    if (cfg->shard_n && lf__shard_of(u, cfg->shard_n) != cfg->shard_k - 1)
-      continue;
+    if (cfg->shard_n && lf__shard_of(u, cfg->shard_n) != cfg->shard_k - 1) continue;
     if (already_saved(job, name)) {
       record_failure(job, u, name, NULL, LF_REC_SKIPPED, 0);
       continue;
@@ -307,8 +296,7 @@ static int next_worker_page(job_t *job, const char **url, const char **name, uin
   while (getline(&job->line, &job->line_cap, job->input) >= 0) {
     char *tab1 = strchr(job->line, '\t');
     char *tab2 = tab1 ? strchr(tab1 + 1, '\t') : NULL;
-    if (!tab2)
-      continue;
+    if (!tab2) continue;
     *tab1 = *tab2 = '\0';
     *index = (uintptr_t)strtoul(job->line, NULL, 10);
     *url = tab1 + 1;
@@ -359,8 +347,7 @@ static void on_need(lf_fetcher_t *f) {
     add_page(job, url, name ? name : buf, index);
   }
   /* Links in memory: their end is known now, not only at the next call. */
-  if (job->feeding && !job->input && job->next_link == job->links.count)
-    end_feeding(job);
+  if (job->feeding && !job->input && job->next_link == job->links.count) end_feeding(job);
   maybe_done(job);
 }
 
@@ -415,8 +402,7 @@ static void on_workers_done(void *arg) {
  * and N times the connections and memory of one loop would buy nothing. */
 static size_t largest_shard(const job_t *job, unsigned n) {
   size_t *count = calloc(n, sizeof(*count)), max = 0;
-  if (!count)
-    return (job->links.count + n - 1) / n;
+  if (!count) return (job->links.count + n - 1) / n;
   for (size_t i = 0; i < job->links.count; i++) {
     size_t c = ++count[lf__shard_of(job->links.urls[i], n)];
     max = c > max ? c : max;
@@ -426,8 +412,7 @@ static size_t largest_shard(const job_t *job, unsigned n) {
 }
 
 static void start_procs(job_t *job) {
-  lf__procs_cbs_t cbs = {job, on_worker_record, on_worker_orphan, on_workers_done,
-                         on_worker_usage};
+  lf__procs_cbs_t cbs = {job, on_worker_record, on_worker_orphan, on_workers_done, on_worker_usage};
   unsigned n = job->cfg->procs;
   size_t want = largest_shard(job, n), share = (LF_CLI_MAX_DEFAULT_IN_FLIGHT + n - 1) / n;
   job->concurrency = pick_concurrency(job, want < share ? want : share);
@@ -447,8 +432,7 @@ static void start_procs(job_t *job) {
       job->handed_to_workers++;
   }
   rc = lf__procs_end_input(job->procs);
-  if (rc < 0)
-    fatal(job, LF_EXIT_LOCAL, "cannot feed worker processes: %s%s", uv_strerror(rc), "");
+  if (rc < 0) fatal(job, LF_EXIT_LOCAL, "cannot feed worker processes: %s%s", uv_strerror(rc), "");
 }
 
 /* ---- pages ---- */
@@ -464,8 +448,7 @@ static int open_output(job_t *job) {
     fatal(job, LF_EXIT_LOCAL, "cannot use output folder %s: %s", cfg->out_dir, strerror(-rc));
     return -1;
   }
-  if (cfg->mode == LF_MODE_WORKER)
-    return 0; /* the parent keeps the manifest */
+  if (cfg->mode == LF_MODE_WORKER) return 0; /* the parent keeps the manifest */
   char path[4096];
   const char *manifest = cfg->manifest;
   if (!manifest) {
@@ -494,8 +477,7 @@ static void on_progress_tick(uv_timer_t *timer) {
 /* Pages this job will report: the links of its shard (0 when unknown: streamed input). */
 static size_t expected_pages(const job_t *job) {
   const lf_cli_t *cfg = job->cfg;
-  if (job->input || !cfg->shard_n)
-    return job->input ? 0 : job->links.count;
+  if (job->input || !cfg->shard_n) return job->input ? 0 : job->links.count;
   size_t n = 0;
   for (size_t i = 0; i < job->links.count; i++)
     n += lf__shard_of(job->links.urls[i], cfg->shard_n) == cfg->shard_k - 1;
@@ -505,12 +487,10 @@ static size_t expected_pages(const job_t *job) {
 /* On a terminal (or with --progress), a line redrawn ten times a second. */
 static void start_progress(job_t *job) {
   const lf_cli_t *cfg = job->cfg;
-  if (cfg->mode == LF_MODE_WORKER || !(cfg->progress || (!cfg->quiet && isatty(2))))
-    return;
+  if (cfg->mode == LF_MODE_WORKER || !(cfg->progress || (!cfg->quiet && isatty(2)))) return;
   lf__progress_init(&job->progress, lf__report_elapsed(&job->report));
   job->progress.total = expected_pages(job);
-  if (uv_timer_init(&job->loop, &job->progress_timer) < 0)
-    return;
+  if (uv_timer_init(&job->loop, &job->progress_timer) < 0) return;
   job->progress_timer.data = job;
   if (uv_timer_start(&job->progress_timer, on_progress_tick, 100, 100) < 0) {
     uv_close((uv_handle_t *)&job->progress_timer, NULL);
@@ -522,8 +502,7 @@ static void start_progress(job_t *job) {
 }
 
 static void start_pages(job_t *job, size_t known_count) {
-  if (open_output(job) < 0)
-    return;
+  if (open_output(job) < 0) return;
   start_progress(job);
   if (lf__names_new(&job->names) < 0) {
     fatal(job, LF_EXIT_LOCAL, "%s%s", "out of memory", "");
@@ -607,8 +586,7 @@ static void on_signal(uv_signal_t *h, int signum) {
   job_t *job = h->data;
   int code = signum == SIGINT ? LF_EXIT_SIGINT : LF_EXIT_SIGTERM;
   if (job->signal) {
-    if (job->procs_running)
-      lf__procs_stop(job->procs, 1);
+    if (job->procs_running) lf__procs_stop(job->procs, 1);
     _exit(code);
   }
   job->signal = signum;
@@ -624,18 +602,14 @@ static int watch_signals(job_t *job) {
   int nums[2] = {SIGINT, SIGTERM};
   /* A worker stops only when its parent says so (SIGTERM): a Ctrl-C at the terminal reaches
    * the whole process group, and the parent decides for everyone. */
-  if (job->cfg->mode == LF_MODE_WORKER && signal(SIGINT, SIG_IGN) == SIG_ERR)
-    return -errno;
+  if (job->cfg->mode == LF_MODE_WORKER && signal(SIGINT, SIG_IGN) == SIG_ERR) return -errno;
   for (int i = 0; i < 2; i++) {
-    if (job->cfg->mode == LF_MODE_WORKER && nums[i] == SIGINT)
-      continue;
+    if (job->cfg->mode == LF_MODE_WORKER && nums[i] == SIGINT) continue;
     int rc = uv_signal_init(&job->loop, hs[job->signals_watched]);
-    if (rc < 0)
-      return rc;
+    if (rc < 0) return rc;
     uv_signal_t *h = hs[job->signals_watched++];
     h->data = job;
-    if ((rc = uv_signal_start(h, on_signal, nums[i])) < 0)
-      return rc;
+    if ((rc = uv_signal_start(h, on_signal, nums[i])) < 0) return rc;
     uv_unref((uv_handle_t *)h); /* signals alone must not keep the loop alive */
   }
   return 0;
@@ -645,8 +619,7 @@ static int watch_signals(job_t *job) {
 
 static int open_input(job_t *job) {
   const char *path = job->cfg->mode == LF_MODE_WORKER ? "-" : job->cfg->input;
-  if (!path)
-    return 0;
+  if (!path) return 0;
   job->input = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
   if (!job->input) {
     fprintf(stderr, "loopfetch: cannot read %s: %s\n", path, strerror(errno));
@@ -664,16 +637,13 @@ static int slurp_input(job_t *job) {
     if (job->links.count == cap) {
       cap = cap ? cap * 2 : 1024;
       char **u = realloc(job->links.urls, cap * sizeof(*u));
-      if (!u)
-        return -1;
+      if (!u) return -1;
       job->links.urls = u;
     }
-    if (!(job->links.urls[job->links.count] = strdup(url)))
-      return -1;
+    if (!(job->links.urls[job->links.count] = strdup(url))) return -1;
     job->links.count++;
   }
-  if (job->input != stdin)
-    fclose(job->input);
+  if (job->input != stdin) fclose(job->input);
   job->input = NULL;
   return 0;
 }
@@ -693,8 +663,7 @@ static void start(job_t *job) {
   }
   lf_request_t req = {.url = cfg->list_url, .output = LF_OUTPUT_MEMORY, .data = &list_tag};
   int rc = lf_fetcher_add(&job->fetcher, &req);
-  if (rc < 0)
-    fatal(job, LF_EXIT_LOCAL, "list page %s: %s", cfg->list_url, lf_strerror(rc));
+  if (rc < 0) fatal(job, LF_EXIT_LOCAL, "list page %s: %s", cfg->list_url, lf_strerror(rc));
 }
 
 static int check_selector(const char *selector) {
@@ -710,11 +679,9 @@ static int check_selector(const char *selector) {
 }
 
 static int exit_code(const job_t *job) {
-  if (job->exit_code)
-    return job->exit_code;
+  if (job->exit_code) return job->exit_code;
   const lf__report_t *r = &job->report;
-  if (r->failed || r->interrupted)
-    return LF_EXIT_FAILED;
+  if (r->failed || r->interrupted) return LF_EXIT_FAILED;
   if (job->pages_started && r->saved + r->skipped == 0 && job->cfg->mode != LF_MODE_WORKER) {
     fprintf(stderr, "loopfetch: nothing to fetch in %s\n",
             job->cfg->input ? job->cfg->input : job->cfg->list_url);
@@ -724,16 +691,14 @@ static int exit_code(const job_t *job) {
 }
 
 static const char *mode_name(const job_t *job) {
-  if (job->cfg->mode == LF_MODE_PROCS)
-    return "procs";
+  if (job->cfg->mode == LF_MODE_PROCS) return "procs";
   return job->concurrency == 1 ? "sequential" : "loop";
 }
 
 /* A worker's last line: its own totals, for the parent's summary. */
 static void worker_usage_line(void) {
   struct rusage ru;
-  if (getrusage(RUSAGE_SELF, &ru) < 0)
-    return;
+  if (getrusage(RUSAGE_SELF, &ru) < 0) return;
   double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
                (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
   printf("S\t{\"maxrss_kb\":%ld,\"cpu_s\":%.6f}\n", lf__peak_rss_kb(), cpu);
@@ -741,16 +706,13 @@ static void worker_usage_line(void) {
 }
 
 static void cleanup(job_t *job) {
-  if (job->input && job->input != stdin)
-    fclose(job->input);
+  if (job->input && job->input != stdin) fclose(job->input);
   free(job->line);
   lf_links_free(&job->links);
   lf__names_free(job->names);
   lf__report_free(&job->report);
-  if (job->procs)
-    lf__procs_free(job->procs);
-  if (job->dirfd > 0)
-    close(job->dirfd);
+  if (job->procs) lf__procs_free(job->procs);
+  if (job->dirfd > 0) close(job->dirfd);
 }
 
 static int setup(job_t *job) {
@@ -781,8 +743,7 @@ int lf__job_run(const lf_cli_t *cfg) {
   if (!cfg->input && cfg->mode != LF_MODE_WORKER && check_selector(cfg->selector) < 0)
     return LF_EXIT_USAGE;
   job_t *job = calloc(1, sizeof(*job));
-  if (!job)
-    return LF_EXIT_LOCAL;
+  if (!job) return LF_EXIT_LOCAL;
   job->cfg = cfg;
   job->dirfd = -1;
   job->pid = (int)getpid();
@@ -803,8 +764,7 @@ int lf__job_run(const lf_cli_t *cfg) {
     free(job);
     return LF_EXIT_LOCAL;
   }
-  if (ready)
-    start(job);
+  if (ready) start(job);
   rc = uv_run(&job->loop, UV_RUN_DEFAULT);
   (void)rc; /* non-zero only if uv_stop() was called, which we never do */
   int close_rc = uv_loop_close(&job->loop);
@@ -817,8 +777,7 @@ int lf__job_run(const lf_cli_t *cfg) {
   }
   if (job->pages_started && (cfg->trace || cfg->waterfall)) {
     char title[160], procs[24] = "";
-    if (cfg->mode == LF_MODE_PROCS)
-      snprintf(procs, sizeof(procs), ", -p %u", cfg->procs);
+    if (cfg->mode == LF_MODE_PROCS) snprintf(procs, sizeof(procs), ", -p %u", cfg->procs);
     snprintf(title, sizeof(title), "%s (-c %u%s): %zu pages in %.2f s", mode_name(job),
              job->concurrency, procs, job->report.saved, lf__report_elapsed(&job->report));
     if (lf__report_write_trace(&job->report, cfg->trace, cfg->waterfall, title) < 0 &&
@@ -830,8 +789,7 @@ int lf__job_run(const lf_cli_t *cfg) {
   else if (job->pages_started && cfg->json)
     lf__report_json(&job->report, mode_name(job), cfg->mode == LF_MODE_PROCS ? cfg->procs : 1,
                     job->concurrency);
-  if (job->pages_started && cfg->mode != LF_MODE_WORKER)
-    lf__report_summary(&job->report);
+  if (job->pages_started && cfg->mode != LF_MODE_WORKER) lf__report_summary(&job->report);
   int code = exit_code(job);
   cleanup(job);
   free(job);

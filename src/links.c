@@ -300,11 +300,11 @@ static int add_url(extract_t *x, char *url) {
  * what it frees), carved from large chunks that all go back at once when the links are out.
  * Blocks above the largest class come from malloc and are listed so they go back too. */
 
-#define ARENA_CHUNK (256 * 1024)  /* above glibc's mmap threshold: unmapped when freed */
-#define ARENA_HDR 16              /* block header: the class; keeps 16-byte alignment */
-#define ARENA_MIN_SHIFT 5         /* smallest block, header included: 32 bytes */
-#define ARENA_CLASSES 11          /* largest: 32 << 10 = 32 KiB */
-#define ARENA_BIG ARENA_CLASSES   /* class of a block from malloc */
+#define ARENA_CHUNK (256 * 1024) /* above glibc's mmap threshold: unmapped when freed */
+#define ARENA_HDR 16             /* block header: the class; keeps 16-byte alignment */
+#define ARENA_MIN_SHIFT 5        /* smallest block, header included: 32 bytes */
+#define ARENA_CLASSES 11         /* largest: 32 << 10 = 32 KiB */
+#define ARENA_BIG ARENA_CLASSES  /* class of a block from malloc */
 
 typedef struct arena_chunk_s {
   struct arena_chunk_s *next;
@@ -375,8 +375,10 @@ static void arena_free(void *userdata, void *ptr) {
   memcpy(&cls, p, sizeof(cls));
   if (cls == ARENA_BIG) {
     arena_big_t *b = (arena_big_t *)ptr - 1;
-    if (b->prev) b->prev->next = b->next;
-    else a->bigs = b->next;
+    if (b->prev)
+      b->prev->next = b->next;
+    else
+      a->bigs = b->next;
     if (b->next) b->next->prev = b->prev;
     free(b);
     return;

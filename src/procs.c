@@ -56,15 +56,13 @@ struct lf__procs_s {
 static int push_arg(lf__procs_t *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int push_arg(lf__procs_t *p, const char *fmt, ...) {
   char **a = realloc(p->argv, (p->argc + 2) * sizeof(*a));
-  if (!a)
-    return -1;
+  if (!a) return -1;
   p->argv = a;
   va_list ap;
   va_start(ap, fmt);
   int rc = vasprintf(&p->argv[p->argc], fmt, ap);
   va_end(ap);
-  if (rc < 0)
-    return -1;
+  if (rc < 0) return -1;
   p->argv[++p->argc] = NULL;
   return 0;
 }
@@ -74,8 +72,7 @@ static int build_argv(lf__procs_t *p, const lf_cli_t *cfg, unsigned concurrency)
   size_t len = sizeof(exe);
   const lf_options_t *o = &cfg->fetch;
   int rc = uv_exepath(exe, &len);
-  if (rc < 0)
-    return rc;
+  if (rc < 0) return rc;
   rc |= push_arg(p, "%s", exe);
   rc |= push_arg(p, "--worker");
   rc |= push_arg(p, "-q");
@@ -87,16 +84,12 @@ static int build_argv(lf__procs_t *p, const lf_cli_t *cfg, unsigned concurrency)
   rc |= push_arg(p, "--stall-timeout=%.3f",
                  o->stall_timeout_ms < 0 ? 0.0 : o->stall_timeout_ms / 1000.0);
   rc |= push_arg(p, "--max-size=%llu", (unsigned long long)o->max_size);
-  if (o->timeout_ms > 0)
-    rc |= push_arg(p, "--timeout=%.3f", o->timeout_ms / 1000.0);
-  if (o->per_host)
-    rc |= push_arg(p, "--per-host=%u", o->per_host);
+  if (o->timeout_ms > 0) rc |= push_arg(p, "--timeout=%.3f", o->timeout_ms / 1000.0);
+  if (o->per_host) rc |= push_arg(p, "--per-host=%u", o->per_host);
   if (o->rate > 0) /* the limit is for the whole job: each worker gets its share */
     rc |= push_arg(p, "--rate=%.6f", o->rate / p->n);
-  if (o->user_agent)
-    rc |= push_arg(p, "--user-agent=%s", o->user_agent);
-  if (o->cacert)
-    rc |= push_arg(p, "--cacert=%s", o->cacert);
+  if (o->user_agent) rc |= push_arg(p, "--user-agent=%s", o->user_agent);
+  if (o->cacert) rc |= push_arg(p, "--cacert=%s", o->cacert);
   for (size_t i = 0; i < cfg->header_count; i++)
     rc |= push_arg(p, "--header=%s", cfg->headers[i]);
   return rc ? LF_ENOMEM : 0;
@@ -109,8 +102,7 @@ static void finalize(worker_t *w);
 static void handle_usage(worker_t *w, char *json) {
   const char *rss = strstr(json, "\"maxrss_kb\":"), *cpu = strstr(json, "\"cpu_s\":");
   if (rss && cpu && w->owner->cbs.on_usage)
-    w->owner->cbs.on_usage(w->owner->cbs.arg, strtol(rss + 12, NULL, 10),
-                           strtod(cpu + 8, NULL));
+    w->owner->cbs.on_usage(w->owner->cbs.arg, strtol(rss + 12, NULL, 10), strtod(cpu + 8, NULL));
 }
 
 static void handle_line(worker_t *w, char *line) {
@@ -123,8 +115,7 @@ static void handle_line(worker_t *w, char *line) {
   if (!tab || lf__record_parse_json(tab + 1, &rec) < 0)
     return; /* not ours: ignore rather than trust it */
   size_t index = strtoul(line, NULL, 10);
-  if (index >= w->count || w->entries[index].done)
-    return;
+  if (index >= w->count || w->entries[index].done) return;
   w->entries[index].done = 1;
   w->owner->cbs.on_record(w->owner->cbs.arg, &rec);
 }
@@ -135,8 +126,7 @@ static int append_line(worker_t *w, const char *data, size_t len) {
     while (cap < w->line_len + len + 1)
       cap *= 2;
     char *l = realloc(w->line, cap);
-    if (!l)
-      return -1;
+    if (!l) return -1;
     w->line = l;
     w->line_cap = cap;
   }
@@ -194,8 +184,7 @@ static void remove_temporaries(lf__procs_t *p, int pid) {
   char prefix[32];
   int n = snprintf(prefix, sizeof(prefix), ".lf-%d-", pid);
   DIR *d = opendir(p->out_dir);
-  if (!d)
-    return;
+  if (!d) return;
   struct dirent *e;
   while ((e = readdir(d)))
     if (strncmp(e->d_name, prefix, (size_t)n) == 0 && unlinkat(dirfd(d), e->d_name, 0) < 0)
@@ -207,11 +196,9 @@ static void remove_temporaries(lf__procs_t *p, int pid) {
 /* Both the exit and the end of its output are needed: records may still be in the pipe. */
 static void finalize(worker_t *w) {
   lf__procs_t *p = w->owner;
-  if (!w->exited || !w->eof || w->finalized)
-    return;
+  if (!w->exited || !w->eof || w->finalized) return;
   w->finalized = 1;
-  if (w->term_signal || w->exit_status)
-    remove_temporaries(p, w->pid);
+  if (w->term_signal || w->exit_status) remove_temporaries(p, w->pid);
   char why[128];
   if (w->term_signal)
     snprintf(why, sizeof(why), "worker %u was killed by signal %d", w->id + 1, w->term_signal);
@@ -222,13 +209,12 @@ static void finalize(worker_t *w) {
   for (size_t i = 0; i < w->count; i++)
     lost += !w->entries[i].done;
   if (lost && !p->stopping)
-    fprintf(stderr, "loopfetch: %s with %zu pages unreported; fetching them in the parent\n",
-            why, lost);
+    fprintf(stderr, "loopfetch: %s with %zu pages unreported; fetching them in the parent\n", why,
+            lost);
   for (size_t i = 0; i < w->count; i++)
     if (!w->entries[i].done)
       p->cbs.on_orphan(p->cbs.arg, w->entries[i].url, w->entries[i].name, why);
-  if (--p->live == 0)
-    p->cbs.on_done(p->cbs.arg);
+  if (--p->live == 0) p->cbs.on_done(p->cbs.arg);
 }
 
 /* ---- starting and feeding ---- */
@@ -241,11 +227,10 @@ static int spawn_worker(lf__procs_t *p, worker_t *w) {
   stdio[1].data.stream = (uv_stream_t *)&w->out;
   stdio[2].flags = UV_INHERIT_FD;
   stdio[2].data.fd = 2;
-  uv_process_options_t opts = {.exit_cb = on_exit_cb, .file = p->argv[0], .args = p->argv,
-                               .stdio_count = 3, .stdio = stdio};
+  uv_process_options_t opts = {
+      .exit_cb = on_exit_cb, .file = p->argv[0], .args = p->argv, .stdio_count = 3, .stdio = stdio};
   int rc = uv_pipe_init(p->loop, &w->in, 0);
-  if (rc < 0)
-    return rc;
+  if (rc < 0) return rc;
   if ((rc = uv_pipe_init(p->loop, &w->out, 0)) < 0) {
     uv_close((uv_handle_t *)&w->in, on_closed);
     return rc;
@@ -266,22 +251,19 @@ static int spawn_worker(lf__procs_t *p, worker_t *w) {
 int lf__procs_start(uv_loop_t *loop, const lf_cli_t *cfg, unsigned n, unsigned concurrency,
                     uint64_t epoch_ns, const lf__procs_cbs_t *cbs, lf__procs_t **out) {
   lf__procs_t *p = calloc(1, sizeof(*p));
-  if (!p)
-    return LF_ENOMEM;
+  if (!p) return LF_ENOMEM;
   p->loop = loop;
   p->out_dir = cfg->out_dir;
   p->cbs = *cbs;
   p->n = n;
   p->workers = calloc(n, sizeof(*p->workers));
   int rc = p->workers ? build_argv(p, cfg, concurrency) : LF_ENOMEM;
-  if (rc == 0 && push_arg(p, "--epoch=%llu", (unsigned long long)epoch_ns) < 0)
-    rc = LF_ENOMEM;
+  if (rc == 0 && push_arg(p, "--epoch=%llu", (unsigned long long)epoch_ns) < 0) rc = LF_ENOMEM;
   for (unsigned i = 0; rc == 0 && i < n; i++) {
     p->workers[i].owner = p;
     p->workers[i].id = i;
     rc = spawn_worker(p, &p->workers[i]);
-    if (rc == 0)
-      p->live++;
+    if (rc == 0) p->live++;
   }
   if (rc < 0) {
     lf__procs_stop(p, 1);
@@ -300,8 +282,7 @@ static int feed_append(worker_t *w, const char *s, size_t len) {
     while (cap < w->feed_len + len)
       cap *= 2;
     char *f = realloc(w->feed, cap);
-    if (!f)
-      return -1;
+    if (!f) return -1;
     w->feed = f;
     w->feed_cap = cap;
   }
@@ -315,21 +296,18 @@ int lf__procs_add(lf__procs_t *p, const char *url, const char *name) {
   if (w->count == w->cap) {
     size_t cap = w->cap ? w->cap * 2 : 64;
     entry_t *e = realloc(w->entries, cap * sizeof(*e));
-    if (!e)
-      return LF_ENOMEM;
+    if (!e) return LF_ENOMEM;
     w->entries = e;
     w->cap = cap;
   }
   size_t ul = strlen(url), nl = strlen(name);
   char *both = malloc(ul + nl + 2), head[24];
-  if (!both)
-    return LF_ENOMEM;
+  if (!both) return LF_ENOMEM;
   memcpy(both, url, ul + 1);
   memcpy(both + ul + 1, name, nl + 1);
   int hl = snprintf(head, sizeof(head), "%zu\t", w->count);
   if (feed_append(w, head, (size_t)hl) < 0 || feed_append(w, url, ul) < 0 ||
-      feed_append(w, "\t", 1) < 0 || feed_append(w, name, nl) < 0 ||
-      feed_append(w, "\n", 1) < 0) {
+      feed_append(w, "\t", 1) < 0 || feed_append(w, name, nl) < 0 || feed_append(w, "\n", 1) < 0) {
     free(both);
     return LF_ENOMEM;
   }
@@ -361,8 +339,7 @@ int lf__procs_end_input(lf__procs_t *p) {
   int first_err = 0;
   for (unsigned i = 0; i < p->n; i++) {
     worker_t *w = &p->workers[i];
-    if (!w->spawned)
-      continue;
+    if (!w->spawned) continue;
     if (!w->feed_len) {
       close_input(w);
       continue;

@@ -19,7 +19,7 @@ void lf__record_from_result(lf__record_t *rec, const lf_result_t *r, int interru
   rec->url = r->url;
   rec->file = r->file;
   rec->error = r->error;
-  rec->status = r->status == 0 ? LF_REC_SAVED
+  rec->status = r->status == 0                              ? LF_REC_SAVED
                 : (interrupted && r->status == LF_EABORTED) ? LF_REC_INTERRUPTED
                                                             : LF_REC_FAILED;
   rec->http_code = r->http_code;
@@ -73,8 +73,7 @@ static void put_fmt(out_t *o, const char *fmt, ...) {
   va_start(ap, fmt);
   int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
   va_end(ap);
-  if (n > 0)
-    put(o, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
+  if (n > 0) put(o, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
 }
 
 size_t lf__record_to_json(const lf__record_t *r, char *buf, size_t len) {
@@ -85,8 +84,7 @@ size_t lf__record_to_json(const lf__record_t *r, char *buf, size_t len) {
   put(&o, ",\"file\":", 8);
   put_str(&o, r->file);
   put_fmt(&o, ",\"status\":\"%s\",\"http\":%ld,\"bytes\":%llu,\"attempts\":%d",
-          lf__rec_status_name(r->status), r->http_code, (unsigned long long)r->bytes,
-          r->attempts);
+          lf__rec_status_name(r->status), r->http_code, (unsigned long long)r->bytes, r->attempts);
   put(&o, ",\"error\":", 9);
   put_str(&o, r->error);
   put_fmt(&o, ",\"pid\":%d,\"start\":%.6f,\"queued\":%.6f", r->pid, r->start, t->queued);
@@ -94,8 +92,7 @@ size_t lf__record_to_json(const lf__record_t *r, char *buf, size_t len) {
           t->appconnect);
   put_fmt(&o, ",\"ttfb\":%.6f,\"total\":%.6f,\"written\":%.6f}\n", t->starttransfer, t->total,
           t->written);
-  if (len)
-    buf[o.used < len ? o.used : len - 1] = '\0';
+  if (len) buf[o.used < len ? o.used : len - 1] = '\0';
   return o.used;
 }
 
@@ -109,8 +106,7 @@ static char *skip_ws(char *p) {
 
 /* Decodes a JSON string in place; returns the position after the closing quote. */
 static char *read_str(char *p, char **out) {
-  if (*p != '"')
-    return NULL;
+  if (*p != '"') return NULL;
   char *w = ++p;
   *out = w;
   while (*p && *p != '"') {
@@ -122,8 +118,7 @@ static char *read_str(char *p, char **out) {
     if (*p == 'u') { /* the writer only escapes bytes below 0x80 this way */
       char hex[5] = {0};
       memcpy(hex, p + 1, 4);
-      if (strlen(hex) != 4)
-        return NULL;
+      if (strlen(hex) != 4) return NULL;
       *w++ = (char)strtol(hex, NULL, 16);
       p += 5;
     } else if (*p) {
@@ -131,8 +126,7 @@ static char *read_str(char *p, char **out) {
       p++;
     }
   }
-  if (*p != '"')
-    return NULL;
+  if (*p != '"') return NULL;
   *w = '\0';
   return p + 1;
 }
@@ -150,8 +144,7 @@ static void assign_num(lf__record_t *r, const char *key, double v) {
              {"total", offsetof(lf__record_t, timings.total)},
              {"written", offsetof(lf__record_t, timings.written)}};
   for (size_t i = 0; i < sizeof(dbl) / sizeof(dbl[0]); i++)
-    if (strcmp(key, dbl[i].key) == 0)
-      *(double *)((char *)r + dbl[i].off) = v;
+    if (strcmp(key, dbl[i].key) == 0) *(double *)((char *)r + dbl[i].off) = v;
   if (strcmp(key, "http") == 0)
     r->http_code = (long)v;
   else if (strcmp(key, "bytes") == 0)
@@ -171,45 +164,37 @@ static void assign_str(lf__record_t *r, const char *key, char *v) {
     r->error = v;
   else if (strcmp(key, "status") == 0)
     for (int s = 0; s < 4; s++)
-      if (strcmp(v, status_names[s]) == 0)
-        r->status = (lf__rec_status_t)s;
+      if (strcmp(v, status_names[s]) == 0) r->status = (lf__rec_status_t)s;
 }
 
 int lf__record_parse_json(char *line, lf__record_t *r) {
   memset(r, 0, sizeof(*r));
   r->status = LF_REC_FAILED;
   char *p = skip_ws(line);
-  if (*p++ != '{')
-    return LF_EINVAL;
+  if (*p++ != '{') return LF_EINVAL;
   for (;;) {
     p = skip_ws(p);
     char *key;
-    if (!(p = read_str(p, &key)))
-      return LF_EINVAL;
+    if (!(p = read_str(p, &key))) return LF_EINVAL;
     p = skip_ws(p);
-    if (*p++ != ':')
-      return LF_EINVAL;
+    if (*p++ != ':') return LF_EINVAL;
     p = skip_ws(p);
     if (*p == '"') {
       char *v;
-      if (!(p = read_str(p, &v)))
-        return LF_EINVAL;
+      if (!(p = read_str(p, &v))) return LF_EINVAL;
       assign_str(r, key, v);
     } else if (strncmp(p, "null", 4) == 0) {
       p += 4;
     } else {
       char *end;
       double v = strtod(p, &end);
-      if (end == p)
-        return LF_EINVAL;
+      if (end == p) return LF_EINVAL;
       assign_num(r, key, v);
       p = end;
     }
     p = skip_ws(p);
-    if (*p == '}')
-      break;
-    if (*p++ != ',')
-      return LF_EINVAL;
+    if (*p == '}') break;
+    if (*p++ != ',') return LF_EINVAL;
   }
   return r->url ? 0 : LF_EINVAL;
 }

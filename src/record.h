@@ -10,8 +10,8 @@
 typedef enum {
   LF_REC_SAVED = 0,
   LF_REC_FAILED = 1,
-  LF_REC_SKIPPED = 2,     /* already complete in the output folder (a rerun) */
-  LF_REC_INTERRUPTED = 3  /* stopped by a signal before it finished */
+  LF_REC_SKIPPED = 2,    /* already complete in the output folder (a rerun) */
+  LF_REC_INTERRUPTED = 3 /* stopped by a signal before it finished */
 } lf__rec_status_t;
 
 typedef struct {
@@ -22,8 +22,8 @@ typedef struct {
   long http_code;
   uint64_t bytes;
   int attempts;
-  int pid;          /* process that fetched it */
-  double start;     /* seconds since the job started (the transfer's start) */
+  int pid;      /* process that fetched it */
+  double start; /* seconds since the job started (the transfer's start) */
   lf_timings_t timings;
 } lf__record_t;
 

@@ -24,8 +24,7 @@ int lf__report_keep_trace(lf__report_t *r) {
 void lf__report_free(lf__report_t *r) {
   lf__stats_free(r->latency);
   r->latency = NULL;
-  if (r->trace)
-    lf__trace_free(r->trace);
+  if (r->trace) lf__trace_free(r->trace);
   r->trace = NULL;
 }
 
@@ -47,8 +46,7 @@ int lf__report_write_trace(lf__report_t *r, const char *json_path, const char *s
 
 /* The progress line and the counters it shows. */
 static void count_progress(lf__report_t *r, const lf__record_t *rec) {
-  if (!r->progress)
-    return;
+  if (!r->progress) return;
   r->progress->done++;
   r->progress->failed += rec->status == LF_REC_FAILED;
   r->progress->bytes += rec->bytes;
@@ -56,8 +54,7 @@ static void count_progress(lf__report_t *r, const lf__record_t *rec) {
 
 int lf__report_open_manifest(lf__report_t *r, const char *path) {
   r->manifest = fopen(path, "w");
-  if (!r->manifest)
-    return -errno;
+  if (!r->manifest) return -errno;
   r->manifest_path = path;
   return 0;
 }
@@ -73,8 +70,7 @@ void lf__report_record(lf__report_t *r, const lf__record_t *rec) {
   case LF_REC_SAVED:
     r->saved++;
     r->bytes += rec->bytes;
-    if (r->latency)
-      lf__stats_add(r->latency, rec->timings.total);
+    if (r->latency) lf__stats_add(r->latency, rec->timings.total);
     break;
   case LF_REC_SKIPPED:
     r->skipped++;
@@ -84,17 +80,14 @@ void lf__report_record(lf__report_t *r, const lf__record_t *rec) {
     break;
   default:
     r->failed++;
-    if (r->progress)
-      lf__progress_clear(stderr); /* the next tick redraws it under this line */
+    if (r->progress) lf__progress_clear(stderr); /* the next tick redraws it under this line */
     fprintf(stderr, "loopfetch: %s: %s\n", rec->url, rec->error ? rec->error : "failed");
   }
-  if (!r->manifest || r->manifest_err)
-    return;
+  if (!r->manifest || r->manifest_err) return;
   char line[2048];
   size_t n = lf__record_to_json(rec, line, sizeof(line));
   if (n < sizeof(line)) {
-    if (fwrite(line, 1, n, r->manifest) != n)
-      r->manifest_err = -errno;
+    if (fwrite(line, 1, n, r->manifest) != n) r->manifest_err = -errno;
     return;
   }
   char *big = malloc(n + 1); /* a very long URL: rare enough for one allocation */
@@ -103,8 +96,7 @@ void lf__report_record(lf__report_t *r, const lf__record_t *rec) {
     return;
   }
   lf__record_to_json(rec, big, n + 1);
-  if (fwrite(big, 1, n, r->manifest) != n)
-    r->manifest_err = -errno;
+  if (fwrite(big, 1, n, r->manifest) != n) r->manifest_err = -errno;
   free(big);
 }
 
@@ -118,8 +110,7 @@ double lf__report_elapsed(const lf__report_t *r) {
 }
 
 void lf__report_summary(const lf__report_t *r) {
-  if (r->quiet)
-    return;
+  if (r->quiet) return;
   double secs = lf__report_elapsed(r);
   double rate = secs > 0 ? (double)r->saved / secs : 0.0;
   char extra[96] = "";
@@ -138,10 +129,8 @@ long lf__peak_rss_kb(void) {
   char line[256];
   long kb = -1;
   while (f && fgets(line, sizeof(line), f))
-    if (strncmp(line, "VmHWM:", 6) == 0)
-      kb = strtol(line + 6, NULL, 10);
-  if (f)
-    fclose(f);
+    if (strncmp(line, "VmHWM:", 6) == 0) kb = strtol(line + 6, NULL, 10);
+  if (f) fclose(f);
   if (kb < 0) {
     struct rusage ru;
     kb = getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss : 0;
@@ -180,8 +169,7 @@ void lf__report_json(const lf__report_t *r, const char *mode, unsigned procs, un
 
 int lf__report_close(lf__report_t *r) {
   if (r->manifest) {
-    if (fclose(r->manifest) != 0 && !r->manifest_err)
-      r->manifest_err = -errno;
+    if (fclose(r->manifest) != 0 && !r->manifest_err) r->manifest_err = -errno;
     r->manifest = NULL;
   }
   return r->manifest_err;

@@ -18,9 +18,9 @@ typedef struct {
   /* Filled from worker processes in --procs mode. */
   long children_maxrss_kb; /* sum of the workers' peaks */
   double children_cpu_s;
-  struct lf__stats_s *latency;      /* seconds per saved page */
-  struct lf__trace_s *trace;        /* NULL: no --trace / --waterfall */
-  struct lf__progress_s *progress;  /* NULL: no progress line */
+  struct lf__stats_s *latency;     /* seconds per saved page */
+  struct lf__trace_s *trace;       /* NULL: no --trace / --waterfall */
+  struct lf__progress_s *progress; /* NULL: no progress line */
 } lf__report_t;
 
 /* Returns 0 or LF_ENOMEM. */

@@ -13,8 +13,7 @@ unsigned lf__shard_of(const char *url, unsigned n) {
 }
 
 static int parse_part(const char *s, char **end, unsigned long *out) {
-  if (*s < '0' || *s > '9')
-    return -1;
+  if (*s < '0' || *s > '9') return -1;
   errno = 0;
   *out = strtoul(s, end, 10);
   return errno ? -1 : 0;
@@ -23,12 +22,9 @@ static int parse_part(const char *s, char **end, unsigned long *out) {
 int lf__shard_parse(const char *text, unsigned *k, unsigned *n) {
   char *end;
   unsigned long kk, nn;
-  if (!text || parse_part(text, &end, &kk) < 0 || *end != '/')
-    return -1;
-  if (parse_part(end + 1, &end, &nn) < 0 || *end)
-    return -1;
-  if (nn < 1 || nn > 65536 || kk < 1 || kk > nn)
-    return -1;
+  if (!text || parse_part(text, &end, &kk) < 0 || *end != '/') return -1;
+  if (parse_part(end + 1, &end, &nn) < 0 || *end) return -1;
+  if (nn < 1 || nn > 65536 || kk < 1 || kk > nn) return -1;
   *k = (unsigned)kk;
   *n = (unsigned)nn;
   return 0;

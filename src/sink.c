@@ -28,15 +28,13 @@ void lf__sink_init(lf__sink_t *s, lf__transfer_t *t, lf_output_t kind) {
 
 /* Bytes this sink counts in the fetcher's budget are given back. */
 static void release(lf__sink_t *s, size_t n) {
-  if (n > s->accounted)
-    n = s->accounted;
+  if (n > s->accounted) n = s->accounted;
   s->accounted -= n;
   s->transfer->fetcher->buffered -= n;
 }
 
 void lf__sink_reset(lf__sink_t *s) {
-  if (s->transfer)
-    release(s, s->accounted);
+  if (s->transfer) release(s, s->accounted);
   free(s->fill);
   free(s->busy);
   lf__sink_init(s, s->transfer, s->kind);
@@ -49,8 +47,7 @@ static size_t grown_cap(const lf__sink_t *s, size_t need) {
   while (cap < need)
     cap *= 2;
   size_t limit = LF__FLUSH_AT + CURL_MAX_WRITE_SIZE + 1;
-  if (s->kind == LF_OUTPUT_FILE && cap > limit && need <= limit)
-    cap = limit;
+  if (s->kind == LF_OUTPUT_FILE && cap > limit && need <= limit) cap = limit;
   return cap;
 }
 
@@ -197,8 +194,7 @@ static int over_budget(const lf__sink_t *s, size_t more) {
 /* A paused sink always has a job under way or gets resumed here, so none waits forever: with
  * nothing of its own buffered it resumes whatever the budget says. */
 static void resume_or_flush(lf__sink_t *s) {
-  if (s->job_running)
-    return;
+  if (s->job_running) return;
   if (s->fill_len == 0 || (s->fill_len < LF__FLUSH_AT && !over_budget(s, 0))) {
     /* Resuming may call on_write right here, re-entering lf__sink_write: state is settled. */
     s->paused = 0;
@@ -216,16 +212,14 @@ static int pause_sink(lf__sink_t *s) {
 }
 
 int lf__sink_write(lf__sink_t *s, const char *data, size_t len) {
-  if (s->err)
-    return s->err;
+  if (s->err) return s->err;
   if (s->kind == LF_OUTPUT_FILE && !s->never_pause) {
     int over = over_budget(s, len);
     if (s->job_running && (s->fill_len + len > LF__FLUSH_AT || over))
       return pause_sink(s); /* the running job's end resumes us */
     if (over && s->fill_len > 0) {
       kick(s, 1); /* write what we hold, and wait for it */
-      if (s->job_running)
-        return pause_sink(s);
+      if (s->job_running) return pause_sink(s);
     }
   }
   int rc = append(s, data, len);

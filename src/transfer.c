@@ -91,8 +91,8 @@ static int last_use_of_connection(const lf__transfer_t *t) {
   size_t busy = f->in_flight - f->writing; /* this transfer included */
   size_t free_slots = o->max_in_flight > busy ? o->max_in_flight - busy : 0;
   return t->req->output == LF_OUTPUT_FILE && strncasecmp(t->req->url, "http:", 5) == 0 &&
-         !f->on_need && !f->delayed && f->queued <= free_slots && !o->per_host &&
-         !(o->rate > 0) && f->in_flight > 1;
+         !f->on_need && !f->delayed && f->queued <= free_slots && !o->per_host && !(o->rate > 0) &&
+         f->in_flight > 1;
 }
 
 #define SET(opt, val)                                                                              \
@@ -127,8 +127,7 @@ static int configure(lf__transfer_t *t) {
   SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
   /* For https, wait for a connection that can multiplex (HTTP/2) rather than open more. Plain
    * http is HTTP/1.1 here: waiting would only delay every transfer behind the first one. */
-  if (strncasecmp(t->req->url, "https:", 6) == 0)
-    SET(CURLOPT_PIPEWAIT, 1L);
+  if (strncasecmp(t->req->url, "https:", 6) == 0) SET(CURLOPT_PIPEWAIT, 1L);
   SET(CURLOPT_CONNECTTIMEOUT_MS, o->connect_timeout_ms);
   SET(CURLOPT_TIMEOUT_MS, o->timeout_ms);
   SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)o->max_size);

@@ -4,9 +4,15 @@
 #include "test.h"
 
 static void roundtrip(void) {
-  lf__record_t r = {.url = "http://h/a\"b\\c\td\x01", .file = "a\"b.html", .error = NULL,
-                    .status = LF_REC_INTERRUPTED, .http_code = 503, .bytes = 123456789012ull,
-                    .attempts = 4, .pid = 4242, .start = 1.25};
+  lf__record_t r = {.url = "http://h/a\"b\\c\td\x01",
+                    .file = "a\"b.html",
+                    .error = NULL,
+                    .status = LF_REC_INTERRUPTED,
+                    .http_code = 503,
+                    .bytes = 123456789012ull,
+                    .attempts = 4,
+                    .pid = 4242,
+                    .start = 1.25};
   r.timings.queued = 0.5;
   r.timings.starttransfer = 0.75;
   r.timings.written = 2.125;
@@ -43,8 +49,8 @@ static void truncation(void) {
 }
 
 static void rejects_junk(void) {
-  const char *bad[] = {"", "{", "{\"url\"}", "{\"url\":\"x\"", "[1]", "{\"bytes\":12}",
-                       "{\"url\":\"x\",}"};
+  const char *bad[] = {
+      "", "{", "{\"url\"}", "{\"url\":\"x\"", "[1]", "{\"bytes\":12}", "{\"url\":\"x\",}"};
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     char line[64];
     strcpy(line, bad[i]);

@@ -8,8 +8,8 @@ int main(void) {
   CHECK_EQ_INT(lf__shard_parse("2/4", &k, &n), 0);
   CHECK(k == 2 && n == 4);
   CHECK_EQ_INT(lf__shard_parse("1/1", &k, &n), 0);
-  const char *bad[] = {"", "0/4", "5/4", "2/0", "2", "2/", "/4", "a/b", "2/4x", "-1/4", "2/-4",
-                       "1/70000", " 2/4"};
+  const char *bad[] = {"",    "0/4",  "5/4",  "2/0",  "2",       "2/",  "/4",
+                       "a/b", "2/4x", "-1/4", "2/-4", "1/70000", " 2/4"};
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
     CHECK_EQ_INT(lf__shard_parse(bad[i], &k, &n), -1);
 

@@ -8,8 +8,7 @@
 static GumboOutput *doc;
 
 static void walk(const lf__selector_t *sel, const GumboNode *n) {
-  if (n->type != GUMBO_NODE_ELEMENT && n->type != GUMBO_NODE_TEMPLATE)
-    return;
+  if (n->type != GUMBO_NODE_ELEMENT && n->type != GUMBO_NODE_TEMPLATE) return;
   (void)lf__selector_matches(sel, n);
   const GumboVector *kids = &n->v.element.children;
   for (unsigned i = 0; i < kids->length; i++)
@@ -21,8 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     doc = gumbo_parse("<table><tr><td><span class='flagicon'><img></span>&nbsp;<a href='/x' "
                       "id=a title='t y'>x</a><a>y</a></td></tr></table><div><p>z</p></div>");
   char *text = malloc(size + 1);
-  if (!text)
-    return 0;
+  if (!text) return 0;
   memcpy(text, data, size);
   text[size] = '\0';
   lf__selector_t *sel = NULL;
