@@ -171,6 +171,10 @@ def cpu_split(exe, procs, runs, out, server_pid, *job):
     return rows
 
 
+def mode_label(r):
+    return r["mode"] + (f" ({r['procs']})" if r["mode"] == "procs" else "")
+
+
 def cpu_table(rows, runs):
     cores = os.cpu_count() or 1
     print(f"\nwhere the CPU goes (separate runs, median of {runs}; utilisation = (client + "
@@ -178,8 +182,7 @@ def cpu_table(rows, runs):
     print("| mode | wall s | client CPU s | server CPU s | total CPU s | utilisation | machine |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for r in rows:
-        mode = r["mode"] + (f" ({r['procs']})" if r["mode"] == "procs" else "")
-        print(f"| {mode} | {r['wall_s']:.2f} | {r['cpu_s']:.2f} | {r['server_cpu_s']:.2f} | "
+        print(f"| {mode_label(r)} | {r['wall_s']:.2f} | {r['cpu_s']:.2f} | {r['server_cpu_s']:.2f} | "
               f"{r['cpu_s'] + r['server_cpu_s']:.2f} | {100 * r['utilisation']:.0f}% | "
               f"{100 * r['machine_busy']:.0f}% |")
     loop = rows[0]
@@ -195,8 +198,7 @@ def table(title, rows):
     print("| mode | wall s | speedup vs -c 1 | CPU s | CPU % | peak RSS MB | pages | failed |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
-        mode = r["mode"] + (f" ({r['procs']})" if r["mode"] == "procs" else "")
-        print(f"| {mode} | {r['wall_s']:.2f} | {r['speedup']:.1f}x | {r['cpu_s']:.2f} | "
+        print(f"| {mode_label(r)} | {r['wall_s']:.2f} | {r['speedup']:.1f}x | {r['cpu_s']:.2f} | "
               f"{r['cpu_pct']:.0f}% | {r['peak_rss_kb'] / 1024:.1f} | {r['pages']} | "
               f"{r['failed']} |")
     loop, procs = rows[1], rows[2]

@@ -174,7 +174,6 @@ struct lf_fetcher_s {
     struct lf_fetcher_s *fetcher;
     struct lf__sink_s *first; /* NULL: this batch is free */
   } batches[2];
-  int disk_jobs;        /* batches running */
   size_t https_probing; /* https transfers started before any https transfer ended */
   int https_known;      /* an https transfer ended: the server's HTTP/2 limits are known */
   int depth;            /* nesting of our callbacks; teardown waits until it is 0 */

@@ -21,7 +21,6 @@ static void batch_done(uv_work_t *work, int status) {
   lf__fetcher_enter(f); /* a sink's end may report and close; teardown waits for us */
   lf__sink_t *s = b->first;
   b->first = NULL; /* free for the next batch, which a sink below may already start */
-  f->disk_jobs--;
   while (s) {
     lf__sink_t *next = s->disk_next; /* job_done may recycle s or queue it again */
     s->disk_next = NULL;
@@ -60,6 +59,5 @@ void lf__disk_start(lf_fetcher_t *f) {
     b->first = take(f);
     /* Fails only for a NULL work callback: a broken invariant, like libuv's own aborts. */
     if (uv_queue_work(f->loop, &b->work, batch_run, batch_done) != 0) abort();
-    f->disk_jobs++;
   }
 }

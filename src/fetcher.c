@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 #include "internal.h"
 
@@ -363,23 +362,19 @@ static lf__pending_t *pop(lf_fetcher_t *f) {
  * handshakes where one would do (bench/RESULTS.md, issue 3). */
 #define LF__H2_FIRST_STREAMS 100
 
-static int is_https(const char *url) {
-  return strncasecmp(url, "https:", 6) == 0;
-}
-
 /* So at most that many https transfers start until the first one has ended and with it the
  * connection's limits are known. Plain http never multiplexes here: nothing to wait for. */
 static int ramp_allows(const lf_fetcher_t *f, const lf__pending_t *p) {
-  return f->https_known || f->https_probing < LF__H2_FIRST_STREAMS || !is_https(p->url);
+  return f->https_known || f->https_probing < LF__H2_FIRST_STREAMS || !lf__is_https(p->url);
 }
 
 void lf__fetcher_transfer_ended(lf_fetcher_t *f, const lf__transfer_t *t) {
-  if (!f->https_known && is_https(t->req->url)) f->https_known = 1;
+  if (!f->https_known && lf__is_https(t->req->url)) f->https_known = 1;
 }
 
 static void start_next(lf_fetcher_t *f) {
   lf__pending_t *p = pop(f);
-  if (!f->https_known && is_https(p->url)) f->https_probing++;
+  if (!f->https_known && lf__is_https(p->url)) f->https_probing++;
   lf__transfer_t *t = f->idle;
   if (t) {
     f->idle = t->next;

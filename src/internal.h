@@ -4,6 +4,7 @@
 #define LF_INTERNAL_H
 
 #include <curl/curl.h>
+#include <strings.h>
 #include "loopfetch.h"
 
 /* A request waiting for a slot. One allocation: the struct, then url and file strings. */
@@ -80,6 +81,11 @@ void lf__fetcher_leave(lf_fetcher_t *f);
 void lf__fetcher_report(lf__transfer_t *t); /* the transfer is over: tell the caller, recycle */
 void lf__fetcher_refill(lf_fetcher_t *f);   /* start queued requests if slots are free */
 void lf__fetcher_transfer_ended(lf_fetcher_t *f, const lf__transfer_t *t); /* network part over */
+
+/* URLs are checked to be http or https on the way in: the scheme tells which. */
+static inline int lf__is_https(const char *url) {
+  return strncasecmp(url, "https:", 6) == 0;
+}
 uint64_t lf__now_ns(void);
 
 /* transfer.c */

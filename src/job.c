@@ -173,8 +173,7 @@ static void fatal(job_t *job, int exit_code, const char *fmt, const char *a, con
 static void give_back_memory(job_t *job) {
   job->since_trim = 0;
 #ifdef __GLIBC__
-  int released = malloc_trim(0);
-  (void)released; /* 0 only means there was nothing to give back */
+  (void)malloc_trim(0); /* 0 only means there was nothing to give back */
 #endif
 }
 

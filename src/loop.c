@@ -159,7 +159,6 @@ void lf__loop_check_done(lf_fetcher_t *f) {
     CURLcode result = msg->data.result;
     if (curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&t) != CURLE_OK || !t)
       continue; /* cannot happen: every handle we add carries its transfer */
-    lf__fetcher_transfer_ended(f, t);
     lf__transfer_done(t, result);
   }
 }

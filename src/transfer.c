@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include "internal.h"
 
 /* Body of an error response (4xx/5xx) that we read to keep the connection reusable. Past this
@@ -90,8 +89,8 @@ static int last_use_of_connection(const lf__transfer_t *t) {
   const lf_options_t *o = &f->opts;
   size_t busy = f->in_flight - f->writing; /* this transfer included */
   size_t free_slots = o->max_in_flight > busy ? o->max_in_flight - busy : 0;
-  return t->req->output == LF_OUTPUT_FILE && strncasecmp(t->req->url, "http:", 5) == 0 &&
-         !f->on_need && !f->delayed && f->queued <= free_slots && !o->per_host && !(o->rate > 0) &&
+  return t->req->output == LF_OUTPUT_FILE && !lf__is_https(t->req->url) && !f->on_need &&
+         !f->delayed && f->queued <= free_slots && !o->per_host && !(o->rate > 0) &&
          f->in_flight > 1;
 }
 
@@ -127,7 +126,7 @@ static int configure(lf__transfer_t *t) {
   SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
   /* For https, wait for a connection that can multiplex (HTTP/2) rather than open more. Plain
    * http is HTTP/1.1 here: waiting would only delay every transfer behind the first one. */
-  if (strncasecmp(t->req->url, "https:", 6) == 0) SET(CURLOPT_PIPEWAIT, 1L);
+  if (lf__is_https(t->req->url)) SET(CURLOPT_PIPEWAIT, 1L);
   SET(CURLOPT_CONNECTTIMEOUT_MS, o->connect_timeout_ms);
   SET(CURLOPT_TIMEOUT_MS, o->timeout_ms);
   SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)o->max_size);
@@ -252,6 +251,7 @@ static long retry_delay(lf__transfer_t *t) {
 }
 
 void lf__transfer_done(lf__transfer_t *t, CURLcode result) {
+  lf__fetcher_transfer_ended(t->fetcher, t);
   CURLMcode mrc = curl_multi_remove_handle(t->fetcher->multi, t->easy);
   t->done_ns = lf__now_ns();
   judge(t, result);
