@@ -82,7 +82,7 @@ typedef struct {
   double appconnect;    /* TLS done (0 for plain HTTP or a reused connection) */
   double starttransfer; /* first byte of the response */
   double total;         /* last byte received */
-  double written;       /* output file complete and renamed into place */
+  double written;       /* output file complete and under its name */
 } lf_timings_t;
 
 /* What became of one request. Valid only during the result callback; copy what you keep. */
@@ -150,18 +150,22 @@ struct lf_fetcher_s {
   lf_options_t opts;
   char *opt_strings; /* copies of the option strings (headers are in header_list) */
   int out_dirfd;     /* opts.out_dir, so output files are created relative to it */
+  int link_mode;     /* how a page gets its name, probed with out_dirfd: 0 temporary name +
+                        rename; O_TMPFILE + linkat, 1 with AT_EMPTY_PATH, 2 via /proc/self/fd */
   lf_result_cb on_result;
   lf_need_cb on_need;
   lf_close_cb on_close;
   lf__pending_t *queue_head, *queue_tail;
-  lf__pending_t *delayed;   /* waiting to retry, soonest first */
-  uv_timer_t wake;          /* fires when a retry is due or the rate limit allows a start */
-  double tokens;            /* rate limit: starts allowed now */
-  uint64_t tokens_at;       /* when tokens was last topped up */
-  uint64_t rand_state;      /* jitter */
-  lf__transfer_t *active;   /* started and not yet reported */
-  lf__transfer_t *idle;     /* finished; kept to reuse their easy handles */
-  struct lf__poll_s *polls; /* one per socket libcurl watches */
+  lf__pending_t *delayed;         /* waiting to retry, soonest first */
+  uv_timer_t wake;                /* fires when a retry is due or the rate limit allows a start */
+  double tokens;                  /* rate limit: starts allowed now */
+  uint64_t tokens_at;             /* when tokens was last topped up */
+  uint64_t rand_state;            /* jitter */
+  lf__transfer_t *active;         /* started and not yet reported */
+  lf__transfer_t *idle;           /* finished; kept to reuse their easy handles */
+  struct lf__poll_s *polls;       /* one per socket libcurl watches */
+  struct lf__poll_s **poll_index; /* every poll handle by descriptor: parked ones are found */
+  size_t poll_index_len;
   size_t queued, delayed_count, in_flight, open_handles;
   size_t writing;      /* of in_flight: network part done, output still being written */
   uint64_t clock_base; /* uv_hrtime() at init */

@@ -20,7 +20,7 @@ struct lf__pending_s {
 };
 
 /* Output sink. Memory sinks grow a buffer; file sinks stream through libuv's thread pool so
- * that open/write/close/rename never run on the loop thread (disk.c batches that work). One job
+ * that open/write/link/close never run on the loop thread (disk.c batches that work). One job
  * at a time per sink; while it waits or runs the loop thread fills `fill`, and the job owns
  * `busy`. */
 typedef struct lf__sink_s lf__sink_t;
@@ -36,17 +36,17 @@ struct lf__sink_s {
   int fd;             /* temporary file, -1 until the first job opens it */
   char temp_name[48]; /* ".lf-PID-SEQ.part" inside out_dir */
   int job_running;    /* a job (queued or in a running batch) owns busy/fd */
-  int finishing;      /* the transfer ended; flush, then close and rename or unlink */
-  int keep;           /* finishing: rename into place (1) or remove (0) */
+  int finishing;      /* the transfer ended; flush, then name (link or rename) or drop */
+  int keep;           /* finishing: give the file the page's name (1) or drop it (0) */
   int paused;         /* the write callback returned CURL_WRITEFUNC_PAUSE */
   int never_pause;    /* HTTP/2: libcurl 7.88 resumes a paused stream only on its next 1 s
                          tick, so such bodies are buffered instead (bench/RESULTS.md) */
   int err;            /* first error, as -errno */
-  const char *err_op; /* "open", "write", "close", "rename" */
+  const char *err_op; /* "open", "write", "link", "close", "rename" */
   size_t job_bytes;   /* bytes the running job writes, released from the budget after it */
   size_t accounted;   /* bytes of this sink counted in the fetcher's buffered total */
-  int job_finishing;  /* snapshot for the job: close and rename/unlink after writing */
-  int job_keep;       /* snapshot for the job: create the file even if empty, then rename */
+  int job_finishing;  /* snapshot for the job: name or drop the file after writing */
+  int job_keep;       /* snapshot for the job: create the file even if empty, then name it */
   int job_err;        /* set by the job (pool thread), read in its after-callback */
   const char *job_err_op;
 };
@@ -62,6 +62,8 @@ struct lf__transfer_s {
   uint64_t discarded; /* body bytes of an error response, thrown away */
   long http_code;
   int started;      /* on the multi handle (or was): libcurl's info is meaningful */
+  int configured;   /* the easy handle has the options every request shares (configure_handle) */
+  int paused_once;  /* the write callback paused it: the handle is reset before reuse */
   int status;       /* 0 or LF_E* / UV_E*, decided when libcurl is done */
   int checked_code; /* the write callback looked at the response code */
   int abort_status; /* why the write callback stopped the transfer (LF_ETOOBIG, LF_EIO) */
@@ -74,6 +76,8 @@ struct lf__transfer_s {
 int lf__loop_init(lf_fetcher_t *f);
 void lf__loop_close_polls(lf_fetcher_t *f);
 void lf__loop_check_done(lf_fetcher_t *f);
+curl_socket_t lf__loop_open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *a);
+int lf__loop_close_socket(void *clientp, curl_socket_t fd);
 
 /* fetcher.c */
 void lf__fetcher_enter(lf_fetcher_t *f);

@@ -2,6 +2,7 @@
  * loop (default), in worker processes (--procs), or as one such worker (--worker).
  * One fetcher serves the list page and the pages so the list page's connection is reused. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -28,8 +29,9 @@
 /* Descriptors kept free for stdio, the loop, libcurl's resolver and the like. */
 #define FD_RESERVE 32
 /* Once every page has been handed out, free heap pages go back to the kernel after this many
- * more results (see give_back_memory). */
+ * more results, and at most once per TRIM_GAP_MS (see give_back_memory). */
 #define TRIM_EVERY 16
+#define TRIM_GAP_MS 10
 
 typedef struct {
   const lf_cli_t *cfg;
@@ -40,10 +42,12 @@ typedef struct {
   lf__report_t report;
   lf__names_t *names;
   int dirfd;        /* output folder: to see which pages a previous run completed */
+  int fresh_folder; /* it held nothing when the job started: no page can be there already */
   int pid;          /* ours, for the records (getpid() is a system call each time) */
   lf_links_t links; /* list mode: what is left to feed starts at next_link */
   size_t next_link;
   FILE *input; /* input mode (and workers: their stdin) */
+  CURLU *url;  /* the URL being named, parsed once */
   char *line;
   size_t line_cap;
   lf__procs_t *procs;
@@ -52,13 +56,14 @@ typedef struct {
   lf__progress_t progress;
   uv_timer_t progress_timer;
   int progress_on;
-  int feeding;        /* more URLs may come */
-  size_t outstanding; /* added to the fetcher, result not yet seen */
-  size_t since_trim;  /* results since give_back_memory() last ran */
-  int exit_code;      /* set by a fatal error; otherwise derived from the counts */
-  int signal;         /* SIGINT or SIGTERM received */
-  int pages_started;  /* the summary line is about pages: none before this */
-  unsigned fd_budget; /* transfers the open-file limit allows */
+  int feeding;         /* more URLs may come */
+  size_t outstanding;  /* added to the fetcher, result not yet seen */
+  size_t since_trim;   /* results since give_back_memory() last ran */
+  uint64_t trimmed_at; /* uv_now() then */
+  int exit_code;       /* set by a fatal error; otherwise derived from the counts */
+  int signal;          /* SIGINT or SIGTERM received */
+  int pages_started;   /* the summary line is about pages: none before this */
+  unsigned fd_budget;  /* transfers the open-file limit allows */
   unsigned concurrency;
   double clock_offset; /* fetcher clock + offset = seconds since the job started */
 } job_t;
@@ -169,9 +174,11 @@ static void fatal(job_t *job, int exit_code, const char *fmt, const char *a, con
  * of finished transfers) would stay resident, and count in the peak, until exit
  * (bench/RESULTS.md, A: peak RSS). It costs page faults when the memory is used again, so it
  * runs only before the pages start and, once every page is handed out, every TRIM_EVERY
- * results. */
+ * results. Each call walks the whole heap (one madvise per free run of pages: ~900 at the end of
+ * 10,000 small pages), so a fast stream of results is trimmed at most every TRIM_GAP_MS. */
 static void give_back_memory(job_t *job) {
   job->since_trim = 0;
+  job->trimmed_at = uv_now(&job->loop);
 #ifdef __GLIBC__
   (void)malloc_trim(0); /* 0 only means there was nothing to give back */
 #endif
@@ -208,21 +215,17 @@ static void record_failure(job_t *job, const char *url, const char *file, const 
 
 /* ---- which pages: input lines or links, named in order, filtered by shard and rerun ---- */
 
-/* An input line is a URL only if libcurl parses it and its scheme is http or https. */
-static const char *check_url(const char *url) {
-  CURLU *u = curl_url();
-  if (!u) return "out of memory";
-  const char *why = NULL;
-  char *scheme = NULL;
-  if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK)
-    why = "not a valid absolute URL";
-  else if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK)
-    why = "URL has no scheme";
-  else if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)
-    why = "only http and https URLs are fetched";
-  curl_free(scheme);
-  curl_url_cleanup(u);
-  return why;
+/* Parses url into job->url (reused from URL to URL). An input line is a URL only if libcurl
+ * parses it and its scheme is http or https. NULL, or why not. */
+static const char *parse_url(job_t *job, const char *url) {
+  if (!job->url && !(job->url = curl_url())) return "out of memory";
+  CURLUcode rc = curl_url_set(job->url, CURLUPART_URL, url, 0);
+  if (rc == CURLUE_OUT_OF_MEMORY) return "out of memory";
+  if (rc != CURLUE_OK) return "not a valid absolute URL";
+  /* Parsed without a default scheme, so the URL starts with its scheme and a colon. */
+  if (strncasecmp(url, "http:", 5) != 0 && strncasecmp(url, "https:", 6) != 0)
+    return "only http and https URLs are fetched";
+  return NULL;
 }
 
 static char *trim(char *s) {
@@ -234,12 +237,19 @@ static char *trim(char *s) {
   return s;
 }
 
-/* The next candidate URL: 1 with *url set, 0 at the end. */
+/* The next candidate URL, parsed into job->url: 1 with *url set, 0 at the end. */
 static int next_url(job_t *job, const char **url) {
   if (!job->input) {
-    if (job->next_link == job->links.count) return 0;
-    *url = job->links.urls[job->next_link++];
-    return 1;
+    while (job->next_link < job->links.count) {
+      const char *u = job->links.urls[job->next_link++];
+      const char *why = parse_url(job, u); /* resolved by libcurl already: fails only on ENOMEM */
+      if (!why) {
+        *url = u;
+        return 1;
+      }
+      record_failure(job, u, NULL, why, LF_REC_FAILED, 0);
+    }
+    return 0;
   }
   for (;;) {
     errno = 0;
@@ -250,7 +260,7 @@ static int next_url(job_t *job, const char **url) {
     }
     char *u = trim(job->line);
     if (!*u || *u == '#') continue;
-    const char *why = check_url(u);
+    const char *why = parse_url(job, u);
     if (!why) {
       *url = u;
       return 1;
@@ -259,11 +269,12 @@ static int next_url(job_t *job, const char **url) {
   }
 }
 
-/* A previous run renamed the page into place only when it was complete. */
+/* A previous run put the page in place only when it was complete. In a folder that started
+ * empty there is no previous run to ask about, which saves a lookup per page. */
 static int already_saved(job_t *job, const char *name) {
   struct stat st;
-  return !job->cfg->force && fstatat(job->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-         S_ISREG(st.st_mode);
+  return !job->cfg->force && !job->fresh_folder &&
+         fstatat(job->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
 }
 
 /* The next page to fetch, named. Names are given to every URL in input order, before the
@@ -273,7 +284,7 @@ static int next_page(job_t *job, const char **url, char *name) {
   const char *u;
   while (next_url(job, &u)) {
     char derived[LF_NAME_MAX + 1];
-    int rc = lf__name_from_url(u, derived, sizeof(derived));
+    int rc = lf__name_from_curlu(job->url, derived, sizeof(derived));
     if (rc == 0) rc = lf__names_unique(job->names, derived, name, LF_NAME_MAX + 1);
     if (rc < 0) {
       record_failure(job, u, NULL, lf_strerror(rc), LF_REC_FAILED, 0);
@@ -436,6 +447,22 @@ static void start_procs(job_t *job) {
 
 /* ---- pages ---- */
 
+/* Whether the folder holds nothing but "." and "..". On any doubt: no. */
+static int folder_is_empty(int dirfd) {
+  int fd = dup(dirfd); /* closedir() closes the descriptor it reads */
+  DIR *d = fd < 0 ? NULL : fdopendir(fd);
+  if (!d) {
+    if (fd >= 0) close(fd);
+    return 0;
+  }
+  struct dirent *e;
+  int empty = 1;
+  while (empty && (e = readdir(d)))
+    empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+  closedir(d);
+  return empty;
+}
+
 static int open_output(job_t *job) {
   const lf_cli_t *cfg = job->cfg;
   int rc = make_dirs(cfg->out_dir);
@@ -447,7 +474,8 @@ static int open_output(job_t *job) {
     fatal(job, LF_EXIT_LOCAL, "cannot use output folder %s: %s", cfg->out_dir, strerror(-rc));
     return -1;
   }
-  if (cfg->mode == LF_MODE_WORKER) return 0; /* the parent keeps the manifest */
+  job->fresh_folder = folder_is_empty(job->dirfd); /* before the manifest is created in it */
+  if (cfg->mode == LF_MODE_WORKER) return 0;       /* the parent keeps the manifest */
   char path[4096];
   const char *manifest = cfg->manifest;
   if (!manifest) {
@@ -569,7 +597,8 @@ static void on_result(lf_fetcher_t *f, const lf_result_t *r) {
     return;
   }
   job->outstanding--;
-  if (!job->feeding && ++job->since_trim >= TRIM_EVERY)
+  if (!job->feeding && ++job->since_trim >= TRIM_EVERY &&
+      uv_now(&job->loop) - job->trimmed_at >= TRIM_GAP_MS)
     give_back_memory(job); /* the finished pages' handles and buffers were just freed */
   lf__record_t rec;
   lf__record_from_result(&rec, r, job->signal != 0, job->clock_offset);
@@ -709,6 +738,7 @@ static void cleanup(job_t *job) {
   free(job->line);
   lf_links_free(&job->links);
   lf__names_free(job->names);
+  curl_url_cleanup(job->url);
   lf__report_free(&job->report);
   if (job->procs) lf__procs_free(job->procs);
   if (job->dirfd > 0) close(job->dirfd);

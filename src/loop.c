@@ -2,13 +2,31 @@
  * to watch (socket callback) and when to wake it (timer callback); libuv tells libcurl when a
  * socket is ready or the timer fired, through curl_multi_socket_action(). */
 #include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include "internal.h"
 
-/* One per socket libcurl watches; freed in the close callback, never before. */
+/* One per socket libcurl watches; freed in the close callback, never before.
+ *
+ * libcurl drops a socket (CURL_POLL_REMOVE) after every transfer and asks for it again when the
+ * next transfer reuses the connection. Closing and re-making the uv_poll_t each time costs five
+ * epoll_ctl calls and an ioctl per page (bench/RESULTS.md), so the sockets of connections are
+ * parked instead: kept, still watched, until libcurl closes them. That is safe only for sockets
+ * whose close we hear of before the descriptor is gone: those libcurl got from open_socket and
+ * closes through close_socket. libcurl 7.88 uses the close callback for a connection's socket
+ * once it is connected, and only connected sockets are ever watched for reading; sockets of
+ * losing connect attempts (closed without the callback) never are, so they are not parked. */
 typedef struct lf__poll_s {
   uv_poll_t handle;
   lf_fetcher_t *fetcher;
   curl_socket_t fd;
+  int events;                     /* UV_READABLE | UV_WRITABLE being watched; 0: stopped */
+  const lf__transfer_t *opener;   /* open_socket made it for this transfer... */
+  uint64_t opener_start;          /* ...in this attempt; NULL/0 once libcurl has reported it */
+  unsigned ours : 1;              /* from open_socket: close_socket will tell us of its close */
+  unsigned was_read : 1;          /* watched for reading once: connected */
+  unsigned parked : 1;            /* libcurl dropped it; its connection waits in the cache */
   struct lf__poll_s *next, *prev; /* fetcher->polls, so close() finds leftovers */
 } lf__poll_t;
 
@@ -25,6 +43,10 @@ static void drive(lf_fetcher_t *f, curl_socket_t fd, int ev_bitmask) {
 static void on_poll(uv_poll_t *handle, int status, int events) {
   lf__poll_t *p = handle->data;
   lf_fetcher_t *f = p->fetcher;
+  if (p->parked) { /* an idle connection: the server closed it, or sent what nobody asked for */
+    if (uv_poll_stop(handle) == 0) p->events = 0;
+    return; /* libcurl finds out when it next checks the connection before reusing it */
+  }
   int flags = 0;
   if (status < 0) flags = CURL_CSELECT_ERR;
   if (events & UV_READABLE) flags |= CURL_CSELECT_IN;
@@ -41,6 +63,30 @@ static void on_timeout(uv_timer_t *timer) {
   lf__fetcher_leave(f);
 }
 
+/* ---- the descriptor index: which poll handle watches which socket ---- */
+
+static lf__poll_t *poll_of(const lf_fetcher_t *f, curl_socket_t fd) {
+  return fd >= 0 && (size_t)fd < f->poll_index_len ? f->poll_index[fd] : NULL;
+}
+
+static int index_poll(lf_fetcher_t *f, lf__poll_t *p) {
+  size_t fd = (size_t)p->fd;
+  if (fd >= f->poll_index_len) {
+    size_t len = f->poll_index_len ? f->poll_index_len : 64;
+    while (len <= fd)
+      len *= 2;
+    lf__poll_t **grown = realloc(f->poll_index, len * sizeof(*grown));
+    if (!grown) return UV_ENOMEM;
+    memset(grown + f->poll_index_len, 0, (len - f->poll_index_len) * sizeof(*grown));
+    f->poll_index = grown;
+    f->poll_index_len = len;
+  }
+  f->poll_index[fd] = p;
+  return 0;
+}
+
+/* ---- poll handles ---- */
+
 static void on_poll_closed(uv_handle_t *handle) {
   lf__poll_t *p = handle->data;
   lf_fetcher_t *f = p->fetcher;
@@ -50,7 +96,9 @@ static void on_poll_closed(uv_handle_t *handle) {
   lf__fetcher_leave(f);
 }
 
+/* uv_close() takes the descriptor out of epoll, so it must come before the socket is closed. */
 static void poll_close(lf_fetcher_t *f, lf__poll_t *p) {
+  if (poll_of(f, p->fd) == p) f->poll_index[p->fd] = NULL;
   if (p->prev)
     p->prev->next = p->next;
   else
@@ -59,13 +107,15 @@ static void poll_close(lf_fetcher_t *f, lf__poll_t *p) {
   uv_close((uv_handle_t *)&p->handle, on_poll_closed);
 }
 
-static lf__poll_t *poll_new(lf_fetcher_t *f, curl_socket_t fd) {
+static int poll_new(lf_fetcher_t *f, curl_socket_t fd, lf__poll_t **out) {
+  lf__poll_t *stale = poll_of(f, fd);
+  if (stale) poll_close(f, stale); /* the descriptor was closed and reopened behind our back */
   lf__poll_t *p = calloc(1, sizeof(*p));
-  if (!p) return NULL;
+  if (!p) return UV_ENOMEM;
   int rc = uv_poll_init_socket(f->loop, &p->handle, fd);
   if (rc < 0) {
     free(p);
-    return NULL;
+    return rc;
   }
   p->handle.data = p;
   p->fetcher = f;
@@ -74,7 +124,13 @@ static lf__poll_t *poll_new(lf_fetcher_t *f, curl_socket_t fd) {
   if (f->polls) f->polls->prev = p;
   f->polls = p;
   f->open_handles++;
-  return p;
+  rc = index_poll(f, p);
+  if (rc < 0) {
+    poll_close(f, p);
+    return rc;
+  }
+  *out = p;
+  return 0;
 }
 
 /* Returning -1 from the socket callback would kill the whole multi handle (and every other
@@ -87,20 +143,44 @@ static int fail_socket(CURL *easy, const char *what, int err) {
   return 0;
 }
 
+/* The handle for a socket libcurl reports for the first time (or again, after a REMOVE): a
+ * parked one, the one open_socket made for this very transfer, or a new one. */
+static int poll_for(lf_fetcher_t *f, CURL *easy, curl_socket_t fd, lf__poll_t **out) {
+  lf__poll_t *p = poll_of(f, fd);
+  if (p && p->opener) {
+    lf__transfer_t *t = NULL;
+    if (curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&t) != CURLE_OK || t != p->opener ||
+        t->start_ns != p->opener_start)
+      p = NULL; /* made for a connect attempt that was dropped unreported: stale */
+  }
+  if (p && (p->parked || p->opener)) {
+    p->opener = NULL;
+    if (p->parked) uv_ref((uv_handle_t *)&p->handle);
+    p->parked = 0;
+    *out = p;
+    return 0;
+  }
+  return poll_new(f, fd, out);
+}
+
 /* CURLMOPT_SOCKETFUNCTION. Runs inside libcurl: only libuv calls and curl_multi_assign here. */
 static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp) {
   lf_fetcher_t *f = userp;
   lf__poll_t *p = socketp;
   if (what == CURL_POLL_REMOVE) {
-    if (p) {
+    if (!p) return 0;
+    curl_multi_assign(f->multi, fd, NULL);
+    if (p->ours && p->was_read) {
+      p->parked = 1; /* still watched: an idle connection's close is seen (on_poll) */
+      uv_unref((uv_handle_t *)&p->handle); /* but it does not keep the loop running */
+    } else {
       poll_close(f, p);
-      curl_multi_assign(f->multi, fd, NULL);
     }
     return 0;
   }
   if (!p) {
-    p = poll_new(f, fd);
-    if (!p) return fail_socket(easy, "uv_poll_init_socket", UV_ENOMEM);
+    int rc = poll_for(f, easy, fd, &p);
+    if (rc < 0) return fail_socket(easy, "uv_poll_init_socket", rc);
     if (curl_multi_assign(f->multi, fd, p) != CURLM_OK) {
       poll_close(f, p);
       return fail_socket(easy, "curl_multi_assign", UV_EINVAL);
@@ -109,8 +189,40 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *
   int events = 0;
   if (what & CURL_POLL_IN) events |= UV_READABLE;
   if (what & CURL_POLL_OUT) events |= UV_WRITABLE;
+  if (events & UV_READABLE) p->was_read = 1;
+  if (events == p->events) return 0; /* a reused connection is usually watched as it was */
   int rc = uv_poll_start(&p->handle, events, on_poll);
-  return rc < 0 ? fail_socket(easy, "uv_poll_start", rc) : 0;
+  if (rc < 0) return fail_socket(easy, "uv_poll_start", rc);
+  p->events = events;
+  return 0;
+}
+
+/* CURLOPT_OPENSOCKETFUNCTION: the socket libcurl's default would make, plus its poll handle,
+ * marked as one whose close we will hear of. Without a handle (out of memory) the socket still
+ * works: on_socket then makes one that is never parked. */
+curl_socket_t lf__loop_open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *a) {
+  lf__transfer_t *t = clientp;
+  int type = a->socktype;
+#ifdef SOCK_CLOEXEC
+  type |= SOCK_CLOEXEC; /* -p workers are spawned: they need none of our connections */
+#endif
+  curl_socket_t fd = socket(a->family, type, a->protocol);
+  if (fd == CURL_SOCKET_BAD || purpose != CURLSOCKTYPE_IPCXN) return fd;
+  lf__poll_t *p;
+  if (poll_new(t->fetcher, fd, &p) == 0) {
+    p->ours = 1;
+    p->opener = t;
+    p->opener_start = t->start_ns;
+  }
+  return fd;
+}
+
+/* CURLOPT_CLOSESOCKETFUNCTION: the poll handle goes first, while the descriptor is still ours. */
+int lf__loop_close_socket(void *clientp, curl_socket_t fd) {
+  lf_fetcher_t *f = clientp;
+  lf__poll_t *p = poll_of(f, fd);
+  if (p) poll_close(f, p);
+  return close(fd) == 0 ? 0 : 1;
 }
 
 /* CURLMOPT_TIMERFUNCTION: -1 stops the timer; 0 means "soon", which must not be done from
@@ -146,6 +258,9 @@ int lf__loop_init(lf_fetcher_t *f) {
 void lf__loop_close_polls(lf_fetcher_t *f) {
   while (f->polls)
     poll_close(f, f->polls);
+  free(f->poll_index);
+  f->poll_index = NULL;
+  f->poll_index_len = 0;
 }
 
 /* Reaps finished transfers. Removing an easy handle while reading messages is allowed. */

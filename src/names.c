@@ -153,16 +153,11 @@ static int finish_name(const char *src, size_t n, char *buf) {
   return 0;
 }
 
-int lf__name_from_url(const char *url, char *buf, size_t buflen) {
-  CURLU *u;
+int lf__name_from_curlu(CURLU *u, char *buf, size_t buflen) {
   char *path = NULL, *seg = NULL, *host = NULL;
   size_t seglen = 0;
-  int err;
-  if (!url || !buf || buflen < LF_NAME_MAX + 1) return LF_EINVAL;
-  u = curl_url();
-  if (!u) return LF_ENOMEM;
-  err = map_urlcode(curl_url_set(u, CURLUPART_URL, url, 0));
-  if (!err) err = map_urlcode(curl_url_get(u, CURLUPART_PATH, &path, 0));
+  if (!u || !buf || buflen < LF_NAME_MAX + 1) return LF_EINVAL;
+  int err = map_urlcode(curl_url_get(u, CURLUPART_PATH, &path, 0));
   if (!err) err = decode_last_segment(path, &seg, &seglen);
   if (!err && !seg) err = get_host(u, &host);
   if (!err)
@@ -170,6 +165,15 @@ int lf__name_from_url(const char *url, char *buf, size_t buflen) {
   curl_free(seg);
   curl_free(host);
   curl_free(path);
+  return err;
+}
+
+int lf__name_from_url(const char *url, char *buf, size_t buflen) {
+  if (!url || !buf || buflen < LF_NAME_MAX + 1) return LF_EINVAL;
+  CURLU *u = curl_url();
+  if (!u) return LF_ENOMEM;
+  int err = map_urlcode(curl_url_set(u, CURLUPART_URL, url, 0));
+  if (!err) err = lf__name_from_curlu(u, buf, buflen);
   curl_url_cleanup(u);
   return err;
 }

@@ -2,6 +2,7 @@
 #ifndef LF_NAMES_H
 #define LF_NAMES_H
 
+#include <curl/curl.h>
 #include <stddef.h>
 
 #define LF_NAME_MAX 255 /* bytes, as NAME_MAX on Linux */
@@ -11,6 +12,8 @@
  * control bytes, never starts with '.', is valid UTF-8, and is at most LF_NAME_MAX bytes.
  * Returns 0, LF_EURL, or LF_ENAME. */
 int lf__name_from_url(const char *url, char *buf, size_t buflen);
+/* The same from a URL libcurl has parsed already. */
+int lf__name_from_curlu(CURLU *u, char *buf, size_t buflen);
 
 /* A set of names already handed out, to make collisions unique deterministically: the first
  * "X.html" keeps its name, later ones become "X~2.html", "X~3.html", ... in call order. */

@@ -1,7 +1,6 @@
 /* One URL's outcome as a JSON line, and back. The writer escapes everything JSON needs; the
  * reader only has to understand what the writer produces (flat object, string and number
  * values), because it reads lines from our own worker processes. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,15 +64,45 @@ static void put_str(out_t *o, const char *s) {
   put(o, "\"", 1);
 }
 
-static void put_fmt(out_t *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Only for numbers and fixed keys: each call's output is far below the buffer size. */
-static void put_fmt(out_t *o, const char *fmt, ...) {
-  char tmp[256];
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-  va_end(ap);
-  if (n > 0) put(o, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
+static void put_uint(out_t *o, unsigned long long v) {
+  char tmp[24];
+  size_t i = sizeof(tmp);
+  do
+    tmp[--i] = (char)('0' + v % 10);
+  while (v /= 10);
+  put(o, tmp + i, sizeof(tmp) - i);
+}
+
+static void put_int(out_t *o, long long v) {
+  if (v < 0) put(o, "-", 1);
+  put_uint(o, v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v);
+}
+
+/* Seconds with 6 decimals, like "%.6f" but without printf's exact decimal expansion, which
+ * cost 2 % of the loop thread at 10,000 pages a second. */
+static void put_seconds(out_t *o, double v) {
+  if (!(v > -1e12 && v < 1e12)) { /* NaN, or absurd: never from our clocks, still valid JSON */
+    put(o, "0.000000", 8);
+    return;
+  }
+  long long us = v < 0 ? -(long long)(-v * 1e6 + 0.5) : (long long)(v * 1e6 + 0.5);
+  unsigned long long a = us < 0 ? 0ULL - (unsigned long long)us : (unsigned long long)us;
+  char frac[7];
+  unsigned long long f = a % 1000000;
+  for (int i = 5; i >= 0; i--, f /= 10)
+    frac[i] = (char)('0' + f % 10);
+  frac[6] = '.';
+  if (us < 0) put(o, "-", 1);
+  put_uint(o, a / 1000000);
+  put(o, frac + 6, 1);
+  put(o, frac, 6);
+}
+
+/* ,"key": then the value. */
+static void put_key(out_t *o, const char *key) {
+  put(o, ",\"", 2);
+  put(o, key, strlen(key));
+  put(o, "\":", 2);
 }
 
 size_t lf__record_to_json(const lf__record_t *r, char *buf, size_t len) {
@@ -81,17 +110,28 @@ size_t lf__record_to_json(const lf__record_t *r, char *buf, size_t len) {
   const lf_timings_t *t = &r->timings;
   put(&o, "{\"url\":", 7);
   put_str(&o, r->url);
-  put(&o, ",\"file\":", 8);
+  put_key(&o, "file");
   put_str(&o, r->file);
-  put_fmt(&o, ",\"status\":\"%s\",\"http\":%ld,\"bytes\":%llu,\"attempts\":%d",
-          lf__rec_status_name(r->status), r->http_code, (unsigned long long)r->bytes, r->attempts);
-  put(&o, ",\"error\":", 9);
+  put_key(&o, "status");
+  put_str(&o, lf__rec_status_name(r->status));
+  put_key(&o, "http");
+  put_int(&o, r->http_code);
+  put_key(&o, "bytes");
+  put_uint(&o, (unsigned long long)r->bytes);
+  put_key(&o, "attempts");
+  put_int(&o, r->attempts);
+  put_key(&o, "error");
   put_str(&o, r->error);
-  put_fmt(&o, ",\"pid\":%d,\"start\":%.6f,\"queued\":%.6f", r->pid, r->start, t->queued);
-  put_fmt(&o, ",\"dns\":%.6f,\"connect\":%.6f,\"tls\":%.6f", t->namelookup, t->connect,
-          t->appconnect);
-  put_fmt(&o, ",\"ttfb\":%.6f,\"total\":%.6f,\"written\":%.6f}\n", t->starttransfer, t->total,
-          t->written);
+  put_key(&o, "pid");
+  put_int(&o, r->pid);
+  const char *keys[] = {"start", "queued", "dns", "connect", "tls", "ttfb", "total", "written"};
+  const double vals[] = {r->start,      t->queued,        t->namelookup, t->connect,
+                         t->appconnect, t->starttransfer, t->total,      t->written};
+  for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+    put_key(&o, keys[i]);
+    put_seconds(&o, vals[i]);
+  }
+  put(&o, "}\n", 2);
   if (len) buf[o.used < len ? o.used : len - 1] = '\0';
   return o.used;
 }

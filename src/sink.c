@@ -1,9 +1,12 @@
-/* Output sinks. A memory sink grows one buffer. A file sink writes a temporary file in the
- * output folder and renames it into place only when the transfer succeeded, so a final name
- * never holds a partial page. File work runs on libuv's thread pool, batched with other sinks'
- * (disk.c), one job at a time per sink: the loop thread keeps receiving into `fill` while a job
- * writes `busy`. A job does all it can at once (open + write + close + rename for a small page),
- * because each trip through the pool costs more than the system calls themselves. */
+/* Output sinks. A memory sink grows one buffer. A file sink writes a file in the output folder
+ * that gets the page's name only when the transfer succeeded, so a final name never holds a
+ * partial page. Where the folder allows (probed in fetcher.c, f->link_mode) the file is unnamed
+ * (O_TMPFILE) and linkat() names it; else it is created under a temporary name. A final name
+ * that already exists is replaced by a rename from a temporary name, since rename replaces
+ * atomically and linkat never replaces. File work runs on libuv's thread pool, batched with
+ * other sinks' (disk.c), one job at a time per sink: the loop thread keeps receiving into `fill`
+ * while a job writes `busy`. A job does all it can at once (open + write + link + close for a
+ * small page), because each trip through the pool costs more than the system calls themselves. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -73,7 +76,15 @@ static int job_fail(lf__sink_t *s, const char *op) {
   return -1;
 }
 
-static int job_open(lf__sink_t *s, int dirfd) {
+static int job_open(lf__sink_t *s, int dirfd, int link_mode) {
+#ifdef O_TMPFILE
+  if (link_mode) { /* unnamed: nothing to remove if the page fails or the process dies */
+    s->fd = openat(dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+    return s->fd < 0 ? job_fail(s, "open") : 0;
+  }
+#else
+  (void)link_mode;
+#endif
   /* O_EXCL + O_NOFOLLOW: never reuse or follow anything planted under the temporary name. */
   s->fd = openat(dirfd, s->temp_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
   return s->fd < 0 ? job_fail(s, "open") : 0;
@@ -91,14 +102,25 @@ static int job_write(lf__sink_t *s) {
   return 0;
 }
 
-static void job_finish(lf__sink_t *s, int dirfd, int keep, const char *final_name) {
-  if (s->fd >= 0) {
-    if (close(s->fd) < 0 && keep)
-      keep = job_fail(s, "close") == 0; /* a failed close may mean lost data: do not keep */
-    s->fd = -1;
-  } else {
-    return; /* nothing was ever created */
-  }
+/* Gives the unnamed file a name in dirfd; fails with EEXIST if the name is taken. */
+static int link_unnamed(int fd, int link_mode, int dirfd, const char *name) {
+#if defined(O_TMPFILE) && defined(AT_EMPTY_PATH)
+  if (link_mode == 1) return linkat(fd, "", dirfd, name, AT_EMPTY_PATH);
+  char path[32];
+  snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+  return linkat(AT_FDCWD, path, dirfd, name, AT_SYMLINK_FOLLOW);
+#else
+  (void)fd, (void)link_mode, (void)dirfd, (void)name;
+  errno = ENOSYS;
+  return -1;
+#endif
+}
+
+/* Closes the file under s->temp_name, then renames it over final_name or removes it. */
+static void finish_named(lf__sink_t *s, int dirfd, int keep, const char *final_name) {
+  if (close(s->fd) < 0 && keep)
+    keep = job_fail(s, "close") == 0; /* a failed close may mean lost data: do not keep */
+  s->fd = -1;
   if (keep && renameat(dirfd, s->temp_name, dirfd, final_name) == 0) return;
   if (keep) job_fail(s, "rename");
   int saved = errno;
@@ -106,14 +128,42 @@ static void job_finish(lf__sink_t *s, int dirfd, int keep, const char *final_nam
   errno = saved;
 }
 
+static void job_finish(lf__sink_t *s, int dirfd, int link_mode, int keep, const char *final_name) {
+  if (s->fd < 0) return; /* nothing was ever created */
+  if (!link_mode) {
+    finish_named(s, dirfd, keep, final_name);
+    return;
+  }
+  int fd = s->fd;
+  if (keep && link_unnamed(fd, link_mode, dirfd, final_name) == 0) {
+    s->fd = -1;
+    if (close(fd) == 0) return;
+    job_fail(s, "close"); /* as above: not kept, so the name goes again */
+    int saved = errno;
+    unlinkat(dirfd, final_name, 0);
+    errno = saved;
+    return;
+  }
+  /* linkat never replaces a name: one already there (--force, an older file, a planted
+   * symlink) is replaced by a rename from a temporary name, after the close, as in mode 0. */
+  if (keep && errno == EEXIST && link_unnamed(fd, link_mode, dirfd, s->temp_name) == 0) {
+    finish_named(s, dirfd, 1, final_name);
+    return;
+  }
+  if (keep) job_fail(s, "link");
+  s->fd = -1;
+  close(fd); /* the unnamed file goes with its last descriptor */
+}
+
 void lf__sink_job_run(lf__sink_t *s) {
   lf__transfer_t *t = s->transfer;
   int dirfd = t->fetcher->out_dirfd;
   s->job_err = 0;
   int ok = 1;
-  if (s->fd < 0 && (s->busy_len > 0 || s->job_keep)) ok = job_open(s, dirfd) == 0;
+  int link_mode = t->fetcher->link_mode; /* set with out_dirfd, before any job */
+  if (s->fd < 0 && (s->busy_len > 0 || s->job_keep)) ok = job_open(s, dirfd, link_mode) == 0;
   if (ok && s->busy_len > 0) ok = job_write(s) == 0;
-  if (s->job_finishing) job_finish(s, dirfd, s->job_keep && ok, t->req->file);
+  if (s->job_finishing) job_finish(s, dirfd, link_mode, s->job_keep && ok, t->req->file);
 }
 
 /* ---- loop side ---- */
@@ -176,6 +226,7 @@ static void kick(lf__sink_t *s, int force) {
     s->fill_len = 0;
   }
   lf__transfer_t *t = s->transfer;
+  /* Named before the first job: mode 0 creates it, the others need it if the name is taken. */
   if (s->fd < 0 && !s->temp_name[0])
     snprintf(s->temp_name, sizeof(s->temp_name), ".lf-%ld-%llu.part", t->fetcher->pid,
              (unsigned long long)t->fetcher->temp_seq++);

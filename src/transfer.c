@@ -48,7 +48,10 @@ static size_t on_write(char *data, size_t size, size_t nmemb, void *userp) {
     return 0;
   }
   int rc = lf__sink_write(&t->sink, data, len);
-  if (rc == 1) return CURL_WRITEFUNC_PAUSE; /* libcurl hands the same bytes again after unpausing */
+  if (rc == 1) { /* libcurl hands the same bytes again after unpausing */
+    t->paused_once = 1;
+    return CURL_WRITEFUNC_PAUSE;
+  }
   if (rc < 0) return 0; /* the sink recorded why; CURLE_WRITE_ERROR ends the transfer */
   t->bytes += len;
   return len;
@@ -102,13 +105,13 @@ static int last_use_of_connection(const lf__transfer_t *t) {
     }                                                                                              \
   } while (0)
 
-/* Options for every request. TLS verification stays at libcurl's default: on. */
-static int configure(lf__transfer_t *t) {
+/* Options that are the same for every request, set once per easy handle (and again after a
+ * reset). TLS verification stays at libcurl's default: on. */
+static int configure_handle(lf__transfer_t *t) {
   const lf_options_t *o = &t->fetcher->opts;
   CURL *e = t->easy;
   CURLcode rc;
   const char *what;
-  SET(CURLOPT_URL, (const char *)t->req->url);
   SET(CURLOPT_PRIVATE, t);
   SET(CURLOPT_WRITEFUNCTION, on_write);
   SET(CURLOPT_WRITEDATA, t);
@@ -116,6 +119,10 @@ static int configure(lf__transfer_t *t) {
   SET(CURLOPT_XFERINFOFUNCTION, on_progress);
   SET(CURLOPT_XFERINFODATA, t);
   SET(CURLOPT_ERRORBUFFER, t->errbuf);
+  SET(CURLOPT_OPENSOCKETFUNCTION, lf__loop_open_socket);   /* so that connections' sockets */
+  SET(CURLOPT_OPENSOCKETDATA, t);                          /* keep their poll handles between */
+  SET(CURLOPT_CLOSESOCKETFUNCTION, lf__loop_close_socket); /* transfers (loop.c) */
+  SET(CURLOPT_CLOSESOCKETDATA, t->fetcher);
   SET(CURLOPT_NOSIGNAL, 1L);
   SET(CURLOPT_FOLLOWLOCATION, 1L);
   SET(CURLOPT_MAXREDIRS, 10L);
@@ -124,9 +131,6 @@ static int configure(lf__transfer_t *t) {
   SET(CURLOPT_USERAGENT, o->user_agent);
   SET(CURLOPT_ACCEPT_ENCODING, ""); /* every encoding libcurl can decode; files are saved decoded */
   SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-  /* For https, wait for a connection that can multiplex (HTTP/2) rather than open more. Plain
-   * http is HTTP/1.1 here: waiting would only delay every transfer behind the first one. */
-  if (lf__is_https(t->req->url)) SET(CURLOPT_PIPEWAIT, 1L);
   SET(CURLOPT_CONNECTTIMEOUT_MS, o->connect_timeout_ms);
   SET(CURLOPT_TIMEOUT_MS, o->timeout_ms);
   SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)o->max_size);
@@ -141,7 +145,25 @@ static int configure(lf__transfer_t *t) {
   if (t->fetcher->header_list)
     SET(CURLOPT_HTTPHEADER, (struct curl_slist *)t->fetcher->header_list);
   if (o->cacert) SET(CURLOPT_CAINFO, o->cacert);
-  if (last_use_of_connection(t)) SET(CURLOPT_FORBID_REUSE, 1L);
+  t->configured = 1;
+  return 0;
+fail:
+  lf__transfer_set_error(t, LF_ECURL, "%s: %s", what, curl_easy_strerror(rc));
+  return LF_ECURL;
+}
+
+/* Options of this request. Each is set either way, since the handle may carry the last
+ * request's. */
+static int configure_request(lf__transfer_t *t) {
+  CURL *e = t->easy;
+  CURLcode rc;
+  const char *what;
+  int https = lf__is_https(t->req->url);
+  SET(CURLOPT_URL, (const char *)t->req->url);
+  /* For https, wait for a connection that can multiplex (HTTP/2) rather than open more. Plain
+   * http is HTTP/1.1 here: waiting would only delay every transfer behind the first one. */
+  SET(CURLOPT_PIPEWAIT, (long)https);
+  SET(CURLOPT_FORBID_REUSE, (long)last_use_of_connection(t));
   return 0;
 fail:
   lf__transfer_set_error(t, LF_ECURL, "%s: %s", what, curl_easy_strerror(rc));
@@ -158,7 +180,8 @@ int lf__transfer_start(lf__transfer_t *t, lf__pending_t *req) {
     lf__transfer_set_error(t, LF_ENOMEM, "out of memory starting the transfer");
     return LF_ENOMEM;
   }
-  int rc = configure(t);
+  int rc = t->configured ? 0 : configure_handle(t);
+  if (rc == 0) rc = configure_request(t);
   if (rc == 0) {
     CURLMcode mrc = curl_multi_add_handle(t->fetcher->multi, t->easy);
     if (mrc != CURLM_OK) {
@@ -292,15 +315,21 @@ void lf__transfer_recycle(lf__transfer_t *t) {
   lf__sink_reset(&t->sink);
   CURL *easy = t->easy;
   lf_fetcher_t *f = t->fetcher;
+  /* A clean transfer leaves nothing behind in its handle that the next request does not set
+   * anew, so the handle keeps its options (resetting and setting 25 of them again cost 3 % of
+   * the loop thread on small pages). After a failure or a pause: a fresh start. */
+  int configured = t->configured && t->status == 0 && !t->paused_once;
   if (easy && worth_keeping(f)) {
-    curl_easy_reset(easy);
+    if (!configured) curl_easy_reset(easy);
   } else {
     curl_easy_cleanup(easy); /* NULL (never created, or already freed) is a no-op */
     easy = NULL;
+    configured = 0;
   }
   memset(t, 0, sizeof(*t));
   t->easy = easy;
   t->fetcher = f;
+  t->configured = configured;
   t->sink.fd = -1;
 }
 

@@ -8,6 +8,9 @@ folder, the manifest record (status, HTTP code, attempts), and the exit code.
 import importlib.util
 import json
 import os
+import re
+import shutil
+import subprocess
 import sys
 import urllib.request
 
@@ -134,6 +137,74 @@ def disk_full_on(ctx, mnt):
         check(present == {r["file"] for r in saved}, f"files present {sorted(present)[:5]} != "
               f"saved {sorted(r['file'] for r in saved)[:5]}")
         m.no_temporaries(out)
+
+
+def replace_run(ctx, srv, trace=None):
+    """Saves 20 pages into a fresh folder, then again with --force over junk put under their
+    names: each name must end up with the whole page, in a new file (a hard link to the junk
+    keeps the junk: replaced, never rewritten in place), and no ".lf-*" temporary may remain.
+    With trace, loopfetch runs under strace with those extra arguments."""
+    urls = site.expected_links(srv.base)[:20]
+    out = ctx.dir("trace" if trace else "plain")
+    log = out + ".strace"
+
+    def run(*args):
+        pre = ["strace", "-f", "-qq", "-o", log, *trace] if trace else []
+        p = subprocess.run(pre + [ctx.exe, *args, "-i", "-", "-o", out], capture_output=True,
+                           text=True, timeout=240, input="\n".join(urls) + "\n")
+        ctx.last = (args, p)
+        check(p.returncode == 0, f"{args}: exit {p.returncode}: {p.stderr[-300:]}")
+        m.check_complete(out, urls)
+        m.no_temporaries(out)
+        if trace:
+            with open(log) as f:
+                return f.read()
+
+    first = run()
+    names = sorted(m.pages_in(out))
+    old = {}
+    for i, n in enumerate(names):  # junk both shorter and longer than the page
+        path = os.path.join(out, n)
+        junk = b"junk\n" if i % 2 else b"x" * (os.path.getsize(path) + 4096)
+        with open(path, "wb") as f:
+            f.write(junk)
+        old[n] = (os.stat(path).st_ino, junk)
+    keep = ctx.dir(("trace" if trace else "plain") + "-old-link")
+    os.link(os.path.join(out, names[0]), keep)
+    again = run("--force")
+    check(all(r["status"] == "saved" for r in m.manifest(out)), "--force: not all saved")
+    for n in names:
+        check(os.stat(os.path.join(out, n)).st_ino != old[n][0], f"{n}: rewritten in place")
+    with open(keep, "rb") as f:
+        check(f.read() == old[names[0]][1], "the old file changed under its other name")
+    return first, again
+
+
+@case
+def replace_existing(ctx):
+    """Pages get their final name only when complete (unnamed file + link where the folder
+    allows, else temporary + rename); --force replaces existing files whole."""
+    with Server() as srv:
+        replace_run(ctx, srv)
+
+
+@case
+def replace_existing_named_temporaries(ctx):
+    """The same with every linkat failing (under strace), so the probe falls back to named
+    temporaries + rename, as on a file system without O_TMPFILE. Skipped without strace."""
+    if not shutil.which("strace") or subprocess.run(
+            ["strace", "-qq", "-o", os.devnull, "-e", "inject=linkat:error=ENOENT", "true"]
+    ).returncode != 0:
+        raise m.Skip("strace with syscall injection is not usable here")
+    # LeakSanitizer cannot work under ptrace; in the sanitizer build the rest of ASan still does.
+    os.environ["ASAN_OPTIONS"] = os.environ.get("ASAN_OPTIONS", "") + ":detect_leaks=0"
+    with Server() as srv:
+        trace = ["-e", "trace=openat,linkat,renameat,renameat2", "-e",
+                 "inject=linkat:error=ENOENT"]
+        for log in replace_run(ctx, srv, trace):
+            renames = re.findall(r"renameat2?\(\d+, \"\.lf-\d+-\d+\.part\"", log)
+            check(len(renames) == 20, f"{len(renames)} pages renamed from temporaries, not 20")
+            check(log.count("O_TMPFILE") <= 1, "unnamed files used although linkat fails")
 
 
 @case

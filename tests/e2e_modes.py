@@ -48,10 +48,10 @@ def check(cond, msg):
 class Server:
     """The fixture server as a child process; stopped on exit."""
 
-    def __init__(self, lo=0, hi=0):
+    def __init__(self, lo=0, hi=0, *extra):
         self.proc = subprocess.Popen(
             [sys.executable, os.path.join(HERE, "fixture", "server.py"), "--port", "0",
-             "--latency-min", str(lo), "--latency-max", str(hi)],
+             "--latency-min", str(lo), "--latency-max", str(hi), *extra],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.base = json.loads(self.proc.stdout.readline())["base"]
         self.list_url = self.base + site.LIST_PATH

@@ -79,6 +79,40 @@ static size_t count_files(const char *dir, int hidden) {
   return n;
 }
 
+/* Third scenario: a fetcher that stays open between batches. Its idle kept-alive connections
+ * must not keep the caller's loop running, and the next batch must reuse them. */
+static lf_fetcher_t fetcher3;
+static size_t batch_saved;
+static char stats_body[4096];
+static void on_batch_result(lf_fetcher_t *f, const lf_result_t *r) {
+  (void)f;
+  if (r->status != 0) fprintf(stderr, "%s: %s\n", r->url, r->error);
+  if (r->body && r->status == 0) /* the memory requests: the server's counters */
+    snprintf(stats_body, sizeof(stats_body), "%s", r->body);
+  else if (r->status == 0)
+    batch_saved++;
+}
+static void on_no_more(lf_fetcher_t *f) {
+  (void)f; /* a producer that may add more later: the fetcher keeps its connections */
+}
+
+static void run_batch(uv_loop_t *loop, const char *base, size_t first, size_t n) {
+  for (size_t i = first; i < first + n && i < app.links.count; i++) {
+    char name[32];
+    snprintf(name, sizeof(name), "batch%zu.html", i);
+    lf_request_t req = {.url = app.links.urls[i], .output = LF_OUTPUT_FILE, .file = name};
+    CHECK_EQ_INT(lf_fetcher_add(&fetcher3, &req), 0);
+  }
+  (void)base;
+  /* Returns once the batch is done although the fetcher is open: nothing of it is active. */
+  CHECK_EQ_INT(uv_run(loop, UV_RUN_DEFAULT), 0);
+}
+
+static long stat_value(const char *key) {
+  const char *p = strstr(stats_body, key);
+  return p ? strtol(p + strlen(key) + 1, NULL, 10) : -1; /* "key": N */
+}
+
 /* Second scenario: close while everything is in flight; every request still gets a result. */
 static size_t abort_results, abort_failed;
 static int abort_closed;
@@ -152,6 +186,26 @@ int main(int argc, char **argv) {
   CHECK(abort_failed > 0); /* pages have latency: some were surely still running */
   CHECK_EQ_INT(count_files(app.dir, 1), 0);
   CHECK_EQ_INT(count_files(app.dir, 0), PAGES + (PAGES - abort_failed));
+
+  /* Scenario 3: two batches on one open fetcher, 2 slots, counted by the server. */
+  char url[600];
+  opts.max_in_flight = 2;
+  CHECK_EQ_INT(lf_fetcher_init(&loop, &fetcher3, &opts, on_batch_result), 0);
+  lf_fetcher_set_need_cb(&fetcher3, on_no_more);
+  snprintf(url, sizeof(url), "%s/__stats/reset", argv[1]);
+  CHECK_EQ_INT(lf_fetcher_add(&fetcher3, &(lf_request_t){.url = url}), 0);
+  CHECK_EQ_INT(uv_run(&loop, UV_RUN_DEFAULT), 0);
+  run_batch(&loop, argv[1], 0, 6);
+  run_batch(&loop, argv[1], 6, 6);
+  CHECK_EQ_INT(batch_saved, 12);
+  snprintf(url, sizeof(url), "%s/__stats", argv[1]);
+  CHECK_EQ_INT(lf_fetcher_add(&fetcher3, &(lf_request_t){.url = url}), 0);
+  CHECK_EQ_INT(uv_run(&loop, UV_RUN_DEFAULT), 0);
+  CHECK_EQ_INT(stat_value("\"requests\""), 12);
+  CHECK(stat_value("\"connections_total\"") >= 1);
+  CHECK(stat_value("\"connections_total\"") <= 2); /* the second batch reused the first's */
+  CHECK_EQ_INT(lf_fetcher_close(&fetcher3, NULL), 0);
+  CHECK_EQ_INT(uv_run(&loop, UV_RUN_DEFAULT), 0);
 
   CHECK_EQ_INT(uv_loop_close(&loop), 0);
   lf_links_free(&app.links);
