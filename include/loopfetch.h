@@ -156,13 +156,15 @@ struct lf_fetcher_s {
   lf_need_cb on_need;
   lf_close_cb on_close;
   lf__pending_t *queue_head, *queue_tail;
-  lf__pending_t *delayed;         /* waiting to retry, soonest first */
-  uv_timer_t wake;                /* fires when a retry is due or the rate limit allows a start */
-  double tokens;                  /* rate limit: starts allowed now */
-  uint64_t tokens_at;             /* when tokens was last topped up */
-  uint64_t rand_state;            /* jitter */
-  lf__transfer_t *active;         /* started and not yet reported */
-  lf__transfer_t *idle;           /* finished; kept to reuse their easy handles */
+  lf__pending_t *delayed; /* waiting to retry, soonest first */
+  uv_timer_t wake;        /* fires when a retry is due or the rate limit allows a start */
+  double tokens;          /* rate limit: starts allowed now */
+  uint64_t tokens_at;     /* when tokens was last topped up */
+  uint64_t rand_state;    /* jitter */
+  lf__transfer_t *active; /* started and not yet reported */
+  lf__transfer_t *idle;   /* finished; kept for reuse */
+  void **spare;           /* CURL * easy handles between transfers, set up for reuse */
+  size_t spare_len, spare_cap;
   struct lf__poll_s *polls;       /* one per socket libcurl watches */
   struct lf__poll_s **poll_index; /* every poll handle by descriptor: parked ones are found */
   size_t poll_index_len;

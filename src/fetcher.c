@@ -178,22 +178,39 @@ static double secs(uint64_t from, uint64_t to) {
   return to > from ? (double)(to - from) / 1e9 : 0.0;
 }
 
-static double info_secs(CURL *easy, CURLINFO what) {
-  curl_off_t us = 0;
-  return curl_easy_getinfo(easy, what, &us) == CURLE_OK ? (double)us / 1e6 : 0.0;
+static void fill_timings(lf__transfer_t *t, lf_result_t *r) {
+  r->start = secs(t->fetcher->clock_base, t->start_ns);
+  if (t->started) {
+    r->timings = t->timings; /* read from libcurl when the network part ended */
+    r->timings.written = secs(t->start_ns, t->written_ns ? t->written_ns : t->done_ns);
+  }
+  r->timings.queued = secs(t->req->added_ns, t->start_ns);
 }
 
-static void fill_timings(lf__transfer_t *t, lf_result_t *r) {
-  r->timings.queued = secs(t->req->added_ns, t->start_ns);
-  r->start = secs(t->fetcher->clock_base, t->start_ns);
-  if (!t->started) return;
-  CURL *e = t->easy;
-  r->timings.namelookup = info_secs(e, CURLINFO_NAMELOOKUP_TIME_T);
-  r->timings.connect = info_secs(e, CURLINFO_CONNECT_TIME_T);
-  r->timings.appconnect = info_secs(e, CURLINFO_APPCONNECT_TIME_T);
-  r->timings.starttransfer = info_secs(e, CURLINFO_STARTTRANSFER_TIME_T);
-  r->timings.total = info_secs(e, CURLINFO_TOTAL_TIME_T);
-  r->timings.written = secs(t->start_ns, t->written_ns ? t->written_ns : t->done_ns);
+/* ---- spare easy handles ---- */
+
+CURL *lf__fetcher_take_easy(lf_fetcher_t *f) {
+  return f->spare_len ? f->spare[--f->spare_len] : NULL;
+}
+
+int lf__fetcher_give_easy(lf_fetcher_t *f, CURL *easy) {
+  if (f->spare_len == f->spare_cap) {
+    size_t cap = f->spare_cap ? 2 * f->spare_cap : 16;
+    void **grown = realloc(f->spare, cap * sizeof(*grown));
+    if (!grown) return LF_ENOMEM;
+    f->spare = grown;
+    f->spare_cap = cap;
+  }
+  f->spare[f->spare_len++] = easy;
+  return 0;
+}
+
+static void free_spares(lf_fetcher_t *f) {
+  while (f->spare_len)
+    curl_easy_cleanup(f->spare[--f->spare_len]);
+  free(f->spare);
+  f->spare = NULL;
+  f->spare_cap = 0;
 }
 
 static void unlink_active(lf_fetcher_t *f, lf__transfer_t *t) {
@@ -236,11 +253,8 @@ void lf__fetcher_report(lf__transfer_t *t) {
   r.http_code = t->http_code;
   r.bytes = t->bytes;
   r.attempts = t->req->attempts;
-  if (t->started &&
-      curl_easy_getinfo(t->easy, CURLINFO_EFFECTIVE_URL, &r.effective_url) != CURLE_OK)
-    r.effective_url = NULL;
-  if (t->started && curl_easy_getinfo(t->easy, CURLINFO_CONTENT_TYPE, &r.content_type) != CURLE_OK)
-    r.content_type = NULL;
+  r.effective_url = t->effective_url;
+  r.content_type = t->content_type;
   if (t->req->output == LF_OUTPUT_MEMORY && r.status == 0) {
     r.body = t->sink.fill ? t->sink.fill : "";
     r.body_len = t->sink.fill_len;
@@ -507,6 +521,7 @@ static void teardown(lf_fetcher_t *f) {
     f->idle = t->next;
     lf__transfer_free(t);
   }
+  free_spares(f);
   release(f);
   lf__loop_close_polls(f);
   uv_close((uv_handle_t *)&f->timer, on_timer_closed);

@@ -54,16 +54,19 @@ struct lf__sink_s {
 struct lf__transfer_s {
   lf__transfer_t *next, *prev;
   lf_fetcher_t *fetcher;
-  CURL *easy;
+  CURL *easy;         /* while on the network only */
   lf__pending_t *req; /* owned while the transfer runs */
   lf__sink_t sink;
   uint64_t start_ns, done_ns, written_ns;
-  uint64_t bytes;     /* body bytes accepted */
+  uint64_t bytes;       /* body bytes accepted */
+  lf_timings_t timings; /* libcurl's, read when the network part ends (queued, written:
+                           filled in by the report) */
+  char *effective_url;  /* copies, for the result */
+  char *content_type;
   uint64_t discarded; /* body bytes of an error response, thrown away */
   long http_code;
   int started;      /* on the multi handle (or was): libcurl's info is meaningful */
-  int configured;   /* the easy handle has the options every request shares (configure_handle) */
-  int paused_once;  /* the write callback paused it: the handle is reset before reuse */
+  int paused_once;  /* the write callback paused it: its handle is not reused */
   int status;       /* 0 or LF_E* / UV_E*, decided when libcurl is done */
   int checked_code; /* the write callback looked at the response code */
   int abort_status; /* why the write callback stopped the transfer (LF_ETOOBIG, LF_EIO) */
@@ -85,6 +88,8 @@ void lf__fetcher_leave(lf_fetcher_t *f);
 void lf__fetcher_report(lf__transfer_t *t); /* the transfer is over: tell the caller, recycle */
 void lf__fetcher_refill(lf_fetcher_t *f);   /* start queued requests if slots are free */
 void lf__fetcher_transfer_ended(lf_fetcher_t *f, const lf__transfer_t *t); /* network part over */
+CURL *lf__fetcher_take_easy(lf_fetcher_t *f); /* a spare configured easy handle, or NULL */
+int lf__fetcher_give_easy(lf_fetcher_t *f, CURL *easy); /* 0: kept as a spare */
 
 /* URLs are checked to be http or https on the way in: the scheme tells which. */
 static inline int lf__is_https(const char *url) {

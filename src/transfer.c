@@ -66,15 +66,12 @@ static int on_progress(void *userp, curl_off_t dltotal, curl_off_t dlnow, curl_o
   return t->abort_status != 0;
 }
 
+/* The easy handle comes at start: transfers that only write their output hold none. */
 int lf__transfer_new(lf_fetcher_t *f, lf__transfer_t **out) {
   lf__transfer_t *t = calloc(1, sizeof(*t));
   if (!t) return LF_ENOMEM;
-  t->easy = curl_easy_init();
-  if (!t->easy) {
-    free(t);
-    return LF_ENOMEM;
-  }
   t->fetcher = f;
+  t->sink.fd = -1;
   *out = t;
   return 0;
 }
@@ -105,24 +102,35 @@ static int last_use_of_connection(const lf__transfer_t *t) {
     }                                                                                              \
   } while (0)
 
-/* Options that are the same for every request, set once per easy handle (and again after a
- * reset). TLS verification stays at libcurl's default: on. */
-static int configure_handle(lf__transfer_t *t) {
-  const lf_options_t *o = &t->fetcher->opts;
+/* Options that point at the transfer: set whenever a handle comes to another transfer. */
+static int configure_owner(lf__transfer_t *t) {
   CURL *e = t->easy;
   CURLcode rc;
   const char *what;
   SET(CURLOPT_PRIVATE, t);
-  SET(CURLOPT_WRITEFUNCTION, on_write);
   SET(CURLOPT_WRITEDATA, t);
-  SET(CURLOPT_NOPROGRESS, 0L);
-  SET(CURLOPT_XFERINFOFUNCTION, on_progress);
   SET(CURLOPT_XFERINFODATA, t);
   SET(CURLOPT_ERRORBUFFER, t->errbuf);
+  SET(CURLOPT_OPENSOCKETDATA, t);
+  return 0;
+fail:
+  lf__transfer_set_error(t, LF_ECURL, "%s: %s", what, curl_easy_strerror(rc));
+  return LF_ECURL;
+}
+
+/* Options that are the same for every request, set once per easy handle. TLS verification
+ * stays at libcurl's default: on. */
+static int configure_shared(lf__transfer_t *t) {
+  const lf_options_t *o = &t->fetcher->opts;
+  CURL *e = t->easy;
+  CURLcode rc;
+  const char *what;
+  SET(CURLOPT_WRITEFUNCTION, on_write);
+  SET(CURLOPT_NOPROGRESS, 0L);
+  SET(CURLOPT_XFERINFOFUNCTION, on_progress);
   SET(CURLOPT_OPENSOCKETFUNCTION, lf__loop_open_socket);   /* so that connections' sockets */
-  SET(CURLOPT_OPENSOCKETDATA, t);                          /* keep their poll handles between */
-  SET(CURLOPT_CLOSESOCKETFUNCTION, lf__loop_close_socket); /* transfers (loop.c) */
-  SET(CURLOPT_CLOSESOCKETDATA, t->fetcher);
+  SET(CURLOPT_CLOSESOCKETFUNCTION, lf__loop_close_socket); /* keep their poll handles between */
+  SET(CURLOPT_CLOSESOCKETDATA, t->fetcher);                /* transfers (loop.c) */
   SET(CURLOPT_NOSIGNAL, 1L);
   SET(CURLOPT_FOLLOWLOCATION, 1L);
   SET(CURLOPT_MAXREDIRS, 10L);
@@ -145,7 +153,6 @@ static int configure_handle(lf__transfer_t *t) {
   if (t->fetcher->header_list)
     SET(CURLOPT_HTTPHEADER, (struct curl_slist *)t->fetcher->header_list);
   if (o->cacert) SET(CURLOPT_CAINFO, o->cacert);
-  t->configured = 1;
   return 0;
 fail:
   lf__transfer_set_error(t, LF_ECURL, "%s: %s", what, curl_easy_strerror(rc));
@@ -176,11 +183,16 @@ int lf__transfer_start(lf__transfer_t *t, lf__pending_t *req) {
   req->attempts++;
   t->start_ns = lf__now_ns();
   lf__sink_init(&t->sink, t, req->output);
-  if (!t->easy && !(t->easy = curl_easy_init())) { /* freed by an earlier recycle */
+  int rc = 0;
+  if ((t->easy = lf__fetcher_take_easy(t->fetcher))) { /* a spare: only its owner changes */
+    rc = configure_owner(t);
+  } else if ((t->easy = curl_easy_init())) {
+    rc = configure_shared(t);
+    if (rc == 0) rc = configure_owner(t);
+  } else {
     lf__transfer_set_error(t, LF_ENOMEM, "out of memory starting the transfer");
     return LF_ENOMEM;
   }
-  int rc = t->configured ? 0 : configure_handle(t);
   if (rc == 0) rc = configure_request(t);
   if (rc == 0) {
     CURLMcode mrc = curl_multi_add_handle(t->fetcher->multi, t->easy);
@@ -273,6 +285,51 @@ static long retry_delay(lf__transfer_t *t) {
   return ms;
 }
 
+static double info_secs(CURL *easy, CURLINFO what) {
+  curl_off_t us = 0;
+  return curl_easy_getinfo(easy, what, &us) == CURLE_OK ? (double)us / 1e6 : 0.0;
+}
+
+static char *info_copy(CURL *easy, CURLINFO what) {
+  char *s = NULL;
+  return curl_easy_getinfo(easy, what, &s) == CURLE_OK && s ? strdup(s) : NULL;
+}
+
+/* What the result will tell, read now: the handle goes back before the output is written. */
+static void keep_info(lf__transfer_t *t) {
+  CURL *e = t->easy;
+  t->timings.namelookup = info_secs(e, CURLINFO_NAMELOOKUP_TIME_T);
+  t->timings.connect = info_secs(e, CURLINFO_CONNECT_TIME_T);
+  t->timings.appconnect = info_secs(e, CURLINFO_APPCONNECT_TIME_T);
+  t->timings.starttransfer = info_secs(e, CURLINFO_STARTTRANSFER_TIME_T);
+  t->timings.total = info_secs(e, CURLINFO_TOTAL_TIME_T);
+  t->effective_url = info_copy(e, CURLINFO_EFFECTIVE_URL);
+  t->content_type = info_copy(e, CURLINFO_CONTENT_TYPE);
+}
+
+/* Whether a spare easy handle may still be wanted: requests wait (queued or for a retry), the
+ * producer may add more (a need callback is set), or it would be the only spare. The
+ * fetcher's connections live in the multi handle, so freeing an easy handle loses none. */
+static int worth_keeping(const lf_fetcher_t *f) {
+  return f->closing == 0 /* open */ &&
+         (f->queue_head || f->delayed || f->on_need || f->spare_len == 0);
+}
+
+/* The network part is over, so the easy handle serves the next request at once rather than
+ * wait with this one for the disk: handles alive stay at the number of slots, not twice that
+ * (each holds libcurl's 16 KiB receive buffer and ~5 KiB of state). A clean transfer leaves
+ * nothing in its handle that the next request does not set anew, so the handle keeps its
+ * options (resetting and setting 25 of them again cost 3 % of the loop thread on small pages).
+ * After a failure or a pause, or once no more work can come, it is freed instead. */
+static void release_easy(lf__transfer_t *t) {
+  CURL *e = t->easy;
+  t->easy = NULL;
+  lf_fetcher_t *f = t->fetcher;
+  if (t->status == 0 && !t->paused_once && worth_keeping(f) && lf__fetcher_give_easy(f, e) == 0)
+    return;
+  curl_easy_cleanup(e);
+}
+
 void lf__transfer_done(lf__transfer_t *t, CURLcode result) {
   lf__fetcher_transfer_ended(t->fetcher, t);
   CURLMcode mrc = curl_multi_remove_handle(t->fetcher->multi, t->easy);
@@ -285,6 +342,8 @@ void lf__transfer_done(lf__transfer_t *t, CURLcode result) {
     lf__transfer_set_error(t, LF_ECURL, "curl_multi_remove_handle: %s", curl_multi_strerror(mrc));
     t->status = LF_ECURL;
   }
+  keep_info(t);
+  release_easy(t);
   /* The network part is over: its slot can serve the next request while the disk finishes
    * this one (the fetcher bounds how many may be writing at once). */
   lf_fetcher_t *f = t->fetcher;
@@ -299,43 +358,24 @@ void lf__transfer_abort(lf__transfer_t *t) {
   lf__transfer_done(t, CURLE_ABORTED_BY_CALLBACK);
 }
 
-/* Whether an idle easy handle may still be wanted: requests wait (queued or for a retry), the
- * producer may add more (a need callback is set), or it is the only spare. The fetcher's
- * connections live in the multi handle, so freeing an easy handle loses none of them. */
-static int worth_keeping(const lf_fetcher_t *f) {
-  return f->queue_head || f->delayed || f->on_need || !f->idle;
-}
-
-/* Ready for the next request. The easy handle stays for reuse while more work may come;
- * otherwise it is freed now rather than at close: each one holds libcurl's 16 KiB receive
- * buffer and ~5 KiB of state, and with hundreds of pages in flight the finished ones would
- * otherwise stay resident until the last page is in (bench/RESULTS.md, A: peak RSS). */
+/* Ready for the next request. */
 void lf__transfer_recycle(lf__transfer_t *t) {
   free(t->req);
+  free(t->effective_url);
+  free(t->content_type);
   lf__sink_reset(&t->sink);
-  CURL *easy = t->easy;
+  curl_easy_cleanup(t->easy); /* only a transfer that failed to start still has one */
   lf_fetcher_t *f = t->fetcher;
-  /* A clean transfer leaves nothing behind in its handle that the next request does not set
-   * anew, so the handle keeps its options (resetting and setting 25 of them again cost 3 % of
-   * the loop thread on small pages). After a failure or a pause: a fresh start. */
-  int configured = t->configured && t->status == 0 && !t->paused_once;
-  if (easy && worth_keeping(f)) {
-    if (!configured) curl_easy_reset(easy);
-  } else {
-    curl_easy_cleanup(easy); /* NULL (never created, or already freed) is a no-op */
-    easy = NULL;
-    configured = 0;
-  }
   memset(t, 0, sizeof(*t));
-  t->easy = easy;
   t->fetcher = f;
-  t->configured = configured;
   t->sink.fd = -1;
 }
 
 void lf__transfer_free(lf__transfer_t *t) {
   if (!t) return;
   free(t->req);
+  free(t->effective_url);
+  free(t->content_type);
   lf__sink_reset(&t->sink);
   curl_easy_cleanup(t->easy);
   free(t);
