@@ -37,6 +37,29 @@ static void roundtrip(void) {
   CHECK(b.timings.starttransfer == 0.75);
 }
 
+/* Numbers are formatted without printf: the same text as "%.6f" and "%d" for what we write. */
+static void numbers_as_printf(void) {
+  const double secs[] = {0,          1.25,         0.0000004, 0.0000006, 123.456789,
+                         59.9999996, 86400.000001, -0.25,     3e-7};
+  for (size_t i = 0; i < sizeof(secs) / sizeof(secs[0]); i++) {
+    lf__record_t r = {.url = "u",
+                      .status = LF_REC_SAVED,
+                      .http_code = -1,
+                      .attempts = 0,
+                      .pid = 2147483647,
+                      .start = secs[i]};
+    r.bytes = 18446744073709551615ull;
+    char buf[1024], want[64];
+    lf__record_to_json(&r, buf, sizeof(buf));
+    snprintf(want, sizeof(want), "\"start\":%.6f,", secs[i]);
+    if (!strstr(buf, want)) fprintf(stderr, "want %s in %s", want, buf);
+    CHECK(strstr(buf, want) != NULL);
+    CHECK(strstr(buf, "\"http\":-1,") != NULL);
+    CHECK(strstr(buf, "\"bytes\":18446744073709551615,") != NULL);
+    CHECK(strstr(buf, "\"pid\":2147483647,") != NULL);
+  }
+}
+
 static void truncation(void) {
   lf__record_t r = {.url = "http://example.com/x", .status = LF_REC_SAVED};
   char small[16];
@@ -62,6 +85,7 @@ static void rejects_junk(void) {
 
 int main(void) {
   roundtrip();
+  numbers_as_printf();
   truncation();
   rejects_junk();
   return lf_test_report();
