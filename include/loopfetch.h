@@ -165,8 +165,7 @@ struct lf_fetcher_s {
   lf__transfer_t *idle;   /* finished; kept for reuse */
   void **spare;           /* CURL * easy handles between transfers, set up for reuse */
   size_t spare_len, spare_cap;
-  struct lf__poll_s *polls;       /* one per socket libcurl watches */
-  struct lf__poll_s **poll_index; /* every poll handle by descriptor: parked ones are found */
+  struct lf__poll_s **poll_index; /* one poll handle per socket we watch, by descriptor */
   size_t poll_index_len;
   size_t queued, delayed_count, in_flight, open_handles;
   size_t writing;      /* of in_flight: network part done, output still being written */

@@ -21,13 +21,12 @@ typedef struct lf__poll_s {
   uv_poll_t handle;
   lf_fetcher_t *fetcher;
   curl_socket_t fd;
-  int events;                     /* UV_READABLE | UV_WRITABLE being watched; 0: stopped */
-  const lf__transfer_t *opener;   /* open_socket made it for this transfer... */
-  uint64_t opener_start;          /* ...in this attempt; NULL/0 once libcurl has reported it */
-  unsigned ours : 1;              /* from open_socket: close_socket will tell us of its close */
-  unsigned was_read : 1;          /* watched for reading once: connected */
-  unsigned parked : 1;            /* libcurl dropped it; its connection waits in the cache */
-  struct lf__poll_s *next, *prev; /* fetcher->polls, so close() finds leftovers */
+  int events;                   /* UV_READABLE | UV_WRITABLE being watched; 0: stopped */
+  const lf__transfer_t *opener; /* open_socket made it for this transfer... */
+  uint64_t opener_start;        /* ...in this attempt; NULL/0 once libcurl has reported it */
+  unsigned ours : 1;            /* from open_socket: close_socket will tell us of its close */
+  unsigned was_read : 1;        /* watched for reading once: connected */
+  unsigned parked : 1;          /* libcurl dropped it; its connection waits in the cache */
 } lf__poll_t;
 
 static void drive(lf_fetcher_t *f, curl_socket_t fd, int ev_bitmask) {
@@ -63,7 +62,7 @@ static void on_timeout(uv_timer_t *timer) {
   lf__fetcher_leave(f);
 }
 
-/* ---- the descriptor index: which poll handle watches which socket ---- */
+/* ---- the descriptor index: every live poll handle, by the socket it watches ---- */
 
 static lf__poll_t *poll_of(const lf_fetcher_t *f, curl_socket_t fd) {
   return fd >= 0 && (size_t)fd < f->poll_index_len ? f->poll_index[fd] : NULL;
@@ -99,11 +98,6 @@ static void on_poll_closed(uv_handle_t *handle) {
 /* uv_close() takes the descriptor out of epoll, so it must come before the socket is closed. */
 static void poll_close(lf_fetcher_t *f, lf__poll_t *p) {
   if (poll_of(f, p->fd) == p) f->poll_index[p->fd] = NULL;
-  if (p->prev)
-    p->prev->next = p->next;
-  else
-    f->polls = p->next;
-  if (p->next) p->next->prev = p->prev;
   uv_close((uv_handle_t *)&p->handle, on_poll_closed);
 }
 
@@ -120,9 +114,6 @@ static int poll_new(lf_fetcher_t *f, curl_socket_t fd, lf__poll_t **out) {
   p->handle.data = p;
   p->fetcher = f;
   p->fd = fd;
-  p->next = f->polls;
-  if (f->polls) f->polls->prev = p;
-  f->polls = p;
   f->open_handles++;
   rc = index_poll(f, p);
   if (rc < 0) {
@@ -256,8 +247,8 @@ int lf__loop_init(lf_fetcher_t *f) {
 
 /* After curl_multi_cleanup(): libcurl no longer needs any socket, so close what is left. */
 void lf__loop_close_polls(lf_fetcher_t *f) {
-  while (f->polls)
-    poll_close(f, f->polls);
+  for (size_t fd = 0; fd < f->poll_index_len; fd++)
+    if (f->poll_index[fd]) poll_close(f, f->poll_index[fd]);
   free(f->poll_index);
   f->poll_index = NULL;
   f->poll_index_len = 0;
