@@ -442,32 +442,6 @@ static int valid_file_name(const char *name) {
          strcmp(name, "..") != 0;
 }
 
-/* Whether pages can be written as unnamed files (O_TMPFILE) and linked into out_dir once
- * complete: that saves creating and renaming a temporary name per page, about a third of the
- * file work on ext4. Not every file system has O_TMPFILE, linkat(AT_EMPTY_PATH) needs
- * CAP_DAC_READ_SEARCH on older kernels and the /proc/self/fd way needs /proc: so each is tried
- * once, here, and anything failing keeps temporary names (mode 0). */
-static int probe_link_mode(const lf_fetcher_t *f) {
-#if defined(O_TMPFILE) && defined(AT_EMPTY_PATH)
-  int fd = openat(f->out_dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
-  if (fd < 0) return 0;
-  char name[48], path[32];
-  snprintf(name, sizeof(name), ".lf-%ld-probe.part", f->pid); /* a temporary's name */
-  snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-  int mode = 0;
-  if (linkat(fd, "", f->out_dirfd, name, AT_EMPTY_PATH) == 0)
-    mode = 1;
-  else if (linkat(AT_FDCWD, path, f->out_dirfd, name, AT_SYMLINK_FOLLOW) == 0)
-    mode = 2;
-  if (mode && unlinkat(f->out_dirfd, name, 0) < 0) mode = 0;
-  close(fd);
-  return mode;
-#else
-  (void)f;
-  return 0;
-#endif
-}
-
 int lf_fetcher_add(lf_fetcher_t *f, const lf_request_t *req) {
   if (!f || !req || !req->url || !req->url[0]) return LF_EINVAL;
   if (req->output == LF_OUTPUT_FILE && !valid_file_name(req->file)) return LF_EINVAL;
@@ -477,7 +451,7 @@ int lf_fetcher_add(lf_fetcher_t *f, const lf_request_t *req) {
     /* Opened once, on first use, so a fetcher that only reads into memory needs no folder. */
     f->out_dirfd = open(f->opts.out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (f->out_dirfd < 0) return -errno; /* libuv's codes are negated errno values on Unix */
-    f->link_mode = probe_link_mode(f);   /* before any pool job reads it */
+    f->link_mode = lf__sink_link_mode(f->out_dirfd, f->pid); /* before any pool job reads it */
   }
   size_t ulen = strlen(req->url) + 1;
   size_t flen = req->output == LF_OUTPUT_FILE ? strlen(req->file) + 1 : 0;

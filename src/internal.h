@@ -113,7 +113,9 @@ int lf__sink_write(lf__sink_t *s, const char *data, size_t len);
 /* Ends the sink; calls lf__fetcher_report() when done (perhaps before returning). */
 void lf__sink_finish(lf__sink_t *s, int keep);
 void lf__sink_reset(lf__sink_t *s);
-void lf__sink_job_run(lf__sink_t *s);              /* pool thread: this sink's file work */
+void lf__sink_job_run(lf__sink_t *s); /* pool thread: this sink's file work */
+/* How pages get their names in dirfd (fetcher.link_mode), found by trying on a probe file. */
+int lf__sink_link_mode(int dirfd, long pid);
 void lf__sink_job_done(lf__sink_t *s, int status); /* loop thread: after it */
 
 /* disk.c: file work of many sinks per thread-pool job */
