@@ -193,16 +193,29 @@ CURL *lf__fetcher_take_easy(lf_fetcher_t *f) {
   return f->spare_len ? f->spare[--f->spare_len] : NULL;
 }
 
-int lf__fetcher_give_easy(lf_fetcher_t *f, CURL *easy) {
+/* Whether a spare easy handle may still be wanted: requests wait (queued or for a retry), the
+ * producer may add more (a need callback is set), or it would be the only spare. The
+ * fetcher's connections live in the multi handle, so freeing an easy handle loses none. */
+static int worth_keeping(const lf_fetcher_t *f) {
+  return f->closing == OPEN && (f->queue_head || f->delayed || f->on_need || f->spare_len == 0);
+}
+
+void lf__fetcher_give_easy(lf_fetcher_t *f, CURL *easy) {
+  if (!worth_keeping(f)) {
+    curl_easy_cleanup(easy);
+    return;
+  }
   if (f->spare_len == f->spare_cap) {
     size_t cap = f->spare_cap ? 2 * f->spare_cap : 16;
     void **grown = realloc(f->spare, cap * sizeof(*grown));
-    if (!grown) return LF_ENOMEM;
+    if (!grown) {
+      curl_easy_cleanup(easy); /* a spare is an optimisation: without memory, none */
+      return;
+    }
     f->spare = grown;
     f->spare_cap = cap;
   }
   f->spare[f->spare_len++] = easy;
-  return 0;
 }
 
 static void free_spares(lf_fetcher_t *f) {

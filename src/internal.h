@@ -89,7 +89,7 @@ void lf__fetcher_report(lf__transfer_t *t); /* the transfer is over: tell the ca
 void lf__fetcher_refill(lf_fetcher_t *f);   /* start queued requests if slots are free */
 void lf__fetcher_transfer_ended(lf_fetcher_t *f, const lf__transfer_t *t); /* network part over */
 CURL *lf__fetcher_take_easy(lf_fetcher_t *f); /* a spare configured easy handle, or NULL */
-int lf__fetcher_give_easy(lf_fetcher_t *f, CURL *easy); /* 0: kept as a spare */
+void lf__fetcher_give_easy(lf_fetcher_t *f, CURL *easy); /* keeps it as a spare, or frees it */
 
 /* URLs are checked to be http or https on the way in: the scheme tells which. */
 static inline int lf__is_https(const char *url) {

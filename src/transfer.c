@@ -1,7 +1,7 @@
 /* One request's life on an easy handle: configure, receive the body into the sink, turn
- * libcurl's verdict into a status. Easy handles are created lazily and reused, so the number
- * alive never exceeds the number of slots; once no more work can come, finished ones are freed
- * (see lf__transfer_recycle). */
+ * libcurl's verdict into a status. Easy handles are created lazily and handed from transfer to
+ * transfer as each one's network part ends (release_easy), so the number alive never exceeds
+ * the number of slots. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -307,27 +307,19 @@ static void keep_info(lf__transfer_t *t) {
   t->content_type = info_copy(e, CURLINFO_CONTENT_TYPE);
 }
 
-/* Whether a spare easy handle may still be wanted: requests wait (queued or for a retry), the
- * producer may add more (a need callback is set), or it would be the only spare. The
- * fetcher's connections live in the multi handle, so freeing an easy handle loses none. */
-static int worth_keeping(const lf_fetcher_t *f) {
-  return f->closing == 0 /* open */ &&
-         (f->queue_head || f->delayed || f->on_need || f->spare_len == 0);
-}
-
 /* The network part is over, so the easy handle serves the next request at once rather than
  * wait with this one for the disk: handles alive stay at the number of slots, not twice that
  * (each holds libcurl's 16 KiB receive buffer and ~5 KiB of state). A clean transfer leaves
  * nothing in its handle that the next request does not set anew, so the handle keeps its
  * options (resetting and setting 25 of them again cost 3 % of the loop thread on small pages).
- * After a failure or a pause, or once no more work can come, it is freed instead. */
+ * After a failure or a pause it is freed instead. */
 static void release_easy(lf__transfer_t *t) {
   CURL *e = t->easy;
   t->easy = NULL;
-  lf_fetcher_t *f = t->fetcher;
-  if (t->status == 0 && !t->paused_once && worth_keeping(f) && lf__fetcher_give_easy(f, e) == 0)
-    return;
-  curl_easy_cleanup(e);
+  if (t->status == 0 && !t->paused_once)
+    lf__fetcher_give_easy(t->fetcher, e);
+  else
+    curl_easy_cleanup(e);
 }
 
 void lf__transfer_done(lf__transfer_t *t, CURLcode result) {
@@ -373,10 +365,6 @@ void lf__transfer_recycle(lf__transfer_t *t) {
 
 void lf__transfer_free(lf__transfer_t *t) {
   if (!t) return;
-  free(t->req);
-  free(t->effective_url);
-  free(t->content_type);
-  lf__sink_reset(&t->sink);
-  curl_easy_cleanup(t->easy);
+  lf__transfer_recycle(t);
   free(t);
 }
