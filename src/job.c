@@ -474,8 +474,8 @@ static int open_output(job_t *job) {
     fatal(job, LF_EXIT_LOCAL, "cannot use output folder %s: %s", cfg->out_dir, strerror(-rc));
     return -1;
   }
+  if (cfg->mode == LF_MODE_WORKER) return 0; /* the parent names, skips and keeps the manifest */
   job->fresh_folder = folder_is_empty(job->dirfd); /* before the manifest is created in it */
-  if (cfg->mode == LF_MODE_WORKER) return 0;       /* the parent keeps the manifest */
   char path[4096];
   const char *manifest = cfg->manifest;
   if (!manifest) {
