@@ -6,13 +6,11 @@ folder, the manifest record (status, HTTP code, attempts), and the exit code.
 """
 
 import importlib.util
-import json
 import os
 import re
 import shutil
 import subprocess
 import sys
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 _spec = importlib.util.spec_from_file_location("e2e_modes", os.path.join(HERE, "e2e_modes.py"))
@@ -41,10 +39,6 @@ def fetch(ctx, srv, paths, *opts, name=None):
     m.no_temporaries(out)
     return p, recs, out
 
-
-def stats(srv):
-    with urllib.request.urlopen(srv.base + "/__stats") as r:
-        return json.load(r)
 
 
 def failed_with(ctx, srv, path, attempts, error_part, *opts, http=None):
@@ -100,7 +94,7 @@ def rate_limit(ctx):
                  "Fiji", "Mali", "Oman", "Togo", "Cuba", "Iran", "Iraq", "Laos")]
         p, recs, out = fetch(ctx, srv, paths, "--rate", "10")
         check(p.returncode == 0, f"exit {p.returncode}: {p.stderr[-300:]}")
-        times = sorted(t for ts in stats(srv)["fault_request_times"].values() for t in ts)
+        times = sorted(t for ts in srv.stats()["fault_request_times"].values() for t in ts)
         check(len(times) == 12, f"{len(times)} requests")
         check(times[-1] - times[0] >= 1.0, f"12 requests in {times[-1] - times[0]:.2f} s at "
               "--rate 10")
@@ -231,7 +225,7 @@ def slow_drip_is_not_a_stall(ctx):
 
 
 def gaps(srv, path):
-    t = stats(srv)["fault_request_times"][path]
+    t = srv.stats()["fault_request_times"][path]
     return [b - a for a, b in zip(t, t[1:])]
 
 
@@ -312,7 +306,7 @@ def per_host_cap(ctx):
         urls = [u[len(srv.base):] for u in site.expected_links(srv.base)[:20]]
         p, recs, out = fetch(ctx, srv, urls, "--per-host", "2")
         check(p.returncode == 0, f"exit {p.returncode}")
-        st = stats(srv)
+        st = srv.stats()
         check(1 <= st["max_concurrent_connections"] <= 2,
               f"{st['max_concurrent_connections']} connections at once with --per-host 2")
 

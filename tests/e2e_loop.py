@@ -6,12 +6,10 @@ a kept-alive connection that the server closes while it waits is noticed without
 """
 
 import importlib.util
-import json
 import os
 import resource
 import sys
 import time
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 _spec = importlib.util.spec_from_file_location("e2e_modes", os.path.join(HERE, "e2e_modes.py"))
@@ -26,10 +24,6 @@ def case(fn):
     CASES[fn.__name__] = fn
     return fn
 
-
-def stats(srv):
-    with urllib.request.urlopen(srv.base + "/__stats") as r:
-        return json.load(r)
 
 
 def child_cpu():
@@ -56,7 +50,7 @@ def keepalive_reuse(ctx):
     with Server() as srv:
         urls = site.expected_links(srv.base)[:60]
         fetch(ctx, srv, urls, "-c", "4")
-        s = stats(srv)
+        s = srv.stats()
         check(s["requests"] == 60, f"{s['requests']} requests for 60 pages")
         check(s["connections_total"] <= 4, f"{s['connections_total']} connections for 4 slots")
 
@@ -70,7 +64,7 @@ def idle_closed_by_server(ctx):
     with Server(0, 0, "--idle-close", "50") as srv:
         urls = site.expected_links(srv.base)[:8]
         cpu, wall = fetch(ctx, srv, urls, "-c", "2", "--rate", "4")
-        s = stats(srv)
+        s = srv.stats()
         check(s["connections_total"] >= 7, f"{s['connections_total']} connections: the server "
               "closed idle ones, so almost every page needs a new one")
         check(wall >= 1.5, f"--rate 4 spread 8 pages over only {wall:.2f} s")

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 _spec = importlib.util.spec_from_file_location("fixture_site", os.path.join(HERE, "fixture", "site.py"))
@@ -55,6 +56,11 @@ class Server:
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.base = json.loads(self.proc.stdout.readline())["base"]
         self.list_url = self.base + site.LIST_PATH
+
+    def stats(self):
+        """The server's counters (requests, connections, fault timings)."""
+        with urllib.request.urlopen(self.base + "/__stats") as r:
+            return json.load(r)
 
     def __enter__(self):
         return self
