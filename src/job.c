@@ -22,6 +22,7 @@
 #include "progress.h"
 #include "report.h"
 #include "shard.h"
+#include "window.h"
 
 /* URLs handed to the fetcher per need callback, at least: the free slots are filled at once
  * (see feed_count), so the queue (and memory) stays small. */
@@ -56,16 +57,18 @@ typedef struct {
   lf__progress_t progress;
   uv_timer_t progress_timer;
   int progress_on;
-  int feeding;         /* more URLs may come */
-  size_t outstanding;  /* added to the fetcher, result not yet seen */
-  size_t since_trim;   /* results since give_back_memory() last ran */
-  uint64_t trimmed_at; /* uv_now() then */
-  int exit_code;       /* set by a fatal error; otherwise derived from the counts */
-  int signal;          /* SIGINT or SIGTERM received */
-  int pages_started;   /* the summary line is about pages: none before this */
-  unsigned fd_budget;  /* transfers the open-file limit allows */
-  unsigned concurrency;
-  double clock_offset; /* fetcher clock + offset = seconds since the job started */
+  int feeding;          /* more URLs may come */
+  size_t outstanding;   /* added to the fetcher, result not yet seen */
+  size_t since_trim;    /* results since give_back_memory() last ran */
+  uint64_t trimmed_at;  /* uv_now() then */
+  int exit_code;        /* set by a fatal error; otherwise derived from the counts */
+  int signal;           /* SIGINT or SIGTERM received */
+  int pages_started;    /* the summary line is about pages: none before this */
+  unsigned fd_budget;   /* transfers the open-file limit allows */
+  unsigned concurrency; /* transfers in flight allowed now (job->window.size without -c) */
+  lf__window_t window;  /* without -c: widens while the loop waits (window.h) */
+  int idle_metrics;     /* the loop measures its idle time: the window can widen */
+  double clock_offset;  /* fetcher clock + offset = seconds since the job started */
 } job_t;
 
 static int list_tag; /* lf_request_t.data of the list page: told apart from pages */
@@ -147,6 +150,7 @@ static void stop_progress(job_t *job) {
 static void finish(job_t *job, int exit_code) {
   if (exit_code && !job->exit_code) job->exit_code = exit_code;
   stop_progress(job);
+  lf__window_stop(&job->window);
   if (job->signal && job->feeding && job->cfg->mode == LF_MODE_LOOP) record_unfed(job);
   job->feeding = 0;
   if (job->procs_running) {
@@ -331,6 +335,7 @@ static void add_page(job_t *job, const char *url, const char *name, uintptr_t in
  * easy handles and the last ones do not keep their connections for nobody. */
 static void end_feeding(job_t *job) {
   job->feeding = 0;
+  lf__window_stop(&job->window); /* nothing more to start */
   lf_fetcher_set_need_cb(&job->fetcher, NULL);
 }
 
@@ -528,6 +533,26 @@ static void start_progress(job_t *job) {
   job->report.progress = &job->progress;
 }
 
+static void on_widen(lf__window_t *w, unsigned size) {
+  job_t *job = w->data;
+  job->concurrency = size;
+  lf_fetcher_set_max_in_flight(&job->fetcher, size); /* calls on_need: more pages start */
+}
+
+/* Without -c, the job starts with a moderate number in flight and widens up to what
+ * pick_concurrency() chose while the servers, not the loop, are what it waits for. */
+static void open_window(job_t *job) {
+  if (!job->idle_metrics) return; /* no measure of idleness: all at once, as asked */
+  job->window.data = job;
+  int rc = lf__window_start(&job->loop, &job->window, job->concurrency, on_widen);
+  if (rc < 0) {
+    fprintf(stderr, "loopfetch: warning: %s; starting all %u transfers at once\n", uv_strerror(rc),
+            job->concurrency);
+    return;
+  }
+  job->concurrency = job->window.size;
+}
+
 static void start_pages(job_t *job, size_t known_count) {
   if (open_output(job) < 0) return;
   start_progress(job);
@@ -541,6 +566,7 @@ static void start_pages(job_t *job, size_t known_count) {
     return;
   }
   job->concurrency = pick_concurrency(job, known_count);
+  if (!job->cfg->concurrency && job->cfg->mode == LF_MODE_LOOP) open_window(job);
   job->feeding = 1;
   lf_fetcher_set_need_cb(&job->fetcher, on_need);
   lf_fetcher_set_max_in_flight(&job->fetcher, job->concurrency); /* calls on_need */
@@ -751,6 +777,8 @@ static int setup(job_t *job) {
     fprintf(stderr, "loopfetch: cannot start: %s: %s\n", what, uv_strerror(rc));
     return -1;
   }
+  /* Idle time for the in-flight window (window.h); without it the window stays fully open. */
+  job->idle_metrics = uv_loop_configure(&job->loop, UV_METRICS_IDLE_TIME) == 0;
   lf_options_t opts = job->cfg->fetch;
   opts.out_dir = job->cfg->out_dir;
   if ((rc = watch_signals(job)) < 0)

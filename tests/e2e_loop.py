@@ -6,6 +6,7 @@ a kept-alive connection that the server closes while it waits is noticed without
 """
 
 import importlib.util
+import json
 import os
 import resource
 import sys
@@ -71,6 +72,37 @@ def idle_closed_by_server(ctx):
         # Spinning on a closed socket would burn 200 of every 250 ms; a healthy run needs a few
         # per cent of one core.
         check(cpu < wall / 4, f"{cpu:.2f} s CPU in {wall:.2f} s: a closed idle socket spins")
+
+
+@case
+def window_widens_while_waiting(ctx):
+    """Without -c, a job starts at most 256 transfers and widens while the loop only waits
+    (src/window.h). 300 pages that each take 500 ms: the first 256 start at once, the other 44
+    one timer tick (20 ms) later at the earliest, and all 300 are in flight together, long
+    before the first answers. -c 300 is the same job without the window."""
+    with Server() as srv:
+        urls = [srv.base + "/fault/slow/500/p%03d" % i for i in range(300)]
+        out = ctx.dir("out")
+        p = ctx.run("-i", "-", "-o", out, "--json", stdin="\n".join(urls) + "\n")
+        check(p.returncode == 0, f"exit {p.returncode}: {p.stderr[-300:]}")
+        recs = m.manifest(out)
+        check(sorted(r["url"] for r in recs) == urls and all(r["status"] == "saved" for r in recs),
+              "not every page saved exactly once")
+        for r in recs:
+            with open(os.path.join(out, r["file"]), "rb") as f:
+                want = "slow %s\n" % r["url"][len(srv.base):]
+                check(f.read() == want.encode(), f"{r['file']}: wrong body")
+        summary = json.loads(p.stdout)
+        check(summary["concurrency"] > 256, f"window ended at {summary['concurrency']}")
+        s = srv.stats()
+        check(s["max_concurrent_requests"] == 300,
+              f"{s['max_concurrent_requests']} requests at once, not all 300")
+        starts = sorted(r["start"] for r in recs)
+        gap = starts[256] - starts[0]
+        check(gap >= 0.015, f"page 257 started {gap * 1000:.1f} ms after the first: the window "
+              "did not start at 256")
+        check(starts[-1] - starts[0] < 0.45, f"the last page started {starts[-1] - starts[0]:.2f} s "
+              "after the first: the window widened only after pages came back")
 
 
 if __name__ == "__main__":
