@@ -540,6 +540,24 @@ int main(int argc, char **argv) {
 }
 """
 RUNNER = {"kind": None, "path": None}
+LC_FLOOR = {"path": None, "why": "not built"}
+
+
+def build_libcurl_floor(tmp):
+    """Compiles peers/libcurl_floor.c: libcurl driven by epoll with nothing else, a yardstick
+    for what any libcurl-based tool must spend (bench/RESULTS.md, "libcurl floor")."""
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if not cc:
+        LC_FLOOR["why"] = "no C compiler"
+        return
+    exe = os.path.join(tmp, "libcurl_floor")
+    r = subprocess.run([cc, "-O2", "-std=c11", "-o", exe, os.path.join(PEERS, "libcurl_floor.c"),
+                        "-lcurl"], capture_output=True, text=True, timeout=120)
+    if r.returncode == 0:
+        LC_FLOOR.update(path=exe, why=None)
+    else:
+        LC_FLOOR["why"] = "cannot compile it: " + (r.stderr.strip().splitlines() or ["?"])[-1]
+        log("libcurl floor: " + LC_FLOOR["why"])
 
 
 def build_runner(tmp):
@@ -669,6 +687,7 @@ def access_log_stats(path, offset, port):
 TOOLS = [
     ("loopfetch", "loopfetch"),
     ("loopfetch_i", "loopfetch -i list"),
+    ("lc_floor", "libcurl alone (yardstick)"),
     ("curl", "curl -Z"),
     ("aria2c", "aria2c"),
     ("wget2", "wget2"),
@@ -683,7 +702,7 @@ NEEDS = {"curl": "curl", "aria2c": "aria2c", "wget2": "wget2",
          "req_seq": "python3 requests", "req_t16": "python3 requests",
          "req_t32": "python3 requests", "req_pool": "python3 requests",
          "aiohttp": "python3 aiohttp"}
-COLORS = {"loopfetch": "#d62728", "loopfetch_i": "#ff9896", "curl": "#1f77b4",
+COLORS = {"loopfetch": "#d62728", "loopfetch_i": "#ff9896", "lc_floor": "#c7c7c7", "curl": "#1f77b4",
           "aria2c": "#2ca02c", "wget2": "#9467bd", "req_seq": "#8c564b", "req_t16": "#e377c2",
           "req_t32": "#bcbd22", "req_pool": "#7f7f7f", "aiohttp": "#17becf"}
 
@@ -715,6 +734,11 @@ def tool_cmd(tool, w, site, lf, ca, out):
         if not w.via_list_page:
             return None, "same as loopfetch here"
         c = [lf, "-o", out, "-i", list_file]
+        return c + (["--cacert", ca] if w.https else []), None
+    if tool == "lc_floor":
+        if not LC_FLOOR["path"]:
+            return None, LC_FLOOR["why"]
+        c = [LC_FLOOR["path"], "-c", str(min(high, CURL_PARALLEL_MAX)), "-o", out, list_file]
         return c + (["--cacert", ca] if w.https else []), None
     if tool == "curl":
         c = ["curl", "-q", "-Z", "--parallel-max", str(min(high, CURL_PARALLEL_MAX)), "-s", "-S",
@@ -1024,6 +1048,7 @@ def main():
             233 + 1 + SMALL_FILES, site.total_bytes / 1e6, site.root, time.monotonic() - t0))
         ca, crt, key = make_certs(tmp)
         build_runner(tmp)
+        build_libcurl_floor(tmp)
         log("runner: %s" % RUNNER["kind"])
         nginx = Nginx(tmp, nginx_conf(tmp, site, http_port, https_port, crt, key))
         nginx.start([http_port, https_port], ca)
@@ -1107,7 +1132,7 @@ def workloads_for(args, site):
 
 
 DEFAULT_REPEATS = {"A": 5, "B": 5, "C": 3, "D": 1, "E": 1}
-QUICK_TOOLS = {"loopfetch", "loopfetch_i", "curl", "aria2c", "wget2", "req_t32", "aiohttp"}
+QUICK_TOOLS = {"loopfetch", "loopfetch_i", "lc_floor", "curl", "aria2c", "wget2", "req_t32", "aiohttp"}
 
 
 def run_all(args, site, lf, ca, tmp, out_roots, sane):
@@ -1331,7 +1356,7 @@ def evaluate(results, workloads, floors):
 
     def best_peer(key):
         rows = [(t, r) for t, r in results.get(key, {}).items()
-                if t not in ("loopfetch", "loopfetch_i") and r.get("ok")]
+                if t not in ("loopfetch", "loopfetch_i", "lc_floor") and r.get("ok")]
         return min(rows, key=lambda tr: tr[1]["wall_s"]) if rows else (None, None)
 
     def cmp(name, key, a, b, factor, what, fmtv=lambda v: "%.3f" % v):
@@ -1346,6 +1371,17 @@ def evaluate(results, workloads, floors):
         add(name, a <= factor * b, "%s %s vs %.2f × %s = %s" % (what, fmtv(a), factor,
                                                               fmtv(b), fmtv(factor * b)))
 
+    def yard(key, curl, field, what, note):
+        """What libcurl alone spends or reaches on this workload, against curl -Z (INFO)."""
+        y = peer(key, "lc_floor")
+        if not (y and curl):
+            return
+        nd = 3 if field == "cpu_s" else 0
+        add("%s: libcurl alone, %s (info)" % (key, what), None,
+            "%s %s = %.2f × curl -Z's %s (%s; %d in flight, files written in its one thread)"
+            % (what, fmt(y[field], nd), y[field] / curl[field], fmt(curl[field], nd), note,
+               min(wk[key].in_flight or 300, CURL_PARALLEL_MAX)), info=True)
+
     if "A" in results:
         lf, w = lf_of("A"), wk["A"]
         curl = peer("A", "curl")
@@ -1358,6 +1394,7 @@ def evaluate(results, workloads, floors):
             "CPU s")
         cmp("A: peak RSS ≤ 0.5 × curl -Z", "A", lf and lf["maxrss_mb"],
             curl and curl["maxrss_mb"], 0.5, "MB", lambda v: "%.1f" % v)
+        yard("A", curl, "cpu_s", "CPU s", "URL list, no parse")
     if "B" in results:
         lf = lf_of("B")
         curl = peer("B", "curl")
@@ -1378,6 +1415,7 @@ def evaluate(results, workloads, floors):
             add(name, lf["pages_s"] >= factor * curl["pages_s"],
                 "%.0f pages/s vs %.1f × %.0f = %.0f" % (lf["pages_s"], factor, curl["pages_s"],
                                                        factor * curl["pages_s"]))
+        yard(key, curl, "pages_s", "pages/s", "no naming, manifest or limits")
         if lf and "wrk_small" in floors:
             rate = floors["wrk_small"]["rate"]
             add("%s: share of wrk's rate (info)" % key, None,
