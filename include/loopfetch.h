@@ -172,6 +172,7 @@ struct lf_fetcher_s {
   uint64_t clock_base; /* uv_hrtime() at init */
   uint64_t temp_seq;   /* makes temporary file names unique */
   size_t buffered;     /* body bytes waiting for the disk, all transfers together */
+  size_t paused_sinks; /* transfers paused until their buffered output is written */
   long pid;            /* getpid() at init, for temporary names (a system call each time) */
   struct lf__sink_s *disk_head, *disk_tail; /* sinks whose file work waits for the pool */
   struct lf__batch_s {                      /* file work of many sinks in one pool job */
@@ -208,6 +209,10 @@ void lf_fetcher_set_max_in_flight(lf_fetcher_t *fetcher, unsigned max_in_flight)
 /* Transfers running, and requests waiting for a slot. */
 size_t lf_fetcher_in_flight(const lf_fetcher_t *fetcher);
 size_t lf_fetcher_queued(const lf_fetcher_t *fetcher);
+/* Of the transfers running, those waiting for the disk: their network part is over and their
+ * output is still being written, or they are paused until buffered output is written. A large
+ * number means the disk, not the network, is what the fetcher waits for. */
+size_t lf_fetcher_waiting_for_disk(const lf_fetcher_t *fetcher);
 
 /* Seconds since lf_fetcher_init(), on the clock used by lf_result_t.start. */
 double lf_fetcher_now(const lf_fetcher_t *fetcher);

@@ -164,6 +164,10 @@ size_t lf_fetcher_in_flight(const lf_fetcher_t *f) {
   return f->in_flight;
 }
 
+size_t lf_fetcher_waiting_for_disk(const lf_fetcher_t *f) {
+  return f->writing + f->paused_sinks;
+}
+
 size_t lf_fetcher_queued(const lf_fetcher_t *f) {
   return f->queued;
 }

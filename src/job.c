@@ -539,12 +539,17 @@ static void on_widen(lf__window_t *w, unsigned size) {
   lf_fetcher_set_max_in_flight(&job->fetcher, size); /* calls on_need: more pages start */
 }
 
+static size_t disk_backlog(lf__window_t *w) {
+  job_t *job = w->data;
+  return lf_fetcher_waiting_for_disk(&job->fetcher);
+}
+
 /* Without -c, the job starts with a moderate number in flight and widens up to what
  * pick_concurrency() chose while the servers, not the loop, are what it waits for. */
 static void open_window(job_t *job) {
   if (!job->idle_metrics) return; /* no measure of idleness: all at once, as asked */
   job->window.data = job;
-  int rc = lf__window_start(&job->loop, &job->window, job->concurrency, on_widen);
+  int rc = lf__window_start(&job->loop, &job->window, job->concurrency, on_widen, disk_backlog);
   if (rc < 0) {
     fprintf(stderr, "loopfetch: warning: %s; starting all %u transfers at once\n", uv_strerror(rc),
             job->concurrency);

@@ -36,8 +36,21 @@ static void release(lf__sink_t *s, size_t n) {
   s->transfer->fetcher->buffered -= n;
 }
 
+/* Pauses are counted per fetcher: lf_fetcher_waiting_for_disk(). */
+static void set_paused(lf__sink_t *s, int on) {
+  if (s->paused == on) return;
+  s->paused = on;
+  if (on)
+    s->transfer->fetcher->paused_sinks++;
+  else
+    s->transfer->fetcher->paused_sinks--;
+}
+
 void lf__sink_reset(lf__sink_t *s) {
-  if (s->transfer) release(s, s->accounted);
+  if (s->transfer) {
+    release(s, s->accounted);
+    set_paused(s, 0);
+  }
   free(s->fill);
   free(s->busy);
   lf__sink_init(s, s->transfer, s->kind);
@@ -271,7 +284,7 @@ static void resume_or_flush(lf__sink_t *s) {
   if (s->job_running) return;
   if (s->fill_len == 0 || (s->fill_len < LF__FLUSH_AT && !over_budget(s, 0))) {
     /* Resuming may call on_write right here, re-entering lf__sink_write: state is settled. */
-    s->paused = 0;
+    set_paused(s, 0);
     CURLcode rc = curl_easy_pause(s->transfer->easy, CURLPAUSE_CONT);
     if (rc != CURLE_OK)
       lf__transfer_set_error(s->transfer, LF_ECURL, "curl_easy_pause: %s", curl_easy_strerror(rc));
@@ -281,7 +294,7 @@ static void resume_or_flush(lf__sink_t *s) {
 }
 
 static int pause_sink(lf__sink_t *s) {
-  s->paused = 1;
+  set_paused(s, 1);
   return 1;
 }
 

@@ -2,15 +2,17 @@
  * (window.h says why). */
 #include "window.h"
 
-unsigned lf__window_next(unsigned size, unsigned max, uint64_t idle_ns, uint64_t elapsed_ns) {
-  if (size >= max || elapsed_ns == 0 || idle_ns < elapsed_ns / 2) return size;
+unsigned lf__window_next(unsigned size, unsigned max, uint64_t idle_ns, uint64_t elapsed_ns,
+                         size_t backlog) {
+  if (size >= max || elapsed_ns == 0 || idle_ns < elapsed_ns / 2 || backlog > size / 8) return size;
   return size > max / 2 ? max : size * 2;
 }
 
 static void on_tick(uv_timer_t *t) {
   lf__window_t *w = t->data;
   uint64_t idle = uv_metrics_idle_time(t->loop), now = uv_hrtime();
-  unsigned next = lf__window_next(w->size, w->max, idle - w->idle_ns, now - w->tick_ns);
+  unsigned next =
+      lf__window_next(w->size, w->max, idle - w->idle_ns, now - w->tick_ns, w->backlog(w));
   w->idle_ns = idle;
   w->tick_ns = now;
   if (next == w->size) return;
@@ -19,10 +21,12 @@ static void on_tick(uv_timer_t *t) {
   w->on_widen(w, next);
 }
 
-int lf__window_start(uv_loop_t *loop, lf__window_t *w, unsigned max, lf__window_cb on_widen) {
+int lf__window_start(uv_loop_t *loop, lf__window_t *w, unsigned max, lf__window_cb on_widen,
+                     lf__window_backlog_cb backlog) {
   w->max = max;
   w->size = max < LF__WINDOW_START ? max : LF__WINDOW_START;
   w->on_widen = on_widen;
+  w->backlog = backlog;
   if (w->size == max) return 0;
   int rc = uv_timer_init(loop, &w->timer);
   if (rc < 0) return rc;

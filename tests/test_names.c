@@ -310,6 +310,22 @@ static void test_many(void) {
   CHECK_EQ_INT(bad_first, 0);
   CHECK_EQ_INT(bad_again, 0);
   CHECK_EQ_INT(bad_same, 0);
+  /* Long names fill the entry blocks unevenly: none may be cut or overlap another. */
+  char long_in[LF_NAME_MAX + 1], long_want[LF_NAME_MAX + 1];
+  int bad_long = 0;
+  for (int round = 0; round < 2; round++)
+    for (int i = 0; i < 2000; i++) {
+      int len = 200 + i % 50;
+      memset(long_in, 'a' + i % 26, (size_t)len);
+      snprintf(long_in + len - 10, 11, "%05d.html", i);
+      if (round == 0)
+        snprintf(long_want, sizeof long_want, "%s", long_in);
+      else
+        snprintf(long_want, sizeof long_want, "%.*s~2.html", len - 5, long_in);
+      if (lf__names_unique(set, long_in, out, sizeof out) != 0 || strcmp(out, long_want) != 0)
+        bad_long++;
+    }
+  CHECK_EQ_INT(bad_long, 0);
   lf__names_free(set);
 }
 
