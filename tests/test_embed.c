@@ -41,8 +41,11 @@ static void on_page(lf_fetcher_t *f, const lf_result_t *r) {
   else
     fprintf(stderr, "page %s: %s\n", r->url, r->error);
   CHECK(r->file != NULL);
-  if (a->results == PAGES + 1)
+  CHECK(lf_fetcher_waiting_for_disk(f) <= lf_fetcher_in_flight(f));
+  if (a->results == PAGES + 1) {
+    CHECK_EQ_INT(lf_fetcher_waiting_for_disk(f), 0); /* every page written, none paused */
     CHECK_EQ_INT(lf_fetcher_close(f, on_closed), 0); /* closing from a result callback */
+  }
 }
 
 static void on_list_result(lf_fetcher_t *f, const lf_result_t *r) {
