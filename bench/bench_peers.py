@@ -543,37 +543,39 @@ RUNNER = {"kind": None, "path": None}
 LC_FLOOR = {"path": None, "why": "not built"}
 
 
-def build_libcurl_floor(tmp):
-    """Compiles peers/libcurl_floor.c: libcurl driven by epoll with nothing else, a yardstick
-    for what any libcurl-based tool must spend (bench/RESULTS.md, "libcurl floor")."""
+def compile_c(src, exe, *flags):
+    """Compiles one C file with cc -O2 and flags; returns None, or why it could not."""
     cc = shutil.which("cc") or shutil.which("gcc")
     if not cc:
-        LC_FLOOR["why"] = "no C compiler"
-        return
+        return "no C compiler"
+    r = subprocess.run([cc, "-O2", "-o", exe, src, *flags], capture_output=True, text=True,
+                       timeout=120)
+    return None if r.returncode == 0 else (r.stderr.strip().splitlines() or ["?"])[-1]
+
+
+def build_libcurl_floor(tmp):
+    """Compiles peers/libcurl_floor.c: libcurl driven by epoll with nothing else, a yardstick
+    for what any libcurl-based tool must spend (bench/RESULTS.md, "libcurl alone")."""
     exe = os.path.join(tmp, "libcurl_floor")
-    r = subprocess.run([cc, "-O2", "-std=c11", "-o", exe, os.path.join(PEERS, "libcurl_floor.c"),
-                        "-lcurl"], capture_output=True, text=True, timeout=120)
-    if r.returncode == 0:
+    why = compile_c(os.path.join(PEERS, "libcurl_floor.c"), exe, "-std=c11", "-lcurl")
+    if why is None:
         LC_FLOOR.update(path=exe, why=None)
     else:
-        LC_FLOOR["why"] = "cannot compile it: " + (r.stderr.strip().splitlines() or ["?"])[-1]
+        LC_FLOOR["why"] = "cannot compile it: " + why
         log("libcurl floor: " + LC_FLOOR["why"])
 
 
 def build_runner(tmp):
     """Compiles the helper with cc (there is one: loopfetch was built here); else GNU time."""
-    cc = shutil.which("cc") or shutil.which("gcc")
-    if cc:
-        src = os.path.join(tmp, "lfb-run.c")
-        exe = os.path.join(tmp, "lfb-run")
-        with open(src, "w") as f:
-            f.write(RUNNER_C)
-        r = subprocess.run([cc, "-O2", "-o", exe, src], capture_output=True, text=True,
-                           timeout=120)
-        if r.returncode == 0:
-            RUNNER.update(kind="lfb-run", path=exe)
-            return RUNNER
-        log("cannot compile the rusage helper: " + r.stderr.strip())
+    src = os.path.join(tmp, "lfb-run.c")
+    exe = os.path.join(tmp, "lfb-run")
+    with open(src, "w") as f:
+        f.write(RUNNER_C)
+    why = compile_c(src, exe)
+    if why is None:
+        RUNNER.update(kind="lfb-run", path=exe)
+        return RUNNER
+    log("cannot compile the rusage helper: " + why)
     if os.path.exists("/usr/bin/time"):  # GNU time: CPU only to 10 ms
         RUNNER.update(kind="gnu-time", path="/usr/bin/time")
         return RUNNER

@@ -5,7 +5,7 @@
  * straight to DIR/<last path segment> with write(2) from libcurl's callback, or thrown away
  * with --discard. No parsing, retries, naming rules, reports or limits. What it costs is what
  * libcurl and the kernel cost for the workload, so bench_peers.py uses it as a floor: no
- * libcurl-based tool can be much cheaper than this (bench/RESULTS.md, "libcurl floor").
+ * libcurl-based tool can be much cheaper than this (bench/RESULTS.md, "libcurl alone").
  *
  * usage: libcurl_floor [-c N] [--cacert FILE] [--discard | -o DIR] LIST   (one URL per line)
  * exit: 0 all fetched, 1 some failed, 2 usage or local error. */
