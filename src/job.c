@@ -67,7 +67,7 @@ typedef struct {
   unsigned fd_budget;   /* transfers the open-file limit allows */
   unsigned concurrency; /* transfers in flight allowed now (job->window.size without -c) */
   lf__window_t window;  /* without -c: widens while the loop waits (window.h) */
-  int idle_metrics;     /* the loop measures its idle time: the window can widen */
+  int idle_metrics;     /* a window is wanted and the loop measures its idle time */
   double clock_offset;  /* fetcher clock + offset = seconds since the job started */
 } job_t;
 
@@ -544,10 +544,14 @@ static size_t disk_backlog(lf__window_t *w) {
   return lf_fetcher_waiting_for_disk(&job->fetcher);
 }
 
-/* Without -c, the job starts with a moderate number in flight and widens up to what
+/* Without -c, a single loop starts with a moderate number in flight and widens up to what
  * pick_concurrency() chose while the servers, not the loop, are what it waits for. */
+static int wants_window(const lf_cli_t *cfg) {
+  return !cfg->concurrency && cfg->mode == LF_MODE_LOOP;
+}
+
 static void open_window(job_t *job) {
-  if (!job->idle_metrics) return; /* no measure of idleness: all at once, as asked */
+  if (!job->idle_metrics) return; /* no window, or no measure of idleness: all at once */
   job->window.data = job;
   int rc = lf__window_start(&job->loop, &job->window, job->concurrency, on_widen, disk_backlog);
   if (rc < 0) {
@@ -571,7 +575,7 @@ static void start_pages(job_t *job, size_t known_count) {
     return;
   }
   job->concurrency = pick_concurrency(job, known_count);
-  if (!job->cfg->concurrency && job->cfg->mode == LF_MODE_LOOP) open_window(job);
+  open_window(job);
   job->feeding = 1;
   lf_fetcher_set_need_cb(&job->fetcher, on_need);
   lf_fetcher_set_max_in_flight(&job->fetcher, job->concurrency); /* calls on_need */
@@ -782,8 +786,10 @@ static int setup(job_t *job) {
     fprintf(stderr, "loopfetch: cannot start: %s: %s\n", what, uv_strerror(rc));
     return -1;
   }
-  /* Idle time for the in-flight window (window.h); without it the window stays fully open. */
-  job->idle_metrics = uv_loop_configure(&job->loop, UV_METRICS_IDLE_TIME) == 0;
+  /* Idle time for the in-flight window (window.h), measured only for a job that has one: it
+   * costs two clock reads per loop turn. Without it the window stays fully open. */
+  job->idle_metrics =
+      wants_window(job->cfg) && uv_loop_configure(&job->loop, UV_METRICS_IDLE_TIME) == 0;
   lf_options_t opts = job->cfg->fetch;
   opts.out_dir = job->cfg->out_dir;
   if ((rc = watch_signals(job)) < 0)
