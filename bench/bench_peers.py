@@ -1277,11 +1277,11 @@ def git_state(binary):
     it, and whether any source file is newer than the binary (then it is not what HEAD says)."""
     try:
         newer = [os.path.relpath(os.path.join(d, f), REPO)
-                 for top in ("src", "include") for d, _, fs in os.walk(os.path.join(REPO, top))
+                 for top in ("lib", "src", "include") for d, _, fs in os.walk(os.path.join(REPO, top))
                  for f in fs if os.path.getmtime(os.path.join(d, f)) > os.path.getmtime(binary)]
         head = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
                               capture_output=True, text=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "-C", REPO, "status", "--porcelain", "--", "src",
+        dirty = subprocess.run(["git", "-C", REPO, "status", "--porcelain", "--", "lib", "src",
                                 "include", "meson.build"], capture_output=True, text=True,
                                timeout=10).stdout.strip()
         return {"head": head or None, "src_dirty": bool(dirty), "sources_newer_than_binary":

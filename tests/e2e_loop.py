@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The loop glue (src/loop.c) seen from outside: connections are reused from page to page, and
+"""The loop glue (lib/loop.c) seen from outside: connections are reused from page to page, and
 a kept-alive connection that the server closes while it waits is noticed without spinning.
 
     python3 tests/e2e_loop.py --loopfetch build/loopfetch CASE     (or --list)

@@ -1,0 +1,88 @@
+/* The main job, shared by its parts: job.c (setup, records, signals, the end), job_feed.c (which
+ * pages, in which order, under which names), job_pages.c (output folder, progress, the in-flight
+ * window, the list page) and job_procs.c (--procs: the parent deals pages to workers). */
+#ifndef LF_JOB_H
+#define LF_JOB_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <curl/curl.h>
+#include "cli.h"
+#include "names.h"
+#include "procs.h"
+#include "progress.h"
+#include "report.h"
+#include "window.h"
+
+/* URLs handed to the fetcher per need callback, at least: the free slots are filled at once
+ * (see feed_count), so the queue (and memory) stays small. */
+#define FEED_BATCH 64
+/* Descriptors kept free for stdio, the loop, libcurl's resolver and the like. */
+#define FD_RESERVE 32
+/* Once every page has been handed out, free heap pages go back to the kernel after this many
+ * more results, and at most once per TRIM_GAP_MS (see give_back_memory). */
+#define TRIM_EVERY 16
+#define TRIM_GAP_MS 10
+
+typedef struct {
+  const lf_cli_t *cfg;
+  uv_loop_t loop;
+  lf_fetcher_t fetcher;
+  uv_signal_t sigint, sigterm;
+  int signals_watched;
+  lf__report_t report;
+  lf__names_t *names;
+  int dirfd;        /* output folder: to see which pages a previous run completed */
+  int fresh_folder; /* it held nothing when the job started: no page can be there already */
+  int pid;          /* ours, for the records (getpid() is a system call each time) */
+  lf_links_t links; /* list mode: what is left to feed starts at next_link */
+  size_t next_link;
+  FILE *input; /* input mode (and workers: their stdin) */
+  CURLU *url;  /* the URL being named, parsed once */
+  char *line;
+  size_t line_cap;
+  lf__procs_t *procs;
+  int procs_running;
+  size_t handed_to_workers; /* pages dealt to workers, for the progress line's in-flight */
+  lf__progress_t progress;
+  uv_timer_t progress_timer;
+  int progress_on;
+  int feeding;          /* more URLs may come */
+  size_t outstanding;   /* added to the fetcher, result not yet seen */
+  size_t since_trim;    /* results since give_back_memory() last ran */
+  uint64_t trimmed_at;  /* uv_now() then */
+  int exit_code;        /* set by a fatal error; otherwise derived from the counts */
+  int signal;           /* SIGINT or SIGTERM received */
+  int pages_started;    /* the summary line is about pages: none before this */
+  unsigned fd_budget;   /* transfers the open-file limit allows */
+  unsigned concurrency; /* transfers in flight allowed now (job->window.size without -c) */
+  lf__window_t window;  /* without -c: widens while the loop waits (window.h) */
+  int idle_metrics;     /* a window is wanted and the loop measures its idle time */
+  double clock_offset;  /* fetcher clock + offset = seconds since the job started */
+} job_t;
+
+/* job.c */
+void lf__job_finish(job_t *job, int exit_code);
+void lf__job_maybe_done(job_t *job);
+void lf__job_fatal(job_t *job, int exit_code, const char *fmt, const char *a, const char *b);
+void lf__job_stop_progress(job_t *job);
+void lf__job_give_back_memory(job_t *job);
+void lf__job_record_failure(job_t *job, const char *url, const char *file, const char *why,
+                            lf__rec_status_t status, uintptr_t index);
+
+/* job_feed.c */
+int lf__job_next_url(job_t *job, const char **url);
+int lf__job_next_page(job_t *job, const char **url, char *name);
+void lf__job_add_page(job_t *job, const char *url, const char *name, uintptr_t index);
+void lf__job_on_need(lf_fetcher_t *f);
+unsigned lf__job_pick_concurrency(job_t *job, size_t known_count);
+
+/* job_pages.c */
+int lf__job_wants_window(const lf_cli_t *cfg);
+void lf__job_start_pages(job_t *job, size_t known_count);
+void lf__job_on_list(job_t *job, const lf_result_t *r);
+
+/* job_procs.c */
+void lf__job_start_procs(job_t *job);
+
+#endif

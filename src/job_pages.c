@@ -1,0 +1,212 @@
+/* The pages of a job: the output folder and manifest, the progress line, the in-flight window,
+ * and the list page whose links become the pages. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "job.h"
+#include "shard.h"
+
+/* mkdir -p: each missing component is created; an existing non-folder is an error. */
+static int make_dirs(const char *path) {
+  char *p = strdup(path);
+  if (!p) return -ENOMEM;
+  int rc = 0;
+  for (char *s = p + 1;; s++) {
+    if (*s != '/' && *s != '\0') continue;
+    char c = *s;
+    *s = '\0';
+    if (mkdir(p, 0755) < 0 && errno != EEXIST) {
+      rc = -errno;
+      break;
+    }
+    *s = c;
+    if (!c) break;
+  }
+  struct stat st;
+  if (rc == 0 && (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))) rc = errno ? -errno : -ENOTDIR;
+  free(p);
+  return rc;
+}
+
+/* ---- pages ---- */
+
+/* Whether the folder holds nothing but "." and "..". On any doubt: no. */
+static int folder_is_empty(int dirfd) {
+  int fd = dup(dirfd); /* closedir() closes the descriptor it reads */
+  DIR *d = fd < 0 ? NULL : fdopendir(fd);
+  if (!d) {
+    if (fd >= 0) close(fd);
+    return 0;
+  }
+  struct dirent *e;
+  int empty = 1;
+  while (empty && (e = readdir(d)))
+    empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+  closedir(d);
+  return empty;
+}
+
+static int open_output(job_t *job) {
+  const lf_cli_t *cfg = job->cfg;
+  int rc = make_dirs(cfg->out_dir);
+  if (rc == 0) {
+    job->dirfd = open(cfg->out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    rc = job->dirfd < 0 ? -errno : 0;
+  }
+  if (rc < 0) {
+    lf__job_fatal(job, LF_EXIT_LOCAL, "cannot use output folder %s: %s", cfg->out_dir,
+                  strerror(-rc));
+    return -1;
+  }
+  if (cfg->mode == LF_MODE_WORKER) return 0; /* the parent names, skips and keeps the manifest */
+  job->fresh_folder = folder_is_empty(job->dirfd); /* before the manifest is created in it */
+  char path[4096];
+  const char *manifest = cfg->manifest;
+  if (!manifest) {
+    snprintf(path, sizeof(path), "%s/%s", cfg->out_dir, LF_MANIFEST_NAME);
+    manifest = path;
+  }
+  if ((rc = lf__report_open_manifest(&job->report, manifest)) < 0) {
+    lf__job_fatal(job, LF_EXIT_LOCAL, "cannot write manifest %s: %s", manifest, strerror(-rc));
+    return -1;
+  }
+  return 0;
+}
+
+static void on_progress_tick(uv_timer_t *timer) {
+  job_t *job = timer->data;
+  double now = lf__report_elapsed(&job->report);
+  size_t in_flight = lf_fetcher_in_flight(&job->fetcher);
+  if (job->procs_running) {
+    size_t reported = job->report.saved + job->report.failed + job->report.interrupted;
+    in_flight += job->handed_to_workers > reported ? job->handed_to_workers - reported : 0;
+  }
+  job->progress.in_flight = in_flight;
+  lf__progress_draw(&job->progress, stderr, now);
+}
+
+/* Pages this job will report: the links of its shard (0 when unknown: streamed input). */
+static size_t expected_pages(const job_t *job) {
+  const lf_cli_t *cfg = job->cfg;
+  if (job->input || !cfg->shard_n) return job->input ? 0 : job->links.count;
+  size_t n = 0;
+  for (size_t i = 0; i < job->links.count; i++)
+    n += lf__shard_of(job->links.urls[i], cfg->shard_n) == cfg->shard_k - 1;
+  return n;
+}
+
+/* On a terminal (or with --progress), a line redrawn ten times a second. */
+static void start_progress(job_t *job) {
+  const lf_cli_t *cfg = job->cfg;
+  if (cfg->mode == LF_MODE_WORKER || !(cfg->progress || (!cfg->quiet && isatty(2)))) return;
+  lf__progress_init(&job->progress, lf__report_elapsed(&job->report));
+  job->progress.total = expected_pages(job);
+  if (uv_timer_init(&job->loop, &job->progress_timer) < 0) return;
+  job->progress_timer.data = job;
+  if (uv_timer_start(&job->progress_timer, on_progress_tick, 100, 100) < 0) {
+    uv_close((uv_handle_t *)&job->progress_timer, NULL);
+    return;
+  }
+  uv_unref((uv_handle_t *)&job->progress_timer); /* never keeps the job alive by itself */
+  job->progress_on = 1;
+  job->report.progress = &job->progress;
+}
+
+static void on_widen(lf__window_t *w, unsigned size) {
+  job_t *job = w->data;
+  job->concurrency = size;
+  lf_fetcher_set_max_in_flight(&job->fetcher, size); /* calls lf__job_on_need: more pages start */
+}
+
+static size_t disk_backlog(lf__window_t *w) {
+  job_t *job = w->data;
+  return lf_fetcher_waiting_for_disk(&job->fetcher);
+}
+
+/* Without -c, a single loop starts with a moderate number in flight and widens up to what
+ * lf__job_pick_concurrency() chose while the servers, not the loop, are what it waits for. */
+int lf__job_wants_window(const lf_cli_t *cfg) {
+  return !cfg->concurrency && cfg->mode == LF_MODE_LOOP;
+}
+
+static void open_window(job_t *job) {
+  if (!job->idle_metrics) return; /* no window, or no measure of idleness: all at once */
+  job->window.data = job;
+  int rc = lf__window_start(&job->loop, &job->window, job->concurrency, on_widen, disk_backlog);
+  if (rc < 0) {
+    fprintf(stderr, "loopfetch: warning: %s; starting all %u transfers at once\n", uv_strerror(rc),
+            job->concurrency);
+    return;
+  }
+  job->concurrency = job->window.size;
+}
+
+void lf__job_start_pages(job_t *job, size_t known_count) {
+  if (open_output(job) < 0) return;
+  start_progress(job);
+  if (lf__names_new(&job->names) < 0) {
+    lf__job_fatal(job, LF_EXIT_LOCAL, "%s%s", "out of memory", "");
+    return;
+  }
+  job->pages_started = 1;
+  if (job->cfg->mode == LF_MODE_PROCS) {
+    lf__job_start_procs(job);
+    return;
+  }
+  job->concurrency = lf__job_pick_concurrency(job, known_count);
+  open_window(job);
+  job->feeding = 1;
+  lf_fetcher_set_need_cb(&job->fetcher, lf__job_on_need);
+  lf_fetcher_set_max_in_flight(&job->fetcher, job->concurrency); /* calls lf__job_on_need */
+  lf__job_maybe_done(job);
+}
+
+/* ---- the list page ---- */
+
+static int is_html(const char *content_type) {
+  /* No Content-Type: give the parser the benefit of the doubt. */
+  return !content_type || strstr(content_type, "html") != NULL;
+}
+
+void lf__job_on_list(job_t *job, const lf_result_t *r) {
+  const char *url = job->cfg->list_url;
+  if (r->status != 0) {
+    lf__job_fatal(job, LF_EXIT_LIST, "list page %s: %s", url, r->error);
+    return;
+  }
+  if (!is_html(r->content_type)) {
+    lf__job_fatal(job, LF_EXIT_LIST, "list page %s: not HTML (Content-Type: %s)", url,
+                  r->content_type);
+    return;
+  }
+  char err[256];
+  const char *base = r->effective_url ? r->effective_url : url; /* after redirects */
+  int rc = lf_links_extract(r->body, r->body_len, base, job->cfg->selector, &job->links, err,
+                            sizeof(err));
+  lf__job_give_back_memory(job); /* the pages start in a smaller heap */
+  if (rc < 0) {
+    lf__job_fatal(job, rc == LF_ESELECTOR ? LF_EXIT_USAGE : LF_EXIT_LOCAL, "list page %s: %s", url,
+                  err);
+    return;
+  }
+  if (job->links.count == 0) {
+    fprintf(stderr,
+            "loopfetch: list page %s: selector '%s' matched no http(s) links "
+            "(%zu elements matched)\n",
+            url, job->cfg->selector, job->links.matched);
+    lf__job_finish(job, LF_EXIT_NOTHING);
+    return;
+  }
+  if (job->cfg->links_only) {
+    for (size_t i = 0; i < job->links.count; i++)
+      printf("%s\n", job->links.urls[i]);
+    lf__job_finish(job, LF_EXIT_OK);
+    return;
+  }
+  lf__job_start_pages(job, job->links.count);
+}

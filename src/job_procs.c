@@ -1,0 +1,73 @@
+/* --procs: the parent names every page, deals the pages to worker processes and records what
+ * they report; a page whose worker died is fetched here. */
+#include <stdlib.h>
+#include "job.h"
+#include "shard.h"
+
+static void on_worker_record(void *arg, const lf__record_t *rec) {
+  job_t *job = arg;
+  lf__report_record(&job->report, rec);
+}
+
+/* A worker ended before reporting this page: fetch it here, unless we are stopping. */
+static void on_worker_orphan(void *arg, const char *url, const char *name, const char *why) {
+  job_t *job = arg;
+  if (job->signal) {
+    lf__job_record_failure(job, url, name, "interrupted", LF_REC_INTERRUPTED, 0);
+    return;
+  }
+  (void)why;
+  lf__job_add_page(job, url, name, 0);
+}
+
+static void on_worker_usage(void *arg, long maxrss_kb, double cpu_s) {
+  job_t *job = arg;
+  job->report.children_maxrss_kb += maxrss_kb;
+  job->report.children_cpu_s += cpu_s;
+}
+
+static void on_workers_done(void *arg) {
+  job_t *job = arg;
+  job->procs_running = 0;
+  lf__job_maybe_done(job);
+}
+
+/* The default concurrency lets each worker run its whole shard at once; shards differ in
+ * size (the hash is not a round robin), so the largest one sets it. The default cap is for
+ * the whole job, shared by the workers: N processes keep the single loop's total in flight,
+ * and N times the connections and memory of one loop would buy nothing. */
+static size_t largest_shard(const job_t *job, unsigned n) {
+  size_t *count = calloc(n, sizeof(*count)), max = 0;
+  if (!count) return (job->links.count + n - 1) / n;
+  for (size_t i = 0; i < job->links.count; i++) {
+    size_t c = ++count[lf__shard_of(job->links.urls[i], n)];
+    max = c > max ? c : max;
+  }
+  free(count);
+  return max;
+}
+
+void lf__job_start_procs(job_t *job) {
+  lf__procs_cbs_t cbs = {job, on_worker_record, on_worker_orphan, on_workers_done, on_worker_usage};
+  unsigned n = job->cfg->procs;
+  size_t want = largest_shard(job, n), share = (LF_CLI_MAX_DEFAULT_IN_FLIGHT + n - 1) / n;
+  job->concurrency = lf__job_pick_concurrency(job, want < share ? want : share);
+  int rc = lf__procs_start(&job->loop, job->cfg, n, job->concurrency, job->report.start_ns, &cbs,
+                           &job->procs);
+  if (rc < 0) {
+    lf__job_fatal(job, LF_EXIT_LOCAL, "cannot start worker processes: %s%s", lf_strerror(rc), "");
+    return;
+  }
+  job->procs_running = 1;
+  const char *url;
+  char name[LF_NAME_MAX + 1];
+  while (lf__job_next_page(job, &url, name)) {
+    if (lf__procs_add(job->procs, url, name) < 0)
+      lf__job_record_failure(job, url, name, "out of memory", LF_REC_FAILED, 0);
+    else
+      job->handed_to_workers++;
+  }
+  rc = lf__procs_end_input(job->procs);
+  if (rc < 0)
+    lf__job_fatal(job, LF_EXIT_LOCAL, "cannot feed worker processes: %s%s", uv_strerror(rc), "");
+}
