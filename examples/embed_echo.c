@@ -23,7 +23,7 @@ static uv_loop_t loop;
 static uv_timer_t ticker;
 static uv_tcp_t server, peer, client; /* peer: the server's side of the client's connection */
 static uv_connect_t connect_req;
-static lf_fetcher_t fetcher;
+static lf_fetcher_t *fetcher;
 static char dir[] = "/tmp/embed-echo-XXXXXX";
 static const char *selector;         /* list mode: select links with this */
 static size_t pages, results, saved; /* pages added, results seen, pages saved */
@@ -47,7 +47,7 @@ static void maybe_finish(void) {
   if (!fetch_done || !echo_done || finished) return;
   finished = 1;
   /* Frees libcurl's state; the close completes on the loop, and the loop itself stays ours. */
-  int rc = lf_fetcher_close(&fetcher, NULL);
+  int rc = lf_fetcher_close(fetcher, NULL);
   if (rc < 0) fprintf(stderr, "embed_echo: closing the fetcher: %s\n", lf_strerror(rc));
   uv_timer_stop(&ticker);
   uv_close((uv_handle_t *)&ticker, NULL);
@@ -138,7 +138,7 @@ static void add_page(const char *url) {
   snprintf(name, sizeof(name), "page%zu.html", pages);
   lf_request_t req = {.url = url, .output = LF_OUTPUT_FILE, .file = name};
   pages++; /* counted first: its result may come before lf_fetcher_add() returns */
-  int rc = lf_fetcher_add(&fetcher, &req);
+  int rc = lf_fetcher_add(fetcher, &req);
   if (rc < 0) {
     pages--;
     fprintf(stderr, "embed_echo: %s: %s\n", url, lf_strerror(rc));
@@ -202,13 +202,13 @@ static int start_fetch(int argc, char **argv) {
   lf_options_t opts;
   lf_options_init(&opts);
   opts.out_dir = dir;
-  int rc = lf_fetcher_init(&loop, &fetcher, &opts, on_result);
+  int rc = lf_fetcher_new(&loop, &opts, on_result, &fetcher);
   if (rc < 0) return rc;
   if (strcmp(argv[1], "--list") == 0) {
     if (argc != 4) return UV_EINVAL;
     selector = argv[3];
     lf_request_t req = {.url = argv[2], .output = LF_OUTPUT_MEMORY, .data = &list_tag};
-    return lf_fetcher_add(&fetcher, &req);
+    return lf_fetcher_add(fetcher, &req);
   }
   adding = 1;
   for (int i = 1; i < argc; i++)

@@ -4,9 +4,10 @@
  *  - Every public name starts with lf_ (internal ones with lf__).
  *  - Functions return 0 on success or a negative error code; lf_strerror() turns a code into
  *    text. Codes are LF_E* below or libuv's UV_E* codes, which never overlap.
- *  - The caller owns the memory of handles (lf_fetcher_t). A handle that was initialised must be
- *    closed with lf_fetcher_close(); its memory may be released only once the close callback has
- *    run, because libuv handles inside it close asynchronously.
+ *  - Handles (lf_fetcher_t) are opaque: lf_fetcher_new() allocates one, lf_fetcher_close() frees
+ *    it once its libuv handles have closed. Opaque, as libcurl's CURL *, rather than
+ *    caller-allocated as libuv's handles, so that the library can change what a fetcher holds
+ *    without changing its ABI (soname).
  *  - Nothing here creates threads. All callbacks run on the loop thread of the caller's loop.
  */
 #ifndef LOOPFETCH_H
@@ -56,8 +57,6 @@ const char *lf_version(void);
  * ------------------------------------------------------------------------------------------- */
 
 typedef struct lf_fetcher_s lf_fetcher_t;
-typedef struct lf__transfer_s lf__transfer_t;
-typedef struct lf__pending_s lf__pending_t;
 
 /* Where a body goes. */
 typedef enum {
@@ -139,59 +138,21 @@ typedef struct {
 /* Fills opts with the defaults. */
 void lf_options_init(lf_options_t *opts);
 
-struct lf_fetcher_s {
-  void *data;      /* public: for the caller */
-  uv_loop_t *loop; /* public, read-only */
-  /* private: everything below belongs to the library */
-  void *multi;       /* CURLM * */
-  void *share;       /* CURLSH *: DNS and TLS session cache shared by all transfers */
-  void *header_list; /* struct curl_slist * of opts.headers */
-  uv_timer_t timer;  /* libcurl's single timeout */
-  lf_options_t opts;
-  char *opt_strings; /* copies of the option strings (headers are in header_list) */
-  int out_dirfd;     /* opts.out_dir, so output files are created relative to it */
-  int link_mode;     /* how a page gets its name, probed with out_dirfd: 0 temporary name +
-                        rename; O_TMPFILE + linkat, 1 with AT_EMPTY_PATH, 2 via /proc/self/fd */
-  lf_result_cb on_result;
-  lf_need_cb on_need;
-  lf_close_cb on_close;
-  lf__pending_t *queue_head, *queue_tail;
-  lf__pending_t *delayed; /* waiting to retry, soonest first */
-  uv_timer_t wake;        /* fires when a retry is due or the rate limit allows a start */
-  double tokens;          /* rate limit: starts allowed now */
-  uint64_t tokens_at;     /* when tokens was last topped up */
-  uint64_t rand_state;    /* jitter */
-  lf__transfer_t *active; /* started and not yet reported */
-  lf__transfer_t *idle;   /* finished; kept for reuse */
-  void **spare;           /* CURL * easy handles between transfers, set up for reuse */
-  size_t spare_len, spare_cap;
-  struct lf__poll_s **poll_index; /* one poll handle per socket we watch, by descriptor */
-  size_t poll_index_len;
-  size_t queued, delayed_count, in_flight, open_handles;
-  size_t writing;      /* of in_flight: network part done, output still being written */
-  uint64_t clock_base; /* uv_hrtime() at init */
-  uint64_t temp_seq;   /* makes temporary file names unique */
-  size_t buffered;     /* body bytes waiting for the disk, all transfers together */
-  size_t paused_sinks; /* transfers paused until their buffered output is written */
-  long pid;            /* getpid() at init, for temporary names (a system call each time) */
-  struct lf__sink_s *disk_head, *disk_tail; /* sinks whose file work waits for the pool */
-  struct lf__batch_s {                      /* file work of many sinks in one pool job */
-    uv_work_t work;
-    struct lf_fetcher_s *fetcher;
-    struct lf__sink_s *first; /* NULL: this batch is free */
-  } batches[2];
-  size_t https_probing; /* https transfers started before any https transfer ended */
-  int https_known;      /* an https transfer ended: the server's HTTP/2 limits are known */
-  int depth;            /* nesting of our callbacks; teardown waits until it is 0 */
-  int closing, in_refill;
-};
-
-/* Initialises fetcher on loop. opts may be NULL for the defaults; strings are copied.
- * on_result is required and is called once for every request added.
+/* Creates a fetcher on loop and stores it in *out. opts may be NULL for the defaults; strings
+ * are copied. on_result is required and is called once for every request added.
+ * The handle is opaque and owned by the library: it is freed by lf_fetcher_close(), after its
+ * close callback has returned.
  * Errors: LF_EINVAL, LF_ENOMEM, LF_ECURL (libcurl could not be set up), UV_* from uv_timer_init.
- * On error nothing needs closing. */
-int lf_fetcher_init(uv_loop_t *loop, lf_fetcher_t *fetcher, const lf_options_t *opts,
-                    lf_result_cb on_result);
+ * On error *out is NULL and nothing needs closing. */
+int lf_fetcher_new(uv_loop_t *loop, const lf_options_t *opts, lf_result_cb on_result,
+                   lf_fetcher_t **out);
+
+/* The caller's pointer, for callbacks (NULL until set). */
+void lf_fetcher_set_data(lf_fetcher_t *fetcher, void *data);
+void *lf_fetcher_get_data(const lf_fetcher_t *fetcher);
+
+/* The loop the fetcher runs on. */
+uv_loop_t *lf_fetcher_get_loop(const lf_fetcher_t *fetcher);
 
 /* Sets (or clears, with NULL) the callback that asks for more requests. */
 void lf_fetcher_set_need_cb(lf_fetcher_t *fetcher, lf_need_cb on_need);
@@ -214,12 +175,13 @@ size_t lf_fetcher_queued(const lf_fetcher_t *fetcher);
  * number means the disk, not the network, is what the fetcher waits for. */
 size_t lf_fetcher_waiting_for_disk(const lf_fetcher_t *fetcher);
 
-/* Seconds since lf_fetcher_init(), on the clock used by lf_result_t.start. */
+/* Seconds since lf_fetcher_new(), on the clock used by lf_result_t.start. */
 double lf_fetcher_now(const lf_fetcher_t *fetcher);
 
 /* Aborts what is queued or running (each gets its result with LF_EABORTED, temporaries are
- * removed), releases every resource and then calls on_close (may be NULL). The fetcher's memory
- * may be freed or reused from on_close on. Calling it twice returns LF_ECLOSING.
+ * removed), releases every resource, calls on_close (may be NULL) and frees the fetcher when
+ * on_close returns: the handle must not be used after that. The loop must run for the close to
+ * complete (libuv handles close asynchronously). Calling it twice returns LF_ECLOSING.
  * The loop itself is not touched: other handles on it keep running. */
 int lf_fetcher_close(lf_fetcher_t *fetcher, lf_close_cb on_close);
 

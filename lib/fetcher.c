@@ -126,10 +126,12 @@ static void release(lf_fetcher_t *f) {
   f->header_list = NULL;
 }
 
-int lf_fetcher_init(uv_loop_t *loop, lf_fetcher_t *f, const lf_options_t *opts,
-                    lf_result_cb on_result) {
-  if (!loop || !f || !on_result) return LF_EINVAL;
-  memset(f, 0, sizeof(*f));
+int lf_fetcher_new(uv_loop_t *loop, const lf_options_t *opts, lf_result_cb on_result,
+                   lf_fetcher_t **out) {
+  if (out) *out = NULL;
+  if (!loop || !out || !on_result) return LF_EINVAL;
+  lf_fetcher_t *f = calloc(1, sizeof(*f));
+  if (!f) return LF_ENOMEM;
   f->loop = loop;
   f->on_result = on_result;
   f->out_dirfd = -1;
@@ -145,8 +147,23 @@ int lf_fetcher_init(uv_loop_t *loop, lf_fetcher_t *f, const lf_options_t *opts,
   if (rc < 0) {
     release(f);
     curl_global_cleanup();
+    free(f);
+    return rc;
   }
-  return rc;
+  *out = f;
+  return 0;
+}
+
+void lf_fetcher_set_data(lf_fetcher_t *f, void *data) {
+  f->data = data;
+}
+
+void *lf_fetcher_get_data(const lf_fetcher_t *f) {
+  return f->data;
+}
+
+uv_loop_t *lf_fetcher_get_loop(const lf_fetcher_t *f) {
+  return f->loop;
 }
 
 void lf_fetcher_set_need_cb(lf_fetcher_t *f, lf_need_cb on_need) {
@@ -531,7 +548,8 @@ void lf__fetcher_leave(lf_fetcher_t *f) {
   if (f->closing == CLOSING && f->in_flight == 0) teardown(f);
   if (f->closing == TEARING_DOWN && f->open_handles == 0) {
     f->closing = CLOSED;
-    if (f->on_close) f->on_close(f); /* may free f: touch nothing after this */
+    if (f->on_close) f->on_close(f);
+    free(f);
   }
 }
 

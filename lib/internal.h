@@ -7,6 +7,56 @@
 #include <strings.h>
 #include "loopfetch.h"
 
+typedef struct lf__transfer_s lf__transfer_t;
+typedef struct lf__pending_s lf__pending_t;
+
+/* A fetcher. Opaque to callers (include/loopfetch.h). */
+struct lf_fetcher_s {
+  void *data; /* the caller's (lf_fetcher_set_data) */
+  uv_loop_t *loop;
+  void *multi;       /* CURLM * */
+  void *share;       /* CURLSH *: DNS and TLS session cache shared by all transfers */
+  void *header_list; /* struct curl_slist * of opts.headers */
+  uv_timer_t timer;  /* libcurl's single timeout */
+  lf_options_t opts;
+  char *opt_strings; /* copies of the option strings (headers are in header_list) */
+  int out_dirfd;     /* opts.out_dir, so output files are created relative to it */
+  int link_mode;     /* how a page gets its name, probed with out_dirfd: 0 temporary name +
+                        rename; O_TMPFILE + linkat, 1 with AT_EMPTY_PATH, 2 via /proc/self/fd */
+  lf_result_cb on_result;
+  lf_need_cb on_need;
+  lf_close_cb on_close;
+  lf__pending_t *queue_head, *queue_tail;
+  lf__pending_t *delayed; /* waiting to retry, soonest first */
+  uv_timer_t wake;        /* fires when a retry is due or the rate limit allows a start */
+  double tokens;          /* rate limit: starts allowed now */
+  uint64_t tokens_at;     /* when tokens was last topped up */
+  uint64_t rand_state;    /* jitter */
+  lf__transfer_t *active; /* started and not yet reported */
+  lf__transfer_t *idle;   /* finished; kept for reuse */
+  void **spare;           /* CURL * easy handles between transfers, set up for reuse */
+  size_t spare_len, spare_cap;
+  struct lf__poll_s **poll_index; /* one poll handle per socket we watch, by descriptor */
+  size_t poll_index_len;
+  size_t queued, delayed_count, in_flight, open_handles;
+  size_t writing;      /* of in_flight: network part done, output still being written */
+  uint64_t clock_base; /* uv_hrtime() at init */
+  uint64_t temp_seq;   /* makes temporary file names unique */
+  size_t buffered;     /* body bytes waiting for the disk, all transfers together */
+  size_t paused_sinks; /* transfers paused until their buffered output is written */
+  long pid;            /* getpid() at init, for temporary names (a system call each time) */
+  struct lf__sink_s *disk_head, *disk_tail; /* sinks whose file work waits for the pool */
+  struct lf__batch_s {                      /* file work of many sinks in one pool job */
+    uv_work_t work;
+    struct lf_fetcher_s *fetcher;
+    struct lf__sink_s *first; /* NULL: this batch is free */
+  } batches[2];
+  size_t https_probing; /* https transfers started before any https transfer ended */
+  int https_known;      /* an https transfer ended: the server's HTTP/2 limits are known */
+  int depth;            /* nesting of our callbacks; teardown waits until it is 0 */
+  int closing, in_refill;
+};
+
 /* A request waiting for a slot. One allocation: the struct, then url and file strings. */
 struct lf__pending_s {
   lf__pending_t *next;

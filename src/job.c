@@ -55,7 +55,9 @@ static void close_signals(job_t *job) {
 }
 
 static void on_fetcher_closed(lf_fetcher_t *f) {
-  close_signals(f->data);
+  job_t *job = lf_fetcher_get_data(f);
+  job->fetcher = NULL; /* freed when this returns */
+  close_signals(job);
 }
 
 /* Stopped by a signal: what was never handed to the fetcher is accounted for too. */
@@ -84,7 +86,8 @@ void lf__job_finish(job_t *job, int exit_code) {
     lf__procs_stop(job->procs, 0); /* the fetcher closes once the workers are done */
     return;
   }
-  int rc = lf_fetcher_close(&job->fetcher, on_fetcher_closed);
+  if (!job->fetcher) return; /* never set up, or closed already */
+  int rc = lf_fetcher_close(job->fetcher, on_fetcher_closed);
   (void)rc; /* LF_ECLOSING: a close is already under way, which is what we want */
 }
 
@@ -144,7 +147,7 @@ void lf__job_record_failure(job_t *job, const char *url, const char *file, const
   emit(job, &rec, index);
 }
 static void on_result(lf_fetcher_t *f, const lf_result_t *r) {
-  job_t *job = f->data;
+  job_t *job = lf_fetcher_get_data(f);
   if (r->data == &list_tag) {
     lf__job_on_list(job, r);
     return;
@@ -243,7 +246,7 @@ static void start(job_t *job) {
     return;
   }
   lf_request_t req = {.url = cfg->list_url, .output = LF_OUTPUT_MEMORY, .data = &list_tag};
-  int rc = lf_fetcher_add(&job->fetcher, &req);
+  int rc = lf_fetcher_add(job->fetcher, &req);
   if (rc < 0) lf__job_fatal(job, LF_EXIT_LOCAL, "list page %s: %s", cfg->list_url, lf_strerror(rc));
 }
 
@@ -312,7 +315,7 @@ static int setup(job_t *job) {
   opts.out_dir = job->cfg->out_dir;
   if ((rc = watch_signals(job)) < 0)
     what = "watching signals";
-  else if ((rc = lf_fetcher_init(&job->loop, &job->fetcher, &opts, on_result)) < 0)
+  else if ((rc = lf_fetcher_new(&job->loop, &opts, on_result, &job->fetcher)) < 0)
     what = "setting up libcurl";
   if (rc < 0) {
     fprintf(stderr, "loopfetch: cannot start: %s: %s\n", what, lf_strerror(rc));
@@ -320,8 +323,8 @@ static int setup(job_t *job) {
     close_signals(job); /* uv_run below runs their close callbacks */
     return 0;
   }
-  job->fetcher.data = job;
-  job->clock_offset = lf__report_elapsed(&job->report) - lf_fetcher_now(&job->fetcher);
+  lf_fetcher_set_data(job->fetcher, job);
+  job->clock_offset = lf__report_elapsed(&job->report) - lf_fetcher_now(job->fetcher);
   return 1;
 }
 

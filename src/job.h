@@ -27,7 +27,7 @@
 typedef struct {
   const lf_cli_t *cfg;
   uv_loop_t loop;
-  lf_fetcher_t fetcher;
+  lf_fetcher_t *fetcher; /* NULL until set up, and again once closed */
   uv_signal_t sigint, sigterm;
   int signals_watched;
   lf__report_t report;

@@ -117,7 +117,7 @@ static int next_worker_page(job_t *job, const char **url, const char **name, uin
 
 void lf__job_add_page(job_t *job, const char *url, const char *name, uintptr_t index) {
   lf_request_t req = {.url = url, .output = LF_OUTPUT_FILE, .file = name, .data = (void *)index};
-  int rc = lf_fetcher_add(&job->fetcher, &req);
+  int rc = lf_fetcher_add(job->fetcher, &req);
   if (rc < 0) {
     lf__job_record_failure(job, url, name, lf_strerror(rc), LF_REC_FAILED, index);
     lf__job_fatal(job, LF_EXIT_LOCAL, "cannot save into %s: %s", job->cfg->out_dir,
@@ -132,19 +132,19 @@ void lf__job_add_page(job_t *job, const char *url, const char *name, uintptr_t i
 static void end_feeding(job_t *job) {
   job->feeding = 0;
   lf__window_stop(&job->window); /* nothing more to start */
-  lf_fetcher_set_need_cb(&job->fetcher, NULL);
+  lf_fetcher_set_need_cb(job->fetcher, NULL);
 }
 
 /* Every free slot at once: a list that fits is handed over in one call, which also tells the
  * fetcher, before any of them starts, that nothing more comes. */
 static size_t feed_count(const job_t *job) {
-  size_t busy = lf_fetcher_in_flight(&job->fetcher);
+  size_t busy = lf_fetcher_in_flight(job->fetcher);
   size_t free_slots = job->concurrency > busy ? job->concurrency - busy : 0;
   return free_slots > FEED_BATCH ? free_slots : FEED_BATCH;
 }
 
 void lf__job_on_need(lf_fetcher_t *f) {
-  job_t *job = f->data;
+  job_t *job = lf_fetcher_get_data(f);
   for (size_t i = 0, n = feed_count(job); i < n && job->feeding; i++) {
     const char *url, *name = NULL;
     char buf[LF_NAME_MAX + 1];

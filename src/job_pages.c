@@ -81,7 +81,7 @@ static int open_output(job_t *job) {
 static void on_progress_tick(uv_timer_t *timer) {
   job_t *job = timer->data;
   double now = lf__report_elapsed(&job->report);
-  size_t in_flight = lf_fetcher_in_flight(&job->fetcher);
+  size_t in_flight = lf_fetcher_in_flight(job->fetcher);
   if (job->procs_running) {
     size_t reported = job->report.saved + job->report.failed + job->report.interrupted;
     in_flight += job->handed_to_workers > reported ? job->handed_to_workers - reported : 0;
@@ -120,12 +120,12 @@ static void start_progress(job_t *job) {
 static void on_widen(lf__window_t *w, unsigned size) {
   job_t *job = w->data;
   job->concurrency = size;
-  lf_fetcher_set_max_in_flight(&job->fetcher, size); /* calls lf__job_on_need: more pages start */
+  lf_fetcher_set_max_in_flight(job->fetcher, size); /* calls lf__job_on_need: more pages start */
 }
 
 static size_t disk_backlog(lf__window_t *w) {
   job_t *job = w->data;
-  return lf_fetcher_waiting_for_disk(&job->fetcher);
+  return lf_fetcher_waiting_for_disk(job->fetcher);
 }
 
 /* Without -c, a single loop starts with a moderate number in flight and widens up to what
@@ -161,8 +161,8 @@ void lf__job_start_pages(job_t *job, size_t known_count) {
   job->concurrency = lf__job_pick_concurrency(job, known_count);
   open_window(job);
   job->feeding = 1;
-  lf_fetcher_set_need_cb(&job->fetcher, lf__job_on_need);
-  lf_fetcher_set_max_in_flight(&job->fetcher, job->concurrency); /* calls lf__job_on_need */
+  lf_fetcher_set_need_cb(job->fetcher, lf__job_on_need);
+  lf_fetcher_set_max_in_flight(job->fetcher, job->concurrency); /* calls lf__job_on_need */
   lf__job_maybe_done(job);
 }
 

@@ -19,7 +19,7 @@ typedef struct {
 } app_t;
 
 static app_t app;
-static lf_fetcher_t fetcher, fetcher2;
+static lf_fetcher_t *fetcher, *fetcher2;
 
 static void on_tick(uv_timer_t *t) {
   app.ticks++;
@@ -28,13 +28,14 @@ static void on_tick(uv_timer_t *t) {
 }
 
 static void on_closed(lf_fetcher_t *f) {
-  app_t *a = f->data;
+  app_t *a = lf_fetcher_get_data(f);
+  CHECK_EQ_INT(lf_fetcher_add(f, &(lf_request_t){.url = "http://x/"}), LF_ECLOSING);
   a->closed = 1;
   a->ticks_at_close = a->ticks;
 }
 
 static void on_page(lf_fetcher_t *f, const lf_result_t *r) {
-  app_t *a = f->data;
+  app_t *a = lf_fetcher_get_data(f);
   a->results++;
   if (r->status == 0)
     a->saved++;
@@ -49,7 +50,11 @@ static void on_page(lf_fetcher_t *f, const lf_result_t *r) {
 }
 
 static void on_list_result(lf_fetcher_t *f, const lf_result_t *r) {
-  app_t *a = f->data;
+  app_t *a = lf_fetcher_get_data(f);
+  if (a->list_ok) { /* the list came first: the rest are pages */
+    on_page(f, r);
+    return;
+  }
   if (r->status != 0 || r->body == NULL) {
     fprintf(stderr, "list: %s\n", r->error ? r->error : "no body");
     lf_fetcher_close(f, on_closed);
@@ -62,7 +67,6 @@ static void on_list_result(lf_fetcher_t *f, const lf_result_t *r) {
                                 sizeof(err)),
                0);
   CHECK(a->links.count >= PAGES);
-  f->on_result = on_page; /* the rest are pages */
   for (size_t i = 0; i < PAGES && i < a->links.count; i++) {
     char name[32];
     snprintf(name, sizeof(name), "page%zu.html", i);
@@ -84,7 +88,7 @@ static size_t count_files(const char *dir, int hidden) {
 
 /* Third scenario: a fetcher that stays open between batches. Its idle kept-alive connections
  * must not keep the caller's loop running, and the next batch must reuse them. */
-static lf_fetcher_t fetcher3;
+static lf_fetcher_t *fetcher3;
 static size_t batch_saved;
 static char stats_body[4096];
 static void on_batch_result(lf_fetcher_t *f, const lf_result_t *r) {
@@ -104,7 +108,7 @@ static void run_batch(uv_loop_t *loop, size_t first, size_t n) {
     char name[32];
     snprintf(name, sizeof(name), "batch%zu.html", i);
     lf_request_t req = {.url = app.links.urls[i], .output = LF_OUTPUT_FILE, .file = name};
-    CHECK_EQ_INT(lf_fetcher_add(&fetcher3, &req), 0);
+    CHECK_EQ_INT(lf_fetcher_add(fetcher3, &req), 0);
   }
   /* Returns once the batch is done although the fetcher is open: nothing of it is active. */
   CHECK_EQ_INT(uv_run(loop, UV_RUN_DEFAULT), 0);
@@ -151,13 +155,13 @@ int main(int argc, char **argv) {
   lf_options_init(&opts);
   opts.out_dir = app.dir;
   opts.max_in_flight = 8;
-  CHECK_EQ_INT(lf_fetcher_init(&loop, &fetcher, &opts, on_list_result), 0);
-  fetcher.data = &app;
+  CHECK_EQ_INT(lf_fetcher_new(&loop, &opts, on_list_result, &fetcher), 0);
+  lf_fetcher_set_data(fetcher, &app);
   lf_request_t list = {.url = list_url, .output = LF_OUTPUT_MEMORY};
-  CHECK_EQ_INT(lf_fetcher_add(&fetcher, &list), 0);
-  CHECK_EQ_INT(lf_fetcher_add(&fetcher, &(lf_request_t){.url = NULL}), LF_EINVAL);
+  CHECK_EQ_INT(lf_fetcher_add(fetcher, &list), 0);
+  CHECK_EQ_INT(lf_fetcher_add(fetcher, &(lf_request_t){.url = NULL}), LF_EINVAL);
   CHECK_EQ_INT(
-      lf_fetcher_add(&fetcher,
+      lf_fetcher_add(fetcher,
                      &(lf_request_t){.url = list_url, .output = LF_OUTPUT_FILE, .file = "../x"}),
       LF_EINVAL);
 
@@ -168,20 +172,20 @@ int main(int argc, char **argv) {
   CHECK(app.ticks > app.ticks_at_close); /* the timer outlived the fetcher */
   CHECK_EQ_INT(count_files(app.dir, 0), PAGES);
   CHECK_EQ_INT(count_files(app.dir, 1), 0); /* no temporaries left */
-  CHECK_EQ_INT(lf_fetcher_add(&fetcher, &list), LF_ECLOSING);
 
   /* Scenario 2: add pages, run a few loop turns, close mid-flight. */
-  CHECK_EQ_INT(lf_fetcher_init(&loop, &fetcher2, &opts, on_abort_result), 0);
+  CHECK_EQ_INT(lf_fetcher_new(&loop, &opts, on_abort_result, &fetcher2), 0);
   for (size_t i = 0; i < PAGES && i < app.links.count; i++) {
     char name[32];
     snprintf(name, sizeof(name), "again%zu.html", i);
     lf_request_t req = {.url = app.links.urls[i], .output = LF_OUTPUT_FILE, .file = name};
-    CHECK_EQ_INT(lf_fetcher_add(&fetcher2, &req), 0);
+    CHECK_EQ_INT(lf_fetcher_add(fetcher2, &req), 0);
   }
   for (int i = 0; i < 3; i++)
     uv_run(&loop, UV_RUN_ONCE);
-  CHECK_EQ_INT(lf_fetcher_close(&fetcher2, on_abort_closed), 0);
-  CHECK_EQ_INT(lf_fetcher_close(&fetcher2, on_abort_closed), LF_ECLOSING);
+  CHECK_EQ_INT(lf_fetcher_close(fetcher2, on_abort_closed), 0);
+  CHECK_EQ_INT(lf_fetcher_close(fetcher2, on_abort_closed), LF_ECLOSING);
+  CHECK_EQ_INT(lf_fetcher_add(fetcher2, &(lf_request_t){.url = list_url}), LF_ECLOSING);
   CHECK_EQ_INT(uv_run(&loop, UV_RUN_DEFAULT), 0);
   CHECK(abort_closed);
   CHECK_EQ_INT(abort_results, PAGES);
@@ -192,21 +196,21 @@ int main(int argc, char **argv) {
   /* Scenario 3: two batches on one open fetcher, 2 slots, counted by the server. */
   char url[600];
   opts.max_in_flight = 2;
-  CHECK_EQ_INT(lf_fetcher_init(&loop, &fetcher3, &opts, on_batch_result), 0);
-  lf_fetcher_set_need_cb(&fetcher3, on_no_more);
+  CHECK_EQ_INT(lf_fetcher_new(&loop, &opts, on_batch_result, &fetcher3), 0);
+  lf_fetcher_set_need_cb(fetcher3, on_no_more);
   snprintf(url, sizeof(url), "%s/__stats/reset", argv[1]);
-  CHECK_EQ_INT(lf_fetcher_add(&fetcher3, &(lf_request_t){.url = url}), 0);
+  CHECK_EQ_INT(lf_fetcher_add(fetcher3, &(lf_request_t){.url = url}), 0);
   CHECK_EQ_INT(uv_run(&loop, UV_RUN_DEFAULT), 0);
   run_batch(&loop, 0, 6);
   run_batch(&loop, 6, 6);
   CHECK_EQ_INT(batch_saved, 12);
   snprintf(url, sizeof(url), "%s/__stats", argv[1]);
-  CHECK_EQ_INT(lf_fetcher_add(&fetcher3, &(lf_request_t){.url = url}), 0);
+  CHECK_EQ_INT(lf_fetcher_add(fetcher3, &(lf_request_t){.url = url}), 0);
   CHECK_EQ_INT(uv_run(&loop, UV_RUN_DEFAULT), 0);
   CHECK_EQ_INT(stat_value("\"requests\""), 12);
   CHECK(stat_value("\"connections_total\"") >= 1);
   CHECK(stat_value("\"connections_total\"") <= 2); /* the second batch reused the first's */
-  CHECK_EQ_INT(lf_fetcher_close(&fetcher3, NULL), 0);
+  CHECK_EQ_INT(lf_fetcher_close(fetcher3, NULL), 0);
   CHECK_EQ_INT(uv_run(&loop, UV_RUN_DEFAULT), 0);
 
   CHECK_EQ_INT(uv_loop_close(&loop), 0);
