@@ -325,6 +325,7 @@ static const lf__encoding_t *prescan(const char *bytes, size_t len) {
   while (s.pos < s.len) {
     if (at(&s, "<!--")) {
       skip_past(&s, s.pos + 2, "-->"); /* "<!-->" closes itself */
+      continue;
     } else if (at(&s, "<meta") && s.pos + 5 < s.len &&
                (is_space((unsigned char)s.s[s.pos + 5]) || s.s[s.pos + 5] == '/')) {
       s.pos += 6;
