@@ -280,6 +280,13 @@ static int parse_nested(parser_t *p, pseudo_t *ps, size_t open, int relative) {
   return rc;
 }
 
+/* ":name(" never closed: reported at the ':' with the name (name characters only, so the
+ * message stays one printable line). */
+static int unclosed(parser_t *p, size_t start) {
+  size_t n = strcspn(p->s + start, "(");
+  return lf__sel_fail(p, start, "unclosed '(' of '%.*s()'", (int)(n > 40 ? 40 : n), p->s + start);
+}
+
 static int parse_func_args(parser_t *p, pseudo_t *ps, size_t start) {
   int rc = 0;
   switch (ps->kind) {
@@ -313,8 +320,7 @@ static int parse_func_args(parser_t *p, pseudo_t *ps, size_t start) {
   }
   lf__sel_skip_ws(p);
   if (!rc && p->s[p->pos] != ')')
-    rc = p->s[p->pos] ? lf__sel_fail_expected(p, "')'")
-                      : lf__sel_fail(p, start, "unclosed '(' of '%.*s'", (int)(p->pos - start > 40 ? 40 : p->pos - start), p->s + start);
+    rc = p->s[p->pos] ? lf__sel_fail_expected(p, "')'") : unclosed(p, start);
   if (!rc) p->pos++;
   return rc;
 }

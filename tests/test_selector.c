@@ -115,7 +115,8 @@ static void test_errors(void) {
   CHECK_ERROR("a:nth-child(x)", 12,
               "expected An+B (such as 2n+1, odd or 3), found 'x' at position 12");
   CHECK_ERROR("a:nth-child(2n+)", 15, "expected a number, found ')' at position 15");
-  CHECK_ERROR("a:not(b", 1, "unclosed '(' of ':not(b' at position 1");
+  CHECK_ERROR("a:not(b", 1, "unclosed '(' of ':not()' at position 1");
+  CHECK_ERROR("a:has(b\n", 1, "unclosed '(' of ':has()' at position 1");
   CHECK_ERROR("a:is()", 5, "unexpected ')' at position 5");
   CHECK_ERROR("a)", 1, "unexpected ')' at position 1");
   CHECK_ERROR("a:has(b:has(c))", 7, "':has()' inside ':has()' at position 7");
