@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "loopfetch.h"
+#include "arena.h"
 #include "encoding.h"
 #include "selector.h"
 #include "urlresolve.h"
@@ -101,119 +102,6 @@ static int add_url(extract_t *x, char *url) {
   return 0;
 }
 
-/* ---- memory for gumbo's tree ----
- *
- * gumbo makes tens of thousands of small allocations for a list page (2 MB for a 124 KB page)
- * and grows its vectors and strings by allocating anew and freeing the old block. Through
- * malloc, the freed tree stayed in the middle of the heap, fragmented by the URLs kept from it:
- * resident during the whole job, or a 1 ms malloc_trim() before the first page could start,
- * and gumbo_destroy_output() walked the tree block by block (bench/RESULTS.md, A). So the
- * parse gets its own arena: power-of-two size classes with free lists (the grow pattern reuses
- * what it frees), carved from large chunks that all go back at once when the links are out.
- * Blocks above the largest class come from malloc and are listed so they go back too. */
-
-#define ARENA_CHUNK (256 * 1024) /* above glibc's mmap threshold: unmapped when freed */
-#define ARENA_HDR 16             /* block header: the class; keeps 16-byte alignment */
-#define ARENA_MIN_SHIFT 5        /* smallest block, header included: 32 bytes */
-#define ARENA_CLASSES 11         /* largest: 32 << 10 = 32 KiB */
-#define ARENA_BIG ARENA_CLASSES  /* class of a block from malloc */
-
-typedef struct arena_chunk_s {
-  struct arena_chunk_s *next;
-  size_t used;
-  _Alignas(16) char data[]; /* ARENA_CHUNK - offsetof(data) bytes */
-} arena_chunk_t;
-
-typedef struct arena_big_s { /* header of a block from malloc: links, then the class */
-  struct arena_big_s *prev, *next;
-  size_t cls, pad;
-} arena_big_t;
-
-typedef struct {
-  arena_chunk_t *chunks;
-  arena_big_t *bigs;
-  void *free_list[ARENA_CLASSES];
-} arena_t;
-
-static void *arena_big(arena_t *a, size_t size) {
-  if (size > SIZE_MAX - sizeof(arena_big_t)) return NULL;
-  arena_big_t *b = malloc(sizeof(*b) + size);
-  if (!b) return NULL;
-  b->cls = ARENA_BIG;
-  b->prev = NULL;
-  b->next = a->bigs;
-  if (a->bigs) a->bigs->prev = b;
-  a->bigs = b;
-  return b + 1;
-}
-
-/* A fresh block of class c from the current chunk, or from a new one. */
-static char *arena_carve(arena_t *a, unsigned c) {
-  size_t block = (size_t)1 << (c + ARENA_MIN_SHIFT);
-  const size_t room = ARENA_CHUNK - offsetof(arena_chunk_t, data);
-  if (!a->chunks || room - a->chunks->used < block) {
-    arena_chunk_t *k = malloc(ARENA_CHUNK);
-    if (!k) return NULL;
-    k->next = a->chunks;
-    k->used = 0;
-    a->chunks = k;
-  }
-  char *p = a->chunks->data + a->chunks->used;
-  a->chunks->used += block;
-  return p;
-}
-
-static void *arena_alloc(void *userdata, size_t size) {
-  arena_t *a = userdata;
-  unsigned c = 0;
-  while (c < ARENA_CLASSES && ((size_t)1 << (c + ARENA_MIN_SHIFT)) - ARENA_HDR < size)
-    c++;
-  if (c == ARENA_CLASSES) return arena_big(a, size);
-  char *p = a->free_list[c];
-  if (p)
-    memcpy(&a->free_list[c], p + ARENA_HDR, sizeof(void *)); /* next free block */
-  else if (!(p = arena_carve(a, c)))
-    return NULL;
-  size_t cls = c;
-  memcpy(p, &cls, sizeof(cls));
-  return p + ARENA_HDR;
-}
-
-static void arena_free(void *userdata, void *ptr) {
-  arena_t *a = userdata;
-  if (!ptr) return;
-  char *p = (char *)ptr - ARENA_HDR;
-  size_t cls;
-  memcpy(&cls, p, sizeof(cls));
-  if (cls == ARENA_BIG) {
-    arena_big_t *b = (arena_big_t *)ptr - 1;
-    if (b->prev)
-      b->prev->next = b->next;
-    else
-      a->bigs = b->next;
-    if (b->next) b->next->prev = b->prev;
-    free(b);
-    return;
-  }
-  memcpy(ptr, &a->free_list[cls], sizeof(void *));
-  a->free_list[cls] = p;
-}
-
-/* Everything gumbo still holds goes back here, which is why gumbo_destroy_output() (a walk
- * freeing the tree block by block) is not needed. */
-static void arena_release(arena_t *a) {
-  while (a->chunks) {
-    arena_chunk_t *k = a->chunks;
-    a->chunks = k->next;
-    free(k);
-  }
-  while (a->bigs) {
-    arena_big_t *b = a->bigs;
-    a->bigs = b->next;
-    free(b);
-  }
-}
-
 /* ---- walking the document ---- */
 
 /* Children the walk descends into. <template> contents are skipped: they are inert and not
@@ -274,18 +162,16 @@ static int visit(extract_t *x, const GumboNode *n) {
 }
 
 static int parse_and_walk(extract_t *x, const char *html, size_t len) {
-  arena_t arena = {0};
+  lf__arena_t arena = {0};
   GumboOptions opts = kGumboDefaultOptions;
   opts.max_errors = 0; /* we never read parse errors; recording them costs time and memory */
-  opts.allocator = arena_alloc;
-  opts.deallocator = arena_free;
-  opts.userdata = &arena;
+  lf__arena_use(&arena, &opts);
   GumboOutput *doc = gumbo_parse_with_options(&opts, html, len);
   int rc = doc ? apply_base(x, doc->document) : LF_ENOMEM;
   lf__selector_forget(x->sel);
   for (const GumboNode *n = doc ? doc->document : NULL; n && !rc; n = next_node(n))
     rc = visit(x, n);
-  arena_release(&arena); /* the whole tree at once */
+  lf__arena_release(&arena); /* the whole tree at once */
   return rc;
 }
 
