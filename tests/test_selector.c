@@ -111,6 +111,14 @@ static void test_errors(void) {
   CHECK_ERROR("a:hover", 1, "unsupported pseudo-class ':hover' at position 1");
   CHECK_ERROR(":hover", 0, "unsupported pseudo-class ':hover' at position 0");
   CHECK_ERROR("a, b:focus(.x)", 4, "unsupported pseudo-class ':focus' at position 4");
+  CHECK_ERROR("a:visited", 1, "unsupported pseudo-class ':visited' at position 1");
+  CHECK_ERROR("a:target", 1, "unsupported pseudo-class ':target' at position 1");
+  CHECK_ERROR("input:checked", 5, "unsupported pseudo-class ':checked' at position 5");
+  CHECK_ERROR("a:active, :enabled", 1, "unsupported pseudo-class ':active' at position 1");
+  CHECK_ERROR(":disabled", 0, "unsupported pseudo-class ':disabled' at position 0");
+  CHECK_ERROR("svg|a", 3, "unexpected '|' at position 3");
+  CHECK_ERROR(":is(a, b!)", 8, "unexpected '!' at position 8");
+  CHECK_ERROR(":not(:hover)", 5, "unsupported pseudo-class ':hover' at position 5");
   CHECK_ERROR("a:first-child()", 1, "unsupported pseudo-class ':first-child' at position 1");
   CHECK_ERROR("a:nth-child(x)", 12,
               "expected An+B (such as 2n+1, odd or 3), found 'x' at position 12");
