@@ -48,14 +48,13 @@ static char *make_page(size_t *len) {
                         "<table class=\"wikitable sortable\"><tbody><tr><th>Place</th>"
                         "<th>Population</th><th>Note</th><th>Region</th></tr>\n");
   for (int i = 1; i <= ROWS && cap - n > 512; i++)
-    n += (size_t)snprintf(
-        p + n, cap - n,
-        "<tr class=r%d><td><span class=flagicon><img src=/f/%d.svg></span>"
-        "&nbsp;<a href=/wiki/Place_%d>Place %d</a></td>"
-        "<td>%d,%03d,%03d</td>"
-        "<td><a class=ext href=/note/%d>[%d]</a></td><td lang=%s>%s</td></tr>\n",
-        i % 3, i, i, i, i % 900, i % 1000, (i * 7) % 1000, i, i % 50, i % 5 ? "en-GB" : "fr",
-        i % 11 ? "Region" : "");
+    n += (size_t)snprintf(p + n, cap - n,
+                          "<tr class=r%d><td><span class=flagicon><img src=/f/%d.svg></span>"
+                          "&nbsp;<a href=/wiki/Place_%d>Place %d</a></td>"
+                          "<td>%d,%03d,%03d</td>"
+                          "<td><a class=ext href=/note/%d>[%d]</a></td><td lang=%s>%s</td></tr>\n",
+                          i % 3, i, i, i, i % 900, i % 1000, (i * 7) % 1000, i, i % 50,
+                          i % 5 ? "en-GB" : "fr", i % 11 ? "Region" : "");
   n += (size_t)snprintf(p + n, cap - n, "</tbody></table></body></html>\n");
   *len = n;
   return p;
@@ -178,8 +177,8 @@ int main(int argc, char **argv) {
     double mshare = median(ratio, runs);
     if (s) status |= share > 10;
     if (!s)
-      printf("| (the walk alone, no selector) | - | %.2f | %.1f %% | %.1f %% |\n", best * 1e3, share,
-             mshare);
+      printf("| (the walk alone, no selector) | - | %.2f | %.1f %% | %.1f %% |\n", best * 1e3,
+             share, mshare);
     else
       printf("| `%s` | %zu | %.2f | %.1f %%%s | %.1f %% |\n", selectors[s - 1], hits[s - 1],
              best * 1e3, share, share > 10 ? " (over 10 %)" : "", mshare);

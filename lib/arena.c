@@ -15,9 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ARENA_CHUNK (256 * 1024) /* above glibc's mmap threshold: unmapped when freed */
-#define ARENA_HDR 16             /* block header: the class; keeps 16-byte alignment */
-#define ARENA_MIN_SHIFT 5        /* smallest block, header included: 32 bytes */
+#define ARENA_CHUNK (256 * 1024)    /* above glibc's mmap threshold: unmapped when freed */
+#define ARENA_HDR 16                /* block header: the class; keeps 16-byte alignment */
+#define ARENA_MIN_SHIFT 5           /* smallest block, header included: 32 bytes */
 #define ARENA_BIG LF__ARENA_CLASSES /* class of a block from malloc */
 
 struct lf__arena_chunk_s {

@@ -10,12 +10,15 @@
 
 #include <string.h>
 
+#include "ascii.h"
+
 /* glibc names: CP932 rather than SHIFT_JIS because glibc's SHIFT_JIS reads 0x5C as U+00A5 and
  * lacks the Microsoft extensions, while WHATWG's Shift_JIS is ASCII below 0x80 plus those
  * extensions (= CP932); likewise WHATWG's EUC-KR is Microsoft's superset (= CP949), its GBK
  * decoder is the gb18030 decoder, and its Big5 is Big5-HKSCS. */
 static const lf__encoding_t encodings[] = {
-#define E(name, iconv, out, kind) {name, iconv, out, LF__ENC_##kind}
+#define E(name, iconv, out, kind)                                                                  \
+  { name, iconv, out, LF__ENC_##kind }
     E("UTF-8", "UTF-8", NULL, UTF8),                  /* 0 */
     E("IBM866", "IBM866", NULL, ICONV),               /* 1 */
     E("ISO-8859-2", "ISO-8859-2", NULL, ICONV),       /* 2 */
@@ -66,81 +69,245 @@ static const struct {
   const char *label;
   unsigned char enc;
 } labels[] = {
-    {"unicode-1-1-utf-8", 0}, {"unicode11utf8", 0}, {"unicode20utf8", 0}, {"utf-8", 0},
-    {"utf8", 0}, {"x-unicode20utf8", 0}, {"866", 1}, {"cp866", 1}, {"csibm866", 1}, {"ibm866", 1},
-    {"csisolatin2", 2}, {"iso-8859-2", 2}, {"iso-ir-101", 2}, {"iso8859-2", 2}, {"iso88592", 2},
-    {"iso_8859-2", 2}, {"iso_8859-2:1987", 2}, {"l2", 2}, {"latin2", 2}, {"csisolatin3", 3},
-    {"iso-8859-3", 3}, {"iso-ir-109", 3}, {"iso8859-3", 3}, {"iso88593", 3}, {"iso_8859-3", 3},
-    {"iso_8859-3:1988", 3}, {"l3", 3}, {"latin3", 3}, {"csisolatin4", 4}, {"iso-8859-4", 4},
-    {"iso-ir-110", 4}, {"iso8859-4", 4}, {"iso88594", 4}, {"iso_8859-4", 4},
-    {"iso_8859-4:1988", 4}, {"l4", 4}, {"latin4", 4}, {"csisolatincyrillic", 5}, {"cyrillic", 5},
-    {"iso-8859-5", 5}, {"iso-ir-144", 5}, {"iso8859-5", 5}, {"iso88595", 5}, {"iso_8859-5", 5},
-    {"iso_8859-5:1988", 5}, {"arabic", 6}, {"asmo-708", 6}, {"csiso88596e", 6}, {"csiso88596i", 6},
-    {"csisolatinarabic", 6}, {"ecma-114", 6}, {"iso-8859-6", 6}, {"iso-8859-6-e", 6},
-    {"iso-8859-6-i", 6}, {"iso-ir-127", 6}, {"iso8859-6", 6}, {"iso88596", 6}, {"iso_8859-6", 6},
-    {"iso_8859-6:1987", 6}, {"csisolatingreek", 7}, {"ecma-118", 7}, {"elot_928", 7}, {"greek", 7},
-    {"greek8", 7}, {"iso-8859-7", 7}, {"iso-ir-126", 7}, {"iso8859-7", 7}, {"iso88597", 7},
-    {"iso_8859-7", 7}, {"iso_8859-7:1987", 7}, {"sun_eu_greek", 7}, {"csiso88598e", 8},
-    {"csisolatinhebrew", 8}, {"hebrew", 8}, {"iso-8859-8", 8}, {"iso-8859-8-e", 8},
-    {"iso-ir-138", 8}, {"iso8859-8", 8}, {"iso88598", 8}, {"iso_8859-8", 8},
-    {"iso_8859-8:1988", 8}, {"visual", 8}, {"csiso88598i", 9}, {"iso-8859-8-i", 9}, {"logical", 9},
-    {"csisolatin6", 10}, {"iso-8859-10", 10}, {"iso-ir-157", 10}, {"iso8859-10", 10},
-    {"iso885910", 10}, {"l6", 10}, {"latin6", 10}, {"iso-8859-13", 11}, {"iso8859-13", 11},
-    {"iso885913", 11}, {"iso-8859-14", 12}, {"iso8859-14", 12}, {"iso885914", 12},
-    {"csisolatin9", 13}, {"iso-8859-15", 13}, {"iso8859-15", 13}, {"iso885915", 13},
-    {"iso_8859-15", 13}, {"l9", 13}, {"iso-8859-16", 14}, {"cskoi8r", 15}, {"koi", 15},
-    {"koi8", 15}, {"koi8-r", 15}, {"koi8_r", 15}, {"koi8-ru", 16}, {"koi8-u", 16},
-    {"csmacintosh", 17}, {"mac", 17}, {"macintosh", 17}, {"x-mac-roman", 17}, {"dos-874", 18},
-    {"iso-8859-11", 18}, {"iso8859-11", 18}, {"iso885911", 18}, {"tis-620", 18},
-    {"windows-874", 18}, {"cp1250", 19}, {"windows-1250", 19}, {"x-cp1250", 19}, {"cp1251", 20},
-    {"windows-1251", 20}, {"x-cp1251", 20}, {"ansi_x3.4-1968", 21}, {"ascii", 21},
-    {"cp1252", 21}, {"cp819", 21}, {"csisolatin1", 21}, {"ibm819", 21}, {"iso-8859-1", 21},
-    {"iso-ir-100", 21}, {"iso8859-1", 21}, {"iso88591", 21}, {"iso_8859-1", 21},
-    {"iso_8859-1:1987", 21}, {"l1", 21}, {"latin1", 21}, {"us-ascii", 21}, {"windows-1252", 21},
-    {"x-cp1252", 21}, {"cp1253", 22}, {"windows-1253", 22}, {"x-cp1253", 22}, {"cp1254", 23},
-    {"csisolatin5", 23}, {"iso-8859-9", 23}, {"iso-ir-148", 23}, {"iso8859-9", 23},
-    {"iso88599", 23}, {"iso_8859-9", 23}, {"iso_8859-9:1989", 23}, {"l5", 23}, {"latin5", 23},
-    {"windows-1254", 23}, {"x-cp1254", 23}, {"cp1255", 24}, {"windows-1255", 24},
-    {"x-cp1255", 24}, {"cp1256", 25}, {"windows-1256", 25}, {"x-cp1256", 25}, {"cp1257", 26},
-    {"windows-1257", 26}, {"x-cp1257", 26}, {"cp1258", 27}, {"windows-1258", 27},
-    {"x-cp1258", 27}, {"x-mac-cyrillic", 28}, {"x-mac-ukrainian", 28}, {"chinese", 29},
-    {"csgb2312", 29}, {"csiso58gb231280", 29}, {"gb2312", 29}, {"gb_2312", 29}, {"gb_2312-80", 29},
-    {"gbk", 29}, {"iso-ir-58", 29}, {"x-gbk", 29}, {"gb18030", 30}, {"big5", 31},
-    {"big5-hkscs", 31}, {"cn-big5", 31}, {"csbig5", 31}, {"x-x-big5", 31},
-    {"cseucpkdfmtjapanese", 32}, {"euc-jp", 32}, {"x-euc-jp", 32}, {"csiso2022jp", 33},
-    {"iso-2022-jp", 33}, {"csshiftjis", 34}, {"ms932", 34}, {"ms_kanji", 34}, {"shift-jis", 34},
-    {"shift_jis", 34}, {"sjis", 34}, {"windows-31j", 34}, {"x-sjis", 34}, {"cseuckr", 35},
-    {"csksc56011987", 35}, {"euc-kr", 35}, {"iso-ir-149", 35}, {"korean", 35},
-    {"ks_c_5601-1987", 35}, {"ks_c_5601-1989", 35}, {"ksc5601", 35}, {"ksc_5601", 35},
-    {"windows-949", 35}, {"csiso2022kr", 36}, {"hz-gb-2312", 36}, {"iso-2022-cn", 36},
-    {"iso-2022-cn-ext", 36}, {"iso-2022-kr", 36}, {"replacement", 36}, {"unicodefffe", 37},
-    {"utf-16be", 37}, {"csunicode", 38}, {"iso-10646-ucs-2", 38}, {"ucs-2", 38}, {"unicode", 38},
-    {"unicodefeff", 38}, {"utf-16", 38}, {"utf-16le", 38}, {"x-user-defined", 39},
+    {"unicode-1-1-utf-8", 0},
+    {"unicode11utf8", 0},
+    {"unicode20utf8", 0},
+    {"utf-8", 0},
+    {"utf8", 0},
+    {"x-unicode20utf8", 0},
+    {"866", 1},
+    {"cp866", 1},
+    {"csibm866", 1},
+    {"ibm866", 1},
+    {"csisolatin2", 2},
+    {"iso-8859-2", 2},
+    {"iso-ir-101", 2},
+    {"iso8859-2", 2},
+    {"iso88592", 2},
+    {"iso_8859-2", 2},
+    {"iso_8859-2:1987", 2},
+    {"l2", 2},
+    {"latin2", 2},
+    {"csisolatin3", 3},
+    {"iso-8859-3", 3},
+    {"iso-ir-109", 3},
+    {"iso8859-3", 3},
+    {"iso88593", 3},
+    {"iso_8859-3", 3},
+    {"iso_8859-3:1988", 3},
+    {"l3", 3},
+    {"latin3", 3},
+    {"csisolatin4", 4},
+    {"iso-8859-4", 4},
+    {"iso-ir-110", 4},
+    {"iso8859-4", 4},
+    {"iso88594", 4},
+    {"iso_8859-4", 4},
+    {"iso_8859-4:1988", 4},
+    {"l4", 4},
+    {"latin4", 4},
+    {"csisolatincyrillic", 5},
+    {"cyrillic", 5},
+    {"iso-8859-5", 5},
+    {"iso-ir-144", 5},
+    {"iso8859-5", 5},
+    {"iso88595", 5},
+    {"iso_8859-5", 5},
+    {"iso_8859-5:1988", 5},
+    {"arabic", 6},
+    {"asmo-708", 6},
+    {"csiso88596e", 6},
+    {"csiso88596i", 6},
+    {"csisolatinarabic", 6},
+    {"ecma-114", 6},
+    {"iso-8859-6", 6},
+    {"iso-8859-6-e", 6},
+    {"iso-8859-6-i", 6},
+    {"iso-ir-127", 6},
+    {"iso8859-6", 6},
+    {"iso88596", 6},
+    {"iso_8859-6", 6},
+    {"iso_8859-6:1987", 6},
+    {"csisolatingreek", 7},
+    {"ecma-118", 7},
+    {"elot_928", 7},
+    {"greek", 7},
+    {"greek8", 7},
+    {"iso-8859-7", 7},
+    {"iso-ir-126", 7},
+    {"iso8859-7", 7},
+    {"iso88597", 7},
+    {"iso_8859-7", 7},
+    {"iso_8859-7:1987", 7},
+    {"sun_eu_greek", 7},
+    {"csiso88598e", 8},
+    {"csisolatinhebrew", 8},
+    {"hebrew", 8},
+    {"iso-8859-8", 8},
+    {"iso-8859-8-e", 8},
+    {"iso-ir-138", 8},
+    {"iso8859-8", 8},
+    {"iso88598", 8},
+    {"iso_8859-8", 8},
+    {"iso_8859-8:1988", 8},
+    {"visual", 8},
+    {"csiso88598i", 9},
+    {"iso-8859-8-i", 9},
+    {"logical", 9},
+    {"csisolatin6", 10},
+    {"iso-8859-10", 10},
+    {"iso-ir-157", 10},
+    {"iso8859-10", 10},
+    {"iso885910", 10},
+    {"l6", 10},
+    {"latin6", 10},
+    {"iso-8859-13", 11},
+    {"iso8859-13", 11},
+    {"iso885913", 11},
+    {"iso-8859-14", 12},
+    {"iso8859-14", 12},
+    {"iso885914", 12},
+    {"csisolatin9", 13},
+    {"iso-8859-15", 13},
+    {"iso8859-15", 13},
+    {"iso885915", 13},
+    {"iso_8859-15", 13},
+    {"l9", 13},
+    {"iso-8859-16", 14},
+    {"cskoi8r", 15},
+    {"koi", 15},
+    {"koi8", 15},
+    {"koi8-r", 15},
+    {"koi8_r", 15},
+    {"koi8-ru", 16},
+    {"koi8-u", 16},
+    {"csmacintosh", 17},
+    {"mac", 17},
+    {"macintosh", 17},
+    {"x-mac-roman", 17},
+    {"dos-874", 18},
+    {"iso-8859-11", 18},
+    {"iso8859-11", 18},
+    {"iso885911", 18},
+    {"tis-620", 18},
+    {"windows-874", 18},
+    {"cp1250", 19},
+    {"windows-1250", 19},
+    {"x-cp1250", 19},
+    {"cp1251", 20},
+    {"windows-1251", 20},
+    {"x-cp1251", 20},
+    {"ansi_x3.4-1968", 21},
+    {"ascii", 21},
+    {"cp1252", 21},
+    {"cp819", 21},
+    {"csisolatin1", 21},
+    {"ibm819", 21},
+    {"iso-8859-1", 21},
+    {"iso-ir-100", 21},
+    {"iso8859-1", 21},
+    {"iso88591", 21},
+    {"iso_8859-1", 21},
+    {"iso_8859-1:1987", 21},
+    {"l1", 21},
+    {"latin1", 21},
+    {"us-ascii", 21},
+    {"windows-1252", 21},
+    {"x-cp1252", 21},
+    {"cp1253", 22},
+    {"windows-1253", 22},
+    {"x-cp1253", 22},
+    {"cp1254", 23},
+    {"csisolatin5", 23},
+    {"iso-8859-9", 23},
+    {"iso-ir-148", 23},
+    {"iso8859-9", 23},
+    {"iso88599", 23},
+    {"iso_8859-9", 23},
+    {"iso_8859-9:1989", 23},
+    {"l5", 23},
+    {"latin5", 23},
+    {"windows-1254", 23},
+    {"x-cp1254", 23},
+    {"cp1255", 24},
+    {"windows-1255", 24},
+    {"x-cp1255", 24},
+    {"cp1256", 25},
+    {"windows-1256", 25},
+    {"x-cp1256", 25},
+    {"cp1257", 26},
+    {"windows-1257", 26},
+    {"x-cp1257", 26},
+    {"cp1258", 27},
+    {"windows-1258", 27},
+    {"x-cp1258", 27},
+    {"x-mac-cyrillic", 28},
+    {"x-mac-ukrainian", 28},
+    {"chinese", 29},
+    {"csgb2312", 29},
+    {"csiso58gb231280", 29},
+    {"gb2312", 29},
+    {"gb_2312", 29},
+    {"gb_2312-80", 29},
+    {"gbk", 29},
+    {"iso-ir-58", 29},
+    {"x-gbk", 29},
+    {"gb18030", 30},
+    {"big5", 31},
+    {"big5-hkscs", 31},
+    {"cn-big5", 31},
+    {"csbig5", 31},
+    {"x-x-big5", 31},
+    {"cseucpkdfmtjapanese", 32},
+    {"euc-jp", 32},
+    {"x-euc-jp", 32},
+    {"csiso2022jp", 33},
+    {"iso-2022-jp", 33},
+    {"csshiftjis", 34},
+    {"ms932", 34},
+    {"ms_kanji", 34},
+    {"shift-jis", 34},
+    {"shift_jis", 34},
+    {"sjis", 34},
+    {"windows-31j", 34},
+    {"x-sjis", 34},
+    {"cseuckr", 35},
+    {"csksc56011987", 35},
+    {"euc-kr", 35},
+    {"iso-ir-149", 35},
+    {"korean", 35},
+    {"ks_c_5601-1987", 35},
+    {"ks_c_5601-1989", 35},
+    {"ksc5601", 35},
+    {"ksc_5601", 35},
+    {"windows-949", 35},
+    {"csiso2022kr", 36},
+    {"hz-gb-2312", 36},
+    {"iso-2022-cn", 36},
+    {"iso-2022-cn-ext", 36},
+    {"iso-2022-kr", 36},
+    {"replacement", 36},
+    {"unicodefffe", 37},
+    {"utf-16be", 37},
+    {"csunicode", 38},
+    {"iso-10646-ucs-2", 38},
+    {"ucs-2", 38},
+    {"unicode", 38},
+    {"unicodefeff", 38},
+    {"utf-16", 38},
+    {"utf-16le", 38},
+    {"x-user-defined", 39},
 };
 
-static int is_space(unsigned char c) { /* ASCII whitespace as the HTML standard means it */
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
-}
-
-static unsigned char lower(unsigned char c) {
-  return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
-}
-
-static int caseeq_n(const char *a, const char *b, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    if (lower((unsigned char)a[i]) != lower((unsigned char)b[i])) return 0;
-  return 1;
-}
-
 const lf__encoding_t *lf__encoding_for_label(const char *label, size_t len) {
-  while (len && is_space((unsigned char)*label)) {
+  while (len && lf__ascii_is_space((unsigned char)*label)) {
     label++;
     len--;
   }
-  while (len && is_space((unsigned char)label[len - 1]))
+  while (len && lf__ascii_is_space((unsigned char)label[len - 1]))
     len--;
   for (size_t i = 0; i < sizeof(labels) / sizeof(*labels); i++)
-    if (strlen(labels[i].label) == len && caseeq_n(label, labels[i].label, len))
+    if (strlen(labels[i].label) == len && lf__ascii_caseeq_n(label, labels[i].label, len))
       return &encodings[labels[i].enc];
   return NULL;
 }
@@ -158,7 +325,7 @@ static const lf__encoding_t *from_content_type(const char *ct) {
   const char *p = strchr(ct, ';');
   while (p) {
     p++;
-    while (is_space((unsigned char)*p))
+    while (lf__ascii_is_space((unsigned char)*p))
       p++;
     const char *name = p;
     while (*p && *p != '=' && *p != ';')
@@ -172,7 +339,8 @@ static const lf__encoding_t *from_content_type(const char *ct) {
     } else {
       end = v + strcspn(v, ";");
     }
-    if (name_len == 7 && caseeq_n(name, "charset", 7)) return lf__encoding_for_label(v, (size_t)(end - v));
+    if (name_len == 7 && lf__ascii_caseeq_n(name, "charset", 7))
+      return lf__encoding_for_label(v, (size_t)(end - v));
     p = strchr(end, ';');
   }
   return NULL;
@@ -193,7 +361,7 @@ typedef struct {
 } attr_t;
 
 static void append(char *to, size_t *n, unsigned char c) {
-  if (*n < ATTR_MAX) to[(*n)++] = (char)lower(c);
+  if (*n < ATTR_MAX) to[(*n)++] = (char)lf__ascii_lower(c);
   to[*n] = '\0';
 }
 
@@ -213,27 +381,28 @@ static int get_value(scan_t *s, attr_t *a) {
   if (c == '>') return 1;
   for (; s->pos < s->len; s->pos++) {
     c = (unsigned char)s->s[s->pos];
-    if (is_space(c) || c == '>') return 1;
+    if (lf__ascii_is_space(c) || c == '>') return 1;
     append(a->value, &a->value_len, c);
   }
   return 0;
 }
 
 static void skip_spaces(scan_t *s) {
-  while (s->pos < s->len && is_space((unsigned char)s->s[s->pos]))
+  while (s->pos < s->len && lf__ascii_is_space((unsigned char)s->s[s->pos]))
     s->pos++;
 }
 
 /* "Get an attribute": 1 with *a filled, 0 at '>' or when the bytes run out. */
 static int get_attr(scan_t *s, attr_t *a) {
   *a = (attr_t){0};
-  while (s->pos < s->len && (is_space((unsigned char)s->s[s->pos]) || s->s[s->pos] == '/'))
+  while (s->pos < s->len &&
+         (lf__ascii_is_space((unsigned char)s->s[s->pos]) || s->s[s->pos] == '/'))
     s->pos++;
   if (s->pos >= s->len || s->s[s->pos] == '>') return 0;
   for (; s->pos < s->len; s->pos++) {
     unsigned char c = (unsigned char)s->s[s->pos];
     if (c == '=' && a->name_len) break;
-    if (is_space(c)) {
+    if (lf__ascii_is_space(c)) {
       skip_spaces(s);
       if (s->pos >= s->len) return 0;
       if (s->s[s->pos] != '=') return 1;
@@ -251,15 +420,15 @@ static int get_attr(scan_t *s, attr_t *a) {
 /* "Extracting a character encoding from a meta element": charset=... inside content. */
 static const lf__encoding_t *from_meta_content(const char *v, size_t len) {
   for (size_t i = 0; i + 7 <= len; i++) {
-    if (!caseeq_n(v + i, "charset", 7)) continue;
+    if (!lf__ascii_caseeq_n(v + i, "charset", 7)) continue;
     size_t j = i + 7;
-    while (j < len && is_space((unsigned char)v[j]))
+    while (j < len && lf__ascii_is_space((unsigned char)v[j]))
       j++;
     if (j >= len || v[j] != '=') {
       i += 6;
       continue;
     }
-    for (j++; j < len && is_space((unsigned char)v[j]); j++)
+    for (j++; j < len && lf__ascii_is_space((unsigned char)v[j]); j++)
       ;
     if (j >= len) return NULL;
     if (v[j] == '"' || v[j] == '\'') {
@@ -267,7 +436,7 @@ static const lf__encoding_t *from_meta_content(const char *v, size_t len) {
       return end ? lf__encoding_for_label(v + j + 1, (size_t)(end - v - j - 1)) : NULL;
     }
     size_t k = j;
-    while (k < len && !is_space((unsigned char)v[k]) && v[k] != ';')
+    while (k < len && !lf__ascii_is_space((unsigned char)v[k]) && v[k] != ';')
       k++;
     return lf__encoding_for_label(v + j, k - j);
   }
@@ -301,7 +470,7 @@ static const lf__encoding_t *meta_encoding(scan_t *s) {
 
 static int at(const scan_t *s, const char *lit) {
   size_t n = strlen(lit);
-  return s->len - s->pos >= n && caseeq_n(s->s + s->pos, lit, n);
+  return s->len - s->pos >= n && lf__ascii_caseeq_n(s->s + s->pos, lit, n);
 }
 
 static int is_alpha(unsigned char c) {
@@ -327,14 +496,14 @@ static const lf__encoding_t *prescan(const char *bytes, size_t len) {
       skip_past(&s, s.pos + 2, "-->"); /* "<!-->" closes itself */
       continue;
     } else if (at(&s, "<meta") && s.pos + 5 < s.len &&
-               (is_space((unsigned char)s.s[s.pos + 5]) || s.s[s.pos + 5] == '/')) {
+               (lf__ascii_is_space((unsigned char)s.s[s.pos + 5]) || s.s[s.pos + 5] == '/')) {
       s.pos += 6;
       const lf__encoding_t *e = meta_encoding(&s);
       if (e) return e;
     } else if (s.s[s.pos] == '<' && s.pos + 2 < s.len &&
                (is_alpha((unsigned char)s.s[s.pos + 1]) ||
                 (s.s[s.pos + 1] == '/' && is_alpha((unsigned char)s.s[s.pos + 2])))) {
-      while (s.pos < s.len && !is_space((unsigned char)s.s[s.pos]) && s.s[s.pos] != '>')
+      while (s.pos < s.len && !lf__ascii_is_space((unsigned char)s.s[s.pos]) && s.s[s.pos] != '>')
         s.pos++;
       while (get_attr(&s, &a))
         ;
@@ -353,8 +522,11 @@ static int valid_utf8(const unsigned char *s, size_t len) {
   size_t i = 0;
   while (i < len) {
     unsigned char c = s[i];
-    size_t n = c < 0x80 ? 0 : c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2
-                        : c >= 0xf0 && c <= 0xf4 ? 3 : 9;
+    size_t n = c < 0x80                 ? 0
+               : c >= 0xc2 && c <= 0xdf ? 1
+               : c >= 0xe0 && c <= 0xef ? 2
+               : c >= 0xf0 && c <= 0xf4 ? 3
+                                        : 9;
     if (n == 9 || len - i <= n) return n == 0;
     unsigned char lo = c == 0xe0 ? 0xa0 : c == 0xf0 ? 0x90 : 0x80;
     unsigned char hi = c == 0xed ? 0x9f : c == 0xf4 ? 0x8f : 0xbf;

@@ -16,8 +16,8 @@ typedef enum {
 } lf__enc_kind_t;
 
 typedef struct {
-  const char *name;  /* the WHATWG name, e.g. "windows-1252" */
-  const char *iconv; /* glibc's name for decoding */
+  const char *name;      /* the WHATWG name, e.g. "windows-1252" */
+  const char *iconv;     /* glibc's name for decoding */
   const char *iconv_out; /* glibc's name for encoding a URL query (NULL: same as iconv) */
   lf__enc_kind_t kind;
 } lf__encoding_t;

@@ -9,9 +9,9 @@ typedef struct lf__selector_s lf__selector_t;
 
 /* Compiles text into *out. Supports CSS Selectors Level 3 and, from Level 4, :is(), :where(),
  * :not(list), :has(relative list), :nth-child(An+B of S) and the i/s attribute flags; see
- * README "Selectors" for the list and selector_parse.c for the details. Returns 0, LF_ENOMEM, or LF_ESELECTOR with *err_pos set to the 0-based
- * byte offset of the problem and errbuf holding one line such as
- * "unexpected ']' at position 4". */
+ * README "Selectors" for the list and selector_parse.c for the details. Returns 0, LF_ENOMEM, or
+ * LF_ESELECTOR with *err_pos set to the 0-based byte offset of the problem and errbuf holding one
+ * line such as "unexpected ']' at position 4". */
 int lf__selector_compile(const char *text, lf__selector_t **out, size_t *err_pos, char *errbuf,
                          size_t errlen);
 

@@ -54,9 +54,9 @@ typedef enum {
  * on from there keeps `tr:nth-child(2n)` on a 5,000-row table linear instead of quadratic. */
 typedef struct {
   const GumboNode *parent;
-  size_t pos;   /* index in parent's children of the last element counted */
-  long count;   /* elements counted up to and including pos */
-  long total;   /* all counted siblings (for the :nth-last-* forms), -1 if not known */
+  size_t pos;               /* index in parent's children of the last element counted */
+  long count;               /* elements counted up to and including pos */
+  long total;               /* all counted siblings (for the :nth-last-* forms), -1 if not known */
   const GumboNode *type_of; /* of-type forms: counted the siblings of this one's type */
 } nth_cache_t;
 

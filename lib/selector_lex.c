@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "loopfetch.h"
-
 
 /* Doubling keeps appends amortised O(1). */
 void *lf__sel_grow(void *items, size_t *cap, size_t n, size_t size) {
@@ -28,32 +28,6 @@ static int is_hex(unsigned char c) {
 
 static int hex_value(unsigned char c) {
   return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
-}
-
-/* ---- growable string ---- */
-
-typedef struct {
-  char *data;
-  size_t len, cap;
-} buf_t;
-
-static int buf_push(buf_t *b, const char *s, size_t n) {
-  if (n + 1 > b->cap - b->len || !b->data) {
-    size_t need = b->len + n + 1, ncap = b->cap ? b->cap : 16;
-    if (need < b->len) return LF_ENOMEM;
-    while (ncap < need) {
-      if (ncap > SIZE_MAX / 2) return LF_ENOMEM;
-      ncap *= 2;
-    }
-    char *p = realloc(b->data, ncap);
-    if (!p) return LF_ENOMEM;
-    b->data = p;
-    b->cap = ncap;
-  }
-  memcpy(b->data + b->len, s, n);
-  b->len += n;
-  b->data[b->len] = '\0';
-  return 0;
 }
 
 int lf__sel_fail(lf__sel_parser_t *p, size_t pos, const char *fmt, ...) {
@@ -98,45 +72,20 @@ int lf__sel_fail_expected(lf__sel_parser_t *p, const char *expected) {
 
 int lf__sel_skip_ws(lf__sel_parser_t *p) {
   size_t start = p->pos;
-  while (lf__sel_is_ws((unsigned char)p->s[p->pos]))
+  while (lf__ascii_is_space((unsigned char)p->s[p->pos]))
     p->pos++;
   return p->pos > start;
 }
 
-static int push_utf8(buf_t *b, unsigned long cp) {
-  char u[4];
-  size_t n;
-  if (cp < 0x80) {
-    u[0] = (char)cp;
-    n = 1;
-  } else if (cp < 0x800) {
-    u[0] = (char)(0xc0 | (cp >> 6));
-    u[1] = (char)(0x80 | (cp & 0x3f));
-    n = 2;
-  } else if (cp < 0x10000) {
-    u[0] = (char)(0xe0 | (cp >> 12));
-    u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-    u[2] = (char)(0x80 | (cp & 0x3f));
-    n = 3;
-  } else {
-    u[0] = (char)(0xf0 | (cp >> 18));
-    u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-    u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-    u[3] = (char)(0x80 | (cp & 0x3f));
-    n = 4;
-  }
-  return buf_push(b, u, n);
-}
-
 /* A CSS escape at p->pos (the backslash): `\` + 1-6 hex digits (+ one optional whitespace)
  * is a code point; `\` + any other character is that character taken literally (`#a\:b`). */
-static int parse_escape(lf__sel_parser_t *p, buf_t *b) {
+static int parse_escape(lf__sel_parser_t *p, lf__buf_t *b) {
   size_t start = p->pos++;
   unsigned char c = (unsigned char)p->s[p->pos];
   if (!c || c == '\n' || c == '\r' || c == '\f') return lf__sel_fail(p, start, "unfinished escape");
   if (!is_hex(c)) {
     p->pos++;
-    return buf_push(b, (const char *)&c, 1) ? lf__sel_nomem(p) : 0;
+    return lf__buf_push(b, (const char *)&c, 1) ? lf__sel_nomem(p) : 0;
   }
   unsigned long cp = 0;
   for (int i = 0; i < 6 && is_hex((unsigned char)p->s[p->pos]); i++)
@@ -144,15 +93,15 @@ static int parse_escape(lf__sel_parser_t *p, buf_t *b) {
   /* The whitespace ends the escape so that `\31 23` can mean "123". CRLF counts as one. */
   if (p->s[p->pos] == '\r' && p->s[p->pos + 1] == '\n')
     p->pos += 2;
-  else if (lf__sel_is_ws((unsigned char)p->s[p->pos]))
+  else if (lf__ascii_is_space((unsigned char)p->s[p->pos]))
     p->pos++;
   /* CSS turns NUL, surrogates and out-of-range values into U+FFFD. */
   if (cp == 0 || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff) cp = 0xfffd;
-  return push_utf8(b, cp) ? lf__sel_nomem(p) : 0;
+  return lf__buf_push_utf8(b, cp) ? lf__sel_nomem(p) : 0;
 }
 
 int lf__sel_parse_name(lf__sel_parser_t *p, const char *expected, char **out) {
-  buf_t b = {0};
+  lf__buf_t b = {0};
   size_t start = p->pos;
   int rc = 0;
   for (;;) {
@@ -160,7 +109,7 @@ int lf__sel_parse_name(lf__sel_parser_t *p, const char *expected, char **out) {
     if (c == '\\')
       rc = parse_escape(p, &b);
     else if (lf__sel_is_name_char(c))
-      rc = buf_push(&b, (const char *)&p->s[p->pos++], 1) ? lf__sel_nomem(p) : 0;
+      rc = lf__buf_push(&b, (const char *)&p->s[p->pos++], 1) ? lf__sel_nomem(p) : 0;
     else
       break;
     if (rc) {
@@ -177,8 +126,8 @@ int lf__sel_parse_name(lf__sel_parser_t *p, const char *expected, char **out) {
 int lf__sel_parse_string(lf__sel_parser_t *p, char **out) {
   char quote = p->s[p->pos];
   size_t open = p->pos++;
-  buf_t b = {0};
-  int rc = buf_push(&b, "", 0) ? lf__sel_nomem(p) : 0; /* "" is a valid, empty value */
+  lf__buf_t b = {0};
+  int rc = lf__buf_push(&b, "", 0) ? lf__sel_nomem(p) : 0; /* "" is a valid, empty value */
   while (!rc) {
     char c = p->s[p->pos];
     if (!c || (c == '\\' && !p->s[p->pos + 1]))
@@ -195,7 +144,7 @@ int lf__sel_parse_string(lf__sel_parser_t *p, char **out) {
     else if (c == '\\')
       rc = parse_escape(p, &b);
     else
-      rc = buf_push(&b, &p->s[p->pos++], 1) ? lf__sel_nomem(p) : 0;
+      rc = lf__buf_push(&b, &p->s[p->pos++], 1) ? lf__sel_nomem(p) : 0;
   }
   if (rc) {
     free(b.data);
@@ -205,4 +154,3 @@ int lf__sel_parse_string(lf__sel_parser_t *p, char **out) {
   *out = b.data;
   return 0;
 }
-

@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#include "ascii.h"
+
 typedef struct {
   const char *s;
   size_t pos;
@@ -30,26 +32,11 @@ int lf__sel_parse_string(lf__sel_parser_t *p, char **out);
  * memory, leaving items untouched. */
 void *lf__sel_grow(void *items, size_t *cap, size_t n, size_t size);
 
-static inline int lf__sel_is_ws(unsigned char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
-}
-
 /* Name characters. Lenient on purpose: a leading digit is accepted (`#123`), as a user typing a
  * selector on the command line expects, although strict CSS would reject it. */
 static inline int lf__sel_is_name_char(unsigned char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
          c == '_' || c >= 0x80;
-}
-
-/* ASCII-only folding: locale-independent (strcasecmp would fold per locale). */
-static inline unsigned char lf__sel_lower(unsigned char c) {
-  return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
-}
-
-static inline int lf__sel_caseeq_n(const char *a, const char *b, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    if (lf__sel_lower((unsigned char)a[i]) != lf__sel_lower((unsigned char)b[i])) return 0;
-  return 1;
 }
 
 #endif

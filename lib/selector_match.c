@@ -60,7 +60,7 @@ static int same_type(const GumboNode *a, const GumboNode *b) {
   GumboStringPiece p = x->original_tag, q = y->original_tag;
   gumbo_tag_from_original_text(&p);
   gumbo_tag_from_original_text(&q);
-  return p.length == q.length && (!p.length || lf__sel_caseeq_n(p.data, q.data, p.length));
+  return p.length == q.length && (!p.length || lf__ascii_caseeq_n(p.data, q.data, p.length));
 }
 
 static int tag_matches(const compound_t *c, const GumboElement *e) {
@@ -71,14 +71,14 @@ static int tag_matches(const compound_t *c, const GumboElement *e) {
   GumboStringPiece name = e->original_tag;
   gumbo_tag_from_original_text(&name);
   return name.data && name.length == strlen(c->tag) &&
-         lf__sel_caseeq_n(name.data, c->tag, name.length);
+         lf__ascii_caseeq_n(name.data, c->tag, name.length);
 }
 
 static const char *attr_value(const GumboElement *e, const char *name) {
   size_t n = strlen(name);
   for (unsigned i = 0; i < e->attributes.length; i++) {
     const GumboAttribute *a = e->attributes.data[i];
-    if (strlen(a->name) == n && lf__sel_caseeq_n(a->name, name, n)) return a->value;
+    if (strlen(a->name) == n && lf__ascii_caseeq_n(a->name, name, n)) return a->value;
   }
   return NULL;
 }
@@ -86,7 +86,7 @@ static const char *attr_value(const GumboElement *e, const char *name) {
 /* ---- attribute values ---- */
 
 static int bytes_eq(const char *a, const char *b, size_t n, int icase) {
-  return icase ? lf__sel_caseeq_n(a, b, n) : memcmp(a, b, n) == 0;
+  return icase ? lf__ascii_caseeq_n(a, b, n) : memcmp(a, b, n) == 0;
 }
 
 /* ~= : word is one of the ASCII-whitespace-separated tokens of v. A word that is empty or holds
@@ -94,12 +94,12 @@ static int bytes_eq(const char *a, const char *b, size_t n, int icase) {
 static int has_word(const char *v, const char *word, size_t wlen, int icase) {
   if (!wlen) return 0;
   for (size_t i = 0; i < wlen; i++)
-    if (lf__sel_is_ws((unsigned char)word[i])) return 0;
+    if (lf__ascii_is_space((unsigned char)word[i])) return 0;
   while (*v) {
-    while (lf__sel_is_ws((unsigned char)*v))
+    while (lf__ascii_is_space((unsigned char)*v))
       v++;
     const char *start = v;
-    while (*v && !lf__sel_is_ws((unsigned char)*v))
+    while (*v && !lf__ascii_is_space((unsigned char)*v))
       v++;
     if ((size_t)(v - start) == wlen && bytes_eq(start, word, wlen, icase)) return 1;
   }
@@ -115,7 +115,8 @@ static int has_substring(const char *v, size_t vlen, const char *s, size_t n, in
 /* [a=v i] folds ASCII case; without a flag, so do the attributes on the HTML standard's list,
  * on HTML elements (not on SVG or MathML ones). ^= $= *= with an empty value match nothing. */
 static int value_matches(const attr_test_t *t, const GumboElement *e, const char *v) {
-  int icase = t->icase == CASE_IGNORE || (t->html_icase && e->tag_namespace == GUMBO_NAMESPACE_HTML);
+  int icase =
+      t->icase == CASE_IGNORE || (t->html_icase && e->tag_namespace == GUMBO_NAMESPACE_HTML);
   size_t n = t->value_len, vlen = strlen(v);
   switch (t->op) {
   case ATTR_EXISTS:
@@ -187,7 +188,7 @@ static int lang_matches(const char *want, const GumboNode *n) {
     if (!v) v = attr_value(&n->v.element, "xml:lang");
     if (!v) continue;
     size_t w = strlen(want);
-    return strlen(v) >= w && lf__sel_caseeq_n(v, want, w) && (v[w] == '\0' || v[w] == '-');
+    return strlen(v) >= w && lf__ascii_caseeq_n(v, want, w) && (v[w] == '\0' || v[w] == '-');
   }
   return 0;
 }

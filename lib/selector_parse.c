@@ -31,18 +31,18 @@ static int parse_list(parser_t *p, lf__selector_t *sel, int relative);
 /* The attributes whose values HTML compares ASCII case-insensitively in selectors (HTML
  * standard, "Case-sensitivity of selectors"): `link[type="text/css"]` matches type="TEXT/CSS". */
 static const char *const html_icase_attrs[] = {
-    "accept",   "accept-charset", "align",    "alink",    "axis",     "bgcolor",   "charset",
-    "checked",  "clear",          "codetype", "color",    "compact",  "declare",   "defer",
-    "dir",      "direction",      "disabled", "enctype",  "face",     "frame",     "hreflang",
-    "http-equiv", "lang",         "language", "link",     "media",    "method",    "multiple",
-    "nohref",   "noresize",       "noshade",  "nowrap",   "readonly", "rel",       "rev",
-    "rules",    "scope",          "scrolling", "selected", "shape",   "target",    "text",
-    "type",     "valign",         "valuetype", "vlink"};
+    "accept",     "accept-charset", "align",     "alink",    "axis",     "bgcolor", "charset",
+    "checked",    "clear",          "codetype",  "color",    "compact",  "declare", "defer",
+    "dir",        "direction",      "disabled",  "enctype",  "face",     "frame",   "hreflang",
+    "http-equiv", "lang",           "language",  "link",     "media",    "method",  "multiple",
+    "nohref",     "noresize",       "noshade",   "nowrap",   "readonly", "rel",     "rev",
+    "rules",      "scope",          "scrolling", "selected", "shape",    "target",  "text",
+    "type",       "valign",         "valuetype", "vlink"};
 
 static int on_html_icase_list(const char *name) {
   size_t n = strlen(name);
   for (size_t i = 0; i < sizeof(html_icase_attrs) / sizeof(*html_icase_attrs); i++)
-    if (strlen(html_icase_attrs[i]) == n && lf__sel_caseeq_n(name, html_icase_attrs[i], n))
+    if (strlen(html_icase_attrs[i]) == n && lf__ascii_caseeq_n(name, html_icase_attrs[i], n))
       return 1;
   return 0;
 }
@@ -85,7 +85,7 @@ static int parse_type(parser_t *p, compound_t *c) {
   int rc = lf__sel_parse_name(p, "a tag name", &c->tag);
   if (rc) return rc;
   for (char *q = c->tag; *q; q++)
-    *q = (char)lf__sel_lower((unsigned char)*q);
+    *q = (char)lf__ascii_lower((unsigned char)*q);
   c->tag_id = gumbo_tag_enum(c->tag);
   return 0;
 }
@@ -140,7 +140,7 @@ static int parse_attr_value(parser_t *p, size_t open, char **value) {
 /* The optional `i` or `s` flag after the value (Selectors Level 4), then ']'. */
 static int parse_attr_end(parser_t *p, size_t open, attr_op_t op, attr_case_t *icase) {
   int had_ws = lf__sel_skip_ws(p);
-  char f = (char)lf__sel_lower((unsigned char)p->s[p->pos]);
+  char f = (char)lf__ascii_lower((unsigned char)p->s[p->pos]);
   if (op != ATTR_EXISTS && had_ws && (f == 'i' || f == 's') &&
       !lf__sel_is_name_char((unsigned char)p->s[p->pos + 1])) {
     *icase = f == 'i' ? CASE_IGNORE : CASE_SENSITIVE;
@@ -157,8 +157,8 @@ static int parse_attr(parser_t *p, compound_t *c) {
   attr_op_t op = ATTR_EXISTS;
   attr_case_t icase = CASE_DEFAULT;
   lf__sel_skip_ws(p);
-  int rc = p->s[p->pos] ? lf__sel_parse_name(p, "an attribute name", &name)
-                        : attr_fail(p, open, NULL);
+  int rc =
+      p->s[p->pos] ? lf__sel_parse_name(p, "an attribute name", &name) : attr_fail(p, open, NULL);
   if (!rc) {
     lf__sel_skip_ws(p);
     rc = parse_attr_op(p, open, &op);
@@ -212,7 +212,7 @@ static const pseudo_name_t func_pseudos[] = {
 static const pseudo_name_t *find_pseudo(const pseudo_name_t *t, size_t n, const char *s,
                                         size_t len) {
   for (size_t i = 0; i < n; i++)
-    if (strlen(t[i].name) == len && lf__sel_caseeq_n(s, t[i].name, len)) return &t[i];
+    if (strlen(t[i].name) == len && lf__ascii_caseeq_n(s, t[i].name, len)) return &t[i];
   return NULL;
 }
 
@@ -229,7 +229,7 @@ static int read_number(parser_t *p, long *v) {
 
 static int word_at(const parser_t *p, const char *w) {
   size_t n = strlen(w);
-  return lf__sel_caseeq_n(p->s + p->pos, w, n) &&
+  return lf__ascii_caseeq_n(p->s + p->pos, w, n) &&
          !lf__sel_is_name_char((unsigned char)p->s[p->pos + n]);
 }
 
@@ -294,7 +294,7 @@ static int parse_func_args(parser_t *p, pseudo_t *ps, size_t start) {
   case PSEUDO_NTH_LAST_CHILD:
     rc = parse_anb(p, &ps->a, &ps->b);
     lf__sel_skip_ws(p);
-    if (!rc && word_at(p, "of") && lf__sel_is_ws((unsigned char)p->s[p->pos + 2])) {
+    if (!rc && word_at(p, "of") && lf__ascii_is_space((unsigned char)p->s[p->pos + 2])) {
       p->pos += 2;
       rc = parse_nested(p, ps, start, 0);
     }
@@ -336,11 +336,12 @@ static int parse_pseudo(parser_t *p, compound_t *c) {
     i++;
   if (i == name) return lf__sel_fail_unexpected(p, start);
   int func = p->s[i] == '(' && name - start == 1;
-  const pseudo_name_t *t = name - start == 2 ? NULL
-                           : func ? find_pseudo(func_pseudos, sizeof(func_pseudos) / sizeof(*func_pseudos),
-                                                p->s + name, i - name)
-                                  : find_pseudo(plain_pseudos, sizeof(plain_pseudos) / sizeof(*plain_pseudos),
-                                                p->s + name, i - name);
+  const pseudo_name_t *t =
+      name - start == 2 ? NULL
+      : func ? find_pseudo(func_pseudos, sizeof(func_pseudos) / sizeof(*func_pseudos), p->s + name,
+                           i - name)
+             : find_pseudo(plain_pseudos, sizeof(plain_pseudos) / sizeof(*plain_pseudos),
+                           p->s + name, i - name);
   if (!t) {
     int len = i - start > 64 ? 64 : (int)(i - start);
     return lf__sel_fail(p, start, "unsupported %s '%.*s'",

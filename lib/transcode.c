@@ -19,54 +19,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "encoding.h"
 #include "loopfetch.h"
 
-typedef struct {
-  char *data;
-  size_t len, cap;
-} out_t;
-
-static int reserve(out_t *o, size_t more) {
-  if (o->cap - o->len > more) return 0;
-  size_t ncap = o->cap ? o->cap : 64;
-  while (ncap - o->len <= more) {
-    if (ncap > SIZE_MAX / 2) return LF_ENOMEM;
-    ncap *= 2;
-  }
-  char *p = realloc(o->data, ncap);
-  if (!p) return LF_ENOMEM;
-  o->data = p;
-  o->cap = ncap;
-  return 0;
-}
-
-static int put(out_t *o, const char *s, size_t n) {
-  if (reserve(o, n)) return LF_ENOMEM;
-  memcpy(o->data + o->len, s, n);
-  o->len += n;
-  o->data[o->len] = '\0';
-  return 0;
-}
-
-static int put_utf8(out_t *o, unsigned long cp) {
-  char u[4];
-  size_t n = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
-  static const unsigned char lead[] = {0, 0, 0xc0, 0xe0, 0xf0};
-  for (size_t i = n - 1; i > 0; i--, cp >>= 6)
-    u[i] = (char)(0x80 | (cp & 0x3f));
-  u[0] = (char)(n == 1 ? cp : (lead[n] | cp));
-  return put(o, u, n);
-}
-
 /* Runs iconv over in, growing o; calls on_error at each sequence iconv rejects (EILSEQ) or
  * leaves unfinished at the end (EINVAL), which consumes input and writes a replacement. */
-typedef int (*on_error_t)(const lf__encoding_t *enc, const char **in, size_t *left, out_t *o,
+typedef int (*on_error_t)(const lf__encoding_t *enc, const char **in, size_t *left, lf__buf_t *o,
                           int truncated);
 
-static int run(iconv_t cd, const lf__encoding_t *enc, const char *in, size_t len, out_t *o,
+static int run(iconv_t cd, const lf__encoding_t *enc, const char *in, size_t len, lf__buf_t *o,
                on_error_t on_error) {
-  int rc = reserve(o, len + len / 2 + 16);
+  int rc = lf__buf_reserve(o, len + len / 2 + 16);
   size_t left = len;
   while (!rc) {
     char *dst = o->data + o->len;
@@ -83,7 +47,7 @@ static int run(iconv_t cd, const lf__encoding_t *enc, const char *in, size_t len
     }
     if (r != (size_t)-1) continue;
     if (errno == E2BIG)
-      rc = reserve(o, o->cap);
+      rc = lf__buf_reserve(o, o->cap);
     else if (errno == EILSEQ || errno == EINVAL)
       rc = on_error(enc, &in, &left, o, errno == EINVAL);
     else
@@ -92,15 +56,15 @@ static int run(iconv_t cd, const lf__encoding_t *enc, const char *in, size_t len
   return rc;
 }
 
-static int decode_error(const lf__encoding_t *enc, const char **in, size_t *left, out_t *o,
+static int decode_error(const lf__encoding_t *enc, const char **in, size_t *left, lf__buf_t *o,
                         int truncated) {
   unsigned char c = (unsigned char)**in;
   size_t skip = enc->kind == LF__ENC_UTF16 && *left >= 2 ? 2 : 1;
   if (truncated) skip = *left;
   *in += skip;
   *left -= skip;
-  if (enc->kind == LF__ENC_WINDOWS && c >= 0x80 && c <= 0x9f) return put_utf8(o, c);
-  return put(o, "\xef\xbf\xbd", 3);
+  if (enc->kind == LF__ENC_WINDOWS && c >= 0x80 && c <= 0x9f) return lf__buf_push_utf8(o, c);
+  return lf__buf_push(o, "\xef\xbf\xbd", 3);
 }
 
 /* Length of the UTF-8 sequence at s (at least 1, at most left). */
@@ -114,7 +78,7 @@ static size_t utf8_len(const unsigned char *s, size_t left, unsigned long *cp) {
   return n;
 }
 
-static int encode_error(const lf__encoding_t *enc, const char **in, size_t *left, out_t *o,
+static int encode_error(const lf__encoding_t *enc, const char **in, size_t *left, lf__buf_t *o,
                         int truncated) {
   unsigned long cp;
   size_t n = utf8_len((const unsigned char *)*in, *left, &cp);
@@ -123,15 +87,15 @@ static int encode_error(const lf__encoding_t *enc, const char **in, size_t *left
   *left -= n;
   if (enc->kind == LF__ENC_WINDOWS && cp >= 0x80 && cp <= 0x9f) {
     char b = (char)cp;
-    return put(o, &b, 1);
+    return lf__buf_push(o, &b, 1);
   }
   char ref[32];
   int len = snprintf(ref, sizeof(ref), "%%26%%23%lu%%3B", cp);
-  return put(o, ref, (size_t)len);
+  return lf__buf_push(o, ref, (size_t)len);
 }
 
 static int convert(const char *to, const char *from, const lf__encoding_t *enc, const char *in,
-                   size_t len, out_t *o, on_error_t on_error) {
+                   size_t len, lf__buf_t *o, on_error_t on_error) {
   iconv_t cd = iconv_open(to, from);
   if (cd == (iconv_t)-1) return errno == ENOMEM ? LF_ENOMEM : LF_EINVAL;
   int rc = run(cd, enc, in, len, o, on_error);
@@ -140,26 +104,26 @@ static int convert(const char *to, const char *from, const lf__encoding_t *enc, 
 }
 
 /* x-user-defined is arithmetic, not a table: 0x80-0xFF are U+F780-U+F7FF. */
-static int decode_user_defined(const char *in, size_t len, out_t *o) {
-  int rc = reserve(o, len * 3);
+static int decode_user_defined(const char *in, size_t len, lf__buf_t *o) {
+  int rc = lf__buf_reserve(o, len * 3);
   for (size_t i = 0; i < len && !rc; i++) {
     unsigned char c = (unsigned char)in[i];
-    rc = put_utf8(o, c < 0x80 ? c : 0xf780u + (c - 0x80u));
+    rc = lf__buf_push_utf8(o, c < 0x80 ? c : 0xf780u + (c - 0x80u));
   }
   return rc;
 }
 
 int lf__decode(const lf__encoding_t *enc, const char *in, size_t len, char **out, size_t *out_len) {
-  out_t o = {0};
-  int rc = reserve(&o, 1);
+  lf__buf_t o = {0};
+  int rc = lf__buf_reserve(&o, 1);
   if (rc) return rc;
   o.data[0] = '\0';
   if (enc->kind == LF__ENC_REPLACEMENT)
-    rc = len ? put(&o, "\xef\xbf\xbd", 3) : 0;
+    rc = len ? lf__buf_push(&o, "\xef\xbf\xbd", 3) : 0;
   else if (enc->kind == LF__ENC_USER)
     rc = decode_user_defined(in, len, &o);
   else if (enc->kind == LF__ENC_UTF8)
-    rc = put(&o, in, len);
+    rc = lf__buf_push(&o, in, len);
   else
     rc = convert("UTF-8", enc->iconv, enc, in, len, &o, decode_error);
   if (rc) {
@@ -171,18 +135,18 @@ int lf__decode(const lf__encoding_t *enc, const char *in, size_t len, char **out
   return 0;
 }
 
-static int encode_user_defined(const char *in, size_t len, out_t *o) {
+static int encode_user_defined(const char *in, size_t len, lf__buf_t *o) {
   int rc = 0;
   for (size_t i = 0; i < len && !rc;) {
     unsigned long cp;
     size_t n = utf8_len((const unsigned char *)in + i, len - i, &cp);
     char b = (char)(cp < 0x80 ? cp : cp - 0xf780u + 0x80u);
     if (cp < 0x80 || (cp >= 0xf780 && cp <= 0xf7ff)) {
-      rc = put(o, &b, 1);
+      rc = lf__buf_push(o, &b, 1);
     } else {
       char ref[32];
       int rl = snprintf(ref, sizeof(ref), "%%26%%23%lu%%3B", cp);
-      rc = put(o, ref, (size_t)rl);
+      rc = lf__buf_push(o, ref, (size_t)rl);
     }
     i += n;
   }
@@ -191,13 +155,13 @@ static int encode_user_defined(const char *in, size_t len, out_t *o) {
 
 int lf__encode_query(const lf__encoding_t *enc, const char *in, size_t len, char **out,
                      size_t *out_len) {
-  out_t o = {0};
-  int rc = reserve(&o, len + 1);
+  lf__buf_t o = {0};
+  int rc = lf__buf_reserve(&o, len + 1);
   if (rc) return rc;
   o.data[0] = '\0';
   enc = lf__encoding_for_urls(enc);
   if (enc->kind == LF__ENC_UTF8)
-    rc = put(&o, in, len);
+    rc = lf__buf_push(&o, in, len);
   else if (enc->kind == LF__ENC_USER)
     rc = encode_user_defined(in, len, &o);
   else

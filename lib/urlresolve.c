@@ -41,20 +41,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ascii.h"
 #include "loopfetch.h"
 
-static unsigned char ascii_lower(unsigned char c) {
-  return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
-}
-
-static int caseeq_n(const char *a, const char *b, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    if (ascii_lower((unsigned char)a[i]) != ascii_lower((unsigned char)b[i])) return 0;
-  return 1;
-}
-
 static int is_http_scheme(const char *s, size_t n) {
-  return (n == 4 && caseeq_n(s, "http", 4)) || (n == 5 && caseeq_n(s, "https", 5));
+  return (n == 4 && lf__ascii_caseeq_n(s, "http", 4)) ||
+         (n == 5 && lf__ascii_caseeq_n(s, "https", 5));
 }
 
 /* Length of the scheme if s starts with one followed by ':' (a letter, then letters, digits,
@@ -100,7 +92,7 @@ static char *special_scheme(CURLU *base, const char *p, size_t n) {
   const char *rest = p + n + 1;
   char *bs = NULL;
   int same = base && !curl_url_get(base, CURLUPART_SCHEME, &bs, 0) && strlen(bs) == n &&
-             caseeq_n(bs, p, n);
+             lf__ascii_caseeq_n(bs, p, n);
   curl_free(bs);
   if (same && strncmp(rest, "//", 2) != 0) return strdup(rest);
   while (*rest == '/')
@@ -108,7 +100,7 @@ static char *special_scheme(CURLU *base, const char *p, size_t n) {
   char *out = malloc(n + 3 + strlen(rest) + 1);
   if (!out) return NULL;
   for (size_t i = 0; i < n; i++)
-    out[i] = (char)ascii_lower((unsigned char)p[i]);
+    out[i] = (char)lf__ascii_lower((unsigned char)p[i]);
   strcpy(out + n, "://");
   strcpy(out + n + 3, rest);
   return out;
@@ -258,7 +250,7 @@ static CURLUcode lower_host(CURLU *h) {
   if (uc) return uc;
   int changed = 0;
   for (char *q = host; *q; q++) {
-    char low = (char)ascii_lower((unsigned char)*q);
+    char low = (char)lf__ascii_lower((unsigned char)*q);
     changed |= low != *q;
     *q = low;
   }

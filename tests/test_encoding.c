@@ -28,57 +28,68 @@ static const page_case_t pages[] = {
     {"windows-1252 by <meta>",
      PAGE("<meta charset=\x22windows-1252\x22><a href=\x22/caf\xe9/?q=\xe9&r=\x80\x22>x</a>"), NULL,
      "http://h.example/caf%C3%A9/?q=%E9&r=%80"},
-    {"windows-1252 by header",
-     PAGE("<a href=\x22/caf\xe9/?q=\xe9&r=\x80\x22>x</a>"), "text/html; charset=windows-1252",
-     "http://h.example/caf%C3%A9/?q=%E9&r=%80"},
+    {"windows-1252 by header", PAGE("<a href=\x22/caf\xe9/?q=\xe9&r=\x80\x22>x</a>"),
+     "text/html; charset=windows-1252", "http://h.example/caf%C3%A9/?q=%E9&r=%80"},
     {"latin1 label is windows-1252",
      PAGE("<meta charset=\x22 Latin1 \x22><a href=\x22/\x80?q=\x80\x22>x</a>"), NULL,
      "http://h.example/%E2%82%AC?q=%80"},
-    {"unencodable in query",
-     PAGE("<meta charset=windows-1252><a href=\x22/?q=&#26085;\x22>x</a>"), NULL,
-     "http://h.example/?q=%26%2326085%3B"},
-    {"unlabelled, not UTF-8: windows-1252",
-     PAGE("<a href=\x22/\xe9?q=\xe9\x22>x</a>"), NULL,
+    {"unencodable in query", PAGE("<meta charset=windows-1252><a href=\x22/?q=&#26085;\x22>x</a>"),
+     NULL, "http://h.example/?q=%26%2326085%3B"},
+    {"unlabelled, not UTF-8: windows-1252", PAGE("<a href=\x22/\xe9?q=\xe9\x22>x</a>"), NULL,
      "http://h.example/%C3%A9?q=%E9"},
-    {"unlabelled, valid UTF-8",
-     PAGE("<a href=\x22/\xc3\xa9?q=\xc3\xa9\x22>x</a>"), NULL,
+    {"unlabelled, valid UTF-8", PAGE("<a href=\x22/\xc3\xa9?q=\xc3\xa9\x22>x</a>"), NULL,
      "http://h.example/%C3%A9?q=%C3%A9"},
     {"ISO-8859-2 by <meta>",
-     PAGE("<meta charset=\x22iso-8859-2\x22><a href=\x22/\xb3\xf3" "d\xbc?q=\xb3\xf3" "d\xbc\x22>x</a>"), NULL,
-     "http://h.example/%C5%82%C3%B3d%C5%BA?q=%B3%F3d%BC"},
+     PAGE("<meta charset=\x22iso-8859-2\x22><a href=\x22/\xb3\xf3"
+          "d\xbc?q=\xb3\xf3"
+          "d\xbc\x22>x</a>"),
+     NULL, "http://h.example/%C5%82%C3%B3d%C5%BA?q=%B3%F3d%BC"},
     {"Shift_JIS by <meta>",
-     PAGE("<meta charset=\x22shift_jis\x22><a href=\x22/\x93\xfa\x96{/?q=\x93\xfa\x96{\x22>x</a>"), NULL,
-     "http://h.example/%E6%97%A5%E6%9C%AC/?q=%93%FA%96{"},
-    {"Shift_JIS by header",
-     PAGE("<a href=\x22/\x93\xfa\x96{/?q=\x93\xfa\x96{\x22>x</a>"), "text/html;charset=Shift_JIS",
-     "http://h.example/%E6%97%A5%E6%9C%AC/?q=%93%FA%96{"},
+     PAGE("<meta charset=\x22shift_jis\x22><a href=\x22/\x93\xfa\x96{/?q=\x93\xfa\x96{\x22>x</a>"),
+     NULL, "http://h.example/%E6%97%A5%E6%9C%AC/?q=%93%FA%96{"},
+    {"Shift_JIS by header", PAGE("<a href=\x22/\x93\xfa\x96{/?q=\x93\xfa\x96{\x22>x</a>"),
+     "text/html;charset=Shift_JIS", "http://h.example/%E6%97%A5%E6%9C%AC/?q=%93%FA%96{"},
     {"EUC-KR by <meta>",
-     PAGE("<meta charset=\x22" "euc-kr\x22><a href=\x22/\xc7\xd1\xb1\xb9/?q=\xc7\xd1\xb1\xb9\x22>x</a>"), NULL,
-     "http://h.example/%ED%95%9C%EA%B5%AD/?q=%C7%D1%B1%B9"},
-    {"GB18030 by header",
-     PAGE("<a href=\x22/\xd6\xd0\xce\xc4/?q=\xd6\xd0\xce\xc4\x22>x</a>"), "text/html; charset=\x22gb18030\x22",
-     "http://h.example/%E4%B8%AD%E6%96%87/?q=%D6%D0%CE%C4"},
+     PAGE("<meta charset=\x22"
+          "euc-kr\x22><a href=\x22/\xc7\xd1\xb1\xb9/?q=\xc7\xd1\xb1\xb9\x22>x</a>"),
+     NULL, "http://h.example/%ED%95%9C%EA%B5%AD/?q=%C7%D1%B1%B9"},
+    {"GB18030 by header", PAGE("<a href=\x22/\xd6\xd0\xce\xc4/?q=\xd6\xd0\xce\xc4\x22>x</a>"),
+     "text/html; charset=\x22gb18030\x22", "http://h.example/%E4%B8%AD%E6%96%87/?q=%D6%D0%CE%C4"},
     {"windows-1256 by http-equiv",
-     PAGE("<meta http-equiv=\x22" "Content-Type\x22 content=\x22text/html; charset=windows-1256\x22><a href=\x22/\xda\xd1\xc8\xed?q=\xda\xd1\xc8\xed\x22>x</a>"), NULL,
-     "http://h.example/%D8%B9%D8%B1%D8%A8%D9%8A?q=%DA%D1%C8%ED"},
+     PAGE("<meta http-equiv=\x22"
+          "Content-Type\x22 content=\x22text/html; charset=windows-1256\x22><a "
+          "href=\x22/\xda\xd1\xc8\xed?q=\xda\xd1\xc8\xed\x22>x</a>"),
+     NULL, "http://h.example/%D8%B9%D8%B1%D8%A8%D9%8A?q=%DA%D1%C8%ED"},
     {"UTF-16LE with BOM",
-     PAGE("\xff\xfe<\x00" "a\x00 \x00h\x00r\x00" "e\x00" "f\x00=\x00\x22\x00/\x00\xfc\x00/\x00?\x00q\x00=\x00\xfc\x00\x22\x00>\x00x\x00<\x00/\x00" "a\x00>\x00"), NULL,
-     "http://h.example/%C3%BC/?q=%C3%BC"},
+     PAGE("\xff\xfe<\x00"
+          "a\x00 \x00h\x00r\x00"
+          "e\x00"
+          "f\x00=\x00\x22\x00/\x00\xfc\x00/\x00?\x00q\x00=\x00\xfc\x00\x22\x00>\x00x\x00<\x00/\x00"
+          "a\x00>\x00"),
+     NULL, "http://h.example/%C3%BC/?q=%C3%BC"},
     {"UTF-16BE with BOM",
-     PAGE("\xfe\xff\x00<\x00" "a\x00 \x00h\x00r\x00" "e\x00" "f\x00=\x00\x22\x00/\x00\xfc\x00/\x00?\x00q\x00=\x00\xfc\x00\x22\x00>\x00x\x00<\x00/\x00" "a\x00>"), NULL,
-     "http://h.example/%C3%BC/?q=%C3%BC"},
+     PAGE("\xfe\xff\x00<\x00"
+          "a\x00 \x00h\x00r\x00"
+          "e\x00"
+          "f\x00=\x00\x22\x00/\x00\xfc\x00/\x00?\x00q\x00=\x00\xfc\x00\x22\x00>\x00x\x00<\x00/\x00"
+          "a\x00>"),
+     NULL, "http://h.example/%C3%BC/?q=%C3%BC"},
     {"BOM beats header",
-     PAGE("\xff\xfe<\x00" "a\x00 \x00h\x00r\x00" "e\x00" "f\x00=\x00\x22\x00/\x00\xfc\x00/\x00?\x00q\x00=\x00\xfc\x00\x22\x00>\x00x\x00<\x00/\x00" "a\x00>\x00"), "text/html; charset=windows-1252",
-     "http://h.example/%C3%BC/?q=%C3%BC"},
+     PAGE("\xff\xfe<\x00"
+          "a\x00 \x00h\x00r\x00"
+          "e\x00"
+          "f\x00=\x00\x22\x00/\x00\xfc\x00/\x00?\x00q\x00=\x00\xfc\x00\x22\x00>\x00x\x00<\x00/\x00"
+          "a\x00>\x00"),
+     "text/html; charset=windows-1252", "http://h.example/%C3%BC/?q=%C3%BC"},
     {"header beats <meta>",
-     PAGE("<meta charset=\x22windows-1252\x22><a href=\x22/\xe9?q=\xe9\x22>x</a>"), "text/html; charset=iso-8859-2",
-     "http://h.example/%C3%A9?q=%E9"},
+     PAGE("<meta charset=\x22windows-1252\x22><a href=\x22/\xe9?q=\xe9\x22>x</a>"),
+     "text/html; charset=iso-8859-2", "http://h.example/%C3%A9?q=%E9"},
     {"header beats <meta> (2)",
-     PAGE("<meta charset=\x22iso-8859-2\x22><a href=\x22/\xb3?q=\xb3\x22>x</a>"), "text/html; charset=windows-1252",
-     "http://h.example/%C2%B3?q=%B3"},
+     PAGE("<meta charset=\x22iso-8859-2\x22><a href=\x22/\xb3?q=\xb3\x22>x</a>"),
+     "text/html; charset=windows-1252", "http://h.example/%C2%B3?q=%B3"},
     {"unknown header charset: <meta>",
-     PAGE("<meta charset=\x22iso-8859-2\x22><a href=\x22/\xb3\x22>x</a>"), "text/html; charset=klingon",
-     "http://h.example/%C5%82"},
+     PAGE("<meta charset=\x22iso-8859-2\x22><a href=\x22/\xb3\x22>x</a>"),
+     "text/html; charset=klingon", "http://h.example/%C5%82"},
     {"<meta> in a comment is not read",
      PAGE("<!-- <meta charset=\x22iso-8859-2\x22> --><a href=\x22/\xb3\x22>x</a>"), NULL,
      "http://h.example/%C2%B3"},
@@ -86,26 +97,37 @@ static const page_case_t pages[] = {
      PAGE("<meta content=\x22text/html; charset=iso-8859-2\x22><a href=\x22/\xb3\x22>x</a>"), NULL,
      "http://h.example/%C2%B3"},
     {"<meta> after 1024 bytes is not read",
-     PAGE("<!--xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx--><meta charset=\x22iso-8859-2\x22><a href=\x22/\xb3\x22>x</a>"), NULL,
-     "http://h.example/%C2%B3"},
+     PAGE("<!--"
+          "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+          "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+          "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+          "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+          "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+          "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+          "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+          "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+          "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+          "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+          "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+          "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx--><meta "
+          "charset=\x22iso-8859-2\x22><a href=\x22/\xb3\x22>x</a>"),
+     NULL, "http://h.example/%C2%B3"},
     {"<meta> utf-16 means UTF-8",
      PAGE("<meta charset=\x22utf-16\x22><a href=\x22/\xc3\xa9\x22>x</a>"), NULL,
      "http://h.example/%C3%A9"},
     {"x-user-defined in <meta> is windows-1252",
      PAGE("<meta charset=\x22x-user-defined\x22><a href=\x22/\x80\x22>x</a>"), NULL,
      "http://h.example/%E2%82%AC"},
-    {"x-user-defined by header",
-     PAGE("<a href=\x22/\x80\x22>x</a>"), "text/html; charset=x-user-defined",
-     "http://h.example/%EF%9E%80"},
-    {"replacement: one U+FFFD",
-     PAGE("<a href=\x22/x\x22>x</a>"), "text/html; charset=iso-2022-kr",
+    {"x-user-defined by header", PAGE("<a href=\x22/\x80\x22>x</a>"),
+     "text/html; charset=x-user-defined", "http://h.example/%EF%9E%80"},
+    {"replacement: one U+FFFD", PAGE("<a href=\x22/x\x22>x</a>"), "text/html; charset=iso-2022-kr",
      ""},
-    {"UTF-8 BOM",
-     PAGE("\xef\xbb\xbf<a href=\x22/\xc3\xa9?q=\xc3\xa9\x22>x</a>"), "text/html; charset=windows-1252",
-     "http://h.example/%C3%A9?q=%C3%A9"},
+    {"UTF-8 BOM", PAGE("\xef\xbb\xbf<a href=\x22/\xc3\xa9?q=\xc3\xa9\x22>x</a>"),
+     "text/html; charset=windows-1252", "http://h.example/%C3%A9?q=%C3%A9"},
     {"ISO-2022-JP by <meta>",
-     PAGE("<meta charset=\x22iso-2022-jp\x22><a href=\x22/\x1b$BF|K\x5c\x1b(B?q=\x1b$BF|K\x5c\x1b(B\x22>x</a>"), NULL,
-     "http://h.example/%E6%97%A5%E6%9C%AC?q=%1B$BF|K\\%1B(B"},
+     PAGE("<meta charset=\x22iso-2022-jp\x22><a "
+          "href=\x22/\x1b$BF|K\x5c\x1b(B?q=\x1b$BF|K\x5c\x1b(B\x22>x</a>"),
+     NULL, "http://h.example/%E6%97%A5%E6%9C%AC?q=%1B$BF|K\\%1B(B"},
 };
 
 static void test_pages(void) {
@@ -164,11 +186,25 @@ static void test_decode(void) {
   CHECK_EQ_STR(decoded("windows-1252", "\x80\x81\x8d\x8f\x90\x9d\x9f", 7),
                "\xe2\x82\xac\xc2\x81\xc2\x8d\xc2\x8f\xc2\x90\xc2\x9d\xc5\xb8");
   CHECK_EQ_STR(decoded("windows-1250", "\x81\x8a", 2), "\xc2\x81\xc5\xa0");
-  CHECK_EQ_STR(decoded("iso-8859-3", "a\xa5" "b", 3), "a\xef\xbf\xbd" "b");
+  CHECK_EQ_STR(decoded("iso-8859-3",
+                       "a\xa5"
+                       "b",
+                       3),
+               "a\xef\xbf\xbd"
+               "b");
   CHECK_EQ_STR(decoded("utf-16le", "a\0b", 3), "a\xef\xbf\xbd");
-  CHECK_EQ_STR(decoded("utf-16le", "a\0\x00\xdc" "b\0", 6), "a\xef\xbf\xbd" "b");
+  CHECK_EQ_STR(decoded("utf-16le",
+                       "a\0\x00\xdc"
+                       "b\0",
+                       6),
+               "a\xef\xbf\xbd"
+               "b");
   CHECK_EQ_STR(decoded("shift_jis", "\x82 ", 2), "\xef\xbf\xbd ");
-  CHECK_EQ_STR(decoded("shift_jis", "\x82" "a", 2), "\xef\xbc\xa2"); /* fullwidth B */
+  CHECK_EQ_STR(decoded("shift_jis",
+                       "\x82"
+                       "a",
+                       2),
+               "\xef\xbc\xa2"); /* fullwidth B */
   CHECK_EQ_STR(decoded("shift_jis", "\\~", 2), "\\~");
   CHECK_EQ_STR(decoded("euc-kr", "\xc7\xd1\xc7", 3), "\xed\x95\x9c\xef\xbf\xbd");
   CHECK_EQ_STR(decoded("x-user-defined", "a\x80\xff", 3), "a\xef\x9e\x80\xef\x9f\xbf");
@@ -191,17 +227,17 @@ static void test_sniff(void) {
   CHECK_EQ_STR(sniffed("x", 1, "text/html; x=\"a;b\"; CHARSET=koi8-u", &bom), "KOI8-U");
   CHECK_EQ_STR(sniffed(PAGE("<META CHARSET=KOI8-R>"), NULL, &bom), "KOI8-R");
   CHECK_EQ_STR(sniffed(PAGE("<meta/charset='koi8-r'/>"), NULL, &bom), "KOI8-R");
-  CHECK_EQ_STR(sniffed(PAGE("<meta http-equiv=content-type content='charset=\"koi8-r\"'>"), NULL,
-                       &bom),
-               "KOI8-R");
+  CHECK_EQ_STR(
+      sniffed(PAGE("<meta http-equiv=content-type content='charset=\"koi8-r\"'>"), NULL, &bom),
+      "KOI8-R");
   CHECK_EQ_STR(sniffed(PAGE("<meta content='text/html;charset=koi8-r' http-equiv=Content-Type>"),
                        NULL, &bom),
                "KOI8-R");
   CHECK_EQ_STR(sniffed(PAGE("<meta charset=bogus><meta charset=koi8-r>"), NULL, &bom), "KOI8-R");
   CHECK_EQ_STR(sniffed(PAGE("<meta charset=koi8-r charset=koi8-u>"), NULL, &bom), "KOI8-R");
-  CHECK_EQ_STR(sniffed(PAGE("<div title='<meta charset=koi8-r>'><meta charset=koi8-u>"), NULL,
-                       &bom),
-               "KOI8-U");
+  CHECK_EQ_STR(
+      sniffed(PAGE("<div title='<meta charset=koi8-r>'><meta charset=koi8-u>"), NULL, &bom),
+      "KOI8-U");
   CHECK_EQ_STR(sniffed(PAGE("<!--><meta charset=koi8-r>"), NULL, &bom), "KOI8-R");
   CHECK_EQ_STR(sniffed(PAGE("<metax charset=koi8-r>\xe9"), NULL, &bom), "windows-1252");
   CHECK_EQ_STR(sniffed(PAGE("<meta charset=koi8-r"), NULL, &bom), "UTF-8");

@@ -18,9 +18,10 @@ static const char *ol = "<ol id=l>"
                         "<li id=i6 class=x>f</li><li id=i7>g</li><li id=i8 class=x>h</li></ol>";
 
 /* Mixed types among siblings, for the of-type forms. */
-static const char *mix = "<div id=m><h2 id=h1>t</h2><p id=p1>1</p><p id=p2>2</p><span id=s1>s</span>"
-                         "<p id=p3>3</p><h2 id=h2>u</h2><p id=p4>4</p></div>"
-                         "<section id=one><p id=only>x</p></section>";
+static const char *mix =
+    "<div id=m><h2 id=h1>t</h2><p id=p1>1</p><p id=p2>2</p><span id=s1>s</span>"
+    "<p id=p3>3</p><h2 id=h2>u</h2><p id=p4>4</p></div>"
+    "<section id=one><p id=only>x</p></section>";
 
 static const char *misc =
     "<html id=root lang=en-GB><head id=hd><link id=css rel=StyleSheet type=\"TEXT/css\" "

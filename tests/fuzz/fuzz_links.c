@@ -7,11 +7,20 @@
 #include "loopfetch.h"
 
 static const char *const types[] = {
-    NULL, "text/html", "text/html; charset=windows-1252", "text/html; charset=shift_jis",
-    "text/html; charset=utf-16le", "text/html; charset=utf-16be", "text/html; charset=euc-kr",
-    "text/html; charset=gb18030", "text/html; charset=iso-2022-jp", "text/html; charset=big5",
-    "text/html; charset=x-user-defined", "text/html; charset=iso-2022-kr",
-    "text/html; charset=\"iso-8859-2\"", "text/html; charset=bogus",
+    NULL,
+    "text/html",
+    "text/html; charset=windows-1252",
+    "text/html; charset=shift_jis",
+    "text/html; charset=utf-16le",
+    "text/html; charset=utf-16be",
+    "text/html; charset=euc-kr",
+    "text/html; charset=gb18030",
+    "text/html; charset=iso-2022-jp",
+    "text/html; charset=big5",
+    "text/html; charset=x-user-defined",
+    "text/html; charset=iso-2022-kr",
+    "text/html; charset=\"iso-8859-2\"",
+    "text/html; charset=bogus",
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

@@ -10,12 +10,12 @@
 
 static GumboOutput *doc;
 
-static void walk(lf__selector_t *sel, lf__selector_t *is, lf__selector_t *not,
+static void walk(lf__selector_t *sel, lf__selector_t *is, lf__selector_t * not,
                  const GumboNode *n) {
   if (n->type != GUMBO_NODE_ELEMENT && n->type != GUMBO_NODE_TEMPLATE) return;
   int m = lf__selector_matches(sel, n);
   if (is && lf__selector_matches(is, n) != m) abort();
-  if (not && lf__selector_matches(not, n) == m) abort();
+  if (not &&lf__selector_matches(not, n) == m) abort();
   const GumboVector *kids = &n->v.element.children;
   for (unsigned i = 0; i < kids->length; i++)
     walk(sel, is, not, kids->data[i]);
@@ -53,7 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     walk(sel, is, not, doc->root);
     lf__selector_free(sel);
     lf__selector_free(is);
-    lf__selector_free(not);
+    lf__selector_free(not );
   } else if (rc == LF_ESELECTOR && (pos > size || strchr(err, '\n')))
     abort(); /* the position must be inside the text, the message one line */
   free(text);
