@@ -5,7 +5,7 @@
 
 #include <gumbo.h>
 
-#define LF__ARENA_CLASSES 11 /* size classes 32 B .. 32 KiB */
+#define LF__ARENA_CLASSES 23 /* size classes 16 B .. 32 KiB (arena.c) */
 
 typedef struct lf__arena_chunk_s lf__arena_chunk_t;
 typedef struct lf__arena_big_s lf__arena_big_t;
