@@ -197,13 +197,26 @@ typedef struct {
 } lf_links_t;
 
 /* Parses html (len bytes, need not be NUL-terminated), selects elements with selector, and
- * resolves each one's href against page_url (or the document's <base href>). Selectors support
- * type, *, .class, #id, [attr], [attr=value] (also ~= |= ^= $= *=), descendant, >, +, ~ and ','.
+ * resolves each one's href against page_url (or the document's <base href>) to the URL a
+ * browser would request (WHATWG URL standard: path as UTF-8, query in the page's encoding).
+ * Selectors: CSS Selectors Level 3 (type, *, .class, #id, [attr] with = ~= |= ^= $= *=,
+ * combinators ' ' > + ~, ',', :first-child, :nth-child(An+B), :not() and the other structural
+ * pseudo-classes) plus :is(), :where(), :has(), :nth-child(An+B of S) and the i/s attribute
+ * flags; README "Selectors" lists them. The page's encoding is sniffed as the HTML standard
+ * says (BOM, <meta> in the first 1024 bytes, else UTF-8 if valid, else windows-1252) and the
+ * page decoded with iconv before parsing.
  * On error returns LF_ESELECTOR (with the position in errbuf), LF_EURL (bad page_url) or
  * LF_ENOMEM, and writes one line of explanation to errbuf (if errlen > 0).
  * On success the caller owns out and frees it with lf_links_free(). */
 int lf_links_extract(const char *html, size_t len, const char *page_url, const char *selector,
                      lf_links_t *out, char *errbuf, size_t errlen);
+
+/* lf_links_extract() for a page that came with a Content-Type header (may be NULL): its
+ * charset parameter, when it names a known encoding, comes before the <meta> prescan (a BOM
+ * still comes first), as the HTML standard says. */
+int lf_links_extract2(const char *html, size_t len, const char *page_url,
+                      const char *content_type, const char *selector, lf_links_t *out,
+                      char *errbuf, size_t errlen);
 
 void lf_links_free(lf_links_t *links);
 

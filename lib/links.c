@@ -1,21 +1,6 @@
-/* Link extraction: parse HTML with gumbo, select elements with a CSS selector, resolve their
- * href against the page (or its <base href>) with libcurl's URL API, keep unique http(s) URLs.
- *
- * URL handling follows what a browser would request, because that is what servers expect:
- *  - leading/trailing spaces and controls are trimmed, tabs and newlines inside are dropped;
- *  - the fragment is cut off before anything else (it never reaches the server);
- *  - '\' before the query becomes '/', as browsers do for http(s);
- *  - outside the host part, spaces, controls, non-ASCII bytes and a few unsafe ASCII characters
- *    are percent-encoded with uppercase hex, while '%' is left alone so existing %XX escapes
- *    pass through unchanged (`/wiki/Côte_d'Ivoire` becomes `/wiki/C%C3%B4te_d'Ivoire`).
- *    We encode ourselves instead of passing CURLU_URLENCODE because libcurl 7.88 writes
- *    lowercase hex and turns spaces in the query into '+' (and without that flag it keeps
- *    raw non-ASCII bytes in absolute URLs while encoding them in relative ones);
- *  - an empty or fragment-only href means the base itself: libcurl would resolve "" and "#x"
- *    like a path segment ("dir/"), so those skip libcurl's relative resolution;
- *  - the host is lowercased (ASCII only) and a default port dropped, so equal URLs compare
- *    equal. Non-ASCII host names stay UTF-8 rather than punycode: with libcurl 7.88,
- *    CURLU_PUNYCODE failed for every such name we tried, reporting it as out of memory.
+/* Link extraction: decode the page to UTF-8 (encoding.h), parse it with gumbo, select elements
+ * with a CSS selector, resolve their href against the page (or its <base href>) as a browser
+ * would (urlresolve.c), keep unique http(s) URLs in first-seen order.
  */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
@@ -30,9 +15,10 @@
 #include <string.h>
 
 #include "loopfetch.h"
+#include "arena.h"
+#include "encoding.h"
 #include "selector.h"
-
-#define SKIP 1 /* internal result: this href gives no usable http(s) URL */
+#include "urlresolve.h"
 
 /* Open-addressing hash set of the URLs kept so far; the strings belong to lf_links_t. */
 typedef struct {
@@ -41,8 +27,9 @@ typedef struct {
 } urlset_t;
 
 typedef struct {
-  const lf__selector_t *sel;
+  lf__selector_t *sel;
   CURLU *base;
+  const lf__encoding_t *enc; /* the page's, for the queries of its URLs */
   lf_links_t links;
   size_t urls_cap;
   urlset_t set;
@@ -56,180 +43,6 @@ static int set_err(char *errbuf, size_t errlen, int rc, const char *fmt, ...) {
     va_end(ap);
   }
   return rc;
-}
-
-static unsigned char ascii_lower(unsigned char c) {
-  return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
-}
-
-static int is_http_scheme(const char *s, size_t n) {
-  char low[6] = {0};
-  if (n != 4 && n != 5) return 0;
-  for (size_t i = 0; i < n; i++)
-    low[i] = (char)ascii_lower((unsigned char)s[i]);
-  return strcmp(low, "http") == 0 || strcmp(low, "https") == 0;
-}
-
-/* Length of the scheme if s starts with one followed by ':' (RFC 3986), else 0. */
-static size_t scheme_len(const char *s) {
-  unsigned char c = (unsigned char)s[0];
-  if (!((c | 0x20) >= 'a' && (c | 0x20) <= 'z')) return 0;
-  size_t i = 1;
-  for (c = (unsigned char)s[i]; c; c = (unsigned char)s[++i]) {
-    int alnum = ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || (c >= '0' && c <= '9');
-    if (!alnum && c != '+' && c != '-' && c != '.') break;
-  }
-  return s[i] == ':' ? i : 0;
-}
-
-/* Browser clean-up before parsing: trim spaces and controls, drop tab/CR/LF anywhere, cut the
- * fragment, and turn '\' into '/' before the query. Returns a new string or NULL (no memory). */
-static char *prepare(const char *raw) {
-  size_t len = strlen(raw);
-  while (len && (unsigned char)raw[len - 1] <= 0x20)
-    len--;
-  while (len && (unsigned char)*raw <= 0x20) {
-    raw++;
-    len--;
-  }
-  char *out = malloc(len + 1);
-  if (!out) return NULL;
-  size_t n = 0;
-  int in_query = 0;
-  for (size_t i = 0; i < len && raw[i] != '#'; i++) {
-    char c = raw[i];
-    if (c == '\t' || c == '\n' || c == '\r') continue;
-    in_query |= c == '?';
-    out[n++] = (c == '\\' && !in_query) ? '/' : c;
-  }
-  out[n] = '\0';
-  return out;
-}
-
-/* Bytes a browser percent-encodes in the path and in the query of an http(s) URL. */
-static int needs_escape(unsigned char c, int in_query) {
-  if (c <= 0x20 || c >= 0x7f || c == '"' || c == '<' || c == '>') return 1;
-  return in_query ? c == '\'' : (c == '`' || c == '{' || c == '}');
-}
-
-/* Where the host part of s ends: "scheme://host" or "//host"; 0 when there is none. */
-static size_t authority_end(const char *s) {
-  size_t i = scheme_len(s);
-  if (i) i++;
-  if (s[i] != '/' || s[i + 1] != '/') return 0;
-  for (i += 2; s[i] && s[i] != '/' && s[i] != '?'; i++)
-    ;
-  return i;
-}
-
-/* Percent-encodes s after its host part; the host is left to libcurl (which rejects what it
- * cannot use). Returns a new string or NULL. */
-static char *encode(const char *s) {
-  static const char hex[] = "0123456789ABCDEF";
-  size_t len = strlen(s);
-  if (len > (SIZE_MAX - 1) / 3) return NULL;
-  char *out = malloc(len * 3 + 1);
-  if (!out) return NULL;
-  size_t start = authority_end(s), n = start;
-  memcpy(out, s, start);
-  int in_query = 0;
-  for (size_t i = start; i < len; i++) {
-    unsigned char c = (unsigned char)s[i];
-    in_query |= c == '?';
-    if (needs_escape(c, in_query)) {
-      out[n++] = '%';
-      out[n++] = hex[c >> 4];
-      out[n++] = hex[c & 15];
-    } else {
-      out[n++] = (char)c;
-    }
-  }
-  out[n] = '\0';
-  return out;
-}
-
-/* prepare() + encode(); SKIP for an explicit scheme other than http(s) (mailto:, javascript:,
- * ftp:, ...): such links are unusable whatever the base. */
-static int clean_href(const char *raw, char **out) {
-  char *p = prepare(raw);
-  if (!p) return LF_ENOMEM;
-  size_t n = scheme_len(p);
-  if (n && !is_http_scheme(p, n)) {
-    free(p);
-    return SKIP;
-  }
-  *out = encode(p);
-  free(p);
-  return *out ? 0 : LF_ENOMEM;
-}
-
-/* Lowercases the host (ASCII only), as browsers do, so that duplicates are recognised. */
-static CURLUcode lower_host(CURLU *h) {
-  char *host = NULL;
-  CURLUcode uc = curl_url_get(h, CURLUPART_HOST, &host, 0);
-  if (uc) return uc;
-  int changed = 0;
-  for (char *q = host; *q; q++) {
-    char low = (char)ascii_lower((unsigned char)*q);
-    changed |= low != *q;
-    *q = low;
-  }
-  if (changed) uc = curl_url_set(h, CURLUPART_HOST, host, 0);
-  curl_free(host);
-  return uc;
-}
-
-static CURLUcode check_http(CURLU *h) {
-  char *scheme = NULL;
-  CURLUcode uc = curl_url_get(h, CURLUPART_SCHEME, &scheme, 0);
-  if (uc) return uc;
-  int ok = is_http_scheme(scheme, strlen(scheme));
-  curl_free(scheme);
-  return ok ? CURLUE_OK : CURLUE_UNSUPPORTED_SCHEME;
-}
-
-/* Applies a cleaned href to h (a copy of the base, or an empty handle) and normalises it. */
-static CURLUcode apply(CURLU *h, const char *href) {
-  CURLUcode uc = CURLUE_OK;
-  if (*href) /* empty: the base itself (see the top of the file) */
-    uc = curl_url_set(h, CURLUPART_URL, href, 0);
-  if (!uc) uc = curl_url_set(h, CURLUPART_FRAGMENT, NULL, 0);
-  if (!uc) uc = check_http(h);
-  if (!uc) uc = lower_host(h);
-  return uc;
-}
-
-/* Resolves raw against base (NULL: raw must be absolute) into a new handle in *out.
- * Returns 0, SKIP (with *why saying why) or LF_ENOMEM. */
-static int resolve(CURLU *base, const char *raw, CURLU **out, const char **why) {
-  char *href = NULL;
-  int rc = clean_href(raw, &href);
-  *why = "scheme is not http or https";
-  if (rc) return rc;
-  CURLU *h = base ? curl_url_dup(base) : curl_url();
-  if (!h) {
-    free(href);
-    return LF_ENOMEM;
-  }
-  CURLUcode uc = apply(h, href);
-  free(href);
-  if (uc) {
-    curl_url_cleanup(h);
-    *why = uc == CURLUE_UNSUPPORTED_SCHEME ? *why : curl_url_strerror(uc);
-    return uc == CURLUE_OUT_OF_MEMORY ? LF_ENOMEM : SKIP;
-  }
-  *out = h;
-  return 0;
-}
-
-/* The URL of h as a malloc'd string (lf_links_free() uses free(), not curl_free()). */
-static int url_string(CURLU *h, char **out) {
-  char *u = NULL;
-  CURLUcode uc = curl_url_get(h, CURLUPART_URL, &u, CURLU_NO_DEFAULT_PORT);
-  if (uc) return uc == CURLUE_OUT_OF_MEMORY ? LF_ENOMEM : SKIP;
-  *out = strdup(u);
-  curl_free(u);
-  return *out ? 0 : LF_ENOMEM;
 }
 
 /* ---- the set of URLs seen ---- */
@@ -289,119 +102,6 @@ static int add_url(extract_t *x, char *url) {
   return 0;
 }
 
-/* ---- memory for gumbo's tree ----
- *
- * gumbo makes tens of thousands of small allocations for a list page (2 MB for a 124 KB page)
- * and grows its vectors and strings by allocating anew and freeing the old block. Through
- * malloc, the freed tree stayed in the middle of the heap, fragmented by the URLs kept from it:
- * resident during the whole job, or a 1 ms malloc_trim() before the first page could start,
- * and gumbo_destroy_output() walked the tree block by block (bench/RESULTS.md, A). So the
- * parse gets its own arena: power-of-two size classes with free lists (the grow pattern reuses
- * what it frees), carved from large chunks that all go back at once when the links are out.
- * Blocks above the largest class come from malloc and are listed so they go back too. */
-
-#define ARENA_CHUNK (256 * 1024) /* above glibc's mmap threshold: unmapped when freed */
-#define ARENA_HDR 16             /* block header: the class; keeps 16-byte alignment */
-#define ARENA_MIN_SHIFT 5        /* smallest block, header included: 32 bytes */
-#define ARENA_CLASSES 11         /* largest: 32 << 10 = 32 KiB */
-#define ARENA_BIG ARENA_CLASSES  /* class of a block from malloc */
-
-typedef struct arena_chunk_s {
-  struct arena_chunk_s *next;
-  size_t used;
-  _Alignas(16) char data[]; /* ARENA_CHUNK - offsetof(data) bytes */
-} arena_chunk_t;
-
-typedef struct arena_big_s { /* header of a block from malloc: links, then the class */
-  struct arena_big_s *prev, *next;
-  size_t cls, pad;
-} arena_big_t;
-
-typedef struct {
-  arena_chunk_t *chunks;
-  arena_big_t *bigs;
-  void *free_list[ARENA_CLASSES];
-} arena_t;
-
-static void *arena_big(arena_t *a, size_t size) {
-  if (size > SIZE_MAX - sizeof(arena_big_t)) return NULL;
-  arena_big_t *b = malloc(sizeof(*b) + size);
-  if (!b) return NULL;
-  b->cls = ARENA_BIG;
-  b->prev = NULL;
-  b->next = a->bigs;
-  if (a->bigs) a->bigs->prev = b;
-  a->bigs = b;
-  return b + 1;
-}
-
-/* A fresh block of class c from the current chunk, or from a new one. */
-static char *arena_carve(arena_t *a, unsigned c) {
-  size_t block = (size_t)1 << (c + ARENA_MIN_SHIFT);
-  const size_t room = ARENA_CHUNK - offsetof(arena_chunk_t, data);
-  if (!a->chunks || room - a->chunks->used < block) {
-    arena_chunk_t *k = malloc(ARENA_CHUNK);
-    if (!k) return NULL;
-    k->next = a->chunks;
-    k->used = 0;
-    a->chunks = k;
-  }
-  char *p = a->chunks->data + a->chunks->used;
-  a->chunks->used += block;
-  return p;
-}
-
-static void *arena_alloc(void *userdata, size_t size) {
-  arena_t *a = userdata;
-  unsigned c = 0;
-  while (c < ARENA_CLASSES && ((size_t)1 << (c + ARENA_MIN_SHIFT)) - ARENA_HDR < size)
-    c++;
-  if (c == ARENA_CLASSES) return arena_big(a, size);
-  char *p = a->free_list[c];
-  if (p)
-    memcpy(&a->free_list[c], p + ARENA_HDR, sizeof(void *)); /* next free block */
-  else if (!(p = arena_carve(a, c)))
-    return NULL;
-  size_t cls = c;
-  memcpy(p, &cls, sizeof(cls));
-  return p + ARENA_HDR;
-}
-
-static void arena_free(void *userdata, void *ptr) {
-  arena_t *a = userdata;
-  if (!ptr) return;
-  char *p = (char *)ptr - ARENA_HDR;
-  size_t cls;
-  memcpy(&cls, p, sizeof(cls));
-  if (cls == ARENA_BIG) {
-    arena_big_t *b = (arena_big_t *)ptr - 1;
-    if (b->prev)
-      b->prev->next = b->next;
-    else
-      a->bigs = b->next;
-    if (b->next) b->next->prev = b->prev;
-    free(b);
-    return;
-  }
-  memcpy(ptr, &a->free_list[cls], sizeof(void *));
-  a->free_list[cls] = p;
-}
-
-/* Everything gumbo still holds goes back here, which is why gumbo_destroy_output() (a walk
- * freeing the tree block by block) is not needed. */
-static void arena_release(arena_t *a) {
-  while (a->chunks) {
-    arena_chunk_t *k = a->chunks;
-    a->chunks = k->next;
-    free(k);
-  }
-  while (a->bigs) {
-    arena_big_t *b = a->bigs;
-    a->bigs = b->next;
-    free(b);
-  }
-}
-
 /* ---- walking the document ---- */
 
 /* Children the walk descends into. <template> contents are skipped: they are inert and not
@@ -412,14 +112,23 @@ static const GumboVector *walk_children(const GumboNode *n) {
 }
 
 /* The node after n in document order. Iterative, so deeply nested pages cannot exhaust the
- * stack; gumbo's parent pointers and index_within_parent make it O(1) amortised. */
+ * stack; gumbo's parent pointers and index_within_parent make it O(1) amortised. The walk waits
+ * on memory, node after node, so the siblings ahead are prefetched: the CPU fetches them while
+ * the selector looks at this one (20 % off the walk in bench_selector). */
 static const GumboNode *next_node(const GumboNode *n) {
   const GumboVector *kids = walk_children(n);
-  if (kids && kids->length) return kids->data[0];
+  if (kids && kids->length) {
+    for (unsigned j = 1; j < kids->length && j < 4; j++)
+      __builtin_prefetch(kids->data[j]);
+    return kids->data[0];
+  }
   for (; n->parent; n = n->parent) {
     const GumboVector *sibs = walk_children(n->parent);
     size_t i = n->index_within_parent + 1;
-    if (sibs && i < sibs->length) return sibs->data[i];
+    if (sibs && i < sibs->length) {
+      if (i + 3 < sibs->length) __builtin_prefetch(sibs->data[i + 3]);
+      return sibs->data[i];
+    }
   }
   return NULL;
 }
@@ -429,63 +138,100 @@ static const char *href_of(const GumboNode *n) {
   return a ? a->value : NULL;
 }
 
-/* The first <base href> in document order, resolved against the page, replaces x->base. A
- * base that does not resolve to http(s) is ignored, and the page URL stays the base. */
-static int apply_base(extract_t *x, const GumboNode *root) {
+/* What one walk over the tree finds: the elements the selector matches, in document order, and
+ * the first <base href>. One walk, not two, because walking the tree costs more than matching
+ * (see bench/RESULTS.md, issue 13); the hrefs resolve afterwards, once the base is known. */
+typedef struct {
+  const GumboNode **nodes;
+  size_t n, cap;
+  const GumboNode *base;
+} found_t;
+
+static int walk(extract_t *x, const GumboNode *root, found_t *f) {
+  lf__selector_forget(x->sel);
   for (const GumboNode *n = root; n; n = next_node(n)) {
-    if (n->type != GUMBO_NODE_ELEMENT || n->v.element.tag != GUMBO_TAG_BASE || !href_of(n))
-      continue;
-    CURLU *h = NULL;
-    const char *why;
-    int rc = resolve(x->base, href_of(n), &h, &why);
-    if (rc == 0) {
-      curl_url_cleanup(x->base);
-      x->base = h;
+    if (!f->base && n->type == GUMBO_NODE_ELEMENT && n->v.element.tag == GUMBO_TAG_BASE &&
+        href_of(n))
+      f->base = n;
+    if (!lf__selector_matches(x->sel, n)) continue;
+    if (f->n == f->cap) {
+      size_t ncap = f->cap ? f->cap * 2 : 64;
+      const GumboNode **p =
+          ncap < SIZE_MAX / sizeof(*p) ? realloc(f->nodes, ncap * sizeof(*p)) : NULL;
+      if (!p) return LF_ENOMEM;
+      f->nodes = p;
+      f->cap = ncap;
     }
-    return rc == SKIP ? 0 : rc;
+    f->nodes[f->n++] = n;
   }
   return 0;
 }
 
-static int visit(extract_t *x, const GumboNode *n) {
-  if (!lf__selector_matches(x->sel, n)) return 0;
-  x->links.matched++;
-  const char *href = href_of(n);
+/* The first <base href>, resolved against the page, replaces x->base. A base that does not
+ * resolve to http(s) is ignored, and the page URL stays the base. */
+static int apply_base(extract_t *x, const GumboNode *base) {
   CURLU *h = NULL;
   const char *why;
-  char *url = NULL;
-  int rc = href ? resolve(x->base, href, &h, &why) : SKIP;
+  int rc = base ? lf__url_resolve(x->base, x->enc, href_of(base), NULL, &h, &why) : LF__URL_SKIP;
   if (rc == 0) {
-    rc = url_string(h, &url);
-    curl_url_cleanup(h);
+    curl_url_cleanup(x->base);
+    x->base = h;
   }
-  if (rc == SKIP) {
+  return rc == LF__URL_SKIP ? 0 : rc;
+}
+
+static int visit(extract_t *x, const GumboNode *n) {
+  x->links.matched++;
+  const char *href = href_of(n);
+  const char *why;
+  char *url = NULL;
+  int rc = href ? lf__url_resolve(x->base, x->enc, href, &url, NULL, &why) : LF__URL_SKIP;
+  if (rc == LF__URL_SKIP) {
     x->links.skipped++;
     return 0;
   }
   return rc ? rc : add_url(x, url);
 }
 
-static int extract(extract_t *x, const char *html, size_t len) {
-  arena_t arena = {0};
+static int parse_and_walk(extract_t *x, const char *html, size_t len) {
+  lf__arena_t arena = {0};
   GumboOptions opts = kGumboDefaultOptions;
   opts.max_errors = 0; /* we never read parse errors; recording them costs time and memory */
-  opts.allocator = arena_alloc;
-  opts.deallocator = arena_free;
-  opts.userdata = &arena;
-  GumboOutput *doc = gumbo_parse_with_options(&opts, html ? html : "", len);
-  int rc = doc ? apply_base(x, doc->document) : LF_ENOMEM;
-  for (const GumboNode *n = doc ? doc->document : NULL; n && !rc; n = next_node(n))
-    rc = visit(x, n);
-  arena_release(&arena); /* the whole tree at once */
+  lf__arena_use(&arena, &opts);
+  GumboOutput *doc = gumbo_parse_with_options(&opts, html, len);
+  found_t f = {0};
+  int rc = doc ? walk(x, doc->document, &f) : LF_ENOMEM;
+  if (!rc) rc = apply_base(x, f.base);
+  for (size_t i = 0; i < f.n && !rc; i++)
+    rc = visit(x, f.nodes[i]);
+  free(f.nodes);
+  lf__arena_release(&arena); /* the whole tree at once */
+  return rc;
+}
+
+/* gumbo reads UTF-8 only: a page in any other encoding is decoded first (encoding.h). */
+static int extract(extract_t *x, const char *html, size_t len, const char *content_type) {
+  size_t bom = 0;
+  if (!html) html = "";
+  x->enc = lf__encoding_sniff(html, len, content_type, &bom);
+  if (x->enc->kind == LF__ENC_UTF8) return parse_and_walk(x, html + bom, len - bom);
+  char *utf8 = NULL;
+  size_t utf8_len = 0;
+  int rc = lf__decode(x->enc, html + bom, len - bom, &utf8, &utf8_len);
+  if (rc == LF_EINVAL) { /* glibc built without this converter: read it as windows-1252 */
+    x->enc = lf__encoding_for_label("windows-1252", 12);
+    rc = lf__decode(x->enc, html + bom, len - bom, &utf8, &utf8_len);
+  }
+  if (!rc) rc = parse_and_walk(x, utf8, utf8_len);
+  free(utf8);
   return rc;
 }
 
 /* The page URL as the starting base: it must be an absolute http(s) URL. */
 static int open_page(const char *page_url, CURLU **out, char *errbuf, size_t errlen) {
   const char *why;
-  int rc = resolve(NULL, page_url, out, &why);
-  if (rc == SKIP)
+  int rc = lf__url_resolve(NULL, NULL, page_url, NULL, out, &why);
+  if (rc == LF__URL_SKIP)
     return set_err(errbuf, errlen, LF_EURL, "invalid page URL '%.200s': %s", page_url, why);
   if (rc) return set_err(errbuf, errlen, rc, "out of memory");
   return 0;
@@ -493,6 +239,11 @@ static int open_page(const char *page_url, CURLU **out, char *errbuf, size_t err
 
 int lf_links_extract(const char *html, size_t len, const char *page_url, const char *selector,
                      lf_links_t *out, char *errbuf, size_t errlen) {
+  return lf_links_extract2(html, len, page_url, NULL, selector, out, errbuf, errlen);
+}
+
+int lf_links_extract2(const char *html, size_t len, const char *page_url, const char *content_type,
+                      const char *selector, lf_links_t *out, char *errbuf, size_t errlen) {
   if (!errbuf) errlen = 0;
   if (errlen) errbuf[0] = '\0';
   if (out) *out = (lf_links_t){0};
@@ -505,7 +256,7 @@ int lf_links_extract(const char *html, size_t len, const char *page_url, const c
   if (!rc) rc = open_page(page_url, &x.base, errbuf, errlen);
   if (!rc) {
     x.sel = sel;
-    rc = extract(&x, html, len);
+    rc = extract(&x, html, len, content_type);
     if (rc) set_err(errbuf, errlen, rc, "out of memory");
   }
   if (!rc)

@@ -7,17 +7,22 @@
 
 typedef struct lf__selector_s lf__selector_t;
 
-/* Compiles text into *out. Supports: type, *, .class, #id, [attr], [attr=v], [attr~=v],
- * [attr|=v], [attr^=v], [attr$=v], [attr*=v] (values bare or quoted), descendant (space),
- * child >, adjacent sibling +, general sibling ~ (elements only; text nodes do not count),
- * and groups with ','. Returns 0, LF_ENOMEM, or LF_ESELECTOR with *err_pos set to the 0-based
- * byte offset of the problem and errbuf holding one line such as
- * "unexpected ']' at position 4". */
+/* Compiles text into *out. Supports CSS Selectors Level 3 and, from Level 4, :is(), :where(),
+ * :not(list), :has(relative list), :nth-child(An+B of S) and the i/s attribute flags; see
+ * README "Selectors" for the list and selector_parse.c for the details. Returns 0, LF_ENOMEM, or
+ * LF_ESELECTOR with *err_pos set to the 0-based byte offset of the problem and errbuf holding one
+ * line such as "unexpected ']' at position 4". */
 int lf__selector_compile(const char *text, lf__selector_t **out, size_t *err_pos, char *errbuf,
                          size_t errlen);
 
-/* 1 if the element node matches the selector (any group), else 0. Non-elements never match. */
+/* 1 if the element node matches the selector (any group), else 0. Non-elements never match.
+ * The :nth-* pseudo-classes remember where they counted last (so a walk in document order stays
+ * linear): one compiled selector matches in one thread at a time, and lf__selector_forget()
+ * must be called before it is used on another document. */
 int lf__selector_matches(const lf__selector_t *sel, const GumboNode *node);
+
+/* Drops what matching remembered about the previous document. */
+void lf__selector_forget(lf__selector_t *sel);
 
 void lf__selector_free(lf__selector_t *sel);
 

@@ -186,8 +186,9 @@ void lf__job_on_list(job_t *job, const lf_result_t *r) {
   }
   char err[256];
   const char *base = r->effective_url ? r->effective_url : url; /* after redirects */
-  int rc = lf_links_extract(r->body, r->body_len, base, job->cfg->selector, &job->links, err,
-                            sizeof(err));
+  /* The Content-Type charset decides the page's encoding unless it starts with a BOM. */
+  int rc = lf_links_extract2(r->body, r->body_len, base, r->content_type, job->cfg->selector,
+                             &job->links, err, sizeof(err));
   lf__job_give_back_memory(job); /* the pages start in a smaller heap */
   if (rc < 0) {
     lf__job_fatal(job, rc == LF_ESELECTOR ? LF_EXIT_USAGE : LF_EXIT_LOCAL, "list page %s: %s", url,

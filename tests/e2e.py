@@ -484,6 +484,29 @@ def embed(t):
     t.expect_exit(p, 0)
 
 
+# ---- pages in other encodings (tests/fixture/charsets.py): the exact requests ----
+
+_cspec = importlib.util.spec_from_file_location("fixture_charsets", os.path.join(HERE, "fixture", "charsets.py"))
+charsets = importlib.util.module_from_spec(_cspec)
+_cspec.loader.exec_module(charsets)
+
+
+def charset_case(name, selector, want):
+    def run(t):
+        srv = t.server()
+        out = t.path("out")
+        p = t.run("--select", selector, "-o", out, srv.base + "/charset/" + name)
+        t.expect_exit(p, 0)
+        got = srv.stats().get("targets", [])
+        t.check(got == [want], "requested %s, expected [%r]" % (got, want))
+    run.__name__ = "charset_" + name.replace("-", "_")
+    return run
+
+
+for _name, (_ct, _body, _sel, _want) in charsets.pages().items():
+    case(charset_case(_name, _sel, _want))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--list", action="store_true", help="print the case names and exit")

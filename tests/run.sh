@@ -29,7 +29,7 @@ PY
 
 run_suite plain || { status=1; failed=$((failed + 1)); }
 run_suite sanitize -Db_sanitize=address,undefined -Db_lundef=false || { status=1; failed=$((failed + 1)); }
-# libFuzzer targets (selector parser, link extraction, names), each for FUZZ_SECONDS.
+# libFuzzer targets (selector parser, link extraction, names, decoding), each for FUZZ_SECONDS.
 while read -r line; do
   echo "$line"
   case "$line" in

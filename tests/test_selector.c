@@ -1,102 +1,10 @@
-/* Unit tests for the CSS selector engine (src/selector.c): parsing, error positions and
+/* Unit tests for the CSS selector engine (lib/selector_*.c): parsing, error positions and
  * messages, and matching over small documents parsed with gumbo. Matches are checked as the
  * labels of the matched elements in document order, so a wrong or missing match shows. */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L /* uv.h, included by loopfetch.h, needs POSIX types */
 #endif
-#include <gumbo.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "loopfetch.h"
-#include "selector.h"
-#include "test.h"
-
-/* ---- helpers ---- */
-
-static int compiles(const char *text) {
-  lf__selector_t *sel = NULL;
-  size_t pos = 99;
-  char err[128] = "unset";
-  int rc = lf__selector_compile(text, &sel, &pos, err, sizeof(err));
-  if (rc != 0) fprintf(stderr, "  '%s' did not compile: %s\n", text, err);
-  lf__selector_free(sel);
-  return rc == 0 && sel != NULL && err[0] == '\0';
-}
-
-/* Compiles text expecting a syntax error; checks the position and the message. */
-static void check_error(const char *text, size_t want_pos, const char *want_msg, int line) {
-  lf__selector_t *sel = (lf__selector_t *)&sel; /* must be reset to NULL on error */
-  size_t pos = 12345;
-  char err[128] = "unset";
-  int rc = lf__selector_compile(text, &sel, &pos, err, sizeof(err));
-  if (rc != LF_ESELECTOR || pos != want_pos || strcmp(err, want_msg) != 0 || sel != NULL) {
-    fprintf(stderr, "  line %d: '%s': rc %d pos %zu msg \"%s\"; want pos %zu msg \"%s\"\n", line,
-            text, rc, pos, err, want_pos, want_msg);
-    CHECK(0);
-  } else {
-    CHECK(1);
-  }
-  if (rc == 0) lf__selector_free(sel);
-}
-
-#define CHECK_ERROR(text, pos, msg) check_error(text, pos, msg, __LINE__)
-
-static const char *attr(const GumboNode *n, const char *name) {
-  const GumboAttribute *a = gumbo_get_attribute(&n->v.element.attributes, name);
-  return a ? a->value : NULL;
-}
-
-/* A label for an element: its id, else the text of its first text child, else its tag. */
-static const char *label(const GumboNode *n) {
-  if (attr(n, "id")) return attr(n, "id");
-  const GumboVector *kids = &n->v.element.children;
-  for (unsigned i = 0; i < kids->length; i++) {
-    const GumboNode *k = kids->data[i];
-    if (k->type == GUMBO_NODE_TEXT) return k->v.text.text;
-  }
-  return n->v.element.tag == GUMBO_TAG_UNKNOWN ? "?" : gumbo_normalized_tagname(n->v.element.tag);
-}
-
-typedef struct {
-  char text[2048];
-  size_t len;
-} labels_t;
-
-static void add_label(labels_t *l, const char *s) {
-  int n = snprintf(l->text + l->len, sizeof(l->text) - l->len, "%s%s", l->len ? " " : "", s);
-  if (n > 0 && (size_t)n < sizeof(l->text) - l->len) l->len += (size_t)n;
-}
-
-/* Every node, template contents included, so matching inside templates is exercised too. */
-static void collect(const lf__selector_t *sel, const GumboNode *n, labels_t *out) {
-  const GumboVector *kids = NULL;
-  if (n->type == GUMBO_NODE_DOCUMENT)
-    kids = &n->v.document.children;
-  else if (n->type == GUMBO_NODE_ELEMENT || n->type == GUMBO_NODE_TEMPLATE)
-    kids = &n->v.element.children;
-  if (lf__selector_matches(sel, n)) add_label(out, label(n));
-  for (unsigned i = 0; kids && i < kids->length; i++)
-    collect(sel, kids->data[i], out);
-}
-
-/* Labels of the elements of html that text selects, space-separated in document order. */
-static const char *select_labels(const char *html, const char *text) {
-  static labels_t out;
-  lf__selector_t *sel = NULL;
-  char err[128];
-  out.len = 0;
-  out.text[0] = '\0';
-  if (lf__selector_compile(text, &sel, NULL, err, sizeof(err)) != 0) {
-    fprintf(stderr, "  '%s': %s\n", text, err);
-    return "(compile error)";
-  }
-  GumboOutput *doc = gumbo_parse(html);
-  collect(sel, doc->document, &out);
-  gumbo_destroy_output(&kGumboDefaultOptions, doc);
-  lf__selector_free(sel);
-  return out.text;
-}
+#include "selector_check.h"
 
 /* ---- parser ---- */
 
@@ -202,7 +110,27 @@ static void test_errors(void) {
   CHECK_ERROR("a# b", 2, "expected an id, found ' ' at position 2");
   CHECK_ERROR("a:hover", 1, "unsupported pseudo-class ':hover' at position 1");
   CHECK_ERROR(":hover", 0, "unsupported pseudo-class ':hover' at position 0");
-  CHECK_ERROR("a, b:not(.x)", 4, "unsupported pseudo-class ':not' at position 4");
+  CHECK_ERROR("a, b:focus(.x)", 4, "unsupported pseudo-class ':focus' at position 4");
+  CHECK_ERROR("a:visited", 1, "unsupported pseudo-class ':visited' at position 1");
+  CHECK_ERROR("a:target", 1, "unsupported pseudo-class ':target' at position 1");
+  CHECK_ERROR("input:checked", 5, "unsupported pseudo-class ':checked' at position 5");
+  CHECK_ERROR("a:active, :enabled", 1, "unsupported pseudo-class ':active' at position 1");
+  CHECK_ERROR(":disabled", 0, "unsupported pseudo-class ':disabled' at position 0");
+  CHECK_ERROR("svg|a", 3, "unexpected '|' at position 3");
+  CHECK_ERROR(":is(a, b!)", 8, "unexpected '!' at position 8");
+  CHECK_ERROR(":not(:hover)", 5, "unsupported pseudo-class ':hover' at position 5");
+  CHECK_ERROR("a:first-child()", 1, "unsupported pseudo-class ':first-child' at position 1");
+  CHECK_ERROR("a:nth-child(x)", 12,
+              "expected An+B (such as 2n+1, odd or 3), found 'x' at position 12");
+  CHECK_ERROR("a:nth-child(2n+)", 15, "expected a number, found ')' at position 15");
+  CHECK_ERROR("a:not(b", 1, "unclosed '(' of ':not()' at position 1");
+  CHECK_ERROR("a:has(b\n", 1, "unclosed '(' of ':has()' at position 1");
+  CHECK_ERROR("a:is()", 5, "unexpected ')' at position 5");
+  CHECK_ERROR("a)", 1, "unexpected ')' at position 1");
+  CHECK_ERROR("a:has(b:has(c))", 7, "':has()' inside ':has()' at position 7");
+  CHECK_ERROR("[a=b x]", 5, "expected ']', found 'x' at position 5");
+  CHECK_ERROR("a:nth-child(1 of)", 14, "expected ')', found 'o' at position 14");
+  CHECK_ERROR("a:nth-child(1 of )", 17, "unexpected ')' at position 17");
   CHECK_ERROR("p::before", 1, "unsupported pseudo-element '::before' at position 1");
   CHECK_ERROR("a:", 1, "unexpected ':' at position 1");
   CHECK_ERROR("a\\", 1, "unfinished escape at position 1");
@@ -440,8 +368,11 @@ static void test_wikipedia_row(void) {
   CHECK_EQ_STR(select_labels(wiki, ".flagicon + a"), "India China Outside");
   CHECK_EQ_STR(select_labels(wiki, "td > a"), "India China Taiwan Noflag After");
   CHECK_EQ_STR(select_labels(wiki, "td a"), "India China note Taiwan Noflag After");
-  CHECK_ERROR("table.wikitable td:first-child", 18,
-              "unsupported pseudo-class ':first-child' at position 18");
+  CHECK_EQ_STR(select_labels(wiki, "table.wikitable tr td:first-child > a"),
+               "India China Taiwan Noflag After");
+  CHECK_EQ_STR(select_labels(wiki, "tr:nth-child(2n+1) a:first-of-type"), "India Noflag");
+  CHECK_EQ_STR(select_labels(wiki, "tr:has(.flagicon) a:not(sup a, [href*=T])"),
+               "India China After");
 }
 
 int main(void) {

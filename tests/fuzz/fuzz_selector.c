@@ -1,5 +1,8 @@
 /* libFuzzer: the selector parser must accept or reject any bytes without crashing, and a
- * rejected selector must say where. Compiled selectors are matched against a small page. */
+ * rejected selector must say where. Compiled selectors are matched against a small page, and
+ * the matcher is checked against itself: :is(S) must match exactly where S does and :not(S)
+ * exactly where it does not (which exercises the pseudo-class caches and :has() too). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "loopfetch.h"
@@ -7,18 +10,34 @@
 
 static GumboOutput *doc;
 
-static void walk(const lf__selector_t *sel, const GumboNode *n) {
+static void walk(lf__selector_t *sel, lf__selector_t *is, lf__selector_t * not,
+                 const GumboNode *n) {
   if (n->type != GUMBO_NODE_ELEMENT && n->type != GUMBO_NODE_TEMPLATE) return;
-  (void)lf__selector_matches(sel, n);
+  int m = lf__selector_matches(sel, n);
+  if (is && lf__selector_matches(is, n) != m) abort();
+  if (not &&lf__selector_matches(not, n) == m) abort();
   const GumboVector *kids = &n->v.element.children;
   for (unsigned i = 0; i < kids->length; i++)
-    walk(sel, kids->data[i]);
+    walk(sel, is, not, kids->data[i]);
+}
+
+static lf__selector_t *wrapped(const char *how, const char *text, size_t size) {
+  char *w = malloc(size + 16);
+  lf__selector_t *sel = NULL;
+  if (!w) return NULL;
+  snprintf(w, size + 16, "%s(%s)", how, text);
+  if (lf__selector_compile(w, &sel, NULL, NULL, 0) != 0) sel = NULL;
+  free(w);
+  return sel;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (!doc)
-    doc = gumbo_parse("<table><tr><td><span class='flagicon'><img></span>&nbsp;<a href='/x' "
-                      "id=a title='t y'>x</a><a>y</a></td></tr></table><div><p>z</p></div>");
+    doc = gumbo_parse("<html lang=en><table><tr><td><span class='flagicon'><img></span>&nbsp;"
+                      "<a href='/x' id=a title='t y' type=TEXT>x</a><a>y</a></td><td></td></tr>"
+                      "<tr><td lang=fr-CA><!-- c --></td><td><b>z</b><i></i><b></b></td></tr>"
+                      "</table><div><p>z</p><p class=q>w</p><svg><a type=A></a></svg></div>"
+                      "<ul><li>1<li>2<li class=q>3<li>4</ul><template><p>t</p></template>");
   char *text = malloc(size + 1);
   if (!text) return 0;
   memcpy(text, data, size);
@@ -28,8 +47,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   char err[256];
   int rc = lf__selector_compile(text, &sel, &pos, err, sizeof(err));
   if (rc == 0) {
-    walk(sel, doc->root);
+    /* only when the text is one whole selector list: "a) , (b" also compiles inside :is() */
+    lf__selector_t *is = strchr(text, ')') ? NULL : wrapped(":is", text, size);
+    lf__selector_t *not = is ? wrapped(":not", text, size) : NULL;
+    walk(sel, is, not, doc->root);
     lf__selector_free(sel);
+    lf__selector_free(is);
+    lf__selector_free(not );
   } else if (rc == LF_ESELECTOR && (pos > size || strchr(err, '\n')))
     abort(); /* the position must be inside the text, the message one line */
   free(text);

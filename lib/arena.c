@@ -1,0 +1,128 @@
+/* Memory for gumbo's tree (see arena.h).
+ *
+ * gumbo makes tens of thousands of small allocations for a list page (2 MB for a 124 KB page)
+ * and grows its vectors and strings by allocating anew and freeing the old block. Through
+ * malloc, the freed tree stayed in the middle of the heap, fragmented by the URLs kept from it:
+ * resident during the whole job, or a 1 ms malloc_trim() before the first page could start,
+ * and gumbo_destroy_output() walked the tree block by block (bench/RESULTS.md, A). So the
+ * parse gets its own arena: power-of-two size classes with free lists (the grow pattern reuses
+ * what it frees), carved from large chunks that all go back at once when the links are out.
+ * Blocks above the largest class come from malloc and are listed so they go back too. */
+#include "arena.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ARENA_CHUNK (256 * 1024)    /* above glibc's mmap threshold: unmapped when freed */
+#define ARENA_HDR 8                 /* block header: the class */
+#define ARENA_BIG LF__ARENA_CLASSES /* class of a block from malloc */
+
+struct lf__arena_chunk_s {
+  struct lf__arena_chunk_s *next;
+  size_t used;
+  _Alignas(16) char data[]; /* ARENA_CHUNK - offsetof(data) bytes */
+};
+
+struct lf__arena_big_s { /* header of a block from malloc: links, then the class */
+  struct lf__arena_big_s *prev, *next;
+  size_t pad, cls; /* cls last: it is the ARENA_HDR bytes before the block */
+};
+
+/* Block sizes, header included. Finer than powers of two, with 112 and 136 for gumbo's most
+ * frequent allocations, a GumboAttribute (104 bytes on x86-64) and a GumboNode (128), and 16
+ * for its many 8-byte vectors: a page's tree takes about half the memory it took with powers
+ * of two and 16-byte headers (17 MB instead of 30 for bench_selector's 1 MB page), and walking
+ * it, which waits on memory (one node after another), is faster by as much. Every size is a
+ * multiple of 8, so blocks are 8-byte aligned: gumbo stores pointers, sizes and ints only. */
+static const unsigned short class_size[LF__ARENA_CLASSES] = {
+    16,  24,  32,   48,   64,   96,   112,  136,  160,  192,   256,  384,
+    512, 768, 1024, 1536, 2048, 3072, 4096, 6144, 8192, 16384, 32768};
+
+typedef lf__arena_chunk_t arena_chunk_t;
+typedef lf__arena_big_t arena_big_t;
+
+static void *arena_big(lf__arena_t *a, size_t size) {
+  if (size > SIZE_MAX - sizeof(arena_big_t)) return NULL;
+  arena_big_t *b = malloc(sizeof(*b) + size);
+  if (!b) return NULL;
+  b->cls = ARENA_BIG;
+  b->prev = NULL;
+  b->next = a->bigs;
+  if (a->bigs) a->bigs->prev = b;
+  a->bigs = b;
+  return b + 1;
+}
+
+/* A fresh block of class c from the current chunk, or from a new one. */
+static char *arena_carve(lf__arena_t *a, unsigned c) {
+  size_t block = class_size[c];
+  const size_t room = ARENA_CHUNK - offsetof(arena_chunk_t, data);
+  if (!a->chunks || room - a->chunks->used < block) {
+    arena_chunk_t *k = malloc(ARENA_CHUNK);
+    if (!k) return NULL;
+    k->next = a->chunks;
+    k->used = 0;
+    a->chunks = k;
+  }
+  char *p = a->chunks->data + a->chunks->used;
+  a->chunks->used += block;
+  return p;
+}
+
+static void *arena_alloc(void *userdata, size_t size) {
+  lf__arena_t *a = userdata;
+  unsigned c = 0;
+  while (c < LF__ARENA_CLASSES && (size_t)class_size[c] - ARENA_HDR < size)
+    c++;
+  if (c == LF__ARENA_CLASSES) return arena_big(a, size);
+  char *p = a->free_list[c];
+  if (p)
+    memcpy(&a->free_list[c], p + ARENA_HDR, sizeof(void *)); /* next free block */
+  else if (!(p = arena_carve(a, c)))
+    return NULL;
+  size_t cls = c;
+  memcpy(p, &cls, sizeof(cls));
+  return p + ARENA_HDR;
+}
+
+static void arena_free(void *userdata, void *ptr) {
+  lf__arena_t *a = userdata;
+  if (!ptr) return;
+  char *p = (char *)ptr - ARENA_HDR;
+  size_t cls;
+  memcpy(&cls, p, sizeof(cls));
+  if (cls == ARENA_BIG) {
+    arena_big_t *b = (arena_big_t *)ptr - 1;
+    if (b->prev)
+      b->prev->next = b->next;
+    else
+      a->bigs = b->next;
+    if (b->next) b->next->prev = b->prev;
+    free(b);
+    return;
+  }
+  memcpy(ptr, &a->free_list[cls], sizeof(void *));
+  a->free_list[cls] = p;
+}
+
+void lf__arena_release(lf__arena_t *a) {
+  while (a->chunks) {
+    arena_chunk_t *k = a->chunks;
+    a->chunks = k->next;
+    free(k);
+  }
+  while (a->bigs) {
+    arena_big_t *b = a->bigs;
+    a->bigs = b->next;
+    free(b);
+  }
+  memset(a->free_list, 0, sizeof(a->free_list));
+}
+
+void lf__arena_use(lf__arena_t *a, GumboOptions *opts) {
+  opts->allocator = arena_alloc;
+  opts->deallocator = arena_free;
+  opts->userdata = a;
+}

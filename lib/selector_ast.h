@@ -1,0 +1,100 @@
+/* The compiled form of a CSS selector, shared by the parser (selector_parse.c, selector_lex.c)
+ * and the matcher (selector_match.c). Nothing outside those files looks inside. */
+#ifndef LF_SELECTOR_AST_H
+#define LF_SELECTOR_AST_H
+
+#include <gumbo.h>
+#include <stddef.h>
+
+#include "selector.h"
+
+typedef enum {
+  ATTR_EXISTS,    /* [a] */
+  ATTR_EQUALS,    /* [a=v], #id */
+  ATTR_INCLUDES,  /* [a~=v], .class: v is one of the whitespace-separated words */
+  ATTR_DASH,      /* [a|=v]: exactly v, or v followed by '-' */
+  ATTR_PREFIX,    /* [a^=v] */
+  ATTR_SUFFIX,    /* [a$=v] */
+  ATTR_SUBSTRING, /* [a*=v] */
+} attr_op_t;
+
+typedef enum {
+  CASE_DEFAULT,   /* no flag: the HTML standard's list decides (see selector_match.c) */
+  CASE_SENSITIVE, /* [a=v s] */
+  CASE_IGNORE,    /* [a=v i]: ASCII case-insensitive */
+} attr_case_t;
+
+typedef struct {
+  attr_op_t op;
+  attr_case_t icase;
+  int html_icase; /* CASE_DEFAULT and the name is on the HTML standard's list */
+  char *name;     /* compared ASCII case-insensitively, as HTML attribute names are */
+  char *value;    /* NULL for ATTR_EXISTS */
+  size_t value_len;
+} attr_test_t;
+
+typedef enum {
+  PSEUDO_ROOT,
+  PSEUDO_EMPTY,
+  PSEUDO_LINK, /* :link and :any-link: a saved page has no visited links */
+  PSEUDO_NTH_CHILD,
+  PSEUDO_NTH_LAST_CHILD,
+  PSEUDO_NTH_OF_TYPE,
+  PSEUDO_NTH_LAST_OF_TYPE,
+  PSEUDO_ONLY_CHILD,
+  PSEUDO_ONLY_OF_TYPE,
+  PSEUDO_LANG,
+  PSEUDO_IS, /* :is(), :where() (no specificity here, so the same), :matches() */
+  PSEUDO_NOT,
+  PSEUDO_HAS,
+} pseudo_kind_t;
+
+/* What the matcher remembers between calls for the :nth-* pseudo-classes. Pages are walked in
+ * document order, so the next sibling asked about is usually just after the last one: counting
+ * on from there keeps `tr:nth-child(2n)` on a 5,000-row table linear instead of quadratic. */
+typedef struct {
+  const GumboNode *parent;
+  size_t pos;               /* index in parent's children of the last element counted */
+  long count;               /* elements counted up to and including pos */
+  long total;               /* all counted siblings (for the :nth-last-* forms), -1 if not known */
+  const GumboNode *type_of; /* of-type forms: counted the siblings of this one's type */
+} nth_cache_t;
+
+typedef struct {
+  pseudo_kind_t kind;
+  long a, b;            /* An+B; :first-child is 0n+1 and so on */
+  lf__selector_t *list; /* :is :not :has, and the S of :nth-child(An+B of S) */
+  char *lang;           /* :lang() */
+  nth_cache_t cache;
+} pseudo_t;
+
+typedef enum {
+  COMB_NONE, /* leftmost compound of a group */
+  COMB_DESCENDANT,
+  COMB_CHILD,
+  COMB_ADJACENT,
+  COMB_SIBLING,
+} comb_t;
+
+typedef struct {
+  comb_t comb;     /* joins this compound to the one on its left */
+  int anchor;      /* the :has() element itself: leftmost in a relative selector */
+  char *tag;       /* lowercase type name; NULL for '*' or no type */
+  GumboTag tag_id; /* GUMBO_TAG_UNKNOWN: compare tag against the element's original name */
+  attr_test_t *tests;
+  size_t ntests, cap;
+  pseudo_t *pseudos;
+  size_t npseudos, pcap;
+} compound_t;
+
+typedef struct {
+  compound_t *items;
+  size_t n, cap;
+} complex_t;
+
+struct lf__selector_s {
+  complex_t *groups;
+  size_t n, cap;
+};
+
+#endif

@@ -1,0 +1,377 @@
+/* CSS selector matching over gumbo's tree (the compiled form is in selector_ast.h).
+ *
+ * Matching runs right to left: the rightmost compound must match the candidate element, then
+ * each combinator leads to the elements that could match the compound on its left. Descendant
+ * and '~' offer several candidates; each is tried in turn, so a failure further left backtracks
+ * to the next candidate instead of giving up (`div p + a` tries every ancestor div). Failures
+ * that no other candidate could fix end the search early (see match_t), which keeps matching
+ * near-linear. Recursion depth is bounded by the number of compounds and the nesting of
+ * :is()/:not()/:has() (bounded by the parser), never by the depth of the document.
+ *
+ * :has(rel) on element E walks the elements rel could start from (E's descendants, or its later
+ * siblings and their descendants for `+` and `~`) and matches rel right to left from each; the
+ * leftmost "anchor" compound matches E alone.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "selector_ast.h"
+#include "selector_lex.h"
+
+/* gumbo keeps <template> apart from other elements, but for CSS it is an element like any. */
+static int is_element(const GumboNode *n) {
+  return n && (n->type == GUMBO_NODE_ELEMENT || n->type == GUMBO_NODE_TEMPLATE);
+}
+
+static const GumboVector *children_of(const GumboNode *n) {
+  if (n->type == GUMBO_NODE_DOCUMENT) return &n->v.document.children;
+  return is_element(n) ? &n->v.element.children : NULL;
+}
+
+static const GumboNode *parent_element(const GumboNode *n) {
+  return is_element(n->parent) ? n->parent : NULL;
+}
+
+/* n's index among its parent's children. Trusts index_within_parent only if it checks out. */
+static size_t index_of(const GumboVector *kids, const GumboNode *n) {
+  size_t i = n->index_within_parent;
+  if (i < kids->length && kids->data[i] == n) return i;
+  for (i = 0; i < kids->length && kids->data[i] != n; i++)
+    ;
+  return i;
+}
+
+/* The element before n among its parent's children, skipping text, whitespace and comments. */
+static const GumboNode *prev_element(const GumboNode *n) {
+  const GumboVector *kids = n->parent ? children_of(n->parent) : NULL;
+  if (!kids) return NULL;
+  size_t i = index_of(kids, n);
+  if (i == kids->length) return NULL;
+  while (i-- > 0)
+    if (is_element(kids->data[i])) return kids->data[i];
+  return NULL;
+}
+
+/* Elements have the same type: the same tag, or for unknown tags the same name. */
+static int same_type(const GumboNode *a, const GumboNode *b) {
+  const GumboElement *x = &a->v.element, *y = &b->v.element;
+  if (x->tag != y->tag || x->tag_namespace != y->tag_namespace) return 0;
+  if (x->tag != GUMBO_TAG_UNKNOWN) return 1;
+  GumboStringPiece p = x->original_tag, q = y->original_tag;
+  gumbo_tag_from_original_text(&p);
+  gumbo_tag_from_original_text(&q);
+  return p.length == q.length && (!p.length || lf__ascii_caseeq_n(p.data, q.data, p.length));
+}
+
+static int tag_matches(const compound_t *c, const GumboElement *e) {
+  if (!c->tag) return 1;
+  if (c->tag_id != GUMBO_TAG_UNKNOWN) return e->tag == c->tag_id;
+  if (e->tag != GUMBO_TAG_UNKNOWN) return 0;
+  /* gumbo only keeps the name of unknown elements as the raw "<my-tag ...>" text. */
+  GumboStringPiece name = e->original_tag;
+  gumbo_tag_from_original_text(&name);
+  return name.data && name.length == strlen(c->tag) &&
+         lf__ascii_caseeq_n(name.data, c->tag, name.length);
+}
+
+static const char *attr_value(const GumboElement *e, const char *name) {
+  size_t n = strlen(name);
+  for (unsigned i = 0; i < e->attributes.length; i++) {
+    const GumboAttribute *a = e->attributes.data[i];
+    if (strlen(a->name) == n && lf__ascii_caseeq_n(a->name, name, n)) return a->value;
+  }
+  return NULL;
+}
+
+/* ---- attribute values ---- */
+
+static int bytes_eq(const char *a, const char *b, size_t n, int icase) {
+  return icase ? lf__ascii_caseeq_n(a, b, n) : memcmp(a, b, n) == 0;
+}
+
+/* ~= : word is one of the ASCII-whitespace-separated tokens of v. A word that is empty or holds
+ * whitespace can never be a token, so it matches nothing (as CSS specifies). */
+static int has_word(const char *v, const char *word, size_t wlen, int icase) {
+  if (!wlen) return 0;
+  for (size_t i = 0; i < wlen; i++)
+    if (lf__ascii_is_space((unsigned char)word[i])) return 0;
+  while (*v) {
+    while (lf__ascii_is_space((unsigned char)*v))
+      v++;
+    const char *start = v;
+    while (*v && !lf__ascii_is_space((unsigned char)*v))
+      v++;
+    if ((size_t)(v - start) == wlen && bytes_eq(start, word, wlen, icase)) return 1;
+  }
+  return 0;
+}
+
+static int has_substring(const char *v, size_t vlen, const char *s, size_t n, int icase) {
+  for (size_t i = 0; n && i + n <= vlen; i++)
+    if (bytes_eq(v + i, s, n, icase)) return 1;
+  return 0;
+}
+
+/* [a=v i] folds ASCII case; without a flag, so do the attributes on the HTML standard's list,
+ * on HTML elements (not on SVG or MathML ones). ^= $= *= with an empty value match nothing. */
+static int value_matches(const attr_test_t *t, const GumboElement *e, const char *v) {
+  int icase =
+      t->icase == CASE_IGNORE || (t->html_icase && e->tag_namespace == GUMBO_NAMESPACE_HTML);
+  size_t n = t->value_len, vlen = strlen(v);
+  switch (t->op) {
+  case ATTR_EXISTS:
+    return 1;
+  case ATTR_EQUALS:
+    return vlen == n && bytes_eq(v, t->value, n, icase);
+  case ATTR_INCLUDES:
+    return has_word(v, t->value, n, icase);
+  case ATTR_DASH:
+    return vlen >= n && bytes_eq(v, t->value, n, icase) && (v[n] == '\0' || v[n] == '-');
+  case ATTR_PREFIX:
+    return n && vlen >= n && bytes_eq(v, t->value, n, icase);
+  case ATTR_SUFFIX:
+    return n && vlen >= n && bytes_eq(v + vlen - n, t->value, n, icase);
+  case ATTR_SUBSTRING:
+    return has_substring(v, vlen, t->value, n, icase);
+  }
+  return 0;
+}
+
+/* ---- pseudo-classes ---- */
+
+static int matches_list(const lf__selector_t *sel, const GumboNode *node);
+
+/* Whether sibling s counts for ps: any element (:nth-child), one of n's type (:nth-of-type),
+ * or one matching S (:nth-child(An+B of S)). */
+static int counts(const pseudo_t *ps, const GumboNode *n, const GumboNode *s) {
+  if (!is_element(s)) return 0;
+  if (ps->kind == PSEUDO_NTH_OF_TYPE || ps->kind == PSEUDO_NTH_LAST_OF_TYPE ||
+      ps->kind == PSEUDO_ONLY_OF_TYPE)
+    return same_type(n, s);
+  return !ps->list || matches_list(ps->list, s);
+}
+
+/* 1-based position of n among the siblings that count, from the start or (from_end) the end.
+ * The cache makes a walk over siblings in document order linear (see nth_cache_t). */
+static long position(pseudo_t *ps, const GumboNode *n, int from_end) {
+  const GumboVector *kids = n->parent ? children_of(n->parent) : NULL;
+  if (!kids) return 1; /* a detached element is its own only sibling */
+  nth_cache_t *c = &ps->cache;
+  size_t at = index_of(kids, n);
+  if (at == kids->length) return 1;
+  int of_type = ps->kind == PSEUDO_NTH_OF_TYPE || ps->kind == PSEUDO_NTH_LAST_OF_TYPE ||
+                ps->kind == PSEUDO_ONLY_OF_TYPE;
+  if (c->parent != n->parent || c->pos > at || (of_type && !same_type(n, c->type_of)))
+    *c = (nth_cache_t){n->parent, 0, counts(ps, n, kids->data[0]), -1, n};
+  for (; c->pos < at; c->pos++)
+    c->count += counts(ps, n, kids->data[c->pos + 1]);
+  if (!from_end) return c->count;
+  if (c->total < 0) {
+    c->total = c->count;
+    for (size_t i = at + 1; i < kids->length; i++)
+      c->total += counts(ps, n, kids->data[i]);
+  }
+  return c->total - c->count + 1;
+}
+
+/* Whether i = a*k + b for some integer k >= 0. */
+static int anb_matches(long a, long b, long i) {
+  if (a == 0) return i == b;
+  long d = i - b;
+  return d % a == 0 && d / a >= 0;
+}
+
+/* :lang(x): the nearest lang attribute (or xml:lang) on n or an ancestor is x or starts x-. */
+static int lang_matches(const char *want, const GumboNode *n) {
+  for (; is_element(n); n = n->parent) {
+    const char *v = attr_value(&n->v.element, "lang");
+    if (!v) v = attr_value(&n->v.element, "xml:lang");
+    if (!v) continue;
+    size_t w = strlen(want);
+    return strlen(v) >= w && lf__ascii_caseeq_n(v, want, w) && (v[w] == '\0' || v[w] == '-');
+  }
+  return 0;
+}
+
+/* :empty: no element and no text child at all (comments do not count; whitespace does). */
+static int is_empty(const GumboNode *n) {
+  const GumboVector *kids = &n->v.element.children;
+  for (unsigned i = 0; i < kids->length; i++)
+    if (((const GumboNode *)kids->data[i])->type != GUMBO_NODE_COMMENT) return 0;
+  return 1;
+}
+
+static int has_matches(const lf__selector_t *rel, const GumboNode *n);
+
+static int nth_matches(pseudo_t *ps, const GumboNode *n) {
+  switch (ps->kind) {
+  case PSEUDO_NTH_CHILD:
+  case PSEUDO_NTH_OF_TYPE:
+    if (ps->list && !matches_list(ps->list, n)) return 0;
+    return anb_matches(ps->a, ps->b, position(ps, n, 0));
+  case PSEUDO_NTH_LAST_CHILD:
+  case PSEUDO_NTH_LAST_OF_TYPE:
+    if (ps->list && !matches_list(ps->list, n)) return 0;
+    return anb_matches(ps->a, ps->b, position(ps, n, 1));
+  default: /* :only-child, :only-of-type */
+    return position(ps, n, 0) == 1 && position(ps, n, 1) == 1;
+  }
+}
+
+/* The cache in ps is the matcher's own memo: see lf__selector_forget(). */
+static int pseudo_matches(const pseudo_t *cps, const GumboNode *n) {
+  pseudo_t *ps = (pseudo_t *)cps;
+  const GumboElement *e = &n->v.element;
+  switch (ps->kind) {
+  case PSEUDO_ROOT:
+    return n->parent && n->parent->type == GUMBO_NODE_DOCUMENT;
+  case PSEUDO_EMPTY:
+    return is_empty(n);
+  case PSEUDO_LINK:
+    return (e->tag == GUMBO_TAG_A || e->tag == GUMBO_TAG_AREA) &&
+           e->tag_namespace == GUMBO_NAMESPACE_HTML && attr_value(e, "href");
+  case PSEUDO_LANG:
+    return lang_matches(ps->lang, n);
+  case PSEUDO_IS:
+    return matches_list(ps->list, n);
+  case PSEUDO_NOT:
+    return !matches_list(ps->list, n);
+  case PSEUDO_HAS:
+    return has_matches(ps->list, n);
+  default:
+    return nth_matches(ps, n);
+  }
+}
+
+static int compound_matches(const compound_t *c, const GumboNode *n, const GumboNode *anchor) {
+  if (c->anchor) return n == anchor;
+  const GumboElement *e = &n->v.element;
+  if (!tag_matches(c, e)) return 0;
+  for (size_t i = 0; i < c->ntests; i++) {
+    const char *v = attr_value(e, c->tests[i].name);
+    if (!v || !value_matches(&c->tests[i], e, v)) return 0;
+  }
+  for (size_t i = 0; i < c->npseudos; i++)
+    if (!pseudo_matches(&c->pseudos[i], n)) return 0;
+  return 1;
+}
+
+/* ---- complex selectors ---- */
+
+/* Outcome of matching part of a chain. Plain backtracking is exponential: `section div div a`
+ * on a deep page without <section> would retry every pair of div ancestors. The two "fails"
+ * results prune that (the scheme WebKit's SelectorChecker uses):
+ *  - FAIL_SIBLINGS: no earlier sibling of this element can succeed either (they share its
+ *    parent and have fewer siblings before them), so a '~' loop may stop;
+ *  - FAIL_ALL: no ancestor can succeed either (they have fewer ancestors), so every enclosing
+ *    loop may stop.
+ * Both hold for the pseudo-classes too: each is a test of one element, like a tag. */
+typedef enum { MATCH, FAIL_LOCAL, FAIL_SIBLINGS, FAIL_ALL } match_t;
+
+typedef struct {
+  const complex_t *cx;
+  const GumboNode *anchor; /* the :has() element, for relative selectors */
+} chain_t;
+
+static match_t match_at(const chain_t *ch, size_t idx, const GumboNode *n);
+
+/* Tries compound idx-1 on each ancestor of n (descendant) or each earlier sibling ('~'). */
+static match_t match_any(const chain_t *ch, size_t idx, const GumboNode *n, int siblings) {
+  const GumboNode *m = siblings ? prev_element(n) : parent_element(n);
+  for (; m; m = siblings ? prev_element(m) : parent_element(m)) {
+    match_t r = match_at(ch, idx - 1, m);
+    if (r == MATCH || r == FAIL_ALL || (siblings && r == FAIL_SIBLINGS)) return r;
+  }
+  return siblings ? FAIL_SIBLINGS : FAIL_ALL;
+}
+
+/* Matches compound idx of the chain at element n, then what lies left of it, right to left. */
+static match_t match_at(const chain_t *ch, size_t idx, const GumboNode *n) {
+  const compound_t *c = &ch->cx->items[idx];
+  if (!compound_matches(c, n, ch->anchor)) return FAIL_LOCAL;
+  if (idx == 0) return MATCH;
+  const GumboNode *m;
+  match_t r;
+  switch (c->comb) {
+  case COMB_CHILD:
+    m = parent_element(n);
+    if (!m) return FAIL_ALL;
+    r = match_at(ch, idx - 1, m);
+    return r == MATCH || r == FAIL_ALL ? r : FAIL_SIBLINGS; /* siblings have the same parent */
+  case COMB_ADJACENT:
+    m = prev_element(n);
+    return m ? match_at(ch, idx - 1, m) : FAIL_SIBLINGS;
+  case COMB_DESCENDANT:
+    return match_any(ch, idx, n, 0);
+  case COMB_SIBLING:
+    return match_any(ch, idx, n, 1);
+  case COMB_NONE:
+    break;
+  }
+  return FAIL_LOCAL;
+}
+
+static int matches_list(const lf__selector_t *sel, const GumboNode *node) {
+  for (size_t g = 0; g < sel->n; g++) {
+    chain_t ch = {&sel->groups[g], NULL};
+    if (match_at(&ch, ch.cx->n - 1, node) == MATCH) return 1;
+  }
+  return 0;
+}
+
+/* The element after n in document order within the subtree of top (n itself excluded), or
+ * NULL. Iterative, so deep pages cannot exhaust the stack. */
+static const GumboNode *next_in(const GumboNode *n, const GumboNode *top) {
+  const GumboVector *kids = children_of(n);
+  if (n->type == GUMBO_NODE_ELEMENT && kids && kids->length) return kids->data[0];
+  for (; n != top && n->parent; n = n->parent) {
+    const GumboVector *sibs = children_of(n->parent);
+    size_t i = n->index_within_parent + 1;
+    if (sibs && i < sibs->length) return sibs->data[i];
+  }
+  return NULL;
+}
+
+static int chain_from(const chain_t *ch, const GumboNode *m) {
+  return is_element(m) && match_at(ch, ch->cx->n - 1, m) == MATCH;
+}
+
+/* :has(): some element the relative selector can reach from n matches it (see the top). */
+static int has_matches(const lf__selector_t *rel, const GumboNode *n) {
+  for (size_t g = 0; g < rel->n; g++) {
+    chain_t ch = {&rel->groups[g], n};
+    comb_t lead = ch.cx->items[1].comb;
+    if (lead == COMB_DESCENDANT || lead == COMB_CHILD) {
+      for (const GumboNode *m = next_in(n, n); m; m = next_in(m, n))
+        if (chain_from(&ch, m)) return 1;
+      continue;
+    }
+    const GumboVector *sibs = n->parent ? children_of(n->parent) : NULL;
+    for (size_t i = sibs ? index_of(sibs, n) + 1 : 0; sibs && i < sibs->length; i++) {
+      const GumboNode *s = sibs->data[i];
+      for (const GumboNode *m = s; m; m = next_in(m, s))
+        if (chain_from(&ch, m)) return 1;
+    }
+  }
+  return 0;
+}
+
+int lf__selector_matches(const lf__selector_t *sel, const GumboNode *node) {
+  if (!sel || !is_element(node)) return 0;
+  return matches_list(sel, node);
+}
+
+static void forget_list(lf__selector_t *sel) {
+  for (size_t g = 0; sel && g < sel->n; g++)
+    for (size_t i = 0; i < sel->groups[g].n; i++) {
+      compound_t *c = &sel->groups[g].items[i];
+      for (size_t k = 0; k < c->npseudos; k++) {
+        c->pseudos[k].cache = (nth_cache_t){.total = -1};
+        forget_list(c->pseudos[k].list);
+      }
+    }
+}
+
+void lf__selector_forget(lf__selector_t *sel) {
+  forget_list(sel);
+}
