@@ -16,8 +16,10 @@
  * and the pre-request callback names each transfer's connection (its local port). A connection
  * that is full while transfers wait carries L streams once libcurl knows the server's SETTINGS:
  * surely after a response arrived on it (the server sends SETTINGS first), or when it carries
- * more than the 100 streams libcurl assumes before SETTINGS; else after a grace period of one
- * more connection set-up time (SETTINGS follow the handshake by one round trip). A connection
+ * more than the 100 streams libcurl assumes before SETTINGS; else after a grace period of twice
+ * the connection's set-up time (SETTINGS follow the handshake by one round trip). Whether libcurl
+ * has read them cannot be seen from outside: it reads a connection whenever it runs one of its
+ * transfers, not only when the socket is reported readable. A connection
  * that carries one transfer while others wait does not multiplex (HTTP/1.1): the cap is lifted.
  *
  * The cap is libcurl's, for every host alike, so it applies only while every transfer on the
@@ -31,7 +33,7 @@
 /* Streams libcurl 7.88 allows on a new connection before the server's SETTINGS arrive
  * (DEFAULT_MAX_CONCURRENT_STREAMS in its http2.h). */
 #define LF__H2_ASSUMED 100
-#define LF__H2_GRACE_MIN_NS 5000000ull /* on top of the connection's set-up time */
+#define LF__H2_GRACE_MIN_NS 5000000ull /* on top of twice the connection's set-up time */
 
 typedef struct lf__conn_s {
   int port;          /* our end's port: names the connection */
@@ -160,11 +162,13 @@ int lf__h2_prereq(void *clientp, char *remote_ip, char *local_ip, int remote_por
   t->conn_port = local_port;
   lf__conn_t *c = find(h, local_port);
   if (!c && (c = add(h, local_port))) {
-    /* Up now; its SETTINGS follow within about one more set-up time. */
+    /* Up now; its SETTINGS follow within about one round trip, less than one more set-up time
+     * (TCP and TLS: two round trips or more). Twice that and 5 ms leave room for a busy server:
+     * assuming too soon costs connections, assuming late only these milliseconds. */
     curl_off_t start = 0, tls = 0;
     if (curl_easy_getinfo(t->easy, CURLINFO_NAMELOOKUP_TIME_T, &start) != CURLE_OK) start = 0;
     if (curl_easy_getinfo(t->easy, CURLINFO_APPCONNECT_TIME_T, &tls) != CURLE_OK) tls = start;
-    c->known_at = lf__now_ns() + LF__H2_GRACE_MIN_NS + (uint64_t)(tls - start) * 1000;
+    c->known_at = lf__now_ns() + LF__H2_GRACE_MIN_NS + 2 * (uint64_t)(tls - start) * 1000;
   }
   if (c) c->streams++;
   return CURL_PREREQFUNC_OK;
