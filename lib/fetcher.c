@@ -519,6 +519,7 @@ static void teardown(lf_fetcher_t *f) {
   lf__loop_close_polls(f);
   uv_close((uv_handle_t *)&f->timer, on_timer_closed);
   uv_close((uv_handle_t *)&f->wake, on_timer_closed);
+  uv_close((uv_handle_t *)&f->h2.grace, on_timer_closed);
   curl_global_cleanup();
 }
 

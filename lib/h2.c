@@ -19,8 +19,8 @@
  * more than the 100 streams libcurl assumes before SETTINGS; else after a grace period of twice
  * the connection's set-up time (SETTINGS follow the handshake by one round trip). Whether libcurl
  * has read them cannot be seen from outside: it reads a connection whenever it runs one of its
- * transfers, not only when the socket is reported readable. A connection
- * that carries one transfer while others wait does not multiplex (HTTP/1.1): the cap is lifted.
+ * transfers, not only when the socket is reported readable. A connection that carries one
+ * transfer while others wait does not multiplex (HTTP/1.1 over TLS): the cap is lifted.
  *
  * The cap is libcurl's, for every host alike, so it applies only while every transfer on the
  * network is https and the user set no --per-host; plain http is HTTP/1.1 here (one transfer
@@ -89,20 +89,12 @@ int lf__h2_init(lf_fetcher_t *f) {
   return 0;
 }
 
-static void on_grace_closed(uv_handle_t *handle) {
-  lf_fetcher_t *f = handle->data;
-  f->open_handles--;
-  lf__fetcher_enter(f);
-  lf__fetcher_leave(f);
-}
-
 void lf__h2_close(lf_fetcher_t *f) {
   free(f->h2.conns);
   f->h2.conns = NULL;
   f->h2.len = f->h2.cap = 0;
   if (f->h2.kick) curl_easy_cleanup(f->h2.kick);
-  f->h2.kick = NULL;
-  uv_close((uv_handle_t *)&f->h2.grace, on_grace_closed);
+  f->h2.kick = NULL; /* the grace timer is closed with the fetcher's other timers */
 }
 
 void lf__h2_started(lf__transfer_t *t) {
@@ -167,7 +159,8 @@ int lf__h2_prereq(void *clientp, char *remote_ip, char *local_ip, int remote_por
      * assuming too soon costs connections, assuming late only these milliseconds. */
     curl_off_t start = 0, tls = 0;
     if (curl_easy_getinfo(t->easy, CURLINFO_NAMELOOKUP_TIME_T, &start) != CURLE_OK) start = 0;
-    if (curl_easy_getinfo(t->easy, CURLINFO_APPCONNECT_TIME_T, &tls) != CURLE_OK) tls = start;
+    if (curl_easy_getinfo(t->easy, CURLINFO_APPCONNECT_TIME_T, &tls) != CURLE_OK || tls < start)
+      tls = start;
     c->known_at = lf__now_ns() + LF__H2_GRACE_MIN_NS + 2 * (uint64_t)(tls - start) * 1000;
   }
   if (c) c->streams++;
