@@ -421,8 +421,9 @@ http {
 %(map)s
   }
 
-  # Article requests only (A and B), to count protocols and connections per run.
-  log_format proto '$server_port $server_protocol $connection $status $body_bytes_sent';
+  # Article requests only (A, B, F), to count protocols, connections and waves per run.
+  log_format proto '$server_port $server_protocol $connection $status $body_bytes_sent '
+                   '$msec $request_time $uri';
 
   server {
     listen 127.0.0.1:%(hp)d backlog=4096;
@@ -719,22 +720,33 @@ def verify(d, expected):
             "bytes_expected": b_exp, "missing": missing, "unexpected": extra, "detail": msg}
 
 
-def access_log_stats(path, offset, port):
-    """Protocols and distinct connections of the article requests logged since offset."""
-    protos, conns, n = collections.Counter(), set(), 0
+def access_log_stats(path, offset, port, list_path=None):
+    """Protocols and distinct connections of the article requests logged since offset, and
+    the waves: how far apart the articles' requests reached nginx (ms), and how many reached it
+    only after an article had been sent whole (a second wave). The list page is not an
+    article."""
+    protos, conns, n, times = collections.Counter(), set(), 0, []
     try:
         with open(path, "rb") as f:
             f.seek(offset)
-            for line in f.read().decode("ascii", "replace").splitlines():
-                parts = line.split()
+            for line in f.read().decode("utf-8", "replace").splitlines():
+                parts = line.split(None, 7)
                 if len(parts) < 3 or parts[0] != str(port):
                     continue
                 protos[parts[1]] += 1
                 conns.add(parts[2])
                 n += 1
+                if len(parts) == 8 and parts[7] != list_path:
+                    end = float(parts[5])
+                    times.append((end - float(parts[6]), end))
     except FileNotFoundError:
         pass
-    return {"requests": n, "protocols": dict(protos), "connections": len(conns)}
+    out = {"requests": n, "protocols": dict(protos), "connections": len(conns)}
+    if times:
+        first_done = min(e for _, e in times)
+        out["spread_ms"] = 1000 * (max(a for a, _ in times) - min(a for a, _ in times))
+        out["second_wave"] = sum(1 for a, _ in times if a > first_done)
+    return out
 
 
 # ---------------------------------------------------------------- tools and workloads
@@ -920,7 +932,7 @@ def table(w, rows, wrk=None):
     head = ("| tool | wall s | × loopfetch | × floor | CPU s (user+sys) | CPU × lf | peak RSS MB | "
             "RSS × lf | pages/s | files ok? |")
     if w.https:
-        head += " protocol (connections) |"
+        head += " protocol (connections) | requests spread ms (2nd wave) |"
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for tool, _ in TOOLS:
         r = rows.get(tool)
@@ -944,6 +956,8 @@ def table(w, rows, wrk=None):
             a = r.get("access")
             cells.append(", ".join("%s×%d" % (p, n) for p, n in sorted(a["protocols"].items()))
                          + " (%d)" % a["connections"] if a else "")
+            cells.append("%.0f (%d)" % (a["spread_ms"], a["second_wave"])
+                         if a and "spread_ms" in a else "")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -1304,7 +1318,7 @@ def run_all(args, site, lf, ca, tmp, out_roots, sane):
                          storage=w.storage, load_before=load)
                 if w.via_list_page:
                     port = w.base.rsplit(":", 1)[1]
-                    r["access"] = access_log_stats(alog, offset, port)
+                    r["access"] = access_log_stats(alog, offset, port, site.list_path)
                 raw.append(r)
                 state = "ok" if v["ok"] and r["exit"] == 0 and not r["timeout"] else (
                     "TIMEOUT" if r["timeout"] else "FAILED (exit %d; %s)" % (r["exit"], v["detail"]))
