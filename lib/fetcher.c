@@ -405,24 +405,8 @@ static lf__pending_t *pop(lf_fetcher_t *f) {
   return p;
 }
 
-/* Until the server's SETTINGS arrive, libcurl allows this many streams on a new HTTP/2
- * connection and opens another connection for every transfer beyond them: hundreds of TLS
- * handshakes where one would do (bench/RESULTS.md, issue 3). */
-#define LF__H2_FIRST_STREAMS 100
-
-/* So at most that many https transfers start until the first one has ended and with it the
- * connection's limits are known. Plain http never multiplexes here: nothing to wait for. */
-static int ramp_allows(const lf_fetcher_t *f, const lf__pending_t *p) {
-  return f->https_known || f->https_probing < LF__H2_FIRST_STREAMS || !lf__is_https(p->url);
-}
-
-void lf__fetcher_transfer_ended(lf_fetcher_t *f, const lf__transfer_t *t) {
-  if (!f->https_known && lf__is_https(t->req->url)) f->https_known = 1;
-}
-
 static void start_next(lf_fetcher_t *f) {
   lf__pending_t *p = pop(f);
-  if (!f->https_known && lf__is_https(p->url)) f->https_probing++;
   lf__transfer_t *t = f->idle;
   if (t) {
     f->idle = t->next;
@@ -455,7 +439,7 @@ static void refill(lf_fetcher_t *f) {
   if (f->in_refill || f->closing != OPEN) return;
   f->in_refill = 1;
   for (;;) {
-    while (slot_free(f) && f->queue_head && f->closing == OPEN && ramp_allows(f, f->queue_head)) {
+    while (slot_free(f) && f->queue_head && f->closing == OPEN) {
       if (!take_token(f)) {
         arm_wake(f);
         break;
@@ -531,9 +515,11 @@ static void teardown(lf_fetcher_t *f) {
   }
   free_spares(f);
   release(f);
+  lf__h2_close(f);
   lf__loop_close_polls(f);
   uv_close((uv_handle_t *)&f->timer, on_timer_closed);
   uv_close((uv_handle_t *)&f->wake, on_timer_closed);
+  uv_close((uv_handle_t *)&f->h2.grace, on_timer_closed);
   curl_global_cleanup();
 }
 

@@ -10,6 +10,21 @@
 typedef struct lf__transfer_s lf__transfer_t;
 typedef struct lf__pending_s lf__pending_t;
 
+/* https connections per host (h2.c): what libcurl's cap is and what it was learned from. */
+typedef struct lf__h2_s {
+  struct lf__conn_s *conns; /* https connections in use or kept, by local port */
+  size_t len, cap;
+  size_t admitted;   /* https transfers on the multi handle */
+  size_t attached;   /* of those, on a connection (the pre-request callback ran) */
+  size_t opening;    /* of those, opening a connection of their own */
+  long k;            /* connections per host the https transfers need */
+  long cap_now;      /* CURLMOPT_MAX_HOST_CONNECTIONS as set */
+  long curl_timeout; /* what libcurl last asked its timer for: 0 while it has work queued */
+  int off;           /* the server does not multiplex: no cap */
+  uv_timer_t grace;  /* when to assume a connection's limits are known */
+  void *kick;        /* CURL *: an idle handle whose removal makes libcurl look at its queue */
+} lf__h2_t;
+
 /* A fetcher. Opaque to callers (include/loopfetch.h). */
 struct lf_fetcher_s {
   void *data; /* the caller's (lf_fetcher_set_data) */
@@ -51,9 +66,9 @@ struct lf_fetcher_s {
     struct lf_fetcher_s *fetcher;
     struct lf__sink_s *first; /* NULL: this batch is free */
   } batches[2];
-  size_t https_probing; /* https transfers started before any https transfer ended */
-  int https_known;      /* an https transfer ended: the server's HTTP/2 limits are known */
-  int depth;            /* nesting of our callbacks; teardown waits until it is 0 */
+  lf__h2_t h2;
+  size_t plain_active; /* http (not https) transfers on the multi handle */
+  int depth;           /* nesting of our callbacks; teardown waits until it is 0 */
   int closing, in_refill;
 };
 
@@ -119,6 +134,9 @@ struct lf__transfer_s {
   int paused_once;  /* the write callback paused it: its handle is not reused */
   int status;       /* 0 or LF_E* / UV_E*, decided when libcurl is done */
   int checked_code; /* the write callback looked at the response code */
+  int https;        /* h2.c: counted as an https transfer */
+  int opening;      /* h2.c: opening a connection */
+  int conn_port;    /* h2.c: the local port of its connection, 0 before it has one */
   int abort_status; /* why the write callback stopped the transfer (LF_ETOOBIG, LF_EIO) */
   long retry_ms;    /* >= 0: the attempt failed transiently; try again after this long */
   char errbuf[CURL_ERROR_SIZE];
@@ -135,11 +153,20 @@ int lf__loop_close_socket(void *clientp, curl_socket_t fd);
 /* fetcher.c */
 void lf__fetcher_enter(lf_fetcher_t *f);
 void lf__fetcher_leave(lf_fetcher_t *f);
-void lf__fetcher_report(lf__transfer_t *t); /* the transfer is over: tell the caller, recycle */
-void lf__fetcher_refill(lf_fetcher_t *f);   /* start queued requests if slots are free */
-void lf__fetcher_transfer_ended(lf_fetcher_t *f, const lf__transfer_t *t); /* network part over */
+void lf__fetcher_report(lf__transfer_t *t);   /* the transfer is over: tell the caller, recycle */
+void lf__fetcher_refill(lf_fetcher_t *f);     /* start queued requests if slots are free */
 CURL *lf__fetcher_take_easy(lf_fetcher_t *f); /* a spare configured easy handle, or NULL */
 void lf__fetcher_give_easy(lf_fetcher_t *f, CURL *easy); /* keeps it as a spare, or frees it */
+
+/* h2.c */
+int lf__h2_init(lf_fetcher_t *f);
+void lf__h2_close(lf_fetcher_t *f);
+void lf__h2_started(lf__transfer_t *t);                /* on the multi handle */
+void lf__h2_ended(lf__transfer_t *t, long http_code);  /* off it */
+void lf__h2_opening(lf__transfer_t *t);                /* it opens a connection */
+void lf__h2_closed(lf_fetcher_t *f, curl_socket_t fd); /* a connection's socket closes */
+void lf__h2_tune(lf_fetcher_t *f);                     /* after libcurl ran */
+int lf__h2_prereq(void *clientp, char *remote_ip, char *local_ip, int remote_port, int local_port);
 
 /* URLs are checked to be http or https on the way in: the scheme tells which. */
 static inline int lf__is_https(const char *url) {

@@ -37,6 +37,7 @@ static void drive(lf_fetcher_t *f, curl_socket_t fd, int ev_bitmask) {
   if (rc != CURLM_OK)
     fprintf(stderr, "loopfetch: curl_multi_socket_action: %s\n", curl_multi_strerror(rc));
   lf__loop_check_done(f);
+  lf__h2_tune(f); /* transfers libcurl could not place may need another connection */
 }
 
 static void on_poll(uv_poll_t *handle, int status, int events) {
@@ -199,6 +200,7 @@ curl_socket_t lf__loop_open_socket(void *clientp, curlsocktype purpose, struct c
 #endif
   curl_socket_t fd = socket(a->family, type, a->protocol);
   if (fd == CURL_SOCKET_BAD || purpose != CURLSOCKTYPE_IPCXN) return fd;
+  lf__h2_opening(t);
   lf__poll_t *p;
   if (poll_new(t->fetcher, fd, &p) == 0) {
     p->ours = 1;
@@ -213,6 +215,7 @@ int lf__loop_close_socket(void *clientp, curl_socket_t fd) {
   lf_fetcher_t *f = clientp;
   lf__poll_t *p = poll_of(f, fd);
   if (p) poll_close(f, p);
+  lf__h2_closed(f, fd);
   return close(fd) == 0 ? 0 : 1;
 }
 
@@ -221,6 +224,7 @@ int lf__loop_close_socket(void *clientp, curl_socket_t fd) {
 static int on_timer(CURLM *multi, long timeout_ms, void *userp) {
   lf_fetcher_t *f = userp;
   (void)multi;
+  f->h2.curl_timeout = timeout_ms;
   int rc = timeout_ms < 0 ? uv_timer_stop(&f->timer)
                           : uv_timer_start(&f->timer, on_timeout, (uint64_t)timeout_ms, 0);
   return rc < 0 ? -1 : 0;
@@ -242,7 +246,7 @@ int lf__loop_init(lf_fetcher_t *f) {
   f->timer.data = f;
   f->wake.data = f;
   f->open_handles += 2;
-  return 0;
+  return lf__h2_init(f);
 }
 
 /* After curl_multi_cleanup(): libcurl no longer needs any socket, so close what is left. */

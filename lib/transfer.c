@@ -112,6 +112,7 @@ static int configure_owner(lf__transfer_t *t) {
   SET(CURLOPT_XFERINFODATA, t);
   SET(CURLOPT_ERRORBUFFER, t->errbuf);
   SET(CURLOPT_OPENSOCKETDATA, t);
+  SET(CURLOPT_PREREQDATA, t);
   return 0;
 fail:
   lf__transfer_set_error(t, LF_ECURL, "%s: %s", what, curl_easy_strerror(rc));
@@ -131,6 +132,7 @@ static int configure_shared(lf__transfer_t *t) {
   SET(CURLOPT_OPENSOCKETFUNCTION, lf__loop_open_socket);   /* so that connections' sockets */
   SET(CURLOPT_CLOSESOCKETFUNCTION, lf__loop_close_socket); /* keep their poll handles between */
   SET(CURLOPT_CLOSESOCKETDATA, t->fetcher);                /* transfers (loop.c) */
+  SET(CURLOPT_PREREQFUNCTION, lf__h2_prereq); /* which connection each transfer gets (h2.c) */
   SET(CURLOPT_NOSIGNAL, 1L);
   SET(CURLOPT_FOLLOWLOCATION, 1L);
   SET(CURLOPT_MAXREDIRS, 10L);
@@ -199,6 +201,8 @@ int lf__transfer_start(lf__transfer_t *t, lf__pending_t *req) {
     if (mrc != CURLM_OK) {
       lf__transfer_set_error(t, LF_ECURL, "curl_multi_add_handle: %s", curl_multi_strerror(mrc));
       rc = LF_ECURL;
+    } else {
+      lf__h2_started(t);
     }
   }
   return rc;
@@ -323,10 +327,10 @@ static void release_easy(lf__transfer_t *t) {
 }
 
 void lf__transfer_done(lf__transfer_t *t, CURLcode result) {
-  lf__fetcher_transfer_ended(t->fetcher, t);
   CURLMcode mrc = curl_multi_remove_handle(t->fetcher->multi, t->easy);
   t->done_ns = lf__now_ns();
   judge(t, result);
+  lf__h2_ended(t, t->http_code);
   if (t->status != 0 && t->status != LF_EABORTED && !t->sink.err &&
       t->req->attempts <= t->fetcher->opts.retries && transient(result, t->http_code))
     t->retry_ms = retry_delay(t);
