@@ -1,14 +1,41 @@
 /* loopfetch: a bulk downloader in which one libuv loop drives libcurl's multi interface.
  *
  * Conventions (as in libuv):
- *  - Every public name starts with lf_ (internal ones with lf__).
+ *  - Every public name starts with lf_ (internal ones with lf__). Only the functions declared
+ *    here with LF_EXTERN are exported from libloopfetch.so; everything else is hidden.
  *  - Functions return 0 on success or a negative error code; lf_strerror() turns a code into
  *    text. Codes are LF_E* below or libuv's UV_E* codes, which never overlap.
- *  - Handles (lf_fetcher_t) are opaque: lf_fetcher_new() allocates one, lf_fetcher_close() frees
- *    it once its libuv handles have closed. Opaque, as libcurl's CURL *, rather than
- *    caller-allocated as libuv's handles, so that the library can change what a fetcher holds
- *    without changing its ABI (soname).
- *  - Nothing here creates threads. All callbacks run on the loop thread of the caller's loop.
+ *  - Handles (lf_fetcher_t, lf_stream_t) are opaque: lf_fetcher_new() allocates one,
+ *    lf_fetcher_close() frees it once its libuv handles have closed. Opaque, as libcurl's
+ *    CURL *, rather than caller-allocated as libuv's handles, so that the library can change
+ *    what a fetcher holds without changing its ABI (soname).
+ *
+ * ABI and versions. The soname is libloopfetch.so.MAJOR (LOOPFETCH_VERSION_MAJOR). Within one
+ * MAJOR, a program built against an older header runs with any newer library: functions are
+ * only added, never removed or changed, and the structs below grow only as follows.
+ *  - Structs the caller allocates and fills (lf_options_t, lf_request_t) end in reserved
+ *    pointer-sized slots that must be zero (lf_options_init(), or `= {0}` / designated
+ *    initialisers, do that). A new field takes the place of reserved slots, so the struct's
+ *    size never changes and zero means "as before". Why not a size member or a versioned
+ *    init function: both make every caller write something extra and can be got wrong
+ *    silently; a fixed size with zero defaults cannot.
+ *  - Structs the library fills and the caller only reads (lf_result_t, lf_timings_t,
+ *    lf_links_t) may grow at their end: the caller never allocates them.
+ *  - Enums gain values; a caller must ignore lf_output_t or error values it does not know.
+ *  Any other change is an ABI break and raises MAJOR (and with it the soname). During 0.x the
+ *  same rules hold with MAJOR 0: MINOR adds, PATCH fixes.
+ *
+ * Threads. libloopfetch starts no threads of its own; libuv's thread pool writes the output
+ * files (LF_OUTPUT_FILE), and libcurl may resolve names on a thread of its own. The rules:
+ *  - A fetcher belongs to the loop it was made on and to the thread that runs that loop: call
+ *    lf_fetcher_* and lf_stream_* only on that thread. All callbacks run on it.
+ *  - Fetchers on different loops share nothing and may run at the same time on different
+ *    threads (tests/test_threads.c does, under ThreadSanitizer).
+ *  - lf_fetcher_new() initialises libcurl (curl_global_init) once per process, under uv_once,
+ *    so the first fetchers of several threads may be made at the same time. loopfetch never
+ *    calls curl_global_cleanup: a program that wants it calls it after every fetcher closed.
+ *  - lf_strerror(), lf_version(), lf_version_num(), lf_options_init(), lf_links_extract() and
+ *    lf_links_free() use no shared state and may be called from any thread.
  */
 #ifndef LOOPFETCH_H
 #define LOOPFETCH_H
@@ -21,7 +48,26 @@
 extern "C" {
 #endif
 
-#define LOOPFETCH_VERSION "0.1.0"
+/* Marks what libloopfetch exports. The library is built with hidden visibility (lib/meson.build)
+ * and tests/abi/exported.txt lists every exported name: a test fails on any difference. */
+#if defined(__GNUC__) && __GNUC__ >= 4 /* also clang; loopfetch builds only on POSIX systems */
+#define LF_EXTERN __attribute__((visibility("default")))
+#else
+#define LF_EXTERN
+#endif
+
+/* The version of this header. A test checks it against meson.build's project version. */
+#define LOOPFETCH_VERSION_MAJOR 0
+#define LOOPFETCH_VERSION_MINOR 1
+#define LOOPFETCH_VERSION_PATCH 0
+/* One number for compile-time checks: #if LOOPFETCH_VERSION_HEX >= 0x000200 (as UV_VERSION_HEX) */
+#define LOOPFETCH_VERSION_HEX                                                                      \
+  ((LOOPFETCH_VERSION_MAJOR << 16) | (LOOPFETCH_VERSION_MINOR << 8) | LOOPFETCH_VERSION_PATCH)
+#define LF__STR(x) #x
+#define LF__XSTR(x) LF__STR(x)
+#define LOOPFETCH_VERSION                                                                          \
+  LF__XSTR(LOOPFETCH_VERSION_MAJOR)                                                                \
+  "." LF__XSTR(LOOPFETCH_VERSION_MINOR) "." LF__XSTR(LOOPFETCH_VERSION_PATCH)
 #define LOOPFETCH_URL "https://github.com/loopfetch/loopfetch"
 
 /* Error codes. Values are below libuv's range so both kinds can travel in one int. */
@@ -47,10 +93,12 @@ typedef enum {
 } lf_errno_t;
 
 /* Returns a static string for an LF_E* or UV_E* code (never NULL). */
-const char *lf_strerror(int err);
+LF_EXTERN const char *lf_strerror(int err);
 
-/* Returns LOOPFETCH_VERSION; lets a program check the library it runs against. */
-const char *lf_version(void);
+/* The version of the library the program runs with (LOOPFETCH_VERSION of the library's
+ * build, and LOOPFETCH_VERSION_HEX of it): may be newer than the header it was compiled with. */
+LF_EXTERN const char *lf_version(void);
+LF_EXTERN unsigned lf_version_num(void);
 
 /* ---------------------------------------------------------------------------------------------
  * Fetcher: many transfers overlapped on one uv_loop_t through one libcurl multi handle.
@@ -70,6 +118,7 @@ typedef struct {
   lf_output_t output; /* LF_OUTPUT_MEMORY or LF_OUTPUT_FILE */
   const char *file;   /* LF_OUTPUT_FILE: file name inside out_dir; must not contain '/' */
   void *data;         /* caller's pointer, handed back in the result */
+  void *reserved[6];  /* must be zero: room for new fields without an ABI break */
 } lf_request_t;
 
 /* Time spent in each phase of a transfer, in seconds from the transfer's start (libcurl's
@@ -130,13 +179,14 @@ typedef struct {
   unsigned max_streams;       /* HTTP/2 streams per connection; 0: as many as max_in_flight (at
                                  least 100), so all pages share one connection where the server
                                  allows it */
+  void *reserved[8];          /* must be zero (lf_options_init): room for new fields */
 } lf_options_t;
 
 #define LF_DEFAULT_IN_FLIGHT 64
 #define LF_DEFAULT_MAX_SIZE (100u * 1024 * 1024)
 
 /* Fills opts with the defaults. */
-void lf_options_init(lf_options_t *opts);
+LF_EXTERN void lf_options_init(lf_options_t *opts);
 
 /* Creates a fetcher on loop and stores it in *out. opts may be NULL for the defaults; strings
  * are copied. on_result is required and is called once for every request added.
@@ -144,46 +194,46 @@ void lf_options_init(lf_options_t *opts);
  * close callback has returned.
  * Errors: LF_EINVAL, LF_ENOMEM, LF_ECURL (libcurl could not be set up), UV_* from uv_timer_init.
  * On error *out is NULL and nothing needs closing. */
-int lf_fetcher_new(uv_loop_t *loop, const lf_options_t *opts, lf_result_cb on_result,
-                   lf_fetcher_t **out);
+LF_EXTERN int lf_fetcher_new(uv_loop_t *loop, const lf_options_t *opts, lf_result_cb on_result,
+                             lf_fetcher_t **out);
 
 /* The caller's pointer, for callbacks (NULL until set). */
-void lf_fetcher_set_data(lf_fetcher_t *fetcher, void *data);
-void *lf_fetcher_get_data(const lf_fetcher_t *fetcher);
+LF_EXTERN void lf_fetcher_set_data(lf_fetcher_t *fetcher, void *data);
+LF_EXTERN void *lf_fetcher_get_data(const lf_fetcher_t *fetcher);
 
 /* The loop the fetcher runs on. */
-uv_loop_t *lf_fetcher_get_loop(const lf_fetcher_t *fetcher);
+LF_EXTERN uv_loop_t *lf_fetcher_get_loop(const lf_fetcher_t *fetcher);
 
 /* Sets (or clears, with NULL) the callback that asks for more requests. */
-void lf_fetcher_set_need_cb(lf_fetcher_t *fetcher, lf_need_cb on_need);
+LF_EXTERN void lf_fetcher_set_need_cb(lf_fetcher_t *fetcher, lf_need_cb on_need);
 
 /* Queues a request; it starts as soon as a slot is free (possibly before this returns).
  * Copies req's strings. Errors: LF_EINVAL (no URL, or LF_OUTPUT_FILE without a valid name),
  * LF_ECLOSING, LF_ENOMEM, or UV_E* (out_dir could not be opened, on the first file request).
  * A request that was queued always gets exactly one result callback. */
-int lf_fetcher_add(lf_fetcher_t *fetcher, const lf_request_t *req);
+LF_EXTERN int lf_fetcher_add(lf_fetcher_t *fetcher, const lf_request_t *req);
 
 /* Changes how many transfers may run at once (0: LF_DEFAULT_IN_FLIGHT); more start at once if
  * requests are waiting. Lets a program size concurrency after it knows the job. */
-void lf_fetcher_set_max_in_flight(lf_fetcher_t *fetcher, unsigned max_in_flight);
+LF_EXTERN void lf_fetcher_set_max_in_flight(lf_fetcher_t *fetcher, unsigned max_in_flight);
 
 /* Transfers running, and requests waiting for a slot. */
-size_t lf_fetcher_in_flight(const lf_fetcher_t *fetcher);
-size_t lf_fetcher_queued(const lf_fetcher_t *fetcher);
+LF_EXTERN size_t lf_fetcher_in_flight(const lf_fetcher_t *fetcher);
+LF_EXTERN size_t lf_fetcher_queued(const lf_fetcher_t *fetcher);
 /* Of the transfers running, those waiting for the disk: their network part is over and their
  * output is still being written, or they are paused until buffered output is written. A large
  * number means the disk, not the network, is what the fetcher waits for. */
-size_t lf_fetcher_waiting_for_disk(const lf_fetcher_t *fetcher);
+LF_EXTERN size_t lf_fetcher_waiting_for_disk(const lf_fetcher_t *fetcher);
 
 /* Seconds since lf_fetcher_new(), on the clock used by lf_result_t.start. */
-double lf_fetcher_now(const lf_fetcher_t *fetcher);
+LF_EXTERN double lf_fetcher_now(const lf_fetcher_t *fetcher);
 
 /* Aborts what is queued or running (each gets its result with LF_EABORTED, temporaries are
  * removed), releases every resource, calls on_close (may be NULL) and frees the fetcher when
  * on_close returns: the handle must not be used after that. The loop must run for the close to
  * complete (libuv handles close asynchronously). Calling it twice returns LF_ECLOSING.
  * The loop itself is not touched: other handles on it keep running. */
-int lf_fetcher_close(lf_fetcher_t *fetcher, lf_close_cb on_close);
+LF_EXTERN int lf_fetcher_close(lf_fetcher_t *fetcher, lf_close_cb on_close);
 
 /* ---------------------------------------------------------------------------------------------
  * Links: select elements of an HTML page with a CSS selector and resolve their href.
@@ -208,17 +258,17 @@ typedef struct {
  * On error returns LF_ESELECTOR (with the position in errbuf), LF_EURL (bad page_url) or
  * LF_ENOMEM, and writes one line of explanation to errbuf (if errlen > 0).
  * On success the caller owns out and frees it with lf_links_free(). */
-int lf_links_extract(const char *html, size_t len, const char *page_url, const char *selector,
-                     lf_links_t *out, char *errbuf, size_t errlen);
+LF_EXTERN int lf_links_extract(const char *html, size_t len, const char *page_url,
+                               const char *selector, lf_links_t *out, char *errbuf, size_t errlen);
 
 /* lf_links_extract() for a page that came with a Content-Type header (may be NULL): its
  * charset parameter, when it names a known encoding, comes before the <meta> prescan (a BOM
  * still comes first), as the HTML standard says. */
-int lf_links_extract2(const char *html, size_t len, const char *page_url,
-                      const char *content_type, const char *selector, lf_links_t *out,
-                      char *errbuf, size_t errlen);
+LF_EXTERN int lf_links_extract2(const char *html, size_t len, const char *page_url,
+                                const char *content_type, const char *selector, lf_links_t *out,
+                                char *errbuf, size_t errlen);
 
-void lf_links_free(lf_links_t *links);
+LF_EXTERN void lf_links_free(lf_links_t *links);
 
 #ifdef __cplusplus
 }

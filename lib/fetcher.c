@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,6 +19,38 @@ uint64_t lf__now_ns(void) {
 
 const char *lf_version(void) {
   return LOOPFETCH_VERSION;
+}
+
+unsigned lf_version_num(void) {
+  return LOOPFETCH_VERSION_HEX;
+}
+
+/* The ABI policy (include/loopfetch.h): structs the caller allocates never change size; a new
+ * field takes reserved slots. Checked where the sizes are known (LP64: Linux, BSD, macOS). */
+#if UINTPTR_MAX == UINT64_MAX && ULONG_MAX == UINT64_MAX
+_Static_assert(sizeof(lf_request_t) == 80, "lf_request_t changed size: take reserved slots");
+_Static_assert(sizeof(lf_options_t) == 192, "lf_options_t changed size: take reserved slots");
+#endif
+
+static int all_zero(void *const *slots, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (slots[i]) return 0;
+  return 1;
+}
+
+/* A reserved slot that is not zero is a field this library does not know (a newer caller):
+ * refused rather than ignored. */
+#define LF__RESERVED_ZERO(s) all_zero((s)->reserved, sizeof((s)->reserved) / sizeof(void *))
+
+/* libcurl is initialised once per process. curl_global_init() is thread-safe only where
+ * libcurl was built with atomics (CURL_VERSION_THREADSAFE, 7.84+), and pairing it with
+ * curl_global_cleanup() per fetcher made every close tear down OpenSSL for the next fetcher
+ * to set up again; so: once, under uv_once, never cleaned up (see "Threads" in loopfetch.h). */
+static uv_once_t global_once = UV_ONCE_INIT;
+static CURLcode global_rc = CURLE_FAILED_INIT;
+
+static void global_init(void) {
+  global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
 void lf_options_init(lf_options_t *o) {
@@ -129,7 +162,7 @@ static void release(lf_fetcher_t *f) {
 int lf_fetcher_new(uv_loop_t *loop, const lf_options_t *opts, lf_result_cb on_result,
                    lf_fetcher_t **out) {
   if (out) *out = NULL;
-  if (!loop || !out || !on_result) return LF_EINVAL;
+  if (!loop || !out || !on_result || (opts && !LF__RESERVED_ZERO(opts))) return LF_EINVAL;
   lf_fetcher_t *f = calloc(1, sizeof(*f));
   if (!f) return LF_ENOMEM;
   f->loop = loop;
@@ -137,7 +170,11 @@ int lf_fetcher_new(uv_loop_t *loop, const lf_options_t *opts, lf_result_cb on_re
   f->out_dirfd = -1;
   f->clock_base = lf__now_ns();
   f->pid = (long)getpid();
-  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return LF_ECURL;
+  uv_once(&global_once, global_init);
+  if (global_rc != CURLE_OK) {
+    free(f);
+    return LF_ECURL;
+  }
   f->rand_state = f->clock_base | 1;
   int rc = copy_options(f, opts);
   if (rc == 0) rc = copy_headers(f, opts ? opts->headers : NULL);
@@ -146,7 +183,6 @@ int lf_fetcher_new(uv_loop_t *loop, const lf_options_t *opts, lf_result_cb on_re
     rc = lf__loop_init(f); /* last: after it the timer must be closed, not just dropped */
   if (rc < 0) {
     release(f);
-    curl_global_cleanup();
     free(f);
     return rc;
   }
@@ -461,7 +497,7 @@ static int valid_file_name(const char *name) {
 }
 
 int lf_fetcher_add(lf_fetcher_t *f, const lf_request_t *req) {
-  if (!f || !req || !req->url || !req->url[0]) return LF_EINVAL;
+  if (!f || !req || !req->url || !req->url[0] || !LF__RESERVED_ZERO(req)) return LF_EINVAL;
   if (req->output == LF_OUTPUT_FILE && !valid_file_name(req->file)) return LF_EINVAL;
   if (req->output != LF_OUTPUT_FILE && req->output != LF_OUTPUT_MEMORY) return LF_EINVAL;
   if (f->closing != OPEN) return LF_ECLOSING;
@@ -520,7 +556,6 @@ static void teardown(lf_fetcher_t *f) {
   uv_close((uv_handle_t *)&f->timer, on_timer_closed);
   uv_close((uv_handle_t *)&f->wake, on_timer_closed);
   uv_close((uv_handle_t *)&f->h2.grace, on_timer_closed);
-  curl_global_cleanup();
 }
 
 void lf__fetcher_enter(lf_fetcher_t *f) {
