@@ -105,17 +105,22 @@ LF_EXTERN unsigned lf_version_num(void);
  * ------------------------------------------------------------------------------------------- */
 
 typedef struct lf_fetcher_s lf_fetcher_t;
+/* One LF_OUTPUT_CALLBACK transfer as its body arrives; valid from its first body callback until
+ * its result callback returns. */
+typedef struct lf_stream_s lf_stream_t;
 
 /* Where a body goes. */
 typedef enum {
-  LF_OUTPUT_MEMORY = 0, /* kept in memory and handed to the result callback (the list page) */
-  LF_OUTPUT_FILE = 1    /* streamed to a file in lf_options_t.out_dir, written atomically */
+  LF_OUTPUT_MEMORY = 0,  /* kept in memory and handed to the result callback (the list page) */
+  LF_OUTPUT_FILE = 1,    /* streamed to a file in lf_options_t.out_dir, written atomically */
+  LF_OUTPUT_CALLBACK = 2 /* handed chunk by chunk, as it arrives, to the body callback
+                            (lf_fetcher_set_body_cb); nothing is kept */
 } lf_output_t;
 
 /* One request. lf_fetcher_add() copies the strings; the caller keeps ownership of the struct. */
 typedef struct {
   const char *url;    /* absolute http:// or https:// URL (required) */
-  lf_output_t output; /* LF_OUTPUT_MEMORY or LF_OUTPUT_FILE */
+  lf_output_t output; /* LF_OUTPUT_MEMORY, LF_OUTPUT_FILE or LF_OUTPUT_CALLBACK */
   const char *file;   /* LF_OUTPUT_FILE: file name inside out_dir; must not contain '/' */
   void *data;         /* caller's pointer, handed back in the result */
   void *reserved[6];  /* must be zero: room for new fields without an ABI break */
@@ -157,6 +162,22 @@ typedef void (*lf_close_cb)(lf_fetcher_t *fetcher);
  * Lets a producer feed URLs lazily so that memory stays O(in flight), not O(URLs). */
 typedef void (*lf_need_cb)(lf_fetcher_t *fetcher);
 
+/* Body callback of LF_OUTPUT_CALLBACK requests: chunk (len > 0 bytes, decoded, not
+ * NUL-terminated, valid during the call) is the next part of the body of a 2xx response. Error
+ * responses, redirects and empty bodies call it never. Returns:
+ *   LF_STREAM_CONTINUE  more chunks as they come;
+ *   LF_STREAM_PAUSE     this chunk is taken, send no more until lf_stream_resume(stream): the
+ *                       transfer stops reading from the network (back-pressure). The result
+ *                       can still come while paused if this chunk was the last;
+ *   a negative code     stop the transfer: its result has this status.
+ * It runs inside libcurl: it may call lf_fetcher_add() (the start waits for the next loop
+ * turn), lf_stream_resume() and the lf_stream_get_* and lf_fetcher_get_* functions, but not
+ * lf_fetcher_close() (LF_EINVAL: close from elsewhere, or return a negative code). */
+typedef int (*lf_body_cb)(lf_fetcher_t *fetcher, lf_stream_t *stream, const char *chunk,
+                          size_t len);
+#define LF_STREAM_CONTINUE 0
+#define LF_STREAM_PAUSE 1
+
 typedef struct {
   unsigned max_in_flight;     /* transfers at once; 0 means LF_DEFAULT_IN_FLIGHT */
   const char *out_dir;        /* folder for LF_OUTPUT_FILE; default "." It must exist when the
@@ -171,7 +192,8 @@ typedef struct {
   uint64_t max_size;          /* largest body accepted; 0: LF_DEFAULT_MAX_SIZE */
   size_t max_memory_body;     /* largest LF_OUTPUT_MEMORY body; 0: LF_DEFAULT_MAX_SIZE */
   int retries;                /* extra attempts after a transient failure; negative: none.
-                                 lf_options_init() sets 3 */
+                                 lf_options_init() sets 3. An LF_OUTPUT_CALLBACK request is
+                                 retried only if none of its body was handed out yet */
   long retry_base_ms;         /* first backoff; doubles per attempt, with jitter; 0: 500 ms */
   long retry_max_wait_ms;     /* cap on any wait, Retry-After included; 0: 30 s */
   unsigned per_host;          /* connections per host; 0: no cap */
@@ -207,8 +229,24 @@ LF_EXTERN uv_loop_t *lf_fetcher_get_loop(const lf_fetcher_t *fetcher);
 /* Sets (or clears, with NULL) the callback that asks for more requests. */
 LF_EXTERN void lf_fetcher_set_need_cb(lf_fetcher_t *fetcher, lf_need_cb on_need);
 
+/* Sets the callback that receives the bodies of LF_OUTPUT_CALLBACK requests. It must be set
+ * before such a request is added (lf_fetcher_add returns LF_EINVAL otherwise). */
+LF_EXTERN void lf_fetcher_set_body_cb(lf_fetcher_t *fetcher, lf_body_cb on_body);
+
+/* Resumes a stream its body callback paused. The next chunk comes on a later loop turn, never
+ * from inside this call. Resuming a stream that is not paused does nothing. Returns 0, or
+ * LF_EINVAL if stream is NULL or not an LF_OUTPUT_CALLBACK transfer. */
+LF_EXTERN int lf_stream_resume(lf_stream_t *stream);
+
+/* The request's lf_request_t.data and URL (as given to lf_fetcher_add). */
+LF_EXTERN void *lf_stream_get_data(const lf_stream_t *stream);
+LF_EXTERN const char *lf_stream_get_url(const lf_stream_t *stream);
+/* The response's Content-Type, or NULL if it had none; valid until the next callback. */
+LF_EXTERN const char *lf_stream_get_content_type(const lf_stream_t *stream);
+
 /* Queues a request; it starts as soon as a slot is free (possibly before this returns).
- * Copies req's strings. Errors: LF_EINVAL (no URL, or LF_OUTPUT_FILE without a valid name),
+ * Copies req's strings. Errors: LF_EINVAL (no URL, LF_OUTPUT_FILE without a valid name,
+ * LF_OUTPUT_CALLBACK without a body callback, an unknown output, a reserved slot not zero),
  * LF_ECLOSING, LF_ENOMEM, or UV_E* (out_dir could not be opened, on the first file request).
  * A request that was queued always gets exactly one result callback. */
 LF_EXTERN int lf_fetcher_add(lf_fetcher_t *fetcher, const lf_request_t *req);
@@ -231,7 +269,8 @@ LF_EXTERN double lf_fetcher_now(const lf_fetcher_t *fetcher);
 /* Aborts what is queued or running (each gets its result with LF_EABORTED, temporaries are
  * removed), releases every resource, calls on_close (may be NULL) and frees the fetcher when
  * on_close returns: the handle must not be used after that. The loop must run for the close to
- * complete (libuv handles close asynchronously). Calling it twice returns LF_ECLOSING.
+ * complete (libuv handles close asynchronously). Calling it twice returns LF_ECLOSING; calling
+ * it from a body callback returns LF_EINVAL (libcurl is inside that transfer).
  * The loop itself is not touched: other handles on it keep running. */
 LF_EXTERN int lf_fetcher_close(lf_fetcher_t *fetcher, lf_close_cb on_close);
 

@@ -206,6 +206,10 @@ void lf_fetcher_set_need_cb(lf_fetcher_t *f, lf_need_cb on_need) {
   f->on_need = on_need;
 }
 
+void lf_fetcher_set_body_cb(lf_fetcher_t *f, lf_body_cb on_body) {
+  f->on_body = on_body;
+}
+
 void lf_fetcher_set_max_in_flight(lf_fetcher_t *f, unsigned max_in_flight) {
   f->opts.max_in_flight = max_in_flight ? max_in_flight : LF_DEFAULT_IN_FLIGHT;
   /* Fails only for an invalid handle; the old cap would then stay, which costs only speed. */
@@ -357,6 +361,7 @@ static void arm_wake(lf_fetcher_t *f) {
     uint64_t token_at = now + (uint64_t)((1.0 - f->tokens) / f->opts.rate * 1e9);
     if (token_at < next) next = token_at;
   }
+  if (f->wake_now) next = now;
   int rc = next == UINT64_MAX ? uv_timer_stop(&f->wake)
                               : uv_timer_start(&f->wake, on_wake, ms_until(now, next), 0);
   (void)rc; /* cannot fail for an initialised timer with a callback */
@@ -394,9 +399,16 @@ static void promote_due(lf_fetcher_t *f) {
   f->queue_head = head;
 }
 
+void lf__fetcher_wake_now(lf_fetcher_t *f) {
+  f->wake_now = 1;
+  arm_wake(f);
+}
+
 static void on_wake(uv_timer_t *timer) {
   lf_fetcher_t *f = timer->data;
   lf__fetcher_enter(f);
+  f->wake_now = 0;
+  lf__stream_resume_due(f);
   promote_due(f);
   refill(f);
   arm_wake(f);
@@ -473,6 +485,10 @@ static int slot_free(const lf_fetcher_t *f) {
  * The guard makes calls from inside results or the need callback fold into the outer loop. */
 static void refill(lf_fetcher_t *f) {
   if (f->in_refill || f->closing != OPEN) return;
+  if (f->in_body) { /* inside libcurl, which cannot take a new handle now: next loop turn */
+    lf__fetcher_wake_now(f);
+    return;
+  }
   f->in_refill = 1;
   for (;;) {
     while (slot_free(f) && f->queue_head && f->closing == OPEN) {
@@ -499,7 +515,9 @@ static int valid_file_name(const char *name) {
 int lf_fetcher_add(lf_fetcher_t *f, const lf_request_t *req) {
   if (!f || !req || !req->url || !req->url[0] || !LF__RESERVED_ZERO(req)) return LF_EINVAL;
   if (req->output == LF_OUTPUT_FILE && !valid_file_name(req->file)) return LF_EINVAL;
-  if (req->output != LF_OUTPUT_FILE && req->output != LF_OUTPUT_MEMORY) return LF_EINVAL;
+  if (req->output != LF_OUTPUT_FILE && req->output != LF_OUTPUT_MEMORY &&
+      (req->output != LF_OUTPUT_CALLBACK || !f->on_body))
+    return LF_EINVAL;
   if (f->closing != OPEN) return LF_ECLOSING;
   if (req->output == LF_OUTPUT_FILE && f->out_dirfd < 0) {
     /* Opened once, on first use, so a fetcher that only reads into memory needs no folder. */
@@ -577,6 +595,7 @@ void lf__fetcher_leave(lf_fetcher_t *f) {
 int lf_fetcher_close(lf_fetcher_t *f, lf_close_cb on_close) {
   if (!f) return LF_EINVAL;
   if (f->closing != OPEN) return LF_ECLOSING;
+  if (f->in_body) return LF_EINVAL; /* aborting would remove a handle libcurl is inside */
   f->closing = CLOSING;
   f->on_close = on_close;
   lf__fetcher_enter(f);

@@ -41,6 +41,7 @@ struct lf_fetcher_s {
   lf_result_cb on_result;
   lf_need_cb on_need;
   lf_close_cb on_close;
+  lf_body_cb on_body;
   lf__pending_t *queue_head, *queue_tail;
   lf__pending_t *delayed; /* waiting to retry, soonest first */
   uv_timer_t wake;        /* fires when a retry is due or the rate limit allows a start */
@@ -70,6 +71,8 @@ struct lf_fetcher_s {
   size_t plain_active; /* http (not https) transfers on the multi handle */
   int depth;           /* nesting of our callbacks; teardown waits until it is 0 */
   int closing, in_refill;
+  int in_body;  /* inside the body callback, so inside libcurl: starts wait for the wake timer */
+  int wake_now; /* the wake timer is due at once: deferred starts or stream resumes wait */
 };
 
 /* A request waiting for a slot. One allocation: the struct, then url and file strings. */
@@ -106,6 +109,9 @@ struct lf__sink_s {
   int paused;         /* the write callback returned CURL_WRITEFUNC_PAUSE */
   int never_pause;    /* HTTP/2: libcurl 7.88 resumes a paused stream only on its next 1 s
                          tick, so such bodies are buffered instead (bench/RESULTS.md) */
+  int cb_paused;      /* LF_OUTPUT_CALLBACK: the body callback asked for a pause (stream.c) */
+  int cb_held;        /* ...and libcurl holds a chunk for us (we returned CURL_WRITEFUNC_PAUSE) */
+  int cb_resume;      /* ...and lf_stream_resume() was called: unpaused on the next wake */
   int err;            /* first error, as -errno */
   const char *err_op; /* "open", "write", "link", "close", "rename" */
   size_t job_bytes;   /* bytes the running job writes, released from the budget after it */
@@ -194,6 +200,12 @@ void lf__sink_job_run(lf__sink_t *s); /* pool thread: this sink's file work */
 /* How pages get their names in dirfd (fetcher.link_mode), found by trying on a probe file. */
 int lf__sink_link_mode(int dirfd, long pid);
 void lf__sink_job_done(lf__sink_t *s, int status); /* loop thread: after it */
+
+/* stream.c: LF_OUTPUT_CALLBACK */
+int lf__stream_write(lf__sink_t *s, const char *data, size_t len); /* as lf__sink_write */
+void lf__stream_resume_due(lf_fetcher_t *f); /* wake timer: unpause what lf_stream_resume asked */
+void lf__fetcher_wake_now(lf_fetcher_t *f);  /* fetcher.c: run the wake timer on the next turn */
+void lf__loop_kick(lf_fetcher_t *f);         /* loop.c: let libcurl run what is due now */
 
 /* disk.c: file work of many sinks per thread-pool job */
 #define LF__DISK_JOBS ((int)(sizeof(((lf_fetcher_t *)0)->batches) / sizeof(lf__batch_t)))

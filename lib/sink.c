@@ -300,6 +300,7 @@ static int pause_sink(lf__sink_t *s) {
 
 int lf__sink_write(lf__sink_t *s, const char *data, size_t len) {
   if (s->err) return s->err;
+  if (s->kind == LF_OUTPUT_CALLBACK) return lf__stream_write(s, data, len);
   if (s->kind == LF_OUTPUT_FILE && !s->never_pause) {
     int over = over_budget(s, len);
     if (s->job_running && (s->fill_len + len > LF__FLUSH_AT || over))
@@ -326,7 +327,7 @@ void lf__sink_finish(lf__sink_t *s, int keep) {
   lf__transfer_t *t = s->transfer;
   s->finishing = 1;
   s->keep = keep;
-  if (s->kind == LF_OUTPUT_MEMORY) {
+  if (s->kind != LF_OUTPUT_FILE) { /* memory and callback bodies have nothing left to do */
     lf__fetcher_report(t);
     return;
   }

@@ -331,7 +331,9 @@ void lf__transfer_done(lf__transfer_t *t, CURLcode result) {
   t->done_ns = lf__now_ns();
   judge(t, result);
   lf__h2_ended(t, t->http_code);
-  if (t->status != 0 && t->status != LF_EABORTED && !t->sink.err &&
+  /* A stream whose body was partly handed out cannot start again: the caller has it. */
+  int handed_out = t->req->output == LF_OUTPUT_CALLBACK && t->bytes > 0;
+  if (t->status != 0 && t->status != LF_EABORTED && !t->sink.err && !handed_out &&
       t->req->attempts <= t->fetcher->opts.retries && transient(result, t->http_code))
     t->retry_ms = retry_delay(t);
   if (mrc != CURLM_OK && t->status == 0) {

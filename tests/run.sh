@@ -29,6 +29,20 @@ PY
 
 run_suite plain || { status=1; failed=$((failed + 1)); }
 run_suite sanitize -Db_sanitize=address,undefined -Db_lundef=false || { status=1; failed=$((failed + 1)); }
+# ThreadSanitizer, for the one test that runs fetchers in several threads at once: the rest of
+# the suite is single-threaded on the loop, and the whole suite under TSan would cost minutes.
+# No suppressions: libcurl and libuv are not instrumented, and their locks are seen through the
+# pthread interceptors.
+tsan_threads() {
+  local dir=build-test-tsan
+  if [ -d "$dir" ]; then meson setup --reconfigure "$dir" -Db_sanitize=thread -Db_lundef=false >/dev/null
+  else meson setup "$dir" -Db_sanitize=thread -Db_lundef=false >/dev/null; fi || return 1
+  meson compile -C "$dir" tests/test_threads >/dev/null || return 1
+  TSAN_OPTIONS="halt_on_error=1:exitcode=66" python3 tests/e2e_lib.py --bin "$dir" threads
+}
+if tsan_threads; then echo "tsan threads: ok"; passed=$((passed + 1))
+else echo "tsan threads: FAILED"; failed=$((failed + 1)); status=1; fi
+
 # libFuzzer targets (selector parser, link extraction, names, decoding), each for FUZZ_SECONDS.
 while read -r line; do
   echo "$line"
