@@ -4,10 +4,13 @@
 # LOOPFETCH_VERSION_MAJOR. An accidental export (say a new lf__ helper without hidden
 # visibility) or a removed function fails here.
 #
-#   tests/test_abi.sh LIBLOOPFETCH_SO EXPORTED_TXT LOOPFETCH_H
+#   tests/test_abi.sh LIBLOOPFETCH_SO EXPORTED_TXT LOOPFETCH_H [API_MD]
+# With API_MD (docs/api.md), every exported function must have its section there
+# ("### name").
 # Exit status: 0 passed, 1 failed, 77 skipped (no nm or readelf).
 set -u
-so=${1:?usage: test_abi.sh LIB.so EXPORTED_TXT HEADER} list=${2:?} header=${3:?}
+so=${1:?usage: test_abi.sh LIB.so EXPORTED_TXT HEADER [API_MD]} list=${2:?} header=${3:?}
+doc=${4:-}
 command -v nm >/dev/null 2>&1 || { echo "SKIP: no nm"; exit 77; }
 command -v readelf >/dev/null 2>&1 || { echo "SKIP: no readelf"; exit 77; }
 fail=0
@@ -34,6 +37,15 @@ if ! cmp -s "$work/declared" "$work/listed"; then
   fail=1
 fi
 [ -s "$work/declared" ] || { echo "FAIL: no LF_EXTERN declaration found in $header"; fail=1; }
+
+if [ -n "$doc" ]; then
+  grep '^### ' "$doc" | sed 's/^### //' | LC_ALL=C sort -u >"$work/documented"
+  missing=$(LC_ALL=C comm -23 "$work/listed" "$work/documented")
+  if [ -n "$missing" ]; then
+    echo "FAIL: exported but without a section (### name) in $doc:" $missing
+    fail=1
+  fi
+fi
 
 major=$(sed -n 's/^#define LOOPFETCH_VERSION_MAJOR \([0-9]*\).*/\1/p' "$header")
 soname=$(readelf -d "$so" | sed -n 's/.*Library soname: \[\(.*\)\].*/\1/p')
