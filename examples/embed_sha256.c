@@ -6,8 +6,9 @@
  * paused, a transfer reads nothing more from the network, so memory stays at one chunk per
  * stream however fast the server is.
  *
- * Usage: embed_sha256 [--slow] URL...                fetch and hash these pages
- *        embed_sha256 [--slow] --list LIST_URL SEL   hash the pages SEL selects in LIST_URL
+ * Usage: embed_sha256 [--slow] [--cacert FILE] URL...               hash these pages
+ *        embed_sha256 [--slow] [--cacert FILE] --list LIST_URL SEL  the pages SEL selects
+ * --cacert: the CA bundle that verifies the servers' certificates (default: the system's).
  * Prints "SHA256  BYTES  URL" per page (sorted as the results come), then a summary line on
  * stderr. Exit status 0 only if every page was hashed. */
 #define _POSIX_C_SOURCE 200809L
@@ -199,16 +200,26 @@ static void on_result(lf_fetcher_t *f, const lf_result_t *r) {
 }
 
 int main(int argc, char **argv) {
+  lf_options_t opts;
+  lf_options_init(&opts);
   int i = 1;
-  if (i < argc && strcmp(argv[i], "--slow") == 0) slow = 1, i++;
+  for (; i < argc; i++) {
+    if (strcmp(argv[i], "--slow") == 0)
+      slow = 1;
+    else if (strcmp(argv[i], "--cacert") == 0 && i + 1 < argc)
+      opts.cacert = argv[++i];
+    else
+      break;
+  }
   int list = i < argc && strcmp(argv[i], "--list") == 0;
   if (i >= argc || (list && argc - i != 3)) {
-    fprintf(stderr, "usage: embed_sha256 [--slow] URL... | [--slow] --list LIST_URL SELECTOR\n");
+    fprintf(stderr, "usage: embed_sha256 [--slow] [--cacert FILE] URL... | "
+                    "[--slow] [--cacert FILE] --list LIST_URL SELECTOR\n");
     return 2;
   }
   int rc = uv_loop_init(&loop);
   if (rc == 0) rc = uv_timer_init(&loop, &resume_timer);
-  if (rc == 0) rc = lf_fetcher_new(&loop, NULL, on_result, &fetcher);
+  if (rc == 0) rc = lf_fetcher_new(&loop, &opts, on_result, &fetcher);
   if (rc < 0) {
     fprintf(stderr, "embed_sha256: cannot start: %s\n", lf_strerror(rc));
     return 1;

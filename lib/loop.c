@@ -40,11 +40,11 @@ static void drive(lf_fetcher_t *f, curl_socket_t fd, int ev_bitmask) {
   lf__h2_tune(f); /* transfers libcurl could not place may need another connection */
 }
 
-/* For work that became due outside libcurl's timer, e.g. a transfer just unpaused: libcurl
- * 7.88 picks a resumed HTTP/2 stream up only on its next 1 s tick (lib/sink.c, never_pause),
- * and a resumed HTTP/1.1 one on a timer it arms for "now". Running its timeouts here does
- * both at once. Only from our own callbacks (not from inside libcurl: no recursion). The
- * libcurl timer stays armed as libcurl last asked, so nothing it expects is lost. */
+/* For work that became due outside libcurl's timer: a stream just unpaused (stream.c). sink.c
+ * found libcurl 7.88 resuming a paused HTTP/2 stream only on its next 1 s tick; running its
+ * due timeouts right after the unpause rules that out whatever libcurl's own timer does. Only
+ * from our own callbacks, never from inside libcurl (no recursion). libcurl's timer stays
+ * armed as libcurl last asked, so nothing it expects is lost. */
 void lf__loop_kick(lf_fetcher_t *f) {
   if (f->multi) drive(f, CURL_SOCKET_TIMEOUT, 0);
 }

@@ -57,7 +57,10 @@ void lf__stream_resume_due(lf_fetcher_t *f) {
       lf__transfer_set_error(t, LF_ECURL, "curl_easy_pause: %s", curl_easy_strerror(rc));
     resumed = 1;
   }
-  /* libcurl 7.88 would run a resumed HTTP/2 stream only on its next 1 s tick: run it now. */
+  /* Let libcurl run the resumed transfers now rather than on a tick of its own. Measured over
+   * HTTP/2 from nginx (e2e_lib.py stream_sha256_h2: 16 pages, ~680 pauses): 0.42-0.58 s with
+   * this, 0.42-0.50 s without, so libcurl 7.88's own "run now" timer sufficed there; the call
+   * stays as a cheap guarantee against the 1 s tick sink.c saw (lf__loop_kick). */
   if (resumed) lf__loop_kick(f);
 }
 
