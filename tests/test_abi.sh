@@ -6,7 +6,7 @@
 #
 #   tests/test_abi.sh LIBLOOPFETCH_SO EXPORTED_TXT LOOPFETCH_H [API_MD]
 # With API_MD (docs/api.md), every exported function must have its section there
-# ("### name").
+# ("### name — summary"), from which its man page is made.
 # Exit status: 0 passed, 1 failed, 77 skipped (no nm or readelf).
 set -u
 so=${1:?usage: test_abi.sh LIB.so EXPORTED_TXT HEADER [API_MD]} list=${2:?} header=${3:?}
@@ -39,10 +39,10 @@ fi
 [ -s "$work/declared" ] || { echo "FAIL: no LF_EXTERN declaration found in $header"; fail=1; }
 
 if [ -n "$doc" ]; then
-  grep '^### ' "$doc" | sed 's/^### //' | LC_ALL=C sort -u >"$work/documented"
+  grep '^### ' "$doc" | sed 's/^### //; s/ .*//' | LC_ALL=C sort -u >"$work/documented"
   missing=$(LC_ALL=C comm -23 "$work/listed" "$work/documented")
   if [ -n "$missing" ]; then
-    echo "FAIL: exported but without a section (### name) in $doc:" $missing
+    echo "FAIL: exported but without a section (### name — summary) in $doc:" $missing
     fail=1
   fi
 fi

@@ -101,6 +101,17 @@ if [ -f "$libdir/libloopfetch.a" ]; then
   "$work/use_static" "$version" || fail "the statically linked program failed"
 fi
 
+# The reference: docs/api.md and a section-3 man page per function, which man(1) can format.
+[ -f "$prefix/share/doc/loopfetch/api.md" ] || fail "docs/api.md not installed"
+for name in $(grep -v '^#' "$(dirname "$0")/abi/exported.txt") libloopfetch; do
+  page="$prefix/share/man/man3/$name.3"
+  [ -f "$page" ] || fail "no man page $page"
+  if command -v groff >/dev/null 2>&1; then
+    warn=$(groff -ww -z -man "$page" 2>&1) || fail "groff cannot format $page"
+    [ -z "$warn" ] || fail "groff warns on $page: $warn"
+  fi
+done
+
 # The examples, as an embedder would build them from the installed files alone.
 built=0
 if [ -n "$examples" ]; then
