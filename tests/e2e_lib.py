@@ -117,7 +117,7 @@ def stream_sha256_h2(ctx):
 def threads(ctx):
     """test_threads: two fetchers on two loops in two threads at once."""
     with Server(0, 20) as srv:
-        run([prog(ctx, "test_threads"), srv.base])
+        run([prog(ctx, "test_threads"), srv.list_url])
 
 
 if __name__ == "__main__":
