@@ -159,15 +159,26 @@ void lf__job_record(job_t *job, const lf__record_t *rec, uintptr_t index) {
     lf__job_finish(job, LF_EXIT_LOCAL); /* the parent is gone: nobody to report to */
 }
 
-void lf__job_record_failure(job_t *job, const char *url, const char *file, const char *why,
-                            lf__rec_status_t status, uintptr_t index) {
+/* A record without a transfer: a failure before any, a skip (bytes: the file's size). */
+static void record_untransferred(job_t *job, const char *url, const char *file, const char *why,
+                                 lf__rec_status_t status, uint64_t bytes, uintptr_t index) {
   lf__record_t rec = {.url = url,
                       .file = file,
                       .error = why,
                       .status = status,
+                      .bytes = bytes,
                       .pid = job->pid,
                       .start = lf__report_elapsed(&job->report)};
   lf__job_record(job, &rec, index);
+}
+
+void lf__job_record_failure(job_t *job, const char *url, const char *file, const char *why,
+                            lf__rec_status_t status, uintptr_t index) {
+  record_untransferred(job, url, file, why, status, 0, index);
+}
+
+void lf__job_record_skipped(job_t *job, const char *url, const char *file, uint64_t bytes) {
+  record_untransferred(job, url, file, NULL, LF_REC_SKIPPED, bytes, 0);
 }
 static void on_result(lf_fetcher_t *f, const lf_result_t *r) {
   job_t *job = lf_fetcher_get_data(f);

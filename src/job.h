@@ -73,6 +73,7 @@ void lf__job_give_back_memory(job_t *job);
 void lf__job_record(job_t *job, const lf__record_t *rec, uintptr_t index);
 void lf__job_record_failure(job_t *job, const char *url, const char *file, const char *why,
                             lf__rec_status_t status, uintptr_t index);
+void lf__job_record_skipped(job_t *job, const char *url, const char *file, uint64_t bytes);
 
 /* job_feed.c */
 int lf__job_next_url(job_t *job, const char **url);

@@ -79,20 +79,13 @@ int lf__job_next_url(job_t *job, const char **url) {
  * anything. *bytes: its size. */
 static int already_saved(job_t *job, const char *url, const char *name, uint64_t *bytes) {
   struct stat st;
-  return !job->cfg->force && lf__manifest_lookup(&job->manifest, url, name, bytes) &&
-         fstatat(job->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
-         (uint64_t)st.st_size == *bytes;
-}
-
-/* Skipped records carry the size, so that the next run can check the file again. */
-static void record_skipped(job_t *job, const char *url, const char *name, uint64_t bytes) {
-  lf__record_t rec = {.url = url,
-                      .file = name,
-                      .status = LF_REC_SKIPPED,
-                      .bytes = bytes,
-                      .pid = job->pid,
-                      .start = lf__report_elapsed(&job->report)};
-  lf__job_record(job, &rec, 0);
+  uint64_t recorded;
+  if (job->cfg->force || !lf__manifest_lookup(&job->manifest, url, name, &recorded)) return 0;
+  if (fstatat(job->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) ||
+      (uint32_t)st.st_size != (uint32_t)recorded) /* the index keeps 32 bits (manifest.h) */
+    return 0;
+  *bytes = (uint64_t)st.st_size;
+  return 1;
 }
 
 /* The next page to fetch, named. Names are given to every URL in input order, before the
@@ -111,7 +104,7 @@ int lf__job_next_page(job_t *job, const char **url, char *name) {
     if (cfg->shard_n && lf__shard_of(u, cfg->shard_n) != cfg->shard_k - 1) continue;
     uint64_t bytes;
     if (already_saved(job, u, name, &bytes)) {
-      record_skipped(job, u, name, bytes);
+      lf__job_record_skipped(job, u, name, bytes); /* with the size: the next run checks it */
       continue;
     }
     *url = u;

@@ -153,13 +153,14 @@ static int add_line(lf__manifest_t *m, char *line) {
   confirms |= r.status == LF_REC_SKIPPED;
   if (r.status != LF_REC_SAVED && !confirms) return 0;
   if ((m->count + 1) * 4 > m->cap * 3 && grow(m) < 0) return LF_ENOMEM;
-  uint64_t name_key = lf__text_key(r.file), url_key = lf__url_key(r.url);
+  uint64_t name_key = lf__text_key(r.file);
+  uint32_t url_key = (uint32_t)lf__url_key(r.url);
   name_key += !name_key; /* 0 marks a free slot */
   lf__saved_t *s = slot_of(m, name_key);
   if (confirms && (s->name_key ? s->url_key == url_key : r.bytes == 0))
     return 0; /* nothing new, or an old record without the size */
   m->count += s->name_key == 0;
-  *s = (lf__saved_t){name_key, url_key, r.bytes};
+  *s = (lf__saved_t){name_key, url_key, (uint32_t)r.bytes};
   return 0;
 }
 
@@ -254,7 +255,7 @@ int lf__manifest_lookup(const lf__manifest_t *m, const char *url, const char *na
   uint64_t name_key = lf__text_key(name);
   name_key += !name_key;
   const lf__saved_t *s = slot_of(m, name_key);
-  if (s->name_key == 0 || s->url_key != lf__url_key(url)) return 0;
+  if (s->name_key == 0 || s->url_key != (uint32_t)lf__url_key(url)) return 0;
   *bytes = s->bytes;
   return 1;
 }

@@ -12,10 +12,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* 16 bytes per slot. The URL's key and the size are cut to 32 bits: a wrong skip would need
+ * the same name, a URL whose hash agrees in 32 bits, and a size differing by a multiple of
+ * 4 GiB. */
 typedef struct {
   uint64_t name_key; /* 0: free slot */
-  uint64_t url_key;  /* lf__url_key() of the URL last saved under the name */
-  uint64_t bytes;    /* its size */
+  uint32_t url_key;  /* lf__url_key() of the URL last saved under the name, low bits */
+  uint32_t bytes;    /* its size, low bits */
 } lf__saved_t;
 
 typedef struct {
@@ -35,7 +38,8 @@ int lf__manifest_open(lf__manifest_t *m, int dirfd, const char *out_dir, const c
 /* Reads this manifest and every other loopfetch-manifest*.jsonl in dirfd into the index.
  * 0, or LF_ENOMEM. */
 int lf__manifest_load(lf__manifest_t *m, int dirfd);
-/* Whether a manifest records url as saved (or skipped, unchanged) under name: 1 with *bytes. */
+/* Whether a manifest records url as saved (or skipped, unchanged) under name: 1 with *bytes
+ * (the size's low 32 bits). */
 int lf__manifest_lookup(const lf__manifest_t *m, const char *url, const char *name,
                         uint64_t *bytes);
 /* Removes ".lf-PID-*.part" temporaries whose process no longer exists here, unless another
