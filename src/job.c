@@ -323,8 +323,9 @@ static int exit_code(const job_t *job) {
   const lf__report_t *r = &job->report;
   if (r->failed || r->interrupted) return LF_EXIT_FAILED;
   if (job->pages_started && r->saved + r->skipped == 0 && job->cfg->mode != LF_MODE_WORKER) {
-    fprintf(stderr, "loopfetch: nothing to fetch in %s\n",
-            job->cfg->input ? job->cfg->input : job->cfg->list_url);
+    char *shown = lf__display(job->cfg->input ? job->cfg->input : job->cfg->list_url, 1);
+    fprintf(stderr, "loopfetch: nothing to fetch in %s\n", shown ? shown : "the input");
+    free(shown);
     return LF_EXIT_NOTHING;
   }
   return LF_EXIT_OK;

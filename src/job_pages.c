@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "job.h"
+#include "safe_text.h"
 #include "shard.h"
 
 /* mkdir -p: each missing component is created; an existing non-folder is an error. */
@@ -202,10 +203,12 @@ void lf__job_on_list(job_t *job, const lf_result_t *r) {
     return;
   }
   if (job->links.count == 0) {
+    char *shown = lf__display(url, 1);
     fprintf(stderr,
             "loopfetch: list page %s: selector '%s' matched no http(s) links "
             "(%zu elements matched)\n",
-            url, job->cfg->selector, job->links.matched);
+            shown ? shown : "?", job->cfg->selector, job->links.matched);
+    free(shown);
     lf__job_finish(job, LF_EXIT_NOTHING);
     return;
   }

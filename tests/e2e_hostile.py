@@ -542,12 +542,18 @@ def chaos(ctx, opts):
     with Srv() as srv:
         urls = [f"{srv.base}/d/{rnd.randrange(20, 250)}/q{i}" for i in range(2000)]
         out = ctx.dir("chaos" + "".join(opts))
-        for _ in range(4):
-            p = start(ctx, *opts, "-i", "-", "-o", out, stdin=lines_of(urls),
+        for i in range(4):
+            # --force on odd rounds: pages that exist are replaced through named temporaries,
+            # which a kill leaves behind for the next run to remove.
+            force = ["--force"] if i % 2 else []
+            p = start(ctx, *opts, *force, "-i", "-", "-o", out, stdin=lines_of(urls),
                       start_new_session=True)
             time.sleep(rnd.uniform(0.05, 1.2))
             os.killpg(p.pid, signal.SIGKILL)  # the run and its workers, like a crash
             p.communicate()
+            left = [n for n in os.listdir(out) if n.startswith(".lf-")] if os.path.isdir(out) else []
+            print(f"  killed run {i + 1}{' --force' if force else ''}: {len(pages(out))} pages, "
+                  f"{len(left)} temporaries")
         p = run(ctx, *opts, "-i", "-", "-o", out, stdin=lines_of(urls))
         check(p.returncode == 0, f"last run: exit {p.returncode}: {p.stderr[-300:]}")
         recs = records(os.path.join(out, MANIFEST))  # every line parses
