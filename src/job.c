@@ -243,8 +243,8 @@ static void on_input_ready(lf__lines_t *l) {
   if (!job->input) return;
   if (job->cfg->mode == LF_MODE_PROCS)
     slurp_input(job);
-  else if (job->feeding && lf_fetcher_in_flight(job->fetcher) < job->concurrency)
-    lf__job_on_need(job->fetcher); /* else the fetcher asks when a slot frees (need callback) */
+  else if (job->feeding) /* the fetcher calls lf__job_on_need if a slot is free, else later; */
+    lf_fetcher_set_max_in_flight(job->fetcher, job->concurrency); /* never re-entered */
 }
 
 static int open_input(job_t *job) {

@@ -362,6 +362,14 @@ def stdin_streams(ctx):
             if not opts:
                 check([r["status"] for r in recs] == ["saved"], f"records: {recs}")
                 check_bytes(out, {r["url"]: r for r in recs})
+        # The last line of a pipe without its newline: a line all the same.
+        for opts in ([], ["-p", "2"]):
+            out = ctx.dir("nonl" + "".join(opts))
+            p = run(ctx, *opts, "-i", "-", "-o", out, stdin=f"{srv.base}/s/last")
+            check(p.returncode == 0, f"{opts} no final newline: exit {p.returncode}: {p.stderr}")
+            last = last_records(out)
+            check(len(last) == 1, f"{opts}: records {list(last)}")
+            check_bytes(out, last)
 
 
 # ---- 7. records of any length ----
