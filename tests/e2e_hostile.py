@@ -20,8 +20,10 @@ import hashlib
 import importlib.util
 import json
 import os
+import pty
 import random
 import resource
+import select
 import signal
 import subprocess
 import sys
@@ -417,6 +419,31 @@ def compare_signals(ctx):
             recs = records(os.path.join(out, "sequential", MANIFEST))
             check(recs and all(r["status"] in ("saved", "interrupted") for r in recs),
                   f"{sig.name}: the run's records")
+        # Ctrl-C at a terminal reaches --compare and its run alike: the run must get that one
+        # SIGINT (a clean stop: every URL recorded), not a second one passed on (quit at once).
+        out = ctx.dir("cmp-tty")
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.execv(ctx.exe, [ctx.exe, "--compare", "-p", "2", "-i", lst, "-o", out])
+        seq = os.path.join(out, "sequential", MANIFEST)
+        wait_for(lambda: os.path.exists(seq) and os.path.getsize(seq) > 0, "the first run")
+        os.write(fd, b"\x03")
+        deadline, status = time.time() + 30, None
+        while status is None and time.time() < deadline:
+            if select.select([fd], [], [], 0.1)[0]:
+                try:
+                    os.read(fd, 4096)  # drain the terminal
+                except OSError:
+                    pass
+            done, st = os.waitpid(pid, os.WNOHANG)
+            status = os.waitstatus_to_exitcode(st) if done else None
+        if status is None:
+            os.kill(pid, signal.SIGKILL)
+            raise m.Failure("Ctrl-C: --compare did not end")
+        check(status == 130, f"Ctrl-C: exit {status}, want 130")
+        recs = records(seq)
+        check(sorted(r["url"] for r in recs) == sorted(lines_of([f"{srv.base}/d/500/p{i}" for i in
+              range(100)]).split()), f"Ctrl-C: {len(recs)} records: the run did not stop cleanly")
 
 
 # ---- 9. the manifest write error ----
