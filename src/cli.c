@@ -1,6 +1,7 @@
 /* Command line: options to lf_cli_t, then the job. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <malloc.h>
 #include <signal.h>
@@ -357,7 +358,20 @@ int lf__cli_parse(int argc, char **argv, lf_cli_t *cfg) {
   return check_combination(cfg);
 }
 
+/* A descriptor 0, 1 or 2 that is closed (`<&-`, `>&-`, `2>&-`) would be handed out by the
+ * next open: the loop's own descriptors or the manifest would become "stdin" or "stdout",
+ * printing into them, and libuv asserts it never closes 0-2. They point at /dev/null first. */
+static int fill_std_fds(void) {
+  for (int fd = 0; fd <= 2; fd++) {
+    if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF) continue;
+    int got = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY); /* the lowest free: fd itself */
+    if (got != fd) return -1;
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
+  if (fill_std_fds() < 0) return LF_EXIT_LOCAL; /* no /dev/null: nowhere to say it, either */
   /* Writes to a pipe whose reader died must fail with EPIPE, not kill us (workers, --json). */
   signal(SIGPIPE, SIG_IGN);
   /* Body buffers (at most a 64 KiB flush plus one write callback: 80 KiB) come and go by the

@@ -5,6 +5,7 @@
  * sequential, so there is no loop to keep serving meanwhile. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,28 @@
 #include "cli.h"
 
 extern char **environ;
+
+/* SIGINT/SIGTERM while a run is under way: passed on to it, and no further run starts. */
+static volatile sig_atomic_t got_signal;
+static volatile pid_t running_child;
+
+/* A Ctrl-C at the terminal reaches the child too (same process group): the kernel sends it
+ * (si_code SI_KERNEL), and passing it on would make it the child's second signal, which quits
+ * at once. A signal from a process (kill, a job scheduler) reaches only us: pass it on. */
+static void on_signal(int sig, siginfo_t *info, void *ctx) {
+  (void)ctx;
+  got_signal = sig;
+  if (running_child > 0 && info->si_code != SI_KERNEL) kill(running_child, sig);
+}
+
+static int watch_signals(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_sigaction = on_signal;
+  sa.sa_flags = SA_SIGINFO; /* no SA_RESTART: the reads and waits below see EINTR */
+  sigemptyset(&sa.sa_mask);
+  return sigaction(SIGINT, &sa, NULL) < 0 || sigaction(SIGTERM, &sa, NULL) < 0 ? -1 : 0;
+}
 
 typedef struct {
   const char *mode;
@@ -96,7 +119,9 @@ static int run_mode(const lf_cli_t *cfg, const char *mode, run_t *out) {
   posix_spawn_file_actions_addclose(&fa, fds[0]);
   pid_t pid;
   uint64_t t0 = uv_hrtime();
-  int rc = posix_spawn(&pid, exe, &fa, NULL, argv, environ);
+  int rc = got_signal ? EINTR : posix_spawn(&pid, exe, &fa, NULL, argv, environ);
+  if (rc == 0) running_child = pid;
+  if (rc == 0 && got_signal) kill(pid, got_signal); /* arrived just before it was known */
   posix_spawn_file_actions_destroy(&fa);
   close(fds[1]);
   free(argv);
@@ -108,14 +133,16 @@ static int run_mode(const lf_cli_t *cfg, const char *mode, run_t *out) {
   char json[4096];
   size_t len = 0;
   ssize_t n;
-  while ((n = read(fds[0], json + len, sizeof(json) - 1 - len)) > 0 && len < sizeof(json) - 1)
-    len += (size_t)n;
+  while (len < sizeof(json) - 1 &&
+         ((n = read(fds[0], json + len, sizeof(json) - 1 - len)) > 0 || (n < 0 && errno == EINTR)))
+    len += n > 0 ? (size_t)n : 0;
   json[len] = '\0';
   close(fds[0]);
   int status;
   struct rusage ru;
   while (wait4(pid, &status, 0, &ru) < 0)
     if (errno != EINTR) return -1;
+  running_child = 0;
   *out = (run_t){.mode = mode, .wall = (double)(uv_hrtime() - t0) / 1e9};
   out->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   out->cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
@@ -164,10 +191,20 @@ int lf__compare_run(const lf_cli_t *cfg) {
   static const char *const modes[] = {"sequential", "loop", "procs"};
   run_t runs[3];
   int worst = 0;
+  if (watch_signals() < 0) {
+    fprintf(stderr, "loopfetch: --compare: cannot watch signals: %s\n", strerror(errno));
+    return LF_EXIT_LOCAL;
+  }
   for (int i = 0; i < 3; i++) {
     if (!cfg->quiet) fprintf(stderr, "loopfetch: --compare: running %s...\n", modes[i]);
     fflush(stdout);
-    if (run_mode(cfg, modes[i], &runs[i]) < 0) {
+    int rc = run_mode(cfg, modes[i], &runs[i]);
+    if (got_signal) { /* the run was told and has ended: so do we, without a table */
+      if (!cfg->quiet)
+        fprintf(stderr, "loopfetch: --compare: stopped during the %s run\n", modes[i]);
+      return got_signal == SIGINT ? LF_EXIT_SIGINT : LF_EXIT_SIGTERM;
+    }
+    if (rc < 0) {
       fprintf(stderr, "loopfetch: --compare: cannot run %s mode: %s\n", modes[i], strerror(errno));
       return LF_EXIT_LOCAL;
     }

@@ -15,6 +15,7 @@
 #include <malloc.h>
 #endif
 #include "job.h"
+#include "safe_text.h"
 #include "shard.h"
 
 /* Descriptors kept free for stdio, the loop, libcurl's resolver and the like. */
@@ -28,7 +29,11 @@ static int list_tag; /* lf_request_t.data of the list page: told apart from page
 
 /* ---- setup ---- */
 
-/* Each transfer may hold a socket and an output file at once. */
+/* Below this open-file limit, transfers would fail one by one with a misleading "Couldn't
+ * connect" (socket() gets EMFILE): the job is refused at start instead. */
+#define FD_MINIMUM 64
+
+/* Each transfer may hold a socket and an output file at once. 0: too few descriptors. */
 static unsigned raise_fd_limit(void) {
   struct rlimit rl;
   if (getrlimit(RLIMIT_NOFILE, &rl) < 0) return 256;
@@ -36,6 +41,13 @@ static unsigned raise_fd_limit(void) {
     rlim_t want = rl.rlim_max == RLIM_INFINITY ? 1048576 : rl.rlim_max;
     struct rlimit up = {want, rl.rlim_max};
     if (setrlimit(RLIMIT_NOFILE, &up) == 0) rl.rlim_cur = want;
+  }
+  if (rl.rlim_cur < FD_MINIMUM) {
+    fprintf(stderr,
+            "loopfetch: too few file descriptors: the open-file limit (ulimit -n) is %llu; "
+            "loopfetch needs at least %d\n",
+            (unsigned long long)rl.rlim_cur, FD_MINIMUM);
+    return 0;
   }
   rlim_t budget = rl.rlim_cur > 2 * FD_RESERVE ? (rl.rlim_cur - FD_RESERVE) / 2 : 16;
   return budget > 1000000 ? 1000000 : (unsigned)budget;
@@ -82,6 +94,10 @@ void lf__job_finish(job_t *job, int exit_code) {
   lf__window_stop(&job->window);
   if (job->signal && job->feeding && job->cfg->mode == LF_MODE_LOOP) record_unfed(job);
   job->feeding = 0;
+  if (job->input) { /* stops reading (a pipe must not keep the loop alive) */
+    lf__lines_close(job->input);
+    job->input = NULL;
+  }
   if (job->procs_running) {
     lf__procs_stop(job->procs, 0); /* the fetcher closes once the workers are done */
     return;
@@ -95,11 +111,15 @@ void lf__job_maybe_done(job_t *job) {
   if (!job->feeding && job->outstanding == 0 && !job->procs_running) lf__job_finish(job, 0);
 }
 
+/* a and b may come from outside (URLs, server errors): shown safe (safe_text.h). */
 void lf__job_fatal(job_t *job, int exit_code, const char *fmt, const char *a, const char *b) {
   lf__job_stop_progress(job);
+  char *sa = lf__display(a, 1), *sb = lf__display(b, 1);
   fprintf(stderr, "loopfetch: ");
-  fprintf(stderr, fmt, a, b);
+  fprintf(stderr, fmt, sa ? sa : "?", sb ? sb : "?");
   fputc('\n', stderr);
+  free(sa);
+  free(sb);
   lf__job_finish(job, exit_code);
 }
 
@@ -120,31 +140,45 @@ void lf__job_give_back_memory(job_t *job) {
 
 /* ---- records: to the report, or (a worker) to the parent ---- */
 
-static void emit(job_t *job, const lf__record_t *rec, uintptr_t index) {
+void lf__job_record(job_t *job, const lf__record_t *rec, uintptr_t index) {
   if (job->cfg->mode != LF_MODE_WORKER) {
     lf__report_record(&job->report, rec);
     return;
   }
-  char line[4096];
-  int n = snprintf(line, sizeof(line), "%lu\t", (unsigned long)index);
-  size_t len = lf__record_to_json(rec, line + n, sizeof(line) - (size_t)n);
-  if (len >= sizeof(line) - (size_t)n) /* URL too long for the line: say so, keep the index */
-    len = (size_t)snprintf(line + n, sizeof(line) - (size_t)n,
-                           "{\"url\":\"?\",\"status\":\"failed\",\"error\":\"record too long\"}\n");
-  /* One write per line: the parent reads lines, and stdout is a pipe it drains. */
-  if (fwrite(line, 1, (size_t)n + len, stdout) != (size_t)n + len || fflush(stdout) != 0)
+  /* A line of any length (a URL may be long): the parent reassembles lines from the pipe. */
+  char head[32];
+  int n = snprintf(head, sizeof(head), "%lu\t", (unsigned long)index);
+  size_t len = lf__report_format(&job->report, rec);
+  const char *line = job->report.line;
+  if (!len) { /* out of memory: the parent fetches the page again itself */
+    line = "{\"url\":\"?\",\"status\":\"interrupted\",\"error\":\"out of memory\"}\n";
+    len = strlen(line);
+  }
+  if (fwrite(head, 1, (size_t)n, stdout) != (size_t)n || fwrite(line, 1, len, stdout) != len ||
+      fflush(stdout) != 0)
     lf__job_finish(job, LF_EXIT_LOCAL); /* the parent is gone: nobody to report to */
 }
 
-void lf__job_record_failure(job_t *job, const char *url, const char *file, const char *why,
-                            lf__rec_status_t status, uintptr_t index) {
+/* A record without a transfer: a failure before any, a skip (bytes: the file's size). */
+static void record_untransferred(job_t *job, const char *url, const char *file, const char *why,
+                                 lf__rec_status_t status, uint64_t bytes, uintptr_t index) {
   lf__record_t rec = {.url = url,
                       .file = file,
                       .error = why,
                       .status = status,
+                      .bytes = bytes,
                       .pid = job->pid,
                       .start = lf__report_elapsed(&job->report)};
-  emit(job, &rec, index);
+  lf__job_record(job, &rec, index);
+}
+
+void lf__job_record_failure(job_t *job, const char *url, const char *file, const char *why,
+                            lf__rec_status_t status, uintptr_t index) {
+  record_untransferred(job, url, file, why, status, 0, index);
+}
+
+void lf__job_record_skipped(job_t *job, const char *url, const char *file, uint64_t bytes) {
+  record_untransferred(job, url, file, NULL, LF_REC_SKIPPED, bytes, 0);
 }
 static void on_result(lf_fetcher_t *f, const lf_result_t *r) {
   job_t *job = lf_fetcher_get_data(f);
@@ -159,7 +193,7 @@ static void on_result(lf_fetcher_t *f, const lf_result_t *r) {
   lf__record_t rec;
   lf__record_from_result(&rec, r, job->signal != 0, job->clock_offset);
   rec.pid = job->pid;
-  emit(job, &rec, (uintptr_t)r->data);
+  lf__job_record(job, &rec, (uintptr_t)r->data);
   lf__job_maybe_done(job);
 }
 
@@ -201,48 +235,70 @@ static int watch_signals(job_t *job) {
 
 /* ---- running ---- */
 
+static void slurp_input(job_t *job);
+
+/* New input lines: fed to the fetcher, or (--procs) collected until the end. */
+static void on_input_ready(lf__lines_t *l) {
+  job_t *job = l->data;
+  if (!job->input) return;
+  if (job->cfg->mode == LF_MODE_PROCS)
+    slurp_input(job);
+  else if (job->feeding) /* the fetcher calls lf__job_on_need if a slot is free, else later; */
+    lf_fetcher_set_max_in_flight(job->fetcher, job->concurrency); /* never re-entered */
+}
+
 static int open_input(job_t *job) {
   const char *path = job->cfg->mode == LF_MODE_WORKER ? "-" : job->cfg->input;
   if (!path) return 0;
-  job->input = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
-  if (!job->input) {
-    fprintf(stderr, "loopfetch: cannot read %s: %s\n", path, strerror(errno));
+  int rc = lf__lines_open(&job->input_lines, &job->loop, path, on_input_ready);
+  if (rc < 0) {
+    char *shown = lf__display(path, 0);
+    fprintf(stderr, "loopfetch: cannot read %s: %s\n", shown ? shown : "the input", strerror(-rc));
+    free(shown);
     return -1;
   }
+  job->input_lines.data = job;
+  job->input = &job->input_lines;
   return 0;
 }
 
 /* Input lists are read whole for --procs (pages are dealt out at once) and streamed
- * otherwise, so that a single loop over a huge list needs memory for what is in flight. */
-static int slurp_input(job_t *job) {
-  size_t cap = 0;
+ * otherwise, so that a single loop over a huge list needs memory for what is in flight.
+ * Called again as lines arrive; the pages start at the end of the input. */
+static void slurp_input(job_t *job) {
   const char *url;
-  while (lf__job_next_url(job, &url)) {
-    if (job->links.count == cap) {
-      cap = cap ? cap * 2 : 1024;
+  while (job->input && lf__job_next_url(job, &url)) {
+    if (job->links.count == job->links_cap) {
+      size_t cap = job->links_cap ? job->links_cap * 2 : 1024;
       char **u = realloc(job->links.urls, cap * sizeof(*u));
-      if (!u) return -1;
+      if (!u) break;
       job->links.urls = u;
+      job->links_cap = cap;
     }
-    if (!(job->links.urls[job->links.count] = strdup(url))) return -1;
+    if (!(job->links.urls[job->links.count] = strdup(url))) break;
     job->links.count++;
   }
-  if (job->input != stdin) fclose(job->input);
+  if (!job->input || job->input_waiting) return; /* stopped, or more to come */
+  if (!job->input->eof) {                        /* left the loop above early */
+    lf__job_fatal(job, LF_EXIT_LOCAL, "%s%s", "out of memory reading the input", "");
+    return;
+  }
+  lf__lines_close(job->input);
   job->input = NULL;
-  return 0;
+  lf__job_start_pages(job, job->links.count);
 }
 
 static void start(job_t *job) {
   const lf_cli_t *cfg = job->cfg;
+  /* The folder and its manifest first: a second run on the same manifest is refused before
+   * anything is fetched. --links writes nothing. */
+  if (!cfg->links_only && lf__job_open_output(job) < 0) return;
   if (cfg->mode == LF_MODE_WORKER || (cfg->input && cfg->mode != LF_MODE_PROCS)) {
     lf__job_start_pages(job, 0);
     return;
   }
   if (cfg->input) {
-    if (slurp_input(job) < 0)
-      lf__job_fatal(job, LF_EXIT_LOCAL, "%s%s", "out of memory reading the input", "");
-    else
-      lf__job_start_pages(job, job->links.count);
+    slurp_input(job);
     return;
   }
   lf_request_t req = {.url = cfg->list_url, .output = LF_OUTPUT_MEMORY, .data = &list_tag};
@@ -267,8 +323,9 @@ static int exit_code(const job_t *job) {
   const lf__report_t *r = &job->report;
   if (r->failed || r->interrupted) return LF_EXIT_FAILED;
   if (job->pages_started && r->saved + r->skipped == 0 && job->cfg->mode != LF_MODE_WORKER) {
-    fprintf(stderr, "loopfetch: nothing to fetch in %s\n",
-            job->cfg->input ? job->cfg->input : job->cfg->list_url);
+    char *shown = lf__display(job->cfg->input ? job->cfg->input : job->cfg->list_url, 1);
+    fprintf(stderr, "loopfetch: nothing to fetch in %s\n", shown ? shown : "the input");
+    free(shown);
     return LF_EXIT_NOTHING;
   }
   return LF_EXIT_OK;
@@ -290,8 +347,8 @@ static void worker_usage_line(void) {
 }
 
 static void cleanup(job_t *job) {
-  if (job->input && job->input != stdin) fclose(job->input);
-  free(job->line);
+  if (job->input) lf__lines_close(job->input); /* the loop never ran: no handle is open */
+  lf__manifest_close(&job->manifest);
   lf_links_free(&job->links);
   lf__names_free(job->names);
   curl_url_cleanup(job->url);
@@ -336,7 +393,11 @@ int lf__job_run(const lf_cli_t *cfg) {
   job->cfg = cfg;
   job->dirfd = -1;
   job->pid = (int)getpid();
-  job->fd_budget = raise_fd_limit();
+  lf__manifest_init(&job->manifest);
+  if (!(job->fd_budget = raise_fd_limit())) {
+    free(job);
+    return LF_EXIT_LOCAL;
+  }
   int rc = lf__report_init(&job->report, cfg->quiet || cfg->mode == LF_MODE_WORKER);
   if (rc == 0 && (cfg->trace || cfg->waterfall) && cfg->mode != LF_MODE_WORKER)
     rc = lf__report_keep_trace(&job->report);

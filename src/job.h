@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <curl/curl.h>
 #include "cli.h"
+#include "lines.h"
+#include "manifest.h"
 #include "names.h"
 #include "procs.h"
 #include "progress.h"
@@ -32,15 +34,16 @@ typedef struct {
   int signals_watched;
   lf__report_t report;
   lf__names_t *names;
-  int dirfd;        /* output folder: to see which pages a previous run completed */
-  int fresh_folder; /* it held nothing when the job started: no page can be there already */
-  int pid;          /* ours, for the records (getpid() is a system call each time) */
-  lf_links_t links; /* list mode: what is left to feed starts at next_link */
+  int dirfd;               /* output folder: to see which pages a previous run completed */
+  lf__manifest_t manifest; /* ours (locked) and what the folder's manifests say was saved */
+  int pid;                 /* ours, for the records (getpid() is a system call each time) */
+  lf_links_t links;        /* list mode: what is left to feed starts at next_link */
   size_t next_link;
-  FILE *input; /* input mode (and workers: their stdin) */
-  CURLU *url;  /* the URL being named, parsed once */
-  char *line;
-  size_t line_cap;
+  size_t links_cap;   /* --procs -i: links.urls' room while the input is read */
+  lf__lines_t *input; /* input mode (and workers: their stdin); NULL once closed */
+  lf__lines_t input_lines;
+  int input_waiting; /* the input has no line yet: more may come (lines.h) */
+  CURLU *url;        /* the URL being named, parsed once */
   lf__procs_t *procs;
   int procs_running;
   size_t handed_to_workers; /* pages dealt to workers, for the progress line's in-flight */
@@ -67,8 +70,10 @@ void lf__job_maybe_done(job_t *job);
 void lf__job_fatal(job_t *job, int exit_code, const char *fmt, const char *a, const char *b);
 void lf__job_stop_progress(job_t *job);
 void lf__job_give_back_memory(job_t *job);
+void lf__job_record(job_t *job, const lf__record_t *rec, uintptr_t index);
 void lf__job_record_failure(job_t *job, const char *url, const char *file, const char *why,
                             lf__rec_status_t status, uintptr_t index);
+void lf__job_record_skipped(job_t *job, const char *url, const char *file, uint64_t bytes);
 
 /* job_feed.c */
 int lf__job_next_url(job_t *job, const char **url);
@@ -79,6 +84,7 @@ unsigned lf__job_pick_concurrency(job_t *job, size_t known_count);
 
 /* job_pages.c */
 int lf__job_wants_window(const lf_cli_t *cfg);
+int lf__job_open_output(job_t *job);
 void lf__job_start_pages(job_t *job, size_t known_count);
 void lf__job_on_list(job_t *job, const lf_result_t *r);
 

@@ -50,16 +50,21 @@ int lf__job_next_url(job_t *job, const char **url) {
     }
     return 0;
   }
+  job->input_waiting = 0;
   for (;;) {
-    errno = 0;
-    if (getline(&job->line, &job->line_cap, job->input) < 0) {
-      if (ferror(job->input))
-        lf__job_fatal(job, LF_EXIT_LIST, "cannot read %s: %s", job->cfg->input, strerror(errno));
-      return 0;
-    }
-    char *u = trim(job->line);
-    if (!*u || *u == '#') continue;
-    const char *why = parse_url(job, u);
+    char *line;
+    size_t len;
+    int rc = lf__lines_next(job->input, &line, &len);
+    if (rc == 0) job->input_waiting = 1; /* lines.h calls on_input_ready when more come */
+    if (rc < 0 && job->input->err)
+      lf__job_fatal(job, LF_EXIT_LIST, "cannot read %s: %s",
+                    job->cfg->input ? job->cfg->input : "-", uv_strerror(job->input->err));
+    if (rc <= 0) return 0;
+    /* A NUL would cut the line short: the shorter URL is not what the user asked for. */
+    int nul = memchr(line, '\0', len) != NULL;
+    char *u = trim(line);
+    if (!nul && (!*u || *u == '#')) continue;
+    const char *why = nul ? "the input line holds a NUL byte" : parse_url(job, u);
     if (!why) {
       *url = u;
       return 1;
@@ -68,12 +73,19 @@ int lf__job_next_url(job_t *job, const char **url) {
   }
 }
 
-/* A previous run put the page in place only when it was complete. In a folder that started
- * empty there is no previous run to ask about, which saves a lookup per page. */
-static int already_saved(job_t *job, const char *name) {
+/* Whether a previous run saved this URL's page under this name and the file is still what
+ * it recorded: a manifest in the folder says so (manifest.h), and the file has that size. A
+ * name alone proves nothing: another URL may have been saved under it, or the file may be
+ * anything. *bytes: its size. */
+static int already_saved(job_t *job, const char *url, const char *name, uint64_t *bytes) {
   struct stat st;
-  return !job->cfg->force && !job->fresh_folder &&
-         fstatat(job->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+  uint64_t recorded;
+  if (job->cfg->force || !lf__manifest_lookup(&job->manifest, url, name, &recorded)) return 0;
+  if (fstatat(job->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) ||
+      (uint32_t)st.st_size != (uint32_t)recorded) /* the index keeps 32 bits (manifest.h) */
+    return 0;
+  *bytes = (uint64_t)st.st_size;
+  return 1;
 }
 
 /* The next page to fetch, named. Names are given to every URL in input order, before the
@@ -90,8 +102,9 @@ int lf__job_next_page(job_t *job, const char **url, char *name) {
       continue;
     }
     if (cfg->shard_n && lf__shard_of(u, cfg->shard_n) != cfg->shard_k - 1) continue;
-    if (already_saved(job, name)) {
-      lf__job_record_failure(job, u, name, NULL, LF_REC_SKIPPED, 0);
+    uint64_t bytes;
+    if (already_saved(job, u, name, &bytes)) {
+      lf__job_record_skipped(job, u, name, bytes); /* with the size: the next run checks it */
       continue;
     }
     *url = u;
@@ -102,16 +115,21 @@ int lf__job_next_page(job_t *job, const char **url, char *name) {
 
 /* Workers read "INDEX\tURL\tNAME" lines: the parent has named and filtered already. */
 static int next_worker_page(job_t *job, const char **url, const char **name, uintptr_t *index) {
-  while (getline(&job->line, &job->line_cap, job->input) >= 0) {
-    char *tab1 = strchr(job->line, '\t');
+  char *line;
+  size_t len;
+  int rc;
+  job->input_waiting = 0;
+  while ((rc = lf__lines_next(job->input, &line, &len)) > 0) {
+    char *tab1 = strchr(line, '\t');
     char *tab2 = tab1 ? strchr(tab1 + 1, '\t') : NULL;
     if (!tab2) continue;
     *tab1 = *tab2 = '\0';
-    *index = (uintptr_t)strtoul(job->line, NULL, 10);
+    *index = (uintptr_t)strtoul(line, NULL, 10);
     *url = tab1 + 1;
     *name = trim(tab2 + 1);
     return 1;
   }
+  job->input_waiting = rc == 0;
   return 0;
 }
 
@@ -152,7 +170,7 @@ void lf__job_on_need(lf_fetcher_t *f) {
     int more = job->cfg->mode == LF_MODE_WORKER ? next_worker_page(job, &url, &name, &index)
                                                 : lf__job_next_page(job, &url, buf);
     if (!more) {
-      end_feeding(job);
+      if (!job->input_waiting) end_feeding(job); /* else on_input_ready calls again */
       break;
     }
     lf__job_add_page(job, url, name ? name : buf, index);

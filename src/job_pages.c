@@ -1,7 +1,6 @@
 /* The pages of a job: the output folder and manifest, the progress line, the in-flight window,
  * and the list page whose links become the pages. */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -9,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "job.h"
+#include "safe_text.h"
 #include "shard.h"
 
 /* mkdir -p: each missing component is created; an existing non-folder is an error. */
@@ -35,23 +35,43 @@ static int make_dirs(const char *path) {
 
 /* ---- pages ---- */
 
-/* Whether the folder holds nothing but "." and "..". On any doubt: no. */
-static int folder_is_empty(int dirfd) {
-  int fd = dup(dirfd); /* closedir() closes the descriptor it reads */
-  DIR *d = fd < 0 ? NULL : fdopendir(fd);
-  if (!d) {
-    if (fd >= 0) close(fd);
-    return 0;
-  }
-  struct dirent *e;
-  int empty = 1;
-  while (empty && (e = readdir(d)))
-    empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
-  closedir(d);
-  return empty;
+/* With --shard K/N, "loopfetch-manifest.K-of-N.jsonl": shards may share one folder. */
+static void default_manifest_name(const lf_cli_t *cfg, char *buf, size_t len) {
+  if (cfg->shard_n)
+    snprintf(buf, len, "loopfetch-manifest.%u-of-%u.jsonl", cfg->shard_k, cfg->shard_n);
+  else
+    snprintf(buf, len, "%s", LF_MANIFEST_NAME);
 }
 
-static int open_output(job_t *job) {
+/* The manifest, locked for the run, and what the folder's manifests say was saved; then the
+ * temporaries of runs that were killed go. */
+static int open_manifest(job_t *job) {
+  const lf_cli_t *cfg = job->cfg;
+  char name[64], err[4500];
+  int repaired;
+  default_manifest_name(cfg, name, sizeof(name));
+  lf__manifest_t *m = &job->manifest;
+  if (lf__manifest_open(m, job->dirfd, cfg->out_dir, cfg->manifest, name, &repaired, err,
+                        sizeof(err)) < 0) {
+    lf__job_fatal(job, LF_EXIT_LOCAL, "%s%s", err, "");
+    return -1;
+  }
+  if (repaired && !cfg->quiet)
+    fprintf(stderr,
+            "loopfetch: warning: %s: its last record was cut short (a run was killed "
+            "while writing it); removed, that page is fetched again\n",
+            m->path);
+  if (lf__manifest_load(m, job->dirfd) < 0) {
+    lf__job_fatal(job, LF_EXIT_LOCAL, "%s%s", "out of memory reading the manifests", "");
+    return -1;
+  }
+  lf__manifest_remove_leftovers(m, job->dirfd, job->pid);
+  lf__report_set_manifest(&job->report, m->fd, m->path); /* the report closes it at the end */
+  m->fd = -1;
+  return 0;
+}
+
+int lf__job_open_output(job_t *job) {
   const lf_cli_t *cfg = job->cfg;
   int rc = make_dirs(cfg->out_dir);
   if (rc == 0) {
@@ -64,18 +84,7 @@ static int open_output(job_t *job) {
     return -1;
   }
   if (cfg->mode == LF_MODE_WORKER) return 0; /* the parent names, skips and keeps the manifest */
-  job->fresh_folder = folder_is_empty(job->dirfd); /* before the manifest is created in it */
-  char path[4096];
-  const char *manifest = cfg->manifest;
-  if (!manifest) {
-    snprintf(path, sizeof(path), "%s/%s", cfg->out_dir, LF_MANIFEST_NAME);
-    manifest = path;
-  }
-  if ((rc = lf__report_open_manifest(&job->report, manifest)) < 0) {
-    lf__job_fatal(job, LF_EXIT_LOCAL, "cannot write manifest %s: %s", manifest, strerror(-rc));
-    return -1;
-  }
-  return 0;
+  return open_manifest(job);
 }
 
 static void on_progress_tick(uv_timer_t *timer) {
@@ -147,7 +156,6 @@ static void open_window(job_t *job) {
 }
 
 void lf__job_start_pages(job_t *job, size_t known_count) {
-  if (open_output(job) < 0) return;
   start_progress(job);
   if (lf__names_new(&job->names) < 0) {
     lf__job_fatal(job, LF_EXIT_LOCAL, "%s%s", "out of memory", "");
@@ -196,16 +204,23 @@ void lf__job_on_list(job_t *job, const lf_result_t *r) {
     return;
   }
   if (job->links.count == 0) {
+    char *shown = lf__display(url, 1);
     fprintf(stderr,
             "loopfetch: list page %s: selector '%s' matched no http(s) links "
             "(%zu elements matched)\n",
-            url, job->cfg->selector, job->links.matched);
+            shown ? shown : "?", job->cfg->selector, job->links.matched);
+    free(shown);
     lf__job_finish(job, LF_EXIT_NOTHING);
     return;
   }
   if (job->cfg->links_only) {
     for (size_t i = 0; i < job->links.count; i++)
       printf("%s\n", job->links.urls[i]);
+    if (fflush(stdout) != 0 || ferror(stdout)) { /* a full disk, a closed pipe */
+      lf__job_fatal(job, LF_EXIT_LOCAL, "cannot write the links to stdout: %s%s", strerror(errno),
+                    "");
+      return;
+    }
     lf__job_finish(job, LF_EXIT_OK);
     return;
   }

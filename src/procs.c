@@ -116,6 +116,9 @@ static void handle_line(worker_t *w, char *line) {
     return; /* not ours: ignore rather than trust it */
   size_t index = strtoul(line, NULL, 10);
   if (index >= w->count || w->entries[index].done) return;
+  /* Interrupted although the parent did not ask (someone sent the worker a SIGTERM): left
+   * unreported, so the page is fetched again like a killed worker's. */
+  if (rec.status == LF_REC_INTERRUPTED && !w->owner->stopping) return;
   w->entries[index].done = 1;
   w->owner->cbs.on_record(w->owner->cbs.arg, &rec);
 }

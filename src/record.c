@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "record.h"
+#include "safe_text.h"
 
 static const char *const status_names[] = {"saved", "failed", "skipped", "interrupted"};
 
@@ -42,25 +43,47 @@ static void put(out_t *o, const char *s, size_t n) {
   o->used += n;
 }
 
+/* n bytes of s inside a JSON string, escaped. */
+static void put_escaped(void *arg, const char *s, size_t n) {
+  out_t *o = arg;
+  const unsigned char *p = (const unsigned char *)s, *end = p + n;
+  while (p < end) {
+    const unsigned char *run = p; /* bytes that need no escape go in one piece */
+    while (p < end && *p != '"' && *p != '\\' && *p >= 0x20 && *p != 0x7f)
+      p++;
+    if (p > run) put(o, (const char *)run, (size_t)(p - run));
+    if (p == end) break;
+    char esc[8];
+    if (*p == '"' || *p == '\\') {
+      esc[0] = '\\';
+      esc[1] = (char)*p;
+      put(o, esc, 2);
+    } else {
+      snprintf(esc, sizeof(esc), "\\u%04x", *p);
+      put(o, esc, 6);
+    }
+    p++;
+  }
+}
+
 static void put_str(out_t *o, const char *s) {
   if (!s) {
     put(o, "null", 4);
     return;
   }
   put(o, "\"", 1);
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    char esc[8];
-    if (*p == '"' || *p == '\\') {
-      esc[0] = '\\';
-      esc[1] = (char)*p;
-      put(o, esc, 2);
-    } else if (*p < 0x20 || *p == 0x7f) {
-      snprintf(esc, sizeof(esc), "\\u%04x", *p);
-      put(o, esc, 6);
-    } else {
-      put(o, (const char *)p, 1);
-    }
+  put_escaped(o, s, strlen(s));
+  put(o, "\"", 1);
+}
+
+/* A URL's password never reaches a record: its userinfo is written as "***@". */
+static void put_url(out_t *o, const char *url) {
+  if (!url) {
+    put(o, "null", 4);
+    return;
   }
+  put(o, "\"", 1);
+  lf__url_redacted(url, put_escaped, o);
   put(o, "\"", 1);
 }
 
@@ -109,7 +132,7 @@ size_t lf__record_to_json(const lf__record_t *r, char *buf, size_t len) {
   out_t o = {buf, len ? len - 1 : 0, 0}; /* keep one byte for the NUL */
   const lf_timings_t *t = &r->timings;
   put(&o, "{\"url\":", 7);
-  put_str(&o, r->url);
+  put_url(&o, r->url);
   put_key(&o, "file");
   put_str(&o, r->file);
   put_key(&o, "status");

@@ -4,14 +4,17 @@
 #include <string.h>
 #include <stdlib.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "progress.h"
+#include "safe_text.h"
 #include "report.h"
 #include "stats.h"
 #include "trace.h"
 
 int lf__report_init(lf__report_t *r, int quiet) {
   memset(r, 0, sizeof(*r));
+  r->manifest_fd = -1;
   r->start_ns = uv_hrtime();
   r->quiet = quiet;
   return lf__stats_new(&r->latency) < 0 ? LF_ENOMEM : 0;
@@ -26,6 +29,9 @@ void lf__report_free(lf__report_t *r) {
   r->latency = NULL;
   if (r->trace) lf__trace_free(r->trace);
   r->trace = NULL;
+  free(r->line);
+  r->line = NULL;
+  r->line_cap = 0;
 }
 
 int lf__report_write_trace(lf__report_t *r, const char *json_path, const char *svg_path,
@@ -52,11 +58,50 @@ static void count_progress(lf__report_t *r, const lf__record_t *rec) {
   r->progress->bytes += rec->bytes;
 }
 
-int lf__report_open_manifest(lf__report_t *r, const char *path) {
-  r->manifest = fopen(path, "w");
-  if (!r->manifest) return -errno;
+void lf__report_set_manifest(lf__report_t *r, int fd, const char *path) {
+  r->manifest_fd = fd;
   r->manifest_path = path;
+}
+
+size_t lf__report_format(lf__report_t *r, const lf__record_t *rec) {
+  size_t n = lf__record_to_json(rec, r->line, r->line_cap);
+  if (n < r->line_cap) return n;
+  char *line = realloc(r->line, n + 1); /* records never depend on the URL's length */
+  if (!line) return 0;
+  r->line = line;
+  r->line_cap = n + 1;
+  return lf__record_to_json(rec, r->line, r->line_cap);
+}
+
+/* The whole record in one write(2) on an O_APPEND descriptor: no stdio buffer to lose in a
+ * crash (a kill -9 loses at most the line being written, cut off by the next run), and
+ * never interleaved with a line of another writer. A record cut short by an error (a full
+ * disk) is taken back, so the manifest ends with a whole line. */
+static int write_record(int fd, const char *p, size_t n) {
+  size_t done = 0;
+  while (done < n) {
+    ssize_t w = write(fd, p + done, n - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) {
+      int err = -errno;
+      struct stat st;
+      if (done && fstat(fd, &st) == 0 && st.st_size >= (off_t)done &&
+          ftruncate(fd, st.st_size - (off_t)done) < 0)
+        err = -errno; /* cannot take it back: the next run cuts it off (manifest.c) */
+      return err;
+    }
+    done += (size_t)w;
+  }
   return 0;
+}
+
+/* One line; the URL and the reason may come from outside: secrets hidden, controls escaped. */
+static void print_failure(const lf__record_t *rec) {
+  char *url = lf__display(rec->url ? rec->url : "?", 1);
+  char *why = lf__display(rec->error ? rec->error : "failed", 0);
+  fprintf(stderr, "loopfetch: %s: %s\n", url ? url : "?", why ? why : "failed");
+  free(url);
+  free(why);
 }
 
 void lf__report_record(lf__report_t *r, const lf__record_t *rec) {
@@ -81,23 +126,11 @@ void lf__report_record(lf__report_t *r, const lf__record_t *rec) {
   default:
     r->failed++;
     if (r->progress) lf__progress_clear(stderr); /* the next tick redraws it under this line */
-    fprintf(stderr, "loopfetch: %s: %s\n", rec->url, rec->error ? rec->error : "failed");
+    print_failure(rec);
   }
-  if (!r->manifest || r->manifest_err) return;
-  char line[2048];
-  size_t n = lf__record_to_json(rec, line, sizeof(line));
-  if (n < sizeof(line)) {
-    if (fwrite(line, 1, n, r->manifest) != n) r->manifest_err = -errno;
-    return;
-  }
-  char *big = malloc(n + 1); /* a very long URL: rare enough for one allocation */
-  if (!big) {
-    r->manifest_err = -ENOMEM;
-    return;
-  }
-  lf__record_to_json(rec, big, n + 1);
-  if (fwrite(big, 1, n, r->manifest) != n) r->manifest_err = -errno;
-  free(big);
+  if (r->manifest_fd < 0 || r->manifest_err) return;
+  size_t n = lf__report_format(r, rec);
+  r->manifest_err = n ? write_record(r->manifest_fd, r->line, n) : -ENOMEM;
 }
 
 void lf__report_failure(lf__report_t *r, const char *url, const char *why) {
@@ -168,9 +201,9 @@ void lf__report_json(const lf__report_t *r, const char *mode, unsigned procs, un
 }
 
 int lf__report_close(lf__report_t *r) {
-  if (r->manifest) {
-    if (fclose(r->manifest) != 0 && !r->manifest_err) r->manifest_err = -errno;
-    r->manifest = NULL;
+  if (r->manifest_fd >= 0) {
+    if (close(r->manifest_fd) < 0 && !r->manifest_err) r->manifest_err = -errno;
+    r->manifest_fd = -1;
   }
   return r->manifest_err;
 }

@@ -12,9 +12,11 @@ typedef struct {
   size_t saved, failed, skipped, interrupted;
   uint64_t bytes;
   int quiet;
-  FILE *manifest;
-  const char *manifest_path;
-  int manifest_err; /* first write error, as -errno */
+  int manifest_fd;           /* -1: none; appended one write(2) per record */
+  const char *manifest_path; /* for messages; owned by the caller, alive until report_free */
+  int manifest_err;          /* first write error, as -errno */
+  char *line;                /* the record being written, grown to the longest one */
+  size_t line_cap;
   /* Filled from worker processes in --procs mode. */
   long children_maxrss_kb; /* sum of the workers' peaks */
   double children_cpu_s;
@@ -31,8 +33,10 @@ int lf__report_keep_trace(lf__report_t *r);
 int lf__report_write_trace(lf__report_t *r, const char *json_path, const char *svg_path,
                            const char *title);
 void lf__report_free(lf__report_t *r);
-/* Opens (truncates) the manifest. Returns 0 or -errno. */
-int lf__report_open_manifest(lf__report_t *r, const char *path);
+/* Records go to fd (opened with O_APPEND, see manifest.h), which the report closes. */
+void lf__report_set_manifest(lf__report_t *r, int fd, const char *path);
+/* rec as one JSON line in r->line (grown as needed): its length, or 0 when out of memory. */
+size_t lf__report_format(lf__report_t *r, const lf__record_t *rec);
 /* Counts the record, prints a line if it failed, appends it to the manifest. */
 void lf__report_record(lf__report_t *r, const lf__record_t *rec);
 /* Shortcut for a URL that failed before any transfer (junk line, no usable name). */
@@ -44,7 +48,7 @@ void lf__report_summary(const lf__report_t *r);
 void lf__report_json(const lf__report_t *r, const char *mode, unsigned procs, unsigned conc);
 /* Peak resident memory of this process image, KiB (VmHWM). */
 long lf__peak_rss_kb(void);
-/* Flushes and closes the manifest. Returns 0 or -errno of the first write error. */
+/* Closes the manifest. Returns 0 or -errno of the first write error. */
 int lf__report_close(lf__report_t *r);
 
 #endif

@@ -220,7 +220,8 @@ class Case:
 
 def pages_in(folder):
     """Sorted page file names in folder (missing folder: none), the manifest left out."""
-    return sorted(n for n in os.listdir(folder) if n != MANIFEST) if os.path.isdir(folder) else []
+    return sorted(n for n in os.listdir(folder) if not n.startswith("loopfetch-manifest")) \
+        if os.path.isdir(folder) else []
 
 
 def url_list_text(urls):

@@ -91,8 +91,8 @@ class Ctx:
 
 
 def pages_in(folder):
-    """Page files only: no manifest, no temporaries."""
-    return {n for n in os.listdir(folder) if n != MANIFEST}
+    """Page files only: no manifest (shards' included), no temporaries."""
+    return {n for n in os.listdir(folder) if not n.startswith("loopfetch-manifest")}
 
 
 def manifest(folder, path=None):
@@ -231,10 +231,12 @@ def shards(ctx):
                 out = ctx.dir(f"s{n}-{k}")
                 p = ctx.run("--shard", f"{k}/{n}", "-o", out, srv.list_url)
                 check(p.returncode == 0, f"--shard {k}/{n}: exit {p.returncode}")
-                for r in manifest(out):
+                check(os.listdir(out).count(f"loopfetch-manifest.{k}-of-{n}.jsonl") == 1,
+                      f"--shard {k}/{n}: no manifest named after its shard")
+                for r in manifest(out, os.path.join(out, f"loopfetch-manifest.{k}-of-{n}.jsonl")):
                     seen[r["url"]] += 1
                 shutil.copytree(out, merged, dirs_exist_ok=True,
-                                ignore=shutil.ignore_patterns(MANIFEST))
+                                ignore=shutil.ignore_patterns("loopfetch-manifest*"))
             check(set(seen) == set(urls), f"N={n}: union is not the whole list")
             check(max(seen.values()) == 1, f"N={n}: a URL is in two shards")
             same_folders(ctx.dir("whole"), merged)
@@ -274,12 +276,15 @@ def interrupt_then_rerun(ctx):
         p = ctx.run("-o", out, srv.list_url)
         check(p.returncode == 0, f"rerun exit {p.returncode}")
         check_complete(out, urls)
-        st2 = collections.Counter(r["status"] for r in manifest(out))
+        rerun = manifest(out)[len(recs):]  # the manifest is appended to, run after run
+        check(sorted(r["url"] for r in rerun) == sorted(urls), "rerun: not every URL recorded")
+        st2 = collections.Counter(r["status"] for r in rerun)
         check(st2["skipped"] == len(saved) and st2["saved"] == 233 - len(saved),
               f"rerun statuses {dict(st2)}")
+        before = len(manifest(out))
         p = ctx.run("--force", "-o", out, srv.list_url)
         check(p.returncode == 0 and collections.Counter(
-            r["status"] for r in manifest(out))["saved"] == 233, "--force fetches all again")
+            r["status"] for r in manifest(out)[before:])["saved"] == 233, "--force fetches all again")
 
 
 @case

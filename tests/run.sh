@@ -3,7 +3,8 @@
 # the whole suite in each. Ends with one line "N passed, N failed"; exits non-zero on a failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=23
+# detect_stack_use_after_return: a pointer to a returned function's buffer (issue 12, item 10)
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=23:detect_stack_use_after_return=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 passed=0 failed=0 status=0
 

@@ -1,0 +1,296 @@
+/* The manifest file: safe opening, the lock, repair, the index of saved pages, leftovers.
+ * See manifest.h. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "manifest.h"
+#include "record.h"
+#include "safe_text.h"
+
+/* Never through a symlink (O_NOFOLLOW), never waiting on a FIFO (O_NONBLOCK: the open returns
+ * and fstat refuses it), always at the end (O_APPEND: records of a crashed run stay). */
+#define OPEN_FLAGS (O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
+#define READ_FLAGS (O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
+#define MANIFEST_PREFIX "loopfetch-manifest"
+#define MANIFEST_SUFFIX ".jsonl"
+
+void lf__manifest_init(lf__manifest_t *m) {
+  memset(m, 0, sizeof(*m));
+  m->fd = -1;
+}
+
+/* ---- the lock ---- */
+
+/* The process holding a flock on fd's file, from /proc/locks, or -1. flock() itself does not
+ * say who holds a lock, and a POSIX lock (whose F_GETLK reports the pid) is dropped when the
+ * process closes any descriptor of the file, so the lock is a flock and its holder is looked
+ * up here. The pid is the locker's as this pid namespace sees it; 0 or -1 when it cannot. */
+static long lock_holder(int fd) {
+  struct stat st;
+  FILE *f = fstat(fd, &st) == 0 ? fopen("/proc/locks", "re") : NULL;
+  char line[256];
+  long holder = -1;
+  while (f && holder < 0 && fgets(line, sizeof(line), f)) {
+    char kind[16];
+    long pid;
+    unsigned maj, min;
+    unsigned long ino;
+    if (strstr(line, "->")) continue; /* a waiter, not the holder */
+    if (sscanf(line, "%*d: %15s %*s %*s %ld %x:%x:%lu", kind, &pid, &maj, &min, &ino) == 5 &&
+        strcmp(kind, "FLOCK") == 0 && ino == (unsigned long)st.st_ino)
+      holder = pid; /* inode only: some file systems (btrfs) show another device number */
+  }
+  if (f) fclose(f);
+  return holder;
+}
+
+static int fail(char *err, size_t errlen, const char *fmt, const char *path, const char *why) {
+  snprintf(err, errlen, fmt, path, why);
+  return -1;
+}
+
+static int lock(int fd, const char *path, char *err, size_t errlen) {
+  if (flock(fd, LOCK_EX | LOCK_NB) == 0) return 0;
+  if (errno != EWOULDBLOCK)
+    return fail(err, errlen, "cannot lock manifest %s: %s", path, strerror(errno));
+  long pid = lock_holder(fd);
+  char who[48] = "a process not visible from here";
+  if (pid > 0) snprintf(who, sizeof(who), "pid %ld", pid);
+  return fail(err, errlen,
+              "manifest %s is in use by another loopfetch run (%s); one run per manifest at a "
+              "time (see --shard, --manifest)",
+              path, who);
+}
+
+/* ---- repair ---- */
+
+/* A run killed in the middle of a write leaves a last line without its newline: cut it off
+ * (that record is lost; its page is fetched again). 1 if cut, 0 if whole, -1 on error. */
+static int repair_tail(int fd) {
+  struct stat st;
+  char buf[65536];
+  if (fstat(fd, &st) < 0) return -1;
+  off_t end = st.st_size;
+  if (end == 0) return 0;
+  if (pread(fd, buf, 1, end - 1) != 1) return -1;
+  if (buf[0] == '\n') return 0;
+  while (end > 0) {
+    size_t n = end > (off_t)sizeof(buf) ? sizeof(buf) : (size_t)end;
+    off_t off = end - (off_t)n;
+    if (pread(fd, buf, n, off) != (ssize_t)n) return -1;
+    for (size_t i = n; i-- > 0;)
+      if (buf[i] == '\n') return ftruncate(fd, off + (off_t)i + 1) < 0 ? -1 : 1;
+    end = off;
+  }
+  return ftruncate(fd, 0) < 0 ? -1 : 1;
+}
+
+int lf__manifest_open(lf__manifest_t *m, int dirfd, const char *out_dir, const char *user_path,
+                      const char *default_name, int *repaired, char *err, size_t errlen) {
+  *repaired = 0;
+  if (user_path)
+    m->path = strdup(user_path);
+  else if (asprintf(&m->path, "%s/%s", out_dir, default_name) < 0)
+    m->path = NULL;
+  if (!m->path) return fail(err, errlen, "%s%s", "out of memory", "");
+  int fd =
+      user_path ? open(user_path, OPEN_FLAGS, 0644) : openat(dirfd, default_name, OPEN_FLAGS, 0644);
+  if (fd < 0)
+    return fail(err, errlen, "cannot open manifest %s: %s", m->path,
+                errno == ELOOP ? "it is a symbolic link (never followed)" : strerror(errno));
+  m->fd = fd;
+  struct stat st;
+  if (fstat(fd, &st) < 0)
+    return fail(err, errlen, "cannot open manifest %s: %s", m->path, strerror(errno));
+  if (!S_ISREG(st.st_mode))
+    return fail(err, errlen, "cannot open manifest %s: %s", m->path,
+                "not a regular file (a FIFO, device or socket is never used)");
+  if (lock(fd, m->path, err, errlen) < 0) return -1;
+  int rc = repair_tail(fd); /* under the lock: nobody else writes it now */
+  if (rc < 0) return fail(err, errlen, "cannot repair manifest %s: %s", m->path, strerror(errno));
+  *repaired = rc;
+  return 0;
+}
+
+/* ---- the index: name -> (URL, size) of the page last saved under it ---- */
+
+static lf__saved_t *slot_of(const lf__manifest_t *m, uint64_t name_key) {
+  size_t mask = m->cap - 1;
+  for (size_t i = (size_t)name_key & mask;; i = (i + 1) & mask)
+    if (m->slots[i].name_key == name_key || m->slots[i].name_key == 0) return &m->slots[i];
+}
+
+static int grow(lf__manifest_t *m) {
+  size_t cap = m->cap ? m->cap * 2 : 1024;
+  lf__saved_t *old = m->slots;
+  size_t old_cap = m->cap;
+  if (!(m->slots = calloc(cap, sizeof(*m->slots)))) {
+    m->slots = old;
+    return LF_ENOMEM;
+  }
+  m->cap = cap;
+  for (size_t i = 0; i < old_cap; i++)
+    if (old[i].name_key) *slot_of(m, old[i].name_key) = old[i];
+  free(old);
+  return 0;
+}
+
+/* One manifest line. A saved record says what the name holds now; a skipped (or, with
+ * --refresh, unchanged) one confirms it, and carries the size since skipped records have
+ * it. Failed and interrupted pages never touched the final name. */
+static int add_line(lf__manifest_t *m, char *line) {
+  int confirms = strstr(line, "\"status\":\"unchanged\"") != NULL; /* issue-14's --refresh */
+  lf__record_t r;
+  if (lf__record_parse_json(line, &r) < 0 || !r.file || !r.url) return 0;
+  confirms |= r.status == LF_REC_SKIPPED;
+  if (r.status != LF_REC_SAVED && !confirms) return 0;
+  if ((m->count + 1) * 4 > m->cap * 3 && grow(m) < 0) return LF_ENOMEM;
+  uint64_t name_key = lf__text_key(r.file);
+  uint32_t url_key = (uint32_t)lf__url_key(r.url);
+  name_key += !name_key; /* 0 marks a free slot */
+  lf__saved_t *s = slot_of(m, name_key);
+  if (confirms && (s->name_key ? s->url_key == url_key : r.bytes == 0))
+    return 0; /* nothing new, or an old record without the size */
+  m->count += s->name_key == 0;
+  *s = (lf__saved_t){name_key, url_key, (uint32_t)r.bytes};
+  return 0;
+}
+
+/* Every whole line of fd; a last line without its newline is being written (a shard at work)
+ * or torn, and is left out. */
+static int load_fd(lf__manifest_t *m, int fd) {
+  size_t cap = 65536, len = 0;
+  char *buf = malloc(cap + 1);
+  off_t pos = 0;
+  int rc = buf ? 0 : LF_ENOMEM;
+  while (rc == 0) {
+    if (len == cap) {
+      char *b = realloc(buf, cap * 2 + 1); /* a line longer than the buffer: a long URL */
+      if (!b) {
+        rc = LF_ENOMEM;
+        break;
+      }
+      buf = b;
+      cap *= 2;
+    }
+    ssize_t n = pread(fd, buf + len, cap - len, pos);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break; /* a read error: what was read is all we know */
+    pos += n;
+    len += (size_t)n;
+    char *start = buf, *nl;
+    while (rc == 0 && (nl = memchr(start, '\n', (size_t)(buf + len - start)))) {
+      *nl = '\0';
+      rc = add_line(m, start);
+      start = nl + 1;
+    }
+    len -= (size_t)(start - buf);
+    memmove(buf, start, len);
+  }
+  free(buf);
+  return rc;
+}
+
+/* A directory stream over dirfd's folder, from its start: a dup shares the offset, which an
+ * earlier scan left at the end. */
+static DIR *open_folder(int dirfd) {
+  int fd = dup(dirfd); /* closedir() closes the descriptor it reads */
+  DIR *d = fd < 0 ? NULL : fdopendir(fd);
+  if (!d && fd >= 0) close(fd);
+  if (d) rewinddir(d);
+  return d;
+}
+
+static int is_manifest_name(const char *name) {
+  size_t n = strlen(name), p = strlen(MANIFEST_PREFIX), s = strlen(MANIFEST_SUFFIX);
+  return n >= p + s && strncmp(name, MANIFEST_PREFIX, p) == 0 &&
+         strcmp(name + n - s, MANIFEST_SUFFIX) == 0;
+}
+
+/* A run holds this other manifest, and that run is not a process of this machine (another
+ * host on a shared file system, another pid namespace): its temporaries must be left alone. */
+static int held_unseen(int fd) {
+  if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
+    flock(fd, LOCK_UN);
+    return 0;
+  }
+  long pid = lock_holder(fd);
+  return pid <= 0 || (kill((pid_t)pid, 0) < 0 && errno == ESRCH);
+}
+
+int lf__manifest_load(lf__manifest_t *m, int dirfd) {
+  struct stat own;
+  int rc = m->fd >= 0 ? load_fd(m, m->fd) : 0;
+  if (rc < 0 || (m->fd >= 0 && fstat(m->fd, &own) < 0)) return rc;
+  DIR *d = open_folder(dirfd);
+  if (!d) return 0; /* an unreadable folder: nothing to skip */
+  struct dirent *e;
+  while (rc == 0 && (e = readdir(d))) {
+    if (!is_manifest_name(e->d_name)) continue;
+    int fd = openat(dirfd, e->d_name, READ_FLAGS);
+    struct stat st;
+    if (fd < 0) continue;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+        (m->fd < 0 || st.st_ino != own.st_ino || st.st_dev != own.st_dev)) {
+      m->other_unseen |= held_unseen(fd);
+      rc = load_fd(m, fd);
+    }
+    close(fd);
+  }
+  closedir(d);
+  return rc;
+}
+
+int lf__manifest_lookup(const lf__manifest_t *m, const char *url, const char *name,
+                        uint64_t *bytes) {
+  if (m->count == 0) return 0;
+  uint64_t name_key = lf__text_key(name);
+  name_key += !name_key;
+  const lf__saved_t *s = slot_of(m, name_key);
+  if (s->name_key == 0 || s->url_key != (uint32_t)lf__url_key(url)) return 0;
+  *bytes = s->bytes;
+  return 1;
+}
+
+/* ---- leftovers ---- */
+
+/* The pid in a temporary's name ".lf-PID-....part" (lib/sink.c), or 0. */
+static long temporary_pid(const char *name) {
+  size_t n = strlen(name);
+  if (strncmp(name, ".lf-", 4) != 0 || n < 10 || strcmp(name + n - 5, ".part") != 0) return 0;
+  char *end;
+  long pid = strtol(name + 4, &end, 10);
+  return *end == '-' && pid > 0 ? pid : 0;
+}
+
+size_t lf__manifest_remove_leftovers(const lf__manifest_t *m, int dirfd, long own_pid) {
+  if (m->other_unseen) return 0;
+  DIR *d = open_folder(dirfd);
+  if (!d) return 0;
+  size_t removed = 0;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    long pid = temporary_pid(e->d_name);
+    /* A process alive here (or one we may not signal: EPERM) may still be writing it. */
+    if (pid == 0 || pid == own_pid || kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+    removed += unlinkat(dirfd, e->d_name, 0) == 0;
+  }
+  closedir(d);
+  return removed;
+}
+
+void lf__manifest_close(lf__manifest_t *m) {
+  if (m->fd >= 0) close(m->fd);
+  m->fd = -1;
+  free(m->path);
+  free(m->slots);
+  lf__manifest_init(m);
+}
