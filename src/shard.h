@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 
-/* FNV-1a 64-bit hash of url, modulo n: 0 .. n-1. n must be >= 1. */
+/* FNV-1a 64-bit hash of url, mixed by MurmurHash3's finaliser, modulo n: 0 .. n-1. n >= 1. */
 unsigned lf__shard_of(const char *url, unsigned n);
 
 /* Parses "K/N" (1 <= K <= N <= 65536). Returns 0, or -1 if malformed. k is 1-based. */
