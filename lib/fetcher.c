@@ -574,6 +574,7 @@ static void teardown(lf_fetcher_t *f) {
   uv_close((uv_handle_t *)&f->timer, on_timer_closed);
   uv_close((uv_handle_t *)&f->wake, on_timer_closed);
   uv_close((uv_handle_t *)&f->h2.grace, on_timer_closed);
+  uv_close((uv_handle_t *)&f->watchdog, on_timer_closed);
 }
 
 void lf__fetcher_enter(lf_fetcher_t *f) {

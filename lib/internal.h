@@ -9,6 +9,7 @@
 
 typedef struct lf__transfer_s lf__transfer_t;
 typedef struct lf__pending_s lf__pending_t;
+typedef struct lf__decoder_s lf__decoder_t;
 
 /* https connections per host (h2.c): what libcurl's cap is and what it was learned from. */
 typedef struct lf__h2_s {
@@ -45,6 +46,9 @@ struct lf_fetcher_s {
   lf__pending_t *queue_head, *queue_tail;
   lf__pending_t *delayed; /* waiting to retry, soonest first */
   uv_timer_t wake;        /* fires when a retry is due or the rate limit allows a start */
+  uv_timer_t watchdog;    /* ends transfers that make no progress (watchdog.c) */
+  uint64_t watchdog_at;   /* uv_now() of its last tick */
+  size_t decode_mem;      /* brotli and zstd decoders' memory, all transfers (decode.c) */
   double tokens;          /* rate limit: starts allowed now */
   uint64_t tokens_at;     /* when tokens was last topped up */
   uint64_t rand_state;    /* jitter */
@@ -108,7 +112,8 @@ struct lf__sink_s {
   int keep;           /* finishing: give the file the page's name (1) or drop it (0) */
   int paused;         /* the write callback returned CURL_WRITEFUNC_PAUSE */
   int never_pause;    /* HTTP/2: libcurl 7.88 resumes a paused stream only on its next 1 s
-                         tick, so such bodies are buffered instead (bench/RESULTS.md) */
+                         tick, so such bodies are buffered instead (bench/RESULTS.md), up to
+                         LF__BUFFER_HARD for all sinks together (sink.c) */
   int cb_paused;      /* LF_OUTPUT_CALLBACK: the body callback asked for a pause (stream.c) */
   int cb_held;        /* ...and libcurl holds a chunk for us (we returned CURL_WRITEFUNC_PAUSE) */
   int cb_resume;      /* ...and lf_stream_resume() was called: unpaused on the next wake */
@@ -129,10 +134,14 @@ struct lf__transfer_s {
   lf__pending_t *req; /* owned while the transfer runs */
   lf__sink_t sink;
   uint64_t start_ns, done_ns, written_ns;
-  uint64_t bytes;       /* body bytes accepted */
-  lf_timings_t timings; /* libcurl's, read when the network part ends (queued, written:
-                           filled in by the report) */
-  char *effective_url;  /* copies, for the result */
+  uint64_t bytes;         /* body bytes accepted (decoded) */
+  uint64_t raw_bytes;     /* body bytes received as sent (encoded) */
+  uint64_t progress_ms;   /* uv_now() when the transfer started or last handed on body bytes */
+  lf__decoder_t *decoder; /* Content-Encoding other than identity: decodes the body */
+  int starved;            /* the decoder found its memory budget spent: retried (transient) */
+  lf_timings_t timings;   /* libcurl's, read when the network part ends (queued, written:
+                             filled in by the report) */
+  char *effective_url;    /* copies, for the result */
   char *content_type;
   uint64_t discarded; /* body bytes of an error response, thrown away */
   long http_code;
@@ -188,6 +197,28 @@ void lf__transfer_abort(lf__transfer_t *t);                    /* close(): stop 
 void lf__transfer_recycle(lf__transfer_t *t);
 void lf__transfer_free(lf__transfer_t *t);
 void lf__transfer_set_error(lf__transfer_t *t, int status, const char *fmt, ...);
+
+/* decode.c: gzip, deflate, br and zstd bodies, in bounded pieces, with their end checked.
+ * emit takes a piece: 0 taken, 1 not taken (pause; it is offered again), negative: stop. */
+typedef int (*lf__emit_cb)(void *ctx, const char *data, size_t len);
+/* The decoder for a Content-Encoding value; *out stays NULL for identity or none. brotli and
+ * zstd memory is counted in *budget_used (NULL: not counted), at most LF__DECODE_BUDGET. */
+int lf__decoder_new(const char *encoding, size_t *budget_used, lf__decoder_t **out, char *err,
+                    size_t errlen);
+#define LF__DECODE_BUDGET (64u << 20)
+/* A feed failed because the budget was spent (LF_ENOMEM): worth another try later. */
+int lf__decoder_starved(const lf__decoder_t *d);
+/* Decodes data: 0 all of it, 1 paused (return CURL_WRITEFUNC_PAUSE; feed the bytes libcurl
+ * hands again later), negative: emit's error, or a decoding error described in err. */
+int lf__decoder_feed(lf__decoder_t *d, const char *data, size_t len, lf__emit_cb emit, void *ctx,
+                     char *err, size_t errlen);
+int lf__decoder_done(const lf__decoder_t *d); /* the compressed stream ended: the body is whole */
+const char *lf__decoder_name(const lf__decoder_t *d);
+void lf__decoder_free(lf__decoder_t *d);
+
+/* watchdog.c: fails transfers that hand on no body byte for stall_timeout_ms */
+void lf__watchdog_arm(lf_fetcher_t *f); /* a transfer started: make sure it watches */
+void lf__watchdog_tick(uv_timer_t *timer);
 
 /* sink.c */
 void lf__sink_init(lf__sink_t *s, lf__transfer_t *t, lf_output_t kind);

@@ -21,6 +21,8 @@
 /* All sinks of a fetcher together buffer at most about this much: past it, a sink flushes
  * what it has and pauses. So memory is bounded however many transfers receive at once. */
 #define LF__BUFFER_BUDGET (1 * 1024 * 1024)
+/* Sinks that never pause (HTTP/2, see never_pause) pause all the same past this much. */
+#define LF__BUFFER_HARD (16 * 1024 * 1024)
 
 void lf__sink_init(lf__sink_t *s, lf__transfer_t *t, lf_output_t kind) {
   memset(s, 0, sizeof(*s));
@@ -279,15 +281,21 @@ static int over_budget(const lf__sink_t *s, size_t more) {
 }
 
 /* A paused sink always has a job under way or gets resumed here, so none waits forever: with
- * nothing of its own buffered it resumes whatever the budget says. */
+ * nothing of its own buffered it resumes whatever the budget says. Called only from a job's
+ * end (lf__sink_job_done), outside libcurl, where ending the transfer is allowed. */
 static void resume_or_flush(lf__sink_t *s) {
   if (s->job_running) return;
   if (s->fill_len == 0 || (s->fill_len < LF__FLUSH_AT && !over_budget(s, 0))) {
     /* Resuming may call on_write right here, re-entering lf__sink_write: state is settled. */
     set_paused(s, 0);
     CURLcode rc = curl_easy_pause(s->transfer->easy, CURLPAUSE_CONT);
-    if (rc != CURLE_OK)
+    if (rc != CURLE_OK) {
+      /* The bytes handed back failed (a bomb past the size cap, say): libcurl 7.88 returns the
+       * error here but leaves the transfer as it was, without reading or timing out until its
+       * connect timer fires (30 s), so it ends now. Nothing of s is used after this call. */
       lf__transfer_set_error(s->transfer, LF_ECURL, "curl_easy_pause: %s", curl_easy_strerror(rc));
+      lf__transfer_done(s->transfer, rc);
+    }
     return;
   }
   kick(s, 1);
@@ -301,6 +309,12 @@ static int pause_sink(lf__sink_t *s) {
 int lf__sink_write(lf__sink_t *s, const char *data, size_t len) {
   if (s->err) return s->err;
   if (s->kind == LF_OUTPUT_CALLBACK) return lf__stream_write(s, data, len);
+  /* HTTP/2 bodies are buffered rather than paused, but not without end: a decompression bomb
+   * decodes far faster than the disk writes (40 bombs held 218 MB), so past LF__BUFFER_HARD
+   * for all sinks together they pause too and pay libcurl's 1 s resume. */
+  if (s->kind == LF_OUTPUT_FILE && s->never_pause && s->job_running &&
+      s->transfer->fetcher->buffered + len > LF__BUFFER_HARD)
+    return pause_sink(s); /* the running job's end resumes us */
   if (s->kind == LF_OUTPUT_FILE && !s->never_pause) {
     int over = over_budget(s, len);
     if (s->job_running && (s->fill_len + len > LF__FLUSH_AT || over))

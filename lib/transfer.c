@@ -21,44 +21,97 @@ void lf__transfer_set_error(lf__transfer_t *t, int status, const char *fmt, ...)
   va_end(ap);
 }
 
+/* The largest body this transfer may accept, decoded or as sent. */
+static uint64_t size_cap(const lf__transfer_t *t) {
+  uint64_t max = t->fetcher->opts.max_size;
+  if (t->req->output == LF_OUTPUT_MEMORY && t->fetcher->opts.max_memory_body < max)
+    max = t->fetcher->opts.max_memory_body;
+  return max;
+}
+
+static int too_big(lf__transfer_t *t) {
+  lf__transfer_set_error(t, LF_ETOOBIG, "body exceeds the size limit of %llu bytes",
+                         (unsigned long long)size_cap(t));
+  return LF_ETOOBIG;
+}
+
+/* The body's Content-Encoding picks its decoder (decode.c); libcurl's is off. */
+static int choose_decoder(lf__transfer_t *t) {
+  struct curl_header *h = NULL;
+  const char *value = NULL;
+  if (curl_easy_header(t->easy, "Content-Encoding", 0, CURLH_HEADER, -1, &h) == CURLHE_OK) {
+    if (h->amount > 1) {
+      lf__transfer_set_error(t, LF_ECURL, "unsupported Content-Encoding: %zu codings", h->amount);
+      return LF_ECURL;
+    }
+    value = h->value;
+  }
+  char err[128];
+  int rc = lf__decoder_new(value, &t->fetcher->decode_mem, &t->decoder, err, sizeof(err));
+  if (rc < 0) lf__transfer_set_error(t, rc, "%s", rc == LF_ENOMEM ? "out of memory" : err);
+  return rc;
+}
+
 /* The first body byte tells us the final status: an error page is read and thrown away. */
-static void check_code(lf__transfer_t *t) {
+static int check_code(lf__transfer_t *t) {
   t->checked_code = 1;
   if (curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &t->http_code) != CURLE_OK)
     t->http_code = 0;
   long version = 0;
   if (curl_easy_getinfo(t->easy, CURLINFO_HTTP_VERSION, &version) == CURLE_OK)
     t->sink.never_pause = version >= CURL_HTTP_VERSION_2_0;
+  return t->http_code >= 400 ? 0 : choose_decoder(t);
+}
+
+/* Decoded bytes go to the sink here, under the size cap: 0 taken, 1 pause, negative: stop. */
+static int deliver(void *ctx, const char *data, size_t len) {
+  lf__transfer_t *t = ctx;
+  if (t->bytes + len > size_cap(t)) return too_big(t);
+  int rc = lf__sink_write(&t->sink, data, len);
+  if (rc != 0) return rc; /* pause, or the sink recorded why it failed */
+  t->bytes += len;
+  t->progress_ms = uv_now(t->fetcher->loop);
+  return 0;
+}
+
+/* An encoded body: libcurl's copy is the bytes as sent, capped like the decoded ones (a body
+ * that decodes to nothing must not stream forever). */
+static size_t decode(lf__transfer_t *t, const char *data, size_t len) {
+  char err[160] = ""; /* set for a decoding error; deliver() records its own */
+  int rc = lf__decoder_feed(t->decoder, data, len, deliver, t, err, sizeof(err));
+  if (rc == 1) return CURL_WRITEFUNC_PAUSE; /* libcurl hands these bytes again */
+  t->starved = rc == LF_ENOMEM && lf__decoder_starved(t->decoder);
+  if (rc < 0 && err[0]) lf__transfer_set_error(t, t->starved ? LF_ECURL : rc, "%s", err);
+  if (rc == LF_ENOMEM) lf__transfer_set_error(t, rc, "out of memory decoding the body");
+  if (rc < 0) return 0;
+  t->raw_bytes += len;
+  return t->raw_bytes > size_cap(t) && too_big(t) ? 0 : len;
 }
 
 static size_t on_write(char *data, size_t size, size_t nmemb, void *userp) {
   lf__transfer_t *t = userp;
   size_t len = size * nmemb;
-  if (!t->checked_code) check_code(t);
+  if (!t->checked_code && check_code(t) < 0) return 0;
+  if (t->abort_status) return 0; /* failed outside this callback (watchdog, socket) */
   if (t->http_code >= 400) {
     t->discarded += len;
+    t->progress_ms = uv_now(t->fetcher->loop);
     return t->discarded > LF__DISCARD_MAX ? 0 : len;
   }
-  uint64_t max = t->fetcher->opts.max_size;
-  if (t->req->output == LF_OUTPUT_MEMORY && t->fetcher->opts.max_memory_body < max)
-    max = t->fetcher->opts.max_memory_body;
-  if (t->bytes + len > max) {
-    lf__transfer_set_error(t, LF_ETOOBIG, "body exceeds the size limit of %llu bytes",
-                           (unsigned long long)max);
-    return 0;
+  size_t rc;
+  if (t->decoder) {
+    rc = decode(t, data, len);
+  } else {
+    int r = deliver(t, data, len);
+    rc = r == 1 ? CURL_WRITEFUNC_PAUSE : r < 0 ? 0 : len;
   }
-  int rc = lf__sink_write(&t->sink, data, len);
-  if (rc == 1) { /* libcurl hands the same bytes again after unpausing */
-    t->paused_once = 1;
-    return CURL_WRITEFUNC_PAUSE;
-  }
-  if (rc < 0) return 0; /* the sink recorded why; CURLE_WRITE_ERROR ends the transfer */
-  t->bytes += len;
-  return len;
+  if (rc == CURL_WRITEFUNC_PAUSE) t->paused_once = 1; /* its handle is not reused */
+  return rc; /* 0: CURLE_WRITE_ERROR ends the transfer; why is recorded */
 }
 
-/* Called by libcurl at least once a second per transfer: the one place where a reason found
- * outside libcurl's callbacks (a socket we could not watch) can stop the transfer. */
+/* Called by libcurl whenever it runs the transfer: a reason found outside libcurl's callbacks
+ * (a socket we could not watch) stops it here, or at the watchdog's next tick (watchdog.c) if
+ * libcurl has no reason to run it. */
 static int on_progress(void *userp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
                        curl_off_t ulnow) {
   lf__transfer_t *t = userp;
@@ -139,7 +192,13 @@ static int configure_shared(lf__transfer_t *t) {
   SET(CURLOPT_PROTOCOLS_STR, "http,https");
   SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   SET(CURLOPT_USERAGENT, o->user_agent);
-  SET(CURLOPT_ACCEPT_ENCODING, ""); /* every encoding libcurl can decode; files are saved decoded */
+  /* Files are saved decoded, by decode.c rather than libcurl (it says why); libcurl checks
+   * Content-Length and chunking on the bytes as sent. Only gzip and deflate are asked for:
+   * their decoders hold 44 KiB, where br and zstd hold the window the sender picks (up to 16
+   * and 8 MB), so those, decoded when a server sends them anyway, share one 64 MB budget that
+   * every page of a br- or zstd-serving site would otherwise compete for. */
+  SET(CURLOPT_ACCEPT_ENCODING, "gzip, deflate");
+  SET(CURLOPT_HTTP_CONTENT_DECODING, 0L);
   SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
   SET(CURLOPT_CONNECTTIMEOUT_MS, o->connect_timeout_ms);
   SET(CURLOPT_TIMEOUT_MS, o->timeout_ms);
@@ -148,10 +207,7 @@ static int configure_shared(lf__transfer_t *t) {
   /* CURLOPT_BUFFERSIZE stays at libcurl's default: with 8 KiB, libcurl 7.88 left HTTP/2
    * responses of 8-16 KiB on a reused connection waiting for its 1 s internal timer, and
    * refused the option on a reused handle (bench/RESULTS.md). */
-  if (o->stall_timeout_ms > 0) { /* under 1 byte/s for that long: libcurl's stall detector */
-    SET(CURLOPT_LOW_SPEED_LIMIT, 1L);
-    SET(CURLOPT_LOW_SPEED_TIME, (o->stall_timeout_ms + 999) / 1000);
-  }
+  /* Stalls (stall_timeout_ms) are watchdog.c's: libcurl's LOW_SPEED skips paused transfers. */
   if (t->fetcher->header_list)
     SET(CURLOPT_HTTPHEADER, (struct curl_slist *)t->fetcher->header_list);
   if (o->cacert) SET(CURLOPT_CAINFO, o->cacert);
@@ -184,6 +240,8 @@ int lf__transfer_start(lf__transfer_t *t, lf__pending_t *req) {
   t->retry_ms = -1;
   req->attempts++;
   t->start_ns = lf__now_ns();
+  t->progress_ms = uv_now(t->fetcher->loop);
+  lf__watchdog_arm(t->fetcher);
   lf__sink_init(&t->sink, t, req->output);
   int rc = 0;
   if ((t->easy = lf__fetcher_take_easy(t->fetcher))) { /* a spare: only its owner changes */
@@ -210,8 +268,6 @@ int lf__transfer_start(lf__transfer_t *t, lf__pending_t *req) {
 
 /* Maps libcurl's result, the HTTP code and our own abort reasons to one status and line. */
 static void judge(lf__transfer_t *t, CURLcode result) {
-  if (curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &t->http_code) != CURLE_OK)
-    t->http_code = 0;
   if (t->abort_status) {
     t->status = t->abort_status;
   } else if (t->sink.err) {
@@ -326,15 +382,31 @@ static void release_easy(lf__transfer_t *t) {
     curl_easy_cleanup(e);
 }
 
+/* libcurl vouches for Content-Length and the chunked terminator; a compressed body is whole
+ * only if its stream ended too, which libcurl 7.88 does not check (decode.c). */
+static CURLcode check_whole(lf__transfer_t *t, CURLcode result) {
+  if (result != CURLE_OK || !t->decoder || t->http_code >= 400 || lf__decoder_done(t->decoder))
+    return result;
+  lf__transfer_set_error(t, LF_ECURL,
+                         "partial body: the %s stream ended early (%llu bytes received)",
+                         lf__decoder_name(t->decoder), (unsigned long long)t->raw_bytes);
+  return CURLE_PARTIAL_FILE; /* a transient failure, retried */
+}
+
 void lf__transfer_done(lf__transfer_t *t, CURLcode result) {
   CURLMcode mrc = curl_multi_remove_handle(t->fetcher->multi, t->easy);
   t->done_ns = lf__now_ns();
+  if (curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &t->http_code) != CURLE_OK)
+    t->http_code = 0;
+  result = check_whole(t, result);
+  lf__decoder_free(t->decoder); /* ~56 KiB of zlib state that the disk wait does not need */
+  t->decoder = NULL;
   judge(t, result);
   lf__h2_ended(t, t->http_code);
   /* A stream whose body was partly handed out cannot start again: the caller has it. */
   int handed_out = t->req->output == LF_OUTPUT_CALLBACK && t->bytes > 0;
   if (t->status != 0 && t->status != LF_EABORTED && !t->sink.err && !handed_out &&
-      t->req->attempts <= t->fetcher->opts.retries && transient(result, t->http_code))
+      t->req->attempts <= t->fetcher->opts.retries && (transient(result, t->http_code) || t->starved))
     t->retry_ms = retry_delay(t);
   if (mrc != CURLM_OK && t->status == 0) {
     lf__transfer_set_error(t, LF_ECURL, "curl_multi_remove_handle: %s", curl_multi_strerror(mrc));
@@ -361,6 +433,7 @@ void lf__transfer_recycle(lf__transfer_t *t) {
   free(t->req);
   free(t->effective_url);
   free(t->content_type);
+  lf__decoder_free(t->decoder);
   lf__sink_reset(&t->sink);
   curl_easy_cleanup(t->easy); /* only a transfer that failed to start still has one */
   lf_fetcher_t *f = t->fetcher;

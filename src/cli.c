@@ -50,6 +50,7 @@ static const char usage_text[] =
     "60)\n"
     "      --timeout S           limit for one attempt (default none)\n"
     "      --max-size BYTES      largest page accepted, with k/M/G suffix (default 100M)\n"
+    "      --max-list-size BYTES largest list page, parsed in memory (default 32M)\n"
     "      --per-host N          connections per host (default no limit)\n"
     "      --rate R              start at most R requests per second (default no limit)\n"
     "      --user-agent STR      User-Agent (default 'loopfetch/" LOOPFETCH_VERSION
@@ -89,6 +90,7 @@ enum {
   OPT_STALL_TIMEOUT,
   OPT_TIMEOUT,
   OPT_MAX_SIZE,
+  OPT_MAX_LIST_SIZE,
   OPT_PER_HOST,
   OPT_RATE,
   OPT_SHARD,
@@ -116,6 +118,7 @@ static const struct option long_options[] = {
     {"stall-timeout", required_argument, NULL, OPT_STALL_TIMEOUT},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"max-size", required_argument, NULL, OPT_MAX_SIZE},
+    {"max-list-size", required_argument, NULL, OPT_MAX_LIST_SIZE},
     {"per-host", required_argument, NULL, OPT_PER_HOST},
     {"rate", required_argument, NULL, OPT_RATE},
     {"user-agent", required_argument, NULL, OPT_USER_AGENT},
@@ -213,6 +216,14 @@ static int parse_transfer_option(int c, const char *arg, lf_cli_t *cfg) {
     if (parse_size(arg, &o->max_size) < 0)
       return usage_error("--max-size wants bytes with an optional k/M/G suffix, not '%s'", arg);
     return 1;
+  case OPT_MAX_LIST_SIZE: {
+    uint64_t n;
+    if (parse_size(arg, &n) < 0 || n > SIZE_MAX)
+      return usage_error("--max-list-size wants bytes with an optional k/M/G suffix, not '%s'",
+                         arg);
+    o->max_memory_body = (size_t)n;
+    return 1;
+  }
   case OPT_PER_HOST:
     if (parse_uint(arg, 1, 100000, &o->per_host) < 0)
       return usage_error("--per-host wants a number from 1 to 100000, not '%s'", arg);
@@ -324,6 +335,10 @@ int lf__cli_parse(int argc, char **argv, lf_cli_t *cfg) {
   cfg->argc = argc;
   cfg->argv = argv;
   lf_options_init(&cfg->fetch);
+  /* The list page is parsed whole in memory, and gumbo's tree takes about 20 times the page
+   * (bench/RESULTS.md, "List page memory"): 32 MB is ~15 times the largest Wikipedia article
+   * and keeps the parse near 650 MB. */
+  cfg->fetch.max_memory_body = LF_CLI_MAX_LIST_SIZE;
   int c;
   opterr = 0; /* we print our own one-line errors */
   while ((c = getopt_long(argc, argv, ":i:o:qc:H:p:hV", long_options, NULL)) != -1) {

@@ -26,6 +26,8 @@ enum {
 typedef enum { LF_MODE_LOOP = 0, LF_MODE_PROCS, LF_MODE_WORKER, LF_MODE_COMPARE } lf_cli_mode_t;
 
 #define LF_CLI_MAX_HEADERS 64
+/* Largest list page by default (--max-list-size): it is parsed whole, in memory. */
+#define LF_CLI_MAX_LIST_SIZE ((size_t)32 * 1024 * 1024)
 
 typedef struct {
   lf_cli_mode_t mode;

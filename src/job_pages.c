@@ -183,6 +183,15 @@ static int is_html(const char *content_type) {
 
 void lf__job_on_list(job_t *job, const lf_result_t *r) {
   const char *url = job->cfg->list_url;
+  if (r->status == LF_ETOOBIG) {
+    char limit[32];
+    snprintf(limit, sizeof(limit), "%zu", job->cfg->fetch.max_memory_body);
+    lf__job_fatal(job, LF_EXIT_LIST,
+                  "list page %s: larger than %s bytes, the limit for a list page "
+                  "(--max-list-size; parsing takes about 20 times its size in memory)",
+                  url, limit);
+    return;
+  }
   if (r->status != 0) {
     lf__job_fatal(job, LF_EXIT_LIST, "list page %s: %s", url, r->error);
     return;

@@ -44,7 +44,8 @@ libdir=$(cd "$(pc --variable=libdir loopfetch)" && pwd -P)
 requires=$(pc --print-requires loopfetch | awk '{print $1}' | tr '\n' ' ')
 [ "$requires" = "libuv " ] || fail "Requires: is '$requires', want libuv alone"
 private=$(pc --print-requires-private loopfetch | awk '{print $1}' | sort | tr '\n' ' ')
-[ "$private" = "gumbo libcurl " ] || fail "Requires.private: is '$private', want libcurl and gumbo"
+[ "$private" = "gumbo libbrotlidec libcurl libzstd zlib " ] ||
+  fail "Requires.private: is '$private', want libcurl, gumbo and the decoders' zlib, libbrotlidec, libzstd"
 pc --libs loopfetch | grep -q -- -lcurl && fail "pkg-config --libs (shared) names -lcurl"
 
 work=$(mktemp -d) || fail "mktemp"

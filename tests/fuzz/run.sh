@@ -8,10 +8,10 @@ out=build-fuzz
 mkdir -p "$out"
 flags=(-std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -fsanitize=fuzzer,address,undefined
        -fno-sanitize-recover=undefined -Iinclude -Ilib -Isrc)
-libs=$(pkg-config --cflags --libs libcurl gumbo libuv)
-src=(lib/error.c lib/buf.c lib/selector_lex.c lib/selector_parse.c lib/selector_match.c lib/links.c lib/arena.c lib/urlresolve.c lib/encoding.c lib/transcode.c src/names.c)
+libs=$(pkg-config --cflags --libs libcurl gumbo libuv zlib libbrotlidec libzstd)
+src=(lib/error.c lib/buf.c lib/selector_lex.c lib/selector_parse.c lib/selector_match.c lib/links.c lib/arena.c lib/urlresolve.c lib/encoding.c lib/transcode.c lib/decode.c src/names.c)
 status=0
-for t in selector links names decode; do
+for t in selector links names decode content_encoding; do
   clang "${flags[@]}" "tests/fuzz/fuzz_$t.c" "${src[@]}" $libs -o "$out/fuzz_$t"
   work="$out/corpus-$t"
   rm -rf "$work" && mkdir -p "$work" && cp tests/fuzz/corpus/$t/* "$work/"
