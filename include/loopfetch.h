@@ -187,9 +187,11 @@ typedef struct {
   const char *const *headers; /* extra request headers ("Name: value"), NULL-terminated */
   long connect_timeout_ms;    /* 0: 30 s */
   long timeout_ms;            /* whole transfer, per attempt; 0: none */
-  long stall_timeout_ms;      /* abort an attempt that receives nothing for this long; 0: 60 s,
-                                 negative: never */
-  uint64_t max_size;          /* largest body accepted; 0: LF_DEFAULT_MAX_SIZE */
+  long stall_timeout_ms;      /* fail (transiently) an attempt that hands on no body byte for
+                                 this long, paused or not, except a stream its callback paused;
+                                 0: 60 s, negative: never */
+  uint64_t max_size;          /* largest body accepted, decoded and as sent;
+                                 0: LF_DEFAULT_MAX_SIZE */
   size_t max_memory_body;     /* largest LF_OUTPUT_MEMORY body; 0: LF_DEFAULT_MAX_SIZE */
   int retries;                /* extra attempts after a transient failure; negative: none.
                                  lf_options_init() sets 3. An LF_OUTPUT_CALLBACK request is

@@ -41,7 +41,9 @@ void lf__watchdog_tick(uv_timer_t *timer) {
     next = t->next; /* ending t may report and recycle it */
     if (!t->easy || t->done_ns) continue;
     watched++;
-    if (late) t->progress_ms = now;
+    /* A stream its caller paused waits for the caller, who asked for it (docs/api.md): its
+     * clock starts again when it resumes. */
+    if (late || t->sink.cb_paused) t->progress_ms = now;
     if (t->abort_status) { /* failed outside libcurl's callbacks (a socket we cannot watch) */
       lf__transfer_done(t, CURLE_ABORTED_BY_CALLBACK);
       continue;

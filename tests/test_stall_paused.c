@@ -2,6 +2,8 @@
  * libuv's one pool thread held by another job, a page's file work cannot run, so its transfer
  * pauses (the sink's buffer is full) and hands on nothing. libcurl's own stall detector skips
  * paused transfers; the fetcher's watchdog must fail it after stall_timeout_ms all the same.
+ * A stream that its own callback pauses is the caller's choice: it is not failed, however long
+ * the pause (docs/api.md, lf_stream_resume).
  * Self-contained: a server on this loop (127.0.0.1, ephemeral port) sends a 4 MB page. */
 #define _GNU_SOURCE
 #include <stdlib.h>
@@ -13,13 +15,16 @@
 #define HOLD_MS 3000 /* how long the pool thread is held: far past the 500 ms stall timeout */
 
 static uv_loop_t *loop;
-static uv_tcp_t server, client;
+static uv_tcp_t server, *client; /* the latest connection */
 static uv_write_t wreq;
 static uv_work_t hold;
 static char *response;
 static size_t response_len;
 static char buf[4096];
-static int results, status;
+static int results, status, stream_status = 1;
+static uint64_t streamed;
+static lf_stream_t *paused_stream;
+static uv_timer_t resume_timer;
 static char error[256];
 
 static void on_alloc(uv_handle_t *h, size_t size, uv_buf_t *b) {
@@ -32,10 +37,15 @@ static void on_written(uv_write_t *w, int st) {
 }
 
 /* The first bytes of the request are enough: answer with the whole page, once. */
+static void on_client_closed(uv_handle_t *h) {
+  if (client == (uv_tcp_t *)h) client = NULL;
+  free(h);
+}
+
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
   (void)b;
   if (n < 0) {
-    if (!uv_is_closing((uv_handle_t *)s)) uv_close((uv_handle_t *)s, NULL);
+    if (!uv_is_closing((uv_handle_t *)s)) uv_close((uv_handle_t *)s, on_client_closed);
     return;
   }
   if (n == 0 || wreq.type == UV_WRITE) return;
@@ -45,9 +55,10 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
 
 static void on_connection(uv_stream_t *s, int st) {
   CHECK_EQ_INT(st, 0);
-  CHECK_EQ_INT(uv_tcp_init(loop, &client), 0);
-  CHECK_EQ_INT(uv_accept(s, (uv_stream_t *)&client), 0);
-  CHECK_EQ_INT(uv_read_start((uv_stream_t *)&client, on_alloc, on_read), 0);
+  client = malloc(sizeof(*client));
+  CHECK_EQ_INT(uv_tcp_init(loop, client), 0);
+  CHECK_EQ_INT(uv_accept(s, (uv_stream_t *)client), 0);
+  CHECK_EQ_INT(uv_read_start((uv_stream_t *)client, on_alloc, on_read), 0);
 }
 
 static void hold_pool(uv_work_t *w) {
@@ -62,14 +73,41 @@ static void held(uv_work_t *w, int st) {
 static void on_closed(lf_fetcher_t *f) {
   (void)f;
   uv_close((uv_handle_t *)&server, NULL);
-  if (!uv_is_closing((uv_handle_t *)&client)) uv_close((uv_handle_t *)&client, NULL);
+  if (client && !uv_is_closing((uv_handle_t *)client))
+    uv_close((uv_handle_t *)client, on_client_closed);
 }
+
+static void on_resume(uv_timer_t *timer) {
+  CHECK_EQ_INT(lf_stream_resume(paused_stream), 0);
+  uv_close((uv_handle_t *)timer, NULL);
+}
+
+/* Pauses once, on the first chunk, for three stall timeouts. */
+static int on_body(lf_fetcher_t *f, lf_stream_t *stream, const char *chunk, size_t len) {
+  (void)f, (void)chunk;
+  streamed += len;
+  if (paused_stream) return LF_STREAM_CONTINUE;
+  paused_stream = stream;
+  CHECK_EQ_INT(uv_timer_init(loop, &resume_timer), 0);
+  CHECK_EQ_INT(uv_timer_start(&resume_timer, on_resume, 1500, 0), 0);
+  return LF_STREAM_PAUSE;
+}
+
+static char url[64];
 
 static void on_result(lf_fetcher_t *f, const lf_result_t *r) {
   results++;
+  if (results == 2) { /* the stream */
+    stream_status = r->status;
+    if (r->status) fprintf(stderr, "stream: %s\n", r->error);
+    lf_fetcher_close(f, on_closed);
+    return;
+  }
   status = r->status;
   snprintf(error, sizeof(error), "%s", r->error ? r->error : "");
-  lf_fetcher_close(f, on_closed);
+  wreq.type = UV_UNKNOWN_REQ; /* the server answers the next connection again */
+  lf_fetcher_set_body_cb(f, on_body);
+  CHECK_EQ_INT(lf_fetcher_add(f, &(lf_request_t){.url = url, .output = LF_OUTPUT_CALLBACK}), 0);
 }
 
 int main(void) {
@@ -93,7 +131,6 @@ int main(void) {
   struct sockaddr_in bound;
   int len = sizeof(bound);
   CHECK_EQ_INT(uv_tcp_getsockname(&server, (struct sockaddr *)&bound, &len), 0);
-  char url[64];
   snprintf(url, sizeof(url), "http://127.0.0.1:%d/page", ntohs(bound.sin_port));
 
   char dir[] = "/tmp/lf-stall-XXXXXX";
@@ -112,7 +149,9 @@ int main(void) {
       0);
   CHECK_EQ_INT(uv_run(loop, UV_RUN_DEFAULT), 0);
 
-  CHECK_EQ_INT(results, 1);
+  CHECK_EQ_INT(results, 2);
+  CHECK_EQ_INT(stream_status, 0); /* paused by its callback for 1.5 s: not a stall */
+  CHECK_EQ_INT(streamed, BODY);
   CHECK(status != 0); /* not saved: it made no progress for 500 ms */
   CHECK(strstr(error, "stalled") != NULL);
   if (!strstr(error, "stalled")) fprintf(stderr, "result: status %d, '%s'\n", status, error);
