@@ -335,9 +335,9 @@ int lf__cli_parse(int argc, char **argv, lf_cli_t *cfg) {
   cfg->argc = argc;
   cfg->argv = argv;
   lf_options_init(&cfg->fetch);
-  /* The list page is parsed whole in memory, and gumbo's tree takes about 20 times the page
+  /* The list page is parsed whole in memory, and gumbo's tree takes about 13 times the page
    * (bench/RESULTS.md, "List page memory"): 32 MB is ~15 times the largest Wikipedia article
-   * and keeps the parse near 650 MB. */
+   * and keeps the parse near 420 MB. */
   cfg->fetch.max_memory_body = LF_CLI_MAX_LIST_SIZE;
   int c;
   opterr = 0; /* we print our own one-line errors */

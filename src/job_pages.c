@@ -188,7 +188,7 @@ void lf__job_on_list(job_t *job, const lf_result_t *r) {
     snprintf(limit, sizeof(limit), "%zu", job->cfg->fetch.max_memory_body);
     lf__job_fatal(job, LF_EXIT_LIST,
                   "list page %s: larger than %s bytes, the limit for a list page "
-                  "(--max-list-size; parsing takes about 20 times its size in memory)",
+                  "(--max-list-size; parsing takes about 13 times its size in memory)",
                   url, limit);
     return;
   }
