@@ -28,6 +28,7 @@ typedef struct {
   attr_op_t op;
   attr_case_t icase;
   int html_icase; /* CASE_DEFAULT and the name is on the HTML standard's list */
+  int any_ns;     /* [*|a]: also xlink:, xml: and xmlns: attributes; [a] and [|a]: none */
   char *name;     /* compared ASCII case-insensitively, as HTML attribute names are */
   char *value;    /* NULL for ATTR_EXISTS */
   size_t value_len;
@@ -51,7 +52,10 @@ typedef enum {
 
 /* What the matcher remembers between calls for the :nth-* pseudo-classes. Pages are walked in
  * document order, so the next sibling asked about is usually just after the last one: counting
- * on from there keeps `tr:nth-child(2n)` on a 5,000-row table linear instead of quadratic. */
+ * on from there keeps `tr:nth-child(2n)` on a 5,000-row table linear instead of quadratic.
+ * One memo per depth of the parent (modulo the slots), so that a pseudo-class tried on every
+ * ancestor (`:nth-last-child(2) a`) keeps each level's count: ancestors have distinct depths. */
+#define LF__NTH_SLOTS 8
 typedef struct {
   const GumboNode *parent;
   size_t pos;               /* index in parent's children of the last element counted */
@@ -60,12 +64,21 @@ typedef struct {
   const GumboNode *type_of; /* of-type forms: counted the siblings of this one's type */
 } nth_cache_t;
 
+/* :has() remembers its last answers, one per depth of the element (modulo the slots): a
+ * selector such as `tbody:has(.x) td` asks the same ancestor again for every td, and each answer
+ * costs a walk over the ancestor's subtree. */
+typedef struct {
+  const GumboNode *node;
+  int result;
+} has_memo_t;
+
 typedef struct {
   pseudo_kind_t kind;
   long a, b;            /* An+B; :first-child is 0n+1 and so on */
   lf__selector_t *list; /* :is :not :has, and the S of :nth-child(An+B of S) */
   char *lang;           /* :lang() */
-  nth_cache_t cache;
+  nth_cache_t cache[LF__NTH_SLOTS];
+  has_memo_t has_memo[LF__NTH_SLOTS];
 } pseudo_t;
 
 typedef enum {
@@ -79,6 +92,7 @@ typedef enum {
 typedef struct {
   comb_t comb;     /* joins this compound to the one on its left */
   int anchor;      /* the :has() element itself: leftmost in a relative selector */
+  int no_ns;       /* |E: elements in no namespace, of which an HTML document has none */
   char *tag;       /* lowercase type name; NULL for '*' or no type */
   GumboTag tag_id; /* GUMBO_TAG_UNKNOWN: compare tag against the element's original name */
   attr_test_t *tests;

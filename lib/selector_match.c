@@ -74,13 +74,20 @@ static int tag_matches(const compound_t *c, const GumboElement *e) {
          lf__ascii_caseeq_n(name.data, c->tag, name.length);
 }
 
-static const char *attr_value(const GumboElement *e, const char *name) {
+/* The value of attribute name on e: with any_ns 0, only an attribute in no namespace, as CSS
+ * says for [a] (gumbo files xlink:href on SVG as "href" in the XLink namespace). */
+static const char *attr_value_ns(const GumboElement *e, const char *name, int any_ns) {
   size_t n = strlen(name);
   for (unsigned i = 0; i < e->attributes.length; i++) {
     const GumboAttribute *a = e->attributes.data[i];
+    if (!any_ns && a->attr_namespace != GUMBO_ATTR_NAMESPACE_NONE) continue;
     if (strlen(a->name) == n && lf__ascii_caseeq_n(a->name, name, n)) return a->value;
   }
   return NULL;
+}
+
+static const char *attr_value(const GumboElement *e, const char *name) {
+  return attr_value_ns(e, name, 1);
 }
 
 /* ---- attribute values ---- */
@@ -151,12 +158,20 @@ static int counts(const pseudo_t *ps, const GumboNode *n, const GumboNode *s) {
   return !ps->list || matches_list(ps->list, s);
 }
 
+/* How many ancestors n has: the memo slot of the :nth-* and :has() memos. */
+static size_t depth_of(const GumboNode *n) {
+  size_t depth = 0;
+  for (const GumboNode *a = n->parent; a; a = a->parent)
+    depth++;
+  return depth;
+}
+
 /* 1-based position of n among the siblings that count, from the start or (from_end) the end.
  * The cache makes a walk over siblings in document order linear (see nth_cache_t). */
 static long position(pseudo_t *ps, const GumboNode *n, int from_end) {
   const GumboVector *kids = n->parent ? children_of(n->parent) : NULL;
   if (!kids) return 1; /* a detached element is its own only sibling */
-  nth_cache_t *c = &ps->cache;
+  nth_cache_t *c = &ps->cache[depth_of(n) % LF__NTH_SLOTS];
   size_t at = index_of(kids, n);
   if (at == kids->length) return 1;
   int of_type = ps->kind == PSEUDO_NTH_OF_TYPE || ps->kind == PSEUDO_NTH_LAST_OF_TYPE ||
@@ -203,7 +218,27 @@ static int is_empty(const GumboNode *n) {
 
 static int has_matches(const lf__selector_t *rel, const GumboNode *n);
 
+/* :has() through its memo (see has_memo_t). */
+static int has_remembered(pseudo_t *ps, const GumboNode *n) {
+  has_memo_t *m = &ps->has_memo[depth_of(n) % LF__NTH_SLOTS];
+  if (m->node != n) *m = (has_memo_t){n, has_matches(ps->list, n)};
+  return m->result;
+}
+
+/* The element after n among its parent's children, or NULL. */
+static const GumboNode *next_element(const GumboNode *n) {
+  const GumboVector *kids = n->parent ? children_of(n->parent) : NULL;
+  for (size_t i = kids ? index_of(kids, n) + 1 : 0; kids && i < kids->length; i++)
+    if (is_element(kids->data[i])) return kids->data[i];
+  return NULL;
+}
+
 static int nth_matches(pseudo_t *ps, const GumboNode *n) {
+  /* :first-child and :last-child need no counting */
+  if (ps->a == 0 && ps->b == 1 && !ps->list) {
+    if (ps->kind == PSEUDO_NTH_CHILD) return !prev_element(n);
+    if (ps->kind == PSEUDO_NTH_LAST_CHILD) return !next_element(n);
+  }
   switch (ps->kind) {
   case PSEUDO_NTH_CHILD:
   case PSEUDO_NTH_OF_TYPE:
@@ -237,7 +272,7 @@ static int pseudo_matches(const pseudo_t *cps, const GumboNode *n) {
   case PSEUDO_NOT:
     return !matches_list(ps->list, n);
   case PSEUDO_HAS:
-    return has_matches(ps->list, n);
+    return has_remembered(ps, n);
   default:
     return nth_matches(ps, n);
   }
@@ -245,10 +280,11 @@ static int pseudo_matches(const pseudo_t *cps, const GumboNode *n) {
 
 static int compound_matches(const compound_t *c, const GumboNode *n, const GumboNode *anchor) {
   if (c->anchor) return n == anchor;
+  if (c->no_ns) return 0; /* every element of an HTML document is in a namespace */
   const GumboElement *e = &n->v.element;
   if (!tag_matches(c, e)) return 0;
   for (size_t i = 0; i < c->ntests; i++) {
-    const char *v = attr_value(e, c->tests[i].name);
+    const char *v = attr_value_ns(e, c->tests[i].name, c->tests[i].any_ns);
     if (!v || !value_matches(&c->tests[i], e, v)) return 0;
   }
   for (size_t i = 0; i < c->npseudos; i++)
@@ -346,11 +382,18 @@ static int has_matches(const lf__selector_t *rel, const GumboNode *n) {
         if (chain_from(&ch, m)) return 1;
       continue;
     }
+    /* `+ a b`: only the next element and what it holds; with '+' or '~' further right (or
+     * a '~' lead), the match may end on any later sibling or inside it */
+    int next_only = lead == COMB_ADJACENT;
+    for (size_t k = 2; k < ch.cx->n; k++)
+      next_only &= ch.cx->items[k].comb == COMB_DESCENDANT || ch.cx->items[k].comb == COMB_CHILD;
     const GumboVector *sibs = n->parent ? children_of(n->parent) : NULL;
     for (size_t i = sibs ? index_of(sibs, n) + 1 : 0; sibs && i < sibs->length; i++) {
       const GumboNode *s = sibs->data[i];
+      if (!is_element(s)) continue;
       for (const GumboNode *m = s; m; m = next_in(m, s))
         if (chain_from(&ch, m)) return 1;
+      if (next_only) break;
     }
   }
   return 0;
@@ -366,7 +409,10 @@ static void forget_list(lf__selector_t *sel) {
     for (size_t i = 0; i < sel->groups[g].n; i++) {
       compound_t *c = &sel->groups[g].items[i];
       for (size_t k = 0; k < c->npseudos; k++) {
-        c->pseudos[k].cache = (nth_cache_t){.total = -1};
+        for (size_t i = 0; i < LF__NTH_SLOTS; i++) {
+          c->pseudos[k].cache[i] = (nth_cache_t){.total = -1};
+          c->pseudos[k].has_memo[i] = (has_memo_t){0};
+        }
         forget_list(c->pseudos[k].list);
       }
     }
