@@ -206,7 +206,7 @@ def one_wave(ctx, via_list_page):
         late = [r[3] for r in pages if r[4] > first_done]
         check(not late, f"{len(late)} page requests reached nginx only after a page had been sent "
                         f"whole (a second wave), e.g. {late[:3]}")
-        recs = [r for r in m.manifest(out)]
+        recs = m.manifest(out)
         first_end = min(r["start"] + r["total"] for r in recs)
         late = [r["url"] for r in recs if r["start"] > first_end]
         check(not late, f"manifest: {len(late)} pages started after another had finished")
