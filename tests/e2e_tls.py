@@ -231,8 +231,8 @@ def h2_one_wave_input(ctx):
 @case
 def h1_tls_one_wave(ctx):
     """A server that speaks only HTTP/1.1 over TLS: the connection cap that keeps HTTP/2 pages
-    on few connections is lifted, so every page gets a connection of its own at once (no
-    second wave behind one connection)."""
+    on few connections is lifted, so every page gets a connection of its own rather than wait
+    for one connection."""
     pages = 40
     with Nginx(ctx.tmp, pages, rate=WAVE_RATE, size=WAVE_SIZE, http2=False) as srv:
         out = ctx.dir("out")
@@ -242,12 +242,10 @@ def h1_tls_one_wave(ctx):
         log = srv.timed_log()
         check(len(log) == pages and all(r[1] == "HTTP/1.1" for r in log),
               f"nginx saw {len(log)} requests, or not all HTTP/1.1")
+        # Not a wave check: 40 TLS handshakes against one nginx worker may take longer than a
+        # page under load; the cap, had it stayed, would have kept every page on 1 connection.
         conns = {r[0] for r in log}
         check(len(conns) == pages, f"{len(conns)} connections for {pages} HTTP/1.1 pages")
-        first_done = min(r[5] for r in log)
-        late = [r[3] for r in log if r[4] > first_done]
-        check(not late, f"{len(late)} requests reached nginx only after a page had been sent "
-                        f"whole (a second wave), e.g. {late[:3]}")
 
 
 @case
