@@ -4,7 +4,7 @@ decompression bomb fails on --max-size without hanging or growing, a transfer th
 making progress fails after --stall-timeout whatever stops it. Each case checks the folder,
 the manifest and the exit code.
 
-    python3 tests/e2e_hostile_server.py --loopfetch build/src/loopfetch CASE     (or --list)
+    python3 tests/e2e_hostile_server.py --loopfetch build/loopfetch CASE     (or --list)
 """
 
 import importlib.util

@@ -26,12 +26,11 @@ def case(fn):
 
 
 def prog(ctx, name):
-    """A program of the build folder whose loopfetch (--loopfetch, in src/) was given."""
-    src = os.path.dirname(ctx.exe)
-    for build in (os.path.dirname(src), src):
-        for path in (os.path.join(build, "tests", name), os.path.join(build, name)):
-            if os.access(path, os.X_OK):
-                return path
+    """A program of the build folder whose loopfetch (--loopfetch, at its top) was given."""
+    build = os.path.dirname(ctx.exe)
+    for path in (os.path.join(build, "tests", name), os.path.join(build, name)):
+        if os.access(path, os.X_OK):
+            return path
     raise Failure(f"{name} is not built next to {ctx.exe}")
 
 
