@@ -485,6 +485,24 @@ def embed(t):
     t.expect_exit(p, 0)
 
 
+@case
+def selector_pseudo_classes(t):
+    """The pseudo-classes people write for tables pick the same links as the default."""
+    srv = t.server()
+    want = site.expected_links(srv.base)
+    for sel in ("table.wikitable > tbody > tr > td:first-child .flagicon + a",
+                "tbody tr:has(> td:first-child .flagicon) td:nth-child(1 of :not(th)) .flagicon"
+                " + a:not(:empty, [href^='#'])",
+                "td:is(:first-child, :nth-child(2n+10)) [class~=FLAGICON i] + a:any-link"):
+        p = t.run("--links", "--select", sel, srv.list_url)
+        t.expect_exit(p, 0)
+        t.check(p.out.splitlines() == want, "--select %r printed %d links, expected %d"
+                % (sel, len(p.out.splitlines()), len(want)))
+    p = t.run("--links", "--select", "td:hover a", srv.list_url)
+    t.expect_exit(p, 2)
+    t.check("unsupported pseudo-class ':hover' at position 2" in p.err, "stderr: " + p.err)
+
+
 # ---- pages in other encodings (tests/fixture/charsets.py): the exact requests ----
 
 _cspec = importlib.util.spec_from_file_location("fixture_charsets", os.path.join(HERE, "fixture", "charsets.py"))
