@@ -124,6 +124,8 @@ static const row_t rows[] = {
     {"T", "figure:has(figcaption)", "f1"},
     {"T", "figure:not(:has(figcaption))", "f2"},
     {"T", "img:has(+ p)", "im"},
+    {"T", "h1:has(+ p), h1:has(+ img + p)", "ttl"}, /* + is the next element only */
+    {"T", "h1:has(+ p)", ""},
     {"T", "figure:has(~ h2)", "f1 f2"},
     {"T", "figure:has(+ figure img)", "f1"},
     {"T", "article:has(p a[href^='/'])", "ar2"},
