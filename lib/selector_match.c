@@ -346,14 +346,18 @@ static int has_matches(const lf__selector_t *rel, const GumboNode *n) {
         if (chain_from(&ch, m)) return 1;
       continue;
     }
-    /* '+': only the next element and what it holds; '~': every later sibling's */
+    /* `+ a b`: only the next element and what it holds; with '+' or '~' further right (or
+     * a '~' lead), the match may end on any later sibling or inside it */
+    int next_only = lead == COMB_ADJACENT;
+    for (size_t k = 2; k < ch.cx->n; k++)
+      next_only &= ch.cx->items[k].comb == COMB_DESCENDANT || ch.cx->items[k].comb == COMB_CHILD;
     const GumboVector *sibs = n->parent ? children_of(n->parent) : NULL;
     for (size_t i = sibs ? index_of(sibs, n) + 1 : 0; sibs && i < sibs->length; i++) {
       const GumboNode *s = sibs->data[i];
       if (!is_element(s)) continue;
       for (const GumboNode *m = s; m; m = next_in(m, s))
         if (chain_from(&ch, m)) return 1;
-      if (lead == COMB_ADJACENT) break;
+      if (next_only) break;
     }
   }
   return 0;
