@@ -28,6 +28,7 @@ typedef struct {
   attr_op_t op;
   attr_case_t icase;
   int html_icase; /* CASE_DEFAULT and the name is on the HTML standard's list */
+  int any_ns;     /* [*|a]: also xlink:, xml: and xmlns: attributes; [a] and [|a]: none */
   char *name;     /* compared ASCII case-insensitively, as HTML attribute names are */
   char *value;    /* NULL for ATTR_EXISTS */
   size_t value_len;
@@ -79,6 +80,7 @@ typedef enum {
 typedef struct {
   comb_t comb;     /* joins this compound to the one on its left */
   int anchor;      /* the :has() element itself: leftmost in a relative selector */
+  int no_ns;       /* |E: elements in no namespace, of which an HTML document has none */
   char *tag;       /* lowercase type name; NULL for '*' or no type */
   GumboTag tag_id; /* GUMBO_TAG_UNKNOWN: compare tag against the element's original name */
   attr_test_t *tests;

@@ -74,13 +74,20 @@ static int tag_matches(const compound_t *c, const GumboElement *e) {
          lf__ascii_caseeq_n(name.data, c->tag, name.length);
 }
 
-static const char *attr_value(const GumboElement *e, const char *name) {
+/* The value of attribute name on e: with any_ns 0, only an attribute in no namespace, as CSS
+ * says for [a] (gumbo files xlink:href on SVG as "href" in the XLink namespace). */
+static const char *attr_value_ns(const GumboElement *e, const char *name, int any_ns) {
   size_t n = strlen(name);
   for (unsigned i = 0; i < e->attributes.length; i++) {
     const GumboAttribute *a = e->attributes.data[i];
+    if (!any_ns && a->attr_namespace != GUMBO_ATTR_NAMESPACE_NONE) continue;
     if (strlen(a->name) == n && lf__ascii_caseeq_n(a->name, name, n)) return a->value;
   }
   return NULL;
+}
+
+static const char *attr_value(const GumboElement *e, const char *name) {
+  return attr_value_ns(e, name, 1);
 }
 
 /* ---- attribute values ---- */
@@ -245,10 +252,11 @@ static int pseudo_matches(const pseudo_t *cps, const GumboNode *n) {
 
 static int compound_matches(const compound_t *c, const GumboNode *n, const GumboNode *anchor) {
   if (c->anchor) return n == anchor;
+  if (c->no_ns) return 0; /* every element of an HTML document is in a namespace */
   const GumboElement *e = &n->v.element;
   if (!tag_matches(c, e)) return 0;
   for (size_t i = 0; i < c->ntests; i++) {
-    const char *v = attr_value(e, c->tests[i].name);
+    const char *v = attr_value_ns(e, c->tests[i].name, c->tests[i].any_ns);
     if (!v || !value_matches(&c->tests[i], e, v)) return 0;
   }
   for (size_t i = 0; i < c->npseudos; i++)

@@ -48,7 +48,7 @@ static int on_html_icase_list(const char *name) {
 }
 
 static int add_test(parser_t *p, compound_t *c, attr_op_t op, attr_case_t icase, const char *name,
-                    char *value) {
+                    char *value, int any_ns) {
   attr_test_t *t = lf__sel_grow(c->tests, &c->cap, c->ntests, sizeof(*t));
   if (t) c->tests = t;
   char *n = t ? strdup(name) : NULL;
@@ -57,7 +57,8 @@ static int add_test(parser_t *p, compound_t *c, attr_op_t op, attr_case_t icase,
     return lf__sel_nomem(p);
   }
   int html_icase = icase == CASE_DEFAULT && on_html_icase_list(name);
-  c->tests[c->ntests++] = (attr_test_t){op, icase, html_icase, n, value, value ? strlen(value) : 0};
+  c->tests[c->ntests++] =
+      (attr_test_t){op, icase, html_icase, any_ns, n, value, value ? strlen(value) : 0};
   return 0;
 }
 
@@ -74,15 +75,44 @@ static pseudo_t *add_pseudo(parser_t *p, compound_t *c, pseudo_kind_t kind) {
   return ps;
 }
 
-/* The optional type selector or '*' that starts a compound. */
+/* A namespace prefix before a type or an attribute name (Selectors Level 3). No @namespace rule
+ * can declare one here, so only `*|` (any namespace) and `|` (none) mean something; a named
+ * prefix (`svg|a`) is refused (refuse_prefix). Sets *none for `|`. */
+static void parse_ns_prefix(parser_t *p, int *none) {
+  const char *s = p->s + p->pos;
+  *none = 0;
+  if (s[0] == '*' && s[1] == '|' && s[2] != '=') {
+    p->pos += 2;
+  } else if (s[0] == '|' && s[1] != '=' && s[1] != '|') {
+    p->pos++;
+    *none = 1;
+  }
+}
+
+/* After a name: `name|` with a name after it is an undeclared namespace prefix. */
+static int refuse_prefix(parser_t *p, size_t start) {
+  const char *s = p->s + p->pos;
+  if (s[0] != '|' || s[1] == '=' ||
+      !(s[1] == '*' || s[1] == '\\' || lf__sel_is_name_char((unsigned char)s[1])))
+    return 0;
+  return lf__sel_fail(p, start, "undeclared namespace prefix '%.*s'",
+                      (int)(p->pos - start > 40 ? 40 : p->pos - start), p->s + start);
+}
+
+/* The optional type selector or '*' that starts a compound, with its namespace prefix. */
 static int parse_type(parser_t *p, compound_t *c) {
+  size_t start = p->pos;
+  parse_ns_prefix(p, &c->no_ns);
+  int prefixed = p->pos > start;
   unsigned char ch = (unsigned char)p->s[p->pos];
   if (ch == '*') {
     p->pos++;
     return 0;
   }
-  if (ch != '\\' && !lf__sel_is_name_char(ch)) return 0;
+  if (ch != '\\' && !lf__sel_is_name_char(ch))
+    return prefixed ? lf__sel_fail_expected(p, "a tag name or '*'") : 0;
   int rc = lf__sel_parse_name(p, "a tag name", &c->tag);
+  if (!rc && !prefixed) rc = refuse_prefix(p, start);
   if (rc) return rc;
   for (char *q = c->tag; *q; q++)
     *q = (char)lf__ascii_lower((unsigned char)*q);
@@ -96,8 +126,8 @@ static int parse_class_or_id(parser_t *p, compound_t *c) {
   char *name;
   int rc = lf__sel_parse_name(p, is_class ? "a class name" : "an id", &name);
   if (rc) return rc;
-  return is_class ? add_test(p, c, ATTR_INCLUDES, CASE_SENSITIVE, "class", name)
-                  : add_test(p, c, ATTR_EQUALS, CASE_SENSITIVE, "id", name);
+  return is_class ? add_test(p, c, ATTR_INCLUDES, CASE_SENSITIVE, "class", name, 0)
+                  : add_test(p, c, ATTR_EQUALS, CASE_SENSITIVE, "id", name, 0);
 }
 
 /* Inside [...], running out of text is reported at the '[' that was never closed. */
@@ -150,15 +180,21 @@ static int parse_attr_end(parser_t *p, size_t open, attr_op_t op, attr_case_t *i
   return p->s[p->pos] == ']' ? 0 : attr_fail(p, open, "']'");
 }
 
-/* [name], [name OP value], [name OP value i|s]; whitespace is allowed around every part. */
+/* [name], [name OP value], [name OP value i|s], with `*|` or `|` before the name; whitespace is
+ * allowed around every part. */
 static int parse_attr(parser_t *p, compound_t *c) {
   size_t open = p->pos++;
   char *name = NULL, *value = NULL;
   attr_op_t op = ATTR_EXISTS;
   attr_case_t icase = CASE_DEFAULT;
   lf__sel_skip_ws(p);
+  size_t start = p->pos;
+  int none = 0;
+  parse_ns_prefix(p, &none);
+  int prefixed = p->pos > start, any_ns = prefixed && !none;
   int rc =
       p->s[p->pos] ? lf__sel_parse_name(p, "an attribute name", &name) : attr_fail(p, open, NULL);
+  if (!rc && !prefixed) rc = refuse_prefix(p, start);
   if (!rc) {
     lf__sel_skip_ws(p);
     rc = parse_attr_op(p, open, &op);
@@ -167,7 +203,7 @@ static int parse_attr(parser_t *p, compound_t *c) {
   if (!rc) rc = parse_attr_end(p, open, op, &icase);
   if (!rc) {
     p->pos++;
-    rc = add_test(p, c, op, icase, name, value); /* takes value */
+    rc = add_test(p, c, op, icase, name, value, any_ns); /* takes value */
     value = NULL;
   }
   free(name);

@@ -99,7 +99,8 @@ static void test_errors(void) {
   CHECK_ERROR("td a]", 4, "unexpected ']' at position 4");
   CHECK_ERROR("a!", 1, "unexpected '!' at position 1");
   CHECK_ERROR("a b!", 3, "unexpected '!' at position 3");
-  CHECK_ERROR("a |b", 2, "unexpected '|' at position 2");
+  CHECK_ERROR("a ||b", 2, "unexpected '|' at position 2");
+  CHECK(compiles("a |b")); /* |b: b in no namespace */
   CHECK_ERROR("[x]a", 3, "unexpected 'a' at position 3");
   CHECK_ERROR("a*", 1, "unexpected '*' at position 1");
   CHECK_ERROR("a\x01", 1, "unexpected byte 0x01 at position 1");
@@ -116,7 +117,10 @@ static void test_errors(void) {
   CHECK_ERROR("input:checked", 5, "unsupported pseudo-class ':checked' at position 5");
   CHECK_ERROR("a:active, :enabled", 1, "unsupported pseudo-class ':active' at position 1");
   CHECK_ERROR(":disabled", 0, "unsupported pseudo-class ':disabled' at position 0");
-  CHECK_ERROR("svg|a", 3, "unexpected '|' at position 3");
+  CHECK_ERROR("svg|a", 0, "undeclared namespace prefix 'svg' at position 0");
+  CHECK_ERROR("p [xlink|href]", 3, "undeclared namespace prefix 'xlink' at position 3");
+  CHECK_ERROR("*|", 2, "expected a tag name or '*', found end of selector at position 2");
+  CHECK_ERROR("a|", 1, "unexpected '|' at position 1");
   CHECK_ERROR(":is(a, b!)", 8, "unexpected '!' at position 8");
   CHECK_ERROR(":not(:hover)", 5, "unsupported pseudo-class ':hover' at position 5");
   CHECK_ERROR("a:first-child()", 1, "unsupported pseudo-class ':first-child' at position 1");

@@ -33,6 +33,8 @@ static const char *misc =
     "<svg><a id=sv type=TEXT/css></a></svg>"
     "</body></html>";
 
+static const char *svg = "<a id=h href=/x>h</a><svg><a id=x xlink:href=/y>x</a></svg>";
+
 static const char *tree =
     "<main id=mn><article id=ar><h1 id=ttl>T</h1><img id=im alt=''><p id=p1>one</p></article>"
     "<article id=ar2><p id=p2>two <a id=ln href=/y>y</a></p></article>"
@@ -106,6 +108,14 @@ static const row_t rows[] = {
     {"X", "[lang|=EN]", "root"},
     {"X", "[type=\"text/css\"]", "css"}, /* SVG's <a> keeps its case: not on the list there */
     {"X", "[type=\"TEXT/css\"]", "css sv"},
+    /* namespaces: *| any, | none (no element of an HTML page is in no namespace) */
+    {"X", "*|a[href]", "a1"},
+    {"X", "*|*:empty", "css e1 e2 in ar1 t1 t2 t3 sv"},
+    {"X", "|a, |*", ""},
+    {"S", "[href]", "h"},
+    {"S", "[|href]", "h"},
+    {"S", "[*|href]", "h x"},
+    {"S", "a[*|href$=y]", "x"},
     /* :not() with a list and complex selectors */
     {"T", "p:not(#p1)", "p2"},
     {"T", "img:not(figure img)", "im"},
@@ -149,6 +159,8 @@ int main(void) {
       doc = misc;
     else if (!strcmp(doc, "T"))
       doc = tree;
+    else if (!strcmp(doc, "S"))
+      doc = svg;
     const char *got = select_labels(doc, rows[i].selector);
     if (strcmp(got, rows[i].want) != 0)
       fprintf(stderr, "  %s: got \"%s\", want \"%s\"\n", rows[i].selector, got, rows[i].want);
