@@ -89,14 +89,19 @@ static void parse_ns_prefix(parser_t *p, int *none) {
   }
 }
 
-/* After a name: `name|` with a name after it is an undeclared namespace prefix. */
+/* After a name: `name|` with a name after it is an undeclared namespace prefix. The message
+ * quotes the prefix only when it is printable ASCII, so that it stays one printable line. */
 static int refuse_prefix(parser_t *p, size_t start) {
   const char *s = p->s + p->pos;
   if (s[0] != '|' || s[1] == '=' ||
       !(s[1] == '*' || s[1] == '\\' || lf__sel_is_name_char((unsigned char)s[1])))
     return 0;
-  return lf__sel_fail(p, start, "undeclared namespace prefix '%.*s'",
-                      (int)(p->pos - start > 40 ? 40 : p->pos - start), p->s + start);
+  size_t n = p->pos - start;
+  for (size_t i = 0; i < n; i++)
+    if ((unsigned char)p->s[start + i] <= 0x20 || (unsigned char)p->s[start + i] >= 0x7f)
+      return lf__sel_fail(p, start, "undeclared namespace prefix");
+  return lf__sel_fail(p, start, "undeclared namespace prefix '%.*s'", (int)(n > 40 ? 40 : n),
+                      p->s + start);
 }
 
 /* The optional type selector or '*' that starts a compound, with its namespace prefix. */

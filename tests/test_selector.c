@@ -119,6 +119,7 @@ static void test_errors(void) {
   CHECK_ERROR(":disabled", 0, "unsupported pseudo-class ':disabled' at position 0");
   CHECK_ERROR("svg|a", 0, "undeclared namespace prefix 'svg' at position 0");
   CHECK_ERROR("p [xlink|href]", 3, "undeclared namespace prefix 'xlink' at position 3");
+  CHECK_ERROR("\\1\n|b", 0, "undeclared namespace prefix at position 0");
   CHECK_ERROR("*|", 2, "expected a tag name or '*', found end of selector at position 2");
   CHECK_ERROR("a|", 1, "unexpected '|' at position 1");
   CHECK_ERROR(":is(a, b!)", 8, "unexpected '!' at position 8");
