@@ -218,9 +218,10 @@ static int extract(extract_t *x, const char *html, size_t len, const char *conte
   char *utf8 = NULL;
   size_t utf8_len = 0;
   int rc = lf__decode(x->enc, html + bom, len - bom, &utf8, &utf8_len);
-  if (rc == LF_EINVAL) { /* glibc built without this converter: read it as windows-1252 */
-    x->enc = lf__encoding_for_label("windows-1252", 12);
-    rc = lf__decode(x->enc, html + bom, len - bom, &utf8, &utf8_len);
+  if (rc == LF_EINVAL) { /* a glibc without this converter (gconv modules missing): as before
+                          * decoding existed, the bytes go to gumbo as they are */
+    x->enc = lf__encoding_for_label("utf-8", 5);
+    return parse_and_walk(x, html + bom, len - bom);
   }
   if (!rc) rc = parse_and_walk(x, utf8, utf8_len);
   free(utf8);
