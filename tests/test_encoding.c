@@ -210,6 +210,12 @@ static void test_decode(void) {
   CHECK_EQ_STR(decoded("x-user-defined", "a\x80\xff", 3), "a\xef\x9e\x80\xef\x9f\xbf");
   CHECK_EQ_STR(decoded("iso-2022-kr", "abc", 3), "\xef\xbf\xbd");
   CHECK_EQ_STR(decoded("iso-2022-kr", "", 0), "");
+  /* a converter glibc lacks is reported, not guessed at (links.c then parses the bytes as is) */
+  const lf__encoding_t missing = {"x-missing", "NO-SUCH-CHARSET-13", NULL, LF__ENC_ICONV};
+  char *out = NULL;
+  size_t n = 0;
+  CHECK_EQ_INT(lf__decode(&missing, "abc", 3, &out, &n), LF_EINVAL);
+  CHECK(out == NULL);
 }
 
 static const char *sniffed(const char *html, size_t len, const char *ct, size_t *bom) {
