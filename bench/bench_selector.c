@@ -32,7 +32,7 @@ static const char *const selectors[] = {
     "tr:nth-child(odd of .r1) a",
     "tr:has(> td > .flagicon) a[href^=\"/wiki/\"]",
     "tr:has(a[href$=\"7\"]) + tr td:first-child a",
-    ":is(td, th):nth-child(3) a.ext",
+    ":is(td, th):nth-child(3) a.ext, :nth-last-child(2) a",
     "a:not([href*=note], .ext)",
     "td:nth-last-of-type(2):not(:empty)",
     "tr > [lang|=EN i]:only-of-type, td:lang(fr)",

@@ -52,7 +52,10 @@ typedef enum {
 
 /* What the matcher remembers between calls for the :nth-* pseudo-classes. Pages are walked in
  * document order, so the next sibling asked about is usually just after the last one: counting
- * on from there keeps `tr:nth-child(2n)` on a 5,000-row table linear instead of quadratic. */
+ * on from there keeps `tr:nth-child(2n)` on a 5,000-row table linear instead of quadratic.
+ * One memo per depth of the parent (modulo the slots), so that a pseudo-class tried on every
+ * ancestor (`:nth-last-child(2) a`) keeps each level's count: ancestors have distinct depths. */
+#define LF__NTH_SLOTS 8
 typedef struct {
   const GumboNode *parent;
   size_t pos;               /* index in parent's children of the last element counted */
@@ -66,7 +69,7 @@ typedef struct {
   long a, b;            /* An+B; :first-child is 0n+1 and so on */
   lf__selector_t *list; /* :is :not :has, and the S of :nth-child(An+B of S) */
   char *lang;           /* :lang() */
-  nth_cache_t cache;
+  nth_cache_t cache[LF__NTH_SLOTS];
 } pseudo_t;
 
 typedef enum {

@@ -163,7 +163,10 @@ static int counts(const pseudo_t *ps, const GumboNode *n, const GumboNode *s) {
 static long position(pseudo_t *ps, const GumboNode *n, int from_end) {
   const GumboVector *kids = n->parent ? children_of(n->parent) : NULL;
   if (!kids) return 1; /* a detached element is its own only sibling */
-  nth_cache_t *c = &ps->cache;
+  size_t depth = 0;
+  for (const GumboNode *a = n->parent; a; a = a->parent)
+    depth++;
+  nth_cache_t *c = &ps->cache[depth % LF__NTH_SLOTS];
   size_t at = index_of(kids, n);
   if (at == kids->length) return 1;
   int of_type = ps->kind == PSEUDO_NTH_OF_TYPE || ps->kind == PSEUDO_NTH_LAST_OF_TYPE ||
@@ -210,7 +213,20 @@ static int is_empty(const GumboNode *n) {
 
 static int has_matches(const lf__selector_t *rel, const GumboNode *n);
 
+/* The element after n among its parent's children, or NULL. */
+static const GumboNode *next_element(const GumboNode *n) {
+  const GumboVector *kids = n->parent ? children_of(n->parent) : NULL;
+  for (size_t i = kids ? index_of(kids, n) + 1 : 0; kids && i < kids->length; i++)
+    if (is_element(kids->data[i])) return kids->data[i];
+  return NULL;
+}
+
 static int nth_matches(pseudo_t *ps, const GumboNode *n) {
+  /* :first-child and :last-child need no counting */
+  if (ps->a == 0 && ps->b == 1 && !ps->list) {
+    if (ps->kind == PSEUDO_NTH_CHILD) return !prev_element(n);
+    if (ps->kind == PSEUDO_NTH_LAST_CHILD) return !next_element(n);
+  }
   switch (ps->kind) {
   case PSEUDO_NTH_CHILD:
   case PSEUDO_NTH_OF_TYPE:
@@ -381,7 +397,8 @@ static void forget_list(lf__selector_t *sel) {
     for (size_t i = 0; i < sel->groups[g].n; i++) {
       compound_t *c = &sel->groups[g].items[i];
       for (size_t k = 0; k < c->npseudos; k++) {
-        c->pseudos[k].cache = (nth_cache_t){.total = -1};
+        for (size_t i = 0; i < LF__NTH_SLOTS; i++)
+          c->pseudos[k].cache[i] = (nth_cache_t){.total = -1};
         forget_list(c->pseudos[k].list);
       }
     }

@@ -71,7 +71,8 @@ static pseudo_t *add_pseudo(parser_t *p, compound_t *c, pseudo_kind_t kind) {
   c->pseudos = ps;
   ps = &c->pseudos[c->npseudos++];
   *ps = (pseudo_t){.kind = kind};
-  ps->cache.total = -1;
+  for (size_t i = 0; i < LF__NTH_SLOTS; i++)
+    ps->cache[i].total = -1;
   return ps;
 }
 
