@@ -64,12 +64,21 @@ typedef struct {
   const GumboNode *type_of; /* of-type forms: counted the siblings of this one's type */
 } nth_cache_t;
 
+/* :has() remembers its last answers, one per depth of the element (modulo the slots): a
+ * selector such as `tbody:has(.x) td` asks the same ancestor again for every td, and each answer
+ * costs a walk over the ancestor's subtree. */
+typedef struct {
+  const GumboNode *node;
+  int result;
+} has_memo_t;
+
 typedef struct {
   pseudo_kind_t kind;
   long a, b;            /* An+B; :first-child is 0n+1 and so on */
   lf__selector_t *list; /* :is :not :has, and the S of :nth-child(An+B of S) */
   char *lang;           /* :lang() */
   nth_cache_t cache[LF__NTH_SLOTS];
+  has_memo_t has_memo[LF__NTH_SLOTS];
 } pseudo_t;
 
 typedef enum {

@@ -158,15 +158,20 @@ static int counts(const pseudo_t *ps, const GumboNode *n, const GumboNode *s) {
   return !ps->list || matches_list(ps->list, s);
 }
 
+/* How many ancestors n has: the memo slot of the :nth-* and :has() memos. */
+static size_t depth_of(const GumboNode *n) {
+  size_t depth = 0;
+  for (const GumboNode *a = n->parent; a; a = a->parent)
+    depth++;
+  return depth;
+}
+
 /* 1-based position of n among the siblings that count, from the start or (from_end) the end.
  * The cache makes a walk over siblings in document order linear (see nth_cache_t). */
 static long position(pseudo_t *ps, const GumboNode *n, int from_end) {
   const GumboVector *kids = n->parent ? children_of(n->parent) : NULL;
   if (!kids) return 1; /* a detached element is its own only sibling */
-  size_t depth = 0;
-  for (const GumboNode *a = n->parent; a; a = a->parent)
-    depth++;
-  nth_cache_t *c = &ps->cache[depth % LF__NTH_SLOTS];
+  nth_cache_t *c = &ps->cache[depth_of(n) % LF__NTH_SLOTS];
   size_t at = index_of(kids, n);
   if (at == kids->length) return 1;
   int of_type = ps->kind == PSEUDO_NTH_OF_TYPE || ps->kind == PSEUDO_NTH_LAST_OF_TYPE ||
@@ -212,6 +217,13 @@ static int is_empty(const GumboNode *n) {
 }
 
 static int has_matches(const lf__selector_t *rel, const GumboNode *n);
+
+/* :has() through its memo (see has_memo_t). */
+static int has_remembered(pseudo_t *ps, const GumboNode *n) {
+  has_memo_t *m = &ps->has_memo[depth_of(n) % LF__NTH_SLOTS];
+  if (m->node != n) *m = (has_memo_t){n, has_matches(ps->list, n)};
+  return m->result;
+}
 
 /* The element after n among its parent's children, or NULL. */
 static const GumboNode *next_element(const GumboNode *n) {
@@ -260,7 +272,7 @@ static int pseudo_matches(const pseudo_t *cps, const GumboNode *n) {
   case PSEUDO_NOT:
     return !matches_list(ps->list, n);
   case PSEUDO_HAS:
-    return has_matches(ps->list, n);
+    return has_remembered(ps, n);
   default:
     return nth_matches(ps, n);
   }
@@ -397,8 +409,10 @@ static void forget_list(lf__selector_t *sel) {
     for (size_t i = 0; i < sel->groups[g].n; i++) {
       compound_t *c = &sel->groups[g].items[i];
       for (size_t k = 0; k < c->npseudos; k++) {
-        for (size_t i = 0; i < LF__NTH_SLOTS; i++)
+        for (size_t i = 0; i < LF__NTH_SLOTS; i++) {
           c->pseudos[k].cache[i] = (nth_cache_t){.total = -1};
+          c->pseudos[k].has_memo[i] = (has_memo_t){0};
+        }
         forget_list(c->pseudos[k].list);
       }
     }
