@@ -29,7 +29,8 @@ static const char usage_text[] =
     "Output:\n"
     "  -o, --output-dir DIR      save pages into DIR (default '" LF_DEFAULT_OUT_DIR
     "'), created if missing\n"
-    "      --manifest FILE       one JSON line per URL (default DIR/" LF_MANIFEST_NAME ")\n"
+    "      --manifest FILE       one JSON line per URL (default DIR/" LF_MANIFEST_NAME ",\n"
+    "                            with --shard K/N DIR/" LF_MANIFEST_STEM ".K-of-N.jsonl)\n"
     "      --force               fetch pages again that a previous run saved (default: skip them)\n"
     "  -q, --quiet               print only errors\n"
     "      --progress            show the progress line even if stderr is not a terminal\n"

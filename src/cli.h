@@ -36,7 +36,7 @@ typedef struct {
   const char *selector;
   const char *out_dir;
   const char *input;    /* file of URLs, "-" for stdin; NULL: use the list page */
-  const char *manifest; /* NULL: <out_dir>/loopfetch-manifest.jsonl */
+  const char *manifest; /* NULL: DIR/loopfetch-manifest[.K-of-N].jsonl (job_pages.c) */
   const char *trace, *waterfall;
   unsigned concurrency;      /* 0: default */
   unsigned procs;            /* --procs N; 0 means online CPUs (resolved in parse) */
@@ -50,7 +50,8 @@ typedef struct {
   int argc;
 } lf_cli_t;
 
-#define LF_MANIFEST_NAME "loopfetch-manifest.jsonl"
+#define LF_MANIFEST_STEM "loopfetch-manifest"
+#define LF_MANIFEST_NAME LF_MANIFEST_STEM ".jsonl"
 
 /* Parses argv into cfg. Returns 0 to run, 1 when --help/--version was answered, or -1 after
  * printing a usage error. */

@@ -95,6 +95,11 @@ def pages_in(folder):
     return {n for n in os.listdir(folder) if not n.startswith("loopfetch-manifest")}
 
 
+def shard_manifest(k, n):
+    """The default manifest name of --shard K/N: shards can share one folder."""
+    return f"loopfetch-manifest.{k}-of-{n}.jsonl"
+
+
 def manifest(folder, path=None):
     with open(path or os.path.join(folder, MANIFEST)) as f:
         return [json.loads(line) for line in f]
@@ -245,6 +250,33 @@ def shards(ctx):
             check(p.returncode == 2 and "--shard" in p.stderr, f"--shard {bad}: exit "
                   f"{p.returncode}, stderr {p.stderr!r}")
             check(len(p.stderr.strip().splitlines()) == 1, "one line for a usage error")
+
+
+@case
+def shards_share_folder(ctx):
+    """4 shards at once into ONE folder: each its own manifest, names disjoint, the union the
+    whole list with the right bytes; run again, every shard skips exactly its own pages."""
+    with Server(0, 10) as srv:
+        urls = site.expected_links(srv.base)
+        out = ctx.dir("shared")
+        for rerun in (False, True):
+            procs = [subprocess.Popen([ctx.exe, "-q", "--shard", f"{k}/4", "-o", out,
+                                       srv.list_url], stderr=subprocess.PIPE, text=True)
+                     for k in range(1, 5)]
+            for k, p in enumerate(procs, 1):
+                err = p.communicate(timeout=240)[1]
+                check(p.returncode == 0, f"--shard {k}/4: exit {p.returncode}: {err}")
+            check(not os.path.exists(os.path.join(out, MANIFEST)), "unsharded manifest written")
+            seen = collections.Counter()
+            for k in range(1, 5):
+                recs = manifest(out, os.path.join(out, shard_manifest(k, 4)))
+                want = "skipped" if rerun else "saved"
+                check(all(r["status"] == want for r in recs),
+                      f"shard {k}/4 (rerun={rerun}): statuses {collections.Counter(r['status'] for r in recs)}")
+                seen.update(r["url"] for r in recs)
+            check(set(seen) == set(urls) and max(seen.values()) == 1,
+                  f"rerun={rerun}: manifests are not one record per URL of the list")
+            check_complete(out, urls)
 
 
 @case
