@@ -1,0 +1,256 @@
+#!/usr/bin/env python3
+"""End-to-end cases on a real Slurm cluster: a job array of `loopfetch --shard K/N` into one
+shared folder, and a task cancelled mid-run then resubmitted.
+
+    python3 tests/e2e_slurm.py --loopfetch build/src/loopfetch CASE     (or --list)
+
+Each case starts a single-node cluster of its own (tests/slurm_cluster.py: munge, slurmctld,
+slurmd, all under a temporary folder, stopped at the end, also on failure) and the fixture
+server on 127.0.0.1. Where Slurm cannot run (not root, packages missing) a case prints
+"SKIP: <why>" and exits 77, which meson reports as skipped.
+"""
+
+import argparse
+import collections
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import slurm_cluster  # noqa: E402
+
+_spec = importlib.util.spec_from_file_location("fixture_site", os.path.join(HERE, "fixture", "site.py"))
+site = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(site)
+
+SKIP = 77
+SHARDS = 4
+CASES = {}
+
+
+class Failure(Exception):
+    pass
+
+
+def case(fn):
+    CASES[fn.__name__] = fn
+    return fn
+
+
+def check(cond, msg):
+    if not cond:
+        raise Failure(msg)
+
+
+def shard_of(url, n):
+    """src/shard.c: FNV-1a 64 of the URL, mod n (0-based)."""
+    h = 0xcbf29ce484222325
+    for b in url.encode():
+        h = ((h ^ b) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return h % n
+
+
+class Server:
+    def __init__(self, lo, hi):
+        self.proc = subprocess.Popen(
+            [sys.executable, os.path.join(HERE, "fixture", "server.py"), "--port", "0",
+             "--latency-min", str(lo), "--latency-max", str(hi)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.base = json.loads(self.proc.stdout.readline())["base"]
+
+    def stats(self, reset=False):
+        with urllib.request.urlopen(self.base + ("/__stats/reset" if reset else "/__stats")) as r:
+            return json.load(r)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def job_urls(base, count=1000, repeats=200):
+    """count distinct small pages, then `repeats` of them again with a query string: the same
+    name asked for twice, so "~2" names must agree across shards. {url: (name, body)}, in
+    input order."""
+    urls = ["%s/small/p%04d" % (base, i) for i in range(count)]
+    urls += ["%s/small/p%04d?again=1" % (base, i * (count // repeats)) for i in range(repeats)]
+    taken, out = collections.Counter(), {}
+    for u in urls:
+        stem = u.rsplit("/", 1)[1].split("?")[0]
+        taken[stem] += 1
+        name = stem + (".html" if taken[stem] == 1 else "~%d.html" % taken[stem])
+        out[u] = (name, site.small_body(stem))
+    return out
+
+
+def manifest_name(k):
+    return f"loopfetch-manifest.{k}-of-{SHARDS}.jsonl"
+
+
+def read_manifest(path):
+    with open(path) as f:
+        return [json.loads(line) for line in f]
+
+
+def check_folder(out, want):
+    """Every page once under its name with its bytes; nothing else but the shard manifests."""
+    names = {name: body for name, body in want.values()}
+    manifests = {manifest_name(k) for k in range(1, SHARDS + 1)}
+    got = set(os.listdir(out))
+    check(got - manifests == set(names), f"files differ: missing {sorted(set(names) - got)[:5]}"
+          f", extra {sorted(got - manifests - set(names))[:5]}")
+    check(manifests <= got, f"manifests missing: {sorted(manifests - got)}")
+    for name, body in names.items():
+        with open(os.path.join(out, name), "rb") as f:
+            check(f.read() == body, f"{name}: bytes differ from the server's")
+
+
+def check_records(out, want, ok=("saved",)):
+    """Each URL in exactly one manifest, its shard's, under its name, with a status in ok."""
+    seen = collections.Counter()
+    for k in range(1, SHARDS + 1):
+        for r in read_manifest(os.path.join(out, manifest_name(k))):
+            seen[r["url"]] += 1
+            check(r["url"] in want, f"unknown URL {r['url']}")
+            check(shard_of(r["url"], SHARDS) == k - 1, f"{r['url']} in shard {k}'s manifest")
+            check(r["status"] in ok, f"{r['url']}: {r['status']} ({r.get('error')})")
+            check(r["file"] == want[r["url"]][0], f"{r['url']}: named {r['file']}, "
+                  f"want {want[r['url']][0]}")
+    check(set(seen) == set(want), f"union incomplete: {len(set(want) - set(seen))} URLs missing")
+    check(max(seen.values()) == 1, "a URL recorded twice")
+
+
+class Ctx:
+    def __init__(self, exe, tmp):
+        self.exe, self.tmp = exe, tmp
+
+    def job_script(self, urls_file, out, extra=""):
+        path = os.path.join(self.tmp, "job.sh")
+        with open(path, "w") as f:
+            f.write("#!/bin/sh\n# one array task: one shard of the list\n"
+                    f"exec {self.exe} -q {extra} --shard \"$SLURM_ARRAY_TASK_ID/{SHARDS}\" "
+                    f"-i {urls_file} -o {out}\n")
+        os.chmod(path, 0o755)
+        return path
+
+
+def write_urls(ctx, want):
+    path = os.path.join(ctx.tmp, "urls.txt")
+    with open(path, "w") as f:
+        f.write("".join(u + "\n" for u in want))
+    return path
+
+
+@case
+def slurm_array(ctx):
+    """sbatch --array=1-4 of --shard K/4 over 1,200 URLs into one folder: every URL saved once,
+    in its shard's manifest, under the name one run gives it, with the server's bytes; the
+    server saw each page requested exactly once."""
+    with Server(0, 5) as srv, slurm_cluster.SlurmCluster(ctx.tmp) as cl:
+        want = job_urls(srv.base)
+        out = os.path.join(ctx.tmp, "pages")
+        script = ctx.job_script(write_urls(ctx, want), out)
+        job, rc = cl.sbatch(f"--array=1-{SHARDS}", script, wait=True)
+        check(rc == 0, f"job {job}: sbatch --wait exit {rc}: {cl.job_logs()}")
+        check_records(out, want)
+        check_folder(out, want)
+        st = srv.stats()
+        check(st["requests"] == len(want), f"server saw {st['requests']} requests for "
+              f"{len(want)} URLs")
+
+
+def wait_for(cond, what, timeout=120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return
+        time.sleep(0.05)
+    raise Failure(f"timed out waiting for {what}")
+
+
+def lines_in(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read().count(b"\n")
+    except FileNotFoundError:
+        return 0
+
+
+@case
+def slurm_cancel_rerun(ctx):
+    """scancel one array task mid-run, resubmit just that task: it fetches only what the
+    cancelled run did not save (server request count, manifest), and the union is whole."""
+    with Server(20, 40) as srv, slurm_cluster.SlurmCluster(ctx.tmp) as cl:
+        want = job_urls(srv.base)
+        mine = [u for u in want if shard_of(u, SHARDS) == 1]  # shard 2
+        out = os.path.join(ctx.tmp, "pages")
+        script = ctx.job_script(write_urls(ctx, want), out, extra="-c 2")
+        job, _ = cl.sbatch(f"--array=1-{SHARDS}", script)
+        m2 = os.path.join(out, manifest_name(2))
+        wait_for(lambda: lines_in(m2) >= 20, "shard 2 to record 20 pages")
+        cl.scancel(f"{job}_2")
+        cl.wait_gone(job)
+        before = read_manifest(m2)
+        saved_before = {r["url"] for r in before if r["status"] == "saved"}
+        check(0 < len(saved_before) < len(mine), f"cancel was not mid-run: {len(saved_before)} "
+              f"of {len(mine)} saved")
+        check(not [n for n in os.listdir(out) if n.endswith(".part")], "temporaries left")
+        srv.stats(reset=True)
+        job2, rc = cl.sbatch("--array=2", script, wait=True)
+        check(rc == 0, f"rerun {job2}: exit {rc}: {cl.job_logs()}")
+        st = srv.stats()
+        check(st["requests"] == len(mine) - len(saved_before),
+              f"rerun requested {st['requests']} pages, {len(mine) - len(saved_before)} missing")
+        after = read_manifest(m2)
+        appended = after[:len(before)] == before
+        if appended:  # a manifest that keeps earlier runs' records: the rerun's come last
+            after = after[len(before):]
+        by_status = collections.defaultdict(set)
+        for r in after:
+            by_status[r["status"]].add(r["url"])
+        check(by_status["skipped"] == saved_before, "rerun did not skip exactly what was saved")
+        check(by_status["saved"] == set(mine) - saved_before, "rerun did not fetch what was missing")
+        if not appended:
+            check_records(out, want, ok=("saved", "skipped"))
+        check_folder(out, want)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--loopfetch")
+    ap.add_argument("--list", action="store_true")
+    ap.add_argument("case", nargs="?")
+    a = ap.parse_args()
+    if a.list:
+        print("\n".join(CASES))
+        return 0
+    why = slurm_cluster.skip_reason()
+    if why:
+        print(f"SKIP: {a.case}: {why}")
+        return SKIP
+    tmp = tempfile.mkdtemp(prefix="lf-slurm-")
+    try:
+        CASES[a.case](Ctx(os.path.abspath(a.loopfetch), tmp))
+    except (Failure, slurm_cluster.SlurmError) as e:
+        print(f"FAIL {a.case}: {e}")
+        return 1
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"ok {a.case}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
