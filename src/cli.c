@@ -12,10 +12,12 @@
 #include <curl/curl.h>
 #include "cli.h"
 #include "shard.h"
+#include "status.h"
 #include "loopfetch.h"
 
 static const char usage_text[] =
     "Usage: loopfetch [options] [LIST_URL]\n"
+    "       loopfetch status [--json | --urls | --shards] [-i LIST] DIR...  (status --help)\n"
     "Fetch a page, select links in it with a CSS selector, and save every linked page,\n"
     "all transfers overlapped on one event loop.\n"
     "Default LIST_URL: " LF_DEFAULT_LIST_URL "\n"
@@ -399,6 +401,7 @@ int main(int argc, char **argv) {
    * peak (bench/RESULTS.md). */
   int set = mallopt(M_MMAP_THRESHOLD, 128 * 1024);
   (void)set; /* 0 only on a value glibc rejects; 128 KiB is within its range */
+  if (argc > 1 && strcmp(argv[1], "status") == 0) return lf__status_main(argc - 1, argv + 1);
   lf_cli_t cfg;
   int rc = lf__cli_parse(argc, argv, &cfg);
   if (rc != 0) return rc > 0 ? LF_EXIT_OK : LF_EXIT_USAGE;

@@ -225,7 +225,7 @@ static void assign_str(lf__record_t *r, const char *key, char *v) {
     r->file = v;
   else if (strcmp(key, "error") == 0)
     r->error = v;
-  else if (strcmp(key, "status") == 0)
+  else if (strcmp(key, "status") == 0 && (r->status_text = v) != NULL)
     for (int s = 0; s < 4; s++)
       if (strcmp(v, status_names[s]) == 0) r->status = (lf__rec_status_t)s;
 }

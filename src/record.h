@@ -25,6 +25,9 @@ typedef struct {
   int pid;      /* process that fetched it */
   double start; /* seconds since the job started (the transfer's start) */
   lf_timings_t timings;
+  const char *status_text; /* set by lf__record_parse_json: the status as written, also one
+                            * this build does not know (`loopfetch status` reads manifests of
+                            * other versions) */
 } lf__record_t;
 
 const char *lf__rec_status_name(lf__rec_status_t s); /* "saved", "failed", ... */

@@ -136,6 +136,10 @@ class Ctx:
     def __init__(self, exe, tmp):
         self.exe, self.tmp = exe, tmp
 
+    def status(self, *args):
+        return subprocess.run([self.exe, "status", *args], capture_output=True, text=True,
+                              timeout=120)
+
     def job_script(self, urls_file, out, extra=""):
         path = os.path.join(self.tmp, "job.sh")
         with open(path, "w") as f:
@@ -147,10 +151,10 @@ class Ctx:
 
 
 def write_urls(ctx, want):
-    path = os.path.join(ctx.tmp, "urls.txt")
-    with open(path, "w") as f:
+    ctx.urls_file = os.path.join(ctx.tmp, "urls.txt")
+    with open(ctx.urls_file, "w") as f:
         f.write("".join(u + "\n" for u in want))
-    return path
+    return ctx.urls_file
 
 
 @case
@@ -166,6 +170,10 @@ def slurm_array(ctx):
         check(rc == 0, f"job {job}: sbatch --wait exit {rc}: {cl.job_logs()}")
         check_records(out, want)
         check_folder(out, want)
+        p = ctx.status("--json", "-i", ctx.urls_file, out)
+        js = json.loads(p.stdout)
+        check(p.returncode == 0 and js["complete"] and js["total"]["saved"] == len(want),
+              f"loopfetch status: exit {p.returncode}, {js['total']}")
         st = srv.stats()
         check(st["requests"] == len(want), f"server saw {st['requests']} requests for "
               f"{len(want)} URLs")
@@ -207,6 +215,8 @@ def slurm_cancel_rerun(ctx):
         check(0 < len(saved_before) < len(mine), f"cancel was not mid-run: {len(saved_before)} "
               f"of {len(mine)} saved")
         check(not [n for n in os.listdir(out) if n.endswith(".part")], "temporaries left")
+        p = ctx.status("--shards", "-i", ctx.urls_file, out)
+        check(p.returncode == 1 and p.stdout.strip() == "2", f"status --shards: {p.stdout!r}")
         srv.stats(reset=True)
         job2, rc = cl.sbatch("--array=2", script, wait=True)
         check(rc == 0, f"rerun {job2}: exit {rc}: {cl.job_logs()}")
@@ -225,6 +235,8 @@ def slurm_cancel_rerun(ctx):
         if not appended:
             check_records(out, want, ok=("saved", "skipped"))
         check_folder(out, want)
+        p = ctx.status("-i", ctx.urls_file, out)
+        check(p.returncode == 0, f"loopfetch status after the rerun: exit {p.returncode}\n{p.stdout}")
 
 
 def main():

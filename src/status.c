@@ -1,0 +1,347 @@
+/* `loopfetch status`: reads every loopfetch-manifest*.jsonl in the folders given and tells,
+ * per shard and in total, what is saved, failed, interrupted and missing.
+ *
+ * A URL's state is the last one any record gives it, except that a record saying it is done
+ * (saved, skipped, unchanged) is never undone by a later failure: the earlier file is still
+ * there (a failed transfer never replaces a page). A done page whose file is gone from the
+ * folder counts as missing again. URLs are kept as 64-bit hashes, 12 bytes of table each (two
+ * different URLs with the same hash would count as one: about 3e-8 for a million URLs).
+ *
+ * Which URLs never got a record at all (a run killed before it reached them) only the job's
+ * list can tell: with -i LIST every URL of the list without a record is missing, and only then
+ * can status say "complete" (exit 0). */
+#define _GNU_SOURCE
+#include "status.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "cli.h"
+#include "record.h"
+#include "shard.h"
+
+#define ST_STATE(v) ((v)&7u)
+#define ST_PRINTED 8u
+#define ST_SHARD(v) ((v) >> 4)
+#define ST_NOSHARD 0x0FFFFFFFu /* a missing URL whose shard is unknown (unattributed_missing) */
+
+static const char usage[] =
+    "Usage: loopfetch status [--json | --urls | --shards] [-i LIST] DIR...\n"
+    "Reads every loopfetch-manifest*.jsonl in each DIR and prints per shard and in total:\n"
+    "saved, skipped, unchanged, failed, interrupted, missing. Exit 0 only when the job is\n"
+    "complete, which needs -i: the job's URL list, one per line, as given to loopfetch -i.\n"
+    "  -i, --input LIST   the job's URLs: those in no manifest are missing\n"
+    "      --json         one JSON object on stdout\n"
+    "      --urls         print only the URLs not done (failed, interrupted, missing)\n"
+    "      --shards       print only the numbers of the incomplete shards (\"2,4\")\n";
+
+/* One line on stderr; returns -1. */
+static int fail(const char *what, const char *name, const char *why) {
+  fprintf(stderr, "loopfetch status: %s%s%s\n", what, name, why);
+  return -1;
+}
+
+/* ---- which manifests ---- */
+
+/* "loopfetch-manifest.jsonl" -> 1/1, "loopfetch-manifest.K-of-N.jsonl" -> K/N, other names
+ * that start and end like a manifest -> 0/0. 0 if not a manifest's name. */
+static int manifest_shard(const char *name, unsigned *k, unsigned *n) {
+  size_t len = strlen(name), stem = strlen(LF_MANIFEST_STEM);
+  *k = *n = 0;
+  if (strncmp(name, LF_MANIFEST_STEM, stem) != 0 || len < stem + 6 ||
+      strcmp(name + len - 6, ".jsonl") != 0)
+    return 0;
+  if (strcmp(name, LF_MANIFEST_NAME) == 0) {
+    *k = *n = 1;
+    return 1;
+  }
+  char tail[32];
+  if (sscanf(name + stem, ".%u-of-%u.jsonl%1s", k, n, tail) != 2 || *k < 1 || *k > *n) *k = *n = 0;
+  return 1;
+}
+
+static lf__st_shard_t *add_shard(lf__status_t *st, unsigned k, unsigned n, const char *path,
+                                 int dirfd) {
+  if (st->nshard == st->cap) {
+    size_t cap = st->cap ? st->cap * 2 : 16;
+    lf__st_shard_t *s = realloc(st->shard, cap * sizeof(*s));
+    if (!s) return NULL;
+    st->shard = s;
+    st->cap = cap;
+  }
+  lf__st_shard_t *s = &st->shard[st->nshard];
+  memset(s, 0, sizeof(*s));
+  s->k = k;
+  s->n = n;
+  s->dirfd = dirfd;
+  if (path && !(s->path = strdup(path))) return NULL;
+  st->nshard++;
+  return s;
+}
+
+static int by_shard(const void *a, const void *b) {
+  const lf__st_shard_t *x = a, *y = b;
+  if (x->n != y->n) return x->n < y->n ? -1 : 1;
+  if (x->k != y->k) return x->k < y->k ? -1 : 1;
+  return strcmp(x->path ? x->path : "", y->path ? y->path : "");
+}
+
+static int add_folder(lf__status_t *st, const char *dir) {
+  int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR *d = dirfd < 0 ? NULL : opendir(dir);
+  if (!d) {
+    int e = errno;
+    if (dirfd >= 0) close(dirfd);
+    fprintf(stderr, "loopfetch status: cannot read %s: %s\n", dir, strerror(e));
+    return -1;
+  }
+  struct dirent *e;
+  char path[4096];
+  unsigned k, n;
+  while ((e = readdir(d)))
+    if (manifest_shard(e->d_name, &k, &n)) {
+      snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+      if (!add_shard(st, k, n, path, dirfd)) {
+        closedir(d);
+        return fail("out of memory", "", "");
+      }
+    }
+  closedir(d);
+  return 0;
+}
+
+/* Arguments are folders (every manifest in them) or manifest files (no file checks: the
+ * folder their file names are relative to is unknown). */
+static int find_manifests(lf__status_t *st, char **args, int nargs) {
+  for (int i = 0; i < nargs; i++) {
+    struct stat sb;
+    unsigned k, n;
+    if (stat(args[i], &sb) < 0) return fail("cannot read ", args[i], ": no such folder");
+    if (S_ISDIR(sb.st_mode)) {
+      if (add_folder(st, args[i]) < 0) return -1;
+      continue;
+    }
+    const char *base = strrchr(args[i], '/');
+    if (!manifest_shard(base ? base + 1 : args[i], &k, &n)) k = n = 0;
+    if (!add_shard(st, k, n, args[i], -1)) return fail("out of memory", "", "");
+  }
+  if (!st->nshard) return fail("no loopfetch-manifest*.jsonl in ", args[0], "");
+  qsort(st->shard, st->nshard, sizeof(*st->shard), by_shard);
+  /* The N all sharded manifests share; every K of it without a manifest is a shard to do. */
+  for (size_t i = 0; i < st->nshard; i++)
+    if (st->shard[i].n > 1) st->n = !st->n || st->n == st->shard[i].n ? st->shard[i].n : ~0u;
+  if (st->n == ~0u) st->n = 0;
+  for (unsigned k = 1; st->n && k <= st->n; k++) {
+    size_t i = 0;
+    while (i < st->nshard && !(st->shard[i].n == st->n && st->shard[i].k == k))
+      i++;
+    if (i == st->nshard && !add_shard(st, k, st->n, NULL, -1)) return fail("out of memory", "", "");
+  }
+  qsort(st->shard, st->nshard, sizeof(*st->shard), by_shard);
+  return 0;
+}
+
+/* ---- reading them ---- */
+
+static lf__st_t state_of(const lf__record_t *r, int dirfd) {
+  const char *t = r->status_text ? r->status_text : "failed";
+  lf__st_t s = strcmp(t, "saved") == 0         ? LF_ST_SAVED
+               : strcmp(t, "skipped") == 0     ? LF_ST_SKIPPED
+               : strcmp(t, "unchanged") == 0   ? LF_ST_UNCHANGED
+               : strcmp(t, "interrupted") == 0 ? LF_ST_INTERRUPTED
+                                               : LF_ST_FAILED;
+  struct stat sb;
+  if (s <= LF_ST_UNCHANGED && dirfd >= 0 &&
+      (!r->file || fstatat(dirfd, r->file, &sb, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(sb.st_mode)))
+    s = LF_ST_GONE;
+  return s;
+}
+
+static int is_done(unsigned s) {
+  return s >= LF_ST_SAVED && s <= LF_ST_UNCHANGED;
+}
+
+/* Calls fn for each whole record of the manifest; counts the lines that are not. */
+static int each_record(lf__status_t *st, size_t idx,
+                       int (*fn)(lf__status_t *, size_t, const lf__record_t *)) {
+  lf__st_shard_t *s = &st->shard[idx];
+  FILE *f = fopen(s->path, "re");
+  if (!f) {
+    fprintf(stderr, "loopfetch status: cannot read %s: %s\n", s->path, strerror(errno));
+    return -1;
+  }
+  char *line = NULL;
+  size_t cap = 0;
+  ssize_t len;
+  int rc = 0;
+  s->torn = 0;
+  while (rc == 0 && (len = getline(&line, &cap, f)) >= 0) {
+    lf__record_t r;
+    /* A line cut short by a crash has no newline, or does not parse: not a record. */
+    if (line[len - 1] != '\n' || lf__record_parse_json(line, &r) < 0) {
+      s->torn++;
+      continue;
+    }
+    rc = fn(st, idx, &r);
+  }
+  if (rc == 0 && ferror(f)) rc = fail("cannot read ", s->path, "");
+  free(line);
+  fclose(f);
+  return rc;
+}
+
+static int note_record(lf__status_t *st, size_t idx, const lf__record_t *r) {
+  int added;
+  unsigned s = state_of(r, st->shard[idx].dirfd), v = (unsigned)idx << 4 | s;
+  uint32_t *slot = lf__hmap_put(&st->url, lf__hash64(r->url, strlen(r->url)), v, &added);
+  if (!slot) return fail("out of memory", "", "");
+  if (!added && (is_done(s) || !is_done(ST_STATE(*slot)))) *slot = v;
+  return 0;
+}
+
+/* --urls: each URL not done, once, in manifest order. */
+static int print_undone(lf__status_t *st, size_t idx, const lf__record_t *r) {
+  (void)idx;
+  uint32_t *v = lf__hmap_get(&st->url, lf__hash64(r->url, strlen(r->url)));
+  if (v && !is_done(ST_STATE(*v)) && !(*v & ST_PRINTED)) {
+    *v |= ST_PRINTED;
+    fprintf(st->out, "%s\n", r->url);
+  }
+  return 0;
+}
+
+/* Trims like the job does: spaces around, '#' comments and blank lines skipped. */
+static char *list_url(char *line) {
+  while (*line == ' ' || *line == '\t')
+    line++;
+  size_t n = strlen(line);
+  while (n && strchr("\r\n \t", line[n - 1]))
+    line[--n] = '\0';
+  return *line && *line != '#' ? line : NULL;
+}
+
+/* The shard index that counts a missing URL: its shard's entry of the common N. */
+static size_t missing_shard(const lf__status_t *st, const char *url) {
+  if (!st->n) return st->nshard == 1 ? 0 : SIZE_MAX;
+  unsigned k = lf__shard_of(url, st->n) + 1;
+  for (size_t i = 0; i < st->nshard; i++)
+    if (st->shard[i].n == st->n && st->shard[i].k == k) return i;
+  return SIZE_MAX;
+}
+
+/* -i LIST: every URL without a record is missing (once, however often the list has it). */
+static int read_list(lf__status_t *st) {
+  FILE *f = strcmp(st->input, "-") == 0 ? stdin : fopen(st->input, "re");
+  if (!f) {
+    fprintf(stderr, "loopfetch status: cannot read %s: %s\n", st->input, strerror(errno));
+    return -1;
+  }
+  char *line = NULL, *u;
+  size_t cap = 0;
+  int rc = 0;
+  while (rc == 0 && getline(&line, &cap, f) >= 0) {
+    if (!(u = list_url(line))) continue;
+    int added;
+    size_t idx = missing_shard(st, u);
+    unsigned v = (idx == SIZE_MAX ? ST_NOSHARD : (unsigned)idx) << 4 | LF_ST_MISSING;
+    uint32_t *slot = lf__hmap_put(&st->url, lf__hash64(u, strlen(u)), v, &added);
+    if (!slot) rc = fail("out of memory", "", "");
+    if (added && idx == SIZE_MAX) st->unattributed_missing++;
+    if (added && st->urls) {
+      fprintf(st->out, "%s\n", u);
+      *slot |= ST_PRINTED;
+    }
+  }
+  if (rc == 0 && ferror(f)) rc = fail("cannot read ", st->input, "");
+  free(line);
+  if (f != stdin) fclose(f);
+  return rc;
+}
+
+static void count_one(void *arg, uint64_t key, uint32_t *v) {
+  lf__status_t *st = arg;
+  (void)key;
+  if (ST_SHARD(*v) != ST_NOSHARD) st->shard[ST_SHARD(*v)].count[ST_STATE(*v)]++;
+}
+
+static int parse_args(lf__status_t *st, int argc, char **argv) {
+  static const struct option opts[] = {
+      {"input", required_argument, NULL, 'i'}, {"json", no_argument, NULL, 'j'},
+      {"urls", no_argument, NULL, 'u'},        {"shards", no_argument, NULL, 's'},
+      {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0}};
+  int c;
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "i:h", opts, NULL)) != -1) {
+    switch (c) {
+    case 'i':
+      st->input = optarg;
+      break;
+    case 'j':
+      st->json = 1;
+      break;
+    case 'u':
+      st->urls = 1;
+      break;
+    case 's':
+      st->shards = 1;
+      break;
+    case 'h':
+      fputs(usage, stdout);
+      return 1;
+    default:
+      fputs(usage, stderr);
+      return -1;
+    }
+  }
+  if (st->json + st->urls + st->shards > 1)
+    return fail("--json, --urls and --shards do not go together", "", "");
+  if (optind >= argc) return fail("give one or more output folders", "", "");
+  return 0;
+}
+
+static int run(lf__status_t *st, int argc, char **argv) {
+  int rc = parse_args(st, argc, argv);
+  if (rc) return rc > 0 ? LF_EXIT_OK : LF_EXIT_USAGE;
+  if (find_manifests(st, argv + optind, argc - optind) < 0) return LF_EXIT_LOCAL;
+  for (size_t i = 0; i < st->nshard; i++)
+    if (st->shard[i].path && each_record(st, i, note_record) < 0) return LF_EXIT_LOCAL;
+  if (st->urls)
+    for (size_t i = 0; i < st->nshard; i++)
+      if (st->shard[i].path && each_record(st, i, print_undone) < 0) return LF_EXIT_LOCAL;
+  if (st->input && read_list(st) < 0) return LF_EXIT_LOCAL;
+  lf__hmap_each(&st->url, count_one, st);
+  if (st->json)
+    lf__status_print_json(st);
+  else if (st->shards)
+    lf__status_print_shards(st);
+  else if (!st->urls)
+    lf__status_print(st);
+  if (fflush(st->out) != 0) {
+    fail("cannot write the output: ", strerror(errno), "");
+    return LF_EXIT_LOCAL;
+  }
+  return lf__status_complete(st) ? LF_EXIT_OK : LF_EXIT_FAILED;
+}
+
+int lf__status_main(int argc, char **argv) {
+  lf__status_t st = {.out = stdout};
+  int rc = run(&st, argc, argv);
+  for (size_t i = 0; i < st.nshard; i++) {
+    free(st.shard[i].path);
+    /* folders' descriptors are shared by their manifests: closed once, by the first */
+    if (st.shard[i].dirfd >= 0) {
+      int fd = st.shard[i].dirfd;
+      for (size_t j = i; j < st.nshard; j++)
+        if (st.shard[j].dirfd == fd) st.shard[j].dirfd = -1;
+      close(fd);
+    }
+  }
+  free(st.shard);
+  lf__hmap_free(&st.url);
+  return rc;
+}

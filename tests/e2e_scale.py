@@ -1,0 +1,178 @@
+#!/usr/bin/env python3
+"""End-to-end cases for scaling out: `loopfetch status` over the manifests of many shards,
+the rerun-what-failed loop of the README, folder layouts, and the recipes for the other
+engines (the Kubernetes Indexed Job file in deploy/k8s, GNU parallel).
+
+    python3 tests/e2e_scale.py --loopfetch build/src/loopfetch CASE     (or --list)
+
+Each case starts the fixture server on 127.0.0.1 and works in a fresh temporary folder. A case
+that needs a program this machine lacks prints "SKIP: <why>" and exits 77.
+"""
+
+import argparse
+import collections
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+from e2e_slurm import Failure, Server, check, job_urls, shard_of  # noqa: E402
+
+SKIP = 77
+CASES = {}
+
+
+class Skip(Exception):
+    pass
+
+
+def case(fn):
+    CASES[fn.__name__] = fn
+    return fn
+
+
+class Ctx:
+    def __init__(self, exe, tmp):
+        self.exe, self.tmp = exe, tmp
+
+    def run(self, *args, timeout=240, stdin=None):
+        return subprocess.run([self.exe, *args], capture_output=True, text=True,
+                              timeout=timeout, input=stdin)
+
+    def path(self, name):
+        return os.path.join(self.tmp, name)
+
+    def write_list(self, name, urls):
+        with open(self.path(name), "w") as f:
+            f.write("".join(u + "\n" for u in urls))
+        return self.path(name)
+
+    def status(self, *args):
+        p = self.run("status", *args)
+        check(p.returncode in (0, 1), f"status {args}: exit {p.returncode}: {p.stderr}")
+        return p
+
+    def status_json(self, *args):
+        p = self.status("--json", *args)
+        return p.returncode, json.loads(p.stdout)
+
+
+def shard_row(js, k, n):
+    rows = [s for s in js["shards"] if s["shard"] == f"{k}/{n}"]
+    check(len(rows) == 1, f"status --json: {len(rows)} rows for shard {k}/{n}")
+    return rows[0]
+
+
+@case
+def status_job_view(ctx):
+    """Three of four shards run, one URL fails: status says per shard what is saved, failed
+    and missing, --urls lists exactly the URLs to redo (and -i reads them back), --shards the
+    shards to rerun, exit 1; a torn last line and a deleted page are seen; the rerun loop of
+    the README (the same command for each shard --shards names) ends with exit 0."""
+    with Server(0, 0) as srv:
+        want = job_urls(srv.base, 300, 60)
+        flaky = srv.base + "/fault/fail-then/500/1/small/flaky"  # fails once, then serves
+        urls = list(want) + [flaky]
+        lst = ctx.write_list("urls.txt", urls)
+        out = ctx.path("pages")
+        n = 4
+        for k in (1, 2, 3):
+            ctx.run("-q", "--retries", "0", "--shard", f"{k}/{n}", "-i", lst, "-o", out)
+        of = collections.Counter(shard_of(u, n) + 1 for u in urls)
+        fk = shard_of(flaky, n) + 1
+
+        p = ctx.status(out)  # no list: missing pages cannot be known
+        check(p.returncode == 1 and "(no manifest: shard not run)" in p.stdout and "-i" in p.stdout,
+              f"status without -i: exit {p.returncode}:\n{p.stdout}")
+        rc, js = ctx.status_json("-i", lst, out)
+        check(rc == 1 and js["complete"] is False, f"status -i: exit {rc}, {js}")
+        check(shard_row(js, 4, n)["missing"] == of[4] and shard_row(js, 4, n)["manifest"] is None,
+              f"shard 4: {shard_row(js, 4, n)}, want {of[4]} missing")
+        for k in (1, 2, 3):
+            row = shard_row(js, k, n)
+            failed = 1 if k == fk else 0
+            check(row["saved"] == of[k] - failed and row["failed"] == failed and
+                  row["missing"] == 0, f"shard {k}: {row}")
+        check(js["total"]["missing"] == of[4], f"total: {js['total']}")
+
+        p = ctx.status("--urls", "-i", lst, out)
+        redo = p.stdout.split()
+        want_redo = {u for u in urls if shard_of(u, n) == 3} | ({flaky} if fk != 4 else set())
+        check(set(redo) == want_redo and len(redo) == len(want_redo),
+              f"--urls: {len(redo)} lines, want {len(want_redo)}")
+        p = ctx.run("-q", "-i", "-", "-o", ctx.path("redo"), stdin=p.stdout)
+        check(p.returncode == 0 and len(os.listdir(ctx.path("redo"))) == len(want_redo) + 1,
+              f"-i reading --urls back: exit {p.returncode}")
+        p = ctx.status("--shards", "-i", lst, out)
+        check(p.stdout.strip() == ",".join(str(k) for k in sorted({fk, 4})),
+              f"--shards: {p.stdout!r}")
+
+        # A run killed mid-write leaves a torn last line; a page removed by hand is missing.
+        with open(os.path.join(out, f"loopfetch-manifest.1-of-{n}.jsonl"), "a") as f:
+            f.write('{"url":"http://127.0.0.1/cut-sho')
+        gone = next(u for u in want if shard_of(u, n) == 1)
+        os.unlink(os.path.join(out, want[gone][0]))
+        rc, js = ctx.status_json("-i", lst, out)
+        check(shard_row(js, 1, n)["torn"] == 1, f"torn line not counted: {shard_row(js, 1, n)}")
+        check(shard_row(js, 2, n)["gone"] == 1 and shard_row(js, 2, n)["missing"] == 1,
+              f"deleted page: {shard_row(js, 2, n)}")
+
+        # The README loop: rerun the same command for every shard status names.
+        for _ in range(3):
+            p = ctx.status("--shards", "-i", lst, out)
+            if p.returncode == 0:
+                break
+            for k in p.stdout.strip().split(","):
+                ctx.run("-q", "--retries", "0", "--shard", f"{k}/{n}", "-i", lst, "-o", out)
+        p = ctx.status("-i", lst, out)
+        check(p.returncode == 0 and "complete:" in p.stdout, f"after the loop: exit "
+              f"{p.returncode}:\n{p.stdout}")
+        for u, (name, body) in want.items():
+            with open(os.path.join(out, name), "rb") as f:
+                check(f.read() == body, f"{name}: bytes differ")
+
+
+@case
+def status_usage(ctx):
+    """Usage errors exit 2 with one line; a folder without manifests exits 5 with one line."""
+    for args in ([], ["--json", "--urls", "x"], ["--bogus", "x"]):
+        p = ctx.run("status", *args)
+        check(p.returncode == 2, f"status {args}: exit {p.returncode}")
+    os.makedirs(ctx.path("empty"))
+    for d in (ctx.path("empty"), ctx.path("absent")):
+        p = ctx.run("status", d)
+        check(p.returncode == 5 and len(p.stderr.strip().splitlines()) == 1 and d in p.stderr,
+              f"status {d}: exit {p.returncode}: {p.stderr!r}")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--loopfetch")
+    ap.add_argument("--list", action="store_true")
+    ap.add_argument("case", nargs="?")
+    a = ap.parse_args()
+    if a.list:
+        print("\n".join(CASES))
+        return 0
+    tmp = tempfile.mkdtemp(prefix="lf-scale-")
+    try:
+        CASES[a.case](Ctx(os.path.abspath(a.loopfetch), tmp))
+    except Skip as e:
+        print(f"SKIP: {a.case}: {e}")
+        return SKIP
+    except Failure as e:
+        print(f"FAIL {a.case}: {e}")
+        return 1
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"ok {a.case}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
