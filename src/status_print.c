@@ -73,6 +73,11 @@ void lf__status_print(const lf__status_t *st) {
             "%zu pages done, none failed; missing unknown: give -i LIST (the job's "
             "URLs) to count those no run reached\n",
             done);
+  else if (!st->input)
+    fprintf(st->out,
+            "incomplete: %zu done, %zu failed, %zu interrupted, %zu files gone; "
+            "missing unknown: give -i LIST\n",
+            done, t.count[LF_ST_FAILED], t.count[LF_ST_INTERRUPTED], t.count[LF_ST_GONE]);
   else
     fprintf(st->out, "incomplete: %zu done, %zu failed, %zu interrupted, %zu missing\n", done,
             t.count[LF_ST_FAILED], t.count[LF_ST_INTERRUPTED],
