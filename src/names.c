@@ -22,10 +22,8 @@
  * "X~2~2.html", and "X.html" requested after a real "X~2.html" skips to "X~3.html". If a
  * variant would exceed LF_NAME_MAX, the stem is cut on a character boundary.
  *
- * Memory is O(names): one allocation per recorded name (the name stored once, plus a hash and
- * a counter) and an open-addressing table of pointers kept at most 3/4 full (so at most about
- * 8/3 pointers per name). Each entry remembers the next N to try for its name, so k requests
- * of the same name cost O(k) in total, not O(k^2). */
+ * The set (nameset.c) keeps 8 bytes per name, not the names. The next N to try is remembered
+ * per requested name, so k requests of the same name cost O(k) in total, not O(k^2). */
 #define _POSIX_C_SOURCE 200809L
 #include "names.h"
 
@@ -43,7 +41,6 @@
 #define LF__SUFFIX_ROOM 10 /* "~" and up to 9 digits, added by lf__names_unique() */
 #define LF__STEM_MAX (LF_NAME_MAX - LF__EXT_LEN - LF__SUFFIX_ROOM) /* 240 */
 #define LF__EXT_MAX 16 /* a longer "extension" is treated as part of the stem */
-#define LF__SET_MIN 64 /* initial table size, a power of two */
 
 /* ---------------------------------------------------------------------------------------------
  * From a URL to a name
@@ -180,115 +177,8 @@ int lf__name_from_url(const char *url, char *buf, size_t buflen) {
 }
 
 /* ---------------------------------------------------------------------------------------------
- * The set of names handed out
+ * Variants of a name (the set that hands them out is in nameset.c)
  * ------------------------------------------------------------------------------------------- */
-
-/* The set holds every name of the job, so its memory grows with the URL list (100,000 URLs:
- * bench E): entries are 8 bytes plus the name, packed into shared blocks instead of one malloc
- * each, which would cost 16-24 bytes more per name. */
-typedef struct {
-  uint32_t hash; /* low bits of hash_name(): slot index and a quick compare */
-  uint32_t next; /* next N to try for "<stem>~N<ext>" when this name is requested again */
-  char name[];
-} lf__entry_t;
-
-#define LF__BLOCK_SIZE (64 * 1024) /* entries are carved from blocks of this size */
-
-typedef struct lf__block_s {
-  struct lf__block_s *prev;
-  size_t used;
-  _Alignas(8) char data[];
-} lf__block_t;
-
-struct lf__names_s {
-  lf__entry_t **slots; /* open addressing, linear probing; NULL is empty */
-  size_t cap;          /* a power of two */
-  size_t count;
-  lf__block_t *block; /* the newest block; entries are never freed one by one */
-};
-
-/* FNV-1a. Not keyed: names come from pages we fetch, so a hostile page could make probes long,
- * which costs time only; the names themselves never depend on the hash. */
-static uint32_t hash_name(const char *s) {
-  uint64_t h = 14695981039346656037ULL;
-  for (; *s; s++)
-    h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-  return (uint32_t)(h ^ (h >> 32)); /* folded: the slot index takes the low bits */
-}
-
-/* The slot holding name, or the empty slot where it would go. */
-static lf__entry_t **find_slot(lf__entry_t **slots, size_t cap, const char *name, uint32_t h) {
-  size_t i = (size_t)h & (cap - 1);
-  while (slots[i] && (slots[i]->hash != h || strcmp(slots[i]->name, name) != 0))
-    i = (i + 1) & (cap - 1);
-  return &slots[i];
-}
-
-static int grow(lf__names_t *names) {
-  size_t cap = names->cap * 2;
-  lf__entry_t **slots;
-  if (cap > SIZE_MAX / sizeof *slots) return LF_ENOMEM;
-  slots = calloc(cap, sizeof *slots);
-  if (!slots) return LF_ENOMEM;
-  for (size_t i = 0; i < names->cap; i++) {
-    lf__entry_t *e = names->slots[i];
-    if (e) *find_slot(slots, cap, e->name, e->hash) = e;
-  }
-  free(names->slots);
-  names->slots = slots;
-  names->cap = cap;
-  return 0;
-}
-
-/* Room for an entry of size bytes (8-aligned) in the newest block, or in a new one. */
-static lf__entry_t *carve(lf__names_t *names, size_t size) {
-  const size_t room = LF__BLOCK_SIZE - offsetof(lf__block_t, data);
-  size = (size + 7) & ~(size_t)7;
-  lf__block_t *b = names->block;
-  if (!b || room - b->used < size) {
-    if (!(b = malloc(LF__BLOCK_SIZE))) return NULL;
-    b->prev = names->block;
-    b->used = 0;
-    names->block = b;
-  }
-  lf__entry_t *e = (lf__entry_t *)(void *)(b->data + b->used);
-  b->used += size;
-  return e;
-}
-
-/* Records name (known to be absent). Grows first, so a failure changes nothing. */
-static int record(lf__names_t *names, const char *name, uint32_t h) {
-  size_t len = strlen(name);
-  lf__entry_t *e;
-  int err;
-  if ((names->count + 1) * 4 > names->cap * 3 && (err = grow(names)) != 0) return err;
-  e = carve(names, sizeof *e + len + 1); /* len <= LF_NAME_MAX: always fits a block */
-  if (!e) return LF_ENOMEM;
-  e->hash = h;
-  e->next = 2;
-  memcpy(e->name, name, len + 1);
-  *find_slot(names->slots, names->cap, name, h) = e;
-  names->count++;
-  return 0;
-}
-
-int lf__names_new(lf__names_t **out) {
-  lf__names_t *names;
-  if (!out) return LF_EINVAL;
-  *out = NULL;
-  names = malloc(sizeof *names);
-  if (!names) return LF_ENOMEM;
-  names->slots = calloc(LF__SET_MIN, sizeof *names->slots);
-  if (!names->slots) {
-    free(names);
-    return LF_ENOMEM;
-  }
-  names->cap = LF__SET_MIN;
-  names->count = 0;
-  names->block = NULL;
-  *out = names;
-  return 0;
-}
 
 /* Length of name's final extension including its '.', or 0 (none, a leading dot, too long). */
 static size_t ext_len(const char *name, size_t len) {
@@ -298,7 +188,7 @@ static size_t ext_len(const char *name, size_t len) {
 }
 
 /* Writes "<stem>~n<ext>" for name to out, cutting the stem so the result fits LF_NAME_MAX. */
-static void make_variant(const char *name, size_t len, unsigned long n, char *out) {
+void lf__name_variant(const char *name, size_t len, unsigned long n, char *out) {
   char suffix[24];
   size_t ext = ext_len(name, len), stem = len - ext, slen, room;
   slen = (size_t)snprintf(suffix, sizeof suffix, "~%lu", n);
@@ -312,47 +202,4 @@ static void make_variant(const char *name, size_t len, unsigned long n, char *ou
   memcpy(out, name, stem);
   memcpy(out + stem, suffix, slen);
   memcpy(out + stem + slen, name + len - ext, ext + 1);
-}
-
-int lf__names_unique(lf__names_t *names, const char *name, char *out, size_t outlen) {
-  char want[LF_NAME_MAX + 1], cand[LF_NAME_MAX + 1];
-  lf__entry_t *orig;
-  unsigned long n;
-  size_t len;
-  uint32_t h;
-  int err;
-  if (!names || !name || !out || outlen < LF_NAME_MAX + 1) return LF_EINVAL;
-  len = strnlen(name, LF_NAME_MAX + 1);
-  if (len == 0 || len > LF_NAME_MAX) return LF_EINVAL;
-  memcpy(want, name, len + 1); /* out may alias name */
-  h = hash_name(want);
-  orig = *find_slot(names->slots, names->cap, want, h);
-  if (!orig) {
-    if ((err = record(names, want, h)) != 0) return err;
-    memcpy(out, want, len + 1);
-    return 0;
-  }
-  /* Every N below orig->next was taken before, and names are never removed. */
-  for (n = orig->next;; n++) {
-    make_variant(want, len, n, cand);
-    h = hash_name(cand);
-    if (!*find_slot(names->slots, names->cap, cand, h)) break;
-  }
-  if ((err = record(names, cand, h)) != 0) return err;
-  /* Entries never move, so orig is still valid after a grow. Past UINT32_MAX variants of one
-   * name the search just starts lower again: slower, never wrong. */
-  orig->next = n + 1 > UINT32_MAX ? UINT32_MAX : (uint32_t)(n + 1);
-  memcpy(out, cand, strlen(cand) + 1);
-  return 0;
-}
-
-void lf__names_free(lf__names_t *names) {
-  if (!names) return;
-  while (names->block) {
-    lf__block_t *prev = names->block->prev;
-    free(names->block);
-    names->block = prev;
-  }
-  free(names->slots);
-  free(names);
 }

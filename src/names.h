@@ -19,9 +19,14 @@ int lf__name_from_curlu(CURLU *u, char *buf, size_t buflen);
  * "X.html" keeps its name, later ones become "X~2.html", "X~3.html", ... in call order. */
 typedef struct lf__names_s lf__names_t;
 
-int lf__names_new(lf__names_t **out);
+int lf__names_new(lf__names_t **out); /* nameset.c */
 /* Writes the unique variant of name into out (outlen >= LF_NAME_MAX + 1) and records it. */
 int lf__names_unique(lf__names_t *names, const char *name, char *out, size_t outlen);
 void lf__names_free(lf__names_t *names);
+
+/* Writes "<stem>~n<ext>" for name (len bytes) to out (LF_NAME_MAX + 1 bytes), the stem cut on
+ * a character boundary so the result fits LF_NAME_MAX. ext is the final extension (".html",
+ * ".gz", none). */
+void lf__name_variant(const char *name, size_t len, unsigned long n, char *out);
 
 #endif

@@ -281,10 +281,11 @@ static void test_unique_misc(void) {
   lf__names_free(NULL);
 }
 
-/* 10,000 distinct names, then each again, then 10,000 copies of one name: the table grows
- * many times and every lookup must still find what was recorded before the growth. */
+/* 40,000 distinct names, then each again, then 40,000 copies of one name: the set merges its
+ * recent names into the sorted array many times (every 16,384) and every lookup must still
+ * find what was recorded before. */
 static void test_many(void) {
-  enum { N = 10000 };
+  enum { N = 40000 };
   lf__names_t *set = NULL;
   char in[64], want[64], out[LF_NAME_MAX + 1];
   int bad_first = 0, bad_again = 0, bad_same = 0;

@@ -9,7 +9,7 @@ mkdir -p "$out"
 flags=(-std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -fsanitize=fuzzer,address,undefined
        -fno-sanitize-recover=undefined -Iinclude -Ilib -Isrc)
 libs=$(pkg-config --cflags --libs libcurl gumbo libuv zlib libbrotlidec libzstd)
-src=(lib/error.c lib/buf.c lib/selector_lex.c lib/selector_parse.c lib/selector_match.c lib/links.c lib/arena.c lib/urlresolve.c lib/encoding.c lib/transcode.c lib/decode.c src/names.c)
+src=(lib/error.c lib/buf.c lib/selector_lex.c lib/selector_parse.c lib/selector_match.c lib/links.c lib/arena.c lib/urlresolve.c lib/encoding.c lib/transcode.c lib/decode.c src/names.c src/nameset.c src/hmap.c)
 status=0
 for t in selector links names decode content_encoding; do
   clang "${flags[@]}" "tests/fuzz/fuzz_$t.c" "${src[@]}" $libs -o "$out/fuzz_$t"
