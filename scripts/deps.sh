@@ -4,7 +4,7 @@ set -euo pipefail
 pkgs=(gcc clang libclang-rt-dev pkg-config meson ninja-build python3 openssl ca-certificates
       tmux time nginx-light libuv1-dev libcurl4-openssl-dev libgumbo-dev
       zlib1g-dev libbrotli-dev libzstd-dev
-      munge slurmctld slurmd slurm-client parallel)
+      munge slurmctld slurmd slurm-client parallel python3-yaml)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

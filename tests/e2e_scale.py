@@ -150,6 +150,94 @@ def status_usage(ctx):
               f"status {d}: exit {p.returncode}: {p.stderr!r}")
 
 
+def run_shards(ctx, command, env_of, n, cwd):
+    """Runs the shell command once per shard index 0..n-1 at the same time, with loopfetch on
+    PATH and env_of(i) added; every one must exit 0."""
+    env = dict(os.environ, PATH=os.path.dirname(ctx.exe) + os.pathsep + os.environ["PATH"])
+    procs = [subprocess.Popen(["/bin/sh", "-c", command], cwd=cwd, env=dict(env, **env_of(i)),
+                              stderr=subprocess.PIPE, text=True) for i in range(n)]
+    for i, p in enumerate(procs):
+        err = p.communicate(timeout=240)[1]
+        check(p.returncode == 0, f"index {i}: exit {p.returncode}: {err[-300:]}")
+
+
+def check_job_done(ctx, want, lst, out, n):
+    """The shared folder holds every page with its bytes, one manifest per shard, and status
+    says complete."""
+    for u, (name, body) in want.items():
+        with open(os.path.join(out, name), "rb") as f:
+            check(f.read() == body, f"{name}: bytes differ")
+    manifests = sorted(f for f in os.listdir(out) if f.startswith("loopfetch-manifest"))
+    check(manifests == [f"loopfetch-manifest.{k}-of-{n}.jsonl" for k in range(1, n + 1)],
+          f"manifests: {manifests}")
+    p = ctx.status("-i", lst, out)
+    check(p.returncode == 0, f"status: exit {p.returncode}\n{p.stdout}")
+
+
+@case
+def k8s_indexed_job(ctx):
+    """deploy/k8s/loopfetch-job.yaml is an Indexed Job whose completions, parallelism and
+    --shard N agree and whose JOB_COMPLETION_INDEX i runs shard i+1; its container command,
+    run here for every index with /data mapped to a temporary folder, does the whole job."""
+    try:
+        import yaml
+    except ImportError:
+        raise Skip("python3-yaml is missing (scripts/deps.sh installs it)")
+    with open(os.path.join(ROOT, "deploy", "k8s", "loopfetch-job.yaml")) as f:
+        job = yaml.safe_load(f)
+    check(job["apiVersion"] == "batch/v1" and job["kind"] == "Job", "not a batch/v1 Job")
+    spec = job["spec"]
+    check(spec.get("completionMode") == "Indexed", "completionMode is not Indexed")
+    n = spec["completions"]
+    check(isinstance(n, int) and 1 <= spec["parallelism"] <= n, f"completions {n}, "
+          f"parallelism {spec['parallelism']}")
+    pod = spec["template"]["spec"]
+    check(pod["restartPolicy"] in ("Never", "OnFailure"), "restartPolicy")
+    (c,) = pod["containers"]
+    command = " ".join(c["command"][2:] + c["args"]) if c["command"][:2] == ["/bin/sh", "-c"] \
+        else None
+    check(command is not None, f"container command is not /bin/sh -c: {c['command']}")
+    check(f'--shard "$((JOB_COMPLETION_INDEX + 1))/{n}"' in command,
+          f"the index is not mapped to --shard i+1/{n}: {command}")
+    mount = c["volumeMounts"][0]["mountPath"]
+    check(any(v["name"] == c["volumeMounts"][0]["name"] for v in pod["volumes"]), "volume")
+    with Server(0, 5) as srv:
+        want = job_urls(srv.base, 400, 50)
+        data = ctx.path("data")
+        os.makedirs(data)
+        lst = os.path.join(data, "urls.txt")
+        with open(lst, "w") as f:
+            f.write("".join(u + "\n" for u in want))
+        run_shards(ctx, command.replace(mount + "/", data + "/"),
+                   lambda i: {"JOB_COMPLETION_INDEX": str(i)}, n, ctx.tmp)
+        check_job_done(ctx, want, lst, os.path.join(data, "pages"), n)
+
+
+def readme_line(prefix):
+    """The README's command line that starts with prefix (the recipe users copy)."""
+    with open(os.path.join(ROOT, "README.md")) as f:
+        lines = [line.strip() for line in f if line.strip().startswith(prefix)]
+    check(len(lines) == 1, f"README: {len(lines)} lines start with {prefix!r}")
+    return lines[0]
+
+
+@case
+def gnu_parallel(ctx):
+    """The README's GNU parallel recipe, run as written (in a folder holding urls.txt): all
+    shards into one folder, the job complete."""
+    if not shutil.which("parallel"):
+        raise Skip("GNU parallel is missing (scripts/deps.sh installs it)")
+    recipe = readme_line("parallel ")
+    n = len(recipe.split(":::")[1].split())
+    check(f"--shard {{}}/{n}" in recipe and "-i urls.txt" in recipe, f"recipe: {recipe}")
+    with Server(0, 5) as srv:
+        want = job_urls(srv.base, 400, 50)
+        lst = ctx.write_list("urls.txt", want)
+        os.makedirs(ctx.path("home"))
+        run_shards(ctx, recipe, lambda i: {"HOME": ctx.path("home")}, 1, ctx.tmp)
+        check_job_done(ctx, want, lst, ctx.path("pages"), n)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--loopfetch")
