@@ -121,7 +121,9 @@ typedef enum {
 typedef struct {
   const char *url;    /* absolute http:// or https:// URL (required) */
   lf_output_t output; /* LF_OUTPUT_MEMORY, LF_OUTPUT_FILE or LF_OUTPUT_CALLBACK */
-  const char *file;   /* LF_OUTPUT_FILE: file name inside out_dir; must not contain '/' */
+  const char *file;   /* LF_OUTPUT_FILE: file name inside out_dir, or a relative path in it
+                       * ("ab/cd/x.html"): missing folders are created, symlinks never
+                       * followed; no component empty, "." or "..", or over 255 bytes */
   void *data;         /* caller's pointer, handed back in the result */
   void *reserved[6];  /* must be zero: room for new fields without an ABI break */
 } lf_request_t;

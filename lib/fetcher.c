@@ -506,10 +506,17 @@ static void refill(lf_fetcher_t *f) {
   f->in_refill = 0;
 }
 
+/* A name inside out_dir, or a relative path of names ("ab/cd/x.html": subfolders, created on
+ * demand by subdir.c): no empty, "." or ".." component, none over 255 bytes. */
 static int valid_file_name(const char *name) {
-  size_t n = name ? strlen(name) : 0;
-  return n > 0 && n <= 255 && !strchr(name, '/') && strcmp(name, ".") != 0 &&
-         strcmp(name, "..") != 0;
+  size_t total = name ? strlen(name) : 0;
+  if (total == 0 || total > 4095) return 0;
+  for (const char *p = name;; p++) {
+    size_t n = strcspn(p, "/");
+    if (n == 0 || n > 255 || (p[0] == '.' && (n == 1 || (n == 2 && p[1] == '.')))) return 0;
+    p += n;
+    if (!*p) return 1;
+  }
 }
 
 int lf_fetcher_add(lf_fetcher_t *f, const lf_request_t *req) {

@@ -230,6 +230,9 @@ void lf__sink_reset(lf__sink_t *s);
 void lf__sink_job_run(lf__sink_t *s); /* pool thread: this sink's file work */
 /* How pages get their names in dirfd (fetcher.link_mode), found by trying on a probe file. */
 int lf__sink_link_mode(int dirfd, long pid);
+/* subdir.c: the folder of path's last component under dirfd (created as needed, symlinks never
+ * followed) and *base its last component; dirfd itself when path has no '/'. -1 and errno. */
+int lf__subdir_open(int dirfd, const char *path, const char **base);
 void lf__sink_job_done(lf__sink_t *s, int status); /* loop thread: after it */
 
 /* stream.c: LF_OUTPUT_CALLBACK */

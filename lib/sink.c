@@ -154,38 +154,41 @@ int lf__sink_link_mode(int dirfd, long pid) {
 #endif
 }
 
-/* Closes the file under s->temp_name, then renames it over final_name or removes it. */
-static void finish_named(lf__sink_t *s, int dirfd, int keep, const char *final_name) {
+/* Closes the file under s->temp_name, then renames it over final_name (in folder fdir) or
+ * removes it. */
+static void finish_named(lf__sink_t *s, int dirfd, int keep, int fdir, const char *final_name) {
   if (close(s->fd) < 0 && keep)
     keep = job_fail(s, "close") == 0; /* a failed close may mean lost data: do not keep */
   s->fd = -1;
-  if (keep && renameat(dirfd, s->temp_name, dirfd, final_name) == 0) return;
+  if (keep && renameat(dirfd, s->temp_name, fdir, final_name) == 0) return;
   if (keep) job_fail(s, "rename");
   int saved = errno;
   unlinkat(dirfd, s->temp_name, 0); /* best effort: the error that matters is already kept */
   errno = saved;
 }
 
-static void job_finish(lf__sink_t *s, int dirfd, int link_mode, int keep, const char *final_name) {
+/* Temporaries live in dirfd, the output folder; final_name in fdir, its folder (subdir.c). */
+static void job_finish(lf__sink_t *s, int dirfd, int link_mode, int keep, int fdir,
+                       const char *final_name) {
   if (s->fd < 0) return; /* nothing was ever created */
   if (!link_mode) {
-    finish_named(s, dirfd, keep, final_name);
+    finish_named(s, dirfd, keep, fdir, final_name);
     return;
   }
   int fd = s->fd;
-  if (keep && link_unnamed(fd, link_mode, dirfd, final_name) == 0) {
+  if (keep && link_unnamed(fd, link_mode, fdir, final_name) == 0) {
     s->fd = -1;
     if (close(fd) == 0) return;
     job_fail(s, "close"); /* as above: not kept, so the name goes again */
     int saved = errno;
-    unlinkat(dirfd, final_name, 0);
+    unlinkat(fdir, final_name, 0);
     errno = saved;
     return;
   }
   /* linkat never replaces a name: one already there (--force, an older file, a planted
    * symlink) is replaced by a rename from a temporary name, after the close, as in mode 0. */
   if (keep && errno == EEXIST && link_unnamed(fd, link_mode, dirfd, s->temp_name) == 0) {
-    finish_named(s, dirfd, 1, final_name);
+    finish_named(s, dirfd, 1, fdir, final_name);
     return;
   }
   if (keep) job_fail(s, "link");
@@ -201,7 +204,12 @@ void lf__sink_job_run(lf__sink_t *s) {
   int link_mode = t->fetcher->link_mode; /* set with out_dirfd, before any job */
   if (s->fd < 0 && (s->busy_len > 0 || s->job_keep)) ok = job_open(s, dirfd, link_mode) == 0;
   if (ok && s->busy_len > 0) ok = job_write(s) == 0;
-  if (s->job_finishing) job_finish(s, dirfd, link_mode, s->job_keep && ok, t->req->file);
+  if (!s->job_finishing) return;
+  const char *name = t->req->file;
+  int fdir = s->job_keep && ok ? lf__subdir_open(dirfd, t->req->file, &name) : dirfd;
+  if (fdir < 0) ok = job_fail(s, "mkdir") == 0;
+  job_finish(s, dirfd, link_mode, s->job_keep && ok, fdir < 0 ? dirfd : fdir, name);
+  if (fdir >= 0 && fdir != dirfd) close(fdir);
 }
 
 /* ---- loop side ---- */

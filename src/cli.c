@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <curl/curl.h>
 #include "cli.h"
+#include "layout.h"
 #include "shard.h"
 #include "status.h"
 #include "loopfetch.h"
@@ -65,6 +66,8 @@ static const char usage_text[] =
     "  -p, --procs N             N worker processes, each with its own loop over a shard\n"
     "                            (0: one per online CPU)\n"
     "      --shard K/N           fetch only shard K of N (1-based); N runs make one whole job\n"
+    "      --layout L            flat (DIR/name, default), hash (DIR/ab/cd/name), host\n"
+    "                            (DIR/host/name); give reruns the same layout\n"
     "      --compare             run sequential, single-loop and multi-process modes, print a "
     "table\n"
     "\n"
@@ -97,6 +100,7 @@ enum {
   OPT_PER_HOST,
   OPT_RATE,
   OPT_SHARD,
+  OPT_LAYOUT,
   OPT_COMPARE,
   OPT_WORKER,
   OPT_EPOCH
@@ -129,6 +133,7 @@ static const struct option long_options[] = {
     {"cacert", required_argument, NULL, OPT_CACERT},
     {"procs", required_argument, NULL, 'p'},
     {"shard", required_argument, NULL, OPT_SHARD},
+    {"layout", required_argument, NULL, OPT_LAYOUT},
     {"compare", no_argument, NULL, OPT_COMPARE},
     {"worker", no_argument, NULL, OPT_WORKER},     /* internal: a --procs child */
     {"epoch", required_argument, NULL, OPT_EPOCH}, /* internal: the parent's clock */
@@ -306,6 +311,10 @@ static int parse_job_option(int c, const char *arg, lf_cli_t *cfg) {
   case OPT_SHARD:
     if (lf__shard_parse(arg, &cfg->shard_k, &cfg->shard_n) < 0)
       return usage_error("--shard wants K/N with 1 <= K <= N, like 2/4, not '%s'", arg);
+    return 1;
+  case OPT_LAYOUT:
+    if ((cfg->layout = lf__layout_parse(arg)) < 0)
+      return usage_error("--layout wants flat, hash or host, not '%s'", arg);
     return 1;
   case OPT_COMPARE:
     cfg->mode = LF_MODE_COMPARE;

@@ -41,6 +41,7 @@ typedef struct {
   unsigned concurrency;      /* 0: default */
   unsigned procs;            /* --procs N; 0 means online CPUs (resolved in parse) */
   unsigned shard_k, shard_n; /* --shard K/N; n == 0: all */
+  int layout;                /* --layout: lf__layout_t (layout.h) */
   int links_only, quiet, force, json, progress;
   lf_options_t fetch; /* transfer options (timeouts, retries, headers, ...) */
   const char *headers[LF_CLI_MAX_HEADERS + 1];

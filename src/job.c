@@ -75,7 +75,7 @@ static void on_fetcher_closed(lf_fetcher_t *f) {
 /* Stopped by a signal: what was never handed to the fetcher is accounted for too. */
 static void record_unfed(job_t *job) {
   const char *url;
-  char name[LF_NAME_MAX + 1];
+  char name[LF_PATH_MAX + 1]; /* a name, or a --layout path */
   job->feeding = 0;
   while (lf__job_next_page(job, &url, name))
     lf__job_record_failure(job, url, name, "interrupted before it started", LF_REC_INTERRUPTED, 0);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <curl/curl.h>
 #include "cli.h"
+#include "layout.h"
 #include "lines.h"
 #include "manifest.h"
 #include "names.h"

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <fcntl.h>
 #include "job.h"
+#include "layout.h"
 #include "shard.h"
 
 /* URLs handed to the fetcher per need callback, at least: the free slots are filled at once
@@ -73,30 +74,31 @@ int lf__job_next_url(job_t *job, const char **url) {
   }
 }
 
-/* Whether a previous run saved this URL's page under this name and the file is still what
- * it recorded: a manifest in the folder says so (manifest.h), and the file has that size. A
- * name alone proves nothing: another URL may have been saved under it, or the file may be
- * anything. *bytes: its size. */
+/* Whether a previous run saved this URL's page under this name (a --layout path) and the file
+ * is still what it recorded: a manifest in the folder says so (manifest.h), and the file has
+ * that size. A name alone proves nothing: another URL may have been saved under it, or the
+ * file may be anything. No symlink is followed on the way (layout.c). *bytes: its size. */
 static int already_saved(job_t *job, const char *url, const char *name, uint64_t *bytes) {
-  struct stat st;
-  uint64_t recorded;
+  uint64_t recorded, size;
   if (job->cfg->force || !lf__manifest_lookup(&job->manifest, url, name, &recorded)) return 0;
-  if (fstatat(job->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) ||
-      (uint32_t)st.st_size != (uint32_t)recorded) /* the index keeps 32 bits (manifest.h) */
+  if (!lf__layout_size(job->dirfd, name, &size) ||
+      (uint32_t)size != (uint32_t)recorded) /* the index keeps 32 bits (manifest.h) */
     return 0;
-  *bytes = (uint64_t)st.st_size;
+  *bytes = size;
   return 1;
 }
 
-/* The next page to fetch, named. Names are given to every URL in input order, before the
- * shard filter, so every mode and every shard names a page the same. 1: a page; 0: the end. */
+/* The next page to fetch, named, and placed by --layout (name: LF_PATH_MAX + 1 bytes). Names
+ * are given to every URL in input order, before the shard filter, so every mode and every shard
+ * names a page the same. 1: a page; 0: the end. */
 int lf__job_next_page(job_t *job, const char **url, char *name) {
   const lf_cli_t *cfg = job->cfg;
   const char *u;
   while (lf__job_next_url(job, &u)) {
     char derived[LF_NAME_MAX + 1];
     int rc = lf__name_from_curlu(job->url, derived, sizeof(derived));
-    if (rc == 0) rc = lf__names_unique(job->names, derived, name, LF_NAME_MAX + 1);
+    if (rc == 0) rc = lf__names_unique(job->names, derived, derived, sizeof(derived));
+    if (rc == 0) rc = lf__layout_path(cfg->layout, job->url, derived, name);
     if (rc < 0) {
       lf__job_record_failure(job, u, NULL, lf_strerror(rc), LF_REC_FAILED, 0);
       continue;
@@ -165,7 +167,7 @@ void lf__job_on_need(lf_fetcher_t *f) {
   job_t *job = lf_fetcher_get_data(f);
   for (size_t i = 0, n = feed_count(job); i < n && job->feeding; i++) {
     const char *url, *name = NULL;
-    char buf[LF_NAME_MAX + 1];
+    char buf[LF_PATH_MAX + 1];
     uintptr_t index = 0;
     int more = job->cfg->mode == LF_MODE_WORKER ? next_worker_page(job, &url, &name, &index)
                                                 : lf__job_next_page(job, &url, buf);

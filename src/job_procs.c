@@ -60,7 +60,7 @@ void lf__job_start_procs(job_t *job) {
   }
   job->procs_running = 1;
   const char *url;
-  char name[LF_NAME_MAX + 1];
+  char name[LF_PATH_MAX + 1]; /* a name, or a --layout path */
   while (lf__job_next_page(job, &url, name)) {
     if (lf__procs_add(job->procs, url, name) < 0)
       lf__job_record_failure(job, url, name, "out of memory", LF_REC_FAILED, 0);

@@ -238,6 +238,105 @@ def gnu_parallel(ctx):
         check_job_done(ctx, want, lst, ctx.path("pages"), n)
 
 
+def hash64(data):
+    """src/hmap.c lf__hash64: FNV-1a 64, then the MurmurHash3 finaliser."""
+    m = 0xFFFFFFFFFFFFFFFF
+    h = 0xcbf29ce484222325
+    for b in data:
+        h = ((h ^ b) * 0x100000001b3) & m
+    h ^= h >> 33
+    h = (h * 0xff51afd7ed558ccd) & m
+    h ^= h >> 33
+    h = (h * 0xc4ceb9fe1a85ec53) & m
+    return h ^ (h >> 33)
+
+
+def hash_path(name):
+    """--layout hash: two bytes of the name's hash as two folder levels."""
+    h = hash64(name.encode())
+    return "%02x/%02x/%s" % (h >> 56, (h >> 48) & 0xFF, name)
+
+
+def files_under(folder):
+    out = set()
+    for d, _, files in os.walk(folder):
+        out |= {os.path.relpath(os.path.join(d, f), folder) for f in files}
+    return {f for f in out if not f.startswith("loopfetch-manifest")}
+
+
+@case
+def layout_hash(ctx):
+    """--layout hash with 4 shards (one of them -p 2) into one folder: every page at
+    ab/cd/<name> from its name's hash, the same path in every shard and mode; a rerun skips all
+    of them (no request), one page removed is the only one fetched again, and status finds the
+    files under their folders."""
+    with Server(0, 0) as srv:
+        want = job_urls(srv.base, 500, 100)
+        lst = ctx.write_list("urls.txt", want)
+        out = ctx.path("pages")
+        n = 4
+        for k in range(1, n + 1):
+            p = ctx.run("-q", "--layout", "hash", "--shard", f"{k}/{n}", "-i", lst, "-o", out,
+                        *(["-p", "2"] if k == 2 else []))
+            check(p.returncode == 0, f"shard {k}: exit {p.returncode}: {p.stderr}")
+        paths = {hash_path(name): body for name, body in want.values()}
+        check(files_under(out) == set(paths), f"paths differ: {sorted(files_under(out))[:3]} "
+              f"vs {sorted(paths)[:3]}")
+        for path, body in paths.items():
+            with open(os.path.join(out, path), "rb") as f:
+                check(f.read() == body, f"{path}: bytes differ")
+        check(ctx.status("-i", lst, out).returncode == 0, "status: not complete")
+        gone = sorted(paths)[7]
+        os.unlink(os.path.join(out, gone))
+        p = ctx.status("--json", "-i", lst, out)
+        check(json.loads(p.stdout)["total"]["gone"] == 1, f"status misses {gone}: {p.stdout}")
+        srv.stats(reset=True)
+        for k in range(1, n + 1):
+            p = ctx.run("-q", "--json", "--layout", "hash", "--shard", f"{k}/{n}", "-i", lst,
+                        "-o", out)
+            js = json.loads(p.stdout)
+            check(p.returncode == 0 and js["saved"] <= 1, f"rerun {k}: {js}")
+        check(srv.stats()["requests"] == 1, f"rerun fetched {srv.stats()['requests']} pages, "
+              "want the 1 removed")
+        check(os.path.exists(os.path.join(out, gone)), f"{gone} not fetched again")
+
+
+@case
+def layout_host_and_symlinks(ctx):
+    """--layout host puts pages under DIR/<host>/; a symlink planted where a folder of the
+    layout goes is never followed: the page fails, nothing is written outside, and a file
+    outside is never taken for a saved page."""
+    with Server(0, 0) as srv:
+        want = job_urls(srv.base, 20, 2)
+        lst = ctx.write_list("urls.txt", want)
+        out = ctx.path("host")
+        p = ctx.run("-q", "--layout", "host", "-i", lst, "-o", out)
+        check(p.returncode == 0, f"host: exit {p.returncode}")
+        check(files_under(out) == {"127.0.0.1/" + n for n, _ in want.values()},
+              f"host layout: {sorted(files_under(out))[:3]}")
+        outside = ctx.path("outside")
+        os.makedirs(outside)
+        out = ctx.path("planted")
+        os.makedirs(out)
+        victim_url, (victim, _) = next(iter(want.items()))
+        top = hash_path(victim).split("/")[0]
+        os.symlink(outside, os.path.join(out, top))
+        os.makedirs(os.path.join(outside, hash_path(victim).split("/")[1]))
+        p = ctx.run("--layout", "hash", "-i", lst, "-o", out)
+        check(p.returncode == 1 and victim_url in p.stderr, f"planted symlink: exit "
+              f"{p.returncode}: {p.stderr}")
+        check(files_under(outside) == set(), f"written outside: {files_under(outside)}")
+        # A file outside under the page's path must not count as saved by a rerun.
+        with open(os.path.join(outside, hash_path(victim).split("/", 1)[1]), "w") as f:
+            f.write("planted")
+        p = ctx.run("-q", "--json", "--layout", "hash", "-i", lst, "-o", out)
+        check(json.loads(p.stdout)["skipped"] == len(want) - 1 - sum(
+            1 for n, _ in want.values() if hash_path(n).split("/")[0] == top and n != victim),
+              f"rerun through a symlink: {p.stdout}")
+        p = ctx.run("--layout", "diagonal", "-o", out, "http://127.0.0.1:1/")
+        check(p.returncode == 2 and "--layout" in p.stderr, f"bad layout: {p.returncode}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--loopfetch")
