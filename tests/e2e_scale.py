@@ -9,26 +9,19 @@ Each case starts the fixture server on 127.0.0.1 and works in a fresh temporary 
 that needs a program this machine lacks prints "SKIP: <why>" and exits 77.
 """
 
-import argparse
 import collections
 import json
 import os
 import shutil
 import subprocess
 import sys
-import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
-from e2e_slurm import Failure, Server, check, job_urls, shard_of  # noqa: E402
+from scale_common import Server, Skip, check, job_urls, run_main, shard_of  # noqa: E402
 
-SKIP = 77
 CASES = {}
-
-
-class Skip(Exception):
-    pass
 
 
 def case(fn):
@@ -337,29 +330,5 @@ def layout_host_and_symlinks(ctx):
         check(p.returncode == 2 and "--layout" in p.stderr, f"bad layout: {p.returncode}")
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--loopfetch")
-    ap.add_argument("--list", action="store_true")
-    ap.add_argument("case", nargs="?")
-    a = ap.parse_args()
-    if a.list:
-        print("\n".join(CASES))
-        return 0
-    tmp = tempfile.mkdtemp(prefix="lf-scale-")
-    try:
-        CASES[a.case](Ctx(os.path.abspath(a.loopfetch), tmp))
-    except Skip as e:
-        print(f"SKIP: {a.case}: {e}")
-        return SKIP
-    except Failure as e:
-        print(f"FAIL {a.case}: {e}")
-        return 1
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    print(f"ok {a.case}")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_main(CASES, Ctx, "lf-scale-"))
