@@ -52,10 +52,12 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start_nginx(tmp):
+def start_nginx(tmp, size=0):
+    """nginx answering every path with one page (60 bytes, or size bytes): (process, base)."""
     os.makedirs(os.path.join(tmp, "www"))
     with open(os.path.join(tmp, "www", "page.html"), "w") as f:
-        f.write("<!DOCTYPE html><title>p</title><p>one tiny page for all.</p>\n")
+        body = "<!DOCTYPE html><title>p</title><p>one tiny page for all.</p>\n"
+        f.write(body if size <= len(body) else body + "x" * (size - len(body) - 1) + "\n")
     port = free_port()
     with open(os.path.join(tmp, "nginx.conf"), "w") as f:
         f.write(NGINX_CONF.format(tmp=tmp, port=port))
