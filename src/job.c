@@ -127,8 +127,10 @@ void lf__job_fatal(job_t *job, int exit_code, const char *fmt, const char *a, co
  * touched once (what the list page's fetch and parse left, the easy handles and receive buffers
  * of finished transfers) would stay resident, and count in the peak, until exit
  * (bench/RESULTS.md, A: peak RSS). It costs page faults when the memory is used again, so it
- * runs only before the pages start and, once every page is handed out, every TRIM_EVERY
- * results. Each call walks the whole heap (one madvise per free run of pages: ~900 at the end of
+ * runs only before the pages start, once a second while pages are handed out (over a long job
+ * the heap's free runs otherwise spread over more and more pages: at 500,000 URLs and 512 in
+ * flight, 36 MB peak against 32 MB, bench/bench_scale.py), and, once every page is handed out,
+ * every TRIM_EVERY results. Each call walks the whole heap (one madvise per free run of pages: ~900 at the end of
  * 10,000 small pages), so a fast stream of results is trimmed at most every TRIM_GAP_MS. */
 void lf__job_give_back_memory(job_t *job) {
   job->since_trim = 0;
@@ -187,8 +189,10 @@ static void on_result(lf_fetcher_t *f, const lf_result_t *r) {
     return;
   }
   job->outstanding--;
-  if (!job->feeding && ++job->since_trim >= TRIM_EVERY &&
-      uv_now(&job->loop) - job->trimmed_at >= TRIM_GAP_MS)
+  ++job->since_trim;
+  if (job->feeding ? uv_now(&job->loop) - job->trimmed_at >= TRIM_FEEDING_MS
+                   : job->since_trim >= TRIM_EVERY &&
+                         uv_now(&job->loop) - job->trimmed_at >= TRIM_GAP_MS)
     lf__job_give_back_memory(job); /* the finished pages' handles and buffers were just freed */
   lf__record_t rec;
   lf__record_from_result(&rec, r, job->signal != 0, job->clock_offset);

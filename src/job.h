@@ -26,6 +26,8 @@
  * more results, and at most once per TRIM_GAP_MS (see give_back_memory). */
 #define TRIM_EVERY 16
 #define TRIM_GAP_MS 10
+/* While pages are still handed out: at most once per this many ms (see give_back_memory). */
+#define TRIM_FEEDING_MS 1000
 
 typedef struct {
   const lf_cli_t *cfg;
