@@ -404,9 +404,10 @@ class Skip(Exception):
     pass
 
 
-def run_main(cases, prefix):
+def run_main(cases, prefix, make_ctx=None):
     """The command line shared by the e2e drivers: --list, or run one case (0 ok, 1 fail,
-    77 skip), keeping the temporary folder of a failed case for inspection."""
+    77 skip), keeping the temporary folder of a failed case for inspection. make_ctx: a Ctx
+    subclass with a driver's own helpers."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--loopfetch", default="build/loopfetch")
     ap.add_argument("--embed-echo")
@@ -420,7 +421,7 @@ def run_main(cases, prefix):
         print(f"unknown case {a.case!r}; --list shows them", file=sys.stderr)
         return 2
     tmp = tempfile.mkdtemp(prefix=prefix)
-    ctx = Ctx(os.path.abspath(a.loopfetch), tmp)
+    ctx = (make_ctx or Ctx)(os.path.abspath(a.loopfetch), tmp)
     ctx.embed_echo = os.path.abspath(a.embed_echo) if a.embed_echo else None
     try:
         cases[a.case](ctx)

@@ -19,7 +19,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
-from scale_common import Server, Skip, check, job_urls, run_main, shard_of  # noqa: E402
+from scale_common import Ctx, Server, Skip, check, job_urls, run_main, shard_of  # noqa: E402
 
 CASES = {}
 
@@ -27,32 +27,6 @@ CASES = {}
 def case(fn):
     CASES[fn.__name__] = fn
     return fn
-
-
-class Ctx:
-    def __init__(self, exe, tmp):
-        self.exe, self.tmp = exe, tmp
-
-    def run(self, *args, timeout=240, stdin=None):
-        return subprocess.run([self.exe, *args], capture_output=True, text=True,
-                              timeout=timeout, input=stdin)
-
-    def path(self, name):
-        return os.path.join(self.tmp, name)
-
-    def write_list(self, name, urls):
-        with open(self.path(name), "w") as f:
-            f.write("".join(u + "\n" for u in urls))
-        return self.path(name)
-
-    def status(self, *args):
-        p = self.run("status", *args)
-        check(p.returncode in (0, 1), f"status {args}: exit {p.returncode}: {p.stderr}")
-        return p
-
-    def status_json(self, *args):
-        p = self.status("--json", *args)
-        return p.returncode, json.loads(p.stdout)
 
 
 def shard_row(js, k, n):
@@ -331,4 +305,4 @@ def layout_host_and_symlinks(ctx):
 
 
 if __name__ == "__main__":
-    sys.exit(run_main(CASES, Ctx, "lf-scale-"))
+    sys.exit(run_main(CASES, "lf-scale-", Ctx))

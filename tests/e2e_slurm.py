@@ -13,7 +13,6 @@ server on 127.0.0.1. Where Slurm cannot run (not root, packages missing) a case 
 import collections
 import json
 import os
-import subprocess
 import sys
 import time
 
@@ -21,7 +20,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import slurm_cluster  # noqa: E402
 
-from scale_common import Failure, Server, check, job_urls, run_main, shard_of  # noqa: E402
+import scale_common  # noqa: E402
+from scale_common import Failure, Server, Skip, check, job_urls, run_main, shard_of  # noqa: E402
 
 SHARDS = 4
 CASES = {}
@@ -69,22 +69,24 @@ def check_records(out, want, ok=("saved",)):
     check(max(seen.values()) == 1, "a URL recorded twice")
 
 
-class Ctx:
-    def __init__(self, exe, tmp):
-        self.exe, self.tmp = exe, tmp
-
-    def status(self, *args):
-        return subprocess.run([self.exe, "status", *args], capture_output=True, text=True,
-                              timeout=120)
-
+class Ctx(scale_common.Ctx):
     def job_script(self, urls_file, out, extra=""):
-        path = os.path.join(self.tmp, "job.sh")
+        path = self.dir("job.sh")
         with open(path, "w") as f:
             f.write("#!/bin/sh\n# one array task: one shard of the list\n"
                     f"exec {self.exe} -q {extra} --shard \"$SLURM_ARRAY_TASK_ID/{SHARDS}\" "
                     f"-i {urls_file} -o {out}\n")
         os.chmod(path, 0o755)
         return path
+
+
+def cluster(ctx):
+    """This case's own Slurm cluster, or SKIP (exit 77) with the reason."""
+    why = slurm_cluster.skip_reason()
+    if why:
+        print(f"SKIP: {why}")
+        raise Skip(why)
+    return slurm_cluster.SlurmCluster(ctx.tmp)
 
 
 def write_urls(ctx, want):
@@ -99,7 +101,7 @@ def slurm_array(ctx):
     """sbatch --array=1-4 of --shard K/4 over 1,200 URLs into one folder: every URL saved once,
     in its shard's manifest, under the name one run gives it, with the server's bytes; the
     server saw each page requested exactly once."""
-    with Server(0, 5) as srv, slurm_cluster.SlurmCluster(ctx.tmp) as cl:
+    with Server(0, 5) as srv, cluster(ctx) as cl:
         want = job_urls(srv.base)
         out = os.path.join(ctx.tmp, "pages")
         script = ctx.job_script(write_urls(ctx, want), out)
@@ -137,7 +139,7 @@ def lines_in(path):
 def slurm_cancel_rerun(ctx):
     """scancel one array task mid-run, resubmit just that task: it fetches only what the
     cancelled run did not save (server request count, manifest), and the union is whole."""
-    with Server(20, 40) as srv, slurm_cluster.SlurmCluster(ctx.tmp) as cl:
+    with Server(20, 40) as srv, cluster(ctx) as cl:
         want = job_urls(srv.base)
         mine = [u for u in want if shard_of(u, SHARDS) == 1]  # shard 2
         out = os.path.join(ctx.tmp, "pages")
@@ -177,5 +179,4 @@ def slurm_cancel_rerun(ctx):
 
 
 if __name__ == "__main__":
-    sys.exit(run_main(CASES, Ctx, "lf-slurm-", slurm_cluster.skip_reason,
-                      (slurm_cluster.SlurmError,)))
+    sys.exit(run_main(CASES, "lf-slurm-", Ctx))
