@@ -2,14 +2,15 @@
  *
  * It holds every name of the job, so it is the one part of the program whose memory grows
  * with the URL list. It keeps what collision detection needs, not the names: the 64-bit hash
- * of each name (names.h: lf__hash64), 8 bytes a name at a million names instead of ~40.
+ * of each name (lf__hash64), in 6 bytes a name instead of ~40.
  *  - New hashes go into a small open-addressing table (lf__hmap_t); when it holds RECENT_MAX,
  *    they are sorted and merged into one sorted array of all older hashes. The array grows by
  *    realloc (an mremap for large blocks: no copy and no second array at once) and the merge
- *    runs backwards in place, so the peak is 8 bytes per name plus the small table, without
- *    the doubling a growing hash table costs when it moves.
- *  - Lookups in the sorted array interpolate: hashes are uniform, so the first guess lands
- *    within a few hundred slots and a short binary search finishes.
+ *    runs backwards in place, so the peak is the array plus the small table, without the
+ *    doubling a growing hash table costs when it moves.
+ *  - The array is cut into 65,536 buckets by the hash's top 16 bits; a bucket's start index
+ *    says them, so each entry keeps only the low 48 bits: 6 bytes, the whole 64-bit hash still
+ *    compared. A lookup searches one bucket (about 15 entries at a million names).
  *  - The next N to try for a name asked for again lives in a second map, only for names that
  *    collided.
  *
@@ -25,17 +26,33 @@
 #include "loopfetch.h"
 #include "names.h"
 
-/* 64 x 64 -> 128-bit product for the interpolation (GCC and clang; __extension__: not ISO C). */
-__extension__ typedef unsigned __int128 lf__u128_t;
-
 #define RECENT_MAX 16384 /* hashes in the small table before a merge (its table: 384 KiB) */
 
+#define TOP_SHIFT 48 /* a hash's bucket: its top 16 bits */
+#define BUCKETS (1u << (64 - TOP_SHIFT))
+#define LOW_BYTES 6 /* what an entry keeps: the low 48 bits */
+#define LOW_MASK ((UINT64_C(1) << TOP_SHIFT) - 1)
+
 struct lf__names_s {
-  lf__hmap_t recent; /* hashes since the last merge (values unused) */
-  uint64_t *sorted;  /* every older hash, ascending */
+  lf__hmap_t recent;  /* hashes since the last merge (values unused) */
+  unsigned char *low; /* every older hash's low 48 bits, ascending within its bucket */
+  uint32_t *start;    /* BUCKETS + 1: bucket b holds entries start[b] .. start[b + 1] - 1 */
   size_t count;
   lf__hmap_t next; /* hash of a requested name -> the next N to try for its "~N" variant */
 };
+
+/* Entries are written byte by byte: the same on every host. */
+static uint64_t get_low(const unsigned char *a, size_t i) {
+  uint64_t v = 0;
+  for (int k = LOW_BYTES - 1; k >= 0; k--)
+    v = v << 8 | a[i * LOW_BYTES + (size_t)k];
+  return v;
+}
+
+static void put_low(unsigned char *a, size_t i, uint64_t v) {
+  for (int k = 0; k < LOW_BYTES; k++, v >>= 8)
+    a[i * LOW_BYTES + (size_t)k] = (unsigned char)v;
+}
 
 /* Never 0: the small table stores 0 as 1, so the sorted array must see the same value. */
 static uint64_t name_hash(const char *name, size_t len) {
@@ -49,29 +66,19 @@ int lf__names_new(lf__names_t **out) {
   return *out ? 0 : LF_ENOMEM;
 }
 
-/* Whether h is in the sorted array: a guess from h's value, then binary search on a window
- * that doubles until it holds h's place. */
+/* Whether h is in the sorted array: a binary search in its bucket. */
 static int in_sorted(const lf__names_t *s, uint64_t h) {
-  size_t n = s->count;
-  if (!n) return 0;
-  size_t guess = (size_t)(((lf__u128_t)h * n) >> 64), lo = guess, hi = guess + 1, step = 64;
-  while (lo > 0 && s->sorted[lo] > h) {
-    lo = lo > step ? lo - step : 0;
-    step *= 2;
-  }
-  step = 64;
-  while (hi < n && s->sorted[hi - 1] < h) {
-    hi = n - hi > step ? hi + step : n;
-    step *= 2;
-  }
-  while (lo < hi) { /* first index in [lo, hi) whose value >= h */
+  if (!s->count) return 0;
+  size_t b = (size_t)(h >> TOP_SHIFT), lo = s->start[b], hi = s->start[b + 1];
+  uint64_t want = h & LOW_MASK;
+  while (lo < hi) { /* first index in [lo, hi) whose value >= want */
     size_t mid = lo + (hi - lo) / 2;
-    if (s->sorted[mid] < h)
+    if (get_low(s->low, mid) < want)
       lo = mid + 1;
     else
       hi = mid;
   }
-  return lo < n && s->sorted[lo] == h;
+  return lo < s->start[b + 1] && get_low(s->low, lo) == want;
 }
 
 static int has(const lf__names_t *s, uint64_t h) {
@@ -97,17 +104,36 @@ static void collect(void *arg, uint64_t key, uint32_t *val) {
 /* Moves the recent hashes into the sorted array. */
 static int merge(lf__names_t *s) {
   size_t m = s->recent.count, n = s->count;
-  uint64_t *big = realloc(s->sorted, (n + m) * sizeof(*big));
+  if (n + m > UINT32_MAX) return LF_ENOMEM; /* start[] holds 32-bit indexes */
+  if (!s->start && !(s->start = calloc(BUCKETS + 1, sizeof(*s->start)))) return LF_ENOMEM;
+  unsigned char *low = realloc(s->low, (n + m) * LOW_BYTES);
   collect_t c = {malloc(m * sizeof(uint64_t)), 0};
-  if (big) s->sorted = big;
-  if (!big || !c.keys) {
+  if (low) s->low = low;
+  if (!low || !c.keys) {
     free(c.keys);
     return LF_ENOMEM;
   }
   lf__hmap_each(&s->recent, collect, &c);
   qsort(c.keys, m, sizeof(uint64_t), ascending);
-  for (size_t k = n + m; m > 0;) /* backwards, so nothing is overwritten before it moved */
-    big[--k] = n > 0 && big[n - 1] > c.keys[m - 1] ? big[--n] : c.keys[--m];
+  /* Backwards, so nothing is overwritten before it moved; an old entry's top bits are those
+   * of the bucket it is in. */
+  size_t b = BUCKETS - 1;
+  for (size_t k = n + m; m > 0;) {
+    while (n > 0 && b > 0 && s->start[b] > n - 1)
+      b--;
+    uint64_t old = n > 0 ? (uint64_t)b << TOP_SHIFT | get_low(low, n - 1) : 0;
+    if (n > 0 && old > c.keys[m - 1])
+      put_low(low, --k, get_low(low, --n));
+    else
+      put_low(low, --k, c.keys[--m] & LOW_MASK);
+  }
+  /* A bucket now starts later by the number of new hashes in the buckets before it. */
+  size_t before = 0;
+  for (b = 0; b <= BUCKETS; b++) {
+    while (before < c.n && (c.keys[before] >> TOP_SHIFT) < b)
+      before++;
+    s->start[b] += (uint32_t)before;
+  }
   s->count += c.n;
   free(c.keys);
   lf__hmap_free(&s->recent);
@@ -157,6 +183,7 @@ void lf__names_free(lf__names_t *names) {
   if (!names) return;
   lf__hmap_free(&names->recent);
   lf__hmap_free(&names->next);
-  free(names->sorted);
+  free(names->low);
+  free(names->start);
   free(names);
 }

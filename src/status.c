@@ -4,8 +4,9 @@
  * A URL's state is the last one any record gives it, except that a record saying it is done
  * (saved, skipped, unchanged) is never undone by a later failure: the earlier file is still
  * there (a failed transfer never replaces a page). A done page whose file is gone from the
- * folder counts as missing again. URLs are kept as 64-bit hashes, 12 bytes of table each (two
- * different URLs with the same hash would count as one: about 3e-8 for a million URLs).
+ * folder counts as missing again. URLs are kept as 64-bit hashes in a 12-byte slot each of a
+ * table at most 3/4 full (two different URLs with the same hash would count as one: about 3e-8
+ * for a million URLs).
  *
  * Which URLs never got a record at all (a run killed before it reached them) only the job's
  * list can tell: with -i LIST every URL of the list without a record is missing, and only then
