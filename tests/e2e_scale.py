@@ -19,7 +19,8 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
-from scale_common import Ctx, Server, Skip, check, job_urls, run_main, shard_of  # noqa: E402
+from scale_common import (Ctx, Server, Skip, check, hash64, job_urls, run_main,  # noqa: E402
+                          shard_of)
 
 CASES = {}
 
@@ -203,19 +204,6 @@ def gnu_parallel(ctx):
         os.makedirs(ctx.path("home"))
         run_shards(ctx, recipe, lambda i: {"HOME": ctx.path("home")}, 1, ctx.tmp)
         check_job_done(ctx, want, lst, ctx.path("pages"), n)
-
-
-def hash64(data):
-    """src/hmap.c lf__hash64: FNV-1a 64, then the MurmurHash3 finaliser."""
-    m = 0xFFFFFFFFFFFFFFFF
-    h = 0xcbf29ce484222325
-    for b in data:
-        h = ((h ^ b) * 0x100000001b3) & m
-    h ^= h >> 33
-    h = (h * 0xff51afd7ed558ccd) & m
-    h ^= h >> 33
-    h = (h * 0xc4ceb9fe1a85ec53) & m
-    return h ^ (h >> 33)
 
 
 def hash_path(name):

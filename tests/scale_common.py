@@ -37,12 +37,22 @@ class Ctx(ModesCtx):
         return p.returncode, json.loads(p.stdout)
 
 
-def shard_of(url, n):
-    """src/shard.c: FNV-1a 64 of the URL, mod n (0-based)."""
+def hash64(data):
+    """src/hmap.c lf__hash64: FNV-1a 64, then MurmurHash3's 64-bit finaliser."""
+    m = 0xFFFFFFFFFFFFFFFF
     h = 0xcbf29ce484222325
-    for b in url.encode():
-        h = ((h ^ b) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
-    return h % n
+    for b in data:
+        h = ((h ^ b) * 0x100000001b3) & m
+    h ^= h >> 33
+    h = (h * 0xff51afd7ed558ccd) & m
+    h ^= h >> 33
+    h = (h * 0xc4ceb9fe1a85ec53) & m
+    return h ^ (h >> 33)
+
+
+def shard_of(url, n):
+    """src/shard.c: lf__hash64 of the URL, mod n (0-based)."""
+    return hash64(url.encode()) % n
 
 
 def job_urls(base, count=1000, repeats=200):
