@@ -3,7 +3,7 @@
 page, on each file system here? (lib/sink.c can do either; fetcher.c picks per output folder.)
 
     python3 bench/bench_create.py [--count 10000] [--size 10000] [--runs 9]
-                                  [--dirs /var/tmp,/dev/shm] [--loopfetch build/src/loopfetch]
+                                  [--dirs /var/tmp,/dev/shm] [--loopfetch build/loopfetch]
 
 Builds bench/create/create_modes.c, then for each folder (each on its own file system) runs
 both ways over COUNT pages of SIZE bytes into an empty subfolder, alternating the order run by
@@ -56,8 +56,7 @@ def main():
     ap.add_argument("--size", type=int, default=10000)
     ap.add_argument("--runs", type=int, default=9)
     ap.add_argument("--dirs", default="/var/tmp,/dev/shm")
-    ap.add_argument("--loopfetch", default=os.path.join(os.path.dirname(HERE), "build", "src",
-                                                        "loopfetch"))
+    ap.add_argument("--loopfetch", default=os.path.join(os.path.dirname(HERE), "build", "loopfetch"))
     a = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="lf-bench-create-")
     exe = os.path.join(tmp, "create_modes")

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A million URLs: does loopfetch's memory stay flat and its time linear in the list's length?
 
-    python3 bench/bench_scale.py [--loopfetch build/src/loopfetch] [--sizes 100000,1000000]
+    python3 bench/bench_scale.py [--loopfetch build/loopfetch] [--sizes 100000,1000000]
                                  [--concurrency 0,64] [--runs 1] [--dir /dev/shm]
                                  [--layout flat] [--curl]
 
@@ -127,7 +127,7 @@ LOAD0 = f"{os.getloadavg()[0]:.1f}"
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--loopfetch", default=os.path.join(ROOT, "build", "src", "loopfetch"))
+    ap.add_argument("--loopfetch", default=os.path.join(ROOT, "build", "loopfetch"))
     ap.add_argument("--sizes", default="100000,1000000")
     ap.add_argument("--runs", type=int, default=1, help="runs per size; the median is kept")
     ap.add_argument("--concurrency", default="0,64", help="-c values, 0: the default window")

@@ -3,7 +3,7 @@
 the rerun-what-failed loop of the README, folder layouts, and the recipes for the other
 engines (the Kubernetes Indexed Job file in deploy/k8s, GNU parallel).
 
-    python3 tests/e2e_scale.py --loopfetch build/src/loopfetch CASE     (or --list)
+    python3 tests/e2e_scale.py --loopfetch build/loopfetch CASE     (or --list)
 
 Each case starts the fixture server on 127.0.0.1 and works in a fresh temporary folder. A case
 that needs a program this machine lacks prints "SKIP: <why>" and exits 77.

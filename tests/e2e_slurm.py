@@ -2,7 +2,7 @@
 """End-to-end cases on a real Slurm cluster: a job array of `loopfetch --shard K/N` into one
 shared folder, and a task cancelled mid-run then resubmitted.
 
-    python3 tests/e2e_slurm.py --loopfetch build/src/loopfetch CASE     (or --list)
+    python3 tests/e2e_slurm.py --loopfetch build/loopfetch CASE     (or --list)
 
 Each case starts a single-node cluster of its own (tests/slurm_cluster.py: munge, slurmctld,
 slurmd, all under a temporary folder, stopped at the end, also on failure) and the fixture
