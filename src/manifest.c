@@ -215,6 +215,23 @@ static int is_manifest_name(const char *name) {
          strcmp(name + n - s, MANIFEST_SUFFIX) == 0;
 }
 
+/* Whether pid is a process of this machine that may still write files. A zombie may not: a
+ * worker killed with its parent stays one until init reaps it, which can be after the next run
+ * has started, and its temporaries must go all the same. EPERM: alive, but not ours. */
+static int pid_alive(long pid) {
+  if (kill((pid_t)pid, 0) < 0 && errno == ESRCH) return 0;
+  char path[48], buf[256];
+  snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno != ENOENT; /* no /proc: trust kill() */
+  ssize_t n = read(fd, buf, sizeof(buf) - 1);
+  close(fd);
+  if (n <= 0) return 1;
+  buf[n] = '\0';
+  const char *paren = strrchr(buf, ')'); /* "pid (comm) S ...": comm may hold spaces */
+  return !(paren && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X'));
+}
+
 /* A run holds this other manifest, and that run is not a process of this machine (another
  * host on a shared file system, another pid namespace): its temporaries must be left alone. */
 static int held_unseen(int fd) {
@@ -223,7 +240,7 @@ static int held_unseen(int fd) {
     return 0;
   }
   long pid = lock_holder(fd);
-  return pid <= 0 || (kill((pid_t)pid, 0) < 0 && errno == ESRCH);
+  return pid <= 0 || !pid_alive(pid);
 }
 
 int lf__manifest_load(lf__manifest_t *m, int dirfd) {
@@ -280,7 +297,7 @@ size_t lf__manifest_remove_leftovers(const lf__manifest_t *m, int dirfd, long ow
   while ((e = readdir(d))) {
     long pid = temporary_pid(e->d_name);
     /* A process alive here (or one we may not signal: EPERM) may still be writing it. */
-    if (pid == 0 || pid == own_pid || kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+    if (pid == 0 || pid == own_pid || pid_alive(pid)) continue;
     removed += unlinkat(dirfd, e->d_name, 0) == 0;
   }
   closedir(d);

@@ -472,21 +472,28 @@ def manifest_write_error(ctx):
 
 @case
 def leftovers_removed(ctx):
-    """Temporaries of a process that no longer exists are removed by the next run; those of a
-    live process (another run sharing the folder) are kept."""
+    """Temporaries of a process that no longer exists are removed by the next run, also those of
+    a zombie (a worker killed with its parent, not yet reaped); those of a live process
+    (another run sharing the folder) are kept."""
     with Srv() as srv:
         out = ctx.dir("out")
         os.makedirs(out)
         dead = subprocess.Popen(["true"])
         dead.wait()
+        zombie = subprocess.Popen(["true"])  # not waited for until the run is over
+        while not open(f"/proc/{zombie.pid}/stat").read().rsplit(")", 1)[1].startswith(" Z"):
+            time.sleep(0.01)
         gone = os.path.join(out, f".lf-{dead.pid}-3.part")
+        undead = os.path.join(out, f".lf-{zombie.pid}-1.part")
         live = os.path.join(out, f".lf-{os.getpid()}-3.part")
-        for path in (gone, live):
+        for path in (gone, undead, live):
             with open(path, "w") as f:
                 f.write("partial")
         p = run(ctx, "-i", "-", "-o", out, stdin=lines_of([srv.base + "/s/x"]))
         check(p.returncode == 0, f"exit {p.returncode}: {p.stderr[-300:]}")
+        zombie.wait()
         check(not os.path.exists(gone), "a dead run's temporary was left")
+        check(not os.path.exists(undead), "a zombie's temporary was left")
         check(os.path.exists(live), "a live process's temporary was removed")
         check_bytes(out, last_records(out))
 
