@@ -119,14 +119,20 @@ typedef enum {
 
 /* One request. lf_fetcher_add() copies the strings; the caller keeps ownership of the struct. */
 typedef struct {
-  const char *url;    /* absolute http:// or https:// URL (required) */
-  lf_output_t output; /* LF_OUTPUT_MEMORY, LF_OUTPUT_FILE or LF_OUTPUT_CALLBACK */
-  const char *file;   /* LF_OUTPUT_FILE: file name inside out_dir, or a relative path in it
-                       * ("ab/cd/x.html"): missing folders are created, symlinks never
-                       * followed; no component empty, "." or "..", or over 255 bytes */
-  void *data;         /* caller's pointer, handed back in the result */
-  void *reserved[6];  /* must be zero: room for new fields without an ABI break */
+  const char *url;            /* absolute http:// or https:// URL (required) */
+  lf_output_t output;         /* LF_OUTPUT_MEMORY, LF_OUTPUT_FILE or LF_OUTPUT_CALLBACK */
+  const char *file;           /* LF_OUTPUT_FILE: file name inside out_dir, or a relative path in it
+                               * ("ab/cd/x.html"): missing folders are created, symlinks never
+                               * followed; no component empty, "." or "..", or over 255 bytes */
+  void *data;                 /* caller's pointer, handed back in the result */
+  const char *const *headers; /* this request's own headers ("Name: value"), NULL-terminated,
+                                 sent after lf_options_t.headers (e.g. If-None-Match); NULL:
+                                 none. A 304 reply to such a request is a success (status 0,
+                                 http_code 304) that leaves an existing file untouched. */
+  void *reserved[5];          /* must be zero: room for new fields without an ABI break */
 } lf_request_t;
+
+#define LF_FILE_NAME_MAX 4095 /* bytes of lf_request_t.file (a name or a relative path) */
 
 /* Time spent in each phase of a transfer, in seconds from the transfer's start (libcurl's
  * CURLINFO_*_TIME_T), plus the time it waited in the queue before a slot was free. */
@@ -156,10 +162,43 @@ typedef struct {
   size_t body_len;           /* length of body without the terminating NUL */
   lf_timings_t timings;
   double start; /* start of the transfer, seconds on the fetcher's clock (see lf_fetcher_now) */
+  /* Headers of the last response, or NULL when it had none. */
+  const char *etag;                /* ETag, as sent (quotes included) */
+  const char *last_modified;       /* Last-Modified, as sent */
+  const char *content_disposition; /* Content-Disposition, as sent */
+  int64_t file_time; /* Last-Modified as seconds since the epoch, -1 if absent or unreadable;
+                        LF_OUTPUT_FILE: the saved file's modification time is set to it */
 } lf_result_t;
 
 typedef void (*lf_result_cb)(lf_fetcher_t *fetcher, const lf_result_t *result);
+/* Called for a LF_OUTPUT_FILE request whose body has arrived complete (status 0, not a 304),
+ * before the file gets its name: `reply` tells what came (content_type, the headers above;
+ * `bytes`, `file` is the requested name), and `name` (LF_FILE_NAME_MAX + 1 bytes) holds the
+ * requested name, which the callback may replace (same rules as lf_request_t.file).
+ * The result then reports the name used. Lets a program name files by their content. */
+typedef void (*lf_name_cb)(lf_fetcher_t *fetcher, const lf_result_t *reply, char *name);
 typedef void (*lf_close_cb)(lf_fetcher_t *fetcher);
+
+/* What happens to a request, attempt by attempt (for a verbose log). */
+typedef enum {
+  LF_EVENT_START = 0, /* an attempt starts */
+  LF_EVENT_REDIRECT,  /* the attempt followed redirects: `detail` is where it ended */
+  LF_EVENT_RETRY,     /* the attempt failed transiently: `detail` says why, wait_ms how long */
+  LF_EVENT_DONE       /* the last attempt ended: `detail` is the error, or NULL on success */
+} lf_event_kind_t;
+
+typedef struct {
+  lf_event_kind_t kind;
+  const char *url;    /* the request's URL */
+  void *data;         /* the request's lf_request_t.data */
+  int attempt;        /* 1 for the first */
+  const char *detail; /* see the kinds above */
+  long http_code;     /* of the attempt, 0 if none */
+  long redirects;     /* LF_EVENT_REDIRECT: how many */
+  long wait_ms;       /* LF_EVENT_RETRY */
+} lf_event_t;
+
+typedef void (*lf_event_cb)(lf_fetcher_t *fetcher, const lf_event_t *event);
 /* Called when the queue has run dry and a slot is free: the moment to lf_fetcher_add() more.
  * Lets a producer feed URLs lazily so that memory stays O(in flight), not O(URLs). */
 typedef void (*lf_need_cb)(lf_fetcher_t *fetcher);
@@ -248,6 +287,12 @@ LF_EXTERN const char *lf_stream_get_url(const lf_stream_t *stream);
 /* The response's Content-Type, or NULL if it had none; valid until the next callback. */
 LF_EXTERN const char *lf_stream_get_content_type(const lf_stream_t *stream);
 
+/* Sets (or clears) the callback that may rename a file once its reply is known (lf_name_cb). */
+LF_EXTERN void lf_fetcher_set_name_cb(lf_fetcher_t *fetcher, lf_name_cb on_name);
+
+/* Sets (or clears) the callback told about each attempt as it happens (lf_event_cb). */
+LF_EXTERN void lf_fetcher_set_event_cb(lf_fetcher_t *fetcher, lf_event_cb on_event);
+
 /* Queues a request; it starts as soon as a slot is free (possibly before this returns).
  * Copies req's strings. Errors: LF_EINVAL (no URL, LF_OUTPUT_FILE without a valid name,
  * LF_OUTPUT_CALLBACK without a body callback, an unknown output, a reserved slot not zero),
@@ -262,6 +307,11 @@ LF_EXTERN void lf_fetcher_set_max_in_flight(lf_fetcher_t *fetcher, unsigned max_
 /* Transfers running, and requests waiting for a slot. */
 LF_EXTERN size_t lf_fetcher_in_flight(const lf_fetcher_t *fetcher);
 LF_EXTERN size_t lf_fetcher_queued(const lf_fetcher_t *fetcher);
+/* Of the transfers running, those that libcurl holds back until it may open a connection
+ * (per_host): they count in lf_fetcher_in_flight() but have not sent their request. */
+LF_EXTERN size_t lf_fetcher_waiting_for_connection(const lf_fetcher_t *fetcher);
+/* Requests waiting for their next attempt after a transient failure (not counted above). */
+LF_EXTERN size_t lf_fetcher_waiting_to_retry(const lf_fetcher_t *fetcher);
 /* Of the transfers running, those waiting for the disk: their network part is over and their
  * output is still being written, or they are paused until buffered output is written. A large
  * number means the disk, not the network, is what the fetcher waits for. */

@@ -210,6 +210,14 @@ void lf_fetcher_set_body_cb(lf_fetcher_t *f, lf_body_cb on_body) {
   f->on_body = on_body;
 }
 
+void lf_fetcher_set_name_cb(lf_fetcher_t *f, lf_name_cb on_name) {
+  f->on_name = on_name;
+}
+
+void lf_fetcher_set_event_cb(lf_fetcher_t *f, lf_event_cb on_event) {
+  f->on_event = on_event;
+}
+
 void lf_fetcher_set_max_in_flight(lf_fetcher_t *f, unsigned max_in_flight) {
   f->opts.max_in_flight = max_in_flight ? max_in_flight : LF_DEFAULT_IN_FLIGHT;
   /* Fails only for an invalid handle; the old cap would then stay, which costs only speed. */
@@ -227,6 +235,15 @@ size_t lf_fetcher_waiting_for_disk(const lf_fetcher_t *f) {
 
 size_t lf_fetcher_queued(const lf_fetcher_t *f) {
   return f->queued;
+}
+
+size_t lf_fetcher_waiting_for_connection(const lf_fetcher_t *f) {
+  size_t net = f->in_flight - f->writing;
+  return net > f->connected ? net - f->connected : 0;
+}
+
+size_t lf_fetcher_waiting_to_retry(const lf_fetcher_t *f) {
+  return f->delayed_count;
 }
 
 double lf_fetcher_now(const lf_fetcher_t *f) {
@@ -320,7 +337,7 @@ void lf__fetcher_report(lf__transfer_t *t) {
   }
   lf_result_t r = {0};
   r.url = t->req->url;
-  r.file = t->req->file;
+  r.file = lf__transfer_file(t);
   r.data = t->req->data;
   r.status = t->status ? t->status : t->abort_status;
   r.error = r.status ? (t->error[0] ? t->error : lf_strerror(r.status)) : NULL;
@@ -329,6 +346,7 @@ void lf__fetcher_report(lf__transfer_t *t) {
   r.attempts = t->req->attempts;
   r.effective_url = t->effective_url;
   r.content_type = t->content_type;
+  lf__transfer_fill_headers(t, &r);
   if (t->req->output == LF_OUTPUT_MEMORY && r.status == 0) {
     r.body = t->sink.fill ? t->sink.fill : "";
     r.body_len = t->sink.fill_len;
@@ -336,6 +354,7 @@ void lf__fetcher_report(lf__transfer_t *t) {
   fill_timings(t, &r);
   unlink_active(f, t);
   f->in_flight--;
+  if (t->started) lf__transfer_event_done(t, r.status, r.error);
   f->on_result(f, &r);
   lf__transfer_recycle(t);
   t->next = f->idle;
@@ -436,6 +455,7 @@ static void report_unstarted(lf_fetcher_t *f, lf__pending_t *p, int status, cons
   r.status = status;
   r.error = why;
   r.attempts = p->attempts;
+  r.file_time = -1;
   r.timings.queued = secs(p->added_ns, lf__now_ns());
   r.start = secs(f->clock_base, lf__now_ns());
   f->on_result(f, &r);
@@ -508,7 +528,7 @@ static void refill(lf_fetcher_t *f) {
 
 /* A name inside out_dir, or a relative path of names ("ab/cd/x.html": subfolders, created on
  * demand by subdir.c): no empty, "." or ".." component, none over 255 bytes. */
-static int valid_file_name(const char *name) {
+int lf__valid_file_name(const char *name) {
   size_t total = name ? strlen(name) : 0;
   if (total == 0 || total > 4095) return 0;
   for (const char *p = name;; p++) {
@@ -521,7 +541,7 @@ static int valid_file_name(const char *name) {
 
 int lf_fetcher_add(lf_fetcher_t *f, const lf_request_t *req) {
   if (!f || !req || !req->url || !req->url[0] || !LF__RESERVED_ZERO(req)) return LF_EINVAL;
-  if (req->output == LF_OUTPUT_FILE && !valid_file_name(req->file)) return LF_EINVAL;
+  if (req->output == LF_OUTPUT_FILE && !lf__valid_file_name(req->file)) return LF_EINVAL;
   if (req->output != LF_OUTPUT_FILE && req->output != LF_OUTPUT_MEMORY &&
       (req->output != LF_OUTPUT_CALLBACK || !f->on_body))
     return LF_EINVAL;
@@ -534,7 +554,10 @@ int lf_fetcher_add(lf_fetcher_t *f, const lf_request_t *req) {
   }
   size_t ulen = strlen(req->url) + 1;
   size_t flen = req->output == LF_OUTPUT_FILE ? strlen(req->file) + 1 : 0;
-  lf__pending_t *p = malloc(sizeof(*p) + ulen + flen);
+  size_t hlen = 0, hcount = 0;
+  for (; req->headers && req->headers[hcount]; hcount++)
+    hlen += strlen(req->headers[hcount]) + 1;
+  lf__pending_t *p = malloc(sizeof(*p) + ulen + flen + hlen);
   if (!p) return LF_ENOMEM;
   p->next = NULL;
   p->data = req->data;
@@ -547,6 +570,13 @@ int lf_fetcher_add(lf_fetcher_t *f, const lf_request_t *req) {
   if (flen) {
     memcpy(p->url + ulen, req->file, flen);
     p->file = p->url + ulen;
+  }
+  p->headers = p->url + ulen + flen;
+  p->header_count = hcount;
+  for (size_t i = 0, at = 0; i < hcount; i++) {
+    size_t n = strlen(req->headers[i]) + 1;
+    memcpy(p->url + ulen + flen + at, req->headers[i], n);
+    at += n;
   }
   if (f->queue_tail)
     f->queue_tail->next = p;

@@ -41,6 +41,8 @@ struct lf_fetcher_s {
                         rename; O_TMPFILE + linkat, 1 with AT_EMPTY_PATH, 2 via /proc/self/fd */
   lf_result_cb on_result;
   lf_need_cb on_need;
+  lf_name_cb on_name;
+  lf_event_cb on_event;
   lf_close_cb on_close;
   lf_body_cb on_body;
   lf__pending_t *queue_head, *queue_tail;
@@ -60,6 +62,7 @@ struct lf_fetcher_s {
   size_t poll_index_len;
   size_t queued, delayed_count, in_flight, open_handles;
   size_t writing;      /* of in_flight: network part done, output still being written */
+  size_t connected;    /* of in_flight: on the network with a connection (prereq called) */
   uint64_t clock_base; /* uv_hrtime() at init */
   uint64_t temp_seq;   /* makes temporary file names unique */
   size_t buffered;     /* body bytes waiting for the disk, all transfers together */
@@ -85,9 +88,11 @@ struct lf__pending_s {
   void *data;
   lf_output_t output;
   uint64_t added_ns;
-  uint64_t due_ns;  /* delayed retries: not before this */
-  int attempts;     /* transfers already made */
-  const char *file; /* points into url[] storage, or NULL */
+  uint64_t due_ns;     /* delayed retries: not before this */
+  int attempts;        /* transfers already made */
+  const char *file;    /* points into url[] storage, or NULL */
+  const char *headers; /* the request's own headers, NUL-separated, in url[] storage */
+  size_t header_count;
   char url[];
 };
 
@@ -143,9 +148,15 @@ struct lf__transfer_s {
                              filled in by the report) */
   char *effective_url;    /* copies, for the result */
   char *content_type;
-  uint64_t discarded; /* body bytes of an error response, thrown away */
+  char *etag, *last_modified, *content_disposition; /* response headers, copied */
+  int64_t file_time;                                /* Last-Modified, -1: none */
+  long redirects;                                   /* followed by this attempt */
+  struct curl_slist *req_headers; /* fetcher headers + the request's own, or NULL */
+  char *final_name;               /* the name callback's choice (malloc'd); NULL keeps req->file */
+  uint64_t discarded;             /* body bytes of an error response, thrown away */
   long http_code;
   int started;      /* on the multi handle (or was): libcurl's info is meaningful */
+  int connected;    /* counted in fetcher->connected */
   int paused_once;  /* the write callback paused it: its handle is not reused */
   int status;       /* 0 or LF_E* / UV_E*, decided when libcurl is done */
   int checked_code; /* the write callback looked at the response code */
@@ -197,6 +208,12 @@ void lf__transfer_abort(lf__transfer_t *t);                    /* close(): stop 
 void lf__transfer_recycle(lf__transfer_t *t);
 void lf__transfer_free(lf__transfer_t *t);
 void lf__transfer_set_error(lf__transfer_t *t, int status, const char *fmt, ...);
+void lf__transfer_fill_headers(const lf__transfer_t *t, lf_result_t *r);
+void lf__transfer_event_done(lf__transfer_t *t, int status, const char *error);
+/* The name the file gets: the name callback's choice, or the requested one. */
+static inline const char *lf__transfer_file(const lf__transfer_t *t) {
+  return t->final_name ? t->final_name : t->req->file;
+}
 
 /* decode.c: gzip, deflate, br and zstd bodies, in bounded pieces, with their end checked.
  * emit takes a piece: 0 taken, 1 not taken (pause; it is offered again), negative: stop. */
@@ -233,6 +250,8 @@ int lf__sink_link_mode(int dirfd, long pid);
 /* subdir.c: the folder of path's last component under dirfd (created as needed, symlinks never
  * followed) and *base its last component; dirfd itself when path has no '/'. -1 and errno. */
 int lf__subdir_open(int dirfd, const char *path, const char **base);
+/* fetcher.c: a name or relative path lf_request_t.file may hold. */
+int lf__valid_file_name(const char *name);
 void lf__sink_job_done(lf__sink_t *s, int status); /* loop thread: after it */
 
 /* stream.c: LF_OUTPUT_CALLBACK */

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "internal.h"
 
@@ -205,8 +206,14 @@ void lf__sink_job_run(lf__sink_t *s) {
   if (s->fd < 0 && (s->busy_len > 0 || s->job_keep)) ok = job_open(s, dirfd, link_mode) == 0;
   if (ok && s->busy_len > 0) ok = job_write(s) == 0;
   if (!s->job_finishing) return;
-  const char *name = t->req->file;
-  int fdir = s->job_keep && ok ? lf__subdir_open(dirfd, t->req->file, &name) : dirfd;
+  if (s->job_keep && ok && s->fd >= 0 && t->file_time >= 0) {
+    /* The file's time is the page's (Last-Modified), as wget and curl -R keep it. */
+    struct timespec times[2] = {{0, UTIME_OMIT}, {(time_t)t->file_time, 0}};
+    int rc = futimens(s->fd, times);
+    (void)rc; /* a file system without times still holds the whole page: keep it */
+  }
+  const char *file = lf__transfer_file(t), *name = file;
+  int fdir = s->job_keep && ok ? lf__subdir_open(dirfd, file, &name) : dirfd;
   if (fdir < 0) ok = job_fail(s, "mkdir") == 0;
   job_finish(s, dirfd, link_mode, s->job_keep && ok, fdir < 0 ? dirfd : fdir, name);
   if (fdir >= 0 && fdir != dirfd) close(fdir);
@@ -237,7 +244,7 @@ void lf__sink_job_done(lf__sink_t *s, int status) {
     s->err = s->job_err;
     s->err_op = s->job_err_op;
     lf__transfer_set_error(t, LF_EIO, "cannot save %s/%s: %s failed: %s", f->opts.out_dir,
-                           t->req->file, s->err_op, uv_strerror(s->err));
+                           lf__transfer_file(t), s->err_op, uv_strerror(s->err));
   }
   if (s->job_finishing) {
     t->written_ns = lf__now_ns();

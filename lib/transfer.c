@@ -119,6 +119,19 @@ static int on_progress(void *userp, curl_off_t dltotal, curl_off_t dlnow, curl_o
   return t->abort_status != 0;
 }
 
+/* libcurl calls this once the request has a connection (new or reused) and is about to be
+ * sent: before it, a transfer on the multi handle may only be waiting for a connection
+ * (CURLMOPT_MAX_HOST_CONNECTIONS), which lf_fetcher_waiting_for_connection() tells apart. */
+static int on_prereq(void *userp, char *conn_primary_ip, char *conn_local_ip, int conn_primary_port,
+                     int conn_local_port) {
+  lf__transfer_t *t = userp;
+  if (!t->connected) {
+    t->connected = 1;
+    t->fetcher->connected++;
+  }
+  return lf__h2_prereq(userp, conn_primary_ip, conn_local_ip, conn_primary_port, conn_local_port);
+}
+
 /* The easy handle comes at start: transfers that only write their output hold none. */
 int lf__transfer_new(lf_fetcher_t *f, lf__transfer_t **out) {
   lf__transfer_t *t = calloc(1, sizeof(*t));
@@ -185,7 +198,7 @@ static int configure_shared(lf__transfer_t *t) {
   SET(CURLOPT_OPENSOCKETFUNCTION, lf__loop_open_socket);   /* so that connections' sockets */
   SET(CURLOPT_CLOSESOCKETFUNCTION, lf__loop_close_socket); /* keep their poll handles between */
   SET(CURLOPT_CLOSESOCKETDATA, t->fetcher);                /* transfers (loop.c) */
-  SET(CURLOPT_PREREQFUNCTION, lf__h2_prereq); /* which connection each transfer gets (h2.c) */
+  SET(CURLOPT_PREREQFUNCTION, on_prereq); /* counts it connected; h2.c: which connection */
   SET(CURLOPT_NOSIGNAL, 1L);
   SET(CURLOPT_FOLLOWLOCATION, 1L);
   SET(CURLOPT_MAXREDIRS, 10L);
@@ -217,6 +230,24 @@ fail:
   return LF_ECURL;
 }
 
+/* The fetcher's headers followed by the request's own (libcurl takes one list per handle). */
+static int request_headers(lf__transfer_t *t) {
+  const lf__pending_t *p = t->req;
+  struct curl_slist *l = NULL;
+  for (const struct curl_slist *h = t->fetcher->header_list; h; h = h->next)
+    if (!(l = curl_slist_append(t->req_headers, h->data)))
+      return LF_ENOMEM;
+    else
+      t->req_headers = l;
+  const char *h = p->headers;
+  for (size_t i = 0; i < p->header_count; i++, h += strlen(h) + 1)
+    if (!(l = curl_slist_append(t->req_headers, h)))
+      return LF_ENOMEM;
+    else
+      t->req_headers = l;
+  return 0;
+}
+
 /* Options of this request. Each is set either way, since the handle may carry the last
  * request's. */
 static int configure_request(lf__transfer_t *t) {
@@ -224,6 +255,12 @@ static int configure_request(lf__transfer_t *t) {
   CURLcode rc;
   const char *what;
   int https = lf__is_https(t->req->url);
+  if (t->req->header_count && request_headers(t) < 0) {
+    lf__transfer_set_error(t, LF_ENOMEM, "out of memory for the request headers");
+    return LF_ENOMEM;
+  }
+  SET(CURLOPT_HTTPHEADER,
+      t->req_headers ? t->req_headers : (struct curl_slist *)t->fetcher->header_list);
   SET(CURLOPT_URL, (const char *)t->req->url);
   /* For https, wait for a connection that can multiplex (HTTP/2) rather than open more. Plain
    * http is HTTP/1.1 here: waiting would only delay every transfer behind the first one. */
@@ -235,10 +272,30 @@ fail:
   return LF_ECURL;
 }
 
+static void event(lf__transfer_t *t, lf_event_kind_t kind, const char *detail, long wait_ms) {
+  lf_fetcher_t *f = t->fetcher;
+  if (!f->on_event) return;
+  lf_event_t ev = {.kind = kind,
+                   .url = t->req->url,
+                   .data = t->req->data,
+                   .attempt = t->req->attempts,
+                   .detail = detail,
+                   .http_code = t->http_code,
+                   .redirects = t->redirects,
+                   .wait_ms = wait_ms};
+  f->on_event(f, &ev);
+}
+
+void lf__transfer_event_done(lf__transfer_t *t, int status, const char *error) {
+  event(t, LF_EVENT_DONE, status ? error : NULL, 0);
+}
+
 int lf__transfer_start(lf__transfer_t *t, lf__pending_t *req) {
   t->req = req;
   t->retry_ms = -1;
+  t->file_time = -1;
   req->attempts++;
+  event(t, LF_EVENT_START, NULL, 0);
   t->start_ns = lf__now_ns();
   t->progress_ms = uv_now(t->fetcher->loop);
   lf__watchdog_arm(t->fetcher);
@@ -276,6 +333,8 @@ static void judge(lf__transfer_t *t, CURLcode result) {
     lf__transfer_set_error(t, LF_ETOOBIG, "body exceeds the size limit of %llu bytes",
                            (unsigned long long)t->fetcher->opts.max_size);
     t->status = LF_ETOOBIG;
+  } else if (result == CURLE_OK && t->http_code == 304) {
+    t->status = 0; /* not modified: a success that leaves the file as it is */
   } else if (t->http_code >= 400 || (result == CURLE_OK && t->http_code < 200)) {
     lf__transfer_set_error(t, LF_EHTTP, "HTTP %ld", t->http_code);
     t->status = LF_EHTTP;
@@ -355,9 +414,22 @@ static char *info_copy(CURL *easy, CURLINFO what) {
   return curl_easy_getinfo(easy, what, &s) == CURLE_OK && s ? strdup(s) : NULL;
 }
 
+/* A header of the last response (after redirects), copied, or NULL. */
+static char *header_copy(CURL *easy, const char *name) {
+  struct curl_header *h = NULL;
+  if (curl_easy_header(easy, name, 0, CURLH_HEADER, -1, &h) != CURLHE_OK || !h) return NULL;
+  return strdup(h->value);
+}
+
 /* What the result will tell, read now: the handle goes back before the output is written. */
 static void keep_info(lf__transfer_t *t) {
   CURL *e = t->easy;
+  t->etag = header_copy(e, "ETag");
+  t->last_modified = header_copy(e, "Last-Modified");
+  t->content_disposition = header_copy(e, "Content-Disposition");
+  time_t when = t->last_modified ? curl_getdate(t->last_modified, NULL) : -1;
+  t->file_time = when < 0 ? -1 : (int64_t)when;
+  if (curl_easy_getinfo(e, CURLINFO_REDIRECT_COUNT, &t->redirects) != CURLE_OK) t->redirects = 0;
   t->timings.namelookup = info_secs(e, CURLINFO_NAMELOOKUP_TIME_T);
   t->timings.connect = info_secs(e, CURLINFO_CONNECT_TIME_T);
   t->timings.appconnect = info_secs(e, CURLINFO_APPCONNECT_TIME_T);
@@ -393,7 +465,49 @@ static CURLcode check_whole(lf__transfer_t *t, CURLcode result) {
   return CURLE_PARTIAL_FILE; /* a transient failure, retried */
 }
 
+void lf__transfer_fill_headers(const lf__transfer_t *t, lf_result_t *r) {
+  r->etag = t->etag;
+  r->last_modified = t->last_modified;
+  r->content_disposition = t->content_disposition;
+  r->file_time = t->started ? t->file_time : -1;
+}
+
+/* The caller's name callback sees the reply and may pick another name for the file. */
+static int choose_name(lf__transfer_t *t) {
+  lf_fetcher_t *f = t->fetcher;
+  if (!f->on_name) return 0;
+  lf_result_t reply = {.url = t->req->url,
+                       .effective_url = t->effective_url,
+                       .file = t->req->file,
+                       .data = t->req->data,
+                       .http_code = t->http_code,
+                       .content_type = t->content_type,
+                       .bytes = t->bytes,
+                       .attempts = t->req->attempts};
+  lf__transfer_fill_headers(t, &reply);
+  char name[LF_FILE_NAME_MAX + 1];
+  snprintf(name, sizeof(name), "%s", t->req->file);
+  f->on_name(f, &reply, name);
+  name[LF_FILE_NAME_MAX] = '\0';
+  if (strcmp(name, t->req->file) == 0) return 0;
+  if (!lf__valid_file_name(name)) {
+    lf__transfer_set_error(t, LF_EINVAL, "the name callback gave an unusable file name");
+    t->status = LF_EINVAL;
+    return -1;
+  }
+  if (!(t->final_name = strdup(name))) {
+    lf__transfer_set_error(t, LF_ENOMEM, "out of memory naming the file");
+    t->status = LF_ENOMEM;
+    return -1;
+  }
+  return 0;
+}
+
 void lf__transfer_done(lf__transfer_t *t, CURLcode result) {
+  if (t->connected) {
+    t->connected = 0;
+    t->fetcher->connected--;
+  }
   CURLMcode mrc = curl_multi_remove_handle(t->fetcher->multi, t->easy);
   t->done_ns = lf__now_ns();
   if (curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &t->http_code) != CURLE_OK)
@@ -406,7 +520,8 @@ void lf__transfer_done(lf__transfer_t *t, CURLcode result) {
   /* A stream whose body was partly handed out cannot start again: the caller has it. */
   int handed_out = t->req->output == LF_OUTPUT_CALLBACK && t->bytes > 0;
   if (t->status != 0 && t->status != LF_EABORTED && !t->sink.err && !handed_out &&
-      t->req->attempts <= t->fetcher->opts.retries && (transient(result, t->http_code) || t->starved))
+      t->req->attempts <= t->fetcher->opts.retries &&
+      (transient(result, t->http_code) || t->starved))
     t->retry_ms = retry_delay(t);
   if (mrc != CURLM_OK && t->status == 0) {
     lf__transfer_set_error(t, LF_ECURL, "curl_multi_remove_handle: %s", curl_multi_strerror(mrc));
@@ -414,11 +529,15 @@ void lf__transfer_done(lf__transfer_t *t, CURLcode result) {
   }
   keep_info(t);
   release_easy(t);
+  if (t->redirects > 0) event(t, LF_EVENT_REDIRECT, t->effective_url, 0);
+  if (t->retry_ms >= 0) event(t, LF_EVENT_RETRY, t->error, t->retry_ms);
+  int keep = t->status == 0 && t->http_code != 304; /* a 304 leaves the file untouched */
+  if (keep && t->req->output == LF_OUTPUT_FILE) keep = choose_name(t) == 0;
   /* The network part is over: its slot can serve the next request while the disk finishes
    * this one (the fetcher bounds how many may be writing at once). */
   lf_fetcher_t *f = t->fetcher;
   f->writing++;
-  lf__sink_finish(&t->sink, t->status == 0); /* may report, and recycle t, right here */
+  lf__sink_finish(&t->sink, keep); /* may report, and recycle t, right here */
   lf__fetcher_refill(f);
 }
 
@@ -434,6 +553,11 @@ void lf__transfer_recycle(lf__transfer_t *t) {
   free(t->effective_url);
   free(t->content_type);
   lf__decoder_free(t->decoder);
+  free(t->final_name);
+  free(t->etag);
+  free(t->last_modified);
+  free(t->content_disposition);
+  curl_slist_free_all(t->req_headers);
   lf__sink_reset(&t->sink);
   curl_easy_cleanup(t->easy); /* only a transfer that failed to start still has one */
   lf_fetcher_t *f = t->fetcher;

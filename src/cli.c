@@ -12,72 +12,89 @@
 #include <curl/curl.h>
 #include "cli.h"
 #include "layout.h"
+#include "errmsg.h"
+#include "report.h"
 #include "shard.h"
 #include "status.h"
 #include "loopfetch.h"
 
+/* Every line fits in 80 columns (tests/e2e_cli.py checks it), as curl's and wget's do. */
 static const char usage_text[] =
-    "Usage: loopfetch [options] [LIST_URL]\n"
-    "       loopfetch status [--json | --urls | --shards] [-i LIST] DIR...  (status --help)\n"
-    "Fetch a page, select links in it with a CSS selector, and save every linked page,\n"
-    "all transfers overlapped on one event loop.\n"
-    "Default LIST_URL: " LF_DEFAULT_LIST_URL "\n"
+    "Usage: loopfetch [options] [LIST_URL...]\n"
+    "       loopfetch status [--json | --urls | --shards] [-i LIST] DIR...\n"
+    "Fetch pages, select links in them with a CSS selector, and save every linked\n"
+    "page, all transfers overlapped on one event loop. Several LIST_URLs (and -i)\n"
+    "are one job: their links are deduplicated and named in one folder.\n"
+    "Default LIST_URL: Wikipedia's List_of_countries_by_population_(United_Nations)\n"
     "\n"
     "Selecting links:\n"
-    "      --select SEL          CSS selector for the links (default '" LF_DEFAULT_SELECTOR "')\n"
-    "  -i, --input FILE|-        read URLs from FILE (or stdin), one per line, '#' comments,\n"
-    "                            instead of fetching a list page\n"
-    "      --links               print the resolved links, one per line, and exit\n"
+    "      --select SEL          CSS selector for the links\n"
+    "                            (default '" LF_DEFAULT_SELECTOR "')\n"
+    "  -i, --input FILE|-        read URLs from FILE (or stdin), one per line, '#'\n"
+    "                            comments, as pages to save (with LIST_URLs too)\n"
+    "      --links               print the links, one per line, and exit (writes\n"
+    "                            nothing)\n"
     "\n"
     "Output:\n"
-    "  -o, --output-dir DIR      save pages into DIR (default '" LF_DEFAULT_OUT_DIR
-    "'), created if missing\n"
-    "      --manifest FILE       one JSON line per URL (default DIR/" LF_MANIFEST_NAME ",\n"
-    "                            with --shard K/N DIR/" LF_MANIFEST_STEM ".K-of-N.jsonl)\n"
-    "      --force               fetch pages again that a previous run saved (default: skip them)\n"
+    "  -o, --output-dir DIR      save pages into DIR (default '" LF_DEFAULT_OUT_DIR "'), created\n"
+    "                            if missing\n"
+    "      --manifest FILE       one JSON line per URL (default\n"
+    "                            DIR/" LF_MANIFEST_NAME ", with --shard K/N\n"
+    "                            DIR/" LF_MANIFEST_STEM ".K-of-N.jsonl)\n"
+    "      --force               fetch pages again that a previous run saved\n"
+    "                            (default: skip them)\n"
+    "      --refresh             fetch saved pages again only if they changed\n"
+    "                            (If-None-Match, If-Modified-Since)\n"
+    "      --content-disposition name a file as the server's Content-Disposition says\n"
+    "  -v, --verbose             one line per attempt on stderr (start, redirect,\n"
+    "                            retry, result)\n"
     "  -q, --quiet               print only errors\n"
-    "      --progress            show the progress line even if stderr is not a terminal\n"
-    "      --json                print the final summary as one JSON object on stdout\n"
-    "      --trace FILE          write a Chrome trace (Perfetto, chrome://tracing) of all "
-    "transfers\n"
+    "      --progress            show the progress line even if stderr is not a\n"
+    "                            terminal\n"
+    "      --json                print one JSON object on stdout: the summary, or\n"
+    "                            the error\n"
+    "      --trace FILE          write a Chrome trace (Perfetto, chrome://tracing)\n"
     "      --waterfall FILE.svg  write an SVG waterfall: one bar per URL over time\n"
     "\n"
     "Transfers:\n"
-    "  -c, --concurrency N       transfers in flight per process (default: every link, at most\n"
-    "                            512 in all, shared by -p workers, within the open-file limit;\n"
-    "                            a single loop starts with 256 and widens while it only waits);\n"
+    "  -c, --concurrency N       transfers in flight per process (default: every\n"
+    "                            link, at most 512 in all, shared by -p workers,\n"
+    "                            within the open-file limit; a single loop starts\n"
+    "                            with 256 and widens while it only waits);\n"
     "                            -c 1 is sequential\n"
     "      --retries N           retries after a transient failure (default 3)\n"
-    "      --retry-max-wait S    longest wait before a retry, Retry-After included (default 30)\n"
+    "      --retry-max-wait S    longest wait before a retry, Retry-After included\n"
+    "                            (default 30)\n"
     "      --connect-timeout S   (default 30)\n"
-    "      --stall-timeout S     abort an attempt that receives nothing for S seconds (default "
-    "60)\n"
+    "      --stall-timeout S     abort an attempt that receives nothing for S\n"
+    "                            seconds (default 60)\n"
     "      --timeout S           limit for one attempt (default none)\n"
-    "      --max-size BYTES      largest page accepted, with k/M/G suffix (default 100M)\n"
+    "      --max-size BYTES      largest page accepted, with k/M/G suffix\n"
+    "                            (default 100M)\n"
     "      --max-list-size BYTES largest list page, parsed in memory (default 32M)\n"
     "      --per-host N          connections per host (default no limit)\n"
-    "      --rate R              start at most R requests per second (default no limit)\n"
-    "      --user-agent STR      User-Agent (default 'loopfetch/" LOOPFETCH_VERSION
-    " (+" LOOPFETCH_URL ")')\n"
+    "      --rate R              start at most R requests per second\n"
+    "      --user-agent STR      User-Agent (default 'loopfetch/" LOOPFETCH_VERSION " (+URL)')\n"
     "  -H, --header 'N: V'       extra request header (repeatable)\n"
     "      --cacert FILE         verify TLS peers with the CA certificates in FILE\n"
     "\n"
     "Processes:\n"
-    "  -p, --procs N             N worker processes, each with its own loop over a shard\n"
-    "                            (0: one per online CPU)\n"
-    "      --shard K/N           fetch only shard K of N (1-based); N runs make one whole job\n"
-    "      --layout L            flat (DIR/name, default), hash (DIR/ab/cd/name), host\n"
-    "                            (DIR/host/name); give reruns the same layout\n"
-    "      --compare             run sequential, single-loop and multi-process modes, print a "
-    "table\n"
+    "  -p, --procs N             N worker processes, each with its own loop over a\n"
+    "                            shard (0: one per online CPU)\n"
+    "      --shard K/N           fetch only shard K of N (1-based); N runs make one\n"
+    "                            whole job\n"
+    "      --layout L            flat (DIR/name, default), hash (DIR/ab/cd/name),\n"
+    "                            host (DIR/host/name); give reruns the same layout\n"
+    "      --compare             run sequential, single-loop and multi-process\n"
+    "                            modes, print a table\n"
     "\n"
     "Other:\n"
     "  -h, --help                show this help and exit\n"
-    "  -V, --version             show the version and exit\n"
+    "  -V, --version             show the versions of loopfetch and its libraries\n"
     "\n"
-    "Exit status: 0 every page saved (or already complete); 1 some pages failed; 2 usage\n"
-    "error or malformed selector; 3 list page or input unreadable; 4 nothing to fetch;\n"
-    "5 local error; 130/143 interrupted by SIGINT/SIGTERM.\n";
+    "Exit status: 0 every page saved (or already complete); 1 some pages failed;\n"
+    "2 usage error or malformed selector; 3 list page or input unreadable;\n"
+    "4 nothing to fetch; 5 local error; 130/143 interrupted by SIGINT/SIGTERM.\n";
 
 enum {
   OPT_SELECT = 256,
@@ -103,7 +120,9 @@ enum {
   OPT_LAYOUT,
   OPT_COMPARE,
   OPT_WORKER,
-  OPT_EPOCH
+  OPT_EPOCH,
+  OPT_REFRESH,
+  OPT_CONTENT_DISPOSITION
 };
 
 static const struct option long_options[] = {
@@ -135,6 +154,9 @@ static const struct option long_options[] = {
     {"shard", required_argument, NULL, OPT_SHARD},
     {"layout", required_argument, NULL, OPT_LAYOUT},
     {"compare", no_argument, NULL, OPT_COMPARE},
+    {"verbose", no_argument, NULL, 'v'},
+    {"refresh", no_argument, NULL, OPT_REFRESH},
+    {"content-disposition", no_argument, NULL, OPT_CONTENT_DISPOSITION},
     {"worker", no_argument, NULL, OPT_WORKER},     /* internal: a --procs child */
     {"epoch", required_argument, NULL, OPT_EPOCH}, /* internal: the parent's clock */
     {"help", no_argument, NULL, 'h'},
@@ -142,10 +164,38 @@ static const struct option long_options[] = {
     {NULL, 0, NULL, 0}};
 
 static int usage_error(const char *fmt, const char *arg) {
-  fprintf(stderr, "loopfetch: ");
-  fprintf(stderr, fmt, arg);
-  fprintf(stderr, " (see loopfetch --help)\n");
+  char what[768];
+  snprintf(what, sizeof(what), fmt, arg);
+  lf__error("%s (see loopfetch --help)", what);
   return -1;
+}
+
+/* "scheme://...": what a URL looks like where a value was expected. wget's -H (span hosts)
+ * and -o (log file), aria2c's -d, take no value or another one here, so `-H URL` would swallow
+ * the URL and run the default job: such a value is refused instead. */
+static int looks_like_url(const char *s) {
+  const char *p = s;
+  if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z'))) return 0;
+  while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+         *p == '+' || *p == '-' || *p == '.')
+    p++;
+  return strncmp(p, "://", 3) == 0;
+}
+
+static int refuse_url(const char *option, const char *what, const char *arg) {
+  char fmt[160];
+  snprintf(fmt, sizeof(fmt), "%s wants %s, not a URL: '%%s' (put LIST_URLs after the options)",
+           option, what);
+  return usage_error(fmt, arg);
+}
+
+/* "Name: value" with a token name (RFC 9110) and no line breaks in the value. */
+static int valid_header(const char *h) {
+  const char *colon = strchr(h, ':');
+  if (!colon || colon == h) return 0;
+  for (const char *p = h; p < colon; p++)
+    if (*p <= 32 || *p >= 127 || strchr("\"(),/;<=>?@[\\]{}", *p)) return 0;
+  return strpbrk(colon, "\r\n") == NULL;
 }
 
 /* A whole decimal number in [min, max]; no sign, no trailing junk. */
@@ -247,12 +297,15 @@ static int parse_transfer_option(int c, const char *arg, lf_cli_t *cfg) {
     o->user_agent = arg;
     return 1;
   case 'H':
-    if (!strchr(arg, ':')) return usage_error("--header wants 'Name: value', not '%s'", arg);
+    if (looks_like_url(arg)) /* "Referer: http://..." is fine: the name comes first */
+      return refuse_url("--header", "'Name: value'", arg);
+    if (!valid_header(arg)) return usage_error("--header wants 'Name: value', not '%s'", arg);
     if (cfg->header_count == LF_CLI_MAX_HEADERS)
       return usage_error("too many --header options (at most 64)%s", "");
     cfg->headers[cfg->header_count++] = arg;
     return 1;
   case OPT_CACERT:
+    if (looks_like_url(arg)) return refuse_url("--cacert", "a file", arg);
     o->cacert = arg;
     return 1;
   default:
@@ -272,6 +325,7 @@ static int parse_job_option(int c, const char *arg, lf_cli_t *cfg) {
     cfg->selector = arg;
     return 1;
   case 'i':
+    if (looks_like_url(arg)) return refuse_url("--input", "a file of URLs", arg);
     cfg->input = arg;
     return 1;
   case OPT_LINKS:
@@ -279,13 +333,24 @@ static int parse_job_option(int c, const char *arg, lf_cli_t *cfg) {
     return 1;
   case 'o':
     if (!*arg) return usage_error("empty output folder name%s", "");
+    if (looks_like_url(arg)) return refuse_url("--output-dir", "a folder", arg);
     cfg->out_dir = arg;
     return 1;
   case OPT_MANIFEST:
+    if (looks_like_url(arg)) return refuse_url("--manifest", "a file", arg);
     cfg->manifest = arg;
     return 1;
   case OPT_FORCE:
     cfg->force = 1;
+    return 1;
+  case OPT_REFRESH:
+    cfg->refresh = 1;
+    return 1;
+  case OPT_CONTENT_DISPOSITION:
+    cfg->content_disposition = 1;
+    return 1;
+  case 'v':
+    cfg->verbose = 1;
     return 1;
   case 'q':
     cfg->quiet = 1;
@@ -335,8 +400,36 @@ static int check_combination(lf_cli_t *cfg) {
     return usage_error("--compare runs the job three times: give -i a file, not stdin%s", "");
   if (cfg->mode == LF_MODE_COMPARE && cfg->links_only)
     return usage_error("--compare and --links do not go together%s", "");
+  /* A server's name is unique only within the process that claims it (the -p parent names
+   * before the replies come). */
+  if (cfg->content_disposition && (cfg->mode == LF_MODE_PROCS || cfg->mode == LF_MODE_COMPARE))
+    return usage_error("--content-disposition works in one loop: not with -p or --compare%s", "");
+  if (cfg->refresh && cfg->mode == LF_MODE_COMPARE) /* its runs always fetch everything */
+    return usage_error("--refresh and --compare do not go together%s", "");
   if (cfg->procs == 0 && cfg->mode == LF_MODE_COMPARE) cfg->procs = (unsigned)online_cpus();
   return 0;
+}
+
+/* Names the option getopt stopped at: for a short one the letter itself, so "-nc" (wget's
+ * no-clobber) is "unknown option '-n'" and "-qz" is "'-z'", not the whole word or argv[0]. */
+static int option_error(int c, int argc, char **argv) {
+  char name[3] = {'-', (char)optopt, '\0'};
+  const char *word = optind - 1 < argc ? argv[optind - 1] : "";
+  /* For a short option inside a cluster, optind still points at the cluster's word. */
+  if (optopt && strncmp(word, "--", 2) != 0) {
+    if (optind < argc && argv[optind][0] == '-' && argv[optind][1] != '-' &&
+        strchr(argv[optind], optopt))
+      word = argv[optind];
+    if (c == ':') return usage_error("option '%s' needs a value", name);
+    if (strlen(word) > 2) {
+      char msg[300];
+      snprintf(msg, sizeof(msg), "unknown option '%s' (in '%.200s')", name, word);
+      return usage_error("%s", msg);
+    }
+    return usage_error("unknown option '%s'", name);
+  }
+  if (c == ':') return usage_error("option '%s' needs a value", word);
+  return usage_error("unknown option '%s'", word);
 }
 
 int lf__cli_parse(int argc, char **argv, lf_cli_t *cfg) {
@@ -353,7 +446,7 @@ int lf__cli_parse(int argc, char **argv, lf_cli_t *cfg) {
   cfg->fetch.max_memory_body = LF_CLI_MAX_LIST_SIZE;
   int c;
   opterr = 0; /* we print our own one-line errors */
-  while ((c = getopt_long(argc, argv, ":i:o:qc:H:p:hV", long_options, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, ":i:o:qvc:H:p:hV", long_options, NULL)) != -1) {
     int rc = parse_transfer_option(c, optarg, cfg);
     if (rc == 0) rc = parse_job_option(c, optarg, cfg);
     if (rc < 0) return -1;
@@ -363,23 +456,22 @@ int lf__cli_parse(int argc, char **argv, lf_cli_t *cfg) {
       fputs(usage_text, stdout);
       return 1;
     case 'V':
-      printf("loopfetch %s (libcurl %s, libuv %s)\n", LOOPFETCH_VERSION,
-             curl_version_info(CURLVERSION_NOW)->version, uv_version_string());
+      lf__print_version();
       return 1;
-    case ':':
-      return usage_error("option '%s' needs a value", argv[optind - 1]);
     default:
-      return usage_error("unknown option '%s'", argv[optind - 1]);
+      return option_error(c, argc, argv);
     }
   }
-  if (optind < argc && cfg->input)
-    return usage_error("give either --input or a LIST_URL, not both ('%s')", argv[optind]);
-  if (optind < argc) {
-    cfg->list_url = argv[optind++];
+  if (optind < argc) { /* every further argument is a list page */
+    cfg->list_urls = (const char *const *)argv + optind;
+    cfg->list_count = (size_t)(argc - optind);
+    cfg->list_url = argv[optind];
     cfg->list_url_given = 1;
+  } else if (!cfg->input) {
+    static const char *const default_list[] = {LF_DEFAULT_LIST_URL};
+    cfg->list_urls = default_list;
+    cfg->list_count = 1;
   }
-  if (optind < argc)
-    return usage_error("unexpected argument '%s': give one LIST_URL", argv[optind]);
   cfg->headers[cfg->header_count] = NULL;
   cfg->fetch.headers = cfg->headers;
   return check_combination(cfg);
@@ -394,6 +486,14 @@ static int fill_std_fds(void) {
     int got = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY); /* the lowest free: fd itself */
     if (got != fd) return -1;
   }
+  return 0;
+}
+
+/* --json promises one object whatever happens, also when the command line itself is wrong:
+ * so it is looked for before (and whatever) getopt makes of the rest. */
+static int wants_json(int argc, char **argv) {
+  for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+    if (strcmp(argv[i], "--json") == 0) return 1;
   return 0;
 }
 
@@ -413,7 +513,14 @@ int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "status") == 0) return lf__status_main(argc - 1, argv + 1);
   lf_cli_t cfg;
   int rc = lf__cli_parse(argc, argv, &cfg);
-  if (rc != 0) return rc > 0 ? LF_EXIT_OK : LF_EXIT_USAGE;
+  if (rc != 0) {
+    if (rc < 0 && wants_json(argc, argv)) lf__report_json_stopped(LF_EXIT_USAGE);
+    return rc > 0 ? LF_EXIT_OK : LF_EXIT_USAGE;
+  }
+  if ((rc = lf__precheck(&cfg)) != 0) {
+    if (cfg.json) lf__report_json_stopped(rc);
+    return rc;
+  }
   if (cfg.mode == LF_MODE_COMPARE) return lf__compare_run(&cfg);
   return lf__job_run(&cfg);
 }

@@ -31,7 +31,9 @@ typedef enum { LF_MODE_LOOP = 0, LF_MODE_PROCS, LF_MODE_WORKER, LF_MODE_COMPARE 
 
 typedef struct {
   lf_cli_mode_t mode;
-  const char *list_url;
+  const char *list_url;         /* the first list page (messages) */
+  const char *const *list_urls; /* every list page; none with only -i */
+  size_t list_count;
   int list_url_given;
   const char *selector;
   const char *out_dir;
@@ -43,6 +45,7 @@ typedef struct {
   unsigned shard_k, shard_n; /* --shard K/N; n == 0: all */
   int layout;                /* --layout: lf__layout_t (layout.h) */
   int links_only, quiet, force, json, progress;
+  int verbose, refresh, content_disposition;
   lf_options_t fetch; /* transfer options (timeouts, retries, headers, ...) */
   const char *headers[LF_CLI_MAX_HEADERS + 1];
   size_t header_count;
@@ -60,6 +63,13 @@ int lf__cli_parse(int argc, char **argv, lf_cli_t *cfg);
 
 /* Runs the job described by cfg and returns the process exit code. */
 int lf__job_run(const lf_cli_t *cfg);
+
+/* --version: the program, its libraries and their features, on stdout. */
+void lf__print_version(void);
+
+/* Checks before the first request what can be checked: the output folder, the manifest, the
+ * CA file. Prints one line and returns the exit code, or 0. */
+int lf__precheck(const lf_cli_t *cfg);
 
 /* --compare: runs the job in each mode as a child process and prints the table. */
 int lf__compare_run(const lf_cli_t *cfg);

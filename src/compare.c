@@ -14,6 +14,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "cli.h"
+#include "errmsg.h"
+#include "report.h"
 
 extern char **environ;
 
@@ -83,6 +85,9 @@ static char **run_argv(const lf_cli_t *cfg, const char *mode, const char *dir, c
   }
   argv[n++] = "--json";
   argv[n++] = "-q";
+  /* On a terminal each run draws its own progress line under "running MODE...": the runs can
+   * take a while and would otherwise show nothing (-q alone hides the line). */
+  if (!cfg->quiet && isatty(2)) argv[n++] = "--progress";
   argv[n++] = "--force"; /* a fresh run each time, even over an earlier comparison */
   snprintf(buf[0], 4200, "--output-dir=%s/%s", cfg->out_dir, mode);
   argv[n++] = buf[0];
@@ -159,15 +164,16 @@ static int run_mode(const lf_cli_t *cfg, const char *mode, run_t *out) {
 }
 
 static void print_table(const lf_cli_t *cfg, const run_t *r, int n) {
-  printf("%-12s %8s %8s %8s %6s %11s %6s %9s %7s\n", "mode", "wall s", "speedup", "cpu s", "cpu %",
-         "peak RSS MB", "pages", "MB", "failed");
+  /* 72 columns: a terminal of 80 never wraps it. */
+  printf("%-11s %7s %7s %7s %5s %7s %6s %8s %6s\n", "mode", "wall s", "speedup", "cpu s", "cpu %",
+         "RSS MB", "pages", "MB", "failed");
   for (int i = 0; i < n; i++) {
     char label[32];
     if (strcmp(r[i].mode, "procs") == 0)
       snprintf(label, sizeof(label), "procs (%u)", cfg->procs);
     else
       snprintf(label, sizeof(label), "%s", r[i].mode);
-    printf("%-12s %8.2f %7.1fx %8.2f %5.0f%% %11.1f %6zu %9.1f %7zu\n", label, r[i].wall,
+    printf("%-11s %7.2f %6.1fx %7.2f %4.0f%% %7.1f %6zu %8.1f %6zu\n", label, r[i].wall,
            r[i].wall > 0 ? r[0].wall / r[i].wall : 0.0, r[i].cpu,
            r[i].wall > 0 ? 100.0 * r[i].cpu / r[i].wall : 0.0, r[i].rss_kb / 1024.0, r[i].pages,
            r[i].mb, r[i].failed);
@@ -205,7 +211,8 @@ int lf__compare_run(const lf_cli_t *cfg) {
       return got_signal == SIGINT ? LF_EXIT_SIGINT : LF_EXIT_SIGTERM;
     }
     if (rc < 0) {
-      fprintf(stderr, "loopfetch: --compare: cannot run %s mode: %s\n", modes[i], strerror(errno));
+      lf__error("--compare: cannot run %s mode: %s", modes[i], strerror(errno));
+      if (cfg->json) lf__report_json_stopped(LF_EXIT_LOCAL);
       return LF_EXIT_LOCAL;
     }
     if (runs[i].exit_code > worst) worst = runs[i].exit_code;

@@ -14,6 +14,7 @@
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
+#include "errmsg.h"
 #include "job.h"
 #include "safe_text.h"
 #include "shard.h"
@@ -24,8 +25,6 @@
  * more results, and at most once per TRIM_GAP_MS (see give_back_memory). */
 #define TRIM_EVERY 16
 #define TRIM_GAP_MS 10
-
-static int list_tag; /* lf_request_t.data of the list page: told apart from pages */
 
 /* ---- setup ---- */
 
@@ -115,9 +114,9 @@ void lf__job_maybe_done(job_t *job) {
 void lf__job_fatal(job_t *job, int exit_code, const char *fmt, const char *a, const char *b) {
   lf__job_stop_progress(job);
   char *sa = lf__display(a, 1), *sb = lf__display(b, 1);
-  fprintf(stderr, "loopfetch: ");
-  fprintf(stderr, fmt, sa ? sa : "?", sb ? sb : "?");
-  fputc('\n', stderr);
+  char line[1024];
+  snprintf(line, sizeof(line), fmt, sa ? sa : "?", sb ? sb : "?");
+  lf__error("%s", line);
   free(sa);
   free(sb);
   lf__job_finish(job, exit_code);
@@ -184,7 +183,7 @@ void lf__job_record_skipped(job_t *job, const char *url, const char *file, uint6
 }
 static void on_result(lf_fetcher_t *f, const lf_result_t *r) {
   job_t *job = lf_fetcher_get_data(f);
-  if (r->data == &list_tag) {
+  if (lf__job_is_list(job, r->data)) {
     lf__job_on_list(job, r);
     return;
   }
@@ -197,8 +196,39 @@ static void on_result(lf_fetcher_t *f, const lf_result_t *r) {
   lf__record_t rec;
   lf__record_from_result(&rec, r, job->signal != 0, job->clock_offset);
   rec.pid = job->pid;
+  lf__job_refresh_record(job, &rec);
   lf__job_record(job, &rec, (uintptr_t)r->data);
   lf__job_maybe_done(job);
+}
+
+/* -v: one line per attempt as it happens (curl -v and wget -v say what they do; retries
+ * would otherwise be silent until the final verdict). */
+static void on_event(lf_fetcher_t *f, const lf_event_t *e) {
+  job_t *job = lf_fetcher_get_data(f);
+  int list_retry = e->kind == LF_EVENT_RETRY && !job->cfg->quiet && lf__job_is_list(job, e->data);
+  if (!job->cfg->verbose && !list_retry) return;
+  /* URLs and reasons come from outside: secrets hidden, controls escaped (safe_text.h). */
+  char *url = lf__display(e->url, 1),
+       *detail = e->detail ? lf__display(e->detail, e->kind == LF_EVENT_REDIRECT) : NULL;
+  const char *u = url ? url : "?", *d = detail ? detail : "failed";
+  if (job->progress_on) lf__progress_clear(stderr); /* the next tick redraws it below */
+  if (!job->cfg->verbose) /* the list page's retries, before any progress: never silent */
+    fprintf(stderr, "loopfetch: list page %s: %s; attempt %d failed, next in %.1f s\n", u, d,
+            e->attempt, (double)e->wait_ms / 1000);
+  else if (e->kind == LF_EVENT_START)
+    fprintf(stderr, "loopfetch: #%d start %s\n", e->attempt, u);
+  else if (e->kind == LF_EVENT_REDIRECT)
+    fprintf(stderr, "loopfetch: #%d redirect %s -> %s (%ld redirect%s)\n", e->attempt, u, d,
+            e->redirects, e->redirects == 1 ? "" : "s");
+  else if (e->kind == LF_EVENT_RETRY)
+    fprintf(stderr, "loopfetch: #%d retry %s in %.1f s: %s\n", e->attempt, u,
+            (double)e->wait_ms / 1000, d);
+  else if (e->detail)
+    fprintf(stderr, "loopfetch: #%d failed %s: %s\n", e->attempt, u, d);
+  else
+    fprintf(stderr, "loopfetch: #%d done %s: HTTP %ld\n", e->attempt, u, e->http_code);
+  free(url);
+  free(detail);
 }
 
 /* ---- signals: the first stops the job (in-flight pages are aborted and recorded as
@@ -239,14 +269,12 @@ static int watch_signals(job_t *job) {
 
 /* ---- running ---- */
 
-static void slurp_input(job_t *job);
-
 /* New input lines: fed to the fetcher, or (--procs) collected until the end. */
 static void on_input_ready(lf__lines_t *l) {
   job_t *job = l->data;
   if (!job->input) return;
-  if (job->cfg->mode == LF_MODE_PROCS)
-    slurp_input(job);
+  if (job->slurping)
+    lf__job_slurp_input(job);
   else if (job->feeding) /* the fetcher calls lf__job_on_need if a slot is free, else later; */
     lf_fetcher_set_max_in_flight(job->fetcher, job->concurrency); /* never re-entered */
 }
@@ -257,7 +285,7 @@ static int open_input(job_t *job) {
   int rc = lf__lines_open(&job->input_lines, &job->loop, path, on_input_ready);
   if (rc < 0) {
     char *shown = lf__display(path, 0);
-    fprintf(stderr, "loopfetch: cannot read %s: %s\n", shown ? shown : "the input", strerror(-rc));
+    lf__error("cannot read %s: %s", shown ? shown : "the input", strerror(-rc));
     free(shown);
     return -1;
   }
@@ -267,9 +295,10 @@ static int open_input(job_t *job) {
 }
 
 /* Input lists are read whole for --procs (pages are dealt out at once) and streamed
- * otherwise, so that a single loop over a huge list needs memory for what is in flight.
- * Called again as lines arrive; the pages start at the end of the input. */
-static void slurp_input(job_t *job) {
+ * otherwise, so that a single loop over a huge list needs memory for what is in flight;
+ * also for --links, and after the list pages when there are some. Called again as lines
+ * arrive; at the end of the input the links are ready (lf__job_links_ready). */
+void lf__job_slurp_input(job_t *job) {
   const char *url;
   while (job->input && lf__job_next_url(job, &url)) {
     if (job->links.count == job->links_cap) {
@@ -289,7 +318,8 @@ static void slurp_input(job_t *job) {
   }
   lf__lines_close(job->input);
   job->input = NULL;
-  lf__job_start_pages(job, job->links.count);
+  job->slurping = 0;
+  lf__job_links_ready(job);
 }
 
 static void start(job_t *job) {
@@ -297,17 +327,17 @@ static void start(job_t *job) {
   /* The folder and its manifest first: a second run on the same manifest is refused before
    * anything is fetched. --links writes nothing. */
   if (!cfg->links_only && lf__job_open_output(job) < 0) return;
-  if (cfg->mode == LF_MODE_WORKER || (cfg->input && cfg->mode != LF_MODE_PROCS)) {
+  if (cfg->mode != LF_MODE_WORKER && cfg->list_count) {
+    lf__job_start_lists(job); /* -i's URLs, if any, join the links once all are in */
+    return;
+  }
+  if (cfg->mode == LF_MODE_WORKER ||
+      (cfg->input && cfg->mode != LF_MODE_PROCS && !cfg->links_only)) {
     lf__job_start_pages(job, 0);
     return;
   }
-  if (cfg->input) {
-    slurp_input(job);
-    return;
-  }
-  lf_request_t req = {.url = cfg->list_url, .output = LF_OUTPUT_MEMORY, .data = &list_tag};
-  int rc = lf_fetcher_add(job->fetcher, &req);
-  if (rc < 0) lf__job_fatal(job, LF_EXIT_LOCAL, "list page %s: %s", cfg->list_url, lf_strerror(rc));
+  job->slurping = 1; /* -p and --links take the whole input first */
+  lf__job_slurp_input(job);
 }
 
 static int check_selector(const char *selector) {
@@ -315,7 +345,7 @@ static int check_selector(const char *selector) {
   char err[256];
   int rc = lf_links_extract("", 0, "http://localhost/", selector, &none, err, sizeof(err));
   if (rc == LF_ESELECTOR) {
-    fprintf(stderr, "loopfetch: --select '%s': %s\n", selector, err);
+    lf__error("--select '%s': %s", selector, err);
     return -1;
   }
   lf_links_free(&none);
@@ -326,9 +356,10 @@ static int exit_code(const job_t *job) {
   if (job->exit_code) return job->exit_code;
   const lf__report_t *r = &job->report;
   if (r->failed || r->interrupted) return LF_EXIT_FAILED;
-  if (job->pages_started && r->saved + r->skipped == 0 && job->cfg->mode != LF_MODE_WORKER) {
+  if (job->pages_started && r->saved + r->skipped + r->unchanged == 0 &&
+      job->cfg->mode != LF_MODE_WORKER) {
     char *shown = lf__display(job->cfg->input ? job->cfg->input : job->cfg->list_url, 1);
-    fprintf(stderr, "loopfetch: nothing to fetch in %s\n", shown ? shown : "the input");
+    lf__error("nothing to fetch in %s", shown ? shown : "the input");
     free(shown);
     return LF_EXIT_NOTHING;
   }
@@ -354,7 +385,12 @@ static void cleanup(job_t *job) {
   if (job->input) lf__lines_close(job->input); /* the loop never ran: no handle is open */
   lf__manifest_close(&job->manifest);
   lf_links_free(&job->links);
+  for (size_t i = 0; job->lists && i < job->cfg->list_count; i++)
+    lf_links_free(&job->lists[i]);
+  free(job->lists);
+  free(job->list_tags);
   lf__names_free(job->names);
+  lf__refresh_free(job->refresh);
   curl_url_cleanup(job->url);
   lf__report_free(&job->report);
   if (job->procs) lf__procs_free(job->procs);
@@ -385,13 +421,17 @@ static int setup(job_t *job) {
     return 0;
   }
   lf_fetcher_set_data(job->fetcher, job);
+  lf_fetcher_set_name_cb(job->fetcher, lf__job_on_name);
+  lf_fetcher_set_event_cb(job->fetcher, on_event);
   job->clock_offset = lf__report_elapsed(&job->report) - lf_fetcher_now(job->fetcher);
   return 1;
 }
 
 int lf__job_run(const lf_cli_t *cfg) {
-  if (!cfg->input && cfg->mode != LF_MODE_WORKER && check_selector(cfg->selector) < 0)
+  if (cfg->list_count && cfg->mode != LF_MODE_WORKER && check_selector(cfg->selector) < 0) {
+    if (cfg->json) lf__report_json_stopped(LF_EXIT_USAGE);
     return LF_EXIT_USAGE;
+  }
   job_t *job = calloc(1, sizeof(*job));
   if (!job) return LF_EXIT_LOCAL;
   job->cfg = cfg;
@@ -410,7 +450,9 @@ int lf__job_run(const lf_cli_t *cfg) {
   if (rc < 0 || open_input(job) < 0) {
     lf__report_free(&job->report);
     free(job);
-    return rc < 0 ? LF_EXIT_LOCAL : LF_EXIT_LIST;
+    rc = rc < 0 ? LF_EXIT_LOCAL : LF_EXIT_LIST;
+    if (cfg->json) lf__report_json_stopped(rc);
+    return rc;
   }
   int ready = setup(job);
   if (ready < 0) {
@@ -438,13 +480,15 @@ int lf__job_run(const lf_cli_t *cfg) {
         !job->exit_code)
       job->exit_code = LF_EXIT_LOCAL;
   }
-  if (cfg->mode == LF_MODE_WORKER)
-    worker_usage_line();
-  else if (job->pages_started && cfg->json)
-    lf__report_json(&job->report, mode_name(job), cfg->mode == LF_MODE_PROCS ? cfg->procs : 1,
-                    job->concurrency);
-  if (job->pages_started && cfg->mode != LF_MODE_WORKER) lf__report_summary(&job->report);
   int code = exit_code(job);
+  if (cfg->mode == LF_MODE_WORKER) {
+    worker_usage_line();
+  } else if (cfg->json) { /* one object, whatever the outcome */
+    lf__report_json(&job->report, job->pages_started ? mode_name(job) : "none",
+                    cfg->mode == LF_MODE_PROCS ? cfg->procs : 1, job->concurrency, code,
+                    code ? lf__first_error() : NULL);
+  }
+  if (job->pages_started && cfg->mode != LF_MODE_WORKER) lf__report_summary(&job->report);
   cleanup(job);
   free(job);
   return code;

@@ -14,6 +14,7 @@
 #include "names.h"
 #include "procs.h"
 #include "progress.h"
+#include "refresh.h"
 #include "report.h"
 #include "window.h"
 
@@ -41,6 +42,11 @@ typedef struct {
   lf__manifest_t manifest; /* ours (locked) and what the folder's manifests say was saved */
   int pid;                 /* ours, for the records (getpid() is a system call each time) */
   lf_links_t links;        /* list mode: what is left to feed starts at next_link */
+  lf__refresh_t *refresh;  /* --refresh: the previous manifest's files and validators */
+  int slurping;            /* the input is read whole first (-p, --links, with list pages) */
+  lf_links_t *lists;       /* each list page's links, until all are in: then merged into links */
+  char *list_tags;         /* lf_request_t.data of list page i is &list_tags[i] */
+  size_t lists_pending;
   size_t next_link;
   size_t links_cap;   /* --procs -i: links.urls' room while the input is read */
   lf__lines_t *input; /* input mode (and workers: their stdin); NULL once closed */
@@ -83,13 +89,23 @@ int lf__job_next_url(job_t *job, const char **url);
 int lf__job_next_page(job_t *job, const char **url, char *name);
 void lf__job_add_page(job_t *job, const char *url, const char *name, uintptr_t index);
 void lf__job_on_need(lf_fetcher_t *f);
+void lf__job_on_name(lf_fetcher_t *f, const lf_result_t *r, char *name);
+void lf__job_refresh_record(job_t *job, lf__record_t *rec);
+void lf__job_validators(job_t *job, const char *url, char *extra, size_t len);
 unsigned lf__job_pick_concurrency(job_t *job, size_t known_count);
 
 /* job_pages.c */
 int lf__job_wants_window(const lf_cli_t *cfg);
 int lf__job_open_output(job_t *job);
 void lf__job_start_pages(job_t *job, size_t known_count);
+
+/* job_lists.c: the list pages (several are one job), --links */
+void lf__job_start_lists(job_t *job);
+int lf__job_is_list(const job_t *job, const void *data); /* a request's data */
 void lf__job_on_list(job_t *job, const lf_result_t *r);
+void lf__job_print_links(job_t *job);
+void lf__job_links_ready(job_t *job); /* every URL is in job->links: print or fetch them */
+void lf__job_slurp_input(job_t *job); /* job.c */
 
 /* job_procs.c */
 void lf__job_start_procs(job_t *job);

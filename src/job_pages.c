@@ -28,7 +28,8 @@ static int make_dirs(const char *path) {
     if (!c) break;
   }
   struct stat st;
-  if (rc == 0 && (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))) rc = errno ? -errno : -ENOTDIR;
+  if (rc == 0 && stat(path, &st) < 0) rc = -errno;
+  if (rc == 0 && !S_ISDIR(st.st_mode)) rc = -ENOTDIR; /* errno would still say EEXIST */
   free(p);
   return rc;
 }
@@ -84,16 +85,35 @@ int lf__job_open_output(job_t *job) {
     return -1;
   }
   if (cfg->mode == LF_MODE_WORKER) return 0; /* the parent names, skips and keeps the manifest */
-  return open_manifest(job);
+  if (open_manifest(job) < 0) return -1;
+  /* --refresh: the validators of the pages saved so far, before this run's records go in. */
+  if (cfg->refresh && (rc = lf__refresh_load(job->manifest.path, &job->refresh)) < 0) {
+    lf__job_fatal(job, LF_EXIT_LOCAL, "cannot read manifest %s for --refresh: %s",
+                  job->manifest.path, strerror(-rc));
+    return -1;
+  }
+  return 0;
 }
 
 static void on_progress_tick(uv_timer_t *timer) {
   job_t *job = timer->data;
   double now = lf__report_elapsed(&job->report);
-  size_t in_flight = lf_fetcher_in_flight(job->fetcher);
+  lf_fetcher_t *f = job->fetcher;
+  /* In flight: what is on the network with a connection. Transfers libcurl holds back for a
+   * connection (--per-host) are queued, as are requests waiting for a slot. */
+  size_t waiting = lf_fetcher_waiting_for_connection(f);
+  size_t busy = waiting + lf_fetcher_waiting_for_disk(f), all = lf_fetcher_in_flight(f);
+  size_t in_flight = all > busy ? all - busy : 0;
+  job->progress.queued = lf_fetcher_queued(f) + waiting;
+  job->progress.retrying = lf_fetcher_waiting_to_retry(f);
   if (job->procs_running) {
-    size_t reported = job->report.saved + job->report.failed + job->report.interrupted;
-    in_flight += job->handed_to_workers > reported ? job->handed_to_workers - reported : 0;
+    /* Pages the workers have not reported: at most -c per worker run, the rest wait there. */
+    size_t reported =
+        job->report.saved + job->report.failed + job->report.interrupted + job->report.unchanged;
+    size_t out = job->handed_to_workers > reported ? job->handed_to_workers - reported : 0;
+    size_t running = (size_t)job->cfg->procs * job->concurrency;
+    in_flight += out < running ? out : running;
+    job->progress.queued += out > running ? out - running : 0;
   }
   job->progress.in_flight = in_flight;
   lf__progress_draw(&job->progress, stderr, now);
@@ -172,66 +192,4 @@ void lf__job_start_pages(job_t *job, size_t known_count) {
   lf_fetcher_set_need_cb(job->fetcher, lf__job_on_need);
   lf_fetcher_set_max_in_flight(job->fetcher, job->concurrency); /* calls lf__job_on_need */
   lf__job_maybe_done(job);
-}
-
-/* ---- the list page ---- */
-
-static int is_html(const char *content_type) {
-  /* No Content-Type: give the parser the benefit of the doubt. */
-  return !content_type || strstr(content_type, "html") != NULL;
-}
-
-void lf__job_on_list(job_t *job, const lf_result_t *r) {
-  const char *url = job->cfg->list_url;
-  if (r->status == LF_ETOOBIG) {
-    char limit[32];
-    snprintf(limit, sizeof(limit), "%zu", job->cfg->fetch.max_memory_body);
-    lf__job_fatal(job, LF_EXIT_LIST,
-                  "list page %s: larger than %s bytes, the limit for a list page "
-                  "(--max-list-size; parsing takes about 13 times its size in memory)",
-                  url, limit);
-    return;
-  }
-  if (r->status != 0) {
-    lf__job_fatal(job, LF_EXIT_LIST, "list page %s: %s", url, r->error);
-    return;
-  }
-  if (!is_html(r->content_type)) {
-    lf__job_fatal(job, LF_EXIT_LIST, "list page %s: not HTML (Content-Type: %s)", url,
-                  r->content_type);
-    return;
-  }
-  char err[256];
-  const char *base = r->effective_url ? r->effective_url : url; /* after redirects */
-  /* The Content-Type charset decides the page's encoding unless it starts with a BOM. */
-  int rc = lf_links_extract2(r->body, r->body_len, base, r->content_type, job->cfg->selector,
-                             &job->links, err, sizeof(err));
-  lf__job_give_back_memory(job); /* the pages start in a smaller heap */
-  if (rc < 0) {
-    lf__job_fatal(job, rc == LF_ESELECTOR ? LF_EXIT_USAGE : LF_EXIT_LOCAL, "list page %s: %s", url,
-                  err);
-    return;
-  }
-  if (job->links.count == 0) {
-    char *shown = lf__display(url, 1);
-    fprintf(stderr,
-            "loopfetch: list page %s: selector '%s' matched no http(s) links "
-            "(%zu elements matched)\n",
-            shown ? shown : "?", job->cfg->selector, job->links.matched);
-    free(shown);
-    lf__job_finish(job, LF_EXIT_NOTHING);
-    return;
-  }
-  if (job->cfg->links_only) {
-    for (size_t i = 0; i < job->links.count; i++)
-      printf("%s\n", job->links.urls[i]);
-    if (fflush(stdout) != 0 || ferror(stdout)) { /* a full disk, a closed pipe */
-      lf__job_fatal(job, LF_EXIT_LOCAL, "cannot write the links to stdout: %s%s", strerror(errno),
-                    "");
-      return;
-    }
-    lf__job_finish(job, LF_EXIT_OK);
-    return;
-  }
-  lf__job_start_pages(job, job->links.count);
 }

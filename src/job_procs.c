@@ -6,7 +6,9 @@
 
 static void on_worker_record(void *arg, const lf__record_t *rec) {
   job_t *job = arg;
-  lf__report_record(&job->report, rec);
+  lf__record_t r = *rec;
+  lf__job_refresh_record(job, &r); /* a 304 keeps the manifest's file and validators */
+  lf__report_record(&job->report, &r);
 }
 
 /* A worker ended before reporting this page: fetch it here, unless we are stopping. */
@@ -62,7 +64,9 @@ void lf__job_start_procs(job_t *job) {
   const char *url;
   char name[LF_PATH_MAX + 1]; /* a name, or a --layout path */
   while (lf__job_next_page(job, &url, name)) {
-    if (lf__procs_add(job->procs, url, name) < 0)
+    char extra[2048];
+    lf__job_validators(job, url, extra, sizeof(extra));
+    if (lf__procs_add(job->procs, url, name, extra) < 0)
       lf__job_record_failure(job, url, name, "out of memory", LF_REC_FAILED, 0);
     else
       job->handed_to_workers++;

@@ -15,6 +15,22 @@ int lf__name_from_url(const char *url, char *buf, size_t buflen);
 /* The same from a URL libcurl has parsed already. */
 int lf__name_from_curlu(CURLU *u, char *buf, size_t buflen);
 
+/* Names follow the content (as wget's --adjust-extension): `reserved` is the name
+ * lf__name_from_url() gave `url` (made unique by lf__names_unique()), which always ends in
+ * ".html". Into out: for a reply that is not HTML (is_html 0) the added ".html" comes off
+ * ("big.bin.html" -> "big.bin"), and for a URL name ending in ".htm" it always does; a URL
+ * name ending in ".html" keeps it. Since names taken whole end in ".html" and names with it
+ * taken off never do, no two URLs of a job can end up with the same name, whatever their
+ * replies: the set reserves the ".html" form for both. `reserved` may be a --layout path; out
+ * needs strlen(reserved) + 1 bytes. Returns 0, LF_EURL, LF_EINVAL. */
+int lf__name_for_reply(const char *url, const char *reserved, int is_html, char *out,
+                       size_t outlen);
+
+/* The file name a Content-Disposition header offers (filename*=UTF-8''... or filename=...),
+ * only its last path component, through the same sanitizer as URL names (no ".html" added).
+ * Returns 0, or LF_ENAME if the header names no usable file. */
+int lf__name_from_disposition(const char *header, char *buf, size_t buflen);
+
 /* A set of names already handed out, to make collisions unique deterministically: the first
  * "X.html" keeps its name, later ones become "X~2.html", "X~3.html", ... in call order. */
 typedef struct lf__names_s lf__names_t;

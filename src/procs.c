@@ -294,7 +294,7 @@ static int feed_append(worker_t *w, const char *s, size_t len) {
   return 0;
 }
 
-int lf__procs_add(lf__procs_t *p, const char *url, const char *name) {
+int lf__procs_add(lf__procs_t *p, const char *url, const char *name, const char *extra) {
   worker_t *w = &p->workers[lf__shard_of(url, p->n)];
   if (w->count == w->cap) {
     size_t cap = w->cap ? w->cap * 2 : 64;
@@ -310,7 +310,8 @@ int lf__procs_add(lf__procs_t *p, const char *url, const char *name) {
   memcpy(both + ul + 1, name, nl + 1);
   int hl = snprintf(head, sizeof(head), "%zu\t", w->count);
   if (feed_append(w, head, (size_t)hl) < 0 || feed_append(w, url, ul) < 0 ||
-      feed_append(w, "\t", 1) < 0 || feed_append(w, name, nl) < 0 || feed_append(w, "\n", 1) < 0) {
+      feed_append(w, "\t", 1) < 0 || feed_append(w, name, nl) < 0 ||
+      feed_append(w, extra, strlen(extra)) < 0 || feed_append(w, "\n", 1) < 0) {
     free(both);
     return LF_ENOMEM;
   }

@@ -28,8 +28,9 @@ typedef struct {
  * parent's clock, so that their records' start times line up in one trace. */
 int lf__procs_start(uv_loop_t *loop, const lf_cli_t *cfg, unsigned n, unsigned concurrency,
                     uint64_t epoch_ns, const lf__procs_cbs_t *cbs, lf__procs_t **out);
-/* Queues a page for the worker its shard belongs to. Returns 0 or LF_ENOMEM. */
-int lf__procs_add(lf__procs_t *p, const char *url, const char *name);
+/* Queues a page for the worker its shard belongs to; `extra` ("" or "\tETAG\tLAST_MODIFIED"
+ * for --refresh) follows the name on its line. Returns 0 or LF_ENOMEM. */
+int lf__procs_add(lf__procs_t *p, const char *url, const char *name, const char *extra);
 /* No more pages: sends each worker its lines and closes its stdin. Returns 0 or a UV_E*. */
 int lf__procs_end_input(lf__procs_t *p);
 /* Asks every live worker to stop (SIGTERM), or kills them (SIGKILL) when hard. */

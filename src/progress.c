@@ -80,9 +80,22 @@ char *lf__format_duration(double secs, char *buf, size_t len) {
 }
 
 /* The fields in display order, and the order in which they claim space (the count first). */
-enum { F_COUNT, F_PERCENT, F_FLIGHT, F_FAILED, F_BYTES, F_RATE, F_BRATE, F_ELAPSED, F_ETA, F_N };
-static const int importance[F_N] = {F_COUNT,  F_FAILED, F_ETA,   F_RATE,   F_PERCENT,
-                                    F_FLIGHT, F_BYTES,  F_BRATE, F_ELAPSED};
+enum {
+  F_COUNT,
+  F_PERCENT,
+  F_FLIGHT,
+  F_RETRY,
+  F_QUEUED,
+  F_FAILED,
+  F_BYTES,
+  F_RATE,
+  F_BRATE,
+  F_ELAPSED,
+  F_ETA,
+  F_N
+};
+static const int importance[F_N] = {F_COUNT,  F_FAILED, F_RETRY, F_ETA,   F_RATE,   F_PERCENT,
+                                    F_FLIGHT, F_QUEUED, F_BYTES, F_BRATE, F_ELAPSED};
 
 #define FIELD_MAX 64
 #define SEP " | "
@@ -101,6 +114,8 @@ static void make_fields(const lf__progress_t *p, double now, char f[F_N][FIELD_M
     snprintf(f[F_COUNT], FIELD_MAX, "%zu pages", p->done);
   }
   snprintf(f[F_FLIGHT], FIELD_MAX, "%zu in flight", p->in_flight);
+  if (p->retrying) snprintf(f[F_RETRY], FIELD_MAX, "%zu waiting to retry", p->retrying);
+  if (p->queued) snprintf(f[F_QUEUED], FIELD_MAX, "%zu queued", p->queued);
   if (p->failed) snprintf(f[F_FAILED], FIELD_MAX, "%zu failed", p->failed);
   snprintf(f[F_BYTES], FIELD_MAX, "%s", lf__format_bytes(p->bytes, a, sizeof(a)));
   snprintf(f[F_RATE], FIELD_MAX, pps < 99.95 ? "%.1f pages/s" : "%.0f pages/s", pps);

@@ -2,11 +2,11 @@
  *
  *   120/233 pages 51% | 64 in flight | 12.3 MB | 45.2 pages/s | 3.1 MB/s | elapsed 2s | ETA 2s
  *
- * ("| 3 failed" follows "in flight" once some failed). The job updates the counters; a uv_timer
- * calls lf__progress_draw() every 100 ms or so (drawing more often only costs terminal output).
- * Rates are measured over the last LF__PROGRESS_WINDOW seconds, so they follow the current pace
- * rather than the run's average. All times are seconds on one clock of the caller's choice (e.g.
- * lf_fetcher_now()). */
+ * ("N waiting to retry", "N queued" and "N failed" follow "in flight" when not 0). The job updates
+ * the counters; a uv_timer calls lf__progress_draw() every 100 ms or so (drawing more often only
+ * costs terminal output). Rates are measured over the last LF__PROGRESS_WINDOW seconds, so they
+ * follow the current pace rather than the run's average. All times are seconds on one clock of the
+ * caller's choice (e.g. lf_fetcher_now()). */
 #ifndef LF_PROGRESS_H
 #define LF_PROGRESS_H
 
@@ -28,7 +28,9 @@ typedef struct lf__progress_s {
   size_t total;     /* pages expected; 0: unknown (input still being read) */
   size_t done;      /* pages finished, whatever the outcome (saved, failed, skipped) */
   size_t failed;    /* of done */
-  size_t in_flight; /* transfers running now */
+  size_t in_flight; /* transfers running now (with a connection) */
+  size_t queued;    /* waiting for a slot or a connection; shown when not 0 */
+  size_t retrying;  /* waiting to retry after a failed attempt; shown when not 0 */
   uint64_t bytes;   /* body bytes received */
   int width;        /* columns to fit the line in; 0: ask the terminal at each draw */
   /* Private: rate history. */

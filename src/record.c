@@ -7,10 +7,12 @@
 #include "record.h"
 #include "safe_text.h"
 
-static const char *const status_names[] = {"saved", "failed", "skipped", "interrupted"};
+static const char *const status_names[] = {"saved", "failed", "skipped", "interrupted",
+                                           "unchanged"};
+#define N_STATUS (sizeof(status_names) / sizeof(status_names[0]))
 
 const char *lf__rec_status_name(lf__rec_status_t s) {
-  return (unsigned)s < 4 ? status_names[s] : "failed";
+  return (unsigned)s < N_STATUS ? status_names[s] : "failed";
 }
 
 void lf__record_from_result(lf__record_t *rec, const lf_result_t *r, int interrupted,
@@ -19,12 +21,15 @@ void lf__record_from_result(lf__record_t *rec, const lf_result_t *r, int interru
   rec->url = r->url;
   rec->file = r->file;
   rec->error = r->error;
-  rec->status = r->status == 0                              ? LF_REC_SAVED
+  rec->status = r->status == 0 && r->http_code == 304       ? LF_REC_UNCHANGED
+                : r->status == 0                            ? LF_REC_SAVED
                 : (interrupted && r->status == LF_EABORTED) ? LF_REC_INTERRUPTED
                                                             : LF_REC_FAILED;
   rec->http_code = r->http_code;
   rec->bytes = r->bytes;
   rec->attempts = r->attempts;
+  rec->etag = r->etag;
+  rec->last_modified = r->last_modified;
   rec->start = r->start + job_clock_offset;
   rec->timings = r->timings;
 }
@@ -154,6 +159,14 @@ size_t lf__record_to_json(const lf__record_t *r, char *buf, size_t len) {
     put_key(&o, keys[i]);
     put_seconds(&o, vals[i]);
   }
+  if (r->etag) {
+    put_key(&o, "etag");
+    put_str(&o, r->etag);
+  }
+  if (r->last_modified) {
+    put_key(&o, "last_modified");
+    put_str(&o, r->last_modified);
+  }
   put(&o, "}\n", 2);
   if (len) buf[o.used < len ? o.used : len - 1] = '\0';
   return o.used;
@@ -225,8 +238,12 @@ static void assign_str(lf__record_t *r, const char *key, char *v) {
     r->file = v;
   else if (strcmp(key, "error") == 0)
     r->error = v;
+  else if (strcmp(key, "etag") == 0)
+    r->etag = v;
+  else if (strcmp(key, "last_modified") == 0)
+    r->last_modified = v;
   else if (strcmp(key, "status") == 0 && (r->status_text = v) != NULL)
-    for (int s = 0; s < 4; s++)
+    for (size_t s = 0; s < N_STATUS; s++)
       if (strcmp(v, status_names[s]) == 0) r->status = (lf__rec_status_t)s;
 }
 

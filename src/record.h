@@ -10,8 +10,9 @@
 typedef enum {
   LF_REC_SAVED = 0,
   LF_REC_FAILED = 1,
-  LF_REC_SKIPPED = 2,    /* already complete in the output folder (a rerun) */
-  LF_REC_INTERRUPTED = 3 /* stopped by a signal before it finished */
+  LF_REC_SKIPPED = 2,     /* already complete in the output folder (a rerun) */
+  LF_REC_INTERRUPTED = 3, /* stopped by a signal before it finished */
+  LF_REC_UNCHANGED = 4    /* --refresh: the server said 304, the saved file stays */
 } lf__rec_status_t;
 
 typedef struct {
@@ -22,8 +23,9 @@ typedef struct {
   long http_code;
   uint64_t bytes;
   int attempts;
-  int pid;      /* process that fetched it */
-  double start; /* seconds since the job started (the transfer's start) */
+  int pid;                          /* process that fetched it */
+  const char *etag, *last_modified; /* the page's validators (--refresh), or NULL */
+  double start;                     /* seconds since the job started (the transfer's start) */
   lf_timings_t timings;
   const char *status_text; /* set by lf__record_parse_json: the status as written, also one
                             * this build does not know (`loopfetch status` reads manifests of
@@ -32,14 +34,16 @@ typedef struct {
 
 const char *lf__rec_status_name(lf__rec_status_t s); /* "saved", "failed", ... */
 
-/* Fills rec from a fetcher result; status SAVED or FAILED (or INTERRUPTED when the job is
- * stopping and the transfer was aborted). `start` is rebased by job_clock_offset seconds. */
+/* Fills rec from a fetcher result; status SAVED, UNCHANGED (a 304) or FAILED (or INTERRUPTED
+ * when the job is stopping and the transfer was aborted). `start` is rebased by job_clock_offset
+ * seconds. */
 void lf__record_from_result(lf__record_t *rec, const lf_result_t *r, int interrupted,
                             double job_clock_offset);
 
 /* Writes rec as one JSON object and a newline into buf. Returns the length, or the length it
  * would need (>= len) like snprintf. Keys: url, file, status, http, bytes, attempts, error,
- * pid, start, queued, dns, connect, tls, ttfb, total, written. */
+ * pid, start, queued, dns, connect, tls, ttfb, total, written, and etag and last_modified when
+ * the reply had them. */
 size_t lf__record_to_json(const lf__record_t *rec, char *buf, size_t len);
 
 /* Parses a line written by lf__record_to_json, in place (line is modified; rec's strings

@@ -6,6 +6,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "errmsg.h"
 #include "progress.h"
 #include "safe_text.h"
 #include "report.h"
@@ -99,7 +100,11 @@ static int write_record(int fd, const char *p, size_t n) {
 static void print_failure(const lf__record_t *rec) {
   char *url = lf__display(rec->url ? rec->url : "?", 1);
   char *why = lf__display(rec->error ? rec->error : "failed", 0);
-  fprintf(stderr, "loopfetch: %s: %s\n", url ? url : "?", why ? why : "failed");
+  if (rec->attempts > 0) /* retries are silent: say how many tries this verdict took */
+    fprintf(stderr, "loopfetch: %s: %s (%d attempt%s)\n", url ? url : "?", why ? why : "failed",
+            rec->attempts, rec->attempts == 1 ? "" : "s");
+  else
+    fprintf(stderr, "loopfetch: %s: %s\n", url ? url : "?", why ? why : "failed");
   free(url);
   free(why);
 }
@@ -119,6 +124,9 @@ void lf__report_record(lf__report_t *r, const lf__record_t *rec) {
     break;
   case LF_REC_SKIPPED:
     r->skipped++;
+    break;
+  case LF_REC_UNCHANGED:
+    r->unchanged++;
     break;
   case LF_REC_INTERRUPTED:
     r->interrupted++;
@@ -142,14 +150,21 @@ double lf__report_elapsed(const lf__report_t *r) {
   return (double)(uv_hrtime() - r->start_ns) / 1e9;
 }
 
+/* Counts that are 0 are left out (they were what made the line wrap at 80 columns). */
 void lf__report_summary(const lf__report_t *r) {
   if (r->quiet) return;
   double secs = lf__report_elapsed(r);
   double rate = secs > 0 ? (double)r->saved / secs : 0.0;
-  char extra[96] = "";
-  if (r->skipped || r->interrupted)
-    snprintf(extra, sizeof(extra), ", %zu skipped, %zu interrupted", r->skipped, r->interrupted);
-  fprintf(stderr, "loopfetch: %zu saved, %zu failed%s, %.1f MB in %.2f s (%.1f pages/s)\n",
+  char extra[128] = "";
+  size_t n = 0;
+  const size_t counts[] = {r->unchanged, r->skipped, r->interrupted};
+  const char *const names[] = {"unchanged", "skipped", "interrupted"};
+  for (int i = 0; i < 3; i++)
+    if (counts[i] && n < sizeof(extra))
+      n += (size_t)snprintf(extra + n, sizeof(extra) - n, ", %zu %s", counts[i], names[i]);
+  fprintf(stderr,
+          rate < 99.95 ? "loopfetch: %zu saved, %zu failed%s, %.1f MB in %.2f s (%.1f pages/s)\n"
+                       : "loopfetch: %zu saved, %zu failed%s, %.1f MB in %.2f s (%.0f pages/s)\n",
           r->saved, r->failed, extra, (double)r->bytes / 1e6, secs, rate);
 }
 
@@ -175,7 +190,8 @@ static double tv_secs(struct timeval tv) {
   return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
 }
 
-void lf__report_json(const lf__report_t *r, const char *mode, unsigned procs, unsigned conc) {
+void lf__report_json(const lf__report_t *r, const char *mode, unsigned procs, unsigned conc,
+                     int exit_code, const char *error) {
   struct rusage self = {0}, kids = {0};
   if (getrusage(RUSAGE_SELF, &self) < 0 || getrusage(RUSAGE_CHILDREN, &kids) < 0)
     memset(&self, 0, sizeof(self));
@@ -196,8 +212,17 @@ void lf__report_json(const lf__report_t *r, const char *mode, unsigned procs, un
          l ? lf__stats_mean(l) : 0.0, l ? lf__stats_percentile(l, 50) : 0.0,
          l ? lf__stats_percentile(l, 90) : 0.0, l ? lf__stats_percentile(l, 99) : 0.0,
          l ? lf__stats_max(l) : 0.0);
+  printf(",\"unchanged\":%zu,\"exit_code\":%d,\"error\":", r->unchanged, exit_code);
+  lf__json_put_str(error);
   printf("}\n");
   fflush(stdout);
+}
+
+void lf__report_json_stopped(int exit_code) {
+  lf__report_t none;
+  if (lf__report_init(&none, 1) < 0) none.latency = NULL;
+  lf__report_json(&none, "none", 0, 0, exit_code, lf__first_error());
+  lf__report_free(&none);
 }
 
 int lf__report_close(lf__report_t *r) {

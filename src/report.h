@@ -9,7 +9,7 @@
 
 typedef struct {
   uint64_t start_ns;
-  size_t saved, failed, skipped, interrupted;
+  size_t saved, failed, skipped, interrupted, unchanged;
   uint64_t bytes;
   int quiet;
   int manifest_fd;           /* -1: none; appended one write(2) per record */
@@ -44,8 +44,12 @@ void lf__report_failure(lf__report_t *r, const char *url, const char *why);
 double lf__report_elapsed(const lf__report_t *r);
 /* "loopfetch: N saved, N failed, X MB in S s (R pages/s)" on stderr (not with quiet). */
 void lf__report_summary(const lf__report_t *r);
-/* The summary as one JSON object on stdout. */
-void lf__report_json(const lf__report_t *r, const char *mode, unsigned procs, unsigned conc);
+/* The summary as one JSON object on stdout, with the exit status and the first error line
+ * (NULL: none). Printed also when the job stopped before any page (mode "none", zeros). */
+void lf__report_json(const lf__report_t *r, const char *mode, unsigned procs, unsigned conc,
+                     int exit_code, const char *error);
+/* --json's object for a run that stopped before its job started (usage or local error). */
+void lf__report_json_stopped(int exit_code);
 /* Peak resident memory of this process image, KiB (VmHWM). */
 long lf__peak_rss_kb(void);
 /* Closes the manifest. Returns 0 or -errno of the first write error. */

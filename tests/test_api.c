@@ -41,11 +41,12 @@ static void check_reserved(void) {
   opts.reserved[3] = NULL;
   CHECK_EQ_INT(lf_fetcher_new(&loop, &opts, on_result, &f), 0);
   lf_request_t req = {.url = "http://127.0.0.1:1/", .output = LF_OUTPUT_MEMORY};
-  req.reserved[5] = &req;
+  const size_t last = sizeof(req.reserved) / sizeof(req.reserved[0]) - 1; /* fields take slots */
+  req.reserved[last] = &req;
   CHECK_EQ_INT(lf_fetcher_add(f, &req), LF_EINVAL);
   CHECK_EQ_INT(lf_fetcher_queued(f) + lf_fetcher_in_flight(f), 0);
   req.output = (lf_output_t)99; /* an output kind this library does not know */
-  req.reserved[5] = NULL;
+  req.reserved[last] = NULL;
   CHECK_EQ_INT(lf_fetcher_add(f, &req), LF_EINVAL);
   CHECK_EQ_INT(lf_fetcher_close(f, NULL), 0);
   CHECK_EQ_INT(uv_run(&loop, UV_RUN_DEFAULT), 0);

@@ -1,0 +1,38 @@
+# bash completion for loopfetch (installed as .../bash-completion/completions/loopfetch).
+# Keep the option lists in step with `loopfetch --help` (tests/test_completion.sh checks it).
+
+_loopfetch() {
+  local cur prev
+  cur="${COMP_WORDS[COMP_CWORD]}"
+  prev=""
+  ((COMP_CWORD > 0)) && prev="${COMP_WORDS[COMP_CWORD - 1]}"
+  local opts="--select --input --links --output-dir --manifest --force --refresh
+    --content-disposition --verbose --quiet --progress --json --trace --waterfall --concurrency
+    --retries --retry-max-wait --connect-timeout --stall-timeout --timeout --max-size --max-list-size --per-host
+    --rate --user-agent --header --cacert --procs --shard --layout --compare --help --version
+    -i -o -v -q -c -H -p -h -V"
+  case "$prev" in
+  -o | --output-dir)
+    mapfile -t COMPREPLY < <(compgen -d -- "$cur")
+    return
+    ;;
+  -i | --input | --manifest | --trace | --waterfall | --cacert)
+    mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+    return
+    ;;
+  --layout)
+    mapfile -t COMPREPLY < <(compgen -W "flat hash host" -- "$cur")
+    return
+    ;;
+  --select | -c | --concurrency | --retries | --retry-max-wait | --connect-timeout | \
+    --stall-timeout | --timeout | --max-size | --max-list-size | --per-host | --rate | --user-agent | -H | \
+    --header | -p | --procs | --shard)
+    COMPREPLY=() # a value of the user's own
+    return
+    ;;
+  esac
+  if [[ "$cur" == -* ]]; then
+    mapfile -t COMPREPLY < <(compgen -W "$opts" -- "$cur")
+  fi
+}
+complete -o default -F _loopfetch loopfetch

@@ -1,0 +1,192 @@
+/* The list pages of a job: every LIST_URL is fetched at once; when all are in, their links
+ * (then -i's URLs, if given too) become one list in command-line order without duplicates, so
+ * one name space covers them all. --links prints that list and writes nothing. */
+#define _GNU_SOURCE
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+#include <stdio.h>
+#include "errmsg.h"
+#include "safe_text.h"
+#include "job.h"
+#include "shard.h"
+
+void lf__job_start_lists(job_t *job) {
+  const lf_cli_t *cfg = job->cfg;
+  job->lists = calloc(cfg->list_count, sizeof(*job->lists));
+  job->list_tags = calloc(cfg->list_count, 1);
+  if (!job->lists || !job->list_tags) {
+    lf__job_fatal(job, LF_EXIT_LOCAL, "%s%s", "out of memory", "");
+    return;
+  }
+  job->lists_pending = cfg->list_count;
+  for (size_t i = 0; i < cfg->list_count; i++) {
+    const char *url = cfg->list_urls[i];
+    lf_request_t req = {.url = url, .output = LF_OUTPUT_MEMORY, .data = &job->list_tags[i]};
+    int rc = lf_fetcher_add(job->fetcher, &req);
+    if (rc < 0) {
+      lf__job_fatal(job, LF_EXIT_LOCAL, "list page %s: %s", url, lf_strerror(rc));
+      return;
+    }
+  }
+}
+
+int lf__job_is_list(const job_t *job, const void *data) {
+  const char *p = data;
+  return job->list_tags && p >= job->list_tags && p < job->list_tags + job->cfg->list_count;
+}
+
+static uint64_t fnv(const char *s) {
+  uint64_t h = 14695981039346656037ULL;
+  for (; *s; s++)
+    h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+  return h;
+}
+
+/* Drops later copies of a URL, keeping the order of first appearance. -1: out of memory. */
+static int dedup(lf_links_t *l) {
+  size_t cap = 16;
+  while (cap < 2 * l->count)
+    cap *= 2;
+  size_t *slots = calloc(cap, sizeof(*slots)); /* index + 1; 0 is empty */
+  if (!slots) return -1;
+  size_t kept = 0;
+  for (size_t i = 0; i < l->count; i++) {
+    char *u = l->urls[i];
+    size_t s = (size_t)fnv(u) & (cap - 1);
+    while (slots[s] && strcmp(l->urls[slots[s] - 1], u) != 0)
+      s = (s + 1) & (cap - 1);
+    if (slots[s]) {
+      free(u);
+      continue;
+    }
+    l->urls[kept] = u;
+    slots[s] = ++kept;
+  }
+  l->count = kept;
+  free(slots);
+  return 0;
+}
+
+/* Every list page's links into job->links, in command-line order. */
+static int merge_lists(job_t *job) {
+  size_t total = 0, n = job->cfg->list_count;
+  for (size_t i = 0; i < n; i++)
+    total += job->lists[i].count;
+  char **all = malloc((total ? total : 1) * sizeof(*all));
+  if (!all) return -1;
+  size_t at = 0;
+  for (size_t i = 0; i < n; i++) {
+    lf_links_t *l = &job->lists[i];
+    memcpy(all + at, l->urls, l->count * sizeof(*all));
+    at += l->count;
+    job->links.matched += l->matched;
+    free(l->urls); /* the strings now belong to `all` */
+    l->urls = NULL;
+    l->count = 0;
+  }
+  job->links.urls = all;
+  job->links.count = total;
+  return 0;
+}
+
+/* The URLs of the job, one per line (only this shard's with --shard), and the end. */
+void lf__job_print_links(job_t *job) {
+  const lf_cli_t *cfg = job->cfg;
+  const char *url;
+  while (lf__job_next_url(job, &url))
+    if (!cfg->shard_n || lf__shard_of(url, cfg->shard_n) == cfg->shard_k - 1) printf("%s\n", url);
+  if (fflush(stdout) != 0 || ferror(stdout)) { /* a full disk, a closed pipe */
+    lf__job_fatal(job, LF_EXIT_LOCAL, "cannot write the links to stdout: %s%s", strerror(errno),
+                  "");
+    return;
+  }
+  lf__job_finish(job, 0);
+}
+
+void lf__job_links_ready(job_t *job) {
+  const lf_cli_t *cfg = job->cfg;
+  if (cfg->list_count && dedup(&job->links) < 0) {
+    lf__job_fatal(job, LF_EXIT_LOCAL, "%s%s", "out of memory", "");
+    return;
+  }
+  if (cfg->list_count && job->links.count == 0) {
+    char *shown = lf__display(cfg->list_url, 1);
+    if (cfg->list_count == 1)
+      lf__error("list page %s: selector '%s' matched no http(s) links (%zu elements matched)",
+                shown ? shown : "?", cfg->selector, job->links.matched);
+    else
+      lf__error("%zu list pages: selector '%s' matched no http(s) links (%zu elements matched)",
+                cfg->list_count, cfg->selector, job->links.matched);
+    free(shown);
+    lf__job_finish(job, LF_EXIT_NOTHING);
+    return;
+  }
+  if (cfg->links_only) {
+    lf__job_print_links(job);
+    return;
+  }
+  lf__job_start_pages(job, job->links.count);
+}
+
+static void all_lists_in(job_t *job) {
+  if (merge_lists(job) < 0) {
+    lf__job_fatal(job, LF_EXIT_LOCAL, "%s%s", "out of memory", "");
+    return;
+  }
+  job->links_cap = job->links.count;
+  if (job->input) { /* -i's URLs join them: read the whole input, then go on */
+    job->slurping = 1;
+    lf__job_slurp_input(job);
+    return;
+  }
+  lf__job_links_ready(job);
+}
+
+static int is_html(const char *content_type) {
+  /* No Content-Type: give the parser the benefit of the doubt. */
+  return !content_type || strstr(content_type, "html") != NULL;
+}
+
+void lf__job_on_list(job_t *job, const lf_result_t *r) {
+  const char *url = r->url;
+  size_t i = (size_t)((const char *)r->data - job->list_tags);
+  job->lists_pending--;
+  if (job->exit_code || job->signal) return; /* another list page failed: the job is ending */
+  if (r->status == LF_ETOOBIG) {
+    char limit[32];
+    snprintf(limit, sizeof(limit), "%zu", job->cfg->fetch.max_memory_body);
+    lf__job_fatal(job, LF_EXIT_LIST,
+                  "list page %s: larger than %s bytes, the limit for a list page "
+                  "(--max-list-size; parsing takes about 13 times its size in memory)",
+                  url, limit);
+    return;
+  }
+  if (r->status != 0) {
+    char *su = lf__display(url, 1), *sw = lf__display(r->error ? r->error : "failed", 0);
+    lf__error("list page %s: %s (%d attempt%s)", su ? su : "?", sw ? sw : "failed", r->attempts,
+              r->attempts == 1 ? "" : "s");
+    free(su);
+    free(sw);
+    lf__job_finish(job, LF_EXIT_LIST);
+    return;
+  }
+  if (!is_html(r->content_type)) {
+    lf__job_fatal(job, LF_EXIT_LIST, "list page %s: not HTML (Content-Type: %s)", url,
+                  r->content_type);
+    return;
+  }
+  char err[256];
+  const char *base = r->effective_url ? r->effective_url : url; /* after redirects */
+  /* The Content-Type charset decides the page's encoding unless it starts with a BOM. */
+  int rc = lf_links_extract2(r->body, r->body_len, base, r->content_type, job->cfg->selector,
+                             &job->lists[i], err, sizeof(err));
+  lf__job_give_back_memory(job); /* the pages start in a smaller heap */
+  if (rc < 0) {
+    lf__job_fatal(job, rc == LF_ESELECTOR ? LF_EXIT_USAGE : LF_EXIT_LOCAL, "list page %s: %s", url,
+                  err);
+    return;
+  }
+  if (job->lists_pending == 0) all_lists_in(job);
+}
