@@ -3,7 +3,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -15,42 +14,6 @@ static void refill(lf_fetcher_t *f);
 
 uint64_t lf__now_ns(void) {
   return uv_hrtime();
-}
-
-const char *lf_version(void) {
-  return LOOPFETCH_VERSION;
-}
-
-unsigned lf_version_num(void) {
-  return LOOPFETCH_VERSION_HEX;
-}
-
-/* The ABI policy (include/loopfetch.h): structs the caller allocates never change size; a new
- * field takes reserved slots. Checked where the sizes are known (LP64: Linux, BSD, macOS). */
-#if UINTPTR_MAX == UINT64_MAX && ULONG_MAX == UINT64_MAX
-_Static_assert(sizeof(lf_request_t) == 80, "lf_request_t changed size: take reserved slots");
-_Static_assert(sizeof(lf_options_t) == 192, "lf_options_t changed size: take reserved slots");
-#endif
-
-static int all_zero(void *const *slots, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    if (slots[i]) return 0;
-  return 1;
-}
-
-/* A reserved slot that is not zero is a field this library does not know (a newer caller):
- * refused rather than ignored. */
-#define LF__RESERVED_ZERO(s) all_zero((s)->reserved, sizeof((s)->reserved) / sizeof(void *))
-
-/* libcurl is initialised once per process. curl_global_init() is thread-safe only where
- * libcurl was built with atomics (CURL_VERSION_THREADSAFE, 7.84+), and pairing it with
- * curl_global_cleanup() per fetcher made every close tear down OpenSSL for the next fetcher
- * to set up again; so: once, under uv_once, never cleaned up (see "Threads" in loopfetch.h). */
-static uv_once_t global_once = UV_ONCE_INIT;
-static CURLcode global_rc = CURLE_FAILED_INIT;
-
-static void global_init(void) {
-  global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
 void lf_options_init(lf_options_t *o) {
@@ -162,7 +125,8 @@ static void release(lf_fetcher_t *f) {
 int lf_fetcher_new(uv_loop_t *loop, const lf_options_t *opts, lf_result_cb on_result,
                    lf_fetcher_t **out) {
   if (out) *out = NULL;
-  if (!loop || !out || !on_result || (opts && !LF__RESERVED_ZERO(opts))) return LF_EINVAL;
+  if (!loop || !out || !on_result || (opts && !lf__reserved_zero(opts->reserved, LF__SLOTS(opts))))
+    return LF_EINVAL;
   lf_fetcher_t *f = calloc(1, sizeof(*f));
   if (!f) return LF_ENOMEM;
   f->loop = loop;
@@ -170,8 +134,7 @@ int lf_fetcher_new(uv_loop_t *loop, const lf_options_t *opts, lf_result_cb on_re
   f->out_dirfd = -1;
   f->clock_base = lf__now_ns();
   f->pid = (long)getpid();
-  uv_once(&global_once, global_init);
-  if (global_rc != CURLE_OK) {
+  if (lf__global_init() != 0) {
     free(f);
     return LF_ECURL;
   }
@@ -540,7 +503,8 @@ int lf__valid_file_name(const char *name) {
 }
 
 int lf_fetcher_add(lf_fetcher_t *f, const lf_request_t *req) {
-  if (!f || !req || !req->url || !req->url[0] || !LF__RESERVED_ZERO(req)) return LF_EINVAL;
+  if (!f || !req || !req->url || !req->url[0] || !lf__reserved_zero(req->reserved, LF__SLOTS(req)))
+    return LF_EINVAL;
   if (req->output == LF_OUTPUT_FILE && !lf__valid_file_name(req->file)) return LF_EINVAL;
   if (req->output != LF_OUTPUT_FILE && req->output != LF_OUTPUT_MEMORY &&
       (req->output != LF_OUTPUT_CALLBACK || !f->on_body))

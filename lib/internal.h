@@ -254,6 +254,11 @@ int lf__subdir_open(int dirfd, const char *path, const char **base);
 int lf__valid_file_name(const char *name);
 void lf__sink_job_done(lf__sink_t *s, int status); /* loop thread: after it */
 
+/* abi.c */
+int lf__global_init(void); /* libcurl's, once per process: 0 or LF_ECURL */
+int lf__reserved_zero(void *const *slots, size_t n);
+#define LF__SLOTS(s) (sizeof((s)->reserved) / sizeof((s)->reserved[0]))
+
 /* stream.c: LF_OUTPUT_CALLBACK */
 int lf__stream_write(lf__sink_t *s, const char *data, size_t len); /* as lf__sink_write */
 void lf__stream_resume_due(lf_fetcher_t *f); /* wake timer: unpause what lf_stream_resume asked */
