@@ -3,8 +3,8 @@
  *
  * With --slow the program plays a consumer that cannot keep up: after every chunk the body
  * callback returns LF_STREAM_PAUSE, and a timer resumes the paused streams 1 ms later. While
- * paused, a transfer reads nothing more from the network, so memory stays at one chunk per
- * stream however fast the server is.
+ * paused, libcurl reads nothing more for that transfer, so bodies do not pile up in memory
+ * however fast the server is.
  *
  * Usage: embed_sha256 [--slow] [--cacert FILE] URL...               hash these pages
  *        embed_sha256 [--slow] [--cacert FILE] --list LIST_URL SEL  the pages SEL selects
