@@ -42,7 +42,7 @@ if [ -n "$doc" ]; then
   grep '^### ' "$doc" | sed 's/^### //; s/ .*//' | LC_ALL=C sort -u >"$work/documented"
   missing=$(LC_ALL=C comm -23 "$work/listed" "$work/documented")
   if [ -n "$missing" ]; then
-    echo "FAIL: exported but without a section (### name — summary) in $doc:" $missing
+    echo "FAIL: exported but without a section (### name — summary) in $doc:" "$(echo $missing)"
     fail=1
   fi
 fi

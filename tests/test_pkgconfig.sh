@@ -94,6 +94,7 @@ if [ -f "$libdir/libloopfetch.a" ]; then
   cflags=$(pc --cflags loopfetch) || fail "pkg-config --cflags loopfetch"
   # Its dependencies are those Requires and Requires.private name, linked shared: Debian ships
   # no static libraries for all of libcurl's own dependencies, so --static cannot link here.
+  # shellcheck disable=SC2086 # $private: one word per package
   deps=$(pc --libs libuv $private) || fail "pkg-config --libs libuv $private"
   # shellcheck disable=SC2086
   "$cc" -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror "$work/use.c" \
