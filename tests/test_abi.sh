@@ -40,9 +40,9 @@ fi
 
 if [ -n "$doc" ]; then
   grep '^### ' "$doc" | sed 's/^### //; s/ .*//' | LC_ALL=C sort -u >"$work/documented"
-  missing=$(LC_ALL=C comm -23 "$work/listed" "$work/documented")
+  missing=$(LC_ALL=C comm -23 "$work/listed" "$work/documented" | tr '\n' ' ')
   if [ -n "$missing" ]; then
-    echo "FAIL: exported but without a section (### name — summary) in $doc:" "$(echo $missing)"
+    echo "FAIL: exported but without a section (### name — summary) in $doc: $missing"
     fail=1
   fi
 fi
