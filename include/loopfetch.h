@@ -273,7 +273,8 @@ LF_EXTERN uv_loop_t *lf_fetcher_get_loop(const lf_fetcher_t *fetcher);
 LF_EXTERN void lf_fetcher_set_need_cb(lf_fetcher_t *fetcher, lf_need_cb on_need);
 
 /* Sets the callback that receives the bodies of LF_OUTPUT_CALLBACK requests. It must be set
- * before such a request is added (lf_fetcher_add returns LF_EINVAL otherwise). */
+ * before such a request is added (lf_fetcher_add returns LF_EINVAL otherwise); a stream whose
+ * body arrives after it was cleared (NULL) fails with LF_EINVAL. */
 LF_EXTERN void lf_fetcher_set_body_cb(lf_fetcher_t *fetcher, lf_body_cb on_body);
 
 /* Resumes a stream its body callback paused. The next chunk comes on a later loop turn, never

@@ -17,6 +17,10 @@ int lf__stream_write(lf__sink_t *s, const char *data, size_t len) {
     return 1;
   }
   s->cb_held = 0;
+  if (!f->on_body) { /* cleared with lf_fetcher_set_body_cb(f, NULL) after the add */
+    lf__transfer_set_error(t, LF_EINVAL, "no body callback for the stream");
+    return LF_EINVAL;
+  }
   f->in_body++;
   int rc = f->on_body(f, (lf_stream_t *)(void *)t, data, len);
   f->in_body--;
