@@ -13,7 +13,7 @@ set -u
 
 prefix=${1:?usage: test_pkgconfig.sh PREFIX [EXAMPLES_DIR]}
 examples=${2:-}
-prefix=$(cd "$prefix" 2>/dev/null && pwd) || { echo "FAIL: no such folder: $1"; exit 1; }
+prefix=$(cd "$prefix" 2>/dev/null && pwd -P) || { echo "FAIL: no such folder: $1"; exit 1; }
 command -v pkg-config >/dev/null 2>&1 || { echo "SKIP: pkg-config not found"; exit 77; }
 cc=${CC:-cc}
 command -v "$cc" >/dev/null 2>&1 || { echo "SKIP: no C compiler ($cc)"; exit 77; }
