@@ -79,7 +79,8 @@ static int merge_lists(job_t *job) {
   size_t at = 0;
   for (size_t i = 0; i < n; i++) {
     lf_links_t *l = &job->lists[i];
-    memcpy(all + at, l->urls, l->count * sizeof(*all));
+    if (l->count) /* a page without links may have no array: memcpy wants a pointer */
+      memcpy(all + at, l->urls, l->count * sizeof(*all));
     at += l->count;
     job->links.matched += l->matched;
     free(l->urls); /* the strings now belong to `all` */
