@@ -6,18 +6,25 @@
 
 #define LF__HMAP_MIN 64
 
-uint64_t lf__hash64(const void *data, size_t n) {
+uint64_t lf__fnv1a(uint64_t h, const void *data, size_t n) {
   const unsigned char *p = data;
-  uint64_t h = 0xcbf29ce484222325ULL;
   for (size_t i = 0; i < n; i++)
     h = (h ^ p[i]) * 0x100000001b3ULL;
-  /* FNV-1a's low bits follow the last bytes closely; the MurmurHash3 finaliser spreads them. */
+  return h;
+}
+
+/* FNV-1a's low bits follow the last bytes closely; the MurmurHash3 finaliser spreads them. */
+uint64_t lf__mix64(uint64_t h) {
   h ^= h >> 33;
   h *= 0xff51afd7ed558ccdULL;
   h ^= h >> 33;
   h *= 0xc4ceb9fe1a85ec53ULL;
   h ^= h >> 33;
   return h;
+}
+
+uint64_t lf__hash64(const void *data, size_t n) {
+  return lf__mix64(lf__fnv1a(LF__FNV1A_INIT, data, n));
 }
 
 static size_t find(const uint64_t *keys, size_t cap, uint64_t key) {

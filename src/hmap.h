@@ -17,6 +17,12 @@ typedef struct {
 /* A well-mixed 64-bit hash of n bytes (FNV-1a, then a finaliser so low bits are good too). */
 uint64_t lf__hash64(const void *data, size_t n);
 
+/* lf__hash64 in steps, for text that arrives in pieces: h = LF__FNV1A_INIT, then
+ * h = lf__fnv1a(h, piece, len) for each piece, then lf__mix64(h). */
+#define LF__FNV1A_INIT 0xcbf29ce484222325ULL
+uint64_t lf__fnv1a(uint64_t h, const void *data, size_t n);
+uint64_t lf__mix64(uint64_t h);
+
 /* The value slot of key, or NULL if absent. */
 uint32_t *lf__hmap_get(const lf__hmap_t *m, uint64_t key);
 /* The value slot of key, added with value val if absent (*added = 1). NULL: out of memory. */

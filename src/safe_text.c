@@ -1,6 +1,7 @@
 /* Redaction and escaping of outside text; see safe_text.h. */
 #include <stdlib.h>
 #include <string.h>
+#include "hmap.h"
 #include "safe_text.h"
 
 size_t lf__url_userinfo(const char *url, size_t *offset) {
@@ -27,24 +28,21 @@ void lf__url_redacted(const char *url, void (*out)(void *arg, const char *s, siz
   out(arg, url + off + len, strlen(url + off + len));
 }
 
-static void fnv(void *arg, const char *s, size_t n) {
+static void hash_piece(void *arg, const char *s, size_t n) {
   uint64_t *h = arg;
-  for (size_t i = 0; i < n; i++) {
-    *h ^= (unsigned char)s[i];
-    *h *= 0x100000001b3ull;
-  }
+  *h = lf__fnv1a(*h, s, n);
 }
 
+/* Keys of the rerun index, whose slot is the key's low bits: lf__hash64's mixing, so names
+ * that differ in a pattern do not crowd into neighbouring slots. */
 uint64_t lf__url_key(const char *url) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  lf__url_redacted(url, fnv, &h);
-  return h;
+  uint64_t h = LF__FNV1A_INIT;
+  lf__url_redacted(url, hash_piece, &h);
+  return lf__mix64(h);
 }
 
 uint64_t lf__text_key(const char *s) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  fnv(&h, s, strlen(s));
-  return h;
+  return lf__hash64(s, strlen(s));
 }
 
 /* Length of the valid UTF-8 sequence at p that is safe to print (no C0/C1 control, no DEL),
