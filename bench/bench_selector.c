@@ -22,6 +22,7 @@
 
 #include "arena.h"
 #include "selector.h"
+#include "walk.h"
 
 #define ROWS 5000
 
@@ -90,32 +91,10 @@ static GumboOutput *parse(lf__arena_t *arena, const char *page, size_t len) {
   return gumbo_parse_with_options(&opts, page, len);
 }
 
-/* Document order, iteratively, prefetching the siblings ahead: as links.c walks. */
-static const GumboNode *next_node(const GumboNode *n) {
-  const GumboVector *kids = n->type == GUMBO_NODE_DOCUMENT  ? &n->v.document.children
-                            : n->type == GUMBO_NODE_ELEMENT ? &n->v.element.children
-                                                            : NULL;
-  if (kids && kids->length) {
-    for (unsigned j = 1; j < kids->length && j < 4; j++)
-      __builtin_prefetch(kids->data[j]);
-    return kids->data[0];
-  }
-  for (; n->parent; n = n->parent) {
-    const GumboVector *s = n->parent->type == GUMBO_NODE_DOCUMENT ? &n->parent->v.document.children
-                                                                  : &n->parent->v.element.children;
-    size_t i = n->index_within_parent + 1;
-    if (i < s->length) {
-      if (i + 3 < s->length) __builtin_prefetch(s->data[i + 3]);
-      return s->data[i];
-    }
-  }
-  return NULL;
-}
-
 static size_t match_all(lf__selector_t *sel, const GumboNode *root) {
   size_t hits = 0;
   lf__selector_forget(sel);
-  for (const GumboNode *n = root; n; n = next_node(n))
+  for (const GumboNode *n = root; n; n = lf__walk_next(n))
     hits += (size_t)lf__selector_matches(sel, n);
   return hits;
 }
@@ -124,7 +103,7 @@ static size_t match_all(lf__selector_t *sel, const GumboNode *root) {
 
 static size_t walk_only(const GumboNode *root) {
   size_t nodes = 0;
-  for (const GumboNode *n = root; n; n = next_node(n))
+  for (const GumboNode *n = root; n; n = lf__walk_next(n))
     nodes++;
   return nodes;
 }

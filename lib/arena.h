@@ -14,7 +14,10 @@ typedef struct {
   lf__arena_chunk_t *chunks;
   lf__arena_big_t *bigs;
   void *free_list[LF__ARENA_CLASSES];
-} lf__arena_t; /* zero-initialised before use */
+  size_t used;                   /* bytes of the newest chunk cut into runs */
+  char *next[LF__ARENA_CLASSES]; /* per class: where its next fresh block starts */
+  char *end[LF__ARENA_CLASSES];  /* and where its current run ends */
+} lf__arena_t;                   /* zero-initialised before use */
 
 /* Makes opts allocate from a (opts->userdata is a). */
 void lf__arena_use(lf__arena_t *a, GumboOptions *opts);

@@ -64,9 +64,9 @@ typedef struct {
   const GumboNode *type_of; /* of-type forms: counted the siblings of this one's type */
 } nth_cache_t;
 
-/* :has() remembers its last answers, one per depth of the element (modulo the slots): a
- * selector such as `tbody:has(.x) td` asks the same ancestor again for every td, and each answer
- * costs a walk over the ancestor's subtree. */
+/* :has() (and :lang(), for parents) remembers its last answers, one per depth of the element
+ * (modulo the slots): a selector such as `tbody:has(.x) td` asks the same ancestor again for every
+ * td, and each answer costs a walk over the ancestor's subtree. */
 typedef struct {
   const GumboNode *node;
   int result;

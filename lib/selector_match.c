@@ -17,6 +17,7 @@
 
 #include "selector_ast.h"
 #include "selector_lex.h"
+#include "walk.h"
 
 /* gumbo keeps <template> apart from other elements, but for CSS it is an element like any. */
 static int is_element(const GumboNode *n) {
@@ -81,7 +82,8 @@ static const char *attr_value_ns(const GumboElement *e, const char *name, int an
   for (unsigned i = 0; i < e->attributes.length; i++) {
     const GumboAttribute *a = e->attributes.data[i];
     if (!any_ns && a->attr_namespace != GUMBO_ATTR_NAMESPACE_NONE) continue;
-    if (strlen(a->name) == n && lf__ascii_caseeq_n(a->name, name, n)) return a->value;
+    /* a shorter a->name differs at its NUL, so this reads no further than strlen() would */
+    if (lf__ascii_caseeq_n(a->name, name, n) && a->name[n] == '\0') return a->value;
   }
   return NULL;
 }
@@ -181,10 +183,12 @@ static long position(pseudo_t *ps, const GumboNode *n, int from_end) {
   for (; c->pos < at; c->pos++)
     c->count += counts(ps, n, kids->data[c->pos + 1]);
   if (!from_end) return c->count;
-  if (c->total < 0) {
+  if (c->total < 0) { /* a run over siblings the walk has not reached: fetch ahead */
     c->total = c->count;
-    for (size_t i = at + 1; i < kids->length; i++)
+    for (size_t i = at + 1; i < kids->length; i++) {
+      if (i + 8 < kids->length) lf__walk_prefetch(kids->data[i + 8]);
       c->total += counts(ps, n, kids->data[i]);
+    }
   }
   return c->total - c->count + 1;
 }
@@ -197,7 +201,7 @@ static int anb_matches(long a, long b, long i) {
 }
 
 /* :lang(x): the nearest lang attribute (or xml:lang) on n or an ancestor is x or starts x-. */
-static int lang_matches(const char *want, const GumboNode *n) {
+static int lang_uncached(const char *want, const GumboNode *n) {
   for (; is_element(n); n = n->parent) {
     const char *v = attr_value(&n->v.element, "lang");
     if (!v) v = attr_value(&n->v.element, "xml:lang");
@@ -206,6 +210,19 @@ static int lang_matches(const char *want, const GumboNode *n) {
     return strlen(v) >= w && lf__ascii_caseeq_n(v, want, w) && (v[w] == '\0' || v[w] == '-');
   }
   return 0;
+}
+
+/* An element without its own lang has its parent's answer, which the memo keeps (one slot
+ * per depth, as for :has()): the cells of a row ask about the same row, and each row about
+ * the same table, instead of every cell climbing to <html>. */
+static int lang_matches(pseudo_t *ps, const GumboNode *n) {
+  const GumboElement *e = &n->v.element;
+  if (attr_value(e, "lang") || attr_value(e, "xml:lang")) return lang_uncached(ps->lang, n);
+  const GumboNode *p = n->parent;
+  if (!is_element(p)) return 0;
+  has_memo_t *m = &ps->has_memo[depth_of(p) % LF__NTH_SLOTS];
+  if (m->node != p) *m = (has_memo_t){p, lang_uncached(ps->lang, p)};
+  return m->result;
 }
 
 /* :empty: no element and no text child at all (comments do not count; whitespace does). */
@@ -266,7 +283,7 @@ static int pseudo_matches(const pseudo_t *cps, const GumboNode *n) {
     return (e->tag == GUMBO_TAG_A || e->tag == GUMBO_TAG_AREA) &&
            e->tag_namespace == GUMBO_NAMESPACE_HTML && attr_value(e, "href");
   case PSEUDO_LANG:
-    return lang_matches(ps->lang, n);
+    return lang_matches(ps, n);
   case PSEUDO_IS:
     return matches_list(ps->list, n);
   case PSEUDO_NOT:
