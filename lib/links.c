@@ -16,6 +16,7 @@
 
 #include "loopfetch.h"
 #include "arena.h"
+#include "charesc.h"
 #include "encoding.h"
 #include "selector.h"
 #include "urlresolve.h"
@@ -110,6 +111,18 @@ static const char *href_of(const GumboNode *n) {
   return a ? a->value : NULL;
 }
 
+/* The href of n as the page wrote it: a control character or noncharacter in it is under an
+ * escape in the tree (charesc.h), undone in a copy (*copy, which the caller frees). */
+static int page_href(const GumboNode *n, const char **href, char **copy) {
+  *copy = NULL;
+  *href = href_of(n);
+  if (!*href || !lf__charesc_found(*href, strlen(*href))) return 0;
+  if (!(*copy = strdup(*href))) return LF_ENOMEM;
+  lf__charesc_undo(*copy);
+  *href = *copy;
+  return 0;
+}
+
 /* What one walk over the tree finds: the elements the selector matches, in document order, and
  * the first <base href>. One walk, not two, because walking the tree costs more than matching
  * (see bench/RESULTS.md, issue 13); the hrefs resolve afterwards, once the base is known. */
@@ -143,8 +156,11 @@ static int walk(extract_t *x, const GumboNode *root, found_t *f) {
  * resolve to http(s) is ignored, and the page URL stays the base. */
 static int apply_base(extract_t *x, const GumboNode *base) {
   CURLU *h = NULL;
-  const char *why;
-  int rc = base ? lf__url_resolve(x->base, x->enc, href_of(base), NULL, &h, &why) : LF__URL_SKIP;
+  const char *why, *href = NULL;
+  char *copy = NULL;
+  int rc = base ? page_href(base, &href, &copy) : 0;
+  if (!rc) rc = href ? lf__url_resolve(x->base, x->enc, href, NULL, &h, &why) : LF__URL_SKIP;
+  free(copy);
   if (rc == 0) {
     curl_url_cleanup(x->base);
     x->base = h;
@@ -154,10 +170,12 @@ static int apply_base(extract_t *x, const GumboNode *base) {
 
 static int visit(extract_t *x, const GumboNode *n) {
   x->links.matched++;
-  const char *href = href_of(n);
-  const char *why;
-  char *url = NULL;
-  int rc = href ? lf__url_resolve(x->base, x->enc, href, &url, NULL, &why) : LF__URL_SKIP;
+  const char *href, *why;
+  char *url = NULL, *copy;
+  int rc = page_href(n, &href, &copy);
+  if (rc) return rc;
+  rc = href ? lf__url_resolve(x->base, x->enc, href, &url, NULL, &why) : LF__URL_SKIP;
+  free(copy);
   if (rc == LF__URL_SKIP) {
     x->links.skipped++;
     return 0;
@@ -181,21 +199,31 @@ static int parse_and_walk(extract_t *x, const char *html, size_t len) {
   return rc;
 }
 
+/* The UTF-8 page to gumbo, with the characters gumbo would replace escaped (charesc.h). */
+static int parse_utf8(extract_t *x, const char *utf8, size_t len) {
+  char *escaped = NULL;
+  size_t escaped_len = 0;
+  int rc = lf__charesc_page(utf8, len, &escaped, &escaped_len);
+  if (!rc) rc = escaped ? parse_and_walk(x, escaped, escaped_len) : parse_and_walk(x, utf8, len);
+  free(escaped);
+  return rc;
+}
+
 /* gumbo reads UTF-8 only: a page in any other encoding is decoded first (encoding.h). */
 static int extract(extract_t *x, const char *html, size_t len, const char *content_type) {
   size_t bom = 0;
   if (!html) html = "";
   x->enc = lf__encoding_sniff(html, len, content_type, &bom);
-  if (x->enc->kind == LF__ENC_UTF8) return parse_and_walk(x, html + bom, len - bom);
+  if (x->enc->kind == LF__ENC_UTF8) return parse_utf8(x, html + bom, len - bom);
   char *utf8 = NULL;
   size_t utf8_len = 0;
   int rc = lf__decode(x->enc, html + bom, len - bom, &utf8, &utf8_len);
   if (rc == LF_EINVAL) { /* a glibc without this converter (gconv modules missing): as before
                           * decoding existed, the bytes go to gumbo as they are */
     x->enc = lf__encoding_for_label("utf-8", 5);
-    return parse_and_walk(x, html + bom, len - bom);
+    return parse_utf8(x, html + bom, len - bom);
   }
-  if (!rc) rc = parse_and_walk(x, utf8, utf8_len);
+  if (!rc) rc = parse_utf8(x, utf8, utf8_len);
   free(utf8);
   return rc;
 }

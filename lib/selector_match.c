@@ -13,8 +13,10 @@
  * leftmost "anchor" compound matches E alone.
  */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "charesc.h"
 #include "selector_ast.h"
 #include "selector_lex.h"
 #include "walk.h"
@@ -123,10 +125,11 @@ static int has_substring(const char *v, size_t vlen, const char *s, size_t n, in
 
 /* [a=v i] folds ASCII case; without a flag, so do the attributes on the HTML standard's list,
  * on HTML elements (not on SVG or MathML ones). ^= $= *= with an empty value match nothing. */
-static int value_matches(const attr_test_t *t, const GumboElement *e, const char *v) {
+static int value_matches_n(const attr_test_t *t, const GumboElement *e, const char *v,
+                           size_t vlen) {
   int icase =
       t->icase == CASE_IGNORE || (t->html_icase && e->tag_namespace == GUMBO_NAMESPACE_HTML);
-  size_t n = t->value_len, vlen = strlen(v);
+  size_t n = t->value_len;
   switch (t->op) {
   case ATTR_EXISTS:
     return 1;
@@ -144,6 +147,20 @@ static int value_matches(const attr_test_t *t, const GumboElement *e, const char
     return has_substring(v, vlen, t->value, n, icase);
   }
   return 0;
+}
+
+/* The value as the page wrote it: a control character or noncharacter in it is under an
+ * escape in the tree (charesc.h), undone here in a copy. If that copy cannot be made, the
+ * escaped text is compared, which can only miss a match that needs those characters. */
+static int value_matches(const attr_test_t *t, const GumboElement *e, const char *v) {
+  size_t vlen = strlen(v);
+  if (t->op == ATTR_EXISTS || !lf__charesc_found(v, vlen)) return value_matches_n(t, e, v, vlen);
+  char small[256], *copy = vlen < sizeof(small) ? small : malloc(vlen + 1);
+  if (!copy) return value_matches_n(t, e, v, vlen);
+  memcpy(copy, v, vlen + 1);
+  int r = value_matches_n(t, e, copy, lf__charesc_undo(copy));
+  if (copy != small) free(copy);
+  return r;
 }
 
 /* ---- pseudo-classes ---- */

@@ -128,7 +128,59 @@ static const page_case_t pages[] = {
      PAGE("<meta charset=\x22iso-2022-jp\x22><a "
           "href=\x22/\x1b$BF|K\x5c\x1b(B?q=\x1b$BF|K\x5c\x1b(B\x22>x</a>"),
      NULL, "http://h.example/%E6%97%A5%E6%9C%AC?q=%1B$BF|K\\%1B(B"},
+    /* Characters gumbo 0.10 turns into U+FFFD and browsers keep (lib/charesc.c): controls,
+     * C1 controls (windows-1252's five undefined bytes are U+0081, U+008D, U+008F, U+0090,
+     * U+009D), noncharacters; in a path as UTF-8, in a query in the page's encoding. */
+    {"windows-1252 C1 controls",
+     PAGE("<meta charset=windows-1252><a href=\x22/a\x81"
+          "b\x8d/?q=\x81&r=\x9d\x22>x</a>"),
+     NULL, "http://h.example/a%C2%81b%C2%8D/?q=%81&r=%9D"},
+    {"windows-1252 C1 by header", PAGE("<a href=\x22/\x8f\x90?\x8f\x22>x</a>"),
+     "text/html; charset=windows-1252", "http://h.example/%C2%8F%C2%90?%8F"},
+    {"UTF-8 controls and DEL", PAGE("<a href=\x22/x\x01y\x7f/?q=\x02\xc2\x85\x0b\x22>x</a>"), NULL,
+     "http://h.example/x%01y%7F/?q=%02%C2%85"},
+    {"leading and trailing controls are trimmed", PAGE("<a href=\x22\x01\x1f/z\x08\x7f\x22>x</a>"),
+     NULL, "http://h.example/z%08%7F"},
+    {"noncharacters", PAGE("<a href=\x22/\xef\xb7\x90\xf4\x8f\xbf\xbf?q=\xef\xbf\xbe\x22>x</a>"),
+     NULL, "http://h.example/%EF%B7%90%F4%8F%BF%BF?q=%EF%BF%BE"},
+    {"the escape characters themselves",
+     PAGE("<a href=\x22/\x01"
+          "a\xf4\x8f\xbf\xbd\xf4\x8f\xb8\x81\xf4\x8f\xbf\xbd\x22>x</a>"),
+     NULL, "http://h.example/%01a%F4%8F%BF%BD%F4%8F%B8%81%F4%8F%BF%BD"},
+    {"a control in <base href>",
+     PAGE("<base href=\x22/b\x01/\x22><a href=\x22"
+          "c\x22>x</a>"),
+     NULL, "http://h.example/b%01/c"},
 };
+
+/* Attribute selectors compare the characters the page holds, controls included. */
+static void test_selector_on_controls(void) {
+  static const char page[] = "<meta charset=windows-1252><a title=\x22x\x81y\x22 href=/1>1</a>"
+                             "<a title=\x22x?y\x22 href=/2>2</a><a title=\x22x\x7fy z\x22 href=/3>";
+  static const struct {
+    const char *selector, *want;
+  } cases[] = {
+      {"a[title=\"x\\81 y\"]", "http://h.example/1"},
+      {"a[title^=\"x\\81\"]", "http://h.example/1"},
+      {"a[title~=\"x\\7f y\"]", "http://h.example/3"},
+      {"a[title*=\"\\7f\"]", "http://h.example/3"},
+      {"a[title=\"x\\FFFD y\"]", ""},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+    lf_links_t l;
+    char err[256];
+    int rc = lf_links_extract2(page, sizeof(page) - 1, "http://h.example/", NULL, cases[i].selector,
+                               &l, err, sizeof(err));
+    CHECK_EQ_INT(rc, 0);
+    if (rc) continue;
+    const char *got = l.count ? l.urls[0] : "";
+    if (strcmp(got, cases[i].want) != 0 || l.count > 1)
+      fprintf(stderr, "  %s: got \"%s\" (%zu), want \"%s\"\n", cases[i].selector, got, l.count,
+              cases[i].want);
+    CHECK(strcmp(got, cases[i].want) == 0 && l.count <= 1);
+    lf_links_free(&l);
+  }
+}
 
 static void test_pages(void) {
   for (size_t i = 0; i < sizeof(pages) / sizeof(*pages); i++) {
@@ -258,5 +310,6 @@ int main(void) {
   test_sniff();
   test_decode();
   test_pages();
+  test_selector_on_controls();
   return lf_test_report();
 }

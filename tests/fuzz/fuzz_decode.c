@@ -1,9 +1,13 @@
 /* libFuzzer: decoding any bytes in any encoding gives valid UTF-8 (what gumbo needs), and
- * encoding that UTF-8 back for a URL query never fails. The first byte picks the encoding. */
+ * encoding that UTF-8 back for a URL query never fails. The first byte picks the encoding.
+ * Then the escape of the characters gumbo would replace (charesc.h): the escaped text holds
+ * none of them, and undoing the escape gives back the decoded text byte for byte. */
 #include <errno.h>
 #include <iconv.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include "charesc.h"
 #include "encoding.h"
 #include "loopfetch.h"
 
@@ -30,6 +34,35 @@ static int valid_utf8(const char *s, size_t len) {
   return 1;
 }
 
+/* Whether valid UTF-8 s holds a code point gumbo 0.10 replaces with U+FFFD, decoded by iconv. */
+static int has_replaced(const char *s, size_t len) {
+  static iconv_t cd = (iconv_t)-1;
+  if (cd == (iconv_t)-1 && (cd = iconv_open("UTF-32LE", "UTF-8")) == (iconv_t)-1) abort();
+  uint32_t buf[1024];
+  char *in = (char *)s;
+  size_t left = len;
+  while (left) {
+    char *out = (char *)buf;
+    size_t room = sizeof(buf);
+    if (iconv(cd, &in, &left, &out, &room) == (size_t)-1 && errno != E2BIG) abort();
+    for (uint32_t *c = buf; (char *)c < out; c++)
+      if ((*c >= 1 && *c <= 8) || *c == 0xB || (*c >= 0xE && *c <= 0x1F) ||
+          (*c >= 0x7F && *c <= 0x9F) || (*c >= 0xFDD0 && *c <= 0xFDEF) || (*c & 0xFFFE) == 0xFFFE)
+        return 1;
+  }
+  return 0;
+}
+
+static void check_escape(const char *text, size_t n) {
+  char *esc = NULL;
+  size_t elen = 0;
+  if (lf__charesc_page(text, n, &esc, &elen) != 0) abort();
+  if (!esc) return;
+  if (valid_utf8(text, n) && has_replaced(esc, elen)) abort();
+  if (!memchr(text, 0, n) && (lf__charesc_undo(esc) != n || memcmp(esc, text, n) != 0)) abort();
+  free(esc);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (!size) return 0;
   const char *label = labels[data[0] % (sizeof(labels) / sizeof(*labels))];
@@ -40,6 +73,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (lf__decode(enc, (const char *)data + 1, size - 1, &out, &n) != 0) return 0;
   if (strlen(out) > n || (enc->kind != LF__ENC_UTF8 && !valid_utf8(out, n))) abort();
   if (enc->kind != LF__ENC_UTF8 && lf__encode_query(enc, out, n, &back, &m) != 0) abort();
+  check_escape(out, n);
+  check_escape((const char *)data, size); /* any bytes: not well-formed UTF-8 passes as is */
   free(out);
   free(back);
   return 0;

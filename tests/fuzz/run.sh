@@ -9,14 +9,15 @@ mkdir -p "$out"
 flags=(-std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -fsanitize=fuzzer,address,undefined
        -fno-sanitize-recover=undefined -Iinclude -Ilib -Isrc)
 libs=$(pkg-config --cflags --libs libcurl gumbo libuv zlib libbrotlidec libzstd)
-src=(lib/error.c lib/buf.c lib/selector_lex.c lib/selector_parse.c lib/selector_match.c lib/links.c lib/arena.c lib/urlresolve.c lib/encoding.c lib/transcode.c lib/decode.c src/names.c src/nameset.c src/hmap.c)
+src=(lib/error.c lib/buf.c lib/selector_lex.c lib/selector_parse.c lib/selector_match.c lib/links.c lib/arena.c lib/charesc.c lib/urlresolve.c lib/encoding.c lib/transcode.c lib/decode.c src/names.c src/nameset.c src/hmap.c)
 status=0
 for t in selector links names decode content_encoding; do
   clang "${flags[@]}" "tests/fuzz/fuzz_$t.c" "${src[@]}" $libs -o "$out/fuzz_$t"
   work="$out/corpus-$t"
   rm -rf "$work" && mkdir -p "$work" && cp tests/fuzz/corpus/$t/* "$work/"
+  # crash inputs go to build-fuzz/, not to the top of the tree where `git add` would take them
   if "$out/fuzz_$t" -max_total_time="$secs" -max_len=65536 -timeout=10 -print_final_stats=1 \
-       "$work" > "$out/fuzz_$t.log" 2>&1; then
+       -artifact_prefix="$out/$t-" "$work" > "$out/fuzz_$t.log" 2>&1; then
     echo "fuzz $t: ok ($(grep -o 'stat::number_of_executed_units: [0-9]*' "$out/fuzz_$t.log" | grep -o '[0-9]*$') runs)"
   else
     echo "fuzz $t: FAILED, see $out/fuzz_$t.log"; tail -30 "$out/fuzz_$t.log"; status=1
