@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "loopfetch.h"
+#include "utf8.h"
 
 int lf__buf_reserve(lf__buf_t *b, size_t more) {
   if (b->data && more < b->cap - b->len) return 0;
@@ -32,11 +33,6 @@ int lf__buf_push(lf__buf_t *b, const char *s, size_t n) {
 }
 
 int lf__buf_push_utf8(lf__buf_t *b, unsigned long cp) {
-  static const unsigned char lead[] = {0, 0, 0xc0, 0xe0, 0xf0};
   char u[4];
-  size_t n = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
-  for (size_t i = n - 1; i > 0; i--, cp >>= 6)
-    u[i] = (char)(0x80 | (cp & 0x3f));
-  u[0] = (char)(n == 1 ? cp : (lead[n] | cp));
-  return lf__buf_push(b, u, n);
+  return lf__buf_push(b, u, lf__utf8_encode(cp, u));
 }

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 
 #include "loopfetch.h"
+#include "utf8.h"
 
 #define PAYLOAD 0x10FE00 /* U+10FE00 + index */
 #define ESC 0x10FFFD
@@ -40,65 +41,6 @@ static uint32_t code_of(int i) {
   return ESC;
 }
 
-/* The code point of the well-formed UTF-8 sequence at s, as WHATWG's decoder reads it (no
- * overlong forms, no surrogates, nothing above U+10FFFF), and its length in *n; *n is 0 when s
- * does not start one. */
-static uint32_t decode(const unsigned char *s, size_t left, size_t *n) {
-  unsigned char b = s[0], lo = 0x80, hi = 0xBF; /* the bounds of the second byte */
-  uint32_t c;
-  size_t len;
-  if (b < 0x80) {
-    *n = 1;
-    return b;
-  }
-  if (b >= 0xC2 && b <= 0xDF) {
-    len = 2, c = b & 0x1F;
-  } else if (b >= 0xE0 && b <= 0xEF) {
-    len = 3, c = b & 0x0F;
-    lo = b == 0xE0 ? 0xA0 : 0x80;
-    hi = b == 0xED ? 0x9F : 0xBF;
-  } else if (b >= 0xF0 && b <= 0xF4) {
-    len = 4, c = b & 0x07;
-    lo = b == 0xF0 ? 0x90 : 0x80;
-    hi = b == 0xF4 ? 0x8F : 0xBF;
-  } else {
-    len = 0, c = 0;
-  }
-  *n = 0;
-  if (!len || len > left || s[1] < lo || s[1] > hi) return 0;
-  for (size_t i = 1; i < len; i++) {
-    if (s[i] < 0x80 || s[i] > 0xBF) return 0;
-    c = c << 6 | (s[i] & 0x3F);
-  }
-  *n = len;
-  return c;
-}
-
-/* Writes c (at least U+0001) as UTF-8 at out; returns the length. */
-static size_t encode(uint32_t c, char *out) {
-  unsigned char *o = (unsigned char *)out;
-  if (c < 0x80) {
-    o[0] = (unsigned char)c;
-    return 1;
-  }
-  if (c < 0x800) {
-    o[0] = (unsigned char)(0xC0 | c >> 6);
-    o[1] = (unsigned char)(0x80 | (c & 0x3F));
-    return 2;
-  }
-  if (c < 0x10000) {
-    o[0] = (unsigned char)(0xE0 | c >> 12);
-    o[1] = (unsigned char)(0x80 | (c >> 6 & 0x3F));
-    o[2] = (unsigned char)(0x80 | (c & 0x3F));
-    return 3;
-  }
-  o[0] = (unsigned char)(0xF0 | c >> 18);
-  o[1] = (unsigned char)(0x80 | (c >> 12 & 0x3F));
-  o[2] = (unsigned char)(0x80 | (c >> 6 & 0x3F));
-  o[3] = (unsigned char)(0x80 | (c & 0x3F));
-  return 4;
-}
-
 /* Lead bytes that may start a character to escape: the controls, DEL, C2 (U+0080-009F), EF
  * (U+FDD0-FDEF, U+FFFE-FFFF) and the 4-byte leads (U+xFFFE-xFFFF, the escape). */
 static int may_start(unsigned char b) {
@@ -111,7 +53,7 @@ static int may_start(unsigned char b) {
 static size_t to_escape(const unsigned char *s, size_t left, int *index) {
   if (!may_start(s[0])) return 0;
   size_t n;
-  uint32_t c = decode(s, left, &n);
+  uint32_t c = (uint32_t)lf__utf8_decode(s, left, &n);
   *index = n ? index_of(c) : -1;
   return *index >= 0 ? n : 0;
 }
@@ -133,8 +75,8 @@ int lf__charesc_page(const char *in, size_t len, char **out, size_t *out_len) {
       *w++ = in[i];
       continue;
     }
-    w += encode(ESC, w);
-    w += encode(PAYLOAD + (uint32_t)index, w);
+    w += lf__utf8_encode(ESC, w);
+    w += lf__utf8_encode(PAYLOAD + (unsigned long)index, w);
   }
   *w = '\0';
   *out = o;
@@ -147,10 +89,10 @@ size_t lf__charesc_undo(char *s) {
   while (r < len) {
     if (len - r >= 2 * LF__CHARESC_LEN && memcmp(s + r, LF__CHARESC, LF__CHARESC_LEN) == 0) {
       const unsigned char *q = (const unsigned char *)s + r + LF__CHARESC_LEN;
-      uint32_t p = decode(q, len - r - LF__CHARESC_LEN, &n);
+      uint32_t p = (uint32_t)lf__utf8_decode(q, len - r - LF__CHARESC_LEN, &n);
       int i = n == 4 && p >= PAYLOAD && p <= PAYLOAD + ESC_SELF ? (int)(p - PAYLOAD) : -1;
       if (i >= 0 && index_of(code_of(i)) == i) {
-        w += encode(code_of(i), s + w); /* never longer than the 8 bytes it replaces */
+        w += lf__utf8_encode(code_of(i), s + w); /* never longer than the 8 bytes it replaces */
         r += LF__CHARESC_LEN + 4;
         continue;
       }

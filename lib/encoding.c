@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "ascii.h"
+#include "utf8.h"
 
 /* glibc names: CP932 rather than SHIFT_JIS because glibc's SHIFT_JIS reads 0x5C as U+00A5 and
  * lacks the Microsoft extensions, while WHATWG's Shift_JIS is ASCII below 0x80 plus those
@@ -519,21 +520,10 @@ static const lf__encoding_t *prescan(const char *bytes, size_t len) {
 /* ---- the fallback ---- */
 
 static int valid_utf8(const unsigned char *s, size_t len) {
-  size_t i = 0;
-  while (i < len) {
-    unsigned char c = s[i];
-    size_t n = c < 0x80                 ? 0
-               : c >= 0xc2 && c <= 0xdf ? 1
-               : c >= 0xe0 && c <= 0xef ? 2
-               : c >= 0xf0 && c <= 0xf4 ? 3
-                                        : 9;
-    if (n == 9 || len - i <= n) return n == 0;
-    unsigned char lo = c == 0xe0 ? 0xa0 : c == 0xf0 ? 0x90 : 0x80;
-    unsigned char hi = c == 0xed ? 0x9f : c == 0xf4 ? 0x8f : 0xbf;
-    if (n && (s[i + 1] < lo || s[i + 1] > hi)) return 0;
-    for (size_t k = 2; k <= n; k++)
-      if ((s[i + k] & 0xc0) != 0x80) return 0;
-    i += n + 1;
+  size_t n;
+  for (size_t i = 0; i < len; i += n) {
+    lf__utf8_decode(s + i, len - i, &n);
+    if (!n) return 0;
   }
   return 1;
 }

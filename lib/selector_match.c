@@ -217,14 +217,23 @@ static int anb_matches(long a, long b, long i) {
   return d % a == 0 && d / a >= 0;
 }
 
+/* The element's own lang attribute (or xml:lang), or NULL. */
+static const char *own_lang(const GumboNode *n) {
+  const char *v = attr_value(&n->v.element, "lang");
+  return v ? v : attr_value(&n->v.element, "xml:lang");
+}
+
+/* Language v is want or starts want-, ASCII case folded. */
+static int lang_is(const char *v, const char *want) {
+  size_t w = strlen(want);
+  return strlen(v) >= w && lf__ascii_caseeq_n(v, want, w) && (v[w] == '\0' || v[w] == '-');
+}
+
 /* :lang(x): the nearest lang attribute (or xml:lang) on n or an ancestor is x or starts x-. */
 static int lang_uncached(const char *want, const GumboNode *n) {
   for (; is_element(n); n = n->parent) {
-    const char *v = attr_value(&n->v.element, "lang");
-    if (!v) v = attr_value(&n->v.element, "xml:lang");
-    if (!v) continue;
-    size_t w = strlen(want);
-    return strlen(v) >= w && lf__ascii_caseeq_n(v, want, w) && (v[w] == '\0' || v[w] == '-');
+    const char *v = own_lang(n);
+    if (v) return lang_is(v, want);
   }
   return 0;
 }
@@ -233,8 +242,8 @@ static int lang_uncached(const char *want, const GumboNode *n) {
  * per depth, as for :has()): the cells of a row ask about the same row, and each row about
  * the same table, instead of every cell climbing to <html>. */
 static int lang_matches(pseudo_t *ps, const GumboNode *n) {
-  const GumboElement *e = &n->v.element;
-  if (attr_value(e, "lang") || attr_value(e, "xml:lang")) return lang_uncached(ps->lang, n);
+  const char *v = own_lang(n);
+  if (v) return lang_is(v, ps->lang);
   const GumboNode *p = n->parent;
   if (!is_element(p)) return 0;
   has_memo_t *m = &ps->has_memo[depth_of(p) % LF__NTH_SLOTS];
