@@ -3,7 +3,7 @@
 
     python3 bench/bench_loop.py [--loopfetch build/loopfetch] [--skip-sequential]
 
-Starts the fixture server (tests/fixture/server.py) with 100-400 ms of latency per article,
+Starts the fixture server (tests/fixtures/server.py) with 100-400 ms of latency per article,
 runs `loopfetch -c 1` and `loopfetch` (default concurrency) into fresh folders, each as a
 child measured with os.wait4 (wall clock, user+sys CPU, peak RSS), checks the 233 saved
 files, prints a Markdown table and writes bench/out/loop.json.
@@ -28,8 +28,8 @@ import urllib.parse
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SERVER = os.path.join(ROOT, "tests", "fixture", "server.py")
-_spec = importlib.util.spec_from_file_location("fixture_site", os.path.join(ROOT, "tests", "fixture", "site.py"))
+SERVER = os.path.join(ROOT, "tests", "fixtures", "server.py")
+_spec = importlib.util.spec_from_file_location("fixture_site", os.path.join(ROOT, "tests", "fixtures", "site.py"))
 site = importlib.util.module_from_spec(_spec)  # not "import site": the stdlib owns that name
 _spec.loader.exec_module(site)
 

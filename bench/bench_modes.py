@@ -33,7 +33,7 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SERVER = os.path.join(ROOT, "tests", "fixture", "server.py")
+SERVER = os.path.join(ROOT, "tests", "fixtures", "server.py")
 LIST = "/wiki/List_of_countries_by_population_(United_Nations)"
 
 

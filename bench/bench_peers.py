@@ -12,7 +12,7 @@ Needs (Debian packages; this script installs nothing, it checks and says what is
     (optional, for --profile: strace linux-perf)
 
 What one run does:
-  1. generates a Wikipedia-like site into a temp dir from tests/fixture/site.py (the list page,
+  1. generates a Wikipedia-like site into a temp dir from tests/fixtures/site.py (the list page,
      233 articles of 20 KB..1 MB), 10,000 small pages of ~9 KB, and URL lists;
   2. makes a CA and a server certificate for 127.0.0.1 (openssl), writes nginx.conf and starts
      Debian's nginx on free loopback ports: HTTP/1.1, and HTTPS with HTTP/2 once per article mix
@@ -63,7 +63,7 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-SITE_PY = os.path.join(REPO, "tests", "fixture", "site.py")
+SITE_PY = os.path.join(REPO, "tests", "fixtures", "site.py")
 PEERS = os.path.join(HERE, "peers")
 PY = "/usr/bin/python3"  # Debian's interpreter: the peers use Debian's packages
 

@@ -1,5 +1,5 @@
 # bash completion for loopfetch (installed as .../bash-completion/completions/loopfetch).
-# Keep the option lists in step with `loopfetch --help` (tests/test_completion.sh checks it).
+# Keep the option lists in step with `loopfetch --help` (tests/unit/test_completion.sh checks it).
 
 _loopfetch() {
   local cur prev

@@ -30,7 +30,7 @@
  *  - A fetcher belongs to the loop it was made on and to the thread that runs that loop: call
  *    lf_fetcher_* and lf_stream_* only on that thread. All callbacks run on it.
  *  - Fetchers on different loops share nothing and may run at the same time on different
- *    threads (tests/test_threads.c does, under ThreadSanitizer).
+ *    threads (tests/unit/test_threads.c does, under ThreadSanitizer).
  *  - lf_fetcher_new() initialises libcurl (curl_global_init) once per process, under uv_once,
  *    so the first fetchers of several threads may be made at the same time. loopfetch never
  *    calls curl_global_cleanup: a program that wants it calls it after every fetcher closed.
@@ -49,7 +49,7 @@ extern "C" {
 #endif
 
 /* Marks what libloopfetch exports. The library is built with hidden visibility (lib/meson.build)
- * and tests/abi/exported.txt lists every exported name: a test fails on any difference. */
+ * and tests/unit/abi/exported.txt lists every exported name: a test fails on any difference. */
 #if defined(__GNUC__) && __GNUC__ >= 4 /* also clang; loopfetch builds only on POSIX systems */
 #define LF_EXTERN __attribute__((visibility("default")))
 #else

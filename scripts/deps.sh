@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what loopfetch needs to build and test, from Debian's packages. Idempotent.
-# (zsh: tests/test_completion.sh asks it for completions.)
+# (zsh: tests/unit/test_completion.sh asks it for completions.)
 set -euo pipefail
 pkgs=(gcc clang libclang-rt-dev pkg-config meson ninja-build python3 openssl ca-certificates
       tmux time nginx-light libuv1-dev libcurl4-openssl-dev libgumbo-dev

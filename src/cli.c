@@ -12,13 +12,14 @@
 #include <curl/curl.h>
 #include "cli.h"
 #include "layout.h"
+#include "manifest.h"
 #include "errmsg.h"
 #include "report.h"
 #include "shard.h"
 #include "status.h"
 #include "loopfetch.h"
 
-/* Every line fits in 80 columns (tests/e2e_cli.py checks it), as curl's and wget's do. */
+/* Every line fits in 80 columns (tests/e2e/e2e_cli.py checks it), as curl's and wget's do. */
 static const char usage_text[] =
     "Usage: loopfetch [options] [LIST_URL...]\n"
     "       loopfetch status [--json | --urls | --shards] [-i LIST] DIR...\n"

@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "cli.h"
+#include "manifest.h"
 #include "record.h"
 #include "shard.h"
 

@@ -39,7 +39,7 @@ tsan_threads() {
   if [ -d "$dir" ]; then meson setup --reconfigure "$dir" -Db_sanitize=thread -Db_lundef=false >/dev/null
   else meson setup "$dir" -Db_sanitize=thread -Db_lundef=false >/dev/null; fi || return 1
   meson compile -C "$dir" tests/test_threads >/dev/null || return 1
-  TSAN_OPTIONS="halt_on_error=1:exitcode=66" python3 tests/e2e_lib.py --loopfetch "$dir/loopfetch" threads
+  TSAN_OPTIONS="halt_on_error=1:exitcode=66" python3 tests/e2e/e2e_lib.py --loopfetch "$dir/loopfetch" threads
 }
 if tsan_threads; then echo "tsan threads: ok"; passed=$((passed + 1))
 else echo "tsan threads: FAILED"; failed=$((failed + 1)); status=1; fi

@@ -7,9 +7,11 @@ secs=${1:-60}
 out=build-fuzz
 mkdir -p "$out"
 flags=(-std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -fsanitize=fuzzer,address,undefined
-       -fno-sanitize-recover=undefined -Iinclude -Ilib -Isrc)
+       -fno-sanitize-recover=undefined -Iinclude -Ilib/core -Ilib/codec -Ilib/html -Ilib/engine -Isrc/base -Isrc/store)
 libs=$(pkg-config --cflags --libs libcurl gumbo libuv zlib libbrotlidec libzstd)
-src=(lib/error.c lib/buf.c lib/selector_lex.c lib/selector_parse.c lib/selector_match.c lib/links.c lib/arena.c lib/charesc.c lib/urlresolve.c lib/encoding.c lib/transcode.c lib/decode.c src/names.c src/nameset.c src/hmap.c)
+src=(lib/core/error.c lib/core/buf.c lib/html/selector_lex.c lib/html/selector_parse.c lib/html/selector_match.c
+     lib/html/links.c lib/html/arena.c lib/html/charesc.c lib/html/urlresolve.c lib/html/encoding.c
+     lib/html/transcode.c lib/codec/decode.c src/store/names.c src/store/nameset.c src/base/hmap.c)
 status=0
 for t in selector links names decode content_encoding; do
   clang "${flags[@]}" "tests/fuzz/fuzz_$t.c" "${src[@]}" $libs -o "$out/fuzz_$t"

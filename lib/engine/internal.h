@@ -1,0 +1,257 @@
+/* Internal structures shared by fetcher.c (API and queue), loop.c (libuv/libcurl glue),
+ * transfer.c (one request's easy handle) and sink.c (where its body goes). */
+#ifndef LF_INTERNAL_H
+#define LF_INTERNAL_H
+
+#include <curl/curl.h>
+#include <strings.h>
+#include "loopfetch.h"
+#include "decode.h"
+
+typedef struct lf__transfer_s lf__transfer_t;
+typedef struct lf__pending_s lf__pending_t;
+
+/* https connections per host (h2.c): what libcurl's cap is and what it was learned from. */
+typedef struct lf__h2_s {
+  struct lf__conn_s *conns; /* https connections in use or kept, by local port */
+  size_t len, cap;
+  size_t admitted;   /* https transfers on the multi handle */
+  size_t attached;   /* of those, on a connection (the pre-request callback ran) */
+  size_t opening;    /* of those, opening a connection of their own */
+  long k;            /* connections per host the https transfers need */
+  long cap_now;      /* CURLMOPT_MAX_HOST_CONNECTIONS as set */
+  long curl_timeout; /* what libcurl last asked its timer for: 0 while it has work queued */
+  int off;           /* the server does not multiplex: no cap */
+  uv_timer_t grace;  /* when to assume a connection's limits are known */
+  void *kick;        /* CURL *: an idle handle whose removal makes libcurl look at its queue */
+} lf__h2_t;
+
+/* A fetcher. Opaque to callers (include/loopfetch.h). */
+struct lf_fetcher_s {
+  void *data; /* the caller's (lf_fetcher_set_data) */
+  uv_loop_t *loop;
+  void *multi;       /* CURLM * */
+  void *share;       /* CURLSH *: DNS and TLS session cache shared by all transfers */
+  void *header_list; /* struct curl_slist * of opts.headers */
+  uv_timer_t timer;  /* libcurl's single timeout */
+  lf_options_t opts;
+  char *opt_strings; /* copies of the option strings (headers are in header_list) */
+  int out_dirfd;     /* opts.out_dir, so output files are created relative to it */
+  int link_mode;     /* how a page gets its name, probed with out_dirfd: 0 temporary name +
+                        rename; O_TMPFILE + linkat, 1 with AT_EMPTY_PATH, 2 via /proc/self/fd */
+  lf_result_cb on_result;
+  lf_need_cb on_need;
+  lf_name_cb on_name;
+  lf_event_cb on_event;
+  lf_close_cb on_close;
+  lf_body_cb on_body;
+  lf__pending_t *queue_head, *queue_tail;
+  lf__pending_t *delayed; /* waiting to retry, soonest first */
+  uv_timer_t wake;        /* fires when a retry is due or the rate limit allows a start */
+  uv_timer_t watchdog;    /* ends transfers that make no progress (watchdog.c) */
+  uint64_t watchdog_at;   /* uv_now() of its last tick */
+  size_t decode_mem;      /* brotli and zstd decoders' memory, all transfers (decode.c) */
+  double tokens;          /* rate limit: starts allowed now */
+  uint64_t tokens_at;     /* when tokens was last topped up */
+  uint64_t rand_state;    /* jitter */
+  lf__transfer_t *active; /* started and not yet reported */
+  lf__transfer_t *idle;   /* finished; kept for reuse */
+  void **spare;           /* CURL * easy handles between transfers, set up for reuse */
+  size_t spare_len, spare_cap;
+  struct lf__poll_s **poll_index; /* one poll handle per socket we watch, by descriptor */
+  size_t poll_index_len;
+  size_t queued, delayed_count, in_flight, open_handles;
+  size_t writing;      /* of in_flight: network part done, output still being written */
+  size_t connected;    /* of in_flight: on the network with a connection (prereq called) */
+  uint64_t clock_base; /* uv_hrtime() at init */
+  uint64_t temp_seq;   /* makes temporary file names unique */
+  size_t buffered;     /* body bytes waiting for the disk, all transfers together */
+  size_t paused_sinks; /* transfers paused until their buffered output is written */
+  long pid;            /* getpid() at init, for temporary names (a system call each time) */
+  struct lf__sink_s *disk_head, *disk_tail; /* sinks whose file work waits for the pool */
+  struct lf__batch_s {                      /* file work of many sinks in one pool job */
+    uv_work_t work;
+    struct lf_fetcher_s *fetcher;
+    struct lf__sink_s *first; /* NULL: this batch is free */
+  } batches[2];
+  lf__h2_t h2;
+  size_t plain_active; /* http (not https) transfers on the multi handle */
+  int depth;           /* nesting of our callbacks; teardown waits until it is 0 */
+  int closing, in_refill;
+  int in_body;  /* inside the body callback, so inside libcurl: starts wait for the wake timer */
+  int wake_now; /* the wake timer is due at once: deferred starts or stream resumes wait */
+};
+
+/* A request waiting for a slot. One allocation: the struct, then url and file strings. */
+struct lf__pending_s {
+  lf__pending_t *next;
+  void *data;
+  lf_output_t output;
+  uint64_t added_ns;
+  uint64_t due_ns;     /* delayed retries: not before this */
+  int attempts;        /* transfers already made */
+  const char *file;    /* points into url[] storage, or NULL */
+  const char *headers; /* the request's own headers, NUL-separated, in url[] storage */
+  size_t header_count;
+  char url[];
+};
+
+/* Output sink. Memory sinks grow a buffer; file sinks stream through libuv's thread pool so
+ * that open/write/link/close never run on the loop thread (disk.c batches that work). One job
+ * at a time per sink; while it waits or runs the loop thread fills `fill`, and the job owns
+ * `busy`. */
+typedef struct lf__sink_s lf__sink_t;
+typedef struct lf__batch_s lf__batch_t;
+struct lf__sink_s {
+  lf__transfer_t *transfer;
+  lf_output_t kind;
+  lf__sink_t *disk_next; /* in the disk queue or a running batch */
+  char *fill; /* bytes received and not yet handed to a job (memory sinks: the whole body) */
+  size_t fill_len, fill_cap;
+  char *busy; /* bytes the running job writes */
+  size_t busy_len, busy_cap;
+  int fd;             /* temporary file, -1 until the first job opens it */
+  char temp_name[48]; /* ".lf-PID-SEQ.part" inside out_dir */
+  int job_running;    /* a job (queued or in a running batch) owns busy/fd */
+  int finishing;      /* the transfer ended; flush, then name (link or rename) or drop */
+  int keep;           /* finishing: give the file the page's name (1) or drop it (0) */
+  int paused;         /* the write callback returned CURL_WRITEFUNC_PAUSE */
+  int never_pause;    /* HTTP/2: libcurl 7.88 resumes a paused stream only on its next 1 s
+                         tick, so such bodies are buffered instead (bench/RESULTS.md), up to
+                         LF__BUFFER_HARD for all sinks together (sink.c) */
+  int cb_paused;      /* LF_OUTPUT_CALLBACK: the body callback asked for a pause (stream.c) */
+  int cb_held;        /* ...and libcurl holds a chunk for us (we returned CURL_WRITEFUNC_PAUSE) */
+  int cb_resume;      /* ...and lf_stream_resume() was called: unpaused on the next wake */
+  int err;            /* first error, as -errno */
+  const char *err_op; /* "open", "write", "link", "close", "rename" */
+  size_t job_bytes;   /* bytes the running job writes, released from the budget after it */
+  size_t accounted;   /* bytes of this sink counted in the fetcher's buffered total */
+  int job_finishing;  /* snapshot for the job: name or drop the file after writing */
+  int job_keep;       /* snapshot for the job: create the file even if empty, then name it */
+  int job_err;        /* set by the job (pool thread), read in its after-callback */
+  const char *job_err_op;
+};
+
+struct lf__transfer_s {
+  lf__transfer_t *next, *prev;
+  lf_fetcher_t *fetcher;
+  CURL *easy;         /* while on the network only */
+  lf__pending_t *req; /* owned while the transfer runs */
+  lf__sink_t sink;
+  uint64_t start_ns, done_ns, written_ns;
+  uint64_t bytes;         /* body bytes accepted (decoded) */
+  uint64_t raw_bytes;     /* body bytes received as sent (encoded) */
+  uint64_t progress_ms;   /* uv_now() when the transfer started or last handed on body bytes */
+  lf__decoder_t *decoder; /* Content-Encoding other than identity: decodes the body */
+  int starved;            /* the decoder found its memory budget spent: retried (transient) */
+  lf_timings_t timings;   /* libcurl's, read when the network part ends (queued, written:
+                             filled in by the report) */
+  char *effective_url;    /* copies, for the result */
+  char *content_type;
+  char *etag, *last_modified, *content_disposition; /* response headers, copied */
+  int64_t file_time;                                /* Last-Modified, -1: none */
+  long redirects;                                   /* followed by this attempt */
+  struct curl_slist *req_headers; /* fetcher headers + the request's own, or NULL */
+  char *final_name;               /* the name callback's choice (malloc'd); NULL keeps req->file */
+  uint64_t discarded;             /* body bytes of an error response, thrown away */
+  long http_code;
+  int started;      /* on the multi handle (or was): libcurl's info is meaningful */
+  int connected;    /* counted in fetcher->connected */
+  int paused_once;  /* the write callback paused it: its handle is not reused */
+  int status;       /* 0 or LF_E* / UV_E*, decided when libcurl is done */
+  int checked_code; /* the write callback looked at the response code */
+  int https;        /* h2.c: counted as an https transfer */
+  int opening;      /* h2.c: opening a connection */
+  int conn_port;    /* h2.c: the local port of its connection, 0 before it has one */
+  int abort_status; /* why the write callback stopped the transfer (LF_ETOOBIG, LF_EIO) */
+  long retry_ms;    /* >= 0: the attempt failed transiently; try again after this long */
+  char errbuf[CURL_ERROR_SIZE];
+  char error[CURL_ERROR_SIZE + 128];
+};
+
+/* loop.c */
+int lf__loop_init(lf_fetcher_t *f);
+void lf__loop_close_polls(lf_fetcher_t *f);
+void lf__loop_check_done(lf_fetcher_t *f);
+curl_socket_t lf__loop_open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *a);
+int lf__loop_close_socket(void *clientp, curl_socket_t fd);
+
+/* fetcher.c */
+void lf__fetcher_enter(lf_fetcher_t *f);
+void lf__fetcher_leave(lf_fetcher_t *f);
+void lf__fetcher_report(lf__transfer_t *t);   /* the transfer is over: tell the caller, recycle */
+void lf__fetcher_refill(lf_fetcher_t *f);     /* start queued requests if slots are free */
+CURL *lf__fetcher_take_easy(lf_fetcher_t *f); /* a spare configured easy handle, or NULL */
+void lf__fetcher_give_easy(lf_fetcher_t *f, CURL *easy); /* keeps it as a spare, or frees it */
+
+/* h2.c */
+int lf__h2_init(lf_fetcher_t *f);
+void lf__h2_close(lf_fetcher_t *f);
+void lf__h2_started(lf__transfer_t *t);                /* on the multi handle */
+void lf__h2_ended(lf__transfer_t *t, long http_code);  /* off it */
+void lf__h2_opening(lf__transfer_t *t);                /* it opens a connection */
+void lf__h2_closed(lf_fetcher_t *f, curl_socket_t fd); /* a connection's socket closes */
+void lf__h2_tune(lf_fetcher_t *f);                     /* after libcurl ran */
+int lf__h2_prereq(void *clientp, char *remote_ip, char *local_ip, int remote_port, int local_port);
+
+/* URLs are checked to be http or https on the way in: the scheme tells which. */
+static inline int lf__is_https(const char *url) {
+  return strncasecmp(url, "https:", 6) == 0;
+}
+uint64_t lf__now_ns(void);
+
+/* transfer.c */
+int lf__transfer_new(lf_fetcher_t *f, lf__transfer_t **out);
+int lf__transfer_start(lf__transfer_t *t, lf__pending_t *req); /* adds it to the multi handle */
+void lf__transfer_done(lf__transfer_t *t, CURLcode result);    /* libcurl finished it */
+void lf__transfer_abort(lf__transfer_t *t);                    /* close(): stop it now */
+void lf__transfer_recycle(lf__transfer_t *t);
+void lf__transfer_free(lf__transfer_t *t);
+void lf__transfer_set_error(lf__transfer_t *t, int status, const char *fmt, ...);
+void lf__transfer_fill_headers(const lf__transfer_t *t, lf_result_t *r);
+void lf__transfer_event_done(lf__transfer_t *t, int status, const char *error);
+/* The name the file gets: the name callback's choice, or the requested one. */
+static inline const char *lf__transfer_file(const lf__transfer_t *t) {
+  return t->final_name ? t->final_name : t->req->file;
+}
+
+/* watchdog.c: fails transfers that hand on no body byte for stall_timeout_ms */
+void lf__watchdog_arm(lf_fetcher_t *f); /* a transfer started: make sure it watches */
+void lf__watchdog_tick(uv_timer_t *timer);
+
+/* sink.c */
+void lf__sink_init(lf__sink_t *s, lf__transfer_t *t, lf_output_t kind);
+/* Accepts body bytes: 0 on success, 1 if the transfer must pause, or a negative error. */
+int lf__sink_write(lf__sink_t *s, const char *data, size_t len);
+/* Ends the sink; calls lf__fetcher_report() when done (perhaps before returning). */
+void lf__sink_finish(lf__sink_t *s, int keep);
+void lf__sink_reset(lf__sink_t *s);
+void lf__sink_job_run(lf__sink_t *s); /* pool thread: this sink's file work */
+/* How pages get their names in dirfd (fetcher.link_mode), found by trying on a probe file. */
+int lf__sink_link_mode(int dirfd, long pid);
+/* subdir.c: the folder of path's last component under dirfd (created as needed, symlinks never
+ * followed) and *base its last component; dirfd itself when path has no '/'. -1 and errno. */
+int lf__subdir_open(int dirfd, const char *path, const char **base);
+/* fetcher.c: a name or relative path lf_request_t.file may hold. */
+int lf__valid_file_name(const char *name);
+void lf__sink_job_done(lf__sink_t *s, int status); /* loop thread: after it */
+
+/* abi.c */
+int lf__global_init(void); /* libcurl's, once per process: 0 or LF_ECURL */
+int lf__reserved_zero(void *const *slots, size_t n);
+#define LF__SLOTS(s) (sizeof((s)->reserved) / sizeof((s)->reserved[0]))
+
+/* stream.c: LF_OUTPUT_CALLBACK */
+int lf__stream_write(lf__sink_t *s, const char *data, size_t len); /* as lf__sink_write */
+void lf__stream_resume_due(lf_fetcher_t *f); /* wake timer: unpause what lf_stream_resume asked */
+void lf__fetcher_wake_now(lf_fetcher_t *f);  /* fetcher.c: run the wake timer on the next turn */
+void lf__loop_kick(lf_fetcher_t *f);         /* loop.c: let libcurl run what is due now */
+
+/* disk.c: file work of many sinks per thread-pool job */
+#define LF__DISK_JOBS ((int)(sizeof(((lf_fetcher_t *)0)->batches) / sizeof(lf__batch_t)))
+void lf__disk_submit(lf_fetcher_t *f, lf__sink_t *s); /* queues s; lf__disk_start() runs it */
+void lf__disk_start(lf_fetcher_t *f);                 /* starts batches while any are free */
+
+#define LF__CONTAINER_OF(ptr, type, field) ((type *)((char *)(ptr)-offsetof(type, field)))
+
+#endif

@@ -1,0 +1,113 @@
+/* The main job, shared by its parts: job.c (setup, records, signals, the end), job_feed.c (which
+ * pages, in which order, under which names), job_pages.c (output folder, progress, the in-flight
+ * window, the list page) and job_procs.c (--procs: the parent deals pages to workers). */
+#ifndef LF_JOB_H
+#define LF_JOB_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <curl/curl.h>
+#include "settings.h"
+#include "layout.h"
+#include "lines.h"
+#include "manifest.h"
+#include "names.h"
+#include "procs.h"
+#include "progress.h"
+#include "refresh.h"
+#include "report.h"
+#include "window.h"
+
+/* URLs handed to the fetcher per need callback, at least: the free slots are filled at once
+ * (see feed_count), so the queue (and memory) stays small. */
+#define FEED_BATCH 64
+/* Descriptors kept free for stdio, the loop, libcurl's resolver and the like. */
+#define FD_RESERVE 32
+/* Once every page has been handed out, free heap pages go back to the kernel after this many
+ * more results, and at most once per TRIM_GAP_MS (see give_back_memory). */
+#define TRIM_EVERY 16
+#define TRIM_GAP_MS 10
+/* While pages are still handed out: at most once per this many ms (see give_back_memory). */
+#define TRIM_FEEDING_MS 1000
+
+typedef struct {
+  const lf_cli_t *cfg;
+  uv_loop_t loop;
+  lf_fetcher_t *fetcher; /* NULL until set up, and again once closed */
+  uv_signal_t sigint, sigterm;
+  int signals_watched;
+  lf__report_t report;
+  lf__names_t *names;
+  int dirfd;               /* output folder: to see which pages a previous run completed */
+  lf__manifest_t manifest; /* ours (locked) and what the folder's manifests say was saved */
+  int pid;                 /* ours, for the records (getpid() is a system call each time) */
+  lf_links_t links;        /* list mode: what is left to feed starts at next_link */
+  lf__refresh_t *refresh;  /* --refresh: the previous manifest's files and validators */
+  int slurping;            /* the input is read whole first (-p, --links, with list pages) */
+  lf_links_t *lists;       /* each list page's links, until all are in: then merged into links */
+  char *list_tags;         /* lf_request_t.data of list page i is &list_tags[i] */
+  size_t lists_pending;
+  size_t next_link;
+  size_t links_cap;   /* --procs -i: links.urls' room while the input is read */
+  lf__lines_t *input; /* input mode (and workers: their stdin); NULL once closed */
+  lf__lines_t input_lines;
+  int input_waiting; /* the input has no line yet: more may come (lines.h) */
+  CURLU *url;        /* the URL being named, parsed once */
+  lf__procs_t *procs;
+  int procs_running;
+  size_t handed_to_workers; /* pages dealt to workers, for the progress line's in-flight */
+  lf__progress_t progress;
+  uv_timer_t progress_timer;
+  int progress_on;
+  int feeding;          /* more URLs may come */
+  size_t outstanding;   /* added to the fetcher, result not yet seen */
+  size_t since_trim;    /* results since give_back_memory() last ran */
+  uint64_t trimmed_at;  /* uv_now() then */
+  int exit_code;        /* set by a fatal error; otherwise derived from the counts */
+  int signal;           /* SIGINT or SIGTERM received */
+  int pages_started;    /* the summary line is about pages: none before this */
+  unsigned fd_budget;   /* transfers the open-file limit allows */
+  unsigned concurrency; /* transfers in flight allowed now (job->window.size without -c) */
+  lf__window_t window;  /* without -c: widens while the loop waits (window.h) */
+  int idle_metrics;     /* a window is wanted and the loop measures its idle time */
+  double clock_offset;  /* fetcher clock + offset = seconds since the job started */
+} job_t;
+
+/* job.c */
+void lf__job_finish(job_t *job, int exit_code);
+void lf__job_maybe_done(job_t *job);
+void lf__job_fatal(job_t *job, int exit_code, const char *fmt, const char *a, const char *b);
+void lf__job_stop_progress(job_t *job);
+void lf__job_give_back_memory(job_t *job);
+void lf__job_record(job_t *job, const lf__record_t *rec, uintptr_t index);
+void lf__job_record_failure(job_t *job, const char *url, const char *file, const char *why,
+                            lf__rec_status_t status, uintptr_t index);
+void lf__job_record_skipped(job_t *job, const char *url, const char *file, uint64_t bytes);
+
+/* job_feed.c */
+int lf__job_next_url(job_t *job, const char **url);
+int lf__job_next_page(job_t *job, const char **url, char *name);
+void lf__job_add_page(job_t *job, const char *url, const char *name, uintptr_t index);
+void lf__job_on_need(lf_fetcher_t *f);
+void lf__job_on_name(lf_fetcher_t *f, const lf_result_t *r, char *name);
+void lf__job_refresh_record(job_t *job, lf__record_t *rec);
+void lf__job_validators(job_t *job, const char *url, char *extra, size_t len);
+unsigned lf__job_pick_concurrency(job_t *job, size_t known_count);
+
+/* job_pages.c */
+int lf__job_wants_window(const lf_cli_t *cfg);
+int lf__job_open_output(job_t *job);
+void lf__job_start_pages(job_t *job, size_t known_count);
+
+/* job_lists.c: the list pages (several are one job), --links */
+void lf__job_start_lists(job_t *job);
+int lf__job_is_list(const job_t *job, const void *data); /* a request's data */
+void lf__job_on_list(job_t *job, const lf_result_t *r);
+void lf__job_print_links(job_t *job);
+void lf__job_links_ready(job_t *job); /* every URL is in job->links: print or fetch them */
+void lf__job_slurp_input(job_t *job); /* job.c */
+
+/* job_procs.c */
+void lf__job_start_procs(job_t *job);
+
+#endif

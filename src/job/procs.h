@@ -1,0 +1,41 @@
+/* --procs: worker processes, each running its own loop over one shard of the links.
+ * Workers are this same program run with --worker (uv_spawn: a fresh process image, so no
+ * loop, multi handle, TLS state or connection of the parent is ever shared across fork).
+ * The parent writes "INDEX\tURL\tNAME\n" lines to a worker's stdin; the worker answers one
+ * "INDEX\t<record JSON>" line per URL on its stdout, and a last "S\t{...}" line with its own
+ * peak RSS and CPU time. */
+#ifndef LF_PROCS_H
+#define LF_PROCS_H
+
+#include <uv.h>
+#include "settings.h"
+#include "record.h"
+
+typedef struct lf__procs_s lf__procs_t;
+
+typedef struct {
+  void *arg;
+  void (*on_record)(void *arg, const lf__record_t *rec); /* a worker finished a URL */
+  /* A worker ended without reporting this URL (it crashed, was killed, or was stopped). */
+  void (*on_orphan)(void *arg, const char *url, const char *name, const char *why);
+  void (*on_done)(void *arg); /* every worker has exited and its output was read */
+  /* A worker's own totals, from its last line. */
+  void (*on_usage)(void *arg, long maxrss_kb, double cpu_s);
+} lf__procs_cbs_t;
+
+/* Spawns n workers on loop, each running `concurrency` transfers. Transfer options and the
+ * output folder come from cfg; epoch_ns (uv_hrtime() at the job's start) gives the workers the
+ * parent's clock, so that their records' start times line up in one trace. */
+int lf__procs_start(uv_loop_t *loop, const lf_cli_t *cfg, unsigned n, unsigned concurrency,
+                    uint64_t epoch_ns, const lf__procs_cbs_t *cbs, lf__procs_t **out);
+/* Queues a page for the worker its shard belongs to; `extra` ("" or "\tETAG\tLAST_MODIFIED"
+ * for --refresh) follows the name on its line. Returns 0 or LF_ENOMEM. */
+int lf__procs_add(lf__procs_t *p, const char *url, const char *name, const char *extra);
+/* No more pages: sends each worker its lines and closes its stdin. Returns 0 or a UV_E*. */
+int lf__procs_end_input(lf__procs_t *p);
+/* Asks every live worker to stop (SIGTERM), or kills them (SIGKILL) when hard. */
+void lf__procs_stop(lf__procs_t *p, int hard);
+/* Frees p after on_done ran. */
+void lf__procs_free(lf__procs_t *p);
+
+#endif

@@ -1,0 +1,61 @@
+/* A job's settings, as the command line (cli.c) fills them, and the exit codes a job ends with.
+ * Everything in job/ reads them; nothing below job/ does. */
+#ifndef LF_SETTINGS_H
+#define LF_SETTINGS_H
+
+#include "loopfetch.h"
+
+#define LF_DEFAULT_LIST_URL                                                                        \
+  "https://en.wikipedia.org/wiki/List_of_countries_by_population_(United_Nations)"
+#define LF_DEFAULT_SELECTOR "td .flagicon + a"
+#define LF_DEFAULT_OUT_DIR "pages"
+/* Default concurrency: every link, but no more than this per loop (each transfer in flight
+ * costs an easy handle and buffers) and within the open-file limit. */
+#define LF_CLI_MAX_DEFAULT_IN_FLIGHT 512
+
+enum {
+  LF_EXIT_OK = 0,      /* every page saved */
+  LF_EXIT_FAILED = 1,  /* some pages failed; the others were saved */
+  LF_EXIT_USAGE = 2,   /* bad option or argument, malformed selector */
+  LF_EXIT_LIST = 3,    /* the list page or the input could not be fetched or read */
+  LF_EXIT_NOTHING = 4, /* nothing to fetch: no link matched, or the input holds no URL */
+  LF_EXIT_LOCAL = 5,   /* local trouble: output folder unusable, out of memory */
+  LF_EXIT_SIGINT = 130,
+  LF_EXIT_SIGTERM = 143
+};
+
+typedef enum { LF_MODE_LOOP = 0, LF_MODE_PROCS, LF_MODE_WORKER, LF_MODE_COMPARE } lf_cli_mode_t;
+
+#define LF_CLI_MAX_HEADERS 64
+/* Largest list page by default (--max-list-size): it is parsed whole, in memory. */
+#define LF_CLI_MAX_LIST_SIZE ((size_t)32 * 1024 * 1024)
+
+typedef struct {
+  lf_cli_mode_t mode;
+  const char *list_url;         /* the first list page (messages) */
+  const char *const *list_urls; /* every list page; none with only -i */
+  size_t list_count;
+  int list_url_given;
+  const char *selector;
+  const char *out_dir;
+  const char *input;    /* file of URLs, "-" for stdin; NULL: use the list page */
+  const char *manifest; /* NULL: DIR/loopfetch-manifest[.K-of-N].jsonl (job_pages.c) */
+  const char *trace, *waterfall;
+  unsigned concurrency;      /* 0: default */
+  unsigned procs;            /* --procs N; 0 means online CPUs (resolved in parse) */
+  unsigned shard_k, shard_n; /* --shard K/N; n == 0: all */
+  int layout;                /* --layout: lf__layout_t (layout.h) */
+  int links_only, quiet, force, json, progress;
+  int verbose, refresh, content_disposition;
+  lf_options_t fetch; /* transfer options (timeouts, retries, headers, ...) */
+  const char *headers[LF_CLI_MAX_HEADERS + 1];
+  size_t header_count;
+  uint64_t epoch_ns; /* --epoch (workers): the parent's uv_hrtime() at its start */
+  char **argv;       /* for re-running ourselves (workers, --compare) */
+  int argc;
+} lf_cli_t;
+
+/* Runs the job described by cfg and returns the process exit code. */
+int lf__job_run(const lf_cli_t *cfg);
+
+#endif

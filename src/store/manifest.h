@@ -1,0 +1,55 @@
+/* The manifest file of a run and what earlier runs left in the output folder.
+ *
+ * A run's manifest is opened relative to the output folder's descriptor, never through a
+ * symlink, and only if it is a regular file; it is locked (flock) for the whole run, so a
+ * second run on the same manifest is refused; a last line torn by a killed run is cut off;
+ * records are appended one write(2) each (report.c). At start, every manifest in the folder
+ * (loopfetch-manifest*.jsonl: shards' too) is read into a compact index of the pages saved
+ * under each name, for the rerun skip; and temporaries that killed runs left are removed. */
+#ifndef LF_MANIFEST_H
+#define LF_MANIFEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The manifest's file name: DIR/loopfetch-manifest.jsonl, or .K-of-N.jsonl for a shard. */
+#define LF_MANIFEST_STEM "loopfetch-manifest"
+#define LF_MANIFEST_NAME LF_MANIFEST_STEM ".jsonl"
+
+/* 16 bytes per slot. The URL's key and the size are cut to 32 bits: a wrong skip would need
+ * the same name, a URL whose hash agrees in 32 bits, and a size differing by a multiple of
+ * 4 GiB. */
+typedef struct {
+  uint64_t name_key; /* 0: free slot */
+  uint32_t url_key;  /* lf__url_key() of the URL last saved under the name, low bits */
+  uint32_t bytes;    /* its size, low bits */
+} lf__saved_t;
+
+typedef struct {
+  int fd;     /* -1: none */
+  char *path; /* as shown in messages */
+  lf__saved_t *slots;
+  size_t cap, count;
+  int other_unseen; /* another manifest in the folder is locked by a process not seen here */
+} lf__manifest_t;
+
+void lf__manifest_init(lf__manifest_t *m);
+/* Opens and locks the manifest: user_path (--manifest) or default_name in dirfd, out_dir
+ * being dirfd's name for messages. Repairs a torn last line (*repaired set). On failure
+ * returns -1 with one line's reason in err. */
+int lf__manifest_open(lf__manifest_t *m, int dirfd, const char *out_dir, const char *user_path,
+                      const char *default_name, int *repaired, char *err, size_t errlen);
+/* Reads this manifest and every other loopfetch-manifest*.jsonl in dirfd into the index.
+ * 0, or LF_ENOMEM. */
+int lf__manifest_load(lf__manifest_t *m, int dirfd);
+/* Whether a manifest records url as saved (or skipped, unchanged) under name: 1 with *bytes
+ * (the size's low 32 bits). */
+int lf__manifest_lookup(const lf__manifest_t *m, const char *url, const char *name,
+                        uint64_t *bytes);
+/* Removes ".lf-PID-*.part" temporaries whose process no longer exists here, unless another
+ * run that cannot be seen from here holds a manifest in the folder. Returns how many. */
+size_t lf__manifest_remove_leftovers(const lf__manifest_t *m, int dirfd, long own_pid);
+/* Closes the file (releasing the lock) and frees the index. */
+void lf__manifest_close(lf__manifest_t *m);
+
+#endif

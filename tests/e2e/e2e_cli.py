@@ -1,0 +1,558 @@
+#!/usr/bin/env python3
+"""End-to-end tests of the command line as users of curl, wget and aria2c meet it (issue 14):
+option errors, checks before the first request, several list URLs, --links, names that follow
+the content, -v, --refresh, --version, --json on every exit, the progress line, --compare.
+
+    python3 tests/e2e/e2e_cli.py --list
+    python3 tests/e2e/e2e_cli.py --loopfetch build/loopfetch CASE
+
+Each case runs its own small HTTP server on 127.0.0.1 (an ephemeral port, in this process), so
+it can serve exactly the replies the case needs and see every request loopfetch made. Exit 0
+(pass), 1 (fail) or 77 (skip).
+"""
+
+import email.utils
+import http.server
+import json
+import os
+import pty
+import re
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+import e2e  # noqa: E402
+import harness  # noqa: E402
+Case, Skip, Abort, pages_in, clean_env = e2e.Case, e2e.Skip, e2e.Abort, e2e.pages_in, e2e.clean_env
+
+SKIP = 77
+
+
+class Site:
+    """A tiny HTTP/1.1 server: routes map a path to a reply, every request is recorded."""
+
+    def __init__(self):
+        self.routes, self.requests, self.lock = {}, [], threading.Lock()
+        site = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                with site.lock:
+                    site.requests.append((self.path, dict(self.headers.items())))
+                    route = site.routes.get(self.path.split("?")[0])
+                if route is None:
+                    status, headers, body = 404, {"Content-Type": "text/plain"}, b"not found\n"
+                else:
+                    status, headers, body = route(self) if callable(route) else route
+                    if status is None:  # hang: never answer
+                        time.sleep(3600)
+                        return
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.base = "http://127.0.0.1:%d" % self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def route(self, path, body=b"", ctype="text/html; charset=utf-8", status=200, **headers):
+        h = {"Content-Type": ctype} if ctype else {}
+        h.update({k.replace("_", "-"): v for k, v in headers.items()})
+        self.routes[path] = (status, h, body if isinstance(body, bytes) else body.encode())
+        return self.base + path
+
+    def list_page(self, path, hrefs):
+        rows = "".join('<tr><td><span class="flagicon"></span> <a href="%s">x</a></td></tr>' % h
+                       for h in hrefs)
+        return self.route(path, "<html><body><table>%s</table></body></html>" % rows)
+
+    def hits(self, path=None):
+        with self.lock:
+            return [r for r in self.requests if path is None or r[0].split("?")[0] == path]
+
+    def stop(self):
+        self.httpd.shutdown()
+
+
+class CliCase(Case):
+    def __init__(self, args):
+        super().__init__(args)
+        self.sites = []
+
+    def site(self):
+        s = Site()
+        self.sites.append(s)
+        return s
+
+    def finish(self):
+        for s in self.sites:
+            s.stop()
+        super().finish()
+
+    def files(self, folder):
+        return pages_in(folder)
+
+    def manifest(self, folder):
+        path = os.path.join(folder, e2e.MANIFEST)
+        with open(path, encoding="utf-8") as f:
+            return [json.loads(l) for l in f if l.strip()]
+
+    def one_line_error(self, p, *words):
+        lines = [l for l in p.err.splitlines() if l.strip()]
+        self.check(len(lines) == 1, "%s: expected one error line, got:\n%s" % (p.cmd, p.err))
+        for w in words:
+            self.check(w in p.err, "%s: the error does not say %r:\n%s" % (p.cmd, w, p.err))
+
+
+CASES = {}
+
+
+def case(fn):
+    CASES[fn.__name__] = fn
+    return fn
+
+
+def pages_site(t, n=3, prefix="/p/"):
+    """A site with n small HTML pages and a list page linking them; returns (site, list_url, urls)."""
+    s = t.site()
+    urls = [s.route("%s%d" % (prefix, i), "<html><body>page %d</body></html>" % i) for i in range(n)]
+    return s, s.list_page("/list.html", urls), urls
+
+
+# ---- (a) papercuts ----
+
+@case
+def links_writes_nothing(t):
+    s, lst, urls = pages_site(t)
+    inp = t.input_file("\n".join(urls) + "\n")
+    cwd = t.path("cwd")
+    os.mkdir(cwd)
+    for args in (["-i", inp], ["-i", inp, "-p", "2"], [lst, "-p", "2"], [lst, "--shard", "1/1"],
+                 [lst, "-i", inp], ["-o", "out", lst]):
+        p = t.run("--links", *args, cwd=cwd)
+        t.expect_exit(p, 0)
+        t.check(sorted(p.out.split()) == sorted(urls), "--links %s printed %r" % (args, p.out))
+        t.check(os.listdir(cwd) == [], "--links %s wrote %s" % (args, os.listdir(cwd)))
+    halves = [t.run("--links", "--shard", k, lst, cwd=cwd).out.split() for k in ("1/2", "2/2")]
+    t.check(sorted(halves[0] + halves[1]) == sorted(urls) and not set(halves[0]) & set(halves[1]),
+            "--links --shard K/2 did not split the links: %s" % halves)
+    t.check(os.listdir(cwd) == [], "--links --shard wrote %s" % os.listdir(cwd))
+    pages = [r for r in s.hits() if r[0].startswith("/p/")]
+    t.check(not pages, "--links fetched pages: %s" % pages[:3])
+
+
+@case
+def url_where_value_expected(t):
+    s, lst, _ = pages_site(t)
+    cwd = t.path("cwd")
+    os.mkdir(cwd)
+    for args in (["-H", lst], ["--header", lst], ["-o", lst], ["--manifest", lst], ["-c", lst],
+                 ["--retries", lst], ["--timeout", lst], ["-i", lst], ["--cacert", lst]):
+        p = t.run(*args, cwd=cwd)
+        t.expect_exit(p, 2)
+        t.one_line_error(p)
+    t.check(os.listdir(cwd) == [], "a refused command line wrote %s" % os.listdir(cwd))
+    t.check(not s.hits(), "a refused command line made requests: %s" % s.hits()[:3])
+
+
+@case
+def option_errors_name_the_option(t):
+    for args, want in ((["-nc", "http://127.0.0.1:1/"], "'-n'"), (["-qz"], "'-z'"),
+                       (["--no-such"], "'--no-such'"), (["-o"], "'-o'"), (["--select"], "'--select'")):
+        p = t.run(*args)
+        t.expect_exit(p, 2)
+        t.one_line_error(p, want)
+        t.check(t.lf not in p.err, "%s: the error names argv[0]: %s" % (args, p.err))
+    p = t.run("--help")
+    t.expect_exit(p, 0)
+    wide = [l for l in p.out.splitlines() if len(l) > 80]
+    t.check(p.out and not wide, "--help lines over 80 columns: %s" % wide)
+
+
+@case
+def precheck_before_first_request(t):
+    s, lst, _ = pages_site(t)
+    afile = t.input_file("x\n", "a-file")
+    os.makedirs(os.path.join(t.path("o2"), e2e.MANIFEST))  # a folder where the manifest goes
+    checks = [(["-o", afile], 5, "Not a directory"),
+              (["-o", os.path.join(afile, "sub")], 5, "Not a directory"),
+              (["--cacert", t.path("nonexistent.pem")], 5, "nonexistent.pem"),
+              (["--cacert", t.tmp], 5, "--cacert"),
+              (["--manifest", t.path("no/such/dir/m.jsonl"), "-o", t.path("o1")], 5, "m.jsonl"),
+              (["-o", t.path("o2")], 5, "manifest"),
+              (["-H", "Bad Name: x"], 2, "--header"),
+              (["-H", "NoColon"], 2, "--header"),
+              (["--per-host", "0"], 2, "--per-host"),
+              (["-p", "99999"], 2, "--procs")]
+    for args, code, word in checks:
+        p = t.run(*args, lst)
+        t.expect_exit(p, code)
+        t.one_line_error(p, word)
+    t.check(not s.hits(), "requests were made before the checks failed: %s" % s.hits()[:3])
+    # A folder we may not write to: as root, run loopfetch as nobody (permissions bind it then).
+    ro = t.path("ro")
+    os.mkdir(ro)
+    os.chmod(ro, 0o555)
+    os.chmod(t.tmp, 0o755)
+    pre = []
+    if os.geteuid() == 0:
+        if not shutil.which("setpriv"):
+            raise Skip("root without setpriv: cannot test a read-only folder")
+        pre = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    for out in (ro, os.path.join(ro, "new")):
+        p = subprocess.run(pre + [t.lf, "-o", out, lst], capture_output=True, env=clean_env(),
+                           timeout=60, cwd=t.tmp)
+        err = p.stderr.decode()
+        t.check(p.returncode == 5, "read-only %s: exit %d, expected 5: %s" % (out, p.returncode, err))
+        t.check(len(err.strip().splitlines()) == 1 and "ermission" in err,
+                "read-only %s: not one line about permission: %r" % (out, err))
+    t.check(not s.hits(), "requests were made into a read-only folder: %s" % s.hits()[:3])
+
+
+@case
+def several_list_urls(t):
+    s = t.site()
+    a = [s.route("/a/%s" % n, "<p>%s</p>" % n) for n in ("one", "two", "same")]
+    b = [s.route("/b/%s" % n, "<p>b %s</p>" % n) for n in ("same", "three")]
+    la = s.list_page("/la.html", a)
+    lb = s.list_page("/lb.html", b + [a[0]])  # a[0] again: fetched once
+    extra = s.route("/c/four", "<p>four</p>")
+    inp = t.input_file("%s\n%s\n" % (a[1], extra))
+    out = t.path("out")
+    p = t.run("-o", out, la, lb, "-i", inp)
+    t.expect_exit(p, 0)
+    got = t.files(out)
+    t.check(got == sorted(["one.html", "two.html", "same.html", "same~2.html", "three.html",
+                           "four.html"]), "names: %s" % got)
+    for path in ("/a/one", "/a/two", "/c/four"):
+        t.check(len(s.hits(path)) == 1, "%s fetched %d times" % (path, len(s.hits(path))))
+    t.check(len(t.manifest(out)) == 6, "manifest: %d records, expected 6" % len(t.manifest(out)))
+    p = t.run("--links", la, lb)
+    t.check(p.out.split() == a + b, "--links of two lists: %r" % p.out)
+
+
+@case
+def json_on_every_exit(t):
+    s, lst, _ = pages_site(t)
+    afile = t.input_file("x\n", "a-file")
+    for args, code in ((["-c", "0"], 2), (["--nope"], 2), (["-o", afile, lst], 5),
+                       ([s.base + "/missing-list"], 3), (["-i", t.path("nope.txt")], 3),
+                       ([s.route("/empty.html", "<p>no links</p>")], 4), (["--select", "a[", lst], 2)):
+        p = t.run("--json", "-q", *args)
+        t.expect_exit(p, code)
+        try:
+            obj = json.loads(p.out)
+        except ValueError:
+            t.check(False, "--json %s: stdout is not one JSON object: %r" % (args, p.out))
+            continue
+        t.check(obj.get("exit_code") == code and obj.get("error"),
+                "--json %s: exit_code/error missing: %s" % (args, obj))
+    p = t.run("--json", "-q", "-o", t.path("ok"), lst)
+    t.expect_exit(p, 0)
+    obj = json.loads(p.out)
+    t.check(obj["saved"] == 3 and obj["exit_code"] == 0 and obj["error"] is None, "ok run: %s" % obj)
+
+
+def progress_frames(err):
+    return [f for f in re.split(r"[\r\n]", err) if "pages" in f and "|" in f]
+
+
+@case
+def per_host_in_flight(t):
+    s = t.site()
+    slow = lambda h: (time.sleep(0.3), (200, {"Content-Type": "text/html"}, b"<p>slow</p>"))[1]
+    urls = []
+    for i in range(16):
+        s.routes["/s/%d" % i] = slow
+        urls.append(s.base + "/s/%d" % i)
+    out = t.path("out")
+    p = t.run("--per-host", "2", "--progress", "-i", t.input_file("\n".join(urls) + "\n"), "-o", out)
+    t.expect_exit(p, 0)
+    frames = progress_frames(p.err)
+    t.check(frames, "no progress line drawn: %r" % p.err[-500:])
+    flights = [int(m.group(1)) for f in frames for m in [re.search(r"(\d+) in flight", f)] if m]
+    t.check(flights and max(flights) <= 2, "--per-host 2 showed in flight up to %s" % max(flights or [0]))
+    t.check(any(re.search(r"\d+ queued", f) for f in frames), "no queued count: %s" % frames[-3:])
+    # Worker processes: at most -c pages per worker are in flight, the others are queued.
+    p = t.run("-p", "2", "-c", "1", "--progress", "-i", t.input_file("\n".join(urls) + "\n"), "-o", t.path("p"))
+    t.expect_exit(p, 0)
+    frames = progress_frames(p.err)
+    flights = [int(m.group(1)) for f in frames for m in [re.search(r"(\d+) in flight", f)] if m]
+    t.check(flights and max(flights) <= 2, "-p 2 -c 1 showed in flight up to %s" % max(flights or [0]))
+
+
+@case
+def retry_progress_and_attempts(t):
+    s = t.site()
+    s.route("/down", "busy", status=503, ctype="text/plain", Retry_After="1")
+    ok = s.route("/ok", "<p>ok</p>")
+    out = t.path("out")
+    p = t.run("--progress", "--retries", "2", "-i", t.input_file(s.base + "/down\n" + ok + "\n"),
+              "-o", out)
+    t.expect_exit(p, 1)
+    frames = progress_frames(p.err)
+    t.check(any(re.search(r"1 waiting to retry", f) for f in frames),
+            "the progress line never showed the retry wait: %s" % frames[-3:])
+    plain = p.err.replace("\x1b[K", "")
+    lines = [l for l in re.split(r"[\r\n]", plain) if l.startswith("loopfetch: %s/down: " % s.base)]
+    t.check(len(lines) == 1 and "3 attempts" in lines[0], "failure line without attempts: %s" % lines)
+    p = t.run("--retries", "1", "-o", t.path("o2"), s.base + "/down")
+    t.expect_exit(p, 3)
+    t.check("2 attempts" in p.err, "list page failure without attempts: %s" % p.err)
+    t.check(re.search(r"list page \S+/down: HTTP 503; attempt 1 failed, next in \d", p.err),
+            "the list page's retry was silent: %s" % p.err)
+
+
+@case
+def compare_display(t):
+    s, lst, _ = pages_site(t, 6)
+    out = t.path("cmp")
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([t.lf, "--compare", "-p", "2", "-o", out, lst], stdout=subprocess.PIPE,
+                            stderr=slave, env=clean_env(), cwd=t.tmp)
+    os.close(slave)
+    err = b""
+    while True:
+        r, _, _ = select.select([master], [], [], 60)
+        if not r:
+            break
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        err += chunk
+    table = proc.stdout.read().decode()
+    proc.wait(60)
+    os.close(master)
+    t.check(proc.returncode == 0, "--compare exit %d" % proc.returncode)
+    t.check(b"pages" in err and b"\r" in err, "no progress on the terminal: %r" % err[-300:])
+    wide = [l for l in table.splitlines() if len(l) > 80]
+    t.check(table.strip() and not wide, "table lines over 80 columns: %s" % wide)
+    # The summary line with skipped pages fits in 80 columns too.
+    many = t.site()
+    urls = [many.route("/m/%d" % i, "<p>%d</p>" % i) for i in range(120)]
+    inp = t.input_file("\n".join(urls) + "\n")
+    t.expect_exit(t.run("-o", t.path("m"), "-i", inp), 0)
+    p = t.run("-o", t.path("m"), "-i", inp)
+    summary = [l for l in p.err.splitlines() if "skipped" in l]
+    t.check(summary and all(len(l) <= 80 for l in summary), "summary over 80 columns: %s" % summary)
+
+
+# ---- (b) names follow the content ----
+
+LM = "Wed, 21 Oct 2015 07:28:00 GMT"
+
+
+def content_site(t):
+    s = t.site()
+    urls = [s.route("/files/big.bin", b"\0" * 5000, ctype="application/octet-stream", Last_Modified=LM),
+            s.route("/wiki/Page", "<p>page</p>", Last_Modified=LM),
+            s.route("/wiki/Washington,_D.C.", "<p>dc</p>"),
+            s.route("/old/doc.htm", "<p>htm</p>"),
+            s.route("/txt/notes.html", "plain text", ctype="text/plain"),
+            s.route("/api/data.json", "{}", ctype="application/json"),
+            s.route("/a/X", "<p>a</p>"),
+            s.route("/b/X.html", "<p>b</p>"),
+            s.route("/c/X", "not html", ctype="text/plain"),
+            s.route("/d/X.htm", "<p>d</p>")]
+    return s, urls
+
+
+NAMES = sorted(["big.bin", "Page.html", "Washington,_D.C..html", "doc.htm", "notes.html",
+                "data.json", "X.html", "X~2.html", "X~3", "X.htm"])
+
+
+@case
+def names_follow_content(t):
+    s, urls = content_site(t)
+    inp = t.input_file("\n".join(urls) + "\n")
+    runs = {}
+    for label, extra in (("loop", []), ("seq", ["-c", "1"]), ("procs", ["-p", "2"])):
+        out = t.path(label)
+        t.expect_exit(t.run("-i", inp, "-o", out, *extra), 0)
+        runs[label] = t.files(out)
+        t.check(runs[label] == NAMES, "%s: names %s, expected %s" % (label, runs[label], NAMES))
+        recs = {r["url"]: r["file"] for r in t.manifest(out)}
+        t.check(recs.get(urls[0]) == "big.bin", "%s: manifest file of big.bin: %s" % (label, recs.get(urls[0])))
+    out = t.path("loop")
+    lm = email.utils.parsedate_to_datetime(LM).timestamp()
+    for name in ("big.bin", "Page.html"):
+        mt = os.stat(os.path.join(out, name)).st_mtime
+        t.check(abs(mt - lm) < 1, "%s: mtime %s, expected Last-Modified %s" % (name, mt, lm))
+    before = len(s.hits())
+    p = t.run("-i", inp, "-o", out)  # a rerun finds every page, big.bin included
+    t.expect_exit(p, 0)
+    t.check(len(s.hits()) == before, "the rerun fetched %d pages again" % (len(s.hits()) - before))
+    t.check(t.files(out) == NAMES, "the rerun changed the names: %s" % t.files(out))
+
+
+@case
+def content_disposition(t):
+    s = t.site()
+    cd = s.route("/dl/cd", "nice", ctype="text/plain", Content_Disposition='attachment; filename="nice-name.txt"')
+    evil = s.route("/dl/evil", "evil", ctype="text/plain",
+                   Content_Disposition='attachment; filename="../../evil.txt"')
+    utf = s.route("/dl/utf", "utf", ctype="text/plain",
+                  Content_Disposition="attachment; filename=\"x.txt\"; filename*=UTF-8''caf%C3%A9%2F..%2Fa.txt")
+    dup = s.route("/dl/nice-name.txt", "same name", ctype="text/plain",
+                  Content_Disposition='attachment; filename="nice-name.txt"')
+    inp = t.input_file("\n".join([cd, evil, utf, dup]) + "\n")
+    out = t.path("default")
+    t.expect_exit(t.run("-i", inp, "-o", out, "-c", "1"), 0)
+    t.check(t.files(out) == sorted(["cd", "evil", "utf", "nice-name.txt"]), "default names: %s" % t.files(out))
+    out = t.path("cd")
+    t.expect_exit(t.run("--content-disposition", "-c", "1", "-i", inp, "-o", out), 0)
+    got = t.files(out)
+    # Both /dl/cd and /dl/nice-name.txt want "nice-name.txt": the name reserved first keeps it
+    # (here the URL's, reserved before any reply came), the other page keeps its URL's name.
+    t.check(got == sorted(["nice-name.txt", "evil.txt", "a.txt", "cd"]), "--content-disposition names: %s" % got)
+    bodies = sorted(open(os.path.join(out, n)).read() for n in ("nice-name.txt", "cd") if n in got)
+    t.check(bodies == ["nice", "same name"], "a page was lost to a name clash: %s" % bodies)
+    t.check(not os.path.exists(t.path("evil.txt")), "a Content-Disposition path left the folder")
+    p = t.run("--content-disposition", "-p", "2", "-i", inp, "-o", t.path("p"))
+    t.expect_exit(p, 2)
+
+
+# ---- (c) -v ----
+
+@case
+def verbose_attempts(t):
+    s = t.site()
+    state = {"n": 0}
+
+    def flaky(h):
+        state["n"] += 1
+        if state["n"] == 1:
+            return 503, {"Content-Type": "text/plain", "Retry-After": "1"}, b"busy"
+        return 200, {"Content-Type": "text/html"}, b"<p>ok</p>"
+    s.routes["/flaky"] = flaky
+    s.route("/moved", "", status=302, Location="/target")
+    target = s.route("/target", "<p>t</p>")
+    urls = [s.base + "/flaky", s.base + "/moved"]
+    out = t.path("out")
+    p = t.run("-v", "-i", t.input_file("\n".join(urls) + "\n"), "-o", out)
+    t.expect_exit(p, 0)
+    err = p.err.splitlines()
+    want = [r"^loopfetch: #1 start %s/flaky$", r"^loopfetch: #1 retry %s/flaky in \d+\.\d s: HTTP 503$",
+            r"^loopfetch: #2 start %s/flaky$", r"^loopfetch: #2 done %s/flaky: HTTP 200$",
+            r"^loopfetch: #1 start %s/moved$", r"^loopfetch: #1 redirect %s/moved -> %s \(1 redirect\)$",
+            r"^loopfetch: #1 done %s/moved: HTTP 200$"]
+    for w in want:
+        pat = w % ((re.escape(s.base),) * w.count("%s")) if "->" not in w else w % (re.escape(s.base), re.escape(target))
+        n = len([l for l in err if re.match(pat, l)])
+        t.check(n == 1, "-v: %d lines match %s:\n%s" % (n, pat, p.err))
+    p = t.run("-i", t.input_file("\n".join(urls) + "\n"), "-o", t.path("quiet"))
+    t.check("#1" not in p.err, "attempt lines without -v: %s" % p.err)
+
+
+# ---- (d) --refresh ----
+
+@case
+def refresh_conditional(t):
+    s = t.site()
+    page = {"etag": '"v1"', "body": b"<p>version 1</p>"}
+    LM2 = "Thu, 22 Oct 2015 07:28:00 GMT"
+
+    def p1(h):  # ETag and Last-Modified; honours If-None-Match
+        if h.headers.get("If-None-Match") == page["etag"]:
+            return 304, {"ETag": page["etag"]}, b""
+        return 200, {"Content-Type": "text/html", "ETag": page["etag"], "Last-Modified": LM}, page["body"]
+
+    def p2(h):  # Last-Modified only; honours If-Modified-Since
+        if h.headers.get("If-Modified-Since") == LM2:
+            return 304, {}, b""
+        return 200, {"Content-Type": "application/octet-stream", "Last-Modified": LM2}, b"bin"
+    s.routes["/r/one"], s.routes["/r/two.bin"] = p1, p2
+    three = s.route("/r/three", "<p>no validators</p>")
+    urls = [s.base + "/r/one", s.base + "/r/two.bin", three]
+    inp = t.input_file("\n".join(urls) + "\n")
+    out = t.path("out")
+    t.expect_exit(t.run("-i", inp, "-o", out), 0)
+    recs = {r["url"]: r for r in t.manifest(out)}
+    t.check(recs[urls[0]].get("etag") == '"v1"' and recs[urls[0]].get("last_modified") == LM,
+            "manifest without validators: %s" % recs[urls[0]])
+    two = os.path.join(out, "two.bin")
+    st_two = os.stat(two)
+    page.update(etag='"v2"', body=b"<p>version 2</p>")  # one changes, two does not
+    n = len(s.hits())
+    p = t.run("--refresh", "-i", inp, "-o", out)
+    t.expect_exit(p, 0)
+    sent = {path: h for path, h in s.hits()[n:]}
+    t.check(sent.get("/r/one", {}).get("If-None-Match") == '"v1"', "no If-None-Match: %s" % sent.get("/r/one"))
+    t.check(sent.get("/r/two.bin", {}).get("If-Modified-Since") == LM2, "no If-Modified-Since: %s" % sent.get("/r/two.bin"))
+    t.check("/r/three" in sent, "a page without validators was not fetched again")
+    recs = {r["url"]: r for r in t.manifest(out)}
+    t.check(recs[urls[0]]["status"] == "saved" and recs[urls[0]].get("etag") == '"v2"', "changed page: %s" % recs[urls[0]])
+    t.check(recs[urls[1]]["status"] == "unchanged" and recs[urls[1]]["file"] == "two.bin" and
+            recs[urls[1]].get("last_modified") == LM2, "304 page: %s" % recs[urls[1]])
+    with open(os.path.join(out, "one.html"), "rb") as f:
+        t.check(f.read() == b"<p>version 2</p>", "the changed page was not replaced")
+    st = os.stat(two)
+    t.check((st.st_ino, st.st_mtime_ns, st.st_size) == (st_two.st_ino, st_two.st_mtime_ns, st_two.st_size),
+            "a 304 touched the file")
+    t.check(re.search(r"1 unchanged", p.err), "summary without unchanged: %s" % p.err)
+    n = len(s.hits())
+    t.expect_exit(t.run("--refresh", "-i", inp, "-o", out), 0)  # validators carried forward
+    recs = {r["url"]: r for r in t.manifest(out)}
+    t.check([recs[u]["status"] for u in urls[:2]] == ["unchanged", "unchanged"],
+            "third run: %s" % [recs[u]["status"] for u in urls[:2]])
+    n = len(s.hits())
+    t.expect_exit(t.run("-i", inp, "-o", out), 0)  # a plain rerun skips: no requests
+    t.check(len(s.hits()) == n, "a plain rerun made requests")
+    page.update(etag='"v3"', body=b"<p>version 3</p>")
+    t.expect_exit(t.run("--refresh", "-p", "2", "-i", inp, "-o", out), 0)  # workers too
+    sent = {path: h for path, h in s.hits()[n:]}
+    t.check(sent.get("/r/two.bin", {}).get("If-Modified-Since") == LM2, "-p: no If-Modified-Since: %s" % sent)
+    recs = {r["url"]: r for r in t.manifest(out)}
+    t.check([recs[u]["status"] for u in urls] == ["saved", "unchanged", "saved"] and
+            recs[urls[1]]["file"] == "two.bin" and recs[urls[0]].get("etag") == '"v3"',
+            "-p --refresh: %s" % [(recs[u]["status"], recs[u]["file"]) for u in urls])
+    with open(os.path.join(out, "one.html"), "rb") as f:
+        t.check(f.read() == b"<p>version 3</p>", "-p: the changed page was not replaced")
+    t.expect_exit(t.run("--refresh", "--compare", "-i", inp, "-o", t.path("cmp")), 2)
+
+
+# ---- (e) --version ----
+
+@case
+def version_lists_libraries(t):
+    for flag in ("--version", "-V"):
+        p = t.run(flag)
+        t.expect_exit(p, 0)
+        lines = p.out.splitlines()
+        t.check(lines and re.match(r"^loopfetch \d+\.\d+\.\d+", lines[0]), "first line: %r" % lines[:1])
+        for pat in (r"^libcurl \d+\.\d+\.\d+, TLS \S+/\d", r", nghttp2 \d+\.\d+", r"^libuv \d+\.\d+\.\d+",
+                    r"^gumbo \d+\.\d+", r"^decoders: .*gzip", r"^features: .*HTTP/2"):
+            t.check(any(re.search(pat, l) for l in lines), "%s: no line matches %s:\n%s" % (flag, pat, p.out))
+    if shutil.which("pkg-config"):
+        v = subprocess.run(["pkg-config", "--modversion", "gumbo"], capture_output=True, text=True).stdout.strip()
+        if v:
+            t.check("gumbo %s" % v in p.out, "gumbo version is not pkg-config's %s:\n%s" % (v, p.out))
+
+
+def main():
+    args = harness.parse_args(CASES, __doc__.split("\n\n")[0])
+    if isinstance(args, int):
+        return args
+    return e2e.run_case(CliCase(args), CASES[args.case], args.case)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,236 @@
+#!/usr/bin/env python3
+"""Hostile servers (tests/fixtures/hostile.py): a compressed body cut short is never saved, a
+decompression bomb fails on --max-size without hanging or growing, a transfer that stops
+making progress fails after --stall-timeout whatever stops it. Each case checks the folder,
+the manifest and the exit code.
+
+    python3 tests/e2e/e2e_hostile_server.py --loopfetch build/loopfetch CASE     (or --list)
+"""
+
+import os
+import resource
+import subprocess
+import sys
+import zlib
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+import e2e_modes as m  # noqa: E402
+import harness  # noqa: E402
+site, check = m.site, m.check
+
+CASES = {}
+FAST_RETRY = ["--retry-max-wait", "0.2"]
+# No run here may take long: a hang shows as this timeout, far below any limit set below.
+HANG = 40
+
+
+def sanitized(ctx):
+    """AddressSanitizer's shadow memory and quarantine (256 MB) make RSS no measure of ours:
+    the sanitizer build runs every check but the RSS limits."""
+    with open(ctx.exe, "rb") as f:
+        return b"__asan_init" in f.read()
+
+
+def check_rss(ctx, kb, limit_mb, what):
+    if not sanitized(ctx):
+        check(kb / 1024 < limit_mb, f"peak RSS {kb / 1024:.0f} MB for {what}, limit {limit_mb}")
+
+
+def case(fn):
+    CASES[fn.__name__] = fn
+    return fn
+
+
+class Hostile(m.Server):
+    """tests/fixtures/hostile.py instead of server.py."""
+
+    def __init__(self):
+        self.proc = subprocess.Popen(
+            [sys.executable, harness.fixture_path("hostile"), "--port", "0"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.base = m.json.loads(self.proc.stdout.readline())["base"]
+
+
+def fetch(ctx, srv, paths, *opts, name=None):
+    """Runs loopfetch --json over base+paths into a fresh folder; returns (process, {url:
+    record}, folder, summary). A run that hangs fails the case."""
+    ctx.runs = getattr(ctx, "runs", 0) + 1
+    out = ctx.dir(name or f"out{ctx.runs}")
+    urls = [srv.base + p for p in paths]
+    try:
+        p = ctx.run("--json", *opts, "-i", "-", "-o", out, stdin="\n".join(urls) + "\n",
+                    timeout=HANG)
+    except subprocess.TimeoutExpired:
+        raise m.Failure(f"{paths[0]} and others: still running after {HANG} s (hang)")
+    recs = {r["url"]: r for r in m.manifest(out)}
+    check(set(recs) == set(urls), f"manifest lists {len(recs)} URLs, not {len(urls)}")
+    m.no_temporaries(out)
+    summary = m.json.loads(p.stdout.strip().splitlines()[-1])
+    return p, recs, out, summary
+
+
+def all_failed(p, recs, out, reason, attempts=None):
+    """Every URL failed for reason (after attempts), exit 1, no page on disk."""
+    check(p.returncode == 1, f"exit {p.returncode}, want 1: {p.stderr[-300:]}")
+    for url, r in recs.items():
+        check(r["status"] == "failed", f"{url}: {r['status']}, want failed")
+        check(reason in (r["error"] or ""), f"{url}: error {r['error']!r} lacks {reason!r}")
+        if attempts is not None:
+            check(r["attempts"] == attempts, f"{url}: {r['attempts']} attempts, want {attempts}")
+    check(m.pages_in(out) == set(), f"pages left: {sorted(m.pages_in(out))[:5]}")
+
+
+def truncated(ctx, encodings):
+    """Each encoding whole (Content-Length, close, chunked) is saved byte for byte; cut short
+    (closed without Content-Length, or with a Content-Length equal to the cut length, or
+    chunked without the last chunk) it fails after its retries and leaves no file."""
+    with Hostile() as srv:
+        ways = ("length", "close", "chunked")
+        whole = [f"/fault/whole/{e}/{h}/wiki/India" for e in encodings for h in ways]
+        p, recs, out, _ = fetch(ctx, srv, whole)
+        check(p.returncode == 0, f"whole bodies: exit {p.returncode}: {p.stderr[-300:]}")
+        for url, r in recs.items():
+            with open(os.path.join(out, r["file"]), "rb") as f:
+                check(f.read() == site.page_body("/wiki/India"), f"{url}: bytes differ")
+        cut = [f"/fault/cut/{e}/{h}/wiki/India" for e in encodings for h in ways]
+        p, recs, out, _ = fetch(ctx, srv, cut, "--retries", "2", *FAST_RETRY)
+        for url, r in recs.items():
+            check(r["status"] == "failed", f"{url}: {r['status']} although cut short")
+        all_failed(p, recs, out, "", attempts=3)  # transient: retried
+        for url, r in recs.items():
+            if "/chunked/" not in url:
+                check("ended early" in r["error"], f"{url}: error {r['error']!r}")
+
+
+@case
+def truncated_gzip_deflate(ctx):
+    """gzip, zlib-wrapped deflate and raw deflate, cut short: never saved, retried."""
+    truncated(ctx, ("gzip", "deflate", "deflate-raw"))
+
+
+@case
+def truncated_br_zstd(ctx):
+    """br and zstd (which libcurl 7.88 decodes too), cut short: never saved, retried."""
+    truncated(ctx, ("br", "zstd"))
+
+
+def bombs(ctx, paths, max_size, rss_mb, *opts):
+    """Every bomb fails on the size cap (one attempt: not transient), the run ends without
+    waiting for a timeout (connect and stall timeouts are set far beyond HANG), and the peak
+    RSS stays under rss_mb."""
+    with Hostile() as srv:
+        for path in set(paths):  # the server builds each bomb once, before the clock matters
+            m.urllib.request.urlopen(srv.base + path).read(1)
+        p, recs, out, summary = fetch(ctx, srv, paths, "--max-size", max_size,
+                                      "--connect-timeout", "300", "--stall-timeout", "0",
+                                      *opts)
+        all_failed(p, recs, out, "size limit", attempts=1)
+        check_rss(ctx, summary["peak_rss_kb"], rss_mb, f"{len(paths)} bomb(s)")
+        return summary
+
+
+@case
+def gzip_bomb(ctx):
+    """One 1000:1 gzip bomb (200 MB decoded) and one deflate bomb under --max-size 30M."""
+    bombs(ctx, ["/fault/bomb/gzip/200"], "30M", 64)
+    bombs(ctx, ["/fault/bomb/deflate/200"], "30M", 64)
+
+
+@case
+def bombs_in_parallel(ctx):
+    """40 gzip bombs at once under --max-size 20M: all fail, memory stays small."""
+    bombs(ctx, [f"/fault/bomb/gzip/100?{i}" for i in range(40)], "20M", 128)
+
+
+@case
+def h2_bombs_in_parallel(ctx):
+    """40 gzip bombs over HTTPS + HTTP/2 (nginx serving one precompressed file, as
+    e2e_tls.py's): HTTP/2 bodies are buffered rather than paused, yet memory stays bounded."""
+    import e2e_tls as tls
+    tls.CONF = tls.CONF.replace(
+        "root {tmp}/www;", "root {tmp}/www;\n    location /bomb/ {{ add_header Content-Encoding gzip; }}")
+    with tls.Nginx(ctx.tmp, 0) as ng:
+        folder = os.path.join(ng.tmp, "www", "bomb")
+        os.makedirs(folder)
+        os.chmod(folder, 0o755)
+        path = os.path.join(folder, "b.html")
+        with open(path, "wb") as f:
+            c = zlib.compressobj(9, zlib.DEFLATED, 31)
+            f.write(c.compress(b"0" * (100 << 20)) + c.flush())
+        os.chmod(path, 0o644)
+        srv = type("Base", (), {"base": f"https://127.0.0.1:{ng.port}"})
+        p, recs, out, summary = fetch(ctx, srv, [f"/bomb/b.html?{i}" for i in range(40)],
+                                      "--cacert", ng.ca, "--max-size", "20M", "--retries", "0",
+                                      "--stall-timeout", "0")
+        all_failed(p, recs, out, "size limit", attempts=1)
+        check_rss(ctx, summary["peak_rss_kb"], 72, "40 HTTP/2 bombs")  # ~40 MB; main: 113
+
+
+@case
+def zstd_br_bombs(ctx):
+    """zstd and br bombs fail on the size cap; a zstd frame asking for a 128 MB window is
+    refused before any of it is allocated (RFC 9659 allows 8 MB)."""
+    bombs(ctx, ["/fault/bomb/zstd/1000", "/fault/bomb/br/200"], "30M", 96)
+    with Hostile() as srv:
+        p, recs, out, summary = fetch(ctx, srv, ["/fault/bomb/zstd-window/200"], "--max-size",
+                                      "300M", "--stall-timeout", "0")
+        all_failed(p, recs, out, "too much memory", attempts=1)
+        check_rss(ctx, summary["peak_rss_kb"], 64, "a zstd frame with a 128 MB window")
+
+
+@case
+def br_zstd_bombs_in_parallel(ctx):
+    """40 br and 40 zstd bombs at once under --max-size 20M. Their decoders' windows (up to
+    16 and 8 MB, the sender's choice) share one 64 MB budget: each fails on the size cap or,
+    when the budget is spent, as starved after its retries; memory stays bounded."""
+    with Hostile() as srv:
+        for path in ("/fault/bomb/br/100", "/fault/bomb/zstd/100"):
+            m.urllib.request.urlopen(srv.base + path).read(1)
+        paths = [f"/fault/bomb/{e}/100?{i}" for e in ("br", "zstd") for i in range(40)]
+        p, recs, out, summary = fetch(ctx, srv, paths, "--max-size", "20M", "--retries", "2",
+                                      *FAST_RETRY)
+        all_failed(p, recs, out, "")
+        for url, r in recs.items():
+            check("size limit" in r["error"] or "more memory" in r["error"],
+                  f"{url}: error {r['error']!r}")
+        check(any("size limit" in r["error"] for r in recs.values()), "no bomb hit the cap")
+        check_rss(ctx, summary["peak_rss_kb"], 128, "80 br and zstd bombs")
+
+
+@case
+def stall_whatever_the_cause(ctx):
+    """--stall-timeout 1: a gzip body that keeps arriving but decodes to nothing, and a gzip
+    body whose server falls silent half-way, each fail as stalled, one attempt each."""
+    with Hostile() as srv:
+        p, recs, out, _ = fetch(ctx, srv, ["/fault/nothing/50",
+                                           "/fault/stall/wiki/India"],
+                                "--stall-timeout", "1", "--retries", "0")
+        all_failed(p, recs, out, "stalled", attempts=1)
+
+
+@case
+def huge_list_page(ctx):
+    """A 95 MB list page is refused with one line naming --max-list-size (exit 3) after reading
+    at most the 32 MB default, instead of a parse that takes GBs; a 12 MB one is refused under
+    --max-list-size 8M and parsed under 16M. Peak RSS from getrusage of the finished runs."""
+    with Hostile() as srv:
+        for mb in (95, 12):  # built once, before the runs
+            m.urllib.request.urlopen(srv.base + f"/fault/huge-list/{mb}").read(1)
+        p = ctx.run("--links", srv.base + "/fault/huge-list/95", timeout=HANG)
+        rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        check(p.returncode == 3, f"95 MB list page: exit {p.returncode}: {p.stderr[-300:]}")
+        check("--max-list-size" in p.stderr and len(p.stderr.splitlines()) == 1,
+              f"want one line naming --max-list-size: {p.stderr!r}")
+        check_rss(ctx, rss, 200, "refusing a 95 MB list page")
+        p = ctx.run("--links", "--max-list-size", "8M", srv.base + "/fault/huge-list/12",
+                    timeout=HANG)
+        check(p.returncode == 3, f"12 MB list page, 8M limit: exit {p.returncode}")
+        p = ctx.run("--links", "--max-list-size", "16M", srv.base + "/fault/huge-list/12",
+                    timeout=HANG)
+        check(p.returncode == 0, f"12 MB list page, 16M limit: exit {p.returncode}: "
+              f"{p.stderr[-300:]}")
+        check(len(p.stdout.split()) == len(site.expected_links(srv.base)), "links differ")
+
+
+if __name__ == "__main__":
+    sys.exit(m.run_main(CASES, "lf-hostile-"))

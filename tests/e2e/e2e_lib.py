@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+"""The library as embedders use it, against the fixture server: streamed bodies
+(LF_OUTPUT_CALLBACK, tests/unit/test_stream.c and examples/embed_sha256.c) and two fetchers in two
+threads (tests/unit/test_threads.c, also built with ThreadSanitizer by tests/run.sh).
+
+    python3 tests/e2e/e2e_lib.py --loopfetch BUILD/loopfetch CASE     (or --list)
+
+The programs (tests/test_stream, tests/test_threads, embed_sha256) are taken from the build
+folder that holds loopfetch."""
+
+import hashlib
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+from e2e_modes import Server, check, site, Failure, Skip, run_main  # noqa: E402
+
+CASES = {}
+
+
+def case(fn):
+    CASES[fn.__name__] = fn
+    return fn
+
+
+def prog(ctx, name):
+    """A program of the build folder whose loopfetch (--loopfetch, at its top) was given."""
+    build = os.path.dirname(ctx.exe)
+    for path in (os.path.join(build, "tests", name), os.path.join(build, name)):
+        if os.access(path, os.X_OK):
+            return path
+    raise Failure(f"{name} is not built next to {ctx.exe}")
+
+
+def run(args, timeout=180):
+    p = subprocess.run(args, capture_output=True, text=True, timeout=timeout)
+    check(p.returncode == 0, f"{os.path.basename(args[0])} exit {p.returncode}:\n"
+                             f"{p.stdout[-1500:]}{p.stderr[-1500:]}")
+    return p
+
+
+@case
+def stream_callback(ctx):
+    """test_stream: paused after every chunk, the streamed bytes equal the page; the body
+    callback's rules; no body for a 404; no retry once part of a body was handed out."""
+    with Server() as srv:
+        run([prog(ctx, "test_stream"), srv.base])
+
+
+def sha256_lines(out):
+    got = {}
+    for line in out.splitlines():
+        digest, size, url = line.split("  ")
+        got[url] = (digest, int(size))
+    return got
+
+
+@case
+def stream_sha256(ctx):
+    """examples/embed_sha256 hashes each of the 233 pages as it streams; every digest is the
+    SHA-256 of the bytes the server sent. With --slow it pauses after each chunk and resumes
+    from a timer: the same digests, and the pauses really happened."""
+    with Server(0, 20) as srv:
+        want = {}
+        for url in site.expected_links(srv.base):
+            body = site.page_body("/" + url.split("://", 1)[1].split("/", 1)[1])
+            want[url] = (hashlib.sha256(body).hexdigest(), len(body))
+        for slow in ([], ["--slow"]):
+            p = run([prog(ctx, "embed_sha256"), *slow, "--list", srv.list_url, site.SELECTOR])
+            got = sha256_lines(p.stdout)
+            check(len(want) == 233, f"{len(want)} expected pages")
+            check(got == want, f"{' '.join(slow)}: {sum(got.get(u) != w for u, w in want.items())}"
+                               f" of {len(want)} digests differ")
+            summary = p.stderr.strip().splitlines()[-1]
+            pauses = int(summary.split("pauses: ")[1].split(",")[0])
+            resumes = int(summary.split("resumes: ")[1])
+            if slow:
+                check(pauses >= 233 and resumes > 0, f"--slow: {summary}")
+            else:
+                check(pauses == 0, f"without --slow: {summary}")
+
+
+@case
+def stream_sha256_h2(ctx):
+    """The same over HTTPS + HTTP/2 from nginx (tests/e2e/e2e_tls.py's server), with a pause after
+    every chunk: 16 pages of 200-500 KB on one multiplexed connection, each digest right. This
+    is where libcurl 7.88 was seen to resume a paused stream only on its 1 s tick (see the
+    comment at lf__loop_kick in lib/stream.c for what was measured)."""
+    import e2e_tls
+    try:
+        srv = e2e_tls.Nginx(ctx.tmp, 1)
+    except e2e_tls.m.Skip as e:  # e2e_tls loads its own copy of e2e_modes
+        raise Skip(str(e))
+    with srv:
+        want = {}
+        for i in range(16):
+            body = hashlib.sha256(str(i).encode()).hexdigest().encode() * (6000 + i * 600)
+            with open(os.path.join(srv.tmp, "www", "p", f"big{i}.bin"), "wb") as f:
+                f.write(body)
+            url = f"https://127.0.0.1:{srv.port}/p/big{i}.bin"
+            want[url] = (hashlib.sha256(body).hexdigest(), len(body))
+        p = run([prog(ctx, "embed_sha256"), "--slow", "--cacert", srv.ca, *want])
+        got = sha256_lines(p.stdout)
+        check(got == want, f"{sum(got.get(u) != w for u, w in want.items())} of {len(want)}"
+                           f" digests differ over HTTP/2")
+        summary = p.stderr.strip().splitlines()[-1]
+        check(int(summary.split("pauses: ")[1].split(",")[0]) >= 16 * 10, summary)
+        protocols = {r[1] for r in srv.log()}
+        check(protocols == {"HTTP/2.0"}, f"nginx saw {protocols}, not HTTP/2 alone")
+        print(summary)
+
+
+@case
+def threads(ctx):
+    """test_threads: two fetchers on two loops in two threads at once."""
+    with Server(0, 20) as srv:
+        run([prog(ctx, "test_threads"), srv.list_url])
+
+
+if __name__ == "__main__":
+    sys.exit(run_main(CASES, "lf-e2e-lib-"))
