@@ -15,6 +15,7 @@ import tempfile
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 MAY = re.compile(r"^May include:\s*(.*)$", re.M)
+ORDER = re.compile(r"^Order:\s*(.*)$", re.M)
 TREES = ("lib", "src")
 
 
@@ -42,6 +43,35 @@ def folders(root, tree):
     return out
 
 
+def order(root, tree, name):
+    """A folder's "Order:" line (its modules, lowest first), as {stem: position}, or None."""
+    readme = os.path.join(root, tree, name, "README.md")
+    m = os.path.exists(readme) and ORDER.search(open(readme, encoding="utf-8").read())
+    return {w.strip(): i for i, w in enumerate(m.group(1).split(","))} if m else None
+
+
+def within(root, tree, name, f, text):
+    """Crossings inside an ordered folder: a module may include only modules before it."""
+    rank = order(root, tree, name)
+    if rank is None:
+        return []
+    here = f"{tree}/{name}/{f}"
+    stem = os.path.splitext(f)[0]
+    if stem not in rank:
+        return [f"{here}: not placed on {tree}/{name}/README.md's Order: line"]
+    bad = []
+    for inc in INCLUDE.findall(text):
+        other = os.path.splitext(inc)[0]
+        if not os.path.exists(os.path.join(root, tree, name, inc)) or other == stem:
+            continue
+        if other not in rank:
+            bad.append(f"{here}: includes {inc}, which is not placed on the Order: line")
+        elif rank[other] > rank[stem]:
+            bad.append(f"{here}: includes {inc}, which comes after {stem} on the Order: line "
+                       f"(a module calls only those before it)")
+    return bad
+
+
 def headers(root, tree, names):
     """{header file name: folder} over the tree's folders (names must be unique in a tree)."""
     where = {}
@@ -67,6 +97,7 @@ def check(root):
                 if not f.endswith((".c", ".h")):
                     continue
                 text = open(os.path.join(d, f), encoding="utf-8", errors="replace").read()
+                bad += within(root, tree, name, f, text)
                 for inc in INCLUDE.findall(text):
                     here = f"{tree}/{name + '/' if name else ''}{f}"
                     if inc == "loopfetch.h" or os.path.exists(os.path.join(d, inc)):
@@ -101,11 +132,14 @@ def self_test(root):
             f.write('\n#include "progress.h"\n')
         with open(os.path.join(tmp, "src", "base", "hmap.c"), "a") as f:
             f.write('\n#include "buf.h"\n')
+        with open(os.path.join(tmp, "src", "job", "frontier.c"), "a") as f:
+            f.write('\n#include "job_lists.h"\n')
         found = check(tmp)
         want = ["lib/html/links.c: includes internal.h", "src/store/record.c: includes progress.h",
-                "src/base/hmap.c: includes lib/core/buf.h"]
+                "src/base/hmap.c: includes lib/core/buf.h",
+                "src/job/frontier.c: includes job_lists.h, which comes after frontier"]
         missing = [w for w in want if not any(line.startswith(w) for line in found)]
-        if missing or len(found) != 3:
+        if missing or len(found) != len(want):
             print("self-test: expected exactly these to be caught:", want, "\ngot:", found)
             return 1
         print("self-test: ok (" + "; ".join(found) + ")")

@@ -1,6 +1,5 @@
-/* The main job, shared by its parts: job.c (setup, records, signals, the end), job_feed.c (which
- * pages, in which order, under which names), job_pages.c (output folder, progress, the in-flight
- * window, the list page) and job_procs.c (--procs: the parent deals pages to workers). */
+/* The job's state, shared by the modules of job/ (README.md here lists them, lowest first; each
+ * calls only those below it). Data only: the functions are in each module's own header. */
 #ifndef LF_JOB_H
 #define LF_JOB_H
 
@@ -72,42 +71,5 @@ typedef struct {
   int idle_metrics;     /* a window is wanted and the loop measures its idle time */
   double clock_offset;  /* fetcher clock + offset = seconds since the job started */
 } job_t;
-
-/* job.c */
-void lf__job_finish(job_t *job, int exit_code);
-void lf__job_maybe_done(job_t *job);
-void lf__job_fatal(job_t *job, int exit_code, const char *fmt, const char *a, const char *b);
-void lf__job_stop_progress(job_t *job);
-void lf__job_give_back_memory(job_t *job);
-void lf__job_record(job_t *job, const lf__record_t *rec, uintptr_t index);
-void lf__job_record_failure(job_t *job, const char *url, const char *file, const char *why,
-                            lf__rec_status_t status, uintptr_t index);
-void lf__job_record_skipped(job_t *job, const char *url, const char *file, uint64_t bytes);
-
-/* job_feed.c */
-int lf__job_next_url(job_t *job, const char **url);
-int lf__job_next_page(job_t *job, const char **url, char *name);
-void lf__job_add_page(job_t *job, const char *url, const char *name, uintptr_t index);
-void lf__job_on_need(lf_fetcher_t *f);
-void lf__job_on_name(lf_fetcher_t *f, const lf_result_t *r, char *name);
-void lf__job_refresh_record(job_t *job, lf__record_t *rec);
-void lf__job_validators(job_t *job, const char *url, char *extra, size_t len);
-unsigned lf__job_pick_concurrency(job_t *job, size_t known_count);
-
-/* job_pages.c */
-int lf__job_wants_window(const lf_cli_t *cfg);
-int lf__job_open_output(job_t *job);
-void lf__job_start_pages(job_t *job, size_t known_count);
-
-/* job_lists.c: the list pages (several are one job), --links */
-void lf__job_start_lists(job_t *job);
-int lf__job_is_list(const job_t *job, const void *data); /* a request's data */
-void lf__job_on_list(job_t *job, const lf_result_t *r);
-void lf__job_print_links(job_t *job);
-void lf__job_links_ready(job_t *job); /* every URL is in job->links: print or fetch them */
-void lf__job_slurp_input(job_t *job); /* job.c */
-
-/* job_procs.c */
-void lf__job_start_procs(job_t *job);
 
 #endif

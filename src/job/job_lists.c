@@ -1,15 +1,16 @@
-/* The list pages of a job: every LIST_URL is fetched at once; when all are in, their links
- * (then -i's URLs, if given too) become one list in command-line order without duplicates, so
- * one name space covers them all. --links prints that list and writes nothing. */
+/* The list pages (job_lists.h). */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <errno.h>
-#include <stdio.h>
 #include "errmsg.h"
+#include "frontier.h"
+#include "job_end.h"
+#include "job_lists.h"
+#include "job_pages.h"
 #include "safe_text.h"
-#include "job.h"
 #include "shard.h"
 
 void lf__job_start_lists(job_t *job) {
@@ -37,66 +38,11 @@ int lf__job_is_list(const job_t *job, const void *data) {
   return job->list_tags && p >= job->list_tags && p < job->list_tags + job->cfg->list_count;
 }
 
-static uint64_t fnv(const char *s) {
-  uint64_t h = 14695981039346656037ULL;
-  for (; *s; s++)
-    h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-  return h;
-}
-
-/* Drops later copies of a URL, keeping the order of first appearance. -1: out of memory. */
-static int dedup(lf_links_t *l) {
-  size_t cap = 16;
-  while (cap < 2 * l->count)
-    cap *= 2;
-  size_t *slots = calloc(cap, sizeof(*slots)); /* index + 1; 0 is empty */
-  if (!slots) return -1;
-  size_t kept = 0;
-  for (size_t i = 0; i < l->count; i++) {
-    char *u = l->urls[i];
-    size_t s = (size_t)fnv(u) & (cap - 1);
-    while (slots[s] && strcmp(l->urls[slots[s] - 1], u) != 0)
-      s = (s + 1) & (cap - 1);
-    if (slots[s]) {
-      free(u);
-      continue;
-    }
-    l->urls[kept] = u;
-    slots[s] = ++kept;
-  }
-  l->count = kept;
-  free(slots);
-  return 0;
-}
-
-/* Every list page's links into job->links, in command-line order. */
-static int merge_lists(job_t *job) {
-  size_t total = 0, n = job->cfg->list_count;
-  for (size_t i = 0; i < n; i++)
-    total += job->lists[i].count;
-  char **all = malloc((total ? total : 1) * sizeof(*all));
-  if (!all) return -1;
-  size_t at = 0;
-  for (size_t i = 0; i < n; i++) {
-    lf_links_t *l = &job->lists[i];
-    if (l->count) /* a page without links may have no array: memcpy wants a pointer */
-      memcpy(all + at, l->urls, l->count * sizeof(*all));
-    at += l->count;
-    job->links.matched += l->matched;
-    free(l->urls); /* the strings now belong to `all` */
-    l->urls = NULL;
-    l->count = 0;
-  }
-  job->links.urls = all;
-  job->links.count = total;
-  return 0;
-}
-
 /* The URLs of the job, one per line (only this shard's with --shard), and the end. */
 void lf__job_print_links(job_t *job) {
   const lf_cli_t *cfg = job->cfg;
   const char *url;
-  while (lf__job_next_url(job, &url))
+  while (lf__frontier_next(job, &url))
     if (!cfg->shard_n || lf__shard_of(url, cfg->shard_n) == cfg->shard_k - 1) printf("%s\n", url);
   if (fflush(stdout) != 0 || ferror(stdout)) { /* a full disk, a closed pipe */
     lf__job_fatal(job, LF_EXIT_LOCAL, "cannot write the links to stdout: %s%s", strerror(errno),
@@ -108,7 +54,7 @@ void lf__job_print_links(job_t *job) {
 
 void lf__job_links_ready(job_t *job) {
   const lf_cli_t *cfg = job->cfg;
-  if (cfg->list_count && dedup(&job->links) < 0) {
+  if (cfg->list_count && lf__frontier_dedup(&job->links) < 0) {
     lf__job_fatal(job, LF_EXIT_LOCAL, "%s%s", "out of memory", "");
     return;
   }
@@ -132,14 +78,14 @@ void lf__job_links_ready(job_t *job) {
 }
 
 static void all_lists_in(job_t *job) {
-  if (merge_lists(job) < 0) {
+  if (lf__frontier_merge_lists(job) < 0) {
     lf__job_fatal(job, LF_EXIT_LOCAL, "%s%s", "out of memory", "");
     return;
   }
   job->links_cap = job->links.count;
   if (job->input) { /* -i's URLs join them: read the whole input, then go on */
     job->slurping = 1;
-    lf__job_slurp_input(job);
+    if (lf__frontier_slurp(job) == 1) lf__job_links_ready(job); /* else lines are coming */
     return;
   }
   lf__job_links_ready(job);

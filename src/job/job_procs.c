@@ -1,7 +1,11 @@
 /* --procs: the parent names every page, deals the pages to worker processes and records what
  * they report; a page whose worker died is fetched here. */
 #include <stdlib.h>
-#include "job.h"
+#include "job_end.h"
+#include "job_feed.h"
+#include "job_naming.h"
+#include "job_procs.h"
+#include "job_record.h"
 #include "shard.h"
 
 static void on_worker_record(void *arg, const lf__record_t *rec) {

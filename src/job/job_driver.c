@@ -1,7 +1,8 @@
 /* The main job: fetch the list page (or read URLs), pick the links, save every page, in one
  * loop (default), in worker processes (--procs), or as one such worker (--worker).
  * One fetcher serves the list page and the pages so the list page's connection is reused.
- * This file: setup, records, signals and the end; job.h says where the rest is. */
+ * The driver owns the job's lifecycle: setup, the fetcher's callbacks, signals, the input's
+ * arrival, and the exit; README.md (this folder) says which module does the rest. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -11,20 +12,16 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 #include "errmsg.h"
-#include "job.h"
+#include "frontier.h"
+#include "job_end.h"
+#include "job_feed.h"
+#include "job_lists.h"
+#include "job_naming.h"
+#include "job_output.h"
+#include "job_pages.h"
+#include "job_record.h"
 #include "safe_text.h"
-#include "shard.h"
-
-/* Descriptors kept free for stdio, the loop, libcurl's resolver and the like. */
-#define FD_RESERVE 32
-/* Once every page has been handed out, free heap pages go back to the kernel after this many
- * more results, and at most once per TRIM_GAP_MS (see give_back_memory). */
-#define TRIM_EVERY 16
-#define TRIM_GAP_MS 10
 
 /* ---- setup ---- */
 
@@ -52,135 +49,6 @@ static unsigned raise_fd_limit(void) {
   return budget > 1000000 ? 1000000 : (unsigned)budget;
 }
 
-/* ---- ending ---- */
-
-static void on_signal_closed(uv_handle_t *h) {
-  (void)h;
-}
-
-static void close_signals(job_t *job) {
-  uv_signal_t *hs[2] = {&job->sigint, &job->sigterm};
-  for (int i = 0; i < job->signals_watched; i++)
-    uv_close((uv_handle_t *)hs[i], on_signal_closed);
-  job->signals_watched = 0;
-}
-
-static void on_fetcher_closed(lf_fetcher_t *f) {
-  job_t *job = lf_fetcher_get_data(f);
-  job->fetcher = NULL; /* freed when this returns */
-  close_signals(job);
-}
-
-/* Stopped by a signal: what was never handed to the fetcher is accounted for too. */
-static void record_unfed(job_t *job) {
-  const char *url;
-  char name[LF_PATH_MAX + 1]; /* a name, or a --layout path */
-  job->feeding = 0;
-  while (lf__job_next_page(job, &url, name))
-    lf__job_record_failure(job, url, name, "interrupted before it started", LF_REC_INTERRUPTED, 0);
-}
-
-void lf__job_stop_progress(job_t *job) {
-  if (!job->progress_on) return;
-  job->progress_on = 0;
-  uv_close((uv_handle_t *)&job->progress_timer, NULL);
-  lf__progress_clear(stderr);
-}
-
-void lf__job_finish(job_t *job, int exit_code) {
-  if (exit_code && !job->exit_code) job->exit_code = exit_code;
-  lf__job_stop_progress(job);
-  lf__window_stop(&job->window);
-  if (job->signal && job->feeding && job->cfg->mode == LF_MODE_LOOP) record_unfed(job);
-  job->feeding = 0;
-  if (job->input) { /* stops reading (a pipe must not keep the loop alive) */
-    lf__lines_close(job->input);
-    job->input = NULL;
-  }
-  if (job->procs_running) {
-    lf__procs_stop(job->procs, 0); /* the fetcher closes once the workers are done */
-    return;
-  }
-  if (!job->fetcher) return; /* never set up, or closed already */
-  int rc = lf_fetcher_close(job->fetcher, on_fetcher_closed);
-  (void)rc; /* LF_ECLOSING: a close is already under way, which is what we want */
-}
-
-void lf__job_maybe_done(job_t *job) {
-  if (!job->feeding && job->outstanding == 0 && !job->procs_running) lf__job_finish(job, 0);
-}
-
-/* a and b may come from outside (URLs, server errors): shown safe (safe_text.h). */
-void lf__job_fatal(job_t *job, int exit_code, const char *fmt, const char *a, const char *b) {
-  lf__job_stop_progress(job);
-  char *sa = lf__display(a, 1), *sb = lf__display(b, 1);
-  char line[1024];
-  snprintf(line, sizeof(line), fmt, sa ? sa : "?", sb ? sb : "?");
-  lf__error("%s", line);
-  free(sa);
-  free(sb);
-  lf__job_finish(job, exit_code);
-}
-
-/* glibc returns freed memory in the middle of its heap only when asked: without this, pages
- * touched once (what the list page's fetch and parse left, the easy handles and receive buffers
- * of finished transfers) would stay resident, and count in the peak, until exit
- * (bench/RESULTS.md, A: peak RSS). It costs page faults when the memory is used again, so it
- * runs only before the pages start, once a second while pages are handed out (over a long job
- * the heap's free runs otherwise spread over more and more pages: at 500,000 URLs and 512 in
- * flight, 36 MB peak against 32 MB, bench/bench_scale.py), and, once every page is handed out,
- * every TRIM_EVERY results. Each call walks the whole heap (one madvise per free run of pages: ~900 at the end of
- * 10,000 small pages), so a fast stream of results is trimmed at most every TRIM_GAP_MS. */
-void lf__job_give_back_memory(job_t *job) {
-  job->since_trim = 0;
-  job->trimmed_at = uv_now(&job->loop);
-#ifdef __GLIBC__
-  (void)malloc_trim(0); /* 0 only means there was nothing to give back */
-#endif
-}
-
-/* ---- records: to the report, or (a worker) to the parent ---- */
-
-void lf__job_record(job_t *job, const lf__record_t *rec, uintptr_t index) {
-  if (job->cfg->mode != LF_MODE_WORKER) {
-    lf__report_record(&job->report, rec);
-    return;
-  }
-  /* A line of any length (a URL may be long): the parent reassembles lines from the pipe. */
-  char head[32];
-  int n = snprintf(head, sizeof(head), "%lu\t", (unsigned long)index);
-  size_t len = lf__report_format(&job->report, rec);
-  const char *line = job->report.line;
-  if (!len) { /* out of memory: the parent fetches the page again itself */
-    line = "{\"url\":\"?\",\"status\":\"interrupted\",\"error\":\"out of memory\"}\n";
-    len = strlen(line);
-  }
-  if (fwrite(head, 1, (size_t)n, stdout) != (size_t)n || fwrite(line, 1, len, stdout) != len ||
-      fflush(stdout) != 0)
-    lf__job_finish(job, LF_EXIT_LOCAL); /* the parent is gone: nobody to report to */
-}
-
-/* A record without a transfer: a failure before any, a skip (bytes: the file's size). */
-static void record_untransferred(job_t *job, const char *url, const char *file, const char *why,
-                                 lf__rec_status_t status, uint64_t bytes, uintptr_t index) {
-  lf__record_t rec = {.url = url,
-                      .file = file,
-                      .error = why,
-                      .status = status,
-                      .bytes = bytes,
-                      .pid = job->pid,
-                      .start = lf__report_elapsed(&job->report)};
-  lf__job_record(job, &rec, index);
-}
-
-void lf__job_record_failure(job_t *job, const char *url, const char *file, const char *why,
-                            lf__rec_status_t status, uintptr_t index) {
-  record_untransferred(job, url, file, why, status, 0, index);
-}
-
-void lf__job_record_skipped(job_t *job, const char *url, const char *file, uint64_t bytes) {
-  record_untransferred(job, url, file, NULL, LF_REC_SKIPPED, bytes, 0);
-}
 static void on_result(lf_fetcher_t *f, const lf_result_t *r) {
   job_t *job = lf_fetcher_get_data(f);
   if (lf__job_is_list(job, r->data)) {
@@ -189,9 +57,9 @@ static void on_result(lf_fetcher_t *f, const lf_result_t *r) {
   }
   job->outstanding--;
   ++job->since_trim;
-  if (job->feeding ? uv_now(&job->loop) - job->trimmed_at >= TRIM_FEEDING_MS
-                   : job->since_trim >= TRIM_EVERY &&
-                         uv_now(&job->loop) - job->trimmed_at >= TRIM_GAP_MS)
+  if (job->feeding
+          ? uv_now(&job->loop) - job->trimmed_at >= TRIM_FEEDING_MS
+          : job->since_trim >= TRIM_EVERY && uv_now(&job->loop) - job->trimmed_at >= TRIM_GAP_MS)
     lf__job_give_back_memory(job); /* the finished pages' handles and buffers were just freed */
   lf__record_t rec;
   lf__record_from_result(&rec, r, job->signal != 0, job->clock_offset);
@@ -243,6 +111,8 @@ static void on_signal(uv_signal_t *h, int signum) {
   }
   job->signal = signum;
   lf__job_stop_progress(job);
+  /* What was never handed to the fetcher is accounted for too. */
+  if (job->feeding && job->cfg->mode == LF_MODE_LOOP) lf__job_record_unfed(job);
   if (job->cfg->mode != LF_MODE_WORKER && !job->cfg->quiet)
     fprintf(stderr, "loopfetch: %s: stopping (again to quit at once)\n",
             signum == SIGINT ? "interrupted" : "terminated");
@@ -273,9 +143,9 @@ static int watch_signals(job_t *job) {
 static void on_input_ready(lf__lines_t *l) {
   job_t *job = l->data;
   if (!job->input) return;
-  if (job->slurping)
-    lf__job_slurp_input(job);
-  else if (job->feeding) /* the fetcher calls lf__job_on_need if a slot is free, else later; */
+  if (job->slurping) {
+    if (lf__frontier_slurp(job) == 1) lf__job_links_ready(job);
+  } else if (job->feeding) /* the fetcher calls lf__job_on_need if a slot is free, else later; */
     lf_fetcher_set_max_in_flight(job->fetcher, job->concurrency); /* never re-entered */
 }
 
@@ -294,34 +164,6 @@ static int open_input(job_t *job) {
   return 0;
 }
 
-/* Input lists are read whole for --procs (pages are dealt out at once) and streamed
- * otherwise, so that a single loop over a huge list needs memory for what is in flight;
- * also for --links, and after the list pages when there are some. Called again as lines
- * arrive; at the end of the input the links are ready (lf__job_links_ready). */
-void lf__job_slurp_input(job_t *job) {
-  const char *url;
-  while (job->input && lf__job_next_url(job, &url)) {
-    if (job->links.count == job->links_cap) {
-      size_t cap = job->links_cap ? job->links_cap * 2 : 1024;
-      char **u = realloc(job->links.urls, cap * sizeof(*u));
-      if (!u) break;
-      job->links.urls = u;
-      job->links_cap = cap;
-    }
-    if (!(job->links.urls[job->links.count] = strdup(url))) break;
-    job->links.count++;
-  }
-  if (!job->input || job->input_waiting) return; /* stopped, or more to come */
-  if (!job->input->eof) {                        /* left the loop above early */
-    lf__job_fatal(job, LF_EXIT_LOCAL, "%s%s", "out of memory reading the input", "");
-    return;
-  }
-  lf__lines_close(job->input);
-  job->input = NULL;
-  job->slurping = 0;
-  lf__job_links_ready(job);
-}
-
 static void start(job_t *job) {
   const lf_cli_t *cfg = job->cfg;
   /* The folder and its manifest first: a second run on the same manifest is refused before
@@ -337,7 +179,7 @@ static void start(job_t *job) {
     return;
   }
   job->slurping = 1; /* -p and --links take the whole input first */
-  lf__job_slurp_input(job);
+  if (lf__frontier_slurp(job) == 1) lf__job_links_ready(job);
 }
 
 static int check_selector(const char *selector) {
@@ -417,7 +259,7 @@ static int setup(job_t *job) {
   if (rc < 0) {
     fprintf(stderr, "loopfetch: cannot start: %s: %s\n", what, lf_strerror(rc));
     job->exit_code = LF_EXIT_LOCAL;
-    close_signals(job); /* uv_run below runs their close callbacks */
+    lf__job_close_signals(job); /* uv_run below runs their close callbacks */
     return 0;
   }
   lf_fetcher_set_data(job->fetcher, job);

@@ -1,0 +1,152 @@
+/* The frontier (frontier.h). */
+#define _GNU_SOURCE
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include "frontier.h"
+#include "job_end.h"
+#include "job_record.h"
+
+/* Parses url into job->url (reused from URL to URL). An input line is a URL only if libcurl
+ * parses it and its scheme is http or https. NULL, or why not. */
+static const char *parse_url(job_t *job, const char *url) {
+  if (!job->url && !(job->url = curl_url())) return "out of memory";
+  CURLUcode rc = curl_url_set(job->url, CURLUPART_URL, url, 0);
+  if (rc == CURLUE_OUT_OF_MEMORY) return "out of memory";
+  if (rc != CURLUE_OK) return "not a valid absolute URL";
+  /* Parsed without a default scheme, so the URL starts with its scheme and a colon. */
+  if (strncasecmp(url, "http:", 5) != 0 && strncasecmp(url, "https:", 6) != 0)
+    return "only http and https URLs are fetched";
+  return NULL;
+}
+
+static char *trim(char *s) {
+  while (*s == ' ' || *s == '\t')
+    s++;
+  size_t n = strlen(s);
+  while (n && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' ' || s[n - 1] == '\t'))
+    s[--n] = '\0';
+  return s;
+}
+
+/* The next candidate URL, parsed into job->url: 1 with *url set, 0 at the end. */
+int lf__frontier_next(job_t *job, const char **url) {
+  if (!job->input) {
+    while (job->next_link < job->links.count) {
+      const char *u = job->links.urls[job->next_link++];
+      const char *why = parse_url(job, u); /* resolved by libcurl already: fails only on ENOMEM */
+      if (!why) {
+        *url = u;
+        return 1;
+      }
+      lf__job_record_failure(job, u, NULL, why, LF_REC_FAILED, 0);
+    }
+    return 0;
+  }
+  job->input_waiting = 0;
+  for (;;) {
+    char *line;
+    size_t len;
+    int rc = lf__lines_next(job->input, &line, &len);
+    if (rc == 0) job->input_waiting = 1; /* lines.h calls on_input_ready when more come */
+    if (rc < 0 && job->input->err)
+      lf__job_fatal(job, LF_EXIT_LIST, "cannot read %s: %s",
+                    job->cfg->input ? job->cfg->input : "-", uv_strerror(job->input->err));
+    if (rc <= 0) return 0;
+    /* A NUL would cut the line short: the shorter URL is not what the user asked for. */
+    int nul = memchr(line, '\0', len) != NULL;
+    char *u = trim(line);
+    if (!nul && (!*u || *u == '#')) continue;
+    const char *why = nul ? "the input line holds a NUL byte" : parse_url(job, u);
+    if (!why) {
+      *url = u;
+      return 1;
+    }
+    lf__job_record_failure(job, u, NULL, why, LF_REC_FAILED, 0);
+  }
+}
+
+/* Input lists are read whole for --procs (pages are dealt out at once) and streamed
+ * otherwise, so that a single loop over a huge list needs memory for what is in flight;
+ * also for --links, and after the list pages when there are some. Called again as lines
+ * arrive. 1: the input is read whole and its URLs follow the links; 0: more may come (or the
+ * job is stopping); -1: out of memory, after lf__job_fatal. */
+int lf__frontier_slurp(job_t *job) {
+  const char *url;
+  while (job->input && lf__frontier_next(job, &url)) {
+    if (job->links.count == job->links_cap) {
+      size_t cap = job->links_cap ? job->links_cap * 2 : 1024;
+      char **u = realloc(job->links.urls, cap * sizeof(*u));
+      if (!u) break;
+      job->links.urls = u;
+      job->links_cap = cap;
+    }
+    if (!(job->links.urls[job->links.count] = strdup(url))) break;
+    job->links.count++;
+  }
+  if (!job->input || job->input_waiting) return 0; /* stopped, or more to come */
+  if (!job->input->eof) {                          /* left the loop above early */
+    lf__job_fatal(job, LF_EXIT_LOCAL, "%s%s", "out of memory reading the input", "");
+    return -1;
+  }
+  lf__lines_close(job->input);
+  job->input = NULL;
+  job->slurping = 0;
+  return 1;
+}
+
+static uint64_t fnv(const char *s) {
+  uint64_t h = 14695981039346656037ULL;
+  for (; *s; s++)
+    h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+  return h;
+}
+
+/* Drops later copies of a URL, keeping the order of first appearance. -1: out of memory. */
+int lf__frontier_dedup(lf_links_t *l) {
+  size_t cap = 16;
+  while (cap < 2 * l->count)
+    cap *= 2;
+  size_t *slots = calloc(cap, sizeof(*slots)); /* index + 1; 0 is empty */
+  if (!slots) return -1;
+  size_t kept = 0;
+  for (size_t i = 0; i < l->count; i++) {
+    char *u = l->urls[i];
+    size_t s = (size_t)fnv(u) & (cap - 1);
+    while (slots[s] && strcmp(l->urls[slots[s] - 1], u) != 0)
+      s = (s + 1) & (cap - 1);
+    if (slots[s]) {
+      free(u);
+      continue;
+    }
+    l->urls[kept] = u;
+    slots[s] = ++kept;
+  }
+  l->count = kept;
+  free(slots);
+  return 0;
+}
+
+/* Every list page's links into job->links, in command-line order. */
+int lf__frontier_merge_lists(job_t *job) {
+  size_t total = 0, n = job->cfg->list_count;
+  for (size_t i = 0; i < n; i++)
+    total += job->lists[i].count;
+  char **all = malloc((total ? total : 1) * sizeof(*all));
+  if (!all) return -1;
+  size_t at = 0;
+  for (size_t i = 0; i < n; i++) {
+    lf_links_t *l = &job->lists[i];
+    if (l->count) /* a page without links may have no array: memcpy wants a pointer */
+      memcpy(all + at, l->urls, l->count * sizeof(*all));
+    at += l->count;
+    job->links.matched += l->matched;
+    free(l->urls); /* the strings now belong to `all` */
+    l->urls = NULL;
+    l->count = 0;
+  }
+  job->links.urls = all;
+  job->links.count = total;
+  return 0;
+}

@@ -1,0 +1,161 @@
+/* Naming and skipping pages (job_naming.h). */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+#include "frontier.h"
+#include "job_naming.h"
+#include "job_record.h"
+#include "shard.h"
+
+/* Whether a previous run saved this URL's page under this name (a --layout path) and the file
+ * is still what it recorded: a manifest in the folder says so (manifest.h), and the file has
+ * that size. A name alone proves nothing: another URL may have been saved under it, or the
+ * file may be anything. No symlink is followed on the way (layout.c). *bytes: its size. */
+static int saved_as(job_t *job, const char *url, const char *name, uint64_t *bytes) {
+  uint64_t recorded, size;
+  if (!lf__manifest_lookup(&job->manifest, url, name, &recorded)) return 0;
+  if (!lf__layout_size(job->dirfd, name, &size) ||
+      (uint32_t)size != (uint32_t)recorded) /* the index keeps 32 bits (manifest.h) */
+    return 0;
+  *bytes = size;
+  return 1;
+}
+
+static int regular_file(job_t *job, const char *name) {
+  uint64_t size;
+  return lf__layout_size(job->dirfd, name, &size); /* no symlink followed (layout.c) */
+}
+
+/* The page is saved under its reserved name or, if its reply was not HTML, under that name
+ * without ".html" (lf__name_for_reply): *found says which. --refresh asks the server instead. */
+static int already_saved(job_t *job, const char *url, const char *name, uint64_t *bytes,
+                         char *found) {
+  char other[LF_PATH_MAX + 1];
+  if (job->cfg->force || job->cfg->refresh || job->manifest.count == 0) return 0;
+  if (saved_as(job, url, name, bytes)) {
+    memcpy(found, name, strlen(name) + 1);
+    return 1;
+  }
+  if (lf__name_for_reply(url, name, 0, other, sizeof(other)) < 0 || strcmp(other, name) == 0 ||
+      !saved_as(job, url, other, bytes))
+    return 0;
+  memcpy(found, other, strlen(other) + 1);
+  return 1;
+}
+
+static int is_html(const char *content_type) {
+  return content_type && strstr(content_type, "html") != NULL;
+}
+
+/* --content-disposition: the server's name, if no other page of the job has it. It is claimed
+ * in the name set in its reserved form (with ".html"), like a URL's name, so that it can
+ * collide neither with a name given out already nor with one given out later. */
+static int claim_disposition(job_t *job, const char *header, char *out) {
+  char name[LF_NAME_MAX + 1], want[LF_NAME_MAX + 1], got[LF_NAME_MAX + 1];
+  if (lf__name_from_disposition(header, name, sizeof(name)) < 0) return -1;
+  size_t len = strlen(name); /* at most 240: the sanitizer leaves room for ".html" */
+  int has_html = len > 5 && strcmp(name + len - 5, ".html") == 0;
+  memcpy(want, name, len + 1);
+  if (!has_html) memcpy(want + len, ".html", 6);
+  if (lf__names_unique(job->names, want, got, sizeof(got)) < 0 || strcmp(got, want) != 0) return -1;
+  memcpy(out, name, len + 1);
+  return 0;
+}
+
+/* The fetcher asks once a page's reply is in: names follow the content (names.h). */
+void lf__job_on_name(lf_fetcher_t *f, const lf_result_t *r, char *name) {
+  job_t *job = lf_fetcher_get_data(f);
+  char out[LF_FILE_NAME_MAX + 1];
+  /* A server's name replaces a plain name; a --layout path keeps its folders (layout.h). */
+  if (job->cfg->content_disposition && r->content_disposition && !strchr(name, '/') &&
+      claim_disposition(job, r->content_disposition, out) == 0) {
+    memcpy(name, out, strlen(out) + 1);
+    return;
+  }
+  if (lf__name_for_reply(r->url, name, is_html(r->content_type), out, sizeof(out)) == 0)
+    memcpy(name, out, strlen(out) + 1);
+}
+
+/* The next page to fetch, named, and placed by --layout (name: LF_PATH_MAX + 1 bytes). Names
+ * are given to every URL in input order, before the shard filter, so every mode and every shard
+ * names a page the same. 1: a page; 0: the end. */
+int lf__job_next_page(job_t *job, const char **url, char *name) {
+  const lf_cli_t *cfg = job->cfg;
+  const char *u;
+  while (lf__frontier_next(job, &u)) {
+    char derived[LF_NAME_MAX + 1];
+    int rc = lf__name_from_curlu(job->url, derived, sizeof(derived));
+    if (rc == 0) rc = lf__names_unique(job->names, derived, derived, sizeof(derived));
+    if (rc == 0) rc = lf__layout_path(cfg->layout, job->url, derived, name);
+    if (rc < 0) {
+      lf__job_record_failure(job, u, NULL, lf_strerror(rc), LF_REC_FAILED, 0);
+      continue;
+    }
+    if (cfg->shard_n && lf__shard_of(u, cfg->shard_n) != cfg->shard_k - 1) continue;
+    uint64_t bytes;
+    char found[LF_PATH_MAX + 1];
+    if (already_saved(job, u, name, &bytes, found)) {
+      lf__job_record_skipped(job, u, found, bytes); /* with the size: the next run checks it */
+      continue;
+    }
+    *url = u;
+    return 1;
+  }
+  return 0;
+}
+
+/* Stopped by a signal: what was never handed to the fetcher is accounted for too. */
+void lf__job_record_unfed(job_t *job) {
+  const char *url;
+  char name[LF_PATH_MAX + 1]; /* a name, or a --layout path */
+  job->feeding = 0;
+  while (lf__job_next_page(job, &url, name))
+    lf__job_record_failure(job, url, name, "interrupted before it started", LF_REC_INTERRUPTED, 0);
+}
+
+/* A validator that can travel in a header line and a worker's tab-separated line. */
+static int usable(const char *v) {
+  return v && *v && strlen(v) < 900 && !strpbrk(v, "\t\r\n");
+}
+
+/* The validators of a page the folder still holds under the name the manifest gives. */
+const lf__refresh_entry_t *lf__job_refreshable(job_t *job, const char *url) {
+  const lf__refresh_entry_t *e = job->refresh ? lf__refresh_find(job->refresh, url) : NULL;
+  return e && !job->cfg->force && regular_file(job, e->file) ? e : NULL;
+}
+
+/* --refresh: ask the server only for a newer version (wget -N, curl -z and --etag-compare).
+ * Returns the number of headers written to h. */
+int lf__job_conditional_headers(const char *etag, const char *last_modified, char buf[2][1024],
+                                const char *h[3]) {
+  int n = 0;
+  if (usable(etag)) {
+    snprintf(buf[n], sizeof(buf[n]), "If-None-Match: %s", etag);
+    h[n] = buf[n];
+    n++;
+  }
+  if (usable(last_modified)) {
+    snprintf(buf[n], sizeof(buf[n]), "If-Modified-Since: %s", last_modified);
+    h[n] = buf[n];
+    n++;
+  }
+  h[n] = NULL;
+  return n;
+}
+
+void lf__job_validators(job_t *job, const char *url, char *extra, size_t len) {
+  const lf__refresh_entry_t *e = lf__job_refreshable(job, url);
+  extra[0] = '\0';
+  if (e && (usable(e->etag) || usable(e->last_modified)))
+    snprintf(extra, len, "\t%s\t%s", usable(e->etag) ? e->etag : "",
+             usable(e->last_modified) ? e->last_modified : "");
+}
+
+/* A 304 keeps the file the manifest named, and the validators unless new ones came. */
+void lf__job_refresh_record(job_t *job, lf__record_t *rec) {
+  const lf__refresh_entry_t *e = job->refresh ? lf__refresh_find(job->refresh, rec->url) : NULL;
+  if (rec->status != LF_REC_UNCHANGED || !e) return;
+  rec->file = e->file;
+  if (!rec->etag) rec->etag = e->etag;
+  if (!rec->last_modified) rec->last_modified = e->last_modified;
+}

@@ -1,0 +1,47 @@
+/* The job's records (job_record.h). */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <string.h>
+#include "job_end.h"
+#include "job_record.h"
+
+void lf__job_record(job_t *job, const lf__record_t *rec, uintptr_t index) {
+  if (job->cfg->mode != LF_MODE_WORKER) {
+    lf__report_record(&job->report, rec);
+    return;
+  }
+  /* A line of any length (a URL may be long): the parent reassembles lines from the pipe. */
+  char head[32];
+  int n = snprintf(head, sizeof(head), "%lu\t", (unsigned long)index);
+  size_t len = lf__report_format(&job->report, rec);
+  const char *line = job->report.line;
+  if (!len) { /* out of memory: the parent fetches the page again itself */
+    line = "{\"url\":\"?\",\"status\":\"interrupted\",\"error\":\"out of memory\"}\n";
+    len = strlen(line);
+  }
+  if (fwrite(head, 1, (size_t)n, stdout) != (size_t)n || fwrite(line, 1, len, stdout) != len ||
+      fflush(stdout) != 0)
+    lf__job_finish(job, LF_EXIT_LOCAL); /* the parent is gone: nobody to report to */
+}
+
+/* A record without a transfer: a failure before any, a skip (bytes: the file's size). */
+static void record_untransferred(job_t *job, const char *url, const char *file, const char *why,
+                                 lf__rec_status_t status, uint64_t bytes, uintptr_t index) {
+  lf__record_t rec = {.url = url,
+                      .file = file,
+                      .error = why,
+                      .status = status,
+                      .bytes = bytes,
+                      .pid = job->pid,
+                      .start = lf__report_elapsed(&job->report)};
+  lf__job_record(job, &rec, index);
+}
+
+void lf__job_record_failure(job_t *job, const char *url, const char *file, const char *why,
+                            lf__rec_status_t status, uintptr_t index) {
+  record_untransferred(job, url, file, why, status, 0, index);
+}
+
+void lf__job_record_skipped(job_t *job, const char *url, const char *file, uint64_t bytes) {
+  record_untransferred(job, url, file, NULL, LF_REC_SKIPPED, bytes, 0);
+}
