@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Unnamed file + linkat, or exclusive create + rename: which costs less kernel time per saved
-page, on each file system here? (lib/sink.c can do either; fetcher.c picks per output folder.)
+page, on each file system here? (lib/engine/sink.c can do either; fetcher.c picks per output folder.)
 
     python3 bench/bench_create.py [--count 10000] [--size 10000] [--runs 9]
                                   [--dirs /var/tmp,/dev/shm] [--loopfetch build/loopfetch]

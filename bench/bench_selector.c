@@ -4,7 +4,7 @@
  *
  * Generates a 1 MB page holding a 5,000-row table (flag icons, links, notes, a lang attribute:
  * what the list pages loopfetch reads look like), parses it with gumbo as lf_links_extract()
- * does (no error recording, the tree in lib/arena.c's arena), then walks the tree in document
+ * does (no error recording, the tree in lib/html/arena.c's arena), then walks the tree in document
  * order matching each of ten selectors on every element, as lf_links_extract() does. RUNS
  * (default 15) runs, in CPU time of this process; each run parses, walks alone, and matches
  * each selector on the same tree. Prints one row per selector: the best (fastest) run's

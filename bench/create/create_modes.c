@@ -1,4 +1,4 @@
-/* The file work of one saved page, both ways lib/sink.c can do it, timed in kernel CPU:
+/* The file work of one saved page, both ways lib/engine/sink.c can do it, timed in kernel CPU:
  *   tmpfile: openat(O_TMPFILE) + write + linkat(AT_EMPTY_PATH) + close   (link_mode 1)
  *   rename:  openat(O_CREAT|O_EXCL, temp name) + write + close + renameat  (link_mode 0)
  *

@@ -1,5 +1,5 @@
 /* LD_PRELOAD shim for bench_create.py: openat() with O_TMPFILE fails with EOPNOTSUPP, as on a
- * file system without it, so loopfetch's probe (lib/sink.c lf__sink_link_mode) falls back to
+ * file system without it, so loopfetch's probe (lib/engine/sink.c lf__sink_link_mode) falls back to
  * temporary names + rename. Everything else goes to libc. */
 #define _GNU_SOURCE
 #include <dlfcn.h>

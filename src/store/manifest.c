@@ -279,7 +279,7 @@ int lf__manifest_lookup(const lf__manifest_t *m, const char *url, const char *na
 
 /* ---- leftovers ---- */
 
-/* The pid in a temporary's name ".lf-PID-....part" (lib/sink.c), or 0. */
+/* The pid in a temporary's name ".lf-PID-....part" (lib/engine/sink.c), or 0. */
 static long temporary_pid(const char *name) {
   size_t n = strlen(name);
   if (strncmp(name, ".lf-", 4) != 0 || n < 10 || strcmp(name + n - 5, ".part") != 0) return 0;

@@ -1,5 +1,5 @@
 /* The SVG waterfall of a trace (--waterfall): one bar per transfer, sorted by start, its
- * phases in their colors, a time axis, a legend and the in-flight chart below (src/trace.h). */
+ * phases in their colors, a time axis, a legend and the in-flight chart below (src/ui/trace.h). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -86,7 +86,7 @@ def stream_sha256_h2(ctx):
     """The same over HTTPS + HTTP/2 from nginx (tests/e2e/e2e_tls.py's server), with a pause after
     every chunk: 16 pages of 200-500 KB on one multiplexed connection, each digest right. This
     is where libcurl 7.88 was seen to resume a paused stream only on its 1 s tick (see the
-    comment at lf__loop_kick in lib/stream.c for what was measured)."""
+    comment at lf__loop_kick in lib/engine/stream.c for what was measured)."""
     import e2e_tls
     try:
         srv = e2e_tls.Nginx(ctx.tmp, 1)

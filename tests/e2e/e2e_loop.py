@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The loop glue (lib/loop.c) seen from outside: connections are reused from page to page, and
+"""The loop glue (lib/engine/loop.c) seen from outside: connections are reused from page to page, and
 a kept-alive connection that the server closes while it waits is noticed without spinning.
 
     python3 tests/e2e/e2e_loop.py --loopfetch build/loopfetch CASE     (or --list)
@@ -74,7 +74,7 @@ def idle_closed_by_server(ctx):
 @case
 def window_widens_while_waiting(ctx):
     """Without -c, a job starts at most 256 transfers and widens while the loop only waits
-    (src/window.h). 300 pages that each take 500 ms: the first 256 start at once, the other 44
+    (src/job/window.h). 300 pages that each take 500 ms: the first 256 start at once, the other 44
     one timer tick (20 ms) later at the earliest, and all 300 are in flight together, long
     before the first answers. -c 300 is the same job without the window."""
     with Server() as srv:

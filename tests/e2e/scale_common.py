@@ -38,7 +38,7 @@ class Ctx(ModesCtx):
 
 
 def hash64(data):
-    """src/hmap.c lf__hash64: FNV-1a 64, then MurmurHash3's 64-bit finaliser."""
+    """src/base/hmap.c lf__hash64: FNV-1a 64, then MurmurHash3's 64-bit finaliser."""
     m = 0xFFFFFFFFFFFFFFFF
     h = 0xcbf29ce484222325
     for b in data:
@@ -51,7 +51,7 @@ def hash64(data):
 
 
 def shard_of(url, n):
-    """src/shard.c: lf__hash64 of the URL, mod n (0-based)."""
+    """src/store/shard.c: lf__hash64 of the URL, mod n (0-based)."""
     return hash64(url.encode()) % n
 
 

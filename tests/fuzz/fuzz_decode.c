@@ -18,7 +18,7 @@ static const char *const labels[] = {
     "windows-874",  "ibm866",     "x-mac-cyrillic", "utf-8",
 };
 
-/* Whether c is a code point gumbo 0.10 replaces with U+FFFD (lib/charesc.c's list). */
+/* Whether c is a code point gumbo 0.10 replaces with U+FFFD (lib/html/charesc.c's list). */
 static int replaced_by_gumbo(uint32_t c) {
   return (c >= 1 && c <= 8) || c == 0xB || (c >= 0xE && c <= 0x1F) || (c >= 0x7F && c <= 0x9F) ||
          (c >= 0xFDD0 && c <= 0xFDEF) || (c & 0xFFFE) == 0xFFFE;

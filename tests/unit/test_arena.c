@@ -1,4 +1,4 @@
-/* lib/arena.c: gumbo's allocations for one page. Blocks of one size lie side by side in the
+/* lib/html/arena.c: gumbo's allocations for one page. Blocks of one size lie side by side in the
  * order they were asked for, whatever other sizes are asked for in between, so gumbo's nodes
  * come one after another in document order (what keeps the selector walk a stream: issue 13);
  * freed blocks are reused; blocks never overlap; everything goes back at once. */

@@ -1,4 +1,4 @@
-/* lib/decode.c: a compressed body is whole only if its stream ended; output comes in bounded
+/* lib/codec/decode.c: a compressed body is whole only if its stream ended; output comes in bounded
  * pieces; a piece not taken pauses the decoder, and the bytes handed again continue it
  * exactly where it stopped (libcurl's contract after CURL_WRITEFUNC_PAUSE). */
 #include <stdlib.h>

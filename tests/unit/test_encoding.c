@@ -128,7 +128,7 @@ static const page_case_t pages[] = {
      PAGE("<meta charset=\x22iso-2022-jp\x22><a "
           "href=\x22/\x1b$BF|K\x5c\x1b(B?q=\x1b$BF|K\x5c\x1b(B\x22>x</a>"),
      NULL, "http://h.example/%E6%97%A5%E6%9C%AC?q=%1B$BF|K\\%1B(B"},
-    /* Characters gumbo 0.10 turns into U+FFFD and browsers keep (lib/charesc.c): controls,
+    /* Characters gumbo 0.10 turns into U+FFFD and browsers keep (lib/html/charesc.c): controls,
      * C1 controls (windows-1252's five undefined bytes are U+0081, U+008D, U+008F, U+0090,
      * U+009D), noncharacters; in a path as UTF-8, in a query in the page's encoding. */
     {"windows-1252 C1 controls",

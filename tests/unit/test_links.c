@@ -1,4 +1,4 @@
-/* Unit tests for link extraction (src/links.c): resolution against the page URL and <base>,
+/* Unit tests for link extraction (lib/html/links.c): resolution against the page URL and <base>,
  * skipped schemes, duplicates, percent-encoding, and the error paths. */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L /* uv.h, included by loopfetch.h, needs POSIX types */

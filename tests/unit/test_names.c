@@ -1,4 +1,4 @@
-/* Unit tests for src/names.c: URL to file name, and the set that makes names unique. */
+/* Unit tests for src/store/names.c: URL to file name, and the set that makes names unique. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
 #include "loopfetch.h"

@@ -1,4 +1,4 @@
-/* Unit tests for URL resolution (lib/urlresolve.c): each href with the absolute URL the WHATWG
+/* Unit tests for URL resolution (lib/html/urlresolve.c): each href with the absolute URL the WHATWG
  * URL standard (and so a browser) gives for it, written out. The first group are the cases
  * where libcurl alone disagrees with the standard (issue 13); the rest guard the ordinary
  * cases around them. */
