@@ -24,6 +24,7 @@
 #include <unistd.h>
 #include "cli.h"
 #include "manifest.h"
+#include "layout.h"
 #include "record.h"
 #include "shard.h"
 
@@ -63,7 +64,10 @@ static int manifest_shard(const char *name, unsigned *k, unsigned *n) {
     return 1;
   }
   char tail[32];
-  if (sscanf(name + stem, ".%u-of-%u.jsonl%1s", k, n, tail) != 2 || *k < 1 || *k > *n) *k = *n = 0;
+  /* N as --shard takes it: a planted "1-of-4294967294" is just another name. */
+  if (sscanf(name + stem, ".%u-of-%u.jsonl%1s", k, n, tail) != 2 || *k < 1 || *k > *n ||
+      *n > LF_SHARD_MAX)
+    *k = *n = 0;
   return 1;
 }
 
@@ -138,14 +142,31 @@ static int find_manifests(lf__status_t *st, char **args, int nargs) {
   for (size_t i = 0; i < st->nshard; i++)
     if (st->shard[i].n > 1) st->n = !st->n || st->n == st->shard[i].n ? st->shard[i].n : ~0u;
   if (st->n == ~0u) st->n = 0;
+  /* Sorted, the shards of N come in order of K: one walk finds the K without a manifest
+   * (O(N + manifests), whatever N a planted name says). */
+  size_t have = st->nshard, i = 0;
   for (unsigned k = 1; st->n && k <= st->n; k++) {
-    size_t i = 0;
-    while (i < st->nshard && !(st->shard[i].n == st->n && st->shard[i].k == k))
+    while (i < have && (st->shard[i].n < st->n || (st->shard[i].n == st->n && st->shard[i].k < k)))
       i++;
-    if (i == st->nshard && !add_shard(st, k, st->n, NULL, -1)) return fail("out of memory", "", "");
+    if (i < have && st->shard[i].n == st->n && st->shard[i].k == k) continue;
+    if (!add_shard(st, k, st->n, NULL, -1)) return fail("out of memory", "", "");
   }
   qsort(st->shard, st->nshard, sizeof(*st->shard), by_shard);
   return 0;
+}
+
+/* The first shard entry of K/N in the sorted list, or SIZE_MAX: a binary search. */
+static size_t find_shard(const lf__status_t *st, unsigned k, unsigned n) {
+  size_t lo = 0, hi = st->nshard;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    const lf__st_shard_t *s = &st->shard[mid];
+    if (s->n < n || (s->n == n && s->k < k))
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo < st->nshard && st->shard[lo].n == n && st->shard[lo].k == k ? lo : SIZE_MAX;
 }
 
 /* ---- reading them ---- */
@@ -157,9 +178,11 @@ static lf__st_t state_of(const lf__record_t *r, int dirfd) {
                : strcmp(t, "unchanged") == 0   ? LF_ST_UNCHANGED
                : strcmp(t, "interrupted") == 0 ? LF_ST_INTERRUPTED
                                                : LF_ST_FAILED;
-  struct stat sb;
-  if (s <= LF_ST_UNCHANGED && dirfd >= 0 &&
-      (!r->file || fstatat(dirfd, r->file, &sb, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(sb.st_mode)))
+  /* Done only if its file is a regular file inside the folder: a record's "file" may be
+   * planted ("/etc/passwd", "../x"), and no symlink is followed on the way (layout.c). */
+  uint64_t size;
+  if (s <= LF_ST_UNCHANGED && (!r->file || !lf__layout_path_ok(r->file) ||
+                               (dirfd >= 0 && !lf__layout_size(dirfd, r->file, &size))))
     s = LF_ST_GONE;
   return s;
 }
@@ -168,33 +191,50 @@ static int is_done(unsigned s) {
   return s >= LF_ST_SAVED && s <= LF_ST_UNCHANGED;
 }
 
-/* Calls fn for each whole record of the manifest; counts the lines that are not. */
+static int read_failed(const char *path, int err) {
+  fprintf(stderr, "loopfetch status: cannot read %s: %s\n", path, lf__manifest_read_error(err));
+  return -1;
+}
+
+typedef struct {
+  lf__status_t *st;
+  size_t idx;
+  int (*fn)(lf__status_t *, size_t, const lf__record_t *);
+  int failed; /* fn failed (and said why) */
+} each_t;
+
+static int each_line(void *arg, char *line, size_t len) {
+  each_t *e = arg;
+  lf__record_t r;
+  (void)len;
+  /* A line over the cap, or one that does not parse (cut short by a crash): no record. */
+  if (!line || lf__record_parse_json(line, &r) < 0) {
+    e->st->shard[e->idx].torn++;
+    return 0;
+  }
+  e->failed = e->fn(e->st, e->idx, &r) != 0;
+  return e->failed;
+}
+
+/* Calls fn for each whole record of the manifest; counts the lines that are not. Opened as
+ * the run opens manifests (manifest_read.c): never through a symlink, never waiting on a
+ * FIFO, only a regular file, lines capped. */
 static int each_record(lf__status_t *st, size_t idx,
                        int (*fn)(lf__status_t *, size_t, const lf__record_t *)) {
   lf__st_shard_t *s = &st->shard[idx];
-  FILE *f = fopen(s->path, "re");
-  if (!f) {
-    fprintf(stderr, "loopfetch status: cannot read %s: %s\n", s->path, strerror(errno));
-    return -1;
-  }
-  char *line = NULL;
-  size_t cap = 0;
-  ssize_t len;
-  int rc = 0;
+  const char *base = strrchr(s->path, '/');
+  int fd = s->dirfd >= 0 && base ? lf__manifest_open_read(s->dirfd, base + 1)
+                                 : lf__manifest_open_read(AT_FDCWD, s->path);
+  if (fd < 0) return read_failed(s->path, fd);
+  each_t e = {st, idx, fn, 0};
+  int partial, rc;
   s->torn = 0;
-  while (rc == 0 && (len = getline(&line, &cap, f)) >= 0) {
-    lf__record_t r;
-    /* A line cut short by a crash has no newline, or does not parse: not a record. */
-    if (line[len - 1] != '\n' || lf__record_parse_json(line, &r) < 0) {
-      s->torn++;
-      continue;
-    }
-    rc = fn(st, idx, &r);
-  }
-  if (rc == 0 && ferror(f)) rc = fail("cannot read ", s->path, "");
-  free(line);
-  fclose(f);
-  return rc;
+  rc = lf__manifest_each_line(fd, each_line, &e, &partial);
+  close(fd);
+  s->torn += (size_t)partial; /* a last line without its newline */
+  if (e.failed) return -1;
+  if (rc == LF_ENOMEM) return fail("out of memory", "", "");
+  return rc < 0 ? read_failed(s->path, rc) : 0;
 }
 
 static int note_record(lf__status_t *st, size_t idx, const lf__record_t *r) {
@@ -230,10 +270,7 @@ static char *list_url(char *line) {
 /* The shard index that counts a missing URL: its shard's entry of the common N. */
 static size_t missing_shard(const lf__status_t *st, const char *url) {
   if (!st->n) return st->nshard == 1 ? 0 : SIZE_MAX;
-  unsigned k = lf__shard_of(url, st->n) + 1;
-  for (size_t i = 0; i < st->nshard; i++)
-    if (st->shard[i].n == st->n && st->shard[i].k == k) return i;
-  return SIZE_MAX;
+  return find_shard(st, lf__shard_of(url, st->n) + 1, st->n);
 }
 
 /* -i LIST: every URL without a record is missing (once, however often the list has it). */

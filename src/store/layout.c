@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include "hmap.h"
 #include "loopfetch.h"
+#include "names.h"
 
 int lf__layout_parse(const char *text) {
   static const char *const names[] = {"flat", "hash", "host"};
@@ -32,6 +33,7 @@ static void host_folder(const char *host, char *out) {
   }
   out[n] = '\0';
   if (!n) snprintf(out, 256, "_");
+  lf__name_unreserve(out, n); /* a host named loopfetch-manifest.jsonl is no manifest */
 }
 
 int lf__layout_path(lf__layout_t layout, CURLU *u, const char *name, char *out) {
@@ -62,7 +64,20 @@ static int regular(int fd, const char *name, uint64_t *size) {
   return 1;
 }
 
+int lf__layout_path_ok(const char *path) {
+  size_t len = strnlen(path, LF_PATH_MAX + 1);
+  if (len == 0 || len > LF_PATH_MAX || path[0] == '/') return 0;
+  for (const char *p = path; *p;) { /* each component: not empty, not "." or ".." */
+    size_t n = strcspn(p, "/");
+    if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.')) return 0;
+    p += n;
+    if (*p == '/' && !*++p) return 0; /* a trailing slash: a folder, not a page */
+  }
+  return 1;
+}
+
 int lf__layout_size(int dirfd, const char *path, uint64_t *size) {
+  if (!lf__layout_path_ok(path)) return 0; /* from a manifest: maybe planted */
   const char *slash = strrchr(path, '/');
   if (!slash) return regular(dirfd, path, size);
   char dir[LF_PATH_MAX + 1];

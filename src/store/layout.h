@@ -24,8 +24,13 @@ int lf__layout_parse(const char *text);
  * mode and shard. Returns 0, or LF_ENOMEM. */
 int lf__layout_path(lf__layout_t layout, CURLU *u, const char *name, char *out);
 
-/* Whether path is a regular file under dirfd, without following a symlink anywhere on the
- * way (a rerun's "already saved"); *size: its size. */
+/* Whether path can name a page inside the output folder: relative, no empty, "." or ".."
+ * component, at most LF_PATH_MAX bytes. A path read from a manifest is checked so before any
+ * use: a planted record must not point outside the folder. */
+int lf__layout_path_ok(const char *path);
+
+/* Whether path is a regular file under dirfd (lf__layout_path_ok first), without following a
+ * symlink anywhere on the way (a rerun's "already saved"); *size: its size. */
 int lf__layout_size(int dirfd, const char *path, uint64_t *size);
 
 #endif

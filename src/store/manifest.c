@@ -18,7 +18,6 @@
 /* Never through a symlink (O_NOFOLLOW), never waiting on a FIFO (O_NONBLOCK: the open returns
  * and fstat refuses it), always at the end (O_APPEND: records of a crashed run stay). */
 #define OPEN_FLAGS (O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
-#define READ_FLAGS (O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
 #define MANIFEST_PREFIX "loopfetch-manifest"
 #define MANIFEST_SUFFIX ".jsonl"
 
@@ -164,39 +163,17 @@ static int add_line(lf__manifest_t *m, char *line) {
   return 0;
 }
 
+static int add_line_cb(void *arg, char *line, size_t len) {
+  (void)len;
+  return line ? add_line(arg, line) : 0; /* a line over the cap is no record */
+}
+
 /* Every whole line of fd; a last line without its newline is being written (a shard at work)
- * or torn, and is left out. */
+ * or torn, and is left out. A read error: what was read is all we know. */
 static int load_fd(lf__manifest_t *m, int fd) {
-  size_t cap = 65536, len = 0;
-  char *buf = malloc(cap + 1);
-  off_t pos = 0;
-  int rc = buf ? 0 : LF_ENOMEM;
-  while (rc == 0) {
-    if (len == cap) {
-      char *b = realloc(buf, cap * 2 + 1); /* a line longer than the buffer: a long URL */
-      if (!b) {
-        rc = LF_ENOMEM;
-        break;
-      }
-      buf = b;
-      cap *= 2;
-    }
-    ssize_t n = pread(fd, buf + len, cap - len, pos);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break; /* a read error: what was read is all we know */
-    pos += n;
-    len += (size_t)n;
-    char *start = buf, *nl;
-    while (rc == 0 && (nl = memchr(start, '\n', (size_t)(buf + len - start)))) {
-      *nl = '\0';
-      rc = add_line(m, start);
-      start = nl + 1;
-    }
-    len -= (size_t)(start - buf);
-    memmove(buf, start, len);
-  }
-  free(buf);
-  return rc;
+  int partial;
+  int rc = lf__manifest_each_line(fd, add_line_cb, m, &partial);
+  return rc == LF_ENOMEM ? rc : 0;
 }
 
 /* A directory stream over dirfd's folder, from its start: a dup shares the offset, which an
@@ -252,11 +229,10 @@ int lf__manifest_load(lf__manifest_t *m, int dirfd) {
   struct dirent *e;
   while (rc == 0 && (e = readdir(d))) {
     if (!is_manifest_name(e->d_name)) continue;
-    int fd = openat(dirfd, e->d_name, READ_FLAGS);
+    int fd = lf__manifest_open_read(dirfd, e->d_name); /* a regular file, or nothing */
     struct stat st;
     if (fd < 0) continue;
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-        (m->fd < 0 || st.st_ino != own.st_ino || st.st_dev != own.st_dev)) {
+    if (fstat(fd, &st) == 0 && (m->fd < 0 || st.st_ino != own.st_ino || st.st_dev != own.st_dev)) {
       m->other_unseen |= held_unseen(fd);
       rc = load_fd(m, fd);
     }

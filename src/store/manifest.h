@@ -49,6 +49,23 @@ int lf__manifest_lookup(const lf__manifest_t *m, const char *url, const char *na
 /* Removes ".lf-PID-*.part" temporaries whose process no longer exists here, unless another
  * run that cannot be seen from here holds a manifest in the folder. Returns how many. */
 size_t lf__manifest_remove_leftovers(const lf__manifest_t *m, int dirfd, long own_pid);
+/* manifest_read.c: reading a manifest that may be planted (a symlink, a FIFO, a line of a
+ * gigabyte), the same way for every reader. */
+#define LF_MANIFEST_LINE_MAX (1024 * 1024) /* a longer line is no record: skipped */
+#define LF__ENOTREG (-4096)                /* not a regular file (no errno says it) */
+/* Opens path (relative to dirfd, or AT_FDCWD) to read: never through a symlink at its end,
+ * never blocking on a FIFO, only a regular file. A descriptor, or -errno / LF__ENOTREG. */
+int lf__manifest_open_read(int dirfd, const char *path);
+/* One line of an error from lf__manifest_open_read or lf__manifest_each_line. */
+const char *lf__manifest_read_error(int err);
+/* line: NUL-terminated without its newline, len bytes; NULL for a line over
+ * LF_MANIFEST_LINE_MAX (skipped). A non-zero return stops the reading and is returned. */
+typedef int (*lf__manifest_line_cb)(void *arg, char *line, size_t len);
+/* Calls fn for every whole line of fd from its start, in order, holding at most
+ * LF_MANIFEST_LINE_MAX bytes; *partial: a last line had no newline (torn, or being written)
+ * and was left out. 0, fn's non-zero return, -errno, or LF_ENOMEM. */
+int lf__manifest_each_line(int fd, lf__manifest_line_cb fn, void *arg, int *partial);
+
 /* Closes the file (releasing the lock) and frees the index. */
 void lf__manifest_close(lf__manifest_t *m);
 

@@ -3,11 +3,16 @@
  * lf__name_from_url() rules, applied to the last non-empty segment of the still-encoded path
  * (so "%2F" inside a segment never splits it), after percent-decoding it:
  *  - bytes < 0x20, 0x7f, C1 controls (U+0080..U+009F, they drive terminals when a name is
- *    printed) and / \ : * ? " < > | become '_', so names also work on other file systems;
+ *    printed), the bidirectional controls (U+061C, U+200E, U+200F, U+202A..U+202E,
+ *    U+2066..U+2069: they make a name read as another, "x\u202Egpj.exe" as "xexe.jpg"), the
+ *    line and paragraph separators U+2028, U+2029, and / \ : * ? " < > | become '_', so
+ *    names also work on other file systems;
  *  - each byte that does not start a valid UTF-8 sequence (overlong, surrogate, above U+10FFFF,
  *    truncated, stray continuation) becomes '_', so the result is valid UTF-8;
  *  - every leading '.' becomes '_': no hidden files, never "." or "..", and no clash with the
  *    fetcher's temporaries (".lf-*.part");
+ *  - a name starting with "loopfetch-" (any case) becomes "loopfetch_...": that prefix is the
+ *    program's own (manifests, and the files it may add: see lf__name_unreserve);
  *  - no non-empty segment ("https://h/"): the host name, with the same rules;
  *  - the stem is cut on a character boundary to LF__STEM_MAX bytes and ".html" is appended
  *    unless it already ends so, which leaves LF__SUFFIX_ROOM bytes for the "~N" of
@@ -74,10 +79,22 @@ static size_t utf8_seq_len(const unsigned char *s, size_t n) {
   return len;
 }
 
+/* Invisible characters that reorder or break the text around them when a name is shown:
+ * the bidirectional controls (U+202E RIGHT-TO-LEFT OVERRIDE shows "evil\u202Egpj.exe" as
+ * "evilexe.jpg"), U+061C ARABIC LETTER MARK, and the line and paragraph separators. */
+static int is_bidi_or_separator(const unsigned char *s, size_t len) {
+  if (len == 2) return s[0] == 0xD8 && s[1] == 0x9C; /* U+061C */
+  if (len != 3 || s[0] != 0xE2) return 0;
+  if (s[1] == 0x80) /* U+200E, U+200F; U+2028..U+202E */
+    return s[2] == 0x8E || s[2] == 0x8F || (s[2] >= 0xA8 && s[2] <= 0xAE);
+  return s[1] == 0x81 && s[2] >= 0xA6 && s[2] <= 0xA9; /* U+2066..U+2069 isolates */
+}
+
 /* A character (len bytes at s) that must not appear in a name. */
 static int is_unsafe(const unsigned char *s, size_t len) {
   if (len == 1) return s[0] < 0x20 || s[0] == 0x7F || strchr("/\\:*?\"<>|", s[0]) != NULL;
-  return len == 2 && s[0] == 0xC2 && s[1] < 0xA0; /* C1 controls */
+  if (len == 2 && s[0] == 0xC2 && s[1] < 0xA0) return 1; /* C1 controls */
+  return is_bidi_or_separator(s, len);
 }
 
 /* Writes the safe form of in[0..n) to out, at most LF__STEM_MAX bytes, cut between characters
@@ -100,7 +117,13 @@ static size_t make_stem(const char *in, size_t n, char *out) {
   }
   for (size_t k = 0; k < o && out[k] == '.'; k++)
     out[k] = '_';
+  lf__name_unreserve(out, o);
   return o;
+}
+
+void lf__name_unreserve(char *name, size_t len) {
+  size_t n = sizeof(LF_RESERVED_PREFIX) - 1;
+  if (len >= n && strncasecmp(name, LF_RESERVED_PREFIX, n) == 0) name[n - 1] = '_';
 }
 
 static int map_urlcode(CURLUcode rc) {

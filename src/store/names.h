@@ -26,6 +26,14 @@ int lf__name_from_curlu(CURLU *u, char *buf, size_t buflen);
 int lf__name_for_reply(const char *url, const char *reserved, int is_html, char *out,
                        size_t outlen);
 
+/* Names the program itself uses in an output folder start with "loopfetch-" (the manifests
+ * loopfetch-manifest*.jsonl and any file the program adds there: a lock, records, WARC
+ * files) or ".lf-" (temporaries; no page name starts with '.'). A page's name or --layout
+ * folder never does: name[0..len) starting with "loopfetch-" in any case (case-insensitive
+ * file systems) gets its '-' turned into '_' ("loopfetch_manifest.jsonl"). */
+#define LF_RESERVED_PREFIX "loopfetch-"
+void lf__name_unreserve(char *name, size_t len);
+
 /* The file name a Content-Disposition header offers (filename*=UTF-8''... or filename=...),
  * only its last path component, through the same sanitizer as URL names (no ".html" added).
  * Returns 0, or LF_ENAME if the header names no usable file. */

@@ -180,6 +180,13 @@ static char *skip_ws(char *p) {
   return p;
 }
 
+static int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
 /* Decodes a JSON string in place; returns the position after the closing quote. */
 static char *read_str(char *p, char **out) {
   if (*p != '"') return NULL;
@@ -192,10 +199,16 @@ static char *read_str(char *p, char **out) {
     }
     p++;
     if (*p == 'u') { /* the writer only escapes bytes below 0x80 this way */
-      char hex[5] = {0};
-      memcpy(hex, p + 1, 4);
-      if (strlen(hex) != 4) return NULL;
-      *w++ = (char)strtol(hex, NULL, 16);
+      /* Four hex digits, read one at a time: the line may end (NUL) anywhere, and nothing
+       * past its end is read. */
+      unsigned v = 0;
+      for (int i = 1; i <= 4; i++) {
+        int d = hex_digit(p[i]);
+        if (d < 0) return NULL;
+        v = v << 4 | (unsigned)d;
+      }
+      if (v == 0) return NULL; /* never written: a NUL would cut the string */
+      *w++ = (char)v;
       p += 5;
     } else if (*p) {
       *w++ = *p == 'n' ? '\n' : *p == 't' ? '\t' : *p;

@@ -7,6 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include "loopfetch.h"
+#include "manifest.h"
 #include "record.h"
 
 typedef struct {
@@ -75,30 +79,31 @@ static int add(lf__refresh_t *r, const lf__record_t *rec) {
   return 0;
 }
 
+static int add_line(void *arg, char *line, size_t len) {
+  lf__record_t rec;
+  (void)len;
+  /* A line over the cap or torn is no record: skipped. */
+  if (!line || lf__record_parse_json(line, &rec) < 0 || !rec.file) return 0;
+  if (rec.status == LF_REC_SAVED || rec.status == LF_REC_UNCHANGED) return add(arg, &rec);
+  return 0;
+}
+
 int lf__refresh_load(const char *path, lf__refresh_t **out) {
   lf__refresh_t *r = calloc(1, sizeof(*r));
   *out = NULL;
   if (!r) return -ENOMEM;
-  FILE *f = fopen(path, "r");
-  if (!f) {
-    int err = errno;
-    *out = r;
-    return err == ENOENT ? 0 : (free(r), *out = NULL, -err);
+  /* Opened as every manifest is read (manifest_read.c): no symlink, no FIFO, a line cap. */
+  int fd = lf__manifest_open_read(AT_FDCWD, path), partial, rc;
+  if (fd < 0) {
+    *out = fd == -ENOENT ? r : NULL;
+    if (fd != -ENOENT) free(r);
+    return fd == -ENOENT ? 0 : fd == LF__ENOTREG ? -EINVAL : fd;
   }
-  char *line = NULL;
-  size_t cap = 0;
-  int rc = 0;
-  while (rc == 0 && getline(&line, &cap, f) >= 0) {
-    lf__record_t rec;
-    if (lf__record_parse_json(line, &rec) < 0 || !rec.file) continue; /* a torn line: skip */
-    if (rec.status == LF_REC_SAVED || rec.status == LF_REC_UNCHANGED) rc = add(r, &rec);
-  }
-  if (rc == 0 && ferror(f)) rc = -EIO;
-  free(line);
-  fclose(f);
+  rc = lf__manifest_each_line(fd, add_line, r, &partial);
+  close(fd);
   if (rc < 0) {
     lf__refresh_free(r);
-    return rc;
+    return rc == LF_ENOMEM ? -ENOMEM : rc;
   }
   *out = r;
   return 0;

@@ -25,7 +25,7 @@ int lf__shard_parse(const char *text, unsigned *k, unsigned *n) {
   unsigned long kk, nn;
   if (!text || parse_part(text, &end, &kk) < 0 || *end != '/') return -1;
   if (parse_part(end + 1, &end, &nn) < 0 || *end) return -1;
-  if (nn < 1 || nn > 65536 || kk < 1 || kk > nn) return -1;
+  if (nn < 1 || nn > LF_SHARD_MAX || kk < 1 || kk > nn) return -1;
   *k = (unsigned)kk;
   *n = (unsigned)nn;
   return 0;

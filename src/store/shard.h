@@ -9,7 +9,9 @@
 /* FNV-1a 64-bit hash of url, mixed by MurmurHash3's finaliser, modulo n: 0 .. n-1. n >= 1. */
 unsigned lf__shard_of(const char *url, unsigned n);
 
-/* Parses "K/N" (1 <= K <= N <= 65536). Returns 0, or -1 if malformed. k is 1-based. */
+#define LF_SHARD_MAX 65536 /* the largest N */
+
+/* Parses "K/N" (1 <= K <= N <= LF_SHARD_MAX). Returns 0, or -1 if malformed. k is 1-based. */
 int lf__shard_parse(const char *text, unsigned *k, unsigned *n);
 
 #endif

@@ -430,6 +430,48 @@ def content_disposition(t):
     t.expect_exit(p, 2)
 
 
+@case
+def reserved_names(t):
+    """Issue 28, item 1: a page never takes a name the program uses. URLs ending in
+    loopfetch-manifest.jsonl (and a shard's manifest name) answered as plain text, and a
+    Content-Disposition naming the manifest, are saved as loopfetch_manifest...: the manifest
+    keeps every record, in one loop, with -p 2 and with --content-disposition."""
+    s = t.site()
+    planted = b'{"url":"http://evil/","file":"x","status":"saved","http":200,"bytes":1}\n'
+    u1 = s.route("/a/loopfetch-manifest.jsonl", planted, ctype="text/plain")
+    u2 = s.route("/b/loopfetch-manifest.2-of-2.jsonl", planted, ctype="text/plain")
+    u3 = s.route("/c/LOOPFETCH-MANIFEST.jsonl", planted, ctype="application/octet-stream")
+    u4 = s.route("/dl/cd", planted, ctype="text/plain",
+                 Content_Disposition='attachment; filename="loopfetch-manifest.jsonl"')
+    u5 = s.route("/p/ok", "<html><body>ok</body></html>")
+    urls = [u1, u2, u3, u4, u5]
+    inp = t.input_file("\n".join(urls) + "\n")
+    for label, args in (("loop", []), ("procs", ["-p", "2"]),
+                        ("cd", ["--content-disposition", "-c", "1"])):
+        out = t.path(label)
+        t.expect_exit(t.run(*args, "-i", inp, "-o", out), 0)
+        recs = t.manifest(out)  # the manifest is ours: every line parses, one per URL
+        t.check(sorted(r["url"] for r in recs) == sorted(urls) and
+                all(r["status"] == "saved" for r in recs),
+                "%s: the manifest is not the run's: %s" % (label, recs))
+        names = sorted(os.listdir(out))
+        t.check("loopfetch_manifest.jsonl" in names and "LOOPFETCH_MANIFEST.jsonl" in names and
+                "loopfetch_manifest.2-of-2.jsonl" in names and
+                "loopfetch-manifest.2-of-2.jsonl" not in names,
+                "%s: names %s" % (label, names))
+        for r in recs:
+            with open(os.path.join(out, r["file"]), "rb") as f:
+                body = f.read()
+            t.check(body == (planted if r["url"] != u5 else b"<html><body>ok</body></html>"),
+                    "%s: %s holds the wrong bytes" % (label, r["file"]))
+        p = t.run("status", "-i", inp, out)
+        t.expect_exit(p, 0)
+        before = len(s.hits())
+        t.expect_exit(t.run(*args, "-i", inp, "-o", out), 0)  # a rerun skips them all
+        if label != "cd":  # (--content-disposition reruns: issue 28, item 6)
+            t.check(len(s.hits()) == before, "%s: the rerun fetched again" % label)
+
+
 # ---- (c) -v ----
 
 @case

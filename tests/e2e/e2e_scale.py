@@ -18,8 +18,8 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-from scale_common import (Ctx, Server, Skip, check, hash64, job_urls, run_main,  # noqa: E402
-                          shard_of)
+from scale_common import (Ctx, Failure, Server, Skip, check, hash64, job_urls,  # noqa: E402
+                          run_main, shard_of)
 
 CASES = {}
 
@@ -115,6 +115,80 @@ def status_usage(ctx):
         p = ctx.run("status", d)
         check(p.returncode == 5 and len(p.stderr.strip().splitlines()) == 1 and d in p.stderr,
               f"status {d}: exit {p.returncode}: {p.stderr!r}")
+
+
+def record(url, file, status="saved"):
+    return json.dumps({"url": url, "file": file, "status": status, "http": 200, "bytes": 2,
+                       "attempts": 1, "error": None, "pid": 1}) + "\n"
+
+
+def run_status(ctx, *args):
+    """status with a short timeout: a hang is a failure, not a stuck test."""
+    try:
+        return ctx.run("status", *args, timeout=30)
+    except subprocess.TimeoutExpired:
+        raise Failure(f"status {args} did not finish within 30 s")
+
+
+@case
+def status_hostile_manifests(ctx):
+    """Planted manifests (issue 28, items 7, 11, 19): a shard name with a huge N is not a
+    shard (no walk over 1..N), the largest valid N is listed at once; a symlinked manifest, a
+    FIFO, and a symlink to /dev/zero are refused with one line and exit 5, never followed or
+    waited on; a line over the cap is torn, the records around it count; a record whose file
+    is absolute or climbs out of the folder with ".." is not a done page."""
+    out = ctx.path("pages")
+    os.makedirs(os.path.join(out, "sub"))
+    with open(ctx.path("outside.html"), "w") as f:
+        f.write("hi")
+    with open(os.path.join(out, "a.html"), "w") as f:
+        f.write("hi")
+    urls = ["http://h/a", "http://h/abs", "http://h/up", "http://h/subup", "http://h/dot"]
+    lst = ctx.write_list("urls.txt", urls)
+    man = os.path.join(out, "loopfetch-manifest.jsonl")
+    with open(man, "w") as f:
+        f.write(record(urls[0], "a.html"))
+        f.write(record(urls[1], ctx.path("outside.html")))
+        f.write(record(urls[2], "../outside.html"))
+        f.write(record(urls[3], "sub/../../outside.html"))
+        f.write(record(urls[4], "./a.html"))
+        f.write('{"url":"http://h/long","file":"' + "x" * (2 << 20) + '","status":"saved"}\n')
+    p = run_status(ctx, "--json", "-i", lst, out)
+    check(p.returncode == 1, f"planted files: exit {p.returncode}: {p.stderr}")
+    js = json.loads(p.stdout)
+    t = js["total"]
+    check(t["saved"] == 1 and t["gone"] == 4 and t["missing"] == 4 and t["torn"] == 1,
+          f"absolute and '..' files must not count as done, the long line is torn: {t}")
+    p = run_status(ctx, "--urls", "-i", lst, out)
+    check(sorted(p.stdout.split()) == sorted(urls[1:]), f"--urls: {p.stdout!r}")
+
+    # Shard names: N past --shard's 65536 is "other"; N = 65536 lists 65,535 shards not run.
+    os.rename(man, os.path.join(out, "loopfetch-manifest.1-of-4294967294.jsonl"))
+    p = run_status(ctx, "--json", out)
+    check(p.returncode == 1 and [s["shard"] for s in json.loads(p.stdout)["shards"]] == ["other"],
+          f"1-of-4294967294: exit {p.returncode}: {p.stdout[:300]} {p.stderr}")
+    os.rename(os.path.join(out, "loopfetch-manifest.1-of-4294967294.jsonl"),
+              os.path.join(out, "loopfetch-manifest.1-of-65536.jsonl"))
+    p = run_status(ctx, "--shards", "-i", lst, out)
+    check(p.returncode == 1 and p.stdout.count(",") == 65535, f"1-of-65536: {p.stdout[:100]}")
+    os.rename(os.path.join(out, "loopfetch-manifest.1-of-65536.jsonl"), man)
+
+    # Symlinks (to a FIFO, to /dev/zero, to a good manifest) and a FIFO are never read.
+    os.mkfifo(ctx.path("fifo"))
+    good = ctx.path("good.jsonl")
+    shutil.copy(man, good)
+    for target, kind in ((ctx.path("fifo"), "symbolic link"), ("/dev/zero", "symbolic link"),
+                         (good, "symbolic link"), (None, "not a regular file")):
+        os.unlink(man)
+        if target:
+            os.symlink(target, man)
+        else:
+            os.mkfifo(man)
+        p = run_status(ctx, out)
+        check(p.returncode == 5 and kind in p.stderr and len(p.stderr.splitlines()) == 1,
+              f"manifest -> {target}: exit {p.returncode}: {p.stderr!r}")
+        p = run_status(ctx, man)  # named directly: the same
+        check(p.returncode == 5 and kind in p.stderr, f"status {man} -> {target}: {p.stderr!r}")
 
 
 def run_shards(ctx, command, env_of, n, cwd):

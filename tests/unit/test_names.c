@@ -126,6 +126,40 @@ static void test_controls(void) {
   check_name("https://h/x%C2%A0y", "x\xC2\xA0y.html");   /* U+00A0 is not a control */
 }
 
+/* Bidirectional controls and separators make a name read as another (issue 28, "U+202E in
+ * file names"): they become '_' like the other controls. */
+static void test_bidi(void) {
+  check_name("https://h/evil%E2%80%AEgpj.exe", "evil_gpj.exe.html"); /* U+202E */
+  check_name("https://h/a%E2%80%AAb%E2%80%ABc%E2%80%ACd%E2%80%ADe", "a_b_c_d_e.html");
+  check_name("https://h/a%E2%81%A6b%E2%81%A7c%E2%81%A8d%E2%81%A9e", "a_b_c_d_e.html");
+  check_name("https://h/a%E2%80%8Eb%E2%80%8Fc%D8%9Cd", "a_b_c_d.html");
+  check_name("https://h/a%E2%80%A8b%E2%80%A9c", "a_b_c.html");
+  /* Neighbours stay: U+2027, U+202F, U+2065, U+206A, U+061B, Arabic and Hebrew letters. */
+  check_name("https://h/%E2%80%A7%E2%80%AF%E2%81%A5%E2%81%AA%D8%9B%D8%A8%D7%90",
+             "\xE2\x80\xA7\xE2\x80\xAF\xE2\x81\xA5\xE2\x81\xAA\xD8\x9B\xD8\xA8\xD7\x90.html");
+}
+
+/* The program's own names (issue 28, item 1): a page never takes loopfetch-* in any case. */
+static void test_reserved(void) {
+  check_name("https://h/loopfetch-manifest.jsonl", "loopfetch_manifest.jsonl.html");
+  check_name("https://h/LoopFetch-Manifest.2-of-4.jsonl", "LoopFetch_Manifest.2-of-4.jsonl.html");
+  check_name("https://h/.loopfetch-x", "_loopfetch-x.html"); /* no longer the prefix */
+  check_name("https://h/my-loopfetch-x", "my-loopfetch-x.html");
+  check_name("https://loopfetch-manifest.jsonl/", "loopfetch_manifest.jsonl.html");
+  char buf[LF_NAME_MAX + 1];
+  CHECK_EQ_INT(lf__name_from_disposition("attachment; filename=\"loopfetch-manifest.jsonl\"", buf,
+                                         sizeof(buf)),
+               0);
+  CHECK_EQ_STR(buf, "loopfetch_manifest.jsonl");
+  CHECK_EQ_INT(
+      lf__name_from_disposition("attachment; filename*=UTF-8''LOOPFETCH-lock", buf, sizeof(buf)),
+      0);
+  CHECK_EQ_STR(buf, "LOOPFETCH_lock");
+  CHECK_EQ_INT(
+      lf__name_from_disposition("attachment; filename=\"x/.lf-1-2.part\"", buf, sizeof(buf)), 0);
+  CHECK_EQ_STR(buf, "_lf-1-2.part");
+}
+
 static void test_segments(void) {
   check_name("https://h/a/b/", "b.html");
   check_name("https://h/a/b//", "b.html");
@@ -352,6 +386,8 @@ int main(void) {
   test_dots();
   test_html_extension();
   test_controls();
+  test_bidi();
+  test_reserved();
   test_segments();
   test_invalid_utf8();
   test_long();

@@ -1,5 +1,9 @@
 /* Manifest / worker-pipe records: what is written is read back the same. */
+#define _DEFAULT_SOURCE
 #include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include "record.h"
 #include "test.h"
 
@@ -83,7 +87,34 @@ static void rejects_junk(void) {
   CHECK_EQ_STR(lf__rec_status_name(LF_REC_SKIPPED), "skipped");
 }
 
+/* A line that ends inside a \u escape (issue 28, item 10): the reader stops at the line's end.
+ * The line is put against a page that cannot be read, so a read past its NUL faults in any
+ * build, not only under ASan. */
+static void escape_at_end(void) {
+  long page = sysconf(_SC_PAGESIZE);
+  char *mem =
+      mmap(NULL, (size_t)page * 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  CHECK(mem != MAP_FAILED);
+  if (mem == MAP_FAILED) return;
+  CHECK_EQ_INT(mprotect(mem + page, (size_t)page, PROT_NONE), 0);
+  const char *tails[] = {"{\"url\":\"\\u", "{\"url\":\"\\u00", "{\"url\":\"\\u004",
+                         "{\"url\":\"a\\u00zz\"}", "{\"url\":\"a\\u0000\"}"};
+  for (size_t i = 0; i < sizeof(tails) / sizeof(tails[0]); i++) {
+    size_t n = strlen(tails[i]) + 1;
+    char *line = mem + page - n;
+    memcpy(line, tails[i], n);
+    lf__record_t r;
+    CHECK_EQ_INT(lf__record_parse_json(line, &r), LF_EINVAL);
+  }
+  char ok[] = "{\"url\":\"a\\u0041\\u007f\"}";
+  lf__record_t r;
+  CHECK_EQ_INT(lf__record_parse_json(ok, &r), 0);
+  CHECK_EQ_STR(r.url, "aA\x7f");
+  munmap(mem, (size_t)page * 2);
+}
+
 int main(void) {
+  escape_at_end();
   roundtrip();
   numbers_as_printf();
   truncation();
