@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(gcc clang libclang-rt-dev pkg-config meson ninja-build python3 openssl ca-certificates
       tmux time nginx-light libuv1-dev libcurl4-openssl-dev libgumbo-dev
-      zlib1g-dev libbrotli-dev libzstd-dev
+      zlib1g-dev libbrotli-dev libzstd-dev libidn2-dev
       munge slurmctld slurmd slurm-client parallel python3-yaml zsh)
 missing=()
 for p in "${pkgs[@]}"; do

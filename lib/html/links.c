@@ -5,7 +5,6 @@
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
 #endif
-#include <curl/curl.h>
 #include <gumbo.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -30,7 +29,7 @@ typedef struct {
 
 typedef struct {
   lf__selector_t *sel;
-  CURLU *base;
+  lf__url_t *base;
   const lf__encoding_t *enc; /* the page's, for the queries of its URLs */
   lf_links_t links;
   size_t urls_cap;
@@ -155,14 +154,14 @@ static int walk(extract_t *x, const GumboNode *root, found_t *f) {
 /* The first <base href>, resolved against the page, replaces x->base. A base that does not
  * resolve to http(s) is ignored, and the page URL stays the base. */
 static int apply_base(extract_t *x, const GumboNode *base) {
-  CURLU *h = NULL;
+  lf__url_t *h = NULL;
   const char *why, *href = NULL;
   char *copy = NULL;
   int rc = base ? page_href(base, &href, &copy) : 0;
   if (!rc) rc = href ? lf__url_resolve(x->base, x->enc, href, NULL, &h, &why) : LF__URL_SKIP;
   free(copy);
   if (rc == 0) {
-    curl_url_cleanup(x->base);
+    lf__url_free(x->base);
     x->base = h;
   }
   return rc == LF__URL_SKIP ? 0 : rc;
@@ -229,7 +228,7 @@ static int extract(extract_t *x, const char *html, size_t len, const char *conte
 }
 
 /* The page URL as the starting base: it must be an absolute http(s) URL. */
-static int open_page(const char *page_url, CURLU **out, char *errbuf, size_t errlen) {
+static int open_page(const char *page_url, lf__url_t **out, char *errbuf, size_t errlen) {
   const char *why;
   int rc = lf__url_resolve(NULL, NULL, page_url, NULL, out, &why);
   if (rc == LF__URL_SKIP)
@@ -265,7 +264,7 @@ int lf_links_extract2(const char *html, size_t len, const char *page_url, const 
   else
     lf_links_free(&x.links);
   free(x.set.slots); /* the set only borrowed the strings */
-  curl_url_cleanup(x.base);
+  lf__url_free(x.base);
   lf__selector_free(sel);
   return rc;
 }

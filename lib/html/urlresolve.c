@@ -1,143 +1,282 @@
-/* Resolving an href to the absolute URL a browser would request (WHATWG URL standard), with
- * libcurl's URL API doing the resolution proper.
+/* Resolving an href to the absolute URL a browser would request: the WHATWG URL standard's
+ * basic URL parser (https://url.spec.whatwg.org/#concept-basic-url-parser), for the two
+ * schemes we fetch, state by state as the standard writes it, and the href serialiser.
  *
- * Clean-up before parsing, as browsers do:
- *  - leading/trailing spaces and controls are trimmed, tabs and newlines inside are dropped;
- *  - the fragment is cut off before anything else (it never reaches the server);
- *  - '\' before the query becomes '/', as browsers do for http(s);
- *  - outside the host part, spaces, controls, non-ASCII bytes and a few unsafe ASCII characters
- *    are percent-encoded with uppercase hex, while '%' is left alone so existing %XX escapes
- *    pass through unchanged (`/wiki/Côte_d'Ivoire` becomes `/wiki/C%C3%B4te_d'Ivoire`).
- *    The path is encoded as UTF-8, the query in the page's encoding (encoding.h), as browsers
- *    do. We encode ourselves instead of passing CURLU_URLENCODE because libcurl 7.88 writes
- *    lowercase hex and turns spaces in the query into '+' (and without that flag it keeps
- *    raw non-ASCII bytes in absolute URLs while encoding them in relative ones);
- *  - an empty or fragment-only href means the base itself: libcurl would resolve "" and "#x"
- *    like a path segment ("dir/"), so those skip libcurl's relative resolution;
- *  - the host is lowercased (ASCII only) and a default port dropped, so equal URLs compare
- *    equal. Non-ASCII host names stay UTF-8 rather than punycode: with libcurl 7.88,
- *    CURLU_PUNYCODE failed for every such name we tried, reporting it as out of memory.
+ * Why not libcurl's URL API, which did this before: it implements RFC 3986 plus its own
+ * choices, not the algorithm browsers run, and the differences were everywhere links come
+ * from real pages (scheme-relative forms, `%2e` segments, empty queries, backslashes, IDNA and
+ * IPv4 forms of hosts, userinfo, the percent-encode sets). Each needed a rewrite before libcurl
+ * saw the href and another after; the standard, by contrast, is an exact algorithm with its
+ * own conformance data (tests/unit/test_urltestdata.c runs all of it). libcurl stays the one
+ * that requests the URL: every href written here is parsed by libcurl as the fetch step does
+ * (lf__url_resolve), and one it would refuse is skipped here, not failed there.
  *
- * Where libcurl 7.88 and the URL standard disagree, the href is rewritten before libcurl sees
- * it (or the result after), so that libcurl only ever gets forms on which both agree:
- *  - `12:30.html`, `-a:b`: not a scheme (a scheme starts with a letter), so a relative path
- *    whose first segment holds a colon; libcurl drops them. Written `./12:30.html`.
- *  - `http:/x`, `http:x`, `http:?q`, `http:` on an http page: the standard reads a special
- *    scheme equal to the base's as a relative reference (`/x` on the page's host); libcurl
- *    takes `/x` for a host or fails. The scheme is cut off.
- *  - `https:host/x`, `https:///host` (scheme other than the base's, or any number of slashes):
- *    the standard skips the slashes and reads a host; libcurl fails. Written `https://host/x`.
- *  - `%2e` and `%2E` in a path segment are dots for the standard (`/a/%2e%2e/b` is `/b`);
- *    libcurl keeps them. Rewritten to '.' in segments made only of dots.
- *  - `/p?`: an empty query is still a query for the standard; libcurl drops the '?'. Added
- *    back to the result.
+ * Differences from the standard, on purpose:
+ *  - only http and https: an href with another scheme is skipped (LF__URL_SKIP);
+ *  - the fragment is never kept (it never reaches the server);
+ *  - a host libcurl refuses (the standard allows ! $ & ' ( ) * + , ; = ` { } in a domain; no
+ *    DNS name holds them) is skipped by lf__url_resolve.
  */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
 #endif
 #include "urlresolve.h"
 
+#include <curl/curl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ascii.h"
+#include "buf.h"
 #include "loopfetch.h"
+#include "urlhost.h"
+#include "utf8.h"
 
-static int is_http_scheme(const char *s, size_t n) {
-  return (n == 4 && lf__ascii_caseeq_n(s, "http", 4)) ||
-         (n == 5 && lf__ascii_caseeq_n(s, "https", 5));
+/* ---- percent-encode sets (https://url.spec.whatwg.org/#percent-encoded-bytes) ---- */
+
+enum { SET_QUERY_SPECIAL, SET_PATH, SET_USERINFO };
+
+static int in_set(unsigned char c, int set) {
+  if (c < 0x21 || c > 0x7e || c == '"' || c == '#' || c == '<' || c == '>') return 1;
+  if (set == SET_QUERY_SPECIAL) return c == '\'';
+  if (c == '?' || c == '^' || c == '`' || c == '{' || c == '}') return 1; /* path: '^' since 2025 */
+  return set == SET_USERINFO && (c == '/' || c == ':' || c == ';' || c == '=' || c == '@' ||
+                                 (c >= '[' && c <= ']') || c == '|');
 }
 
-/* Length of the scheme if s starts with one followed by ':' (a letter, then letters, digits,
- * '+', '-', '.'), else 0. */
-static size_t scheme_len(const char *s) {
-  unsigned char c = (unsigned char)s[0];
-  if (!((c | 0x20) >= 'a' && (c | 0x20) <= 'z')) return 0;
-  size_t i = 1;
-  for (c = (unsigned char)s[i]; c; c = (unsigned char)s[++i]) {
-    int alnum = ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || (c >= '0' && c <= '9');
-    if (!alnum && c != '+' && c != '-' && c != '.') break;
+static int push_encoded(lf__buf_t *b, const char *s, size_t n, int set) {
+  static const char hex[] = "0123456789ABCDEF";
+  if (lf__buf_reserve(b, n * 3)) return LF_ENOMEM;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (in_set(c, set)) {
+      b->data[b->len++] = '%';
+      b->data[b->len++] = hex[c >> 4];
+      b->data[b->len++] = hex[c & 15];
+    } else {
+      b->data[b->len++] = (char)c;
+    }
   }
-  return s[i] == ':' ? i : 0;
+  b->data[b->len] = '\0';
+  return 0;
 }
 
-/* Browser clean-up before parsing: trim spaces and controls, drop tab/CR/LF anywhere, cut the
- * fragment, and turn '\' into '/' before the query. Returns a new string or NULL (no memory). */
-static char *prepare(const char *raw) {
-  size_t len = strlen(raw);
+/* ---- the input ---- */
+
+/* The standard's clean-up: leading and trailing C0 controls and spaces trimmed, tabs and
+ * newlines removed. Bytes that are not UTF-8 (a library caller's page URL) become U+FFFD, as
+ * in a string of scalar values. Returns a new string or NULL. */
+static char *prepare(const char *raw, size_t len, size_t *n) {
   while (len && (unsigned char)raw[len - 1] <= 0x20)
     len--;
   while (len && (unsigned char)*raw <= 0x20) {
     raw++;
     len--;
   }
-  char *out = malloc(len + 1);
-  if (!out) return NULL;
-  size_t n = 0;
-  int in_query = 0;
-  for (size_t i = 0; i < len && raw[i] != '#'; i++) {
-    char c = raw[i];
+  lf__buf_t b = {0};
+  if (lf__buf_reserve(&b, len)) return NULL;
+  for (size_t i = 0, k; i < len; i += k) {
+    unsigned char c = (unsigned char)raw[i];
+    k = 1;
     if (c == '\t' || c == '\n' || c == '\r') continue;
-    in_query |= c == '?';
-    out[n++] = (c == '\\' && !in_query) ? '/' : c;
+    if (c < 0x80 || lf__utf8_decode((const unsigned char *)raw + i, len - i, &k)) {
+      if (lf__buf_push(&b, raw + i, k)) goto nomem;
+    } else if (lf__buf_push_utf8(&b, 0xfffd)) {
+      goto nomem;
+    }
+    if (!k) k = 1;
   }
-  out[n] = '\0';
-  return out;
+  *n = b.len;
+  return b.data;
+nomem:
+  free(b.data);
+  return NULL;
 }
 
-/* "scheme:" + rest: relative when the base has the same scheme and rest does not start with
- * "//", else "scheme://" + rest without its leading slashes (see the top of the file). */
-static char *special_scheme(CURLU *base, const char *p, size_t n) {
-  const char *rest = p + n + 1;
-  char *bs = NULL;
-  int same = base && !curl_url_get(base, CURLUPART_SCHEME, &bs, 0) && strlen(bs) == n &&
-             lf__ascii_caseeq_n(bs, p, n);
-  curl_free(bs);
-  if (same && strncmp(rest, "//", 2) != 0) return strdup(rest);
-  while (*rest == '/')
-    rest++;
-  char *out = malloc(n + 3 + strlen(rest) + 1);
-  if (!out) return NULL;
-  for (size_t i = 0; i < n; i++)
-    out[i] = (char)lf__ascii_lower((unsigned char)p[i]);
-  strcpy(out + n, "://");
-  strcpy(out + n + 3, rest);
-  return out;
+/* ---- the URL under construction ---- */
+
+typedef struct {
+  const char *s; /* the prepared input */
+  size_t n, p;   /* its length; the pointer */
+  const lf__url_t *base;
+  const lf__encoding_t *enc;
+  int https;
+  lf__buf_t user, pass, path, query;
+  int has_query;
+  char *host;
+  int port;
+  const char *why;
+} parser_t;
+
+#define EOF_C (-1)
+static int cur(const parser_t *ps) {
+  return ps->p < ps->n ? (unsigned char)ps->s[ps->p] : EOF_C;
+}
+static int remaining_is(const parser_t *ps, char c) {
+  return ps->p + 1 < ps->n && ps->s[ps->p + 1] == c;
+}
+static int is_slash(int c) {
+  return c == '/' || c == '\\';
+} /* special URLs: '\' is '/' */
+static int ends_authority(int c) {
+  return c == EOF_C || is_slash(c) || c == '?' || c == '#';
+}
+static int alpha(int c) {
+  return (c | 0x20) >= 'a' && (c | 0x20) <= 'z';
 }
 
-/* A reference without scheme: "///h" is "//h" (extra slashes are skipped before a host), and a
- * first segment holding ':' gets "./" so that it cannot be taken for a scheme or a port. */
-static char *no_scheme(const char *p) {
-  if (p[0] == '/' && p[1] == '/') {
-    while (p[2] == '/')
-      p++;
-    return strdup(p);
+static int set_str(lf__buf_t *b, const char *s) {
+  b->len = 0;
+  return lf__buf_push(b, s ? s : "", s ? strlen(s) : 0);
+}
+
+/* Takes user, password, host and port (and with_path: path and query) from the base. */
+static int copy_base(parser_t *ps, int with_path) {
+  const lf__url_t *b = ps->base;
+  free(ps->host);
+  ps->host = strdup(b->host);
+  ps->port = b->port;
+  int rc = ps->host ? 0 : LF_ENOMEM;
+  if (!rc) rc = set_str(&ps->user, b->user);
+  if (!rc) rc = set_str(&ps->pass, b->pass);
+  if (!rc && with_path) rc = set_str(&ps->path, b->path);
+  if (!rc && with_path) {
+    ps->has_query = b->query != NULL;
+    rc = set_str(&ps->query, b->query);
   }
-  size_t seg = strcspn(p, "/?");
-  if (!memchr(p, ':', seg)) return strdup(p);
-  char *out = malloc(strlen(p) + 3);
-  if (out) {
-    memcpy(out, "./", 2);
-    strcpy(out + 2, p);
+  return rc;
+}
+
+static void shorten_path(parser_t *ps) {
+  char *slash = ps->path.len ? strrchr(ps->path.data, '/') : NULL;
+  if (slash) {
+    ps->path.len = (size_t)(slash - ps->path.data);
+    *slash = '\0';
   }
-  return out;
 }
 
-/* Where the host part of s ends: "scheme://host" or "//host"; 0 when there is none. */
-static size_t authority_end(const char *s) {
-  size_t i = scheme_len(s);
-  if (i) i++;
-  if (s[i] != '/' || s[i + 1] != '/') return 0;
-  for (i += 2; s[i] && s[i] != '/' && s[i] != '?'; i++)
-    ;
-  return i;
+enum {
+  S_SCHEME_START,
+  S_SCHEME,
+  S_NO_SCHEME,
+  S_SPECIAL_RELATIVE_OR_AUTHORITY,
+  S_RELATIVE,
+  S_RELATIVE_SLASH,
+  S_SPECIAL_AUTHORITY_SLASHES,
+  S_SPECIAL_AUTHORITY_IGNORE_SLASHES,
+  S_AUTHORITY,
+  S_HOST,
+  S_PORT,
+  S_PATH_START,
+  S_PATH,
+  S_QUERY,
+  S_DONE
+};
+
+static int failure(parser_t *ps, const char *why) {
+  ps->why = why;
+  return LF__URL_SKIP;
 }
 
-/* 1 for a segment that is ".", 2 for "..", with %2e (any case) standing for a dot; else 0. */
-static int dot_segment(const char *s, size_t n) {
-  int dots = 0;
-  for (size_t i = 0; i < n; dots++) {
+/* The scheme state, from its start: the scheme is ASCII alphanumerics, '+', '-', '.' after a
+ * letter, ended by ':'. Anything else: no scheme (start over as a relative reference). */
+static int scheme(parser_t *ps, int *state) {
+  size_t i = 0;
+  if (!alpha(cur(ps))) {
+    *state = S_NO_SCHEME;
+    return 0;
+  }
+  while (i < ps->n) {
+    int c = (unsigned char)ps->s[i];
+    if (!(alpha(c) || (c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.')) break;
+    i++;
+  }
+  if (i == ps->n || ps->s[i] != ':') {
+    *state = S_NO_SCHEME;
+    return 0;
+  }
+  int http = i == 4 && lf__ascii_caseeq_n(ps->s, "http", 4);
+  int https = i == 5 && lf__ascii_caseeq_n(ps->s, "https", 5);
+  if (!http && !https) return failure(ps, "scheme is not http or https");
+  ps->https = https;
+  ps->p = i + 1;
+  *state = ps->base && ps->base->https == https ? S_SPECIAL_RELATIVE_OR_AUTHORITY
+                                                : S_SPECIAL_AUTHORITY_SLASHES;
+  return 0;
+}
+
+/* The authority state: userinfo up to the last '@' (each '@' before it becomes part of it,
+ * percent-encoded), then back to where the host starts. */
+static int authority(parser_t *ps, int *state) {
+  size_t start = ps->p, at = SIZE_MAX;
+  int c;
+  while (!ends_authority(c = cur(ps))) {
+    if (c == '@') at = ps->p;
+    ps->p++;
+  }
+  if (at != SIZE_MAX) {
+    int pass_seen = 0;
+    for (size_t i = start; i < at; i++) {
+      char ch = ps->s[i];
+      if (ch == ':' && !pass_seen) {
+        pass_seen = 1;
+        continue;
+      }
+      int rc = ch == '@' ? lf__buf_push(pass_seen ? &ps->pass : &ps->user, "%40", 3)
+                         : push_encoded(pass_seen ? &ps->pass : &ps->user, &ch, 1, SET_USERINFO);
+      if (rc) return rc;
+    }
+    if (at + 1 == ps->p) return failure(ps, "credentials but no host");
+    start = at + 1;
+  }
+  ps->p = start;
+  *state = S_HOST;
+  return 0;
+}
+
+/* The host state: up to ':' (outside brackets) or the end of the authority. */
+static int host(parser_t *ps, int *state) {
+  size_t start = ps->p;
+  int brackets = 0, c;
+  while (!ends_authority(c = cur(ps)) && (c != ':' || brackets)) {
+    if (c == '[') brackets = 1;
+    if (c == ']') brackets = 0;
+    ps->p++;
+  }
+  if (ps->p == start) return failure(ps, "no host");
+  free(ps->host);
+  ps->host = NULL;
+  int rc = lf__host_parse(ps->s + start, ps->p - start, &ps->host, &ps->why);
+  if (rc) return rc == LF__HOST_FAIL ? LF__URL_SKIP : rc;
+  if (c == ':') {
+    ps->p++;
+    *state = S_PORT;
+  } else {
+    *state = S_PATH_START;
+  }
+  return 0;
+}
+
+static int port(parser_t *ps, int *state) {
+  unsigned long v = 0;
+  int digits = 0, c;
+  while ((c = cur(ps)) >= '0' && c <= '9') {
+    v = v * 10 + (unsigned long)(c - '0');
+    if (v > 65535) return failure(ps, "port out of range");
+    digits = 1;
+    ps->p++;
+  }
+  if (!ends_authority(c)) return failure(ps, "invalid port");
+  ps->port = !digits || (long)v == (ps->https ? 443 : 80) ? -1 : (int)v;
+  *state = S_PATH_START;
+  return 0;
+}
+
+/* A path segment of the buffer: "." or ".." (with %2e for a dot, any case), or 0. */
+static int dots(const char *s, size_t n) {
+  int d = 0;
+  for (size_t i = 0; i < n; d++) {
     if (s[i] == '.')
       i++;
     else if (n - i >= 3 && s[i] == '%' && s[i + 1] == '2' && (s[i + 2] | 0x20) == 'e')
@@ -145,182 +284,241 @@ static int dot_segment(const char *s, size_t n) {
     else
       return 0;
   }
-  return dots <= 2 ? dots : 0;
+  return d <= 2 ? d : 0;
 }
 
-/* Rewrites "%2e" segments of the path of s to plain dots, in place, so libcurl removes them. */
-static void plain_dots(char *s) {
-  size_t i = authority_end(s), n = i, end = i + strcspn(s + i, "?");
-  while (i < end) {
-    size_t seg = strcspn(s + i, "/?");
-    if (i + seg > end) seg = end - i;
-    int dots = dot_segment(s + i, seg);
-    if (dots) {
-      memcpy(s + n, "..", (size_t)dots);
-      n += (size_t)dots;
+/* The path state: segment by segment up to '?', '#' or the end. */
+static int path(parser_t *ps, int *state) {
+  lf__buf_t seg = {0};
+  int rc = 0;
+  for (;;) {
+    int c = cur(ps);
+    if (c == EOF_C || is_slash(c) || c == '?' || c == '#') {
+      int d = seg.len ? dots(seg.data, seg.len) : 0;
+      if (d == 2) shorten_path(ps);
+      if (d && !is_slash(c))
+        rc = lf__buf_push(&ps->path, "/", 1);
+      else if (!d)
+        rc = lf__buf_push(&ps->path, "/", 1) || lf__buf_push(&ps->path, seg.data, seg.len)
+                 ? LF_ENOMEM
+                 : 0;
+      seg.len = 0;
+      if (rc || !is_slash(c)) break;
     } else {
-      memmove(s + n, s + i, seg);
-      n += seg;
+      char ch = (char)c;
+      if ((rc = push_encoded(&seg, &ch, 1, SET_PATH))) break;
     }
-    i += seg;
-    if (i < end && s[i] == '/') s[n++] = s[i++];
+    ps->p++;
   }
-  memmove(s + n, s + end, strlen(s + end) + 1);
+  free(seg.data);
+  *state = S_QUERY;
+  return rc;
 }
 
-/* Bytes a browser percent-encodes in the path and in the query of an http(s) URL. */
-static int needs_escape(unsigned char c, int in_query) {
-  if (c <= 0x20 || c >= 0x7f || c == '"' || c == '<' || c == '>') return 1;
-  return in_query ? c == '\'' : (c == '`' || c == '{' || c == '}');
+/* The query, up to '#', in the page's encoding, then percent-encoded. */
+static int query(parser_t *ps) {
+  int c = cur(ps);
+  if (c != '?') return 0;
+  size_t start = ++ps->p;
+  while (ps->p < ps->n && ps->s[ps->p] != '#')
+    ps->p++;
+  const char *q = ps->s + start;
+  size_t qn = ps->p - start;
+  char *enc = NULL;
+  size_t enc_n = 0;
+  int non_ascii = 0;
+  for (size_t i = 0; i < qn; i++)
+    non_ascii |= (unsigned char)q[i] >= 0x80;
+  if (non_ascii && ps->enc && ps->enc->kind != LF__ENC_UTF8) {
+    if (lf__encode_query(ps->enc, q, qn, &enc, &enc_n)) return LF_ENOMEM;
+    q = enc;
+    qn = enc_n;
+  }
+  ps->has_query = 1;
+  ps->query.len = 0;
+  int rc = push_encoded(&ps->query, q, qn, SET_QUERY_SPECIAL);
+  free(enc);
+  return rc;
 }
 
-static size_t escape(char *out, const char *s, size_t len, int in_query) {
-  static const char hex[] = "0123456789ABCDEF";
-  size_t n = 0;
-  for (size_t i = 0; i < len; i++) {
-    unsigned char c = (unsigned char)s[i];
-    if (needs_escape(c, in_query)) {
-      out[n++] = '%';
-      out[n++] = hex[c >> 4];
-      out[n++] = hex[c & 15];
-    } else {
-      out[n++] = (char)c;
+/* The relative state: what of the base the reference keeps. */
+static int relative(parser_t *ps, int *state) {
+  int c = cur(ps);
+  ps->https = ps->base->https;
+  if (is_slash(c)) {
+    ps->p++;
+    c = cur(ps);
+    if (is_slash(c)) { /* "//host" */
+      *state = S_SPECIAL_AUTHORITY_IGNORE_SLASHES;
+      return 0;
     }
+    *state = S_PATH; /* "/path" */
+    return copy_base(ps, 0);
   }
-  return n;
-}
-
-static int has_non_ascii(const char *s) {
-  for (; *s; s++)
-    if ((unsigned char)*s >= 0x80) return 1;
+  int rc = copy_base(ps, 1);
+  if (rc || c == EOF_C || c == '#') {
+    *state = S_DONE;
+    return rc;
+  }
+  if (c == '?') {
+    *state = S_QUERY;
+    return 0;
+  }
+  ps->has_query = 0;
+  shorten_path(ps);
+  *state = S_PATH;
   return 0;
 }
 
-/* Percent-encodes s after its host part: the path as UTF-8, the query in enc. The host is left
- * to libcurl (which rejects what it cannot use). Returns a new string or NULL. */
-static char *encode(const char *s, const lf__encoding_t *enc) {
-  const char *q = strchr(s, '?');
-  char *query = NULL;
-  size_t qlen = 0, len = strlen(s);
-  if (q && enc && has_non_ascii(q) && lf__encode_query(enc, q, strlen(q), &query, &qlen))
+static int step(parser_t *ps, int *state) {
+  switch (*state) {
+  case S_SCHEME_START:
+  case S_SCHEME:
+    return scheme(ps, state);
+  case S_NO_SCHEME:
+    if (!ps->base) return failure(ps, "not an absolute URL");
+    ps->p = 0;
+    *state = S_RELATIVE;
+    return 0;
+  case S_SPECIAL_RELATIVE_OR_AUTHORITY:
+    if (cur(ps) == '/' && remaining_is(ps, '/')) {
+      ps->p += 2;
+      *state = S_SPECIAL_AUTHORITY_IGNORE_SLASHES;
+    } else {
+      *state = S_RELATIVE;
+    }
+    return 0;
+  case S_RELATIVE:
+    return relative(ps, state);
+  case S_SPECIAL_AUTHORITY_SLASHES:
+  case S_SPECIAL_AUTHORITY_IGNORE_SLASHES:
+    while (is_slash(cur(ps)))
+      ps->p++;
+    *state = S_AUTHORITY;
+    return 0;
+  case S_AUTHORITY:
+    return authority(ps, state);
+  case S_HOST:
+    return host(ps, state);
+  case S_PORT:
+    return port(ps, state);
+  case S_PATH_START:
+    if (is_slash(cur(ps))) ps->p++;
+    *state = S_PATH;
+    return 0;
+  case S_PATH:
+    return path(ps, state);
+  case S_QUERY:
+    *state = S_DONE;
+    return query(ps);
+  }
+  return 0;
+}
+
+static void parser_free(parser_t *ps) {
+  free(ps->user.data);
+  free(ps->pass.data);
+  free(ps->path.data);
+  free(ps->query.data);
+  free(ps->host);
+}
+
+static char *take(lf__buf_t *b) {
+  char *s = b->data ? b->data : strdup("");
+  b->data = NULL;
+  return s;
+}
+
+int lf__url_parse(const char *raw, size_t len, const lf__url_t *base, const lf__encoding_t *enc,
+                  lf__url_t **out, const char **why) {
+  parser_t ps = {.base = base, .enc = enc, .port = -1};
+  int state = S_SCHEME_START, rc = 0;
+  *out = NULL;
+  ps.s = prepare(raw, len, &ps.n);
+  if (!ps.s) return LF_ENOMEM;
+  while (!rc && state != S_DONE)
+    rc = step(&ps, &state);
+  lf__url_t *u = rc ? NULL : calloc(1, sizeof(*u));
+  if (u) {
+    *u = (lf__url_t){ps.https,
+                     take(&ps.user),
+                     take(&ps.pass),
+                     ps.host,
+                     ps.port,
+                     take(&ps.path),
+                     ps.has_query ? take(&ps.query) : NULL};
+    ps.host = NULL;
+    if (!u->user || !u->pass || !u->path || (ps.has_query && !u->query)) {
+      lf__url_free(u);
+      u = NULL;
+    }
+  }
+  if (!rc && !u) rc = LF_ENOMEM;
+  *why = ps.why;
+  free((char *)ps.s);
+  parser_free(&ps);
+  *out = u;
+  return rc;
+}
+
+char *lf__url_href(const lf__url_t *u) {
+  lf__buf_t b = {0};
+  char port[16] = "";
+  if (u->port >= 0) snprintf(port, sizeof port, ":%d", u->port);
+  int cred = *u->user || *u->pass;
+  int rc = lf__buf_push(&b, u->https ? "https://" : "http://", u->https ? 8 : 7);
+  if (!rc && cred) rc = lf__buf_push(&b, u->user, strlen(u->user));
+  if (!rc && *u->pass) rc = lf__buf_push(&b, ":", 1) || lf__buf_push(&b, u->pass, strlen(u->pass));
+  if (!rc && cred) rc = lf__buf_push(&b, "@", 1);
+  if (!rc) rc = lf__buf_push(&b, u->host, strlen(u->host));
+  if (!rc) rc = lf__buf_push(&b, port, strlen(port));
+  if (!rc) rc = lf__buf_push(&b, u->path, strlen(u->path));
+  if (!rc && u->query)
+    rc = lf__buf_push(&b, "?", 1) || lf__buf_push(&b, u->query, strlen(u->query));
+  if (rc) {
+    free(b.data);
     return NULL;
-  size_t head = q ? (size_t)(q - s) : len;
-  if (!query) {
-    query = (char *)(q ? q : "");
-    qlen = len - head;
   }
-  char *out = NULL;
-  if (head <= (SIZE_MAX - 1) / 3 - qlen) out = malloc((head + qlen) * 3 + 1);
-  if (out) {
-    size_t start = authority_end(s), n = start;
-    memcpy(out, s, start);
-    n += escape(out + n, s + start, head - start, 0);
-    n += escape(out + n, query, qlen, 1);
-    out[n] = '\0';
-  }
-  if (q && query != q) free(query);
-  return out;
+  return b.data;
 }
 
-/* The href as libcurl should see it (see the top of the file). *empty_query: it ends in '?'. */
-static int clean_href(CURLU *base, const char *raw, const lf__encoding_t *enc, char **out,
-                      int *empty_query) {
-  char *p = prepare(raw);
-  if (!p) return LF_ENOMEM;
-  size_t n = scheme_len(p);
-  if (n && !is_http_scheme(p, n)) {
-    free(p);
-    return LF__URL_SKIP;
-  }
-  char *href = n ? special_scheme(base, p, n) : no_scheme(p);
-  free(p);
-  if (!href) return LF_ENOMEM;
-  plain_dots(href);
-  const char *qm = strchr(href, '?');
-  *empty_query = qm && !qm[1];
-  *out = encode(href, enc);
-  free(href);
-  return *out ? 0 : LF_ENOMEM;
+void lf__url_free(lf__url_t *u) {
+  if (!u) return;
+  free(u->user);
+  free(u->pass);
+  free(u->host);
+  free(u->path);
+  free(u->query);
+  free(u);
 }
 
-/* Lowercases the host (ASCII only), as browsers do, so that duplicates are recognised. */
-static CURLUcode lower_host(CURLU *h) {
-  char *host = NULL;
-  CURLUcode uc = curl_url_get(h, CURLUPART_HOST, &host, 0);
-  if (uc) return uc;
-  int changed = 0;
-  for (char *q = host; *q; q++) {
-    char low = (char)lf__ascii_lower((unsigned char)*q);
-    changed |= low != *q;
-    *q = low;
-  }
-  if (changed) uc = curl_url_set(h, CURLUPART_HOST, host, 0);
-  curl_free(host);
-  return uc;
+/* Whether libcurl, which requests the URL, parses href as the fetch step does. */
+static int curl_takes(const char *href, const char **why) {
+  CURLU *h = curl_url();
+  if (!h) return LF_ENOMEM;
+  CURLUcode uc = curl_url_set(h, CURLUPART_URL, href, 0);
+  curl_url_cleanup(h);
+  if (uc == CURLUE_OUT_OF_MEMORY) return LF_ENOMEM;
+  if (uc) *why = "libcurl cannot request this URL (a host no DNS name can be)";
+  return uc ? LF__URL_SKIP : 0;
 }
 
-static CURLUcode check_http(CURLU *h) {
-  char *scheme = NULL;
-  CURLUcode uc = curl_url_get(h, CURLUPART_SCHEME, &scheme, 0);
-  if (uc) return uc;
-  int ok = is_http_scheme(scheme, strlen(scheme));
-  curl_free(scheme);
-  return ok ? CURLUE_OK : CURLUE_UNSUPPORTED_SCHEME;
-}
-
-/* Applies a cleaned href to h (a copy of the base, or an empty handle) and normalises it. */
-static CURLUcode apply(CURLU *h, const char *href) {
-  CURLUcode uc = CURLUE_OK;
-  if (*href) /* empty: the base itself (see the top of the file) */
-    uc = curl_url_set(h, CURLUPART_URL, href, 0);
-  if (!uc) uc = curl_url_set(h, CURLUPART_FRAGMENT, NULL, 0);
-  if (!uc) uc = check_http(h);
-  if (!uc) uc = lower_host(h);
-  return uc;
-}
-
-/* The URL of h as a malloc'd string (lf_links_free() uses free(), not curl_free()), with the
- * '?' of an empty query that libcurl dropped put back. */
-static int url_string(CURLU *h, int empty_query, char **out) {
-  char *u = NULL;
-  CURLUcode uc = curl_url_get(h, CURLUPART_URL, &u, CURLU_NO_DEFAULT_PORT);
-  if (uc) return uc == CURLUE_OUT_OF_MEMORY ? LF_ENOMEM : LF__URL_SKIP;
-  size_t len = strlen(u);
-  int add = empty_query && !strchr(u, '?');
-  *out = malloc(len + (size_t)add + 1);
-  if (*out) {
-    memcpy(*out, u, len);
-    if (add) (*out)[len++] = '?';
-    (*out)[len] = '\0';
-  }
-  curl_free(u);
-  return *out ? 0 : LF_ENOMEM;
-}
-
-int lf__url_resolve(CURLU *base, const lf__encoding_t *enc, const char *raw, char **out,
-                    CURLU **base_out, const char **why) {
+int lf__url_resolve(const lf__url_t *base, const lf__encoding_t *enc, const char *raw, char **out,
+                    lf__url_t **base_out, const char **why) {
+  lf__url_t *u = NULL;
   char *href = NULL;
-  int empty_query = 0;
-  int rc = clean_href(base, raw, enc, &href, &empty_query);
-  *why = "scheme is not http or https";
-  if (rc) return rc;
-  CURLU *h = base ? curl_url_dup(base) : curl_url();
-  if (!h) {
-    free(href);
-    return LF_ENOMEM;
+  int rc = lf__url_parse(raw, strlen(raw), base, enc, &u, why);
+  if (!rc) rc = (href = lf__url_href(u)) ? 0 : LF_ENOMEM;
+  if (!rc) rc = curl_takes(href, why);
+  if (!rc && out) {
+    *out = href;
+    href = NULL;
   }
-  CURLUcode uc = apply(h, href);
+  if (!rc && base_out) {
+    *base_out = u;
+    u = NULL;
+  }
   free(href);
-  if (uc) {
-    curl_url_cleanup(h);
-    *why = uc == CURLUE_UNSUPPORTED_SCHEME ? *why : curl_url_strerror(uc);
-    return uc == CURLUE_OUT_OF_MEMORY ? LF_ENOMEM : LF__URL_SKIP;
-  }
-  rc = out ? url_string(h, empty_query, out) : 0;
-  if (rc == LF__URL_SKIP) *why = "URL cannot be written out";
-  if (!rc && base_out)
-    *base_out = h;
-  else
-    curl_url_cleanup(h);
+  lf__url_free(u);
   return rc;
 }

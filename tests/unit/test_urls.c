@@ -54,6 +54,33 @@ static const url_case_t cases[] = {
     {HP, "/p?", "http://h.example/p?"},
     {HP, "?", "http://h.example/dir/page.html?"},
     {HP, "/p?#frag", "http://h.example/p?"},
+    /* hosts as the URL standard's host parser writes them (issue 27), IDNA by libidn2 */
+    {HP, "http://info\u3002xinhua.org/p", "http://info.xinhua.org/p"},
+    {HP, "http://wlbj.91open.com&zwj;", NULL}, /* ZWJ: CheckJoiners */
+    {HP, "http://\uff27\uff4f.com", "http://go.com/"},
+    {HP, "http://B\u00dcCHER.example/", "http://xn--bcher-kva.example/"},
+    {HP, "http://ab--\u00fc.com/", "http://xn--ab---3ra.com/"}, /* CheckHyphens false */
+    {HP, "http://-\u00fc-.com/", "http://xn-----xka.com/"},
+    {HP, "http://EXAMPLE.com./", "http://example.com./"},
+    {HP, "http://256.256.256.256", NULL},
+    {HP, "http://999999999.", "http://59.154.201.255/"},
+    {HP, "http://0x7f.1/", "http://127.0.0.1/"},
+    {HP, "http://[::127.0.0.1]", "http://[::7f00:1]/"},
+    {HP, "http://[0:0:0:0:1:0:0:0]/", "http://[::1:0:0:0]/"},
+    {HP, "http://a|b/", NULL},
+    {HP, "https://example.com%80/", NULL},
+    {HP, "http://ho%7Fst/", NULL},
+    {HP, "http://ex%41mple.com/", "http://example.com/"},
+    {HP, "http://a!b.example/", NULL}, /* the standard allows it; libcurl would not fetch it */
+    /* userinfo */
+    {HP, "http://a:@www.example.com", "http://a@www.example.com/"},
+    {HP, "http://\U0001F600@host/", "http://%F0%9F%98%80@host/"},
+    {HP, "https://@@@example", "https://%40%40@example/"},
+    {HP, "http://u:p@a@b@host/", "http://u:p%40a%40b@host/"},
+    {HP, "http://u@/x", NULL},
+    /* the path percent-encode set has '^' (2025); the query keeps it */
+    {HP, "/RS=^ADA?q=^", "http://h.example/RS=%5EADA?q=^"},
+    {HP, "/a b`{}&quot;<>?x y'&quot;", "http://h.example/a%20b%60%7B%7D%22%3C%3E?x%20y%27%22"},
     /* ordinary cases next to them */
     {HP, "a:b", NULL}, /* a scheme "a" */
     {HP, "mailto:x@y", NULL},
