@@ -95,7 +95,7 @@ static const char usage_text[] =
     "\n"
     "Exit status: 0 every page saved (or already complete); 1 some pages failed;\n"
     "2 usage error or malformed selector; 3 list page or input unreadable;\n"
-    "4 nothing to fetch; 5 local error; 130/143 interrupted by SIGINT/SIGTERM.\n";
+    "4 nothing to fetch; 5 local error; 129/130/143 stopped by SIGHUP/SIGINT/SIGTERM.\n";
 
 enum {
   OPT_SELECT = 256,

@@ -229,7 +229,7 @@ static int each_record(lf__status_t *st, size_t idx,
   each_t e = {st, idx, fn, 0};
   int partial, rc;
   s->torn = 0;
-  rc = lf__manifest_each_line(fd, each_line, &e, &partial);
+  rc = lf__manifest_each_line(fd, each_line, NULL, &e, &partial);
   close(fd);
   s->torn += (size_t)partial; /* a last line without its newline */
   if (e.failed) return -1;

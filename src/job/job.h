@@ -33,7 +33,7 @@ typedef struct {
   const lf_cli_t *cfg;
   uv_loop_t loop;
   lf_fetcher_t *fetcher; /* NULL until set up, and again once closed */
-  uv_signal_t sigint, sigterm;
+  uv_signal_t sigint, sigterm, sighup;
   int signals_watched;
   lf__report_t report;
   lf__names_t *names;
@@ -63,7 +63,7 @@ typedef struct {
   size_t since_trim;    /* results since give_back_memory() last ran */
   uint64_t trimmed_at;  /* uv_now() then */
   int exit_code;        /* set by a fatal error; otherwise derived from the counts */
-  int signal;           /* SIGINT or SIGTERM received */
+  int signal;           /* SIGINT, SIGTERM or SIGHUP received */
   int pages_started;    /* the summary line is about pages: none before this */
   unsigned fd_budget;   /* transfers the open-file limit allows */
   unsigned concurrency; /* transfers in flight allowed now (job->window.size without -c) */

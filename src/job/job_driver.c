@@ -104,29 +104,30 @@ static void on_event(lf_fetcher_t *f, const lf_event_t *e) {
 
 static void on_signal(uv_signal_t *h, int signum) {
   job_t *job = h->data;
-  int code = signum == SIGINT ? LF_EXIT_SIGINT : LF_EXIT_SIGTERM;
   if (job->signal) {
     if (job->procs_running) lf__procs_stop(job->procs, 1);
-    _exit(code);
+    _exit(signum == SIGINT ? LF_EXIT_SIGINT : signum == SIGHUP ? LF_EXIT_SIGHUP : LF_EXIT_SIGTERM);
   }
   job->signal = signum;
   lf__job_stop_progress(job);
   /* What was never handed to the fetcher is accounted for too. */
   if (job->feeding && job->cfg->mode == LF_MODE_LOOP) lf__job_record_unfed(job);
-  if (job->cfg->mode != LF_MODE_WORKER && !job->cfg->quiet)
-    fprintf(stderr, "loopfetch: %s: stopping (again to quit at once)\n",
-            signum == SIGINT ? "interrupted" : "terminated");
-  lf__job_finish(job, code);
+  lf__job_stop_on_signal(job, signum);
 }
 
+/* SIGHUP (the terminal closed, the ssh session dropped) stops the job as SIGTERM does: the
+ * pages in flight are recorded as interrupted and the summary is written, where the default
+ * action would kill the process without either (exit 129). */
 static int watch_signals(job_t *job) {
-  uv_signal_t *hs[2] = {&job->sigint, &job->sigterm};
-  int nums[2] = {SIGINT, SIGTERM};
-  /* A worker stops only when its parent says so (SIGTERM): a Ctrl-C at the terminal reaches
-   * the whole process group, and the parent decides for everyone. */
-  if (job->cfg->mode == LF_MODE_WORKER && signal(SIGINT, SIG_IGN) == SIG_ERR) return -errno;
-  for (int i = 0; i < 2; i++) {
-    if (job->cfg->mode == LF_MODE_WORKER && nums[i] == SIGINT) continue;
+  uv_signal_t *hs[3] = {&job->sigint, &job->sigterm, &job->sighup};
+  int nums[3] = {SIGINT, SIGTERM, SIGHUP};
+  /* A worker stops only when its parent says so (SIGTERM): a Ctrl-C or a hang-up at the
+   * terminal reaches the whole process group, and the parent decides for everyone. */
+  if (job->cfg->mode == LF_MODE_WORKER &&
+      (signal(SIGINT, SIG_IGN) == SIG_ERR || signal(SIGHUP, SIG_IGN) == SIG_ERR))
+    return -errno;
+  for (int i = 0; i < 3; i++) {
+    if (job->cfg->mode == LF_MODE_WORKER && nums[i] != SIGTERM) continue;
     int rc = uv_signal_init(&job->loop, hs[job->signals_watched]);
     if (rc < 0) return rc;
     uv_signal_t *h = hs[job->signals_watched++];

@@ -1,5 +1,7 @@
 /* How a job ends (job_end.h). */
 #define _GNU_SOURCE
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -15,7 +17,7 @@ static void on_signal_closed(uv_handle_t *h) {
 }
 
 void lf__job_close_signals(job_t *job) {
-  uv_signal_t *hs[2] = {&job->sigint, &job->sigterm};
+  uv_signal_t *hs[3] = {&job->sigint, &job->sigterm, &job->sighup};
   for (int i = 0; i < job->signals_watched; i++)
     uv_close((uv_handle_t *)hs[i], on_signal_closed);
   job->signals_watched = 0;
@@ -50,6 +52,20 @@ void lf__job_finish(job_t *job, int exit_code) {
   if (!job->fetcher) return; /* never set up, or closed already */
   int rc = lf_fetcher_close(job->fetcher, on_fetcher_closed);
   (void)rc; /* LF_ECLOSING: a close is already under way, which is what we want */
+}
+
+void lf__job_stop_on_signal(job_t *job, int signum) {
+  int code = signum == SIGINT   ? LF_EXIT_SIGINT
+             : signum == SIGHUP ? LF_EXIT_SIGHUP
+                                : LF_EXIT_SIGTERM;
+  job->signal = signum;
+  lf__job_stop_progress(job);
+  if (job->cfg->mode != LF_MODE_WORKER && !job->cfg->quiet)
+    fprintf(stderr, "loopfetch: %s: stopping (again to quit at once)\n",
+            signum == SIGINT   ? "interrupted"
+            : signum == SIGHUP ? "hung up"
+                               : "terminated");
+  lf__job_finish(job, code);
 }
 
 void lf__job_maybe_done(job_t *job) {

@@ -12,6 +12,9 @@ void lf__job_finish(job_t *job, int exit_code);
 void lf__job_maybe_done(job_t *job);
 /* One error line (fmt with two %s, a and b shown safely: safe_text.h), then the end. */
 void lf__job_fatal(job_t *job, int exit_code, const char *fmt, const char *a, const char *b);
+/* A signal (SIGINT, SIGTERM, SIGHUP) stops the job: job->signal set, one line unless -q, the
+ * end with 130, 143 or 129. The caller has recorded what it must first. */
+void lf__job_stop_on_signal(job_t *job, int signum);
 void lf__job_stop_progress(job_t *job);
 void lf__job_close_signals(job_t *job);
 /* Gives free heap pages back to the kernel (see job_end.c for when and why). */

@@ -2,6 +2,9 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -40,6 +43,40 @@ static void default_manifest_name(const lf_cli_t *cfg, char *buf, size_t len) {
     snprintf(buf, len, "%s", LF_MANIFEST_NAME);
 }
 
+/* The stop signals are blocked while the manifests load: the loop that would run libuv's
+ * signal callbacks has not started yet, so a SIGTERM would wait for the whole load (seconds for
+ * a million records). Blocked, a signal stays pending, is seen between two pieces read, and is
+ * taken here (libuv never sees it, so a second one still quits at once). */
+static void stop_signals(sigset_t *set) {
+  sigemptyset(set);
+  sigaddset(set, SIGINT);
+  sigaddset(set, SIGTERM);
+  sigaddset(set, SIGHUP);
+}
+
+/* The pending stop signal, taken; 0 if none. */
+static int pending_stop(void *arg) {
+  sigset_t want;
+  const struct timespec now = {0, 0};
+  (void)arg;
+  stop_signals(&want);
+  int sig = sigtimedwait(&want, NULL, &now);
+  return sig > 0 ? sig : 0;
+}
+
+/* What the folder's manifests say was saved. 0, LF_ENOMEM, or the signal that stopped it. */
+static int load_manifests(job_t *job) {
+  sigset_t block, old;
+  stop_signals(&block);
+  int blocked = pthread_sigmask(SIG_BLOCK, &block, &old) == 0;
+  job->manifest.stop = blocked ? pending_stop : NULL;
+  int rc = lf__manifest_load(&job->manifest, job->dirfd);
+  job->manifest.stop = NULL;
+  if (blocked && rc == 0) rc = pending_stop(NULL); /* one that came at the very end */
+  if (blocked) pthread_sigmask(SIG_SETMASK, &old, NULL);
+  return rc;
+}
+
 /* The manifest, locked for the run, and what the folder's manifests say was saved; then the
  * temporaries of runs that were killed go. */
 static int open_manifest(job_t *job) {
@@ -58,7 +95,12 @@ static int open_manifest(job_t *job) {
             "loopfetch: warning: %s: its last record was cut short (a run was killed "
             "while writing it); removed, that page is fetched again\n",
             m->path);
-  if (lf__manifest_load(m, job->dirfd) < 0) {
+  int rc = load_manifests(job);
+  if (rc > 0) { /* a signal came while they loaded */
+    lf__job_stop_on_signal(job, rc);
+    return -1;
+  }
+  if (rc < 0) {
     lf__job_fatal(job, LF_EXIT_LOCAL, "%s%s", "out of memory reading the manifests", "");
     return -1;
   }

@@ -20,6 +20,7 @@ enum {
   LF_EXIT_LIST = 3,    /* the list page or the input could not be fetched or read */
   LF_EXIT_NOTHING = 4, /* nothing to fetch: no link matched, or the input holds no URL */
   LF_EXIT_LOCAL = 5,   /* local trouble: output folder unusable, out of memory */
+  LF_EXIT_SIGHUP = 129, /* the terminal went away: stopped as by SIGTERM */
   LF_EXIT_SIGINT = 130,
   LF_EXIT_SIGTERM = 143
 };

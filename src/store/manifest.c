@@ -170,10 +170,15 @@ static int add_line_cb(void *arg, char *line, size_t len) {
 
 /* Every whole line of fd; a last line without its newline is being written (a shard at work)
  * or torn, and is left out. A read error: what was read is all we know. */
+static int tick(void *arg) {
+  lf__manifest_t *m = arg;
+  return m->stop ? m->stop(m->stop_arg) : 0;
+}
+
 static int load_fd(lf__manifest_t *m, int fd) {
   int partial;
-  int rc = lf__manifest_each_line(fd, add_line_cb, m, &partial);
-  return rc == LF_ENOMEM ? rc : 0;
+  int rc = lf__manifest_each_line(fd, add_line_cb, tick, m, &partial);
+  return rc > 0 || rc == LF_ENOMEM ? rc : 0; /* stopped, or out of memory */
 }
 
 /* A directory stream over dirfd's folder, from its start: a dup shares the offset, which an
@@ -223,7 +228,7 @@ static int held_unseen(int fd) {
 int lf__manifest_load(lf__manifest_t *m, int dirfd) {
   struct stat own;
   int rc = m->fd >= 0 ? load_fd(m, m->fd) : 0;
-  if (rc < 0 || (m->fd >= 0 && fstat(m->fd, &own) < 0)) return rc;
+  if (rc != 0 || (m->fd >= 0 && fstat(m->fd, &own) < 0)) return rc;
   DIR *d = open_folder(dirfd);
   if (!d) return 0; /* an unreadable folder: nothing to skip */
   struct dirent *e;

@@ -31,6 +31,10 @@ typedef struct {
   lf__saved_t *slots;
   size_t cap, count;
   int other_unseen; /* another manifest in the folder is locked by a process not seen here */
+  /* Asked now and then while the manifests load (a million records take seconds): a
+   * non-zero return stops the load, which returns it. NULL: never stopped. */
+  int (*stop)(void *arg);
+  void *stop_arg;
 } lf__manifest_t;
 
 void lf__manifest_init(lf__manifest_t *m);
@@ -40,7 +44,7 @@ void lf__manifest_init(lf__manifest_t *m);
 int lf__manifest_open(lf__manifest_t *m, int dirfd, const char *out_dir, const char *user_path,
                       const char *default_name, int *repaired, char *err, size_t errlen);
 /* Reads this manifest and every other loopfetch-manifest*.jsonl in dirfd into the index.
- * 0, or LF_ENOMEM. */
+ * 0, LF_ENOMEM, or what m->stop returned. */
 int lf__manifest_load(lf__manifest_t *m, int dirfd);
 /* Whether a manifest records url as saved (or skipped, unchanged) under name: 1 with *bytes
  * (the size's low 32 bits). */
@@ -63,8 +67,11 @@ const char *lf__manifest_read_error(int err);
 typedef int (*lf__manifest_line_cb)(void *arg, char *line, size_t len);
 /* Calls fn for every whole line of fd from its start, in order, holding at most
  * LF_MANIFEST_LINE_MAX bytes; *partial: a last line had no newline (torn, or being written)
- * and was left out. 0, fn's non-zero return, -errno, or LF_ENOMEM. */
-int lf__manifest_each_line(int fd, lf__manifest_line_cb fn, void *arg, int *partial);
+ * and was left out. tick (may be NULL) is asked after each piece read (64 KiB to 1 MiB), so a
+ * long read can be stopped: a non-zero return ends it and is returned. 0, fn's or tick's
+ * non-zero return, -errno, or LF_ENOMEM. */
+int lf__manifest_each_line(int fd, lf__manifest_line_cb fn, int (*tick)(void *arg), void *arg,
+                           int *partial);
 
 /* Closes the file (releasing the lock) and frees the index. */
 void lf__manifest_close(lf__manifest_t *m);

@@ -52,7 +52,8 @@ static int split(char *buf, size_t *len, int *skipping, lf__manifest_line_cb fn,
   return rc;
 }
 
-int lf__manifest_each_line(int fd, lf__manifest_line_cb fn, void *arg, int *partial) {
+int lf__manifest_each_line(int fd, lf__manifest_line_cb fn, int (*tick)(void *arg), void *arg,
+                           int *partial) {
   size_t cap = CHUNK, len = 0;
   char *buf = malloc(cap + 1);
   off_t pos = 0;
@@ -82,6 +83,7 @@ int lf__manifest_each_line(int fd, lf__manifest_line_cb fn, void *arg, int *part
     pos += n;
     len += (size_t)n;
     rc = split(buf, &len, &skipping, fn, arg);
+    if (rc == 0 && tick) rc = tick(arg);
   }
   /* A last line without its newline is being written (a run at work) or was torn. */
   *partial = rc == 0 && (len > 0 || skipping);

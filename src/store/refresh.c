@@ -99,7 +99,7 @@ int lf__refresh_load(const char *path, lf__refresh_t **out) {
     if (fd != -ENOENT) free(r);
     return fd == -ENOENT ? 0 : fd == LF__ENOTREG ? -EINVAL : fd;
   }
-  rc = lf__manifest_each_line(fd, add_line, r, &partial);
+  rc = lf__manifest_each_line(fd, add_line, NULL, r, &partial);
   close(fd);
   if (rc < 0) {
     lf__refresh_free(r);

@@ -388,6 +388,64 @@ def long_url_records(ctx):
             check_bytes(out, {r["url"]: r for r in recs})
 
 
+@case
+def sighup_stops_cleanly(ctx):
+    """Issue 28, item 14: SIGHUP (the terminal closed) stops a run as SIGTERM does: exit 129,
+    every URL recorded (the pages in flight and those never started as interrupted), the
+    summary written. Sent to the whole process group, as a hang-up is: -p 2's workers leave
+    the decision to their parent."""
+    with Srv() as srv:
+        urls = [f"{srv.base}/d/20000/p{i}" for i in range(30)]
+        lst = ctx.dir("urls.txt")
+        with open(lst, "w") as f:
+            f.write(lines_of(urls))
+        for opts in ([], ["-p", "2"], ["-c", "4"]):
+            out = ctx.dir("out" + "".join(opts))
+            p = start(ctx, *opts, "-i", lst, "-o", out, start_new_session=True)
+            before = sum(srv.requests.values())
+            wait_for(lambda: sum(srv.requests.values()) >= before + 4, "requests in flight")
+            os.killpg(p.pid, signal.SIGHUP)
+            try:
+                _, err = p.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                raise m.Failure(f"{opts}: SIGHUP did not stop the run")
+            check(p.returncode == 129, f"{opts}: exit {p.returncode} after SIGHUP: {err[-300:]}")
+            check("hung up: stopping" in err and "interrupted" in err.splitlines()[-1],
+                  f"{opts}: no summary after SIGHUP: {err[-300:]}")
+            last = last_records(out)
+            check(sorted(last) == sorted(urls) and
+                  all(r["status"] == "interrupted" for r in last.values()),
+                  f"{opts}: records {collections.Counter(r['status'] for r in last.values())}, "
+                  f"{len(last)} of {len(urls)} URLs")
+
+
+@case
+def sigterm_while_manifests_load(ctx):
+    """Issue 28, item 15: SIGTERM (and SIGINT, SIGHUP) while the folder's manifests load stops
+    the run at once with its exit code, not after the load. The load is made endless with a
+    sparse 1 TB manifest beside the run's (read as one line over the cap, never held)."""
+    with Srv() as srv:
+        for sig, code in ((signal.SIGTERM, 143), (signal.SIGINT, 130), (signal.SIGHUP, 129)):
+            out = ctx.dir(f"out{code}")
+            os.makedirs(out)
+            with open(os.path.join(out, "loopfetch-manifest.9-of-9.jsonl"), "wb") as f:
+                f.truncate(1 << 40)
+            p = start(ctx, "-i", "-", "-o", out, stdin=lines_of([srv.base + "/s/a"]))
+            wait_for(lambda: os.path.exists(os.path.join(out, MANIFEST)), "the run's manifest")
+            time.sleep(0.2)  # inside the load: it takes minutes
+            check(p.poll() is None, f"{sig.name}: the run ended during the load: {p.returncode}")
+            p.send_signal(sig)
+            try:
+                _, err = p.communicate(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.communicate()
+                raise m.Failure(f"{sig.name} waited for the manifests' load")
+            check(p.returncode == code, f"{sig.name}: exit {p.returncode}, want {code}: {err[-300:]}")
+            check(srv.requests["/s/a"] == 0, f"{sig.name}: a page was fetched after the signal")
+
+
 # ---- 8. --compare passes signals on ----
 
 @case
