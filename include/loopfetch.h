@@ -20,7 +20,8 @@
  *    init function: both make every caller write something extra and can be got wrong
  *    silently; a fixed size with zero defaults cannot.
  *  - Structs the library fills and the caller only reads (lf_result_t, lf_timings_t,
- *    lf_links_t) may grow at their end: the caller never allocates them.
+ *    lf_links_t, lf_records_t) may grow at their end: the caller never allocates them.
+ *    lf_value_t, read as an array, keeps its size: new fields take its reserved slots.
  *  - Enums gain values; a caller must ignore lf_output_t or error values it does not know.
  *  Any other change is an ABI break and raises MAJOR (and with it the soname). During 0.x the
  *  same rules hold with MAJOR 0: MINOR adds, PATCH fixes.
@@ -35,7 +36,8 @@
  *    so the first fetchers of several threads may be made at the same time. loopfetch never
  *    calls curl_global_cleanup: a program that wants it calls it after every fetcher closed.
  *  - lf_strerror(), lf_version(), lf_version_num(), lf_options_init(), lf_links_extract() and
- *    lf_links_free() use no shared state and may be called from any thread.
+ *    lf_links_free() use no shared state and may be called from any thread; an lf_extract_t
+ *    is used by one thread at a time (one per thread, or a lock).
  */
 #ifndef LOOPFETCH_H
 #define LOOPFETCH_H
@@ -363,6 +365,58 @@ LF_EXTERN int lf_links_extract2(const char *html, size_t len, const char *page_u
                                 char *errbuf, size_t errlen);
 
 LF_EXTERN void lf_links_free(lf_links_t *links);
+
+/* ---------------------------------------------------------------------------------------------
+ * Extraction: records of named fields out of HTML pages, with CSS selectors (docs/api.md).
+ * ------------------------------------------------------------------------------------------- */
+
+/* A compiled extraction: an optional "each" selector and the fields, in the order added. */
+typedef struct lf_extract_s lf_extract_t;
+
+/* One field's value in one record: count NUL-terminated UTF-8 strings. A field (NAME=...) has
+ * 1, or 0 for null; an array field (NAME[]=...) has one per match that gave a value, 0 for []. */
+typedef struct {
+  const char *const *items;
+  size_t count;
+  int array;          /* 1 for an array field */
+  void *reserved[2];  /* zero: room for new fields (an element of an array keeps its size) */
+} lf_value_t;
+
+/* The records of one page. The library fills it; it may grow at its end. */
+typedef struct {
+  size_t count;       /* records: one per match of the each selector, or 1 without one */
+  size_t fields;      /* values per record: lf_extract_fields() */
+  lf_value_t *values; /* record r's field f is values[r * fields + f] */
+} lf_records_t;
+
+/* Makes an empty extraction. each (may be NULL) is a CSS selector: one record per element it
+ * matches, whose fields select among that element's descendants (as
+ * element.querySelectorAll() does); without it, one record per page. Returns 0, LF_ESELECTOR
+ * (errbuf: why, and the 0-based position in each), LF_ENOMEM or LF_EINVAL. */
+LF_EXTERN int lf_extract_new(const char *each, lf_extract_t **out, char *errbuf, size_t errlen);
+
+/* Adds a field: "NAME=SEL", "NAME=SEL::text", "NAME=SEL::attr(ATTR)", "NAME=SEL::url(ATTR)", or
+ * "NAME[]=..." for every match instead of the first. NAME is letters, digits, '_', '-', '.'
+ * and non-ASCII characters, and not url, parent or depth (any case), which records carry
+ * besides their fields; no two fields share a name. Returns 0, LF_ESELECTOR (errbuf: why, and
+ * the 0-based byte position in spec), LF_ENOMEM or LF_EINVAL. */
+LF_EXTERN int lf_extract_add(lf_extract_t *x, const char *spec, char *errbuf, size_t errlen);
+
+/* The number of fields, and the name of field i (NULL when i is out of range). */
+LF_EXTERN size_t lf_extract_fields(const lf_extract_t *x);
+LF_EXTERN const char *lf_extract_field_name(const lf_extract_t *x, size_t i);
+
+/* Parses html (len bytes; charset sniffed and URLs resolved as lf_links_extract2() does:
+ * content_type may be NULL, page_url is the base, usually the URL after redirects) and fills
+ * out with its records. A handle is used by one thread at a time (matching keeps state).
+ * Returns 0, LF_EURL (bad page_url), LF_EINVAL or LF_ENOMEM, with one line in errbuf; on error
+ * out holds nothing to free. On success free out with lf_records_free(). */
+LF_EXTERN int lf_extract_page(lf_extract_t *x, const char *html, size_t len, const char *page_url,
+                              const char *content_type, lf_records_t *out, char *errbuf,
+                              size_t errlen);
+
+LF_EXTERN void lf_records_free(lf_records_t *records);
+LF_EXTERN void lf_extract_free(lf_extract_t *x);
 
 #ifdef __cplusplus
 }

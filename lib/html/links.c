@@ -1,4 +1,4 @@
-/* Link extraction: decode the page to UTF-8 (encoding.h), parse it with gumbo, select elements
+/* Link extraction: decode the page to UTF-8 and parse it with gumbo (page.h), select elements
  * with a CSS selector, resolve their href against the page (or its <base href>) as a browser
  * would (urlresolve.c), keep unique http(s) URLs in first-seen order.
  */
@@ -14,9 +14,7 @@
 #include <string.h>
 
 #include "loopfetch.h"
-#include "arena.h"
-#include "charesc.h"
-#include "encoding.h"
+#include "page.h"
 #include "selector.h"
 #include "urlresolve.h"
 #include "walk.h"
@@ -105,23 +103,6 @@ static int add_url(extract_t *x, char *url) {
 
 /* ---- walking the document ---- */
 
-static const char *href_of(const GumboNode *n) {
-  const GumboAttribute *a = gumbo_get_attribute(&n->v.element.attributes, "href");
-  return a ? a->value : NULL;
-}
-
-/* The href of n as the page wrote it: a control character or noncharacter in it is under an
- * escape in the tree (charesc.h), undone in a copy (*copy, which the caller frees). */
-static int page_href(const GumboNode *n, const char **href, char **copy) {
-  *copy = NULL;
-  *href = href_of(n);
-  if (!*href || !lf__charesc_found(*href, strlen(*href))) return 0;
-  if (!(*copy = strdup(*href))) return LF_ENOMEM;
-  lf__charesc_undo(*copy);
-  *href = *copy;
-  return 0;
-}
-
 /* What one walk over the tree finds: the elements the selector matches, in document order, and
  * the first <base href>. One walk, not two, because walking the tree costs more than matching
  * (see bench/RESULTS.md, issue 13); the hrefs resolve afterwards, once the base is known. */
@@ -134,9 +115,7 @@ typedef struct {
 static int walk(extract_t *x, const GumboNode *root, found_t *f) {
   lf__selector_forget(x->sel);
   for (const GumboNode *n = root; n; n = lf__walk_next(n)) {
-    if (!f->base && n->type == GUMBO_NODE_ELEMENT && n->v.element.tag == GUMBO_TAG_BASE &&
-        href_of(n))
-      f->base = n;
+    if (!f->base && lf__page_is_base(n)) f->base = n;
     if (!lf__selector_matches(x->sel, n)) continue;
     if (f->n == f->cap) {
       size_t ncap = f->cap ? f->cap * 2 : 64;
@@ -151,27 +130,11 @@ static int walk(extract_t *x, const GumboNode *root, found_t *f) {
   return 0;
 }
 
-/* The first <base href>, resolved against the page, replaces x->base. A base that does not
- * resolve to http(s) is ignored, and the page URL stays the base. */
-static int apply_base(extract_t *x, const GumboNode *base) {
-  lf__url_t *h = NULL;
-  const char *why, *href = NULL;
-  char *copy = NULL;
-  int rc = base ? page_href(base, &href, &copy) : 0;
-  if (!rc) rc = href ? lf__url_resolve(x->base, x->enc, href, NULL, &h, &why) : LF__URL_SKIP;
-  free(copy);
-  if (rc == 0) {
-    lf__url_free(x->base);
-    x->base = h;
-  }
-  return rc == LF__URL_SKIP ? 0 : rc;
-}
-
 static int visit(extract_t *x, const GumboNode *n) {
   x->links.matched++;
   const char *href, *why;
   char *url = NULL, *copy;
-  int rc = page_href(n, &href, &copy);
+  int rc = lf__page_attr(n, "href", &href, &copy);
   if (rc) return rc;
   rc = href ? lf__url_resolve(x->base, x->enc, href, &url, NULL, &why) : LF__URL_SKIP;
   free(copy);
@@ -182,59 +145,19 @@ static int visit(extract_t *x, const GumboNode *n) {
   return rc ? rc : add_url(x, url);
 }
 
-static int parse_and_walk(extract_t *x, const char *html, size_t len) {
-  lf__arena_t arena = {0};
-  GumboOptions opts = kGumboDefaultOptions;
-  opts.max_errors = 0; /* we never read parse errors; recording them costs time and memory */
-  lf__arena_use(&arena, &opts);
-  GumboOutput *doc = gumbo_parse_with_options(&opts, html, len);
+/* The page decoded and parsed (page.h), one walk, then the hrefs resolved. */
+static int extract(extract_t *x, const char *html, size_t len, const char *content_type) {
+  lf__page_t page;
   found_t f = {0};
-  int rc = doc ? walk(x, doc->document, &f) : LF_ENOMEM;
-  if (!rc) rc = apply_base(x, f.base);
+  int rc = lf__page_parse(&page, html, len, content_type);
+  x->enc = page.enc;
+  if (!rc) rc = walk(x, page.root, &f);
+  if (!rc) rc = lf__page_apply_base(&x->base, x->enc, f.base);
   for (size_t i = 0; i < f.n && !rc; i++)
     rc = visit(x, f.nodes[i]);
   free(f.nodes);
-  lf__arena_release(&arena); /* the whole tree at once */
+  lf__page_release(&page);
   return rc;
-}
-
-/* The UTF-8 page to gumbo, with the characters gumbo would replace escaped (charesc.h). */
-static int parse_utf8(extract_t *x, const char *utf8, size_t len) {
-  char *escaped = NULL;
-  size_t escaped_len = 0;
-  int rc = lf__charesc_page(utf8, len, &escaped, &escaped_len);
-  if (!rc) rc = escaped ? parse_and_walk(x, escaped, escaped_len) : parse_and_walk(x, utf8, len);
-  free(escaped);
-  return rc;
-}
-
-/* gumbo reads UTF-8 only: a page in any other encoding is decoded first (encoding.h). */
-static int extract(extract_t *x, const char *html, size_t len, const char *content_type) {
-  size_t bom = 0;
-  if (!html) html = "";
-  x->enc = lf__encoding_sniff(html, len, content_type, &bom);
-  if (x->enc->kind == LF__ENC_UTF8) return parse_utf8(x, html + bom, len - bom);
-  char *utf8 = NULL;
-  size_t utf8_len = 0;
-  int rc = lf__decode(x->enc, html + bom, len - bom, &utf8, &utf8_len);
-  if (rc == LF_EINVAL) { /* a glibc without this converter (gconv modules missing): as before
-                          * decoding existed, the bytes go to gumbo as they are */
-    x->enc = lf__encoding_for_label("utf-8", 5);
-    return parse_utf8(x, html + bom, len - bom);
-  }
-  if (!rc) rc = parse_utf8(x, utf8, utf8_len);
-  free(utf8);
-  return rc;
-}
-
-/* The page URL as the starting base: it must be an absolute http(s) URL. */
-static int open_page(const char *page_url, lf__url_t **out, char *errbuf, size_t errlen) {
-  const char *why;
-  int rc = lf__url_resolve(NULL, NULL, page_url, NULL, out, &why);
-  if (rc == LF__URL_SKIP)
-    return set_err(errbuf, errlen, LF_EURL, "invalid page URL '%.200s': %s", page_url, why);
-  if (rc) return set_err(errbuf, errlen, rc, "out of memory");
-  return 0;
 }
 
 int lf_links_extract(const char *html, size_t len, const char *page_url, const char *selector,
@@ -253,7 +176,7 @@ int lf_links_extract2(const char *html, size_t len, const char *page_url, const 
   lf__selector_t *sel = NULL;
   size_t err_pos;
   int rc = lf__selector_compile(selector, &sel, &err_pos, errbuf, errlen);
-  if (!rc) rc = open_page(page_url, &x.base, errbuf, errlen);
+  if (!rc) rc = lf__page_open_url(page_url, &x.base, errbuf, errlen);
   if (!rc) {
     x.sel = sel;
     rc = extract(&x, html, len, content_type);

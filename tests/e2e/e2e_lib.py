@@ -112,6 +112,42 @@ def stream_sha256_h2(ctx):
 
 
 @case
+def extract_example(ctx):
+    """examples/crawl_extract: a two-level crawl on the caller's loop (list page, then the 233
+    pages it links), records extracted from every page with lf_extract_page(); each record's
+    fields equal what the page's bytes say (read here with regular expressions, not a parser).
+    A malformed field is refused before any request, with its position."""
+    import json
+    import re
+    import html as htmlmod
+    exe = prog(ctx, "crawl_extract")
+    with Server(0, 20) as srv:
+        p = run([exe, srv.list_url, site.SELECTOR, "name=h1", "first=#mw-content-text p a::url(href)",
+                 "heads[]=h2 .mw-headline::attr(id)", "missing=table.nothing"])
+        got = {}
+        for line in p.stdout.splitlines():
+            rec = json.loads(line)
+            check(list(rec) == ["url", "parent", "name", "first", "heads", "missing"],
+                  f"keys {list(rec)}")
+            check(rec["url"] not in got, f"{rec['url']} twice")
+            got[rec["url"]] = rec
+        links = site.expected_links(srv.base)
+        check(sorted(got) == sorted(links), f"{len(got)} records for {len(links)} pages")
+        for url in links:
+            body = site.page_body("/" + url.split("://", 1)[1].split("/", 1)[1]).decode()
+            rec = got[url]
+            name = htmlmod.unescape(re.search(r'<h1 id="firstHeading">([^<]*)</h1>', body)[1])
+            first = re.search(r'<p>[^<]* See <a href="([^"]+)">', body)[1]
+            heads = re.findall(r'<span class="mw-headline" id="([^"]+)">', body)
+            want = {"url": url, "parent": srv.list_url, "name": name, "first": srv.base + first,
+                    "heads": heads, "missing": None}
+            check(rec == want, f"{url}: got {json.dumps(rec)[:300]}, want {json.dumps(want)[:300]}")
+        bad = subprocess.run([exe, srv.list_url, site.SELECTOR, "name=h1", "pop=td::txt"],
+                             capture_output=True, text=True, timeout=60)
+        check(bad.returncode == 2 and "at position 6" in bad.stderr, f"bad field: {bad.stderr}")
+
+
+@case
 def threads(ctx):
     """test_threads: two fetchers on two loops in two threads at once."""
     with Server(0, 20) as srv:

@@ -1,0 +1,100 @@
+/* From a page's bytes to gumbo's tree, and reading URLs and attribute values out of it (see
+ * page.h). */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L /* strdup */
+#endif
+#include "page.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "loopfetch.h"
+#include "charesc.h"
+#include "urlresolve.h"
+
+/* gumbo reads UTF-8 only, and replaces some characters a browser keeps: the page goes to it
+ * with those escaped (charesc.h). */
+static int parse_utf8(lf__page_t *p, const char *utf8, size_t len) {
+  size_t escaped_len = 0;
+  int rc = lf__charesc_page(utf8, len, &p->escaped, &escaped_len);
+  if (rc) return rc;
+  if (p->escaped) {
+    utf8 = p->escaped;
+    len = escaped_len;
+  }
+  GumboOptions opts = kGumboDefaultOptions;
+  opts.max_errors = 0; /* we never read parse errors; recording them costs time and memory */
+  lf__arena_use(&p->arena, &opts);
+  p->out = gumbo_parse_with_options(&opts, utf8, len);
+  if (!p->out) return LF_ENOMEM;
+  p->root = p->out->document;
+  return 0;
+}
+
+int lf__page_parse(lf__page_t *p, const char *html, size_t len, const char *content_type) {
+  size_t bom = 0;
+  *p = (lf__page_t){0};
+  if (!html) html = "";
+  p->enc = lf__encoding_sniff(html, len, content_type, &bom);
+  if (p->enc->kind == LF__ENC_UTF8) return parse_utf8(p, html + bom, len - bom);
+  size_t utf8_len = 0;
+  int rc = lf__decode(p->enc, html + bom, len - bom, &p->utf8, &utf8_len);
+  if (rc == LF_EINVAL) { /* a glibc without this converter (gconv modules missing): as before
+                          * decoding existed, the bytes go to gumbo as they are */
+    p->enc = lf__encoding_for_label("utf-8", 5);
+    return parse_utf8(p, html + bom, len - bom);
+  }
+  return rc ? rc : parse_utf8(p, p->utf8, utf8_len);
+}
+
+void lf__page_release(lf__page_t *p) {
+  lf__arena_release(&p->arena); /* the whole tree at once */
+  free(p->utf8);
+  free(p->escaped);
+  *p = (lf__page_t){0};
+}
+
+int lf__page_attr(const GumboNode *n, const char *name, const char **value, char **copy) {
+  *copy = NULL;
+  *value = NULL;
+  if (n->type != GUMBO_NODE_ELEMENT) return 0;
+  const GumboAttribute *a = gumbo_get_attribute(&n->v.element.attributes, name);
+  if (!a) return 0;
+  *value = a->value;
+  if (!lf__charesc_found(a->value, strlen(a->value))) return 0;
+  if (!(*copy = strdup(a->value))) return LF_ENOMEM;
+  lf__charesc_undo(*copy);
+  *value = *copy;
+  return 0;
+}
+
+int lf__page_open_url(const char *page_url, lf__url_t **out, char *errbuf, size_t errlen) {
+  const char *why;
+  int rc = lf__url_resolve(NULL, NULL, page_url, NULL, out, &why);
+  if (rc == LF__URL_SKIP) {
+    if (errbuf && errlen) snprintf(errbuf, errlen, "invalid page URL '%.200s': %s", page_url, why);
+    return LF_EURL;
+  }
+  if (rc && errbuf && errlen) snprintf(errbuf, errlen, "out of memory");
+  return rc;
+}
+
+int lf__page_is_base(const GumboNode *n) {
+  return n->type == GUMBO_NODE_ELEMENT && n->v.element.tag == GUMBO_TAG_BASE &&
+         gumbo_get_attribute(&n->v.element.attributes, "href");
+}
+
+int lf__page_apply_base(lf__url_t **base, const lf__encoding_t *enc, const GumboNode *base_el) {
+  lf__url_t *h = NULL;
+  const char *why, *href = NULL;
+  char *copy = NULL;
+  int rc = base_el ? lf__page_attr(base_el, "href", &href, &copy) : 0;
+  if (!rc) rc = href ? lf__url_resolve(*base, enc, href, NULL, &h, &why) : LF__URL_SKIP;
+  free(copy);
+  if (rc == 0) {
+    lf__url_free(*base);
+    *base = h;
+  }
+  return rc == LF__URL_SKIP ? 0 : rc;
+}
