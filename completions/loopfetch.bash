@@ -9,7 +9,7 @@ _loopfetch() {
   local opts="--select --input --links --output-dir --manifest --force --refresh
     --content-disposition --verbose --quiet --progress --json --trace --waterfall --concurrency
     --retries --retry-max-wait --connect-timeout --stall-timeout --timeout --max-size --max-list-size --per-host
-    --rate --user-agent --header --cacert --procs --shard --layout --compare --help --version
+    --rate --wait --random-wait --user-agent --header --cacert --procs --shard --layout --compare --help --version
     -i -o -v -q -c -H -p -h -V"
   case "$prev" in
   -o | --output-dir)
@@ -25,7 +25,7 @@ _loopfetch() {
     return
     ;;
   --select | -c | --concurrency | --retries | --retry-max-wait | --connect-timeout | \
-    --stall-timeout | --timeout | --max-size | --max-list-size | --per-host | --rate | --user-agent | -H | \
+    --stall-timeout | --timeout | --max-size | --max-list-size | --per-host | --rate | --wait | --user-agent | -H | \
     --header | -p | --procs | --shard)
     COMPREPLY=() # a value of the user's own
     return

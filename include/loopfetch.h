@@ -307,7 +307,7 @@ LF_EXTERN int lf_fetcher_add(lf_fetcher_t *fetcher, const lf_request_t *req);
  * requests are waiting. Lets a program size concurrency after it knows the job. */
 LF_EXTERN void lf_fetcher_set_max_in_flight(lf_fetcher_t *fetcher, unsigned max_in_flight);
 
-/* Transfers running, and requests waiting for a slot. */
+/* Transfers running, and requests waiting for a slot (or, paced, for their host's turn). */
 LF_EXTERN size_t lf_fetcher_in_flight(const lf_fetcher_t *fetcher);
 LF_EXTERN size_t lf_fetcher_queued(const lf_fetcher_t *fetcher);
 /* Of the transfers running, those that libcurl holds back until it may open a connection
@@ -319,6 +319,24 @@ LF_EXTERN size_t lf_fetcher_waiting_to_retry(const lf_fetcher_t *fetcher);
  * output is still being written, or they are paused until buffered output is written. A large
  * number means the disk, not the network, is what the fetcher waits for. */
 LF_EXTERN size_t lf_fetcher_waiting_for_disk(const lf_fetcher_t *fetcher);
+
+/* Per-host pacing. Starts of requests to one host (by name, without the port) are spaced by
+ * the host's interval: the largest of wait_s (with LF_PACE_RANDOM, each interval drawn from
+ * 0.5 to 1.5 times it, as wget's --random-wait), the host's own (lf_fetcher_set_host_pace) and,
+ * with LF_PACE_BACKOFF, its slow-down: a 429 or 503 reply holds every request to that host for
+ * the reply's Retry-After (1 s without one; both capped by retry_max_wait_ms), then the host
+ * comes back to its pace step by step (the slow-down halves with each good reply). A request
+ * whose host must wait waits on its own; requests to other hosts start meanwhile, in order.
+ * Retries are paced like first attempts. Returns 0, or LF_EINVAL (wait_s negative, not finite
+ * or over a day; an unknown flag). Default: 0, 0 (no pacing). */
+#define LF_PACE_RANDOM 1u
+#define LF_PACE_BACKOFF 2u
+LF_EXTERN int lf_fetcher_set_pace(lf_fetcher_t *fetcher, double wait_s, unsigned flags);
+/* One host's interval in seconds (e.g. its robots.txt Crawl-delay), from its next start on;
+ * 0 removes it. host is a name as in URLs ("example.org", "127.0.0.2"), compared without case.
+ * Returns 0, LF_EINVAL or LF_ENOMEM. */
+LF_EXTERN int lf_fetcher_set_host_pace(lf_fetcher_t *fetcher, const char *host,
+                                       double interval_s);
 
 /* Seconds since lf_fetcher_new(), on the clock used by lf_result_t.start. */
 LF_EXTERN double lf_fetcher_now(const lf_fetcher_t *fetcher);

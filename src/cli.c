@@ -75,6 +75,10 @@ static const char usage_text[] =
     "      --max-list-size BYTES largest list page, parsed in memory (default 32M)\n"
     "      --per-host N          connections per host (default no limit)\n"
     "      --rate R              start at most R requests per second\n"
+    "      --wait S              at least S seconds (fractions too) between the\n"
+    "                            starts of requests to one host; hosts are paced\n"
+    "                            separately; 429/503 hold their host always\n"
+    "      --random-wait         each --wait drawn from 0.5 to 1.5 times S\n"
     "      --user-agent STR      User-Agent (default 'loopfetch/" LOOPFETCH_VERSION " (+URL)')\n"
     "  -H, --header 'N: V'       extra request header (repeatable)\n"
     "      --cacert FILE         verify TLS peers with the CA certificates in FILE\n"
@@ -117,6 +121,8 @@ enum {
   OPT_MAX_LIST_SIZE,
   OPT_PER_HOST,
   OPT_RATE,
+  OPT_WAIT,
+  OPT_RANDOM_WAIT,
   OPT_SHARD,
   OPT_LAYOUT,
   OPT_COMPARE,
@@ -148,6 +154,8 @@ static const struct option long_options[] = {
     {"max-list-size", required_argument, NULL, OPT_MAX_LIST_SIZE},
     {"per-host", required_argument, NULL, OPT_PER_HOST},
     {"rate", required_argument, NULL, OPT_RATE},
+    {"wait", required_argument, NULL, OPT_WAIT},
+    {"random-wait", no_argument, NULL, OPT_RANDOM_WAIT},
     {"user-agent", required_argument, NULL, OPT_USER_AGENT},
     {"header", required_argument, NULL, 'H'},
     {"cacert", required_argument, NULL, OPT_CACERT},
@@ -385,6 +393,16 @@ static int parse_job_option(int c, const char *arg, lf_cli_t *cfg) {
   case OPT_COMPARE:
     cfg->mode = LF_MODE_COMPARE;
     return 1;
+  case OPT_WAIT: {
+    char *end;
+    cfg->wait = strtod(arg, &end);
+    if (end == arg || *end || !(cfg->wait >= 0) || cfg->wait > 86400)
+      return usage_error("--wait wants seconds from 0 to 86400 (fractions too), not '%s'", arg);
+    return 1;
+  }
+  case OPT_RANDOM_WAIT:
+    cfg->random_wait = 1;
+    return 1;
   case OPT_WORKER:
     cfg->mode = LF_MODE_WORKER;
     return 1;
@@ -405,6 +423,11 @@ static int check_combination(lf_cli_t *cfg) {
    * before the replies come). */
   if (cfg->content_disposition && (cfg->mode == LF_MODE_PROCS || cfg->mode == LF_MODE_COMPARE))
     return usage_error("--content-disposition works in one loop: not with -p or --compare%s", "");
+  /* Pacing lives in one loop's queue: N workers would each keep their own pace per host. */
+  if (cfg->wait > 0 && (cfg->mode == LF_MODE_PROCS || cfg->mode == LF_MODE_COMPARE))
+    return usage_error("--wait paces each host from one loop: not with -p or --compare%s", "");
+  if (cfg->random_wait && !(cfg->wait > 0))
+    return usage_error("--random-wait varies --wait: give --wait S too%s", "");
   if (cfg->refresh && cfg->mode == LF_MODE_COMPARE) /* its runs always fetch everything */
     return usage_error("--refresh and --compare do not go together%s", "");
   if (cfg->procs == 0 && cfg->mode == LF_MODE_COMPARE) cfg->procs = (unsigned)online_cpus();

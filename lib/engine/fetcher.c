@@ -120,6 +120,7 @@ static void release(lf_fetcher_t *f) {
   f->opt_strings = NULL;
   curl_slist_free_all(f->header_list);
   f->header_list = NULL;
+  lf__pace_free(f);
 }
 
 int lf_fetcher_new(uv_loop_t *loop, const lf_options_t *opts, lf_result_cb on_result,
@@ -197,7 +198,7 @@ size_t lf_fetcher_waiting_for_disk(const lf_fetcher_t *f) {
 }
 
 size_t lf_fetcher_queued(const lf_fetcher_t *f) {
-  return f->queued;
+  return f->queued + f->pace.parked;
 }
 
 size_t lf_fetcher_waiting_for_connection(const lf_fetcher_t *f) {
@@ -238,7 +239,8 @@ CURL *lf__fetcher_take_easy(lf_fetcher_t *f) {
  * producer may add more (a need callback is set), or it would be the only spare. The
  * fetcher's connections live in the multi handle, so freeing an easy handle loses none. */
 static int worth_keeping(const lf_fetcher_t *f) {
-  return f->closing == OPEN && (f->queue_head || f->delayed || f->on_need || f->spare_len == 0);
+  return f->closing == OPEN &&
+         (f->queue_head || f->delayed || f->pace.parked || f->on_need || f->spare_len == 0);
 }
 
 void lf__fetcher_give_easy(lf_fetcher_t *f, CURL *easy) {
@@ -334,7 +336,7 @@ static uint64_t ms_until(uint64_t now, uint64_t when) {
 }
 
 /* Arms the wake timer for the earliest of: the next retry due, the next start the rate limit
- * allows (only if something waits for it). */
+ * allows (only if something waits for it), the next start a paced host allows. */
 static void arm_wake(lf_fetcher_t *f) {
   if (f->closing != OPEN) return;
   uint64_t now = lf__now_ns(), next = UINT64_MAX;
@@ -343,6 +345,7 @@ static void arm_wake(lf_fetcher_t *f) {
     uint64_t token_at = now + (uint64_t)((1.0 - f->tokens) / f->opts.rate * 1e9);
     if (token_at < next) next = token_at;
   }
+  if (lf__pace_next_ns(f) < next) next = lf__pace_next_ns(f);
   if (f->wake_now) next = now;
   int rc = next == UINT64_MAX ? uv_timer_stop(&f->wake)
                               : uv_timer_start(&f->wake, on_wake, ms_until(now, next), 0);
@@ -398,15 +401,17 @@ static void on_wake(uv_timer_t *timer) {
 }
 
 /* Token bucket holding at most one token: starts are spread evenly, never bursted. */
-static int take_token(lf_fetcher_t *f) {
+static int token_ready(lf_fetcher_t *f) {
   if (f->opts.rate <= 0) return 1;
   uint64_t now = lf__now_ns();
   f->tokens += (double)(now - f->tokens_at) / 1e9 * f->opts.rate;
   f->tokens_at = now;
   if (f->tokens > 1.0) f->tokens = 1.0;
-  if (f->tokens < 1.0) return 0;
-  f->tokens -= 1.0;
-  return 1;
+  return f->tokens >= 1.0;
+}
+
+static void spend_token(lf_fetcher_t *f) {
+  if (f->opts.rate > 0) f->tokens -= 1.0;
 }
 
 /* A request that never got a transfer (no memory for one, or the fetcher is closing). */
@@ -436,8 +441,26 @@ static lf__pending_t *pop(lf_fetcher_t *f) {
   return p;
 }
 
-static void start_next(lf_fetcher_t *f) {
-  lf__pending_t *p = pop(f);
+/* The next request that may start now: a parked one whose host's turn has come, else the first
+ * of the queue whose host need not wait (those before it that must are parked on their host). */
+static lf__pending_t *next_request(lf_fetcher_t *f) {
+  if (!lf__pace_on(f)) return pop(f);
+  uint64_t now = lf__now_ns();
+  lf__pending_t *p = lf__pace_ready(f, now);
+  if (p) return p;
+  while ((p = pop(f)))
+    if (lf__pace_admit(f, p, now)) return p;
+  return NULL;
+}
+
+/* Requests parked on paced hosts are not asked for beyond this: memory stays O(in flight), and
+ * a job whose every URL is on one slow host waits for it rather than reading all its input. */
+static int park_full(const lf_fetcher_t *f) {
+  size_t cap = 4 * (size_t)f->opts.max_in_flight;
+  return f->pace.parked >= (cap > 1024 ? cap : 1024);
+}
+
+static void start_next(lf_fetcher_t *f, lf__pending_t *p) {
   lf__transfer_t *t = f->idle;
   if (t) {
     f->idle = t->next;
@@ -474,14 +497,19 @@ static void refill(lf_fetcher_t *f) {
   }
   f->in_refill = 1;
   for (;;) {
-    while (slot_free(f) && f->queue_head && f->closing == OPEN) {
-      if (!take_token(f)) {
+    while (slot_free(f) && (f->queue_head || f->pace.parked) && f->closing == OPEN) {
+      if (!token_ready(f)) {
         arm_wake(f);
         break;
       }
-      start_next(f);
+      lf__pending_t *p = next_request(f);
+      if (!p) break;
+      spend_token(f);
+      start_next(f, p);
     }
-    if (f->closing != OPEN || !slot_free(f) || f->queue_head || !f->on_need) break;
+    if (f->pace.parked) arm_wake(f); /* for the next host whose turn comes */
+    if (f->closing != OPEN || !slot_free(f) || f->queue_head || !f->on_need || park_full(f))
+      break;
     size_t before = f->queued;
     f->on_need(f);
     if (f->queued == before) break;
@@ -609,6 +637,8 @@ int lf_fetcher_close(lf_fetcher_t *f, lf_close_cb on_close) {
     f->delayed_count--;
     report_unstarted(f, p, LF_EABORTED, "aborted while waiting to retry");
   }
+  while ((p = lf__pace_take_parked(f)))
+    report_unstarted(f, p, LF_EABORTED, "aborted while waiting for its host's turn");
   for (lf__transfer_t *t = f->active, *next; t; t = next) {
     next = t->next; /* aborting may report t (and unlink it) right away */
     lf__transfer_abort(t);

@@ -26,6 +26,17 @@ typedef struct lf__h2_s {
   void *kick;        /* CURL *: an idle handle whose removal makes libcurl look at its queue */
 } lf__h2_t;
 
+/* Per-host pacing (pace.c). */
+typedef struct lf__host_s lf__host_t;
+typedef struct lf__pace_s {
+  lf__host_t **buckets; /* hosts by name, a power of two of them */
+  size_t nbuckets, count, swept;
+  lf__host_t *waiting, *waiting_tail; /* hosts with parked requests, soonest start first */
+  size_t parked;                      /* requests parked on their hosts */
+  double wait;                        /* lf_fetcher_set_pace */
+  unsigned flags;
+} lf__pace_t;
+
 /* A fetcher. Opaque to callers (include/loopfetch.h). */
 struct lf_fetcher_s {
   void *data; /* the caller's (lf_fetcher_set_data) */
@@ -75,6 +86,7 @@ struct lf_fetcher_s {
     struct lf__sink_s *first; /* NULL: this batch is free */
   } batches[2];
   lf__h2_t h2;
+  lf__pace_t pace;
   size_t plain_active; /* http (not https) transfers on the multi handle */
   int depth;           /* nesting of our callbacks; teardown waits until it is 0 */
   int closing, in_refill;
@@ -235,6 +247,16 @@ int lf__subdir_open(int dirfd, const char *path, const char **base);
 /* fetcher.c: a name or relative path lf_request_t.file may hold. */
 int lf__valid_file_name(const char *name);
 void lf__sink_job_done(lf__sink_t *s, int status); /* loop thread: after it */
+
+/* pace.c: per-host pacing */
+int lf__pace_on(const lf_fetcher_t *f); /* anything to pace at all */
+int lf__pace_admit(lf_fetcher_t *f, lf__pending_t *p, uint64_t now); /* 1: start; 0: parked */
+lf__pending_t *lf__pace_ready(lf_fetcher_t *f, uint64_t now); /* a parked request due now */
+uint64_t lf__pace_next_ns(const lf_fetcher_t *f);                /* when one is, or UINT64_MAX */
+void lf__pace_reply(lf_fetcher_t *f, const char *url, long http_code, long hold_ms,
+                    uint64_t start_ns);
+lf__pending_t *lf__pace_take_parked(lf_fetcher_t *f); /* close: the parked, one by one */
+void lf__pace_free(lf_fetcher_t *f);
 
 /* abi.c */
 int lf__global_init(void); /* libcurl's, once per process: 0 or LF_ECURL */

@@ -157,7 +157,7 @@ static int last_use_of_connection(const lf__transfer_t *t) {
   size_t free_slots = o->max_in_flight > busy ? o->max_in_flight - busy : 0;
   return t->req->output == LF_OUTPUT_FILE && !lf__is_https(t->req->url) && !f->on_need &&
          !f->delayed && f->queued <= free_slots && !o->per_host && !(o->rate > 0) &&
-         f->in_flight > 1;
+         !lf__pace_on(f) && f->in_flight > 1;
 }
 
 #define SET(opt, val)                                                                              \
@@ -404,6 +404,15 @@ static long retry_delay(lf__transfer_t *t) {
   return ms;
 }
 
+/* How long a 429 or 503 holds its host (pace.c): Retry-After, else 1 s, capped as retries are. */
+static long hold_ms(lf__transfer_t *t) {
+  curl_off_t after = -1;
+  if (curl_easy_getinfo(t->easy, CURLINFO_RETRY_AFTER, &after) != CURLE_OK) after = -1;
+  long cap = t->fetcher->opts.retry_max_wait_ms;
+  long ms = after > 0 ? (after > cap / 1000 ? cap : (long)after * 1000) : 1000;
+  return ms < cap ? ms : cap;
+}
+
 static double info_secs(CURL *easy, CURLINFO what) {
   curl_off_t us = 0;
   return curl_easy_getinfo(easy, what, &us) == CURLE_OK ? (double)us / 1e6 : 0.0;
@@ -527,6 +536,8 @@ void lf__transfer_done(lf__transfer_t *t, CURLcode result) {
     lf__transfer_set_error(t, LF_ECURL, "curl_multi_remove_handle: %s", curl_multi_strerror(mrc));
     t->status = LF_ECURL;
   }
+  if (t->fetcher->pace.flags & LF_PACE_BACKOFF)
+    lf__pace_reply(t->fetcher, t->req->url, t->http_code, hold_ms(t), t->start_ns);
   keep_info(t);
   release_easy(t);
   if (t->redirects > 0) event(t, LF_EVENT_REDIRECT, t->effective_url, 0);

@@ -263,6 +263,10 @@ static int setup(job_t *job) {
     lf__job_close_signals(job); /* uv_run below runs their close callbacks */
     return 0;
   }
+  /* A 429 or 503 holds its whole host, with or without --wait: the server asked for it. */
+  unsigned pace = LF_PACE_BACKOFF | (job->cfg->random_wait ? LF_PACE_RANDOM : 0);
+  if ((rc = lf_fetcher_set_pace(job->fetcher, job->cfg->wait, pace)) < 0)
+    fprintf(stderr, "loopfetch: --wait: %s\n", lf_strerror(rc)); /* checked by cli.c */
   lf_fetcher_set_data(job->fetcher, job);
   lf_fetcher_set_name_cb(job->fetcher, lf__job_on_name);
   lf_fetcher_set_event_cb(job->fetcher, on_event);

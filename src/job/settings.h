@@ -48,6 +48,8 @@ typedef struct {
   int layout;                /* --layout: lf__layout_t (layout.h) */
   int links_only, quiet, force, json, progress;
   int verbose, refresh, content_disposition;
+  double wait;     /* --wait S: seconds between starts to one host (lf_fetcher_set_pace) */
+  int random_wait; /* --random-wait */
   lf_options_t fetch; /* transfer options (timeouts, retries, headers, ...) */
   const char *headers[LF_CLI_MAX_HEADERS + 1];
   size_t header_count;

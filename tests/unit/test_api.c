@@ -48,6 +48,17 @@ static void check_reserved(void) {
   req.output = (lf_output_t)99; /* an output kind this library does not know */
   req.reserved[last] = NULL;
   CHECK_EQ_INT(lf_fetcher_add(f, &req), LF_EINVAL);
+  /* pacing: what docs/api.md promises to refuse */
+  CHECK_EQ_INT(lf_fetcher_set_pace(f, -1, 0), LF_EINVAL);
+  CHECK_EQ_INT(lf_fetcher_set_pace(f, 0.0 / 0.0, 0), LF_EINVAL);
+  CHECK_EQ_INT(lf_fetcher_set_pace(f, 86401, 0), LF_EINVAL);
+  CHECK_EQ_INT(lf_fetcher_set_pace(f, 1, 4), LF_EINVAL);
+  CHECK_EQ_INT(lf_fetcher_set_pace(f, 0.25, LF_PACE_RANDOM | LF_PACE_BACKOFF), 0);
+  CHECK_EQ_INT(lf_fetcher_set_host_pace(f, NULL, 1), LF_EINVAL);
+  CHECK_EQ_INT(lf_fetcher_set_host_pace(f, "", 1), LF_EINVAL);
+  CHECK_EQ_INT(lf_fetcher_set_host_pace(f, "Example.ORG", -2), LF_EINVAL);
+  CHECK_EQ_INT(lf_fetcher_set_host_pace(f, "Example.ORG", 2.5), 0);
+  CHECK_EQ_INT(lf_fetcher_set_host_pace(f, "example.org", 0), 0);
   CHECK_EQ_INT(lf_fetcher_close(f, NULL), 0);
   CHECK_EQ_INT(uv_run(&loop, UV_RUN_DEFAULT), 0);
   CHECK_EQ_INT(uv_loop_close(&loop), 0);
