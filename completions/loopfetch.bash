@@ -1,11 +1,31 @@
 # bash completion for loopfetch (installed as .../bash-completion/completions/loopfetch).
 # Keep the option lists in step with `loopfetch --help` (tests/unit/test_completion.sh checks it).
 
+# `loopfetch status [--json | --urls | --shards] [-i LIST] DIR...`
+_loopfetch_status() {
+  local cur=$1 prev=$2
+  case "$prev" in
+  -i | --input)
+    mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+    return
+    ;;
+  esac
+  if [[ "$cur" == -* ]]; then
+    mapfile -t COMPREPLY < <(compgen -W "--json --urls --shards --input --help -i -h" -- "$cur")
+  else
+    mapfile -t COMPREPLY < <(compgen -d -- "$cur") # output folders (or manifest files: -o default)
+  fi
+}
+
 _loopfetch() {
   local cur prev
   cur="${COMP_WORDS[COMP_CWORD]}"
   prev=""
   ((COMP_CWORD > 0)) && prev="${COMP_WORDS[COMP_CWORD - 1]}"
+  if ((COMP_CWORD > 1)) && [[ "${COMP_WORDS[1]}" == status ]]; then
+    _loopfetch_status "$cur" "$prev"
+    return
+  fi
   local opts="--select --input --links --output-dir --manifest --force --refresh
     --content-disposition --verbose --quiet --progress --json --trace --waterfall --concurrency
     --retries --retry-max-wait --connect-timeout --stall-timeout --timeout --max-size --max-list-size --per-host
@@ -33,6 +53,8 @@ _loopfetch() {
   esac
   if [[ "$cur" == -* ]]; then
     mapfile -t COMPREPLY < <(compgen -W "$opts" -- "$cur")
+  elif ((COMP_CWORD == 1)); then
+    mapfile -t COMPREPLY < <(compgen -W "status" -- "$cur") # the subcommand
   fi
 }
 complete -o default -F _loopfetch loopfetch

@@ -14,6 +14,7 @@
 #include "layout.h"
 #include "manifest.h"
 #include "errmsg.h"
+#include "longopt.h"
 #include "report.h"
 #include "shard.h"
 #include "status.h"
@@ -468,9 +469,14 @@ int lf__cli_parse(int argc, char **argv, lf_cli_t *cfg) {
    * (bench/RESULTS.md, "List page memory"): 32 MB is ~15 times the largest Wikipedia article
    * and keeps the parse near 420 MB. */
   cfg->fetch.max_memory_body = LF_CLI_MAX_LIST_SIZE;
+  static const char shortopts[] = ":i:o:qvc:H:p:hV";
+  static const char *const hidden[] = {"worker", "epoch", NULL};
+  char msg[768];
+  if (lf__longopt_check(argc, argv, shortopts, long_options, hidden, msg, sizeof(msg)) < 0)
+    return usage_error("%s", msg);
   int c;
   opterr = 0; /* we print our own one-line errors */
-  while ((c = getopt_long(argc, argv, ":i:o:qvc:H:p:hV", long_options, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, shortopts, long_options, NULL)) != -1) {
     int rc = parse_transfer_option(c, optarg, cfg);
     if (rc == 0) rc = parse_job_option(c, optarg, cfg);
     if (rc < 0) return -1;

@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "cli.h"
+#include "longopt.h"
 #include "manifest.h"
 #include "layout.h"
 #include "record.h"
@@ -313,6 +314,9 @@ static int parse_args(lf__status_t *st, int argc, char **argv) {
       {"input", required_argument, NULL, 'i'}, {"json", no_argument, NULL, 'j'},
       {"urls", no_argument, NULL, 'u'},        {"shards", no_argument, NULL, 's'},
       {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0}};
+  char msg[768];
+  if (lf__longopt_check(argc, argv, "i:h", opts, NULL, msg, sizeof(msg)) < 0)
+    return fail(msg, "", " (see loopfetch status --help)");
   int c;
   optind = 1;
   while ((c = getopt_long(argc, argv, "i:h", opts, NULL)) != -1) {

@@ -185,6 +185,37 @@ def option_errors_name_the_option(t):
 
 
 @case
+def abbreviated_options_refused(t):
+    """getopt_long takes a unique prefix for the whole name: --user became --user-agent and sent
+    the password as the User-Agent. Only full names: a prefix is exit 2, one line naming the
+    full options it could mean, nothing fetched, the value never printed."""
+    s, lst, _ = pages_site(t)
+    cwd = t.path("cwd")
+    os.mkdir(cwd)
+    for args, want in ((["--user", "alice:secret"], "did you mean --user-agent?"),
+                       (["--user=alice:secret"], "did you mean --user-agent?"),
+                       (["--retry", "1"], "--retries or --retry-max-wait"),
+                       (["--output", "x.html"], "did you mean --output-dir?"),
+                       (["--out=x.html"], "did you mean --output-dir?"),
+                       (["--conc", "4"], "did you mean --concurrency?"),
+                       (["-q", "--jsn"], "did you mean --json?"),
+                       (["-H", "X-A: 1", "--sel", "a"], "did you mean --select?")):
+        p = t.run(*args, lst, cwd=cwd)
+        t.expect_exit(p, 2)
+        t.one_line_error(p, want)
+        t.check("secret" not in p.err, "%s: the value was printed: %s" % (args, p.err))
+    # Values are skipped as getopt skips them: an option's value may start with "--".
+    p = t.run("--links", "--user-agent", "--user", "-H", "X-A: --out", lst, cwd=cwd)
+    t.expect_exit(p, 0)
+    t.check(os.listdir(cwd) == [], "a refused command line wrote %s" % os.listdir(cwd))
+    t.check(not [h for h in s.hits() if h[0].startswith("/p/")],
+            "a refused command line fetched pages: %s" % s.hits()[:3])
+    p = t.run("status", "--jso", cwd)
+    t.expect_exit(p, 2)
+    t.one_line_error(p, "did you mean --json?")
+
+
+@case
 def precheck_before_first_request(t):
     s, lst, _ = pages_site(t)
     afile = t.input_file("x\n", "a-file")
