@@ -18,48 +18,48 @@
  * extensions (= CP932); likewise WHATWG's EUC-KR is Microsoft's superset (= CP949), its GBK
  * decoder is the gb18030 decoder, and its Big5 is Big5-HKSCS. */
 static const lf__encoding_t encodings[] = {
-#define E(name, iconv, out, kind)                                                                  \
-  { name, iconv, out, LF__ENC_##kind }
-    E("UTF-8", "UTF-8", NULL, UTF8),                  /* 0 */
-    E("IBM866", "IBM866", NULL, ICONV),               /* 1 */
-    E("ISO-8859-2", "ISO-8859-2", NULL, ICONV),       /* 2 */
-    E("ISO-8859-3", "ISO-8859-3", NULL, ICONV),       /* 3 */
-    E("ISO-8859-4", "ISO-8859-4", NULL, ICONV),       /* 4 */
-    E("ISO-8859-5", "ISO-8859-5", NULL, ICONV),       /* 5 */
-    E("ISO-8859-6", "ISO-8859-6", NULL, ICONV),       /* 6 */
-    E("ISO-8859-7", "ISO-8859-7", NULL, ICONV),       /* 7 */
-    E("ISO-8859-8", "ISO-8859-8", NULL, ICONV),       /* 8 */
-    E("ISO-8859-8-I", "ISO-8859-8", NULL, ICONV),     /* 9 */
-    E("ISO-8859-10", "ISO-8859-10", NULL, ICONV),     /* 10 */
-    E("ISO-8859-13", "ISO-8859-13", NULL, ICONV),     /* 11 */
-    E("ISO-8859-14", "ISO-8859-14", NULL, ICONV),     /* 12 */
-    E("ISO-8859-15", "ISO-8859-15", NULL, ICONV),     /* 13 */
-    E("ISO-8859-16", "ISO-8859-16", NULL, ICONV),     /* 14 */
-    E("KOI8-R", "KOI8-R", NULL, ICONV),               /* 15 */
-    E("KOI8-U", "KOI8-U", NULL, ICONV),               /* 16 */
-    E("macintosh", "MACINTOSH", NULL, ICONV),         /* 17 */
-    E("windows-874", "CP874", NULL, WINDOWS),         /* 18 */
-    E("windows-1250", "CP1250", NULL, WINDOWS),       /* 19 */
-    E("windows-1251", "CP1251", NULL, WINDOWS),       /* 20 */
-    E("windows-1252", "CP1252", NULL, WINDOWS),       /* 21 */
-    E("windows-1253", "CP1253", NULL, WINDOWS),       /* 22 */
-    E("windows-1254", "CP1254", NULL, WINDOWS),       /* 23 */
-    E("windows-1255", "CP1255", NULL, WINDOWS),       /* 24 */
-    E("windows-1256", "CP1256", NULL, WINDOWS),       /* 25 */
-    E("windows-1257", "CP1257", NULL, WINDOWS),       /* 26 */
-    E("windows-1258", "CP1258", NULL, WINDOWS),       /* 27 */
-    E("x-mac-cyrillic", "MAC-CYRILLIC", NULL, ICONV), /* 28 */
-    E("GBK", "GB18030", "GBK", ICONV),                /* 29 */
-    E("gb18030", "GB18030", NULL, ICONV),             /* 30 */
-    E("Big5", "BIG5-HKSCS", NULL, ICONV),             /* 31 */
-    E("EUC-JP", "EUC-JP", NULL, ICONV),               /* 32 */
-    E("ISO-2022-JP", "ISO-2022-JP", NULL, ICONV),     /* 33 */
-    E("Shift_JIS", "CP932", NULL, ICONV),             /* 34 */
-    E("EUC-KR", "CP949", NULL, ICONV),                /* 35 */
-    E("replacement", NULL, NULL, REPLACEMENT),        /* 36 */
-    E("UTF-16BE", "UTF-16BE", NULL, UTF16),           /* 37 */
-    E("UTF-16LE", "UTF-16LE", NULL, UTF16),           /* 38 */
-    E("x-user-defined", NULL, NULL, USER),            /* 39 */
+#define E(name, iconv, out, kind, dec)                                                             \
+  { name, iconv, out, LF__ENC_##kind, LF__DEC_##dec }
+    E("UTF-8", "UTF-8", NULL, UTF8, ICONV),                   /* 0 */
+    E("IBM866", "IBM866", NULL, ICONV, SINGLE),               /* 1 */
+    E("ISO-8859-2", "ISO-8859-2", NULL, ICONV, SINGLE),       /* 2 */
+    E("ISO-8859-3", "ISO-8859-3", NULL, ICONV, SINGLE),       /* 3 */
+    E("ISO-8859-4", "ISO-8859-4", NULL, ICONV, SINGLE),       /* 4 */
+    E("ISO-8859-5", "ISO-8859-5", NULL, ICONV, SINGLE),       /* 5 */
+    E("ISO-8859-6", "ISO-8859-6", NULL, ICONV, SINGLE),       /* 6 */
+    E("ISO-8859-7", "ISO-8859-7", NULL, ICONV, SINGLE),       /* 7 */
+    E("ISO-8859-8", "ISO-8859-8", NULL, ICONV, SINGLE),       /* 8 */
+    E("ISO-8859-8-I", "ISO-8859-8", NULL, ICONV, SINGLE),     /* 9 */
+    E("ISO-8859-10", "ISO-8859-10", NULL, ICONV, SINGLE),     /* 10 */
+    E("ISO-8859-13", "ISO-8859-13", NULL, ICONV, SINGLE),     /* 11 */
+    E("ISO-8859-14", "ISO-8859-14", NULL, ICONV, SINGLE),     /* 12 */
+    E("ISO-8859-15", "ISO-8859-15", NULL, ICONV, SINGLE),     /* 13 */
+    E("ISO-8859-16", "ISO-8859-16", NULL, ICONV, SINGLE),     /* 14 */
+    E("KOI8-R", "KOI8-R", NULL, ICONV, SINGLE),               /* 15 */
+    E("KOI8-U", "KOI8-U", NULL, ICONV, SINGLE),               /* 16 */
+    E("macintosh", "MACINTOSH", NULL, ICONV, SINGLE),         /* 17 */
+    E("windows-874", "CP874", NULL, WINDOWS, SINGLE),         /* 18 */
+    E("windows-1250", "CP1250", NULL, WINDOWS, SINGLE),       /* 19 */
+    E("windows-1251", "CP1251", NULL, WINDOWS, SINGLE),       /* 20 */
+    E("windows-1252", "CP1252", NULL, WINDOWS, SINGLE),       /* 21 */
+    E("windows-1253", "CP1253", NULL, WINDOWS, SINGLE),       /* 22 */
+    E("windows-1254", "CP1254", NULL, WINDOWS, SINGLE),       /* 23 */
+    E("windows-1255", "CP1255", NULL, WINDOWS, SINGLE),       /* 24 */
+    E("windows-1256", "CP1256", NULL, WINDOWS, SINGLE),       /* 25 */
+    E("windows-1257", "CP1257", NULL, WINDOWS, SINGLE),       /* 26 */
+    E("windows-1258", "CP1258", NULL, WINDOWS, SINGLE),       /* 27 */
+    E("x-mac-cyrillic", "MAC-CYRILLIC", NULL, ICONV, SINGLE), /* 28 */
+    E("GBK", "GB18030", "GBK", ICONV, GB18030),               /* 29 */
+    E("gb18030", "GB18030", NULL, ICONV, GB18030),            /* 30 */
+    E("Big5", "BIG5-HKSCS", NULL, ICONV, BIG5),               /* 31 */
+    E("EUC-JP", "EUC-JP", NULL, ICONV, EUC_JP),               /* 32 */
+    E("ISO-2022-JP", "ISO-2022-JP", NULL, ICONV, ISO2022JP),  /* 33 */
+    E("Shift_JIS", "CP932", NULL, ICONV, SJIS),               /* 34 */
+    E("EUC-KR", "CP949", NULL, ICONV, EUC_KR),                /* 35 */
+    E("replacement", NULL, NULL, REPLACEMENT, ICONV),         /* 36 */
+    E("UTF-16BE", "UTF-16BE", NULL, UTF16, ICONV),            /* 37 */
+    E("UTF-16LE", "UTF-16LE", NULL, UTF16, ICONV),            /* 38 */
+    E("x-user-defined", NULL, NULL, USER, ICONV),             /* 39 */
 #undef E
 };
 

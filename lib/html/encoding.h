@@ -15,11 +15,25 @@ typedef enum {
   LF__ENC_USER,        /* x-user-defined: 0x80-0xFF are U+F780-U+F7FF */
 } lf__enc_kind_t;
 
+/* Which of the WHATWG Encoding standard's decoders decodes a page (legacy.c): the standard's
+ * algorithm, over tables glibc's iconv fills in once (corrected where glibc's differ). */
+typedef enum {
+  LF__DEC_ICONV,     /* by kind, with iconv (UTF-16) or none (UTF-8, replacement, user) */
+  LF__DEC_SINGLE,    /* single-byte: 128 code points */
+  LF__DEC_GB18030,   /* GBK and gb18030 */
+  LF__DEC_BIG5,      /* Big5 */
+  LF__DEC_EUC_JP,    /* EUC-JP */
+  LF__DEC_ISO2022JP, /* ISO-2022-JP */
+  LF__DEC_SJIS,      /* Shift_JIS */
+  LF__DEC_EUC_KR,    /* EUC-KR */
+} lf__dec_t;
+
 typedef struct {
   const char *name;      /* the WHATWG name, e.g. "windows-1252" */
-  const char *iconv;     /* glibc's name for decoding */
+  const char *iconv;     /* glibc's name for decoding (and the decoders' tables) */
   const char *iconv_out; /* glibc's name for encoding a URL query (NULL: same as iconv) */
   lf__enc_kind_t kind;
+  lf__dec_t decoder;
 } lf__encoding_t;
 
 /* The encoding a label names (WHATWG Encoding standard: surrounding ASCII whitespace ignored,

@@ -21,6 +21,7 @@
 
 #include "buf.h"
 #include "encoding.h"
+#include "legacy.h"
 #include "loopfetch.h"
 
 /* Runs iconv over in, growing o; calls on_error at each sequence iconv rejects (EILSEQ) or
@@ -124,6 +125,8 @@ int lf__decode(const lf__encoding_t *enc, const char *in, size_t len, char **out
     rc = decode_user_defined(in, len, &o);
   else if (enc->kind == LF__ENC_UTF8)
     rc = lf__buf_push(&o, in, len);
+  else if (enc->decoder != LF__DEC_ICONV)
+    rc = lf__legacy_decode(enc, (const unsigned char *)in, len, &o);
   else
     rc = convert("UTF-8", enc->iconv, enc, in, len, &o, decode_error);
   if (rc) {
