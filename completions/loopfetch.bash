@@ -28,6 +28,7 @@ _loopfetch() {
   fi
   local opts="--select --input --links --output-dir --manifest --force --refresh
     --content-disposition --verbose --quiet --progress --json --trace --waterfall --concurrency
+    --warc-file --no-warc-compression --warc-max-size --warc-cdx --warc-dedup --no-warc-dedup
     --retries --retry-max-wait --connect-timeout --stall-timeout --timeout --max-size --max-list-size --per-host
     --rate --wait --random-wait --user-agent --header --cacert --procs --shard --layout --compare --help --version
     -i -o -v -q -c -H -p -h -V"
@@ -36,7 +37,7 @@ _loopfetch() {
     mapfile -t COMPREPLY < <(compgen -d -- "$cur")
     return
     ;;
-  -i | --input | --manifest | --trace | --waterfall | --cacert)
+  -i | --input | --manifest | --trace | --waterfall | --cacert | --warc-file)
     mapfile -t COMPREPLY < <(compgen -f -- "$cur")
     return
     ;;
@@ -46,7 +47,7 @@ _loopfetch() {
     ;;
   --select | -c | --concurrency | --retries | --retry-max-wait | --connect-timeout | \
     --stall-timeout | --timeout | --max-size | --max-list-size | --per-host | --rate | --wait | --user-agent | -H | \
-    --header | -p | --procs | --shard)
+    --header | -p | --procs | --shard | --warc-max-size)
     COMPREPLY=() # a value of the user's own
     return
     ;;

@@ -246,8 +246,34 @@ typedef struct {
   unsigned max_streams;       /* HTTP/2 streams per connection; 0: as many as max_in_flight (at
                                  least 100), so all pages share one connection where the server
                                  allows it */
-  void *reserved[8];          /* must be zero (lf_options_init): room for new fields */
+  const struct lf_warc_options_s *warc; /* archive every request and response in WARC files
+                                           (below); NULL: none. Copied by lf_fetcher_new() */
+  void *reserved[7];                    /* must be zero (lf_options_init): room for new fields */
 } lf_options_t;
+
+/* Flags of lf_warc_options_t.flags. */
+#define LF_WARC_NO_COMPRESSION 0x1u /* NAME.warc, plain, instead of NAME.warc.gz */
+#define LF_WARC_NO_DEDUP 0x2u       /* a body already archived is written again rather than as an
+                                       identical-payload-digest revisit */
+#define LF_WARC_CDX 0x4u            /* also write NAME.cdxj, the index pywb reads */
+
+/* What lf_options_t.warc points at. The fetcher writes WARC/1.1 (ISO 28500) files: one warcinfo
+ * record at the start of each file, then for every attempt that got a response a request and a
+ * response record per redirect hop (the request as sent; the response as received, transfer
+ * coding removed, content coding kept), each record its own gzip member. A request's result
+ * comes only after its records are written whole. Caller-allocated like lf_options_t: zero (or
+ * NULL) means the default, the reserved slots must be zero. Strings are copied. */
+typedef struct lf_warc_options_s {
+  const char *name;         /* required: files are NAME.warc.gz (or NAME.warc), and when that
+                               exists or max_size rolls over, NAME-00001.warc.gz, ...; never
+                               overwritten (created with O_EXCL) */
+  unsigned flags;           /* LF_WARC_* above */
+  uint64_t max_size;        /* start the next file once a file reaches this many bytes, at a
+                               record boundary; 0: no limit */
+  const char *const *info;  /* extra warcinfo fields ("name: value"), NULL-terminated, such as
+                               the command line; software, format and hostname are written */
+  void *reserved[8];        /* must be zero: room for new fields */
+} lf_warc_options_t;
 
 #define LF_DEFAULT_IN_FLIGHT 64
 #define LF_DEFAULT_MAX_SIZE (100u * 1024 * 1024)

@@ -16,6 +16,7 @@
 #include "errmsg.h"
 #include "longopt.h"
 #include "report.h"
+#include "safe_text.h"
 #include "shard.h"
 #include "status.h"
 #include "loopfetch.h"
@@ -55,6 +56,14 @@ static const char usage_text[] =
     "                            terminal\n"
     "      --json                print one JSON object on stdout: the summary, or\n"
     "                            the error\n"
+    "      --warc-file NAME      also archive every request and response in\n"
+    "                            NAME.warc.gz (WARC/1.1; see README, Archiving)\n"
+    "      --no-warc-compression write NAME.warc, uncompressed\n"
+    "      --warc-max-size SIZE  start NAME-00001.warc.gz, ... once a file reaches\n"
+    "                            SIZE (k/M/G suffix)\n"
+    "      --warc-cdx            also write NAME.cdxj, the index pywb reads\n"
+    "      --no-warc-dedup       archive identical bodies again instead of as\n"
+    "                            revisit records (--warc-dedup, the default)\n"
     "      --trace FILE          write a Chrome trace (Perfetto, chrome://tracing)\n"
     "      --waterfall FILE.svg  write an SVG waterfall: one bar per URL over time\n"
     "\n"
@@ -130,7 +139,13 @@ enum {
   OPT_WORKER,
   OPT_EPOCH,
   OPT_REFRESH,
-  OPT_CONTENT_DISPOSITION
+  OPT_CONTENT_DISPOSITION,
+  OPT_WARC_FILE,
+  OPT_NO_WARC_COMPRESSION,
+  OPT_WARC_MAX_SIZE,
+  OPT_WARC_CDX,
+  OPT_WARC_DEDUP,
+  OPT_NO_WARC_DEDUP
 };
 
 static const struct option long_options[] = {
@@ -167,6 +182,12 @@ static const struct option long_options[] = {
     {"verbose", no_argument, NULL, 'v'},
     {"refresh", no_argument, NULL, OPT_REFRESH},
     {"content-disposition", no_argument, NULL, OPT_CONTENT_DISPOSITION},
+    {"warc-file", required_argument, NULL, OPT_WARC_FILE},
+    {"no-warc-compression", no_argument, NULL, OPT_NO_WARC_COMPRESSION},
+    {"warc-max-size", required_argument, NULL, OPT_WARC_MAX_SIZE},
+    {"warc-cdx", no_argument, NULL, OPT_WARC_CDX},
+    {"warc-dedup", no_argument, NULL, OPT_WARC_DEDUP},
+    {"no-warc-dedup", no_argument, NULL, OPT_NO_WARC_DEDUP},
     {"worker", no_argument, NULL, OPT_WORKER},     /* internal: a --procs child */
     {"epoch", required_argument, NULL, OPT_EPOCH}, /* internal: the parent's clock */
     {"help", no_argument, NULL, 'h'},
@@ -323,6 +344,100 @@ static int parse_transfer_option(int c, const char *arg, lf_cli_t *cfg) {
   }
 }
 
+/* --warc-*: the archive (README, "Archiving (WARC)"). */
+static int parse_warc_option(int c, const char *arg, lf_cli_t *cfg) {
+  lf_warc_options_t *w = &cfg->warc;
+  switch (c) {
+  case OPT_WARC_FILE:
+    if (!*arg) return usage_error("empty --warc-file name%s", "");
+    if (looks_like_url(arg)) return refuse_url("--warc-file", "a file name", arg);
+    if (arg[strlen(arg) - 1] == '/')
+      return usage_error("--warc-file wants a file name (NAME gives NAME.warc.gz), not the "
+                         "folder '%s'",
+                         arg);
+    w->name = arg;
+    return 1;
+  case OPT_NO_WARC_COMPRESSION:
+    w->flags |= LF_WARC_NO_COMPRESSION;
+    break;
+  case OPT_WARC_MAX_SIZE:
+    if (parse_size(arg, &w->max_size) < 0)
+      return usage_error("--warc-max-size wants bytes with an optional k/M/G suffix, not '%s'",
+                         arg);
+    break;
+  case OPT_WARC_CDX:
+    w->flags |= LF_WARC_CDX;
+    break;
+  case OPT_WARC_DEDUP:
+    w->flags &= ~LF_WARC_NO_DEDUP;
+    break;
+  case OPT_NO_WARC_DEDUP:
+    w->flags |= LF_WARC_NO_DEDUP;
+    break;
+  default:
+    return 0;
+  }
+  cfg->warc_option_given = 1;
+  return 1;
+}
+
+/* Values that may hold secrets: header values, credentials. The warcinfo record keeps the
+ * command line without them (a WARC file is shared; a password must not travel with it). */
+static int secret_value_option(const char *opt) {
+  static const char *const secret[] = {"-H", "--header", "-u", "--user", "--proxy-user",
+                                       "--password", "--proxy", "--netrc-file", NULL};
+  for (int i = 0; secret[i]; i++) {
+    size_t n = strlen(secret[i]);
+    if (strncmp(opt, secret[i], n) == 0 && (opt[n] == '\0' || opt[n] == '=')) return 1;
+  }
+  return 0;
+}
+
+/* "command-line: loopfetch ARGS", for the warcinfo record: secrets shown as ***, a URL's
+ * userinfo as ***@, control characters escaped (lf__display). */
+static char *warc_command_line(int argc, char **argv) {
+  size_t cap = 64, len = 0;
+  char *out = malloc(cap);
+  if (!out) return NULL;
+  len = (size_t)snprintf(out, cap, "command-line: loopfetch");
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    char *shown = NULL;
+    const char *eq = a[0] == '-' ? strchr(a, '=') : NULL;
+    if (i > 1 && secret_value_option(argv[i - 1]) && !strchr(argv[i - 1], '=')) {
+      shown = strdup("***");
+    } else if (eq && secret_value_option(a)) {
+      if ((shown = malloc((size_t)(eq - a) + 5))) {
+        memcpy(shown, a, (size_t)(eq - a));
+        memcpy(shown + (eq - a), "=***", 5);
+      }
+    } else {
+      shown = lf__display(a, strstr(a, "://") != NULL);
+    }
+    if (!shown) {
+      free(out);
+      return NULL;
+    }
+    size_t n = strlen(shown);
+    if (len + n + 2 > cap) {
+      while (len + n + 2 > cap)
+        cap *= 2;
+      char *grown = realloc(out, cap);
+      if (!grown) {
+        free(shown);
+        free(out);
+        return NULL;
+      }
+      out = grown;
+    }
+    out[len++] = ' ';
+    memcpy(out + len, shown, n + 1);
+    len += n;
+    free(shown);
+  }
+  return out;
+}
+
 static long online_cpus(void) {
   long n = sysconf(_SC_NPROCESSORS_ONLN);
   return n > 0 ? n : 1;
@@ -415,6 +530,37 @@ static int parse_job_option(int c, const char *arg, lf_cli_t *cfg) {
   }
 }
 
+/* The archive's name for this process: NAME, or NAME-K-of-N for --shard K/N, so that shards
+ * writing into one folder never share a file. */
+static int check_warc(lf_cli_t *cfg) {
+  lf_warc_options_t *w = &cfg->warc;
+  if (!w->name) {
+    if (cfg->warc_option_given)
+      return usage_error("--no-warc-compression, --warc-max-size, --warc-cdx and "
+                         "--[no-]warc-dedup need --warc-file NAME%s",
+                         "");
+    return 0;
+  }
+  if (cfg->mode == LF_MODE_PROCS || cfg->mode == LF_MODE_COMPARE)
+    return usage_error("--warc-file works in one loop (with or without --shard): not yet with "
+                       "-p or --compare%s",
+                       "");
+  if (cfg->links_only) return 0; /* --links writes nothing */
+  static char name[4200];
+  if (cfg->shard_n) {
+    snprintf(name, sizeof(name), "%s-%u-of-%u", w->name, cfg->shard_k, cfg->shard_n);
+    w->name = name;
+  }
+  static char *cmdline;
+  if (!cmdline) cmdline = warc_command_line(cfg->argc, cfg->argv);
+  if (!cmdline) return usage_error("out of memory%s", "");
+  cfg->warc_info[0] = cmdline;
+  cfg->warc_info[1] = NULL;
+  w->info = cfg->warc_info;
+  cfg->fetch.warc = w;
+  return 0;
+}
+
 static int check_combination(lf_cli_t *cfg) {
   if (cfg->mode == LF_MODE_COMPARE && cfg->input && strcmp(cfg->input, "-") == 0)
     return usage_error("--compare runs the job three times: give -i a file, not stdin%s", "");
@@ -432,7 +578,7 @@ static int check_combination(lf_cli_t *cfg) {
   if (cfg->refresh && cfg->mode == LF_MODE_COMPARE) /* its runs always fetch everything */
     return usage_error("--refresh and --compare do not go together%s", "");
   if (cfg->procs == 0 && cfg->mode == LF_MODE_COMPARE) cfg->procs = (unsigned)online_cpus();
-  return 0;
+  return check_warc(cfg);
 }
 
 /* Names the option getopt stopped at: for a short one the letter itself, so "-nc" (wget's
@@ -479,6 +625,7 @@ int lf__cli_parse(int argc, char **argv, lf_cli_t *cfg) {
   while ((c = getopt_long(argc, argv, shortopts, long_options, NULL)) != -1) {
     int rc = parse_transfer_option(c, optarg, cfg);
     if (rc == 0) rc = parse_job_option(c, optarg, cfg);
+    if (rc == 0) rc = parse_warc_option(c, optarg, cfg);
     if (rc < 0) return -1;
     if (rc > 0) continue;
     switch (c) {

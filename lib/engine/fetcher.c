@@ -62,6 +62,7 @@ static int copy_options(lf_fetcher_t *f, const lf_options_t *in) {
   if (o.retry_base_ms <= 0) o.retry_base_ms = 500;
   if (o.retry_max_wait_ms <= 0) o.retry_max_wait_ms = 30000;
   o.headers = NULL; /* copied into header_list */
+  o.warc = NULL;    /* the WARC files are opened from it (capture.c) */
   f->opts = o;
   f->opt_strings = block;
   return 0;
@@ -121,6 +122,7 @@ static void release(lf_fetcher_t *f) {
   curl_slist_free_all(f->header_list);
   f->header_list = NULL;
   lf__pace_free(f);
+  lf__capture_close(f); /* every transfer has reported: no archive job is left */
 }
 
 int lf_fetcher_new(uv_loop_t *loop, const lf_options_t *opts, lf_result_cb on_result,
@@ -143,6 +145,7 @@ int lf_fetcher_new(uv_loop_t *loop, const lf_options_t *opts, lf_result_cb on_re
   int rc = copy_options(f, opts);
   if (rc == 0) rc = copy_headers(f, opts ? opts->headers : NULL);
   if (rc == 0) rc = setup_curl(f);
+  if (rc == 0 && opts) rc = lf__capture_open(f, opts->warc);
   if (rc == 0)
     rc = lf__loop_init(f); /* last: after it the timer must be closed, not just dropped */
   if (rc < 0) {
@@ -286,6 +289,7 @@ void lf__fetcher_refill(lf_fetcher_t *f) {
 
 void lf__fetcher_report(lf__transfer_t *t) {
   lf_fetcher_t *f = t->fetcher;
+  if (t->capture && lf__capture_busy(t)) return; /* its records first: capture.c calls again */
   if (t->done_ns) f->writing--;                 /* counted by lf__transfer_done() */
   if (t->retry_ms >= 0 && f->closing == OPEN) { /* not over yet: back to the queue, later */
     lf__pending_t *p = t->req;

@@ -10,6 +10,8 @@
 
 typedef struct lf__transfer_s lf__transfer_t;
 typedef struct lf__pending_s lf__pending_t;
+typedef struct lf__capture_s lf__capture_t;
+struct lf__warc_file_s;
 
 /* https connections per host (h2.c): what libcurl's cap is and what it was learned from. */
 typedef struct lf__h2_s {
@@ -92,6 +94,8 @@ struct lf_fetcher_s {
   int closing, in_refill;
   int in_body;  /* inside the body callback, so inside libcurl: starts wait for the wake timer */
   int wake_now; /* the wake timer is due at once: deferred starts or stream resumes wait */
+  struct lf__warc_file_s *warc; /* opts.warc: the WARC files (capture.c), or NULL */
+  size_t capture_buffered;      /* body bytes waiting to be archived, all transfers together */
 };
 
 /* A request waiting for a slot. One allocation: the struct, then url and file strings. */
@@ -177,6 +181,7 @@ struct lf__transfer_s {
   int conn_port;    /* h2.c: the local port of its connection, 0 before it has one */
   int abort_status; /* why the write callback stopped the transfer (LF_ETOOBIG, LF_EIO) */
   long retry_ms;    /* >= 0: the attempt failed transiently; try again after this long */
+  lf__capture_t *capture; /* opts.warc: what this attempt sent and received (capture.c) */
   char errbuf[CURL_ERROR_SIZE];
   char error[CURL_ERROR_SIZE + 128];
 };
@@ -273,6 +278,18 @@ void lf__loop_kick(lf_fetcher_t *f);         /* loop.c: let libcurl run what is 
 #define LF__DISK_JOBS ((int)(sizeof(((lf_fetcher_t *)0)->batches) / sizeof(lf__batch_t)))
 void lf__disk_submit(lf_fetcher_t *f, lf__sink_t *s); /* queues s; lf__disk_start() runs it */
 void lf__disk_start(lf_fetcher_t *f);                 /* starts batches while any are free */
+
+/* capture.c: requests and responses archived as WARC records (lf_options_t.warc) */
+int lf__capture_open(lf_fetcher_t *f, const lf_warc_options_t *o); /* at lf_fetcher_new */
+void lf__capture_close(lf_fetcher_t *f);                           /* at teardown */
+int lf__capture_configure(CURL *easy, int on); /* a new easy handle: debug callback on or off */
+int lf__capture_start(lf__transfer_t *t);      /* an attempt starts */
+void lf__capture_ip(lf__transfer_t *t, const char *ip); /* pre-request: the peer's address */
+int lf__capture_full(lf__transfer_t *t); /* the write callback should pause: archive behind */
+int lf__capture_body(lf__transfer_t *t, const char *data, size_t len); /* bytes it accepted */
+void lf__capture_end(lf__transfer_t *t, CURLcode result); /* the network part is over */
+int lf__capture_busy(lf__transfer_t *t); /* records still being written: the report waits */
+void lf__capture_free(lf__transfer_t *t);
 
 #define LF__CONTAINER_OF(ptr, type, field) ((type *)((char *)(ptr)-offsetof(type, field)))
 

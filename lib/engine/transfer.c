@@ -93,19 +93,24 @@ static size_t on_write(char *data, size_t size, size_t nmemb, void *userp) {
   size_t len = size * nmemb;
   if (!t->checked_code && check_code(t) < 0) return 0;
   if (t->abort_status) return 0; /* failed outside this callback (watchdog, socket) */
+  if (t->capture && lf__capture_full(t)) { /* the archive is behind: wait for it */
+    t->paused_once = 1;
+    return CURL_WRITEFUNC_PAUSE;
+  }
+  size_t rc;
   if (t->http_code >= 400) {
     t->discarded += len;
     t->progress_ms = uv_now(t->fetcher->loop);
-    return t->discarded > LF__DISCARD_MAX ? 0 : len;
-  }
-  size_t rc;
-  if (t->decoder) {
+    rc = t->discarded > LF__DISCARD_MAX ? 0 : len;
+  } else if (t->decoder) {
     rc = decode(t, data, len);
   } else {
     int r = deliver(t, data, len);
     rc = r == 1 ? CURL_WRITEFUNC_PAUSE : r < 0 ? 0 : len;
   }
   if (rc == CURL_WRITEFUNC_PAUSE) t->paused_once = 1; /* its handle is not reused */
+  /* The archive keeps the bytes the transfer took, as received: before content decoding. */
+  if (rc == len && t->capture && lf__capture_body(t, data, len) < 0) return 0;
   return rc; /* 0: CURLE_WRITE_ERROR ends the transfer; why is recorded */
 }
 
@@ -125,6 +130,7 @@ static int on_progress(void *userp, curl_off_t dltotal, curl_off_t dlnow, curl_o
 static int on_prereq(void *userp, char *conn_primary_ip, char *conn_local_ip, int conn_primary_port,
                      int conn_local_port) {
   lf__transfer_t *t = userp;
+  lf__capture_ip(t, conn_primary_ip);
   if (!t->connected) {
     t->connected = 1;
     t->fetcher->connected++;
@@ -217,6 +223,11 @@ static int configure_shared(lf__transfer_t *t) {
   SET(CURLOPT_TIMEOUT_MS, o->timeout_ms);
   SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)o->max_size);
   SET(CURLOPT_SHARE, (CURLSH *)t->fetcher->share);
+  if (t->fetcher->warc && lf__capture_configure(e, 1) < 0) { /* the request as sent (capture.c) */
+    rc = CURLE_UNKNOWN_OPTION;
+    what = "CURLOPT_DEBUGFUNCTION";
+    goto fail;
+  }
   /* CURLOPT_BUFFERSIZE stays at libcurl's default: with 8 KiB, libcurl 7.88 left HTTP/2
    * responses of 8-16 KiB on a reused connection waiting for its 1 s internal timer, and
    * refused the option on a reused handle (bench/RESULTS.md). */
@@ -311,6 +322,8 @@ int lf__transfer_start(lf__transfer_t *t, lf__pending_t *req) {
     return LF_ENOMEM;
   }
   if (rc == 0) rc = configure_request(t);
+  if (rc == 0 && (rc = lf__capture_start(t)) < 0)
+    lf__transfer_set_error(t, rc, "cannot archive the transfer: %s", lf_strerror(rc));
   if (rc == 0) {
     CURLMcode mrc = curl_multi_add_handle(t->fetcher->multi, t->easy);
     if (mrc != CURLM_OK) {
@@ -521,6 +534,7 @@ void lf__transfer_done(lf__transfer_t *t, CURLcode result) {
   t->done_ns = lf__now_ns();
   if (curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &t->http_code) != CURLE_OK)
     t->http_code = 0;
+  lf__capture_end(t, result); /* what the network gave, whole or not, before the verdict */
   result = check_whole(t, result);
   lf__decoder_free(t->decoder); /* ~56 KiB of zlib state that the disk wait does not need */
   t->decoder = NULL;
@@ -569,6 +583,7 @@ void lf__transfer_recycle(lf__transfer_t *t) {
   free(t->last_modified);
   free(t->content_disposition);
   curl_slist_free_all(t->req_headers);
+  lf__capture_free(t);
   lf__sink_reset(&t->sink);
   curl_easy_cleanup(t->easy); /* only a transfer that failed to start still has one */
   lf_fetcher_t *f = t->fetcher;

@@ -53,6 +53,9 @@ typedef struct {
   lf_options_t fetch; /* transfer options (timeouts, retries, headers, ...) */
   const char *headers[LF_CLI_MAX_HEADERS + 1];
   size_t header_count;
+  lf_warc_options_t warc;     /* --warc-file and friends; fetch.warc points here when set */
+  const char *warc_info[2];   /* the warcinfo's command-line field, then NULL */
+  int warc_option_given;      /* a --warc-* option other than --warc-file (needs it) */
   uint64_t epoch_ns; /* --epoch (workers): the parent's uv_hrtime() at its start */
   char **argv;       /* for re-running ourselves (workers, --compare) */
   int argc;
