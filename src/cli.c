@@ -541,10 +541,8 @@ static int check_warc(lf_cli_t *cfg) {
                          "");
     return 0;
   }
-  if (cfg->mode == LF_MODE_PROCS || cfg->mode == LF_MODE_COMPARE)
-    return usage_error("--warc-file works in one loop (with or without --shard): not yet with "
-                       "-p or --compare%s",
-                       "");
+  if (cfg->mode == LF_MODE_COMPARE) /* three runs of one job: which would the archive be? */
+    return usage_error("--warc-file and --compare do not go together%s", "");
   if (cfg->links_only) return 0; /* --links writes nothing */
   static char name[4200];
   if (cfg->shard_n) {

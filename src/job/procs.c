@@ -47,6 +47,8 @@ struct lf__procs_s {
   worker_t *workers;
   char **argv;
   size_t argc;
+  size_t warc_arg; /* argv's --warc-file, set per worker (spawn_worker); 0: none */
+  const char *warc_name;
   const char *out_dir;
   int stopping;
 };
@@ -65,6 +67,26 @@ static int push_arg(lf__procs_t *p, const char *fmt, ...) {
   if (rc < 0) return -1;
   p->argv[++p->argc] = NULL;
   return 0;
+}
+
+/* --warc-file: each worker writes files of its own, NAME-pK (K from 1), rather than hand its
+ * records to one writer: the records are the bulk of the bytes (bodies as received), so piping
+ * them to the parent would copy every body once more and serialise their compression in one
+ * process, the opposite of why -p exists; files of their own need no coordination (each is
+ * created O_EXCL), and a worker that dies leaves its own file with whole records before a torn
+ * end, while the parent fetches (and archives, in NAME's files) what it had not reported. */
+static int warc_args(lf__procs_t *p, const lf_cli_t *cfg) {
+  const lf_warc_options_t *w = cfg->fetch.warc;
+  if (!w) return 0;
+  int rc = 0;
+  if (w->flags & LF_WARC_NO_COMPRESSION) rc |= push_arg(p, "--no-warc-compression");
+  if (w->flags & LF_WARC_NO_DEDUP) rc |= push_arg(p, "--no-warc-dedup");
+  if (w->flags & LF_WARC_CDX) rc |= push_arg(p, "--warc-cdx");
+  if (w->max_size) rc |= push_arg(p, "--warc-max-size=%llu", (unsigned long long)w->max_size);
+  p->warc_name = w->name;
+  p->warc_arg = p->argc;
+  rc |= push_arg(p, "--warc-file=%s-p0", w->name); /* spawn_worker puts the number in */
+  return rc;
 }
 
 static int build_argv(lf__procs_t *p, const lf_cli_t *cfg, unsigned concurrency) {
@@ -92,6 +114,7 @@ static int build_argv(lf__procs_t *p, const lf_cli_t *cfg, unsigned concurrency)
   if (o->cacert) rc |= push_arg(p, "--cacert=%s", o->cacert);
   for (size_t i = 0; i < cfg->header_count; i++)
     rc |= push_arg(p, "--header=%s", cfg->headers[i]);
+  rc |= warc_args(p, cfg);
   return rc ? LF_ENOMEM : 0;
 }
 
@@ -232,6 +255,12 @@ static int spawn_worker(lf__procs_t *p, worker_t *w) {
   stdio[2].data.fd = 2;
   uv_process_options_t opts = {
       .exit_cb = on_exit_cb, .file = p->argv[0], .args = p->argv, .stdio_count = 3, .stdio = stdio};
+  if (p->warc_arg) {
+    char *arg = NULL;
+    if (asprintf(&arg, "--warc-file=%s-p%u", p->warc_name, w->id + 1) < 0) return LF_ENOMEM;
+    free(p->argv[p->warc_arg]);
+    p->argv[p->warc_arg] = arg;
+  }
   int rc = uv_pipe_init(p->loop, &w->in, 0);
   if (rc < 0) return rc;
   if ((rc = uv_pipe_init(p->loop, &w->out, 0)) < 0) {

@@ -144,6 +144,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
 class ThreadingServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
 
+    def handle_error(self, request, client_address):
+        pass  # a client killed mid-body (warc_kill9_rerun) is expected
+
 
 class Server:
     def __init__(self):
@@ -539,6 +542,118 @@ def read_warc_loose(path):
         out.append(rec)
         off = end + 4 + n + 4
     return [r for r in out if r["type"] in ("request", "response", "revisit")]
+
+
+@case
+def warc_refresh_304(ctx):
+    """--refresh: a 304 is archived as a server-not-modified revisit (its request, the 304's
+    head), and the page stays as it was."""
+    paths = ["/plain.html", "/old.html"]
+    with Server() as srv:
+        out = ctx.dir("out")
+        p = ctx.run("-q", "-i", "-", "-o", out, stdin=urls(srv, paths))
+        check(p.returncode == 0, f"first run: exit {p.returncode}: {p.stderr[-300:]}")
+        p = ctx.run("-q", "--refresh", "-i", "-", "-o", out, "--warc-file", ctx.dir("r"),
+                    "--warc-cdx", stdin=urls(srv, paths))
+        check(p.returncode == 0, f"--refresh: exit {p.returncode}: {p.stderr[-300:]}")
+        by = check_archive(ctx.tmp, "r")
+        for u in paths:
+            req, rv = by[srv.base + u]
+            check(req["h"]["WARC-Type"] == "request" and b"If-None-Match: " in req["block"],
+                  f"{u}: the conditional request is not archived as sent")
+            check(rv["h"]["WARC-Type"] == "revisit" and
+                  rv["h"]["WARC-Profile"].endswith("/revisit/server-not-modified") and
+                  rv["h"]["WARC-Refers-To-Target-URI"] == srv.base + u and
+                  rv["status_line"].startswith("HTTP/1.1 304"), f"{u}: {rv['h']}")
+
+
+@case
+def warc_procs_and_shards(ctx):
+    """-p 2: each worker its own NAME-pK file; --shard K/N: NAME-K-of-N; together, every page
+    once, every file valid, payloads equal to the saved pages."""
+    paths = ["/plain.html", "/gzip.html", "/br.html", "/chunked.html", "/r1", "/same1.html",
+             "/same2.html"] + [f"/slow/{i}" for i in range(12)]
+    with Server() as srv:
+        out = ctx.dir("procs")
+        p = ctx.run("-q", "-p", "2", "-i", "-", "-o", out, "--warc-file", ctx.dir("pw"),
+                    "--warc-cdx", stdin=urls(srv, paths))
+        check(p.returncode == 0, f"-p 2: exit {p.returncode}: {p.stderr[-300:]}")
+        files = [os.path.basename(f) for f in warc_files(ctx.tmp, "pw")]
+        check({"pw-p1.warc.gz", "pw-p2.warc.gz"} <= set(files), f"-p 2 wrote {files}")
+        by = check_archive(ctx.tmp, "pw", out)
+        for u in paths:
+            check(srv.base + u in by, f"-p 2: no records of {u}")
+        sh = ctx.dir("shards")
+        for k in (1, 2):
+            p = ctx.run("-q", "--shard", f"{k}/2", "-i", "-", "-o", sh, "--warc-file",
+                        ctx.dir("sw"), stdin=urls(srv, paths))
+            check(p.returncode == 0, f"--shard {k}/2: exit {p.returncode}: {p.stderr[-300:]}")
+        files = sorted(os.path.basename(f) for f in warc_files(ctx.tmp, "sw"))
+        check(files == ["sw-1-of-2.warc.gz", "sw-2-of-2.warc.gz"], f"shards wrote {files}")
+        recs = []
+        for k in (1, 2):
+            recs += m.manifest(sh, os.path.join(sh, m.shard_manifest(k, 2)))
+        by = check_archive(ctx.tmp, "sw", sh, manifest=recs)
+        for u in paths:
+            check(srv.base + u in by, f"shards: no records of {u}")
+
+
+@case
+def warc_kill9_rerun(ctx):
+    """kill -9 mid-run: every whole gzip member is a valid record, every page the manifest
+    calls saved has its response in the file; the rerun starts a new file, leaves the old one
+    untouched, and finishes the job."""
+    paths = [f"/slow/{i}" for i in range(150)]
+    with Server() as srv:
+        out, w = ctx.dir("out"), ctx.dir("k")
+        proc = subprocess.Popen([ctx.exe, "-q", "-c", "3", "-i", "-", "-o", out, "--warc-file", w],
+                                stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+        proc.stdin.write(urls(srv, paths).encode())
+        proc.stdin.close()
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                if len(m.manifest(out)) >= 20:
+                    break
+            except (FileNotFoundError, json.JSONDecodeError):
+                pass
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        with open(w + ".warc.gz", "rb") as f:
+            raw = f.read()
+        whole, off = [], 0
+        while off < len(raw):  # members until a torn one (if the kill cut one)
+            d = zlib.decompressobj(wbits=31)
+            try:
+                data = d.decompress(raw[off:])
+            except zlib.error:
+                break
+            if not d.eof:
+                break
+            whole.append(parse_record(data, f"member@{off}"))
+            off = len(raw) - len(d.unused_data)
+        saved = [r for r in m.manifest(out) if r["status"] == "saved"]
+        check(len(saved) >= 20, f"only {len(saved)} pages saved before the kill")
+        responses = {h["WARC-Target-URI"]: blk for h, _, blk, _ in whole
+                     if h["WARC-Type"] == "response"}
+        for r in saved:
+            check(r["url"] in responses, f"{r['url']}: saved in the manifest, not in the WARC")
+            with open(os.path.join(out, r["file"]), "rb") as f:
+                check(responses[r["url"]].split(b"\r\n\r\n", 1)[1] == f.read(),
+                      f"{r['url']}: WARC payload differs from the saved page")
+        p = ctx.run("-q", "-c", "3", "-i", "-", "-o", out, "--warc-file", w,
+                    stdin=urls(srv, paths))
+        check(p.returncode == 0, f"rerun: exit {p.returncode}: {p.stderr[-300:]}")
+        with open(w + ".warc.gz", "rb") as f:
+            check(f.read() == raw, "the rerun changed the killed run's file")
+        check(os.path.exists(w + "-00001.warc.gz"), "the rerun did not start a new file")
+        by_file = {w + "-00001.warc.gz": read_warc(w + "-00001.warc.gz")}
+        warcio_checks(list(by_file), by_file)
+        again = {r["h"]["WARC-Target-URI"] for r in by_file[w + "-00001.warc.gz"]
+                 if r["h"]["WARC-Type"] == "response"}
+        check(again | set(responses) >= {srv.base + q for q in paths},
+              "some page is in neither file after the rerun")
 
 
 @case
