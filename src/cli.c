@@ -384,8 +384,9 @@ static int parse_warc_option(int c, const char *arg, lf_cli_t *cfg) {
 /* Values that may hold secrets: header values, credentials. The warcinfo record keeps the
  * command line without them (a WARC file is shared; a password must not travel with it). */
 static int secret_value_option(const char *opt) {
-  static const char *const secret[] = {"-H", "--header", "-u", "--user", "--proxy-user",
-                                       "--password", "--proxy", "--netrc-file", NULL};
+  static const char *const secret[] = {"-H",      "--header",     "-u",
+                                       "--user",  "--proxy-user", "--password",
+                                       "--proxy", "--netrc-file", NULL};
   for (int i = 0; secret[i]; i++) {
     size_t n = strlen(secret[i]);
     if (strncmp(opt, secret[i], n) == 0 && (opt[n] == '\0' || opt[n] == '=')) return 1;
