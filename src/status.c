@@ -26,6 +26,8 @@
 #include "longopt.h"
 #include "manifest.h"
 #include "layout.h"
+#include "safe_text.h"
+#include "urlkey.h"
 #include "record.h"
 #include "shard.h"
 
@@ -98,6 +100,17 @@ static int by_shard(const void *a, const void *b) {
   return strcmp(x->path ? x->path : "", y->path ? y->path : "");
 }
 
+/* The folder's key for URLs with a password (urlkey.h), if it has one. */
+static int add_key(lf__status_t *st, int dirfd) {
+  lf__urlkey_t k = {0};
+  if (lf__urlkey_load(&k, dirfd, 0) < 0) return 0;
+  lf__urlkey_t *keys = realloc(st->keys, (st->nkeys + 1) * sizeof(*keys));
+  if (!keys) return -1;
+  st->keys = keys;
+  st->keys[st->nkeys++] = k;
+  return 0;
+}
+
 static int add_folder(lf__status_t *st, const char *dir) {
   int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   DIR *d = dirfd < 0 ? NULL : opendir(dir);
@@ -110,6 +123,10 @@ static int add_folder(lf__status_t *st, const char *dir) {
   struct dirent *e;
   char path[4096];
   unsigned k, n;
+  if (add_key(st, dirfd) < 0) {
+    closedir(d);
+    return fail("out of memory", "", "");
+  }
   while ((e = readdir(d)))
     if (manifest_shard(e->d_name, &k, &n)) {
       snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
@@ -238,24 +255,83 @@ static int each_record(lf__status_t *st, size_t idx,
   return rc < 0 ? read_failed(s->path, rc) : 0;
 }
 
+/* A URL without a password: what it names (urlkey.h: the forms of one URL are one). */
+static uint64_t text_key(lf__status_t *st, const char *url) {
+  if ((st->parse || (st->parse = curl_url())) &&
+      curl_url_set(st->parse, CURLUPART_URL, url, 0) == CURLUE_OK)
+    return lf__url_identity(st->parse, url);
+  return lf__hash64(url, strlen(url));
+}
+
+/* A record's URL: its url_id if it has a password (the shown "***@" is every user's). */
+static uint64_t record_key(lf__status_t *st, const lf__record_t *r) {
+  uint64_t id;
+  if (r->url_id && lf__url_id_parse(r->url_id, &id)) return id;
+  return text_key(st, r->url);
+}
+
 static int note_record(lf__status_t *st, size_t idx, const lf__record_t *r) {
   int added;
   unsigned s = state_of(r, st->shard[idx].dirfd), v = (unsigned)idx << 4 | s;
-  uint32_t *slot = lf__hmap_put(&st->url, lf__hash64(r->url, strlen(r->url)), v, &added);
+  uint32_t *slot = lf__hmap_put(&st->url, record_key(st, r), v, &added);
   if (!slot) return fail("out of memory", "", "");
   if (!added && (is_done(s) || !is_done(ST_STATE(*slot)))) *slot = v;
   return 0;
 }
 
-/* --urls: each URL not done, once, in manifest order. */
-static int print_undone(lf__status_t *st, size_t idx, const lf__record_t *r) {
+/* --urls: why each failed URL failed, from its last failed record; and without -i, the URLs
+ * not done in manifest order (as the records show them). */
+static int note_undone(lf__status_t *st, size_t idx, const lf__record_t *r) {
   (void)idx;
-  uint32_t *v = lf__hmap_get(&st->url, lf__hash64(r->url, strlen(r->url)));
-  if (v && !is_done(ST_STATE(*v)) && !(*v & ST_PRINTED)) {
-    *v |= ST_PRINTED;
-    fprintf(st->out, "%s\n", r->url);
+  uint64_t key = record_key(st, r);
+  uint32_t *v = lf__hmap_get(&st->url, key);
+  if (!v || is_done(ST_STATE(*v))) return 0;
+  int added;
+  uint32_t *at = lf__hmap_put(&st->undone_at, key, (uint32_t)st->nundone, &added);
+  if (!at) return fail("out of memory", "", "");
+  if (added) {
+    if (st->nundone == st->undone_cap) {
+      size_t cap = st->undone_cap ? st->undone_cap * 2 : 64;
+      lf__st_undone_t *u = realloc(st->undone, cap * sizeof(*u));
+      if (!u) return fail("out of memory", "", "");
+      st->undone = u;
+      st->undone_cap = cap;
+    }
+    st->undone[st->nundone++] = (lf__st_undone_t){strdup(r->url), NULL, key};
+    if (!st->undone[*at].url) return fail("out of memory", "", "");
+  }
+  lf__st_undone_t *u = &st->undone[*at];
+  if (r->status_text && strcmp(r->status_text, "failed") == 0) {
+    free(u->why);
+    if (!(u->why = strdup(r->error && *r->error ? r->error : "failed")))
+      return fail("out of memory", "", "");
   }
   return 0;
+}
+
+/* "# why" before a URL of --urls: a comment line, which -i skips. */
+static void print_why(lf__status_t *st, uint64_t key, unsigned state) {
+  const uint32_t *at = lf__hmap_get(&st->undone_at, key);
+  const char *why = at ? st->undone[*at].why : NULL;
+  char *shown = why ? lf__display(why, 0) : NULL;
+  if (state == LF_ST_FAILED)
+    fprintf(st->out, "# failed: %s\n", shown ? shown : "(no reason recorded)");
+  else if (state == LF_ST_INTERRUPTED)
+    fprintf(st->out, "# interrupted: stopped before it finished\n");
+  else if (state == LF_ST_GONE)
+    fprintf(st->out, "# gone: saved, but its file is no longer in the folder\n");
+  else
+    fprintf(st->out, "# missing: no run has recorded it\n");
+  free(shown);
+}
+
+static void print_undone_records(lf__status_t *st) {
+  for (size_t i = 0; i < st->nundone; i++) {
+    const lf__st_undone_t *u = &st->undone[i];
+    uint32_t *v = lf__hmap_get(&st->url, u->key);
+    print_why(st, u->key, v ? ST_STATE(*v) : LF_ST_FAILED);
+    fprintf(st->out, "%s\n", u->url);
+  }
 }
 
 /* Trims like the job does: spaces around, '#' comments and blank lines skipped. */
@@ -274,7 +350,26 @@ static size_t missing_shard(const lf__status_t *st, const char *url) {
   return find_shard(st, lf__shard_of(url, st->n) + 1, st->n);
 }
 
-/* -i LIST: every URL without a record is missing (once, however often the list has it). */
+/* A list URL's key: with a password, its url_id under the key of a folder whose records
+ * have it (several folders may each have their own key); else what it names. */
+static uint64_t list_key(lf__status_t *st, const char *u) {
+  size_t off;
+  if (lf__url_userinfo(u, &off)) {
+    uint64_t first = 0;
+    for (size_t i = 0; i < st->nkeys; i++) {
+      uint64_t id = lf__url_id(&st->keys[i], u, NULL);
+      if (lf__hmap_get(&st->url, id)) return id;
+      if (i == 0) first = id;
+    }
+    if (st->nkeys) return first;
+    return lf__hash64(u, strlen(u)); /* no key: no record can be this URL's */
+  }
+  return text_key(st, u);
+}
+
+/* -i LIST: every URL without a record is missing (once, however often the list has it). With
+ * --urls, each URL not done is printed here, in list order and as the list has it (so that -i
+ * reads it back, password included: it is the list's own text), after a comment saying why. */
 static int read_list(lf__status_t *st) {
   FILE *f = strcmp(st->input, "-") == 0 ? stdin : fopen(st->input, "re");
   if (!f) {
@@ -289,10 +384,15 @@ static int read_list(lf__status_t *st) {
     int added;
     size_t idx = missing_shard(st, u);
     unsigned v = (idx == SIZE_MAX ? ST_NOSHARD : (unsigned)idx) << 4 | LF_ST_MISSING;
-    uint32_t *slot = lf__hmap_put(&st->url, lf__hash64(u, strlen(u)), v, &added);
-    if (!slot) rc = fail("out of memory", "", "");
+    uint64_t key = list_key(st, u);
+    uint32_t *slot = lf__hmap_put(&st->url, key, v, &added);
+    if (!slot) {
+      rc = fail("out of memory", "", "");
+      break;
+    }
     if (added && idx == SIZE_MAX) st->unattributed_missing++;
-    if (added && st->urls) {
+    if (st->urls && !is_done(ST_STATE(*slot)) && !(*slot & ST_PRINTED)) {
+      print_why(st, key, ST_STATE(*slot));
       fprintf(st->out, "%s\n", u);
       *slot |= ST_PRINTED;
     }
@@ -355,8 +455,9 @@ static int run(lf__status_t *st, int argc, char **argv) {
     if (st->shard[i].path && each_record(st, i, note_record) < 0) return LF_EXIT_LOCAL;
   if (st->urls)
     for (size_t i = 0; i < st->nshard; i++)
-      if (st->shard[i].path && each_record(st, i, print_undone) < 0) return LF_EXIT_LOCAL;
+      if (st->shard[i].path && each_record(st, i, note_undone) < 0) return LF_EXIT_LOCAL;
   if (st->input && read_list(st) < 0) return LF_EXIT_LOCAL;
+  if (st->urls && !st->input) print_undone_records(st);
   lf__hmap_each(&st->url, count_one, st);
   if (st->json)
     lf__status_print_json(st);
@@ -386,5 +487,13 @@ int lf__status_main(int argc, char **argv) {
   }
   free(st.shard);
   lf__hmap_free(&st.url);
+  lf__hmap_free(&st.undone_at);
+  for (size_t i = 0; i < st.nundone; i++) {
+    free(st.undone[i].url);
+    free(st.undone[i].why);
+  }
+  free(st.undone);
+  free(st.keys);
+  curl_url_cleanup(st.parse);
   return rc;
 }

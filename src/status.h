@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include "hmap.h"
+#include "urlkey.h"
 
 /* What became of a URL, as far as the manifests tell. */
 typedef enum {
@@ -27,6 +28,12 @@ typedef struct {
   size_t torn; /* lines that are not whole records (a run killed mid-write) */
 } lf__st_shard_t;
 
+/* --urls: a URL not done, as its records show it, and why its last failure failed. */
+typedef struct {
+  char *url, *why;
+  uint64_t key;
+} lf__st_undone_t;
+
 typedef struct {
   int json, urls, shards; /* --json, --urls, --shards */
   const char *input;      /* -i LIST: the job's URLs, so missing ones are known */
@@ -36,6 +43,12 @@ typedef struct {
   lf__hmap_t url;              /* hash of URL -> shard index << 4 | printed << 3 | state */
   size_t unattributed_missing; /* missing URLs whose shard is unknown (no common N) */
   FILE *out;
+  lf__urlkey_t *keys; /* each folder's key, for the list's URLs with a password */
+  size_t nkeys;
+  CURLU *parse;         /* reused to read each URL (urlkey.h: lf__url_identity) */
+  lf__hmap_t undone_at; /* --urls: URL's key -> its entry in undone */
+  lf__st_undone_t *undone;
+  size_t nundone, undone_cap;
 } lf__status_t;
 
 /* The subcommand: argv[0] is "status". Returns the exit status (0: the job is complete). */

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 #include "frontier.h"
+#include "urlkey.h"
 #include "job_end.h"
 #include "job_record.h"
 
@@ -28,6 +29,17 @@ static char *trim(char *s) {
   while (n && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' ' || s[n - 1] == '\t'))
     s[--n] = '\0';
   return s;
+}
+
+/* Whether the URL just parsed into job->url is read for the first time: an input line that
+ * repeats one (lf__url_identity: as written, or differing only in the scheme's and host's
+ * case, a default port, the fragment) is dropped, as a list page's repeated links are. The set
+ * keeps a 64-bit hash of each URL, 6 bytes (nameset.c): two different URLs with the same hash
+ * would count as one, odds about 3e-8 for a million URLs. 1 new, 0 seen, -1 out of memory. */
+static int first_time(job_t *job, const char *u) {
+  if (!job->input_seen && lf__names_new(&job->input_seen) < 0) return -1;
+  int rc = lf__names_add_key(job->input_seen, lf__url_identity(job->url, u));
+  return rc < 0 ? -1 : rc;
 }
 
 /* The next candidate URL, parsed into job->url: 1 with *url set, 0 at the end. */
@@ -59,6 +71,9 @@ int lf__frontier_next(job_t *job, const char **url) {
     char *u = trim(line);
     if (!nul && (!*u || *u == '#')) continue;
     const char *why = nul ? "the input line holds a NUL byte" : parse_url(job, u);
+    int first = why ? 1 : first_time(job, u);
+    if (first == 0) continue; /* a repeat: its first line is what the job does */
+    if (first < 0) why = "out of memory";
     if (!why) {
       *url = u;
       return 1;

@@ -10,6 +10,7 @@
 #include "layout.h"
 #include "lines.h"
 #include "manifest.h"
+#include "urlkey.h"
 #include "names.h"
 #include "procs.h"
 #include "progress.h"
@@ -37,8 +38,10 @@ typedef struct {
   int signals_watched;
   lf__report_t report;
   lf__names_t *names;
+  lf__names_t *input_seen; /* -i: the 64-bit keys of the URLs read so far, to drop repeats */
   int dirfd;               /* output folder: to see which pages a previous run completed */
   lf__manifest_t manifest; /* ours (locked) and what the folder's manifests say was saved */
+  lf__urlkey_t urlkey;     /* the folder's key for URLs with a password (urlkey.h) */
   int pid;                 /* ours, for the records (getpid() is a system call each time) */
   lf_links_t links;        /* list mode: what is left to feed starts at next_link */
   lf__refresh_t *refresh;  /* --refresh: the previous manifest's files and validators */

@@ -233,6 +233,7 @@ static void cleanup(job_t *job) {
   free(job->lists);
   free(job->list_tags);
   lf__names_free(job->names);
+  lf__names_free(job->input_seen);
   lf__refresh_free(job->refresh);
   curl_url_cleanup(job->url);
   lf__report_free(&job->report);

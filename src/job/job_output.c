@@ -95,6 +95,9 @@ static int open_manifest(job_t *job) {
             "loopfetch: warning: %s: its last record was cut short (a run was killed "
             "while writing it); removed, that page is fetched again\n",
             m->path);
+  /* URLs with a password are known by their url_id: the key, if the folder has one yet. */
+  (void)lf__urlkey_load(&job->urlkey, job->dirfd, 0);
+  m->urlkey = &job->urlkey;
   int rc = load_manifests(job);
   if (rc > 0) { /* a signal came while they loaded */
     lf__job_stop_on_signal(job, rc);

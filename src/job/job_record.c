@@ -4,8 +4,29 @@
 #include <string.h>
 #include "job_end.h"
 #include "job_record.h"
+#include "safe_text.h"
 
-void lf__job_record(job_t *job, const lf__record_t *rec, uintptr_t index) {
+/* A URL with a password is recorded with its url_id (urlkey.h), the key made on first need. */
+static void add_url_id(job_t *job, lf__record_t *rec, char *id) {
+  size_t off;
+  if (rec->url_id || !lf__url_userinfo(rec->url, &off)) return;
+  int was = job->urlkey.state;
+  int rc = lf__urlkey_load(&job->urlkey, job->dirfd, 1);
+  if (rc == 0) {
+    lf__url_id(&job->urlkey, rec->url, id);
+    rec->url_id = id;
+  } else if (was == 0 && job->cfg->mode != LF_MODE_WORKER) { /* said once */
+    fprintf(stderr,
+            "loopfetch: warning: cannot keep %s/%s: %s; a rerun fetches the pages of URLs "
+            "with a password again, and status does not find them\n",
+            job->cfg->out_dir, LF_URLKEY_FILE, strerror(-rc));
+  }
+}
+
+void lf__job_record(job_t *job, const lf__record_t *in, uintptr_t index) {
+  char id[LF_URL_ID_HEX + 1];
+  lf__record_t copy = *in, *rec = &copy;
+  add_url_id(job, rec, id);
   if (job->cfg->mode != LF_MODE_WORKER) {
     lf__report_record(&job->report, rec);
     return;

@@ -142,6 +142,11 @@ static int grow(lf__manifest_t *m) {
   return 0;
 }
 
+static int has_userinfo(const char *url) {
+  size_t off;
+  return lf__url_userinfo(url, &off) != 0;
+}
+
 /* One manifest line. A saved record says what the name holds now; a skipped (or, with
  * --refresh, unchanged) one confirms it, and carries the size since skipped records have
  * it. Failed and interrupted pages never touched the final name. */
@@ -152,8 +157,11 @@ static int add_line(lf__manifest_t *m, char *line) {
   confirms |= r.status == LF_REC_SKIPPED;
   if (r.status != LF_REC_SAVED && !confirms) return 0;
   if ((m->count + 1) * 4 > m->cap * 3 && grow(m) < 0) return LF_ENOMEM;
-  uint64_t name_key = lf__text_key(r.file);
-  uint32_t url_key = (uint32_t)lf__url_key(r.url);
+  uint64_t name_key = lf__text_key(r.file), id = lf__url_key(r.url);
+  /* A URL with a password is its url_id: its shown form ("***@") is every user's, and an
+   * older record without one cannot tell which user's page it is. */
+  if (has_userinfo(r.url) && (!r.url_id || !lf__url_id_parse(r.url_id, &id))) return 0;
+  uint32_t url_key = (uint32_t)id;
   name_key += !name_key; /* 0 marks a free slot */
   lf__saved_t *s = slot_of(m, name_key);
   if (confirms && (s->name_key ? s->url_key == url_key : r.bytes == 0))
@@ -253,7 +261,12 @@ int lf__manifest_lookup(const lf__manifest_t *m, const char *url, const char *na
   uint64_t name_key = lf__text_key(name);
   name_key += !name_key;
   const lf__saved_t *s = slot_of(m, name_key);
-  if (s->name_key == 0 || s->url_key != (uint32_t)lf__url_key(url)) return 0;
+  uint32_t url_key = (uint32_t)lf__url_key(url);
+  if (has_userinfo(url)) { /* known only by its url_id (urlkey.h) */
+    if (!m->urlkey || m->urlkey->state != 1) return 0;
+    url_key = (uint32_t)lf__url_id(m->urlkey, url, NULL);
+  }
+  if (s->name_key == 0 || s->url_key != url_key) return 0;
   *bytes = s->bytes;
   return 1;
 }

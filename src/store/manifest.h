@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "urlkey.h"
 
 /* The manifest's file name: DIR/loopfetch-manifest.jsonl, or .K-of-N.jsonl for a shard. */
 #define LF_MANIFEST_STEM "loopfetch-manifest"
@@ -21,7 +22,7 @@
  * 4 GiB. */
 typedef struct {
   uint64_t name_key; /* 0: free slot */
-  uint32_t url_key;  /* lf__url_key() of the URL last saved under the name, low bits */
+  uint32_t url_key;  /* url_key() of the URL last saved under the name, low bits */
   uint32_t bytes;    /* its size, low bits */
 } lf__saved_t;
 
@@ -35,6 +36,10 @@ typedef struct {
    * non-zero return stops the load, which returns it. NULL: never stopped. */
   int (*stop)(void *arg);
   void *stop_arg;
+  /* The folder's key (urlkey.h): a URL with a password is known by its url_id, never by
+   * its shown form, which is the same for every user. NULL or not loaded: such URLs are
+   * never found saved. */
+  const lf__urlkey_t *urlkey;
 } lf__manifest_t;
 
 void lf__manifest_init(lf__manifest_t *m);

@@ -4,6 +4,7 @@
 
 #include <curl/curl.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define LF_NAME_MAX 255 /* bytes, as NAME_MAX on Linux */
 
@@ -47,6 +48,9 @@ int lf__names_new(lf__names_t **out); /* nameset.c */
 /* Writes the unique variant of name into out (outlen >= LF_NAME_MAX + 1) and records it. */
 int lf__names_unique(lf__names_t *names, const char *name, char *out, size_t outlen);
 void lf__names_free(lf__names_t *names);
+/* The same set used for other keys (the -i input's URLs, to drop repeats): records the 64-bit
+ * key; 1 if it was new, 0 if recorded already, LF_ENOMEM. 6 bytes a key (nameset.c). */
+int lf__names_add_key(lf__names_t *set, uint64_t key);
 
 /* Writes "<stem>~n<ext>" for name (len bytes) to out (LF_NAME_MAX + 1 bytes), the stem cut on
  * a character boundary so the result fits LF_NAME_MAX. ext is the final extension (".html",

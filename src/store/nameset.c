@@ -179,6 +179,14 @@ int lf__names_unique(lf__names_t *names, const char *name, char *out, size_t out
   return 0;
 }
 
+int lf__names_add_key(lf__names_t *set, uint64_t key) {
+  if (!set) return LF_EINVAL;
+  key += !key; /* as name_hash: 0 is stored as 1 */
+  if (has(set, key)) return 0;
+  int err = add(set, key);
+  return err ? err : 1;
+}
+
 void lf__names_free(lf__names_t *names) {
   if (!names) return;
   lf__hmap_free(&names->recent);

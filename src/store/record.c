@@ -167,6 +167,10 @@ size_t lf__record_to_json(const lf__record_t *r, char *buf, size_t len) {
     put_key(&o, "last_modified");
     put_str(&o, r->last_modified);
   }
+  if (r->url_id) {
+    put_key(&o, "url_id");
+    put_str(&o, r->url_id);
+  }
   put(&o, "}\n", 2);
   if (len) buf[o.used < len ? o.used : len - 1] = '\0';
   return o.used;
@@ -255,6 +259,8 @@ static void assign_str(lf__record_t *r, const char *key, char *v) {
     r->etag = v;
   else if (strcmp(key, "last_modified") == 0)
     r->last_modified = v;
+  else if (strcmp(key, "url_id") == 0)
+    r->url_id = v;
   else if (strcmp(key, "status") == 0 && (r->status_text = v) != NULL)
     for (size_t s = 0; s < N_STATUS; s++)
       if (strcmp(v, status_names[s]) == 0) r->status = (lf__rec_status_t)s;

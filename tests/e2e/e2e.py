@@ -217,8 +217,9 @@ class Case:
 
 
 def pages_in(folder):
-    """Sorted page file names in folder (missing folder: none), the manifest left out."""
-    return sorted(n for n in os.listdir(folder) if not n.startswith("loopfetch-manifest")) \
+    """Sorted page file names in folder (missing folder: none), the program's own files left
+    out (loopfetch-*: the manifests, the key)."""
+    return sorted(n for n in os.listdir(folder) if not n.startswith("loopfetch-")) \
         if os.path.isdir(folder) else []
 
 

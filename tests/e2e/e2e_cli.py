@@ -503,6 +503,88 @@ def reserved_names(t):
             t.check(len(s.hits()) == before, "%s: the rerun fetched again" % label)
 
 
+@case
+def input_dedup(t):
+    """Issue 25, item 4: -i alone fetches a repeated URL once, as list pages do: the same line,
+    the same URL with another fragment, scheme or host case or the default port; another
+    query is another URL. In one loop, with -p 2 and streamed from stdin."""
+    s = t.site()
+    u = s.route("/d/dup", "<html><body>dup</body></html>")
+    port = u.split(":")[2].split("/")[0]
+    other = u + "?v=2"
+    lines = [u, u, u + "#part", "HTTP://127.0.0.1:%s/d/dup" % port, other, "  " + u + "  "]
+    inp = t.input_file("\n".join(lines) + "\n")
+    for label, args in (("loop", ["-i", inp]), ("procs", ["-p", "2", "-i", inp]),
+                        ("stdin", ["-i", "-"])):
+        out = t.path(label)
+        before = len(s.hits("/d/dup"))
+        p = t.run(*args, "-o", out, stdin=("\n".join(lines) + "\n").encode())
+        t.expect_exit(p, 0)
+        t.check(len(s.hits("/d/dup")) - before == 2, "%s: %d requests for 2 distinct URLs" % (
+            label, len(s.hits("/d/dup")) - before))
+        t.check(t.files(out) == ["dup.html", "dup~2.html"], "%s: files %s" % (label, t.files(out)))
+        recs = t.manifest(out)
+        t.check(sorted(r["url"] for r in recs) == sorted([u, other]), "%s: records %s" % (label, recs))
+
+
+@case
+def credentials_rerun_status(t):
+    """Issue 28, item 22 and issue 25, item 8: URLs with user:password@. The manifest never
+    holds the password, but each record of such a URL carries a url_id (a keyed hash; the key
+    in DIR/loopfetch-key, mode 0600), so a rerun skips the same user's page and fetches another
+    user's, and `status -i LIST` finds them (the README's `until loopfetch status` loop ends);
+    `status --urls` says why each URL is not done. One loop and -p 2."""
+    import base64
+    s = t.site()
+
+    def by_user(h):
+        auth = h.headers.get("Authorization", "")
+        user = base64.b64decode(auth[6:]).decode().split(":")[0] if auth.startswith("Basic ") else "-"
+        return 200, {"Content-Type": "text/plain"}, ("page of %s\n" % user).encode()
+
+    s.routes["/auth/x"] = by_user
+    base = s.base
+    ok = s.route("/p/ok", "<html><body>ok</body></html>")
+    gone = base + "/p/not-there"  # 404
+    u1, u2 = base.replace("://", "://u1:secret-one@") + "/auth/x", base.replace("://", "://u2:secret-two@") + "/auth/x"
+    for label, args in (("loop", []), ("procs", ["-p", "2"])):
+        out = t.path(label)
+        lst1 = t.input_file("\n".join([u1, ok, gone]) + "\n", name=label + "-1.txt")
+        t.expect_exit(t.run(*args, "--retries", "0", "-i", lst1, "-o", out), 1)
+        with open(os.path.join(out, e2e.MANIFEST)) as f:
+            text = f.read()
+        t.check("secret" not in text and "***@" in text, "%s: the manifest shows a password" % label)
+        recs = [r for r in t.manifest(out) if "auth" in r["url"]]
+        t.check(len(recs) == 1 and len(recs[0].get("url_id") or "") == 16,
+                "%s: no url_id in %s" % (label, recs))
+        st = os.stat(os.path.join(out, "loopfetch-key"))
+        t.check(st.st_mode & 0o777 == 0o600 and st.st_size == 32, "%s: key file %o %d" % (
+            label, st.st_mode & 0o777, st.st_size))
+        with open(os.path.join(out, "x")) as f:
+            t.check(f.read() == "page of u1\n", "%s: u1's page" % label)
+        p = t.run("status", "--urls", "-i", lst1, out)
+        t.expect_exit(p, 1)
+        t.check(p.out.splitlines() == ["# failed: HTTP 404", gone],
+                "%s: status --urls: %r" % (label, p.out))
+        # A job of URLs that all succeed: status says complete (the README's until-loop ends).
+        out = t.path(label + "-ok")
+        lst_ok = t.input_file("\n".join([u1, ok]) + "\n", name=label + "-ok.txt")
+        t.expect_exit(t.run(*args, "-i", lst_ok, "-o", out), 0)
+        p = t.run("status", "-i", lst_ok, out)
+        t.expect_exit(p, 0)
+        hits = len(s.hits("/auth/x"))
+        t.expect_exit(t.run(*args, "-i", lst_ok, "-o", out), 0)
+        t.check(len(s.hits("/auth/x")) == hits, "%s: the same user's page was fetched again" % label)
+        lst2 = t.input_file(u2 + "\n", name=label + "-2.txt")
+        t.expect_exit(t.run(*args, "-i", lst2, "-o", out), 0)
+        t.check(len(s.hits("/auth/x")) == hits + 1, "%s: another user's URL was skipped" % label)
+        with open(os.path.join(out, "x")) as f:
+            t.check(f.read() == "page of u2\n", "%s: u2 got u1's page" % label)
+        p = t.run("status", "-i", lst2, out)
+        t.expect_exit(p, 0)
+        t.check("secret" not in p.out + p.err, "%s: status shows a password" % label)
+
+
 # ---- (c) -v ----
 
 @case

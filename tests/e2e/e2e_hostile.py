@@ -116,7 +116,7 @@ def last_records(folder, pattern="loopfetch-manifest*.jsonl"):
 
 def pages(folder):
     return {n for n in os.listdir(folder)
-            if not n.startswith("loopfetch-manifest") and not n.startswith(".lf-")}
+            if not n.startswith("loopfetch-") and not n.startswith(".lf-")}
 
 
 def check_bytes(folder, recs):

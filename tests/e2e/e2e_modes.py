@@ -90,7 +90,7 @@ class Ctx:
 
 def pages_in(folder):
     """Page files only: no manifest (shards' included), no temporaries."""
-    return {n for n in os.listdir(folder) if not n.startswith("loopfetch-manifest")}
+    return {n for n in os.listdir(folder) if not n.startswith("loopfetch-")}
 
 
 def shard_manifest(k, n):

@@ -68,7 +68,11 @@ def status_job_view(ctx):
         check(js["total"]["missing"] == of[4], f"total: {js['total']}")
 
         p = ctx.status("--urls", "-i", lst, out)
-        redo = p.stdout.split()
+        redo = [l for l in p.stdout.splitlines() if not l.startswith("#")]
+        whys = [l for l in p.stdout.splitlines() if l.startswith("#")]
+        check(len(whys) == len(redo) and all(w.startswith("# missing: ") for w in whys
+                                             if not w.startswith("# failed: HTTP 500")),
+              f"--urls: a reason before each URL: {whys[:5]}")
         want_redo = {u for u in urls if shard_of(u, n) == 3} | ({flaky} if fk != 4 else set())
         check(set(redo) == want_redo and len(redo) == len(want_redo),
               f"--urls: {len(redo)} lines, want {len(want_redo)}")
@@ -160,7 +164,9 @@ def status_hostile_manifests(ctx):
     check(t["saved"] == 1 and t["gone"] == 4 and t["missing"] == 4 and t["torn"] == 1,
           f"absolute and '..' files must not count as done, the long line is torn: {t}")
     p = run_status(ctx, "--urls", "-i", lst, out)
-    check(sorted(p.stdout.split()) == sorted(urls[1:]), f"--urls: {p.stdout!r}")
+    redo = [l for l in p.stdout.splitlines() if not l.startswith("#")]
+    check(sorted(redo) == sorted(urls[1:]) and p.stdout.count("# gone: ") == 4,
+          f"--urls: {p.stdout!r}")
 
     # Shard names: N past --shard's 65536 is "other"; N = 65536 lists 65,535 shards not run.
     os.rename(man, os.path.join(out, "loopfetch-manifest.1-of-4294967294.jsonl"))
@@ -289,7 +295,7 @@ def files_under(folder):
     out = set()
     for d, _, files in os.walk(folder):
         out |= {os.path.relpath(os.path.join(d, f), folder) for f in files}
-    return {f for f in out if not f.startswith("loopfetch-manifest")}
+    return {f for f in out if not f.startswith("loopfetch-")}
 
 
 @case
