@@ -26,18 +26,18 @@ _loopfetch() {
     _loopfetch_status "$cur" "$prev"
     return
   fi
-  local opts="--select --input --links --output-dir --manifest --force --refresh
+  local opts="--select --extract --each --records --csv --save --input --links --output-dir --manifest --force --refresh
     --content-disposition --verbose --quiet --progress --json --trace --waterfall --concurrency
     --warc-file --no-warc-compression --warc-max-size --warc-cdx --warc-dedup --no-warc-dedup
     --retries --retry-max-wait --connect-timeout --stall-timeout --timeout --max-size --max-list-size --per-host
     --rate --wait --random-wait --user-agent --header --cacert --procs --shard --layout --compare --help --version
-    -i -o -v -q -c -H -p -h -V"
+    -e -i -o -v -q -c -H -p -h -V"
   case "$prev" in
   -o | --output-dir)
     mapfile -t COMPREPLY < <(compgen -d -- "$cur")
     return
     ;;
-  -i | --input | --manifest | --trace | --waterfall | --cacert | --warc-file)
+  -i | --input | --manifest | --trace | --waterfall | --cacert | --warc-file | --records | --csv)
     mapfile -t COMPREPLY < <(compgen -f -- "$cur")
     return
     ;;
@@ -45,7 +45,7 @@ _loopfetch() {
     mapfile -t COMPREPLY < <(compgen -W "flat hash host" -- "$cur")
     return
     ;;
-  --select | -c | --concurrency | --retries | --retry-max-wait | --connect-timeout | \
+  --select | -e | --extract | --each | -c | --concurrency | --retries | --retry-max-wait | --connect-timeout | \
     --stall-timeout | --timeout | --max-size | --max-list-size | --per-host | --rate | --wait | --user-agent | -H | \
     --header | -p | --procs | --shard | --warc-max-size)
     COMPREPLY=() # a value of the user's own

@@ -38,6 +38,18 @@ static const char usage_text[] =
     "      --links               print the links, one per line, and exit (writes\n"
     "                            nothing)\n"
     "\n"
+    "Extracting records (from the linked pages; without --select, from the\n"
+    "LIST_URLs / -i pages themselves):\n"
+    "  -e, --extract NAME=SEL[::text|::attr(A)|::url(A)]\n"
+    "                            a field of each record (repeatable); NAME[]=...\n"
+    "                            takes every match as a JSON array\n"
+    "      --each SEL            one record per match of SEL, its fields selected\n"
+    "                            among the match's descendants\n"
+    "      --records FILE        write records as JSON Lines ('-': stdout, the\n"
+    "                            default)\n"
+    "      --csv FILE            write records as CSV ('-': stdout)\n"
+    "      --save                keep the pages on disk too (also with -o)\n"
+    "\n"
     "Output:\n"
     "  -o, --output-dir DIR      save pages into DIR (default '" LF_DEFAULT_OUT_DIR "'), created\n"
     "                            if missing\n"
@@ -145,7 +157,11 @@ enum {
   OPT_WARC_MAX_SIZE,
   OPT_WARC_CDX,
   OPT_WARC_DEDUP,
-  OPT_NO_WARC_DEDUP
+  OPT_NO_WARC_DEDUP,
+  OPT_EACH,
+  OPT_RECORDS,
+  OPT_CSV,
+  OPT_SAVE
 };
 
 static const struct option long_options[] = {
@@ -188,6 +204,11 @@ static const struct option long_options[] = {
     {"warc-cdx", no_argument, NULL, OPT_WARC_CDX},
     {"warc-dedup", no_argument, NULL, OPT_WARC_DEDUP},
     {"no-warc-dedup", no_argument, NULL, OPT_NO_WARC_DEDUP},
+    {"extract", required_argument, NULL, 'e'},
+    {"each", required_argument, NULL, OPT_EACH},
+    {"records", required_argument, NULL, OPT_RECORDS},
+    {"csv", required_argument, NULL, OPT_CSV},
+    {"save", no_argument, NULL, OPT_SAVE},
     {"worker", no_argument, NULL, OPT_WORKER},     /* internal: a --procs child */
     {"epoch", required_argument, NULL, OPT_EPOCH}, /* internal: the parent's clock */
     {"help", no_argument, NULL, 'h'},
@@ -449,6 +470,25 @@ static int parse_job_option(int c, const char *arg, lf_cli_t *cfg) {
   switch (c) {
   case OPT_SELECT:
     cfg->selector = arg;
+    cfg->select_given = 1;
+    return 1;
+  case 'e':
+    if (cfg->field_count == LF_CLI_MAX_FIELDS)
+      return usage_error("too many -e/--extract options (at most 256)%s", "");
+    cfg->fields[cfg->field_count++] = arg;
+    return 1;
+  case OPT_EACH:
+    cfg->each = arg;
+    return 1;
+  case OPT_RECORDS:
+  case OPT_CSV:
+    if (!*arg)
+      return usage_error("%s wants a file name or '-'", c == OPT_CSV ? "--csv" : "--records");
+    if (looks_like_url(arg)) return refuse_url(c == OPT_CSV ? "--csv" : "--records", "a file", arg);
+    *(c == OPT_CSV ? &cfg->csv : &cfg->records) = arg;
+    return 1;
+  case OPT_SAVE:
+    cfg->save = 1;
     return 1;
   case 'i':
     if (looks_like_url(arg)) return refuse_url("--input", "a file of URLs", arg);
@@ -461,6 +501,7 @@ static int parse_job_option(int c, const char *arg, lf_cli_t *cfg) {
     if (!*arg) return usage_error("empty output folder name%s", "");
     if (looks_like_url(arg)) return refuse_url("--output-dir", "a folder", arg);
     cfg->out_dir = arg;
+    cfg->out_dir_given = 1;
     return 1;
   case OPT_MANIFEST:
     if (looks_like_url(arg)) return refuse_url("--manifest", "a file", arg);
@@ -560,6 +601,55 @@ static int check_warc(lf_cli_t *cfg) {
   return 0;
 }
 
+/* -e, --each, --records, --csv, --save: every field compiled now, so a malformed one is
+ * refused before the first request with its position (exit 2). */
+static int check_extraction(lf_cli_t *cfg) {
+  if (!cfg->field_count) {
+    const char *lone = cfg->each      ? "--each"
+                       : cfg->records ? "--records"
+                       : cfg->csv     ? "--csv"
+                       : cfg->save    ? "--save"
+                                      : NULL;
+    return lone ? usage_error("%s goes with -e/--extract NAME=SEL", lone) : 0;
+  }
+  char err[320], msg[600];
+  lf_extract_t *x = NULL;
+  if (lf_extract_new(cfg->each, &x, err, sizeof(err)) != 0) {
+    snprintf(msg, sizeof(msg), "--each '%.200s': %s", cfg->each, err);
+    return usage_error("%s", msg);
+  }
+  for (size_t i = 0; i < cfg->field_count; i++)
+    if (lf_extract_add(x, cfg->fields[i], err, sizeof(err)) != 0) {
+      lf_extract_free(x);
+      snprintf(msg, sizeof(msg), "-e '%.200s': %s", cfg->fields[i], err);
+      return usage_error("%s", msg);
+    }
+  lf_extract_free(x);
+  if (cfg->links_only)
+    return usage_error("--links prints links; -e extracts records: not both%s", "");
+  /* Until the crawl's levels land: one loop, and a start level that is either the pages or
+   * the list pages of --select. */
+  if (cfg->mode != LF_MODE_LOOP || cfg->shard_n)
+    return usage_error("-e/--extract runs in one loop for now: not with -p, --compare or "
+                       "--shard%s",
+                       "");
+  if (cfg->select_given && cfg->input)
+    return usage_error("-e with --select reads links from LIST_URLs, not -i%s", "");
+  if (!cfg->records && !cfg->csv) cfg->records = "-";
+  int json_out = cfg->records && strcmp(cfg->records, "-") == 0,
+      csv_out = cfg->csv && strcmp(cfg->csv, "-") == 0;
+  if (json_out && csv_out) return usage_error("--records - and --csv - both on stdout%s", "");
+  if (cfg->json && (json_out || csv_out))
+    return usage_error("--json takes stdout: give --records or --csv a file%s", "");
+  if (!cfg->select_given && cfg->list_count) { /* the start pages are the last level */
+    cfg->start_urls = cfg->list_urls;
+    cfg->start_count = cfg->list_count;
+    cfg->list_count = 0;
+  }
+  cfg->save = cfg->save || cfg->out_dir_given;
+  return 0;
+}
+
 static int check_combination(lf_cli_t *cfg) {
   if (cfg->mode == LF_MODE_COMPARE && cfg->input && strcmp(cfg->input, "-") == 0)
     return usage_error("--compare runs the job three times: give -i a file, not stdin%s", "");
@@ -577,7 +667,8 @@ static int check_combination(lf_cli_t *cfg) {
   if (cfg->refresh && cfg->mode == LF_MODE_COMPARE) /* its runs always fetch everything */
     return usage_error("--refresh and --compare do not go together%s", "");
   if (cfg->procs == 0 && cfg->mode == LF_MODE_COMPARE) cfg->procs = (unsigned)online_cpus();
-  return check_warc(cfg);
+  int rc = check_warc(cfg);
+  return rc ? rc : check_extraction(cfg);
 }
 
 /* Names the option getopt stopped at: for a short one the letter itself, so "-nc" (wget's
@@ -614,7 +705,7 @@ int lf__cli_parse(int argc, char **argv, lf_cli_t *cfg) {
    * (bench/RESULTS.md, "List page memory"): 32 MB is ~15 times the largest Wikipedia article
    * and keeps the parse near 420 MB. */
   cfg->fetch.max_memory_body = LF_CLI_MAX_LIST_SIZE;
-  static const char shortopts[] = ":i:o:qvc:H:p:hV";
+  static const char shortopts[] = ":i:o:qvc:H:p:e:hV";
   static const char *const hidden[] = {"worker", "epoch", NULL};
   char msg[768];
   if (lf__longopt_check(argc, argv, shortopts, long_options, hidden, msg, sizeof(msg)) < 0)

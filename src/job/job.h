@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <curl/curl.h>
 #include "settings.h"
+#include "extract_pages.h"
 #include "layout.h"
 #include "lines.h"
 #include "manifest.h"
@@ -73,6 +74,7 @@ typedef struct {
   lf__window_t window;  /* without -c: widens while the loop waits (window.h) */
   int idle_metrics;     /* a window is wanted and the loop measures its idle time */
   double clock_offset;  /* fetcher clock + offset = seconds since the job started */
+  lf__xpages_t *xpages; /* -e: the records of the last level's pages (extract_pages.h) */
 } job_t;
 
 #endif

@@ -49,6 +49,17 @@ static unsigned raise_fd_limit(void) {
   return budget > 1000000 ? 1000000 : (unsigned)budget;
 }
 
+/* -e: a page of the last level gives its records before its manifest line is written, so a
+ * page with a manifest line has its records (a crash between the two fetches it again). Pages
+ * linked from list pages are depth 1, start pages depth 0. */
+static void extract_records(job_t *job, const lf_result_t *r) {
+  const char *why = NULL;
+  const char *parent = job->cfg->list_count ? lf__xpages_parent(job->xpages, r->url) : NULL;
+  long n = lf__xpages_result(job->xpages, job->dirfd, job->cfg->fetch.max_memory_body, r, parent,
+                             job->cfg->list_count ? 1 : 0, &why);
+  if (n < 0) lf__job_fatal(job, LF_EXIT_LOCAL, "%s: %s", r->url, why ? why : lf_strerror((int)n));
+}
+
 static void on_result(lf_fetcher_t *f, const lf_result_t *r) {
   job_t *job = lf_fetcher_get_data(f);
   if (lf__job_is_list(job, r->data)) {
@@ -61,6 +72,7 @@ static void on_result(lf_fetcher_t *f, const lf_result_t *r) {
           ? uv_now(&job->loop) - job->trimmed_at >= TRIM_FEEDING_MS
           : job->since_trim >= TRIM_EVERY && uv_now(&job->loop) - job->trimmed_at >= TRIM_GAP_MS)
     lf__job_give_back_memory(job); /* the finished pages' handles and buffers were just freed */
+  if (job->xpages && r->status == 0 && r->http_code != 304) extract_records(job, r);
   lf__record_t rec;
   lf__record_from_result(&rec, r, job->signal != 0, job->clock_offset);
   rec.pid = job->pid;
@@ -174,6 +186,10 @@ static void start(job_t *job) {
     lf__job_start_lists(job); /* -i's URLs, if any, join the links once all are in */
     return;
   }
+  if (cfg->mode != LF_MODE_WORKER && cfg->start_count) {
+    lf__job_start_urls(job); /* -e without --select: the LIST_URLs are the pages */
+    return;
+  }
   if (cfg->mode == LF_MODE_WORKER ||
       (cfg->input && cfg->mode != LF_MODE_PROCS && !cfg->links_only)) {
     lf__job_start_pages(job, 0);
@@ -227,6 +243,7 @@ static void worker_usage_line(void) {
 static void cleanup(job_t *job) {
   if (job->input) lf__lines_close(job->input); /* the loop never ran: no handle is open */
   lf__manifest_close(&job->manifest);
+  lf__xpages_close(job->xpages);
   lf_links_free(&job->links);
   for (size_t i = 0; job->lists && i < job->cfg->list_count; i++)
     lf_links_free(&job->lists[i]);

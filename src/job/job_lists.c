@@ -78,6 +78,13 @@ void lf__job_links_ready(job_t *job) {
 }
 
 static void all_lists_in(job_t *job) {
+  const lf_cli_t *cfg = job->cfg;
+  for (size_t i = 0; job->xpages && i < cfg->list_count; i++) /* -e: each link's parent */
+    if (lf__xpages_note_parent(job->xpages, cfg->list_urls[i], job->lists[i].urls,
+                               job->lists[i].count) < 0) {
+      lf__job_fatal(job, LF_EXIT_LOCAL, "%s%s", "out of memory", "");
+      return;
+    }
   if (lf__frontier_merge_lists(job) < 0) {
     lf__job_fatal(job, LF_EXIT_LOCAL, "%s%s", "out of memory", "");
     return;
@@ -86,6 +93,27 @@ static void all_lists_in(job_t *job) {
   if (job->input) { /* -i's URLs join them: read the whole input, then go on */
     job->slurping = 1;
     if (lf__frontier_slurp(job) == 1) lf__job_links_ready(job); /* else lines are coming */
+    return;
+  }
+  lf__job_links_ready(job);
+}
+
+/* -e without --select: the start pages are the last level, fetched as pages (with -i's URLs
+ * after them), without duplicates. */
+void lf__job_start_urls(job_t *job) {
+  const lf_cli_t *cfg = job->cfg;
+  job->links.urls = calloc(cfg->start_count, sizeof(*job->links.urls));
+  for (size_t i = 0; job->links.urls && i < cfg->start_count; i++, job->links.count++)
+    if (!(job->links.urls[i] = strdup(cfg->start_urls[i]))) break;
+  if (!job->links.urls || job->links.count < cfg->start_count ||
+      lf__frontier_dedup(&job->links) < 0) {
+    lf__job_fatal(job, LF_EXIT_LOCAL, "%s%s", "out of memory", "");
+    return;
+  }
+  job->links_cap = cfg->start_count;
+  if (job->input) {
+    job->slurping = 1;
+    if (lf__frontier_slurp(job) == 1) lf__job_links_ready(job);
     return;
   }
   lf__job_links_ready(job);

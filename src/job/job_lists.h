@@ -7,6 +7,8 @@
 #include "job.h"
 
 void lf__job_start_lists(job_t *job);
+/* -e without --select: the LIST_URLs are the pages themselves (then -i's URLs). */
+void lf__job_start_urls(job_t *job);
 int lf__job_is_list(const job_t *job, const void *data); /* a request's data */
 void lf__job_on_list(job_t *job, const lf_result_t *r);
 /* Every URL is in job->links: print them (--links) or start the pages. */

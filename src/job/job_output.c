@@ -127,6 +127,10 @@ int lf__job_open_output(job_t *job) {
   }
   if (cfg->mode == LF_MODE_WORKER) return 0; /* the parent names, skips and keeps the manifest */
   if (open_manifest(job) < 0) return -1;
+  if (lf__xpages_open(&job->xpages, cfg) < 0) { /* -e: --records and --csv */
+    lf__job_finish(job, LF_EXIT_LOCAL);
+    return -1;
+  }
   /* --refresh: the validators of the pages saved so far, before this run's records go in. */
   if (cfg->refresh && (rc = lf__refresh_load(job->manifest.path, &job->refresh)) < 0) {
     lf__job_fatal(job, LF_EXIT_LOCAL, "cannot read manifest %s for --refresh: %s",

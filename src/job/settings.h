@@ -28,6 +28,7 @@ enum {
 typedef enum { LF_MODE_LOOP = 0, LF_MODE_PROCS, LF_MODE_WORKER, LF_MODE_COMPARE } lf_cli_mode_t;
 
 #define LF_CLI_MAX_HEADERS 64
+#define LF_CLI_MAX_FIELDS 256 /* -e options */
 /* Largest list page by default (--max-list-size): it is parsed whole, in memory. */
 #define LF_CLI_MAX_LIST_SIZE ((size_t)32 * 1024 * 1024)
 
@@ -39,6 +40,7 @@ typedef struct {
   int list_url_given;
   const char *selector;
   const char *out_dir;
+  int out_dir_given;
   const char *input;    /* file of URLs, "-" for stdin; NULL: use the list page */
   const char *manifest; /* NULL: DIR/loopfetch-manifest[.K-of-N].jsonl (job_pages.c) */
   const char *trace, *waterfall;
@@ -50,6 +52,15 @@ typedef struct {
   int verbose, refresh, content_disposition;
   double wait;     /* --wait S: seconds between starts to one host (lf_fetcher_set_pace) */
   int random_wait; /* --random-wait */
+  /* -e/--extract: records of the last level's pages (README "Crawling and extracting") */
+  const char *fields[LF_CLI_MAX_FIELDS]; /* the -e specs, in order */
+  size_t field_count;
+  const char *each;           /* --each SEL, or NULL */
+  const char *records, *csv;  /* --records FILE, --csv FILE ("-": stdout), or NULL */
+  int save;                   /* --save, or -o given: pages are kept on disk too */
+  int select_given;           /* --select given: the start pages are list pages */
+  const char *const *start_urls; /* -e without --select: the LIST_URLs are the pages */
+  size_t start_count;
   lf_options_t fetch; /* transfer options (timeouts, retries, headers, ...) */
   const char *headers[LF_CLI_MAX_HEADERS + 1];
   size_t header_count;
