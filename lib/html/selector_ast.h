@@ -50,19 +50,31 @@ typedef enum {
   PSEUDO_HAS,
 } pseudo_kind_t;
 
-/* What the matcher remembers between calls for the :nth-* pseudo-classes. Pages are walked in
- * document order, so the next sibling asked about is usually just after the last one: counting
- * on from there keeps `tr:nth-child(2n)` on a 5,000-row table linear instead of quadratic.
+/* What the matcher remembers for the :nth-* pseudo-classes: for one parent, each child's
+ * position among the siblings that count (all elements, those of its type, or those matching S
+ * in `:nth-child(An+B of S)`) and how many count, found in one pass over the children. Any
+ * sibling's answer is then a lookup, in whatever order it is asked: `tr:nth-child(2n)` on a
+ * 5,000-row table is linear, and so is an :nth-*(... of S) whose S holds another :nth-*, whose
+ * own counting asks about the same siblings out of the walk's order (issue 28, item 12).
  * One memo per depth of the parent (modulo the slots), so that a pseudo-class tried on every
- * ancestor (`:nth-last-child(2) a`) keeps each level's count: ancestors have distinct depths. */
+ * ancestor (`:nth-last-child(2) a`) keeps each level's answers: ancestors have distinct depths. */
 #define LF__NTH_SLOTS 8
 typedef struct {
-  const GumboNode *parent;
-  size_t pos;               /* index in parent's children of the last element counted */
-  long count;               /* elements counted up to and including pos */
-  long total;               /* all counted siblings (for the :nth-last-* forms), -1 if not known */
-  const GumboNode *type_of; /* of-type forms: counted the siblings of this one's type */
+  const GumboNode *parent; /* NULL: nothing indexed */
+  size_t cap;              /* room in nth and total */
+  long *nth;   /* per child: 1-based position among those that count (of its type), 0: not */
+  long *total; /* per child that counts: how many count (of its type) */
 } nth_cache_t;
+
+/* :has(~ S) (a relative selector led by '~') for the siblings of one parent, asked in order:
+ * an answer for one sibling bounds the next one's (see has_siblings in selector_match.c). */
+typedef struct {
+  const GumboNode *parent; /* NULL: nothing remembered */
+  size_t anchor_at;        /* the last sibling asked about */
+  int result;
+  size_t top; /* its witness: in the subtree of sibling `top`, at element m */
+  const GumboNode *m;
+} sib_memo_t;
 
 /* :has() (and :lang(), for parents) remembers its last answers, one per depth of the element
  * (modulo the slots): a selector such as `tbody:has(.x) td` asks the same ancestor again for every
@@ -104,6 +116,7 @@ typedef struct {
 typedef struct {
   compound_t *items;
   size_t n, cap;
+  sib_memo_t sib_memo[LF__NTH_SLOTS]; /* when this is the relative selector of a :has() */
 } complex_t;
 
 struct lf__selector_s {

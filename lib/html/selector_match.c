@@ -10,13 +10,16 @@
  *
  * :has(rel) on element E walks the elements rel could start from (E's descendants, or its later
  * siblings and their descendants for `+` and `~`) and matches rel right to left from each; the
- * leftmost "anchor" compound matches E alone.
+ * leftmost "anchor" compound matches E alone. Led by '~', one sibling's answer carries to the
+ * next (has_siblings), so asking every sibling costs about one walk over them; led by '+' with
+ * '+' or '~' further right (`:has(+ a ~ b)`), each sibling still walks those after it.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "charesc.h"
+#include "loopfetch.h"
 #include "selector_ast.h"
 #include "selector_lex.h"
 #include "walk.h"
@@ -167,14 +170,16 @@ static int value_matches(const attr_test_t *t, const GumboElement *e, const char
 
 static int matches_list(const lf__selector_t *sel, const GumboNode *node);
 
-/* Whether sibling s counts for ps: any element (:nth-child), one of n's type (:nth-of-type),
- * or one matching S (:nth-child(An+B of S)). */
-static int counts(const pseudo_t *ps, const GumboNode *n, const GumboNode *s) {
+static int of_type(const pseudo_t *ps) {
+  return ps->kind == PSEUDO_NTH_OF_TYPE || ps->kind == PSEUDO_NTH_LAST_OF_TYPE ||
+         ps->kind == PSEUDO_ONLY_OF_TYPE;
+}
+
+/* Whether sibling s counts for ps: any element (:nth-child, and of its type for the of-type
+ * forms), or one matching S (:nth-child(An+B of S)). */
+static int counts(const pseudo_t *ps, const GumboNode *s) {
   if (!is_element(s)) return 0;
-  if (ps->kind == PSEUDO_NTH_OF_TYPE || ps->kind == PSEUDO_NTH_LAST_OF_TYPE ||
-      ps->kind == PSEUDO_ONLY_OF_TYPE)
-    return same_type(n, s);
-  return !ps->list || matches_list(ps->list, s);
+  return of_type(ps) || !ps->list || matches_list(ps->list, s);
 }
 
 /* How many ancestors n has: the memo slot of the :nth-* and :has() memos. */
@@ -185,29 +190,76 @@ static size_t depth_of(const GumboNode *n) {
   return depth;
 }
 
-/* 1-based position of n among the siblings that count, from the start or (from_end) the end.
- * The cache makes a walk over siblings in document order linear (see nth_cache_t). */
+/* Indexes the children of parent for ps in c (see nth_cache_t): one pass that numbers the
+ * siblings that count, per type for the of-type forms (the types among one parent's children
+ * are few: each child is compared with one child of each type seen so far), then a pass that
+ * writes each one's total. 0 or LF_ENOMEM. */
+static int index_children(const pseudo_t *ps, nth_cache_t *c, const GumboNode *parent,
+                          const GumboVector *kids) {
+  size_t n = kids->length, ntypes = 0;
+  if (n > c->cap) {
+    long *nth = realloc(c->nth, n * sizeof(long));
+    if (nth) c->nth = nth;
+    long *total = nth ? realloc(c->total, n * sizeof(long)) : NULL;
+    if (total) c->total = total;
+    if (!total) return LF_ENOMEM;
+    c->cap = n;
+  }
+  /* of-type: the first child of each type seen, whose total[] holds the type's running count
+   * meanwhile (and total[] of a later child of the type, the index of that first child) */
+  size_t *firsts = of_type(ps) && n ? malloc(n * sizeof(size_t)) : NULL;
+  if (of_type(ps) && n && !firsts) return LF_ENOMEM;
+  long all = 0;
+  for (size_t i = 0; i < n; i++) {
+    const GumboNode *k = kids->data[i];
+    c->nth[i] = 0;
+    if (!counts(ps, k)) continue;
+    if (!firsts) {
+      c->nth[i] = ++all;
+      continue;
+    }
+    size_t t = 0;
+    while (t < ntypes && !same_type(k, kids->data[firsts[t]]))
+      t++;
+    if (t == ntypes) {
+      firsts[ntypes++] = i;
+      c->total[i] = 0;
+    }
+    c->nth[i] = ++c->total[firsts[t]];
+    if (firsts[t] != i) c->total[i] = (long)firsts[t];
+  }
+  for (size_t i = n; i-- > 0;) { /* backwards: a type's first child still holds its count */
+    if (!c->nth[i]) continue;
+    if (!firsts)
+      c->total[i] = all;
+    else if (c->nth[i] != 1)
+      c->total[i] = c->total[c->total[i]];
+  }
+  free(firsts);
+  c->parent = parent;
+  return 0;
+}
+
+/* 1-based position of n among the siblings that count, from the start or (from_end) the end;
+ * 0 when n does not count itself (it does not match S). */
 static long position(pseudo_t *ps, const GumboNode *n, int from_end) {
   const GumboVector *kids = n->parent ? children_of(n->parent) : NULL;
-  if (!kids) return 1; /* a detached element is its own only sibling */
-  nth_cache_t *c = &ps->cache[depth_of(n) % LF__NTH_SLOTS];
+  if (!kids) return counts(ps, n) ? 1 : 0; /* a detached element is its own only sibling */
   size_t at = index_of(kids, n);
   if (at == kids->length) return 1;
-  int of_type = ps->kind == PSEUDO_NTH_OF_TYPE || ps->kind == PSEUDO_NTH_LAST_OF_TYPE ||
-                ps->kind == PSEUDO_ONLY_OF_TYPE;
-  if (c->parent != n->parent || c->pos > at || (of_type && !same_type(n, c->type_of)))
-    *c = (nth_cache_t){n->parent, 0, counts(ps, n, kids->data[0]), -1, n};
-  for (; c->pos < at; c->pos++)
-    c->count += counts(ps, n, kids->data[c->pos + 1]);
-  if (!from_end) return c->count;
-  if (c->total < 0) { /* a run over siblings the walk has not reached: fetch ahead */
-    c->total = c->count;
-    for (size_t i = at + 1; i < kids->length; i++) {
-      if (i + 8 < kids->length) lf__walk_prefetch(kids->data[i + 8]);
-      c->total += counts(ps, n, kids->data[i]);
-    }
+  nth_cache_t *c = &ps->cache[depth_of(n) % LF__NTH_SLOTS];
+  if (c->parent != n->parent && index_children(ps, c, n->parent, kids)) {
+    c->parent = NULL; /* no memory for the index: count this once, the slow way */
+    long before = 0, after = 0;
+    if (!counts(ps, n)) return 0;
+    for (size_t i = 0; i < kids->length; i++)
+      if (i != at && (!of_type(ps) || (is_element(kids->data[i]) && same_type(n, kids->data[i]))) &&
+          counts(ps, kids->data[i]))
+        *(i < at ? &before : &after) += 1;
+    return from_end ? after + 1 : before + 1;
   }
-  return c->total - c->count + 1;
+  long p = c->nth[at];
+  return !p ? 0 : from_end ? c->total[at] - p + 1 : p;
 }
 
 /* Whether i = a*k + b for some integer k >= 0. */
@@ -282,15 +334,16 @@ static int nth_matches(pseudo_t *ps, const GumboNode *n) {
     if (ps->kind == PSEUDO_NTH_CHILD) return !prev_element(n);
     if (ps->kind == PSEUDO_NTH_LAST_CHILD) return !next_element(n);
   }
+  long p;
   switch (ps->kind) {
   case PSEUDO_NTH_CHILD:
   case PSEUDO_NTH_OF_TYPE:
-    if (ps->list && !matches_list(ps->list, n)) return 0;
-    return anb_matches(ps->a, ps->b, position(ps, n, 0));
+    p = position(ps, n, 0); /* 0: n does not match S */
+    return p && anb_matches(ps->a, ps->b, p);
   case PSEUDO_NTH_LAST_CHILD:
   case PSEUDO_NTH_LAST_OF_TYPE:
-    if (ps->list && !matches_list(ps->list, n)) return 0;
-    return anb_matches(ps->a, ps->b, position(ps, n, 1));
+    p = position(ps, n, 1);
+    return p && anb_matches(ps->a, ps->b, p);
   default: /* :only-child, :only-of-type */
     return position(ps, n, 0) == 1 && position(ps, n, 1) == 1;
   }
@@ -321,7 +374,15 @@ static int pseudo_matches(const pseudo_t *cps, const GumboNode *n) {
   }
 }
 
+/* Compounds tried, for tests that check matching stays near-linear without timing it. */
+static _Thread_local unsigned long steps;
+
+unsigned long lf__selector_steps(void) {
+  return steps;
+}
+
 static int compound_matches(const compound_t *c, const GumboNode *n, const GumboNode *anchor) {
+  steps++;
   if (c->anchor) return n == anchor;
   if (c->no_ns) return 0; /* every element of an HTML document is in a namespace */
   const GumboElement *e = &n->v.element;
@@ -383,6 +444,12 @@ static match_t match_at(const chain_t *ch, size_t idx, const GumboNode *n) {
   case COMB_DESCENDANT:
     return match_any(ch, idx, n, 0);
   case COMB_SIBLING:
+    /* `:has(~ X)`: whether the anchor is an earlier sibling is a comparison, not a walk */
+    if (idx == 1 && ch->cx->items[0].anchor)
+      return ch->anchor->parent == n->parent && n->parent &&
+                     ch->anchor->index_within_parent < n->index_within_parent
+                 ? MATCH
+                 : FAIL_SIBLINGS;
     return match_any(ch, idx, n, 1);
   case COMB_NONE:
     break;
@@ -415,29 +482,79 @@ static int chain_from(const chain_t *ch, const GumboNode *m) {
   return is_element(m) && match_at(ch, ch->cx->n - 1, m) == MATCH;
 }
 
+/* The first element at or after m (in document order, within the subtrees of the siblings
+ * sibs[i..]) from which ch matches: 1 with *top and *at set, else 0. */
+static int scan_siblings(const chain_t *ch, const GumboVector *sibs, size_t i, const GumboNode *m,
+                         int next_only, size_t *top, const GumboNode **at) {
+  for (; i < sibs->length; i++, m = NULL) {
+    const GumboNode *s = sibs->data[i];
+    if (!is_element(s)) continue;
+    for (m = m ? m : s; m; m = next_in(m, s))
+      if (chain_from(ch, m)) {
+        *top = i;
+        *at = m;
+        return 1;
+      }
+    if (next_only) break;
+  }
+  return 0;
+}
+
+/* A '~'-led relative selector for n, remembering across the siblings of one parent asked in
+ * order. A witness for a sibling (an element from which the chain matches, its first compound
+ * on a sibling after n) is a witness for every earlier sibling too: the chain asks of n only
+ * that it come first. So once a sibling has none, no later one has; and when a later sibling
+ * asks, the last witness is tried again and the search goes on after it, never before it (the
+ * elements there had no witness for an earlier sibling, so none for this one). Each element of
+ * the parent's subtree is tried about once, where asking each sibling from scratch tried all
+ * those after it: 20,000 `<li>` under `li:has(~ li.x)` took 11-44 s (issue 28, item 12). */
+static int has_siblings(complex_t *cx, const chain_t *ch, const GumboNode *n,
+                        const GumboVector *sibs) {
+  size_t at = index_of(sibs, n), start = at + 1, top;
+  const GumboNode *from = NULL, *m;
+  sib_memo_t *memo = &cx->sib_memo[depth_of(n) % LF__NTH_SLOTS];
+  if (memo->parent == n->parent && memo->anchor_at < at) {
+    if (!memo->result) return 0;
+    if (memo->top > at) {
+      if (chain_from(ch, memo->m)) {
+        memo->anchor_at = at;
+        return 1;
+      }
+      start = memo->top;
+      from = next_in(memo->m, sibs->data[memo->top]);
+      if (!from) start++;
+    }
+  }
+  int r = scan_siblings(ch, sibs, start, from, 0, &top, &m);
+  *memo = (sib_memo_t){n->parent, at, r, r ? top : 0, r ? m : NULL};
+  return r;
+}
+
 /* :has(): some element the relative selector can reach from n matches it (see the top). */
 static int has_matches(const lf__selector_t *rel, const GumboNode *n) {
   for (size_t g = 0; g < rel->n; g++) {
-    chain_t ch = {&rel->groups[g], n};
+    complex_t *cx = &((lf__selector_t *)rel)->groups[g];
+    chain_t ch = {cx, n};
     comb_t lead = ch.cx->items[1].comb;
     if (lead == COMB_DESCENDANT || lead == COMB_CHILD) {
       for (const GumboNode *m = next_in(n, n); m; m = next_in(m, n))
         if (chain_from(&ch, m)) return 1;
       continue;
     }
-    /* `+ a b`: only the next element and what it holds; with '+' or '~' further right (or
-     * a '~' lead), the match may end on any later sibling or inside it */
-    int next_only = lead == COMB_ADJACENT;
+    const GumboVector *sibs = n->parent ? children_of(n->parent) : NULL;
+    if (!sibs) continue;
+    if (lead == COMB_SIBLING) {
+      if (has_siblings(cx, &ch, n, sibs)) return 1;
+      continue;
+    }
+    /* `+ a b`: only the next element and what it holds; with '+' or '~' further right, the
+     * match may end on any later sibling or inside it */
+    int next_only = 1;
     for (size_t k = 2; k < ch.cx->n; k++)
       next_only &= ch.cx->items[k].comb == COMB_DESCENDANT || ch.cx->items[k].comb == COMB_CHILD;
-    const GumboVector *sibs = n->parent ? children_of(n->parent) : NULL;
-    for (size_t i = sibs ? index_of(sibs, n) + 1 : 0; sibs && i < sibs->length; i++) {
-      const GumboNode *s = sibs->data[i];
-      if (!is_element(s)) continue;
-      for (const GumboNode *m = s; m; m = next_in(m, s))
-        if (chain_from(&ch, m)) return 1;
-      if (next_only) break;
-    }
+    size_t top;
+    const GumboNode *m;
+    if (scan_siblings(&ch, sibs, index_of(sibs, n) + 1, NULL, next_only, &top, &m)) return 1;
   }
   return 0;
 }
@@ -448,17 +565,20 @@ int lf__selector_matches(const lf__selector_t *sel, const GumboNode *node) {
 }
 
 static void forget_list(lf__selector_t *sel) {
-  for (size_t g = 0; sel && g < sel->n; g++)
+  for (size_t g = 0; sel && g < sel->n; g++) {
+    for (size_t i = 0; i < LF__NTH_SLOTS; i++)
+      sel->groups[g].sib_memo[i] = (sib_memo_t){0};
     for (size_t i = 0; i < sel->groups[g].n; i++) {
       compound_t *c = &sel->groups[g].items[i];
       for (size_t k = 0; k < c->npseudos; k++) {
         for (size_t i = 0; i < LF__NTH_SLOTS; i++) {
-          c->pseudos[k].cache[i] = (nth_cache_t){.total = -1};
+          c->pseudos[k].cache[i].parent = NULL; /* the arrays stay, for the next document */
           c->pseudos[k].has_memo[i] = (has_memo_t){0};
         }
         forget_list(c->pseudos[k].list);
       }
     }
+  }
 }
 
 void lf__selector_forget(lf__selector_t *sel) {

@@ -71,8 +71,6 @@ static pseudo_t *add_pseudo(parser_t *p, compound_t *c, pseudo_kind_t kind) {
   c->pseudos = ps;
   ps = &c->pseudos[c->npseudos++];
   *ps = (pseudo_t){.kind = kind};
-  for (size_t i = 0; i < LF__NTH_SLOTS; i++)
-    ps->cache[i].total = -1;
   return ps;
 }
 
@@ -517,6 +515,10 @@ static void free_compound(compound_t *c) {
     free(c->tests[t].value);
   }
   for (size_t i = 0; i < c->npseudos; i++) {
+    for (size_t k = 0; k < LF__NTH_SLOTS; k++) {
+      free(c->pseudos[i].cache[k].nth);
+      free(c->pseudos[i].cache[k].total);
+    }
     lf__selector_free(c->pseudos[i].list);
     free(c->pseudos[i].lang);
   }
