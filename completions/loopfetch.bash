@@ -31,13 +31,15 @@ _loopfetch() {
     --warc-file --no-warc-compression --warc-max-size --warc-cdx --warc-dedup --no-warc-dedup
     --retries --retry-max-wait --connect-timeout --stall-timeout --timeout --max-size --max-list-size --per-host
     --rate --wait --random-wait --user-agent --header --cacert --procs --shard --layout --compare --help --version
-    -e -i -o -v -q -c -H -p -h -V"
+    --proxy --noproxy --proxy-user --user --netrc --netrc-file --location-trusted
+    --allow-insecure-redirect
+    -e -i -o -v -q -c -H -p -u -h -V"
   case "$prev" in
   -o | --output-dir)
     mapfile -t COMPREPLY < <(compgen -d -- "$cur")
     return
     ;;
-  -i | --input | --manifest | --trace | --waterfall | --cacert | --warc-file | --records | --csv)
+  -i | --input | --manifest | --trace | --waterfall | --cacert | --warc-file | --records | --csv | --netrc-file)
     mapfile -t COMPREPLY < <(compgen -f -- "$cur")
     return
     ;;
@@ -47,7 +49,7 @@ _loopfetch() {
     ;;
   --select | -e | --extract | --each | -c | --concurrency | --retries | --retry-max-wait | --connect-timeout | \
     --stall-timeout | --timeout | --max-size | --max-list-size | --per-host | --rate | --wait | --user-agent | -H | \
-    --header | -p | --procs | --shard | --warc-max-size)
+    --header | -p | --procs | --shard | --warc-max-size | --proxy | --noproxy | --proxy-user | -u | --user)
     COMPREPLY=() # a value of the user's own
     return
     ;;

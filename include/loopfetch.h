@@ -248,7 +248,9 @@ typedef struct {
                                  allows it */
   const struct lf_warc_options_s *warc; /* archive every request and response in WARC files
                                            (below); NULL: none. Copied by lf_fetcher_new() */
-  void *reserved[7];                    /* must be zero (lf_options_init): room for new fields */
+  const struct lf_http_options_s *http; /* proxies, credentials, redirect policy (below);
+                                           NULL: none of them. Copied by lf_fetcher_new() */
+  void *reserved[6];                    /* must be zero (lf_options_init): room for new fields */
 } lf_options_t;
 
 /* Flags of lf_warc_options_t.flags. */
@@ -274,6 +276,36 @@ typedef struct lf_warc_options_s {
                                the command line; software, format and hostname are written */
   void *reserved[8];        /* must be zero: room for new fields */
 } lf_warc_options_t;
+
+/* Flags of lf_http_options_t.flags. */
+/* Keep lf_options_t.headers on a redirect to another origin (scheme, host or port). Without it
+ * they are not sent there: an API key given as a header stays with the site it was meant for.
+ * Authorization and Cookie headers, and userpwd, never go to another origin, flag or not. */
+#define LF_HTTP_LOCATION_TRUSTED 0x1u
+/* Follow a redirect from https to plain http. Without it such a redirect fails the request
+ * (LF_EHTTP) before anything is sent over http. */
+#define LF_HTTP_ALLOW_INSECURE_REDIRECT 0x2u
+
+/* What lf_options_t.http points at: the HTTP features beyond a plain GET. Caller-allocated
+ * like lf_options_t, with the same rules: zero (or NULL) means off, the reserved slots must be
+ * zero, and a new field takes the place of reserved slots. Strings are copied. Secrets in it are
+ * never put into results, events or error texts. */
+typedef struct lf_http_options_s {
+  const char *proxy;         /* proxy URL: http://, https://, socks4://, socks4a://, socks5://
+                                or socks5h:// (names resolved by the proxy), with an optional
+                                user:password@; no scheme: http. NULL: the environment, as
+                                libcurl reads it (http_proxy, HTTPS_PROXY, ALL_PROXY, NO_PROXY;
+                                not HTTP_PROXY in capitals); "": no proxy, whatever it says */
+  const char *noproxy;       /* hosts reached without the proxy, comma-separated ("*": all),
+                                as libcurl's CURLOPT_NOPROXY; NULL: the NO_PROXY variable */
+  const char *proxy_userpwd; /* "name:password" for the proxy (Basic); NULL: the proxy URL's */
+  const char *userpwd;       /* "name:password" sent (Basic) to the origin of each request's
+                                own URL, never to another origin it redirects to */
+  const char *netrc_file;    /* credentials per host from this netrc file where the URL has
+                                none; NULL: no netrc. The caller checks its permissions */
+  unsigned flags;            /* LF_HTTP_* above */
+  void *reserved[11];        /* must be zero: room for new fields */
+} lf_http_options_t;
 
 #define LF_DEFAULT_IN_FLIGHT 64
 #define LF_DEFAULT_MAX_SIZE (100u * 1024 * 1024)

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include <curl/curl.h>
 #include "cli.h"
@@ -105,6 +106,21 @@ static const char usage_text[] =
     "  -H, --header 'N: V'       extra request header (repeatable)\n"
     "      --cacert FILE         verify TLS peers with the CA certificates in FILE\n"
     "\n"
+    "Proxies and credentials:\n"
+    "      --proxy URL           use this proxy: http://, https://, socks4a://,\n"
+    "                            socks5://, socks5h:// (default: the http_proxy,\n"
+    "                            https_proxy, all_proxy variables; '' for none)\n"
+    "      --noproxy LIST        hosts reached directly, comma-separated ('*': all)\n"
+    "      --proxy-user U:P      user and password for the proxy\n"
+    "  -u, --user NAME[:PASS]    credentials for the pages' own origin (asked on\n"
+    "                            the terminal, unechoed, without :PASS)\n"
+    "      --netrc               credentials per host from ~/.netrc\n"
+    "      --netrc-file FILE     credentials per host from FILE (mode 600)\n"
+    "      --location-trusted    keep -H headers on a redirect to another origin\n"
+    "                            (never Authorization, Cookie or --user)\n"
+    "      --allow-insecure-redirect\n"
+    "                            follow redirects from https to plain http\n"
+    "\n"
     "Processes:\n"
     "  -p, --procs N             N worker processes, each with its own loop over a\n"
     "                            shard (0: one per online CPU)\n"
@@ -161,7 +177,14 @@ enum {
   OPT_EACH,
   OPT_RECORDS,
   OPT_CSV,
-  OPT_SAVE
+  OPT_SAVE,
+  OPT_PROXY,
+  OPT_NOPROXY,
+  OPT_PROXY_USER,
+  OPT_NETRC,
+  OPT_NETRC_FILE,
+  OPT_LOCATION_TRUSTED,
+  OPT_ALLOW_INSECURE_REDIRECT
 };
 
 static const struct option long_options[] = {
@@ -209,6 +232,14 @@ static const struct option long_options[] = {
     {"records", required_argument, NULL, OPT_RECORDS},
     {"csv", required_argument, NULL, OPT_CSV},
     {"save", no_argument, NULL, OPT_SAVE},
+    {"proxy", required_argument, NULL, OPT_PROXY},
+    {"noproxy", required_argument, NULL, OPT_NOPROXY},
+    {"proxy-user", required_argument, NULL, OPT_PROXY_USER},
+    {"user", required_argument, NULL, 'u'},
+    {"netrc", no_argument, NULL, OPT_NETRC},
+    {"netrc-file", required_argument, NULL, OPT_NETRC_FILE},
+    {"location-trusted", no_argument, NULL, OPT_LOCATION_TRUSTED},
+    {"allow-insecure-redirect", no_argument, NULL, OPT_ALLOW_INSECURE_REDIRECT},
     {"worker", no_argument, NULL, OPT_WORKER},     /* internal: a --procs child */
     {"epoch", required_argument, NULL, OPT_EPOCH}, /* internal: the parent's clock */
     {"help", no_argument, NULL, 'h'},
@@ -458,6 +489,58 @@ static char *warc_command_line(int argc, char **argv) {
     free(shown);
   }
   return out;
+/* A proxy URL libcurl can use: no scheme (http), or one of the proxy schemes it knows. The
+ * value may hold a password, so a message shows only the scheme. */
+static int check_proxy(const char *arg) {
+  static const char *const schemes[] = {"http", "https", "socks4", "socks4a", "socks5", "socks5h"};
+  const char *sep = strstr(arg, "://");
+  if (!sep) return 0; /* host:port is http; "" turns the environment's proxy off */
+  size_t n = (size_t)(sep - arg);
+  for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
+    if (strlen(schemes[i]) == n && strncasecmp(arg, schemes[i], n) == 0) return 0;
+  char scheme[32];
+  snprintf(scheme, sizeof(scheme), "%.*s", n < 24 ? (int)n : 24, arg);
+  return usage_error("--proxy wants an http, https, socks4, socks4a, socks5 or socks5h URL, not "
+                     "a '%s' one",
+                     scheme);
+}
+
+/* Proxies, credentials and what follows a redirect. 1 if c was one of them, -1 on a bad value. */
+static int parse_http_option(int c, const char *arg, lf_cli_t *cfg) {
+  lf_http_options_t *h = &cfg->http;
+  switch (c) {
+  case OPT_PROXY:
+    if (check_proxy(arg) < 0) return -1;
+    h->proxy = arg;
+    return 1;
+  case OPT_NOPROXY:
+    h->noproxy = arg;
+    return 1;
+  case OPT_PROXY_USER:
+    h->proxy_userpwd = arg;
+    return 1;
+  case 'u':
+    if (!*arg || *arg == ':') return usage_error("--user wants NAME or NAME:PASSWORD%s", "");
+    if (looks_like_url(arg)) return refuse_url("--user", "NAME[:PASSWORD]", arg);
+    cfg->user = arg;
+    return 1;
+  case OPT_NETRC:
+    cfg->netrc = 1;
+    return 1;
+  case OPT_NETRC_FILE:
+    if (looks_like_url(arg)) return refuse_url("--netrc-file", "a file", arg);
+    cfg->netrc = 1;
+    h->netrc_file = arg;
+    return 1;
+  case OPT_LOCATION_TRUSTED:
+    h->flags |= LF_HTTP_LOCATION_TRUSTED;
+    return 1;
+  case OPT_ALLOW_INSECURE_REDIRECT:
+    h->flags |= LF_HTTP_ALLOW_INSECURE_REDIRECT;
+    return 1;
+  default:
+    return 0;
+  }
 }
 
 static long online_cpus(void) {
@@ -705,7 +788,7 @@ int lf__cli_parse(int argc, char **argv, lf_cli_t *cfg) {
    * (bench/RESULTS.md, "List page memory"): 32 MB is ~15 times the largest Wikipedia article
    * and keeps the parse near 420 MB. */
   cfg->fetch.max_memory_body = LF_CLI_MAX_LIST_SIZE;
-  static const char shortopts[] = ":i:o:qvc:H:p:e:hV";
+  static const char shortopts[] = ":i:o:qvc:H:p:e:u:hV";
   static const char *const hidden[] = {"worker", "epoch", NULL};
   char msg[768];
   if (lf__longopt_check(argc, argv, shortopts, long_options, hidden, msg, sizeof(msg)) < 0)
@@ -714,6 +797,7 @@ int lf__cli_parse(int argc, char **argv, lf_cli_t *cfg) {
   opterr = 0; /* we print our own one-line errors */
   while ((c = getopt_long(argc, argv, shortopts, long_options, NULL)) != -1) {
     int rc = parse_transfer_option(c, optarg, cfg);
+    if (rc == 0) rc = parse_http_option(c, optarg, cfg);
     if (rc == 0) rc = parse_job_option(c, optarg, cfg);
     if (rc == 0) rc = parse_warc_option(c, optarg, cfg);
     if (rc < 0) return -1;
@@ -741,7 +825,9 @@ int lf__cli_parse(int argc, char **argv, lf_cli_t *cfg) {
   }
   cfg->headers[cfg->header_count] = NULL;
   cfg->fetch.headers = cfg->headers;
-  return check_combination(cfg);
+  cfg->fetch.http = &cfg->http;
+  if (check_combination(cfg) < 0) return -1;
+  return lf__secrets_resolve(cfg);
 }
 
 /* A descriptor 0, 1 or 2 that is closed (`<&-`, `>&-`, `2>&-`) would be handed out by the

@@ -16,6 +16,12 @@ void lf__print_version(void);
  * CA file. Prints one line and returns the exit code, or 0. */
 int lf__precheck(const lf_cli_t *cfg);
 
+/* secrets.c: --user's password (asked on the terminal when missing) and --netrc's file into
+ * cfg->http, and what children need to get them too. 0, or -1 after printing why. */
+int lf__secrets_resolve(lf_cli_t *cfg);
+/* The netrc file may be read by its owner only: exit code (2, 5) after one line, or 0. */
+int lf__secrets_check_netrc(const lf_cli_t *cfg);
+
 /* --compare: runs the job in each mode as a child process and prints the table. */
 int lf__compare_run(const lf_cli_t *cfg);
 

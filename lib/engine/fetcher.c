@@ -63,6 +63,7 @@ static int copy_options(lf_fetcher_t *f, const lf_options_t *in) {
   if (o.retry_max_wait_ms <= 0) o.retry_max_wait_ms = 30000;
   o.headers = NULL; /* copied into header_list */
   o.warc = NULL;    /* the WARC files are opened from it (capture.c) */
+  o.http = NULL;    /* copied into f->http */
   f->opts = o;
   f->opt_strings = block;
   return 0;
@@ -123,6 +124,9 @@ static void release(lf_fetcher_t *f) {
   f->header_list = NULL;
   lf__pace_free(f);
   lf__capture_close(f); /* every transfer has reported: no archive job is left */
+  curl_slist_free_all(f->trusted_headers);
+  f->trusted_headers = NULL;
+  lf__http_free(f);
 }
 
 int lf_fetcher_new(uv_loop_t *loop, const lf_options_t *opts, lf_result_cb on_result,
@@ -144,6 +148,8 @@ int lf_fetcher_new(uv_loop_t *loop, const lf_options_t *opts, lf_result_cb on_re
   f->rand_state = f->clock_base | 1;
   int rc = copy_options(f, opts);
   if (rc == 0) rc = copy_headers(f, opts ? opts->headers : NULL);
+  if (rc == 0) rc = lf__http_copy(f, opts ? opts->http : NULL);
+  if (rc == 0) rc = lf__redirect_init(f);
   if (rc == 0) rc = setup_curl(f);
   if (rc == 0 && opts) rc = lf__capture_open(f, opts->warc);
   if (rc == 0)

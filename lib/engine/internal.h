@@ -46,6 +46,9 @@ struct lf_fetcher_s {
   void *multi;       /* CURLM * */
   void *share;       /* CURLSH *: DNS and TLS session cache shared by all transfers */
   void *header_list; /* struct curl_slist * of opts.headers */
+  struct curl_slist *trusted_headers; /* of those, what may cross origins (redirect.c) */
+  lf_http_options_t http;             /* opts.http, copied (httpopts.c); zero: none */
+  char *http_strings;                 /* the copies of its strings */
   uv_timer_t timer;  /* libcurl's single timeout */
   lf_options_t opts;
   char *opt_strings; /* copies of the option strings (headers are in header_list) */
@@ -168,6 +171,11 @@ struct lf__transfer_s {
   int64_t file_time;                                /* Last-Modified, -1: none */
   long redirects;                                   /* followed by this attempt */
   struct curl_slist *req_headers; /* fetcher headers + the request's own, or NULL */
+  struct curl_slist *foreign_headers; /* what goes to another origin (redirect.c) */
+  int foreign_built;                  /* foreign_headers was built (it may be NULL) */
+  int hops;                           /* requests of this attempt so far (redirect.c) */
+  int hop_https;                      /* the last of them was https */
+  int refused_redirect;               /* redirect.c stopped it */
   char *final_name;               /* the name callback's choice (malloc'd); NULL keeps req->file */
   uint64_t discarded;             /* body bytes of an error response, thrown away */
   long http_code;
@@ -262,6 +270,14 @@ void lf__pace_reply(lf_fetcher_t *f, const char *url, long http_code, long hold_
                     uint64_t start_ns);
 lf__pending_t *lf__pace_take_parked(lf_fetcher_t *f); /* close: the parked, one by one */
 void lf__pace_free(lf_fetcher_t *f);
+/* httpopts.c: proxies and credentials (lf_options_t.http) */
+int lf__http_copy(lf_fetcher_t *f, const lf_http_options_t *in);
+void lf__http_free(lf_fetcher_t *f);
+CURLcode lf__http_configure(const lf_fetcher_t *f, CURL *e, const char **what);
+
+/* redirect.c: which headers follow a redirect, and https -> http refused */
+int lf__redirect_init(lf_fetcher_t *f);
+int lf__redirect_prereq(lf__transfer_t *t);
 
 /* abi.c */
 int lf__global_init(void); /* libcurl's, once per process: 0 or LF_ECURL */

@@ -135,6 +135,8 @@ static int on_prereq(void *userp, char *conn_primary_ip, char *conn_local_ip, in
     t->connected = 1;
     t->fetcher->connected++;
   }
+  int rc = lf__redirect_prereq(t);
+  if (rc != CURL_PREREQFUNC_OK) return rc;
   return lf__h2_prereq(userp, conn_primary_ip, conn_local_ip, conn_primary_port, conn_local_port);
 }
 
@@ -235,6 +237,7 @@ static int configure_shared(lf__transfer_t *t) {
   if (t->fetcher->header_list)
     SET(CURLOPT_HTTPHEADER, (struct curl_slist *)t->fetcher->header_list);
   if (o->cacert) SET(CURLOPT_CAINFO, o->cacert);
+  if ((rc = lf__http_configure(t->fetcher, e, &what)) != CURLE_OK) goto fail;
   return 0;
 fail:
   lf__transfer_set_error(t, LF_ECURL, "%s: %s", what, curl_easy_strerror(rc));
@@ -584,6 +587,7 @@ void lf__transfer_recycle(lf__transfer_t *t) {
   free(t->content_disposition);
   curl_slist_free_all(t->req_headers);
   lf__capture_free(t);
+  curl_slist_free_all(t->foreign_headers);
   lf__sink_reset(&t->sink);
   curl_easy_cleanup(t->easy); /* only a transfer that failed to start still has one */
   lf_fetcher_t *f = t->fetcher;

@@ -89,6 +89,22 @@ static int warc_args(lf__procs_t *p, const lf_cli_t *cfg) {
   return rc;
 }
 
+/* Proxies and credentials as the parent resolved them. --user gets only the name: its password
+ * travels in the environment (cli's secrets.c put it there), not on a command line that every
+ * user of the machine may read. */
+static int push_http_args(lf__procs_t *p, const lf_cli_t *cfg) {
+  const lf_http_options_t *h = &cfg->http;
+  int rc = 0;
+  if (h->proxy) rc |= push_arg(p, "--proxy=%s", h->proxy);
+  if (h->noproxy) rc |= push_arg(p, "--noproxy=%s", h->noproxy);
+  if (h->proxy_userpwd) rc |= push_arg(p, "--proxy-user=%s", h->proxy_userpwd);
+  if (cfg->user) rc |= push_arg(p, "--user=%.*s", (int)strcspn(cfg->user, ":"), cfg->user);
+  if (h->netrc_file) rc |= push_arg(p, "--netrc-file=%s", h->netrc_file);
+  if (h->flags & LF_HTTP_LOCATION_TRUSTED) rc |= push_arg(p, "--location-trusted");
+  if (h->flags & LF_HTTP_ALLOW_INSECURE_REDIRECT) rc |= push_arg(p, "--allow-insecure-redirect");
+  return rc;
+}
+
 static int build_argv(lf__procs_t *p, const lf_cli_t *cfg, unsigned concurrency) {
   char exe[4096];
   size_t len = sizeof(exe);
@@ -115,6 +131,7 @@ static int build_argv(lf__procs_t *p, const lf_cli_t *cfg, unsigned concurrency)
   for (size_t i = 0; i < cfg->header_count; i++)
     rc |= push_arg(p, "--header=%s", cfg->headers[i]);
   rc |= warc_args(p, cfg);
+  rc |= push_http_args(p, cfg);
   return rc ? LF_ENOMEM : 0;
 }
 

@@ -62,6 +62,9 @@ typedef struct {
   const char *const *start_urls; /* -e without --select: the LIST_URLs are the pages */
   size_t start_count;
   lf_options_t fetch; /* transfer options (timeouts, retries, headers, ...) */
+  lf_http_options_t http; /* proxies, credentials, redirects: fetch.http points here */
+  const char *user;       /* --user as given (NAME or NAME:PASS); http.userpwd is resolved */
+  int netrc;              /* --netrc or --netrc-file: http.netrc_file is the file */
   const char *headers[LF_CLI_MAX_HEADERS + 1];
   size_t header_count;
   lf_warc_options_t warc;     /* --warc-file and friends; fetch.warc points here when set */
