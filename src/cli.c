@@ -489,6 +489,8 @@ static char *warc_command_line(int argc, char **argv) {
     free(shown);
   }
   return out;
+}
+
 /* A proxy URL libcurl can use: no scheme (http), or one of the proxy schemes it knows. The
  * value may hold a password, so a message shows only the scheme. */
 static int check_proxy(const char *arg) {

@@ -192,8 +192,8 @@ def abbreviated_options_refused(t):
     s, lst, _ = pages_site(t)
     cwd = t.path("cwd")
     os.mkdir(cwd)
-    for args, want in ((["--user", "alice:secret"], "did you mean --user-agent?"),
-                       (["--user=alice:secret"], "did you mean --user-agent?"),
+    for args, want in ((["--user-ag", "alice:secret"], "did you mean --user-agent?"),
+                       (["--proxy-us=alice:secret"], "did you mean --proxy-user?"),
                        (["--retry", "1"], "--retries or --retry-max-wait"),
                        (["--output", "x.html"], "did you mean --output-dir?"),
                        (["--out=x.html"], "did you mean --output-dir?"),
