@@ -57,7 +57,10 @@ static void extract_records(job_t *job, const lf_result_t *r) {
   const char *parent = job->cfg->list_count ? lf__xpages_parent(job->xpages, r->url) : NULL;
   long n = lf__xpages_result(job->xpages, job->dirfd, job->cfg->fetch.max_memory_body, r, parent,
                              job->cfg->list_count ? 1 : 0, &why);
-  if (n < 0) lf__job_fatal(job, LF_EXIT_LOCAL, "%s: %s", r->url, why ? why : lf_strerror((int)n));
+  if (n < 0)
+    lf__job_fatal(job, LF_EXIT_LOCAL, "%s: %s", r->url, why ? why : lf_strerror((int)n));
+  else
+    job->report.records += (size_t)n;
 }
 
 static void on_result(lf_fetcher_t *f, const lf_result_t *r) {

@@ -131,6 +131,7 @@ int lf__job_open_output(job_t *job) {
     lf__job_finish(job, LF_EXIT_LOCAL);
     return -1;
   }
+  job->report.records_on = job->xpages != NULL;
   /* --refresh: the validators of the pages saved so far, before this run's records go in. */
   if (cfg->refresh && (rc = lf__refresh_load(job->manifest.path, &job->refresh)) < 0) {
     lf__job_fatal(job, LF_EXIT_LOCAL, "cannot read manifest %s for --refresh: %s",

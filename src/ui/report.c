@@ -162,6 +162,9 @@ void lf__report_summary(const lf__report_t *r) {
   for (int i = 0; i < 3; i++)
     if (counts[i] && n < sizeof(extra))
       n += (size_t)snprintf(extra + n, sizeof(extra) - n, ", %zu %s", counts[i], names[i]);
+  if (r->records_on && n < sizeof(extra))
+    n += (size_t)snprintf(extra + n, sizeof(extra) - n, ", %zu record%s", r->records,
+                          r->records == 1 ? "" : "s");
   fprintf(stderr,
           rate < 99.95 ? "loopfetch: %zu saved, %zu failed%s, %.1f MB in %.2f s (%.1f pages/s)\n"
                        : "loopfetch: %zu saved, %zu failed%s, %.1f MB in %.2f s (%.0f pages/s)\n",
@@ -214,6 +217,7 @@ void lf__report_json(const lf__report_t *r, const char *mode, unsigned procs, un
          l ? lf__stats_max(l) : 0.0);
   printf(",\"unchanged\":%zu,\"exit_code\":%d,\"error\":", r->unchanged, exit_code);
   lf__json_put_str(error);
+  if (r->records_on) printf(",\"records\":%zu", r->records);
   printf("}\n");
   fflush(stdout);
 }

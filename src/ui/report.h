@@ -11,6 +11,8 @@ typedef struct {
   uint64_t start_ns;
   size_t saved, failed, skipped, interrupted, unchanged;
   uint64_t bytes;
+  int records_on; /* -e: the summary counts records too */
+  size_t records; /* -e: records written */
   int quiet;
   int manifest_fd;           /* -1: none; appended one write(2) per record */
   const char *manifest_path; /* for messages; owned by the caller, alive until report_free */

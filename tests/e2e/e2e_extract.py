@@ -283,13 +283,14 @@ def keep_and_stdout(ctx):
     """Records go to stdout by default; --save keeps the pages (as -o does) and gives the same
     records; a records file a killed run left torn is cut to its last whole record, and a CSV
     of other columns is refused (exit 5) before any request."""
-    with Site(6) as site:
-        urls = site.urls()
+    with Site(7) as site:
+        urls, new = site.urls()[:6], site.urls()[6]
         p = run(ctx, "-e", "name=h1", *urls)
         check(p.returncode == 0, f"exit {p.returncode}: {p.stderr[-500:]}")
         plain = [json.loads(x) for x in p.stdout.splitlines()]
         check(len(plain) == 6 and all(r["parent"] is None and r["depth"] == 0 for r in plain),
               f"stdout: {p.stdout[:300]}")
+        check("6 saved, 0 failed, 6 records," in p.stderr, f"summary: {p.stderr}")
         check(not os.path.exists(ctx.dir("pages/Germany.html")), "a page kept without --save")
         for opt in (["--save"], ["-o", "kept"]):
             p = run(ctx, "-e", "name=h1", "--force", *opt, *urls)
@@ -298,6 +299,11 @@ def keep_and_stdout(ctx):
             check(os.path.exists(os.path.join(folder, "Germany.html")), f"{opt}: not kept")
             got = sorted(json.dumps(json.loads(x)) for x in p.stdout.splitlines())
             check(got == sorted(json.dumps(r) for r in plain), f"{opt}: other records")
+        # a rerun skips the pages it kept and appends only the records of pages it fetched
+        p = run(ctx, "-e", "name=h1", "--save", *urls[:4], new)
+        fetched = [json.loads(x)["url"] for x in p.stdout.splitlines()]
+        check(p.returncode == 0 and fetched == [new] and "4 skipped, 1 record," in p.stderr,
+              f"rerun: exit {p.returncode}: {p.stdout[:200]} {p.stderr[-300:]}")
         with open(ctx.dir("torn.jsonl"), "w") as f:
             f.write('{"url":"x","parent":null,"depth":0,"name":"X"}\n{"url":"y","par')
         p = run(ctx, "-e", "name=h1", "--records", "torn.jsonl", "-o", "t", urls[0])
