@@ -528,10 +528,18 @@ static int valid_utf8(const unsigned char *s, size_t len) {
   return 1;
 }
 
-const lf__encoding_t *lf__encoding_sniff(const char *bytes, size_t len, const char *content_type,
-                                         size_t *bom_len) {
+static int all_ascii(const unsigned char *s, size_t len) {
+  for (size_t i = 0; i < len; i++)
+    if (s[i] >= 0x80) return 0;
+  return 1;
+}
+
+const lf__encoding_t *lf__encoding_sniff_page(const char *bytes, size_t len,
+                                              const char *content_type, size_t *bom_len,
+                                              int *tentative) {
   const unsigned char *b = (const unsigned char *)bytes;
   *bom_len = 0;
+  *tentative = 0;
   if (len >= 3 && b[0] == 0xef && b[1] == 0xbb && b[2] == 0xbf) {
     *bom_len = 3;
     return &encodings[UTF8];
@@ -541,7 +549,31 @@ const lf__encoding_t *lf__encoding_sniff(const char *bytes, size_t len, const ch
     return &encodings[b[0] == 0xfe ? UTF16BE : UTF16LE];
   }
   const lf__encoding_t *e = from_content_type(content_type);
-  if (!e) e = prescan(bytes, len);
-  if (!e) e = valid_utf8(b, len) ? &encodings[UTF8] : &encodings[WIN1252];
+  if (e) return e;
+  *tentative = 1;
+  e = prescan(bytes, len);
+  /* The fallback: what browsers outside the CJK locales end up with. A page of ASCII bytes
+   * only is windows-1252 (the locale's default), which shows in its URLs' queries
+   * (`?q=&eacute;` is %E9); non-ASCII bytes that are all valid UTF-8 are UTF-8 (browsers
+   * detect it); anything else is windows-1252. */
+  if (!e) e = !all_ascii(b, len) && valid_utf8(b, len) ? &encodings[UTF8] : &encodings[WIN1252];
+  return e;
+}
+
+const lf__encoding_t *lf__encoding_sniff(const char *bytes, size_t len, const char *content_type,
+                                         size_t *bom_len) {
+  int tentative;
+  return lf__encoding_sniff_page(bytes, len, content_type, bom_len, &tentative);
+}
+
+const lf__encoding_t *lf__encoding_for_meta(const char *charset, const char *http_equiv,
+                                            const char *content) {
+  const lf__encoding_t *e = NULL;
+  if (charset)
+    e = lf__encoding_for_label(charset, strlen(charset));
+  else if (http_equiv && content && lf__ascii_caseeq_n(http_equiv, "content-type", 13))
+    e = from_meta_content(content, strlen(content));
+  if (e == &encodings[UTF16BE] || e == &encodings[UTF16LE]) return &encodings[UTF8];
+  if (e == &encodings[USER_DEFINED]) return &encodings[WIN1252];
   return e;
 }

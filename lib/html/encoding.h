@@ -42,9 +42,24 @@ const lf__encoding_t *lf__encoding_for_label(const char *label, size_t len);
 
 /* The encoding of a page as the HTML standard sniffs it: a BOM (its length in *bom_len), else
  * the charset parameter of content_type (may be NULL), else a <meta> in the first 1024 bytes,
- * else UTF-8 if all bytes are valid UTF-8, else windows-1252. Never NULL. */
+ * else UTF-8 if the page has non-ASCII bytes and all are valid UTF-8, else windows-1252.
+ * Never NULL. */
 const lf__encoding_t *lf__encoding_sniff(const char *bytes, size_t len, const char *content_type,
                                          size_t *bom_len);
+
+/* lf__encoding_sniff, also telling whether the answer is tentative (from a <meta> in the
+ * prescan or the fallback): then a <meta> the parser meets later may change it (the HTML
+ * standard's "change the encoding"; see lf__encoding_for_meta). */
+const lf__encoding_t *lf__encoding_sniff_page(const char *bytes, size_t len,
+                                              const char *content_type, size_t *bom_len,
+                                              int *tentative);
+
+/* The encoding a <meta> element of the parsed page names, as the HTML standard's tree builder
+ * reads it: its charset attribute, else charset=... in the content of an http-equiv
+ * content-type; UTF-16 means UTF-8 and x-user-defined windows-1252. NULL: none (attributes
+ * may be NULL when absent). */
+const lf__encoding_t *lf__encoding_for_meta(const char *charset, const char *http_equiv,
+                                            const char *content);
 
 /* The encoding URL queries are written in for a page in enc: UTF-8 for UTF-16 and replacement
  * pages (WHATWG URL standard, "get an output encoding"), else enc. */

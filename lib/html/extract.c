@@ -327,8 +327,8 @@ static int take_match(run_t *r, size_t f, const GumboNode *n) {
 static int walk(run_t *r, const GumboNode *root) {
   lf_extract_t *x = r->x;
   for (size_t f = 0; f < x->n; f++)
-    lf__selector_forget(x->fields[f].sel);
-  if (x->each) lf__selector_forget(x->each);
+    lf__selector_document(x->fields[f].sel, root);
+  if (x->each) lf__selector_document(x->each, root);
   int rc = x->each ? 0 : open_record(r, root);
   for (const GumboNode *n = root; n && !rc; n = lf__walk_next(n)) {
     while (r->nopen && r->open[r->nopen - 1].end == n)

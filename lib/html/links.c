@@ -113,7 +113,7 @@ typedef struct {
 } found_t;
 
 static int walk(extract_t *x, const GumboNode *root, found_t *f) {
-  lf__selector_forget(x->sel);
+  lf__selector_document(x->sel, root);
   for (const GumboNode *n = root; n; n = lf__walk_next(n)) {
     if (!f->base && lf__page_is_base(n)) f->base = n;
     if (!lf__selector_matches(x->sel, n)) continue;

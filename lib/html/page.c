@@ -12,6 +12,7 @@
 #include "loopfetch.h"
 #include "charesc.h"
 #include "urlresolve.h"
+#include "walk.h"
 
 /* gumbo reads UTF-8 only, and replaces some characters a browser keeps: the page goes to it
  * with those escaped (charesc.h). */
@@ -32,20 +33,54 @@ static int parse_utf8(lf__page_t *p, const char *utf8, size_t len) {
   return 0;
 }
 
-int lf__page_parse(lf__page_t *p, const char *html, size_t len, const char *content_type) {
-  size_t bom = 0;
-  *p = (lf__page_t){0};
-  if (!html) html = "";
-  p->enc = lf__encoding_sniff(html, len, content_type, &bom);
-  if (p->enc->kind == LF__ENC_UTF8) return parse_utf8(p, html + bom, len - bom);
+/* The encoding the first <meta> of the parsed page names (charset, or http-equiv content-type
+ * with a charset), or NULL. */
+static const lf__encoding_t *meta_encoding(const GumboNode *root) {
+  for (const GumboNode *n = root; n; n = lf__walk_next(n)) {
+    if (n->type != GUMBO_NODE_ELEMENT || n->v.element.tag != GUMBO_TAG_META ||
+        n->v.element.tag_namespace != GUMBO_NAMESPACE_HTML)
+      continue;
+    const GumboVector *a = &n->v.element.attributes;
+    const GumboAttribute *cs = gumbo_get_attribute(a, "charset"),
+                         *he = gumbo_get_attribute(a, "http-equiv"),
+                         *ct = gumbo_get_attribute(a, "content");
+    const lf__encoding_t *e =
+        lf__encoding_for_meta(cs ? cs->value : NULL, he ? he->value : NULL, ct ? ct->value : NULL);
+    if (e) return e;
+  }
+  return NULL;
+}
+
+/* Decodes (from the bytes after the BOM) and parses in p->enc. */
+static int decode_and_parse(lf__page_t *p, const char *html, size_t len) {
+  if (p->enc->kind == LF__ENC_UTF8) return parse_utf8(p, html, len);
   size_t utf8_len = 0;
-  int rc = lf__decode(p->enc, html + bom, len - bom, &p->utf8, &utf8_len);
+  int rc = lf__decode(p->enc, html, len, &p->utf8, &utf8_len);
   if (rc == LF_EINVAL) { /* a glibc without this converter (gconv modules missing): as before
                           * decoding existed, the bytes go to gumbo as they are */
     p->enc = lf__encoding_for_label("utf-8", 5);
-    return parse_utf8(p, html + bom, len - bom);
+    return parse_utf8(p, html, len);
   }
   return rc ? rc : parse_utf8(p, p->utf8, utf8_len);
+}
+
+int lf__page_parse(lf__page_t *p, const char *html, size_t len, const char *content_type) {
+  size_t bom = 0;
+  int tentative;
+  *p = (lf__page_t){0};
+  if (!html) html = "";
+  p->enc = lf__encoding_sniff_page(html, len, content_type, &bom, &tentative);
+  int rc = decode_and_parse(p, html + bom, len - bom);
+  if (rc || !tentative) return rc;
+  /* The HTML standard's "change the encoding": the encoding came from the prescan of the first
+   * 1024 bytes or the fallback, and the parser meets a <meta> naming another one (past those
+   * bytes, or one the prescan could not read): the page is decoded and parsed again with it,
+   * as a browser reloads it. Once: the second parse's encoding is certain. */
+  const lf__encoding_t *e = meta_encoding(p->root);
+  if (!e || e == p->enc) return 0;
+  lf__page_release(p);
+  p->enc = e;
+  return decode_and_parse(p, html + bom, len - bom);
 }
 
 void lf__page_release(lf__page_t *p) {

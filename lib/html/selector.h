@@ -24,6 +24,12 @@ int lf__selector_matches(const lf__selector_t *sel, const GumboNode *node);
 /* Drops what matching remembered about the previous document. */
 void lf__selector_forget(lf__selector_t *sel);
 
+/* lf__selector_forget, then reads what matching needs of the document root (gumbo's document
+ * node) before the first element is matched: its quirks mode (.class and #id then compare
+ * ASCII case-insensitively, as in browsers) and, for a selector with :lang(), the language a
+ * <meta http-equiv=content-language> sets for elements no lang attribute covers. */
+void lf__selector_document(lf__selector_t *sel, const GumboNode *root);
+
 void lf__selector_free(lf__selector_t *sel);
 
 /* How many compounds this thread has tried so far: tests check with it that matching stays

@@ -22,6 +22,7 @@ typedef enum {
   CASE_DEFAULT,   /* no flag: the HTML standard's list decides (see selector_match.c) */
   CASE_SENSITIVE, /* [a=v s] */
   CASE_IGNORE,    /* [a=v i]: ASCII case-insensitive */
+  CASE_QUIRKS,    /* .class and #id: sensitive, but ASCII case-insensitive in quirks mode */
 } attr_case_t;
 
 typedef struct {
@@ -119,9 +120,17 @@ typedef struct {
   sib_memo_t sib_memo[LF__NTH_SLOTS]; /* when this is the relative selector of a :has() */
 } complex_t;
 
+/* What matching needs to know of the document (lf__selector_document). */
+typedef struct {
+  int quirks;              /* quirks mode (no doctype, or a quirky one) */
+  const char *pragma_lang; /* <meta http-equiv=content-language>'s language, or NULL */
+  size_t pragma_len;
+} doc_info_t;
+
 struct lf__selector_s {
   complex_t *groups;
   size_t n, cap;
+  doc_info_t doc; /* of the top-level selector: the document being matched */
 };
 
 #endif

@@ -20,9 +20,14 @@
 
 #include "charesc.h"
 #include "loopfetch.h"
+#include "quirks.h"
 #include "selector_ast.h"
 #include "selector_lex.h"
 #include "walk.h"
+
+/* The document being matched (lf__selector_document), for the nested selectors of :is(),
+ * :has() and the like too: set by lf__selector_matches from the top-level selector. */
+static _Thread_local const doc_info_t *cur_doc;
 
 /* gumbo keeps <template> apart from other elements, but for CSS it is an element like any. */
 static int is_element(const GumboNode *n) {
@@ -130,8 +135,9 @@ static int has_substring(const char *v, size_t vlen, const char *s, size_t n, in
  * on HTML elements (not on SVG or MathML ones). ^= $= *= with an empty value match nothing. */
 static int value_matches_n(const attr_test_t *t, const GumboElement *e, const char *v,
                            size_t vlen) {
-  int icase =
-      t->icase == CASE_IGNORE || (t->html_icase && e->tag_namespace == GUMBO_NAMESPACE_HTML);
+  int icase = t->icase == CASE_IGNORE ||
+              (t->html_icase && e->tag_namespace == GUMBO_NAMESPACE_HTML) ||
+              (t->icase == CASE_QUIRKS && cur_doc && cur_doc->quirks);
   size_t n = t->value_len;
   switch (t->op) {
   case ATTR_EXISTS:
@@ -275,10 +281,21 @@ static const char *own_lang(const GumboNode *n) {
   return v ? v : attr_value(&n->v.element, "xml:lang");
 }
 
-/* Language v is want or starts want-, ASCII case folded. */
-static int lang_is(const char *v, const char *want) {
+/* Language v (vlen bytes) is want or starts want-, ASCII case folded. */
+static int lang_is_n(const char *v, size_t vlen, const char *want) {
   size_t w = strlen(want);
-  return strlen(v) >= w && lf__ascii_caseeq_n(v, want, w) && (v[w] == '\0' || v[w] == '-');
+  return vlen >= w && lf__ascii_caseeq_n(v, want, w) && (vlen == w || v[w] == '-');
+}
+
+static int lang_is(const char *v, const char *want) {
+  return lang_is_n(v, strlen(v), want);
+}
+
+/* An element no lang attribute covers has the document's default language: the one a
+ * <meta http-equiv=content-language> set (the HTML standard's pragma-set default language). */
+static int default_lang_is(const char *want) {
+  return cur_doc && cur_doc->pragma_lang &&
+         lang_is_n(cur_doc->pragma_lang, cur_doc->pragma_len, want);
 }
 
 /* :lang(x): the nearest lang attribute (or xml:lang) on n or an ancestor is x or starts x-. */
@@ -287,7 +304,7 @@ static int lang_uncached(const char *want, const GumboNode *n) {
     const char *v = own_lang(n);
     if (v) return lang_is(v, want);
   }
-  return 0;
+  return default_lang_is(want);
 }
 
 /* An element without its own lang has its parent's answer, which the memo keeps (one slot
@@ -297,7 +314,7 @@ static int lang_matches(pseudo_t *ps, const GumboNode *n) {
   const char *v = own_lang(n);
   if (v) return lang_is(v, ps->lang);
   const GumboNode *p = n->parent;
-  if (!is_element(p)) return 0;
+  if (!is_element(p)) return default_lang_is(ps->lang);
   has_memo_t *m = &ps->has_memo[depth_of(p) % LF__NTH_SLOTS];
   if (m->node != p) *m = (has_memo_t){p, lang_uncached(ps->lang, p)};
   return m->result;
@@ -358,9 +375,11 @@ static int pseudo_matches(const pseudo_t *cps, const GumboNode *n) {
     return n->parent && n->parent->type == GUMBO_NODE_DOCUMENT;
   case PSEUDO_EMPTY:
     return is_empty(n);
-  case PSEUDO_LINK:
-    return (e->tag == GUMBO_TAG_A || e->tag == GUMBO_TAG_AREA) &&
-           e->tag_namespace == GUMBO_NAMESPACE_HTML && attr_value(e, "href");
+  case PSEUDO_LINK: /* HTML <a> and <area>, SVG <a> (href or xlink:href) */
+    return ((e->tag == GUMBO_TAG_A && (e->tag_namespace == GUMBO_NAMESPACE_HTML ||
+                                       e->tag_namespace == GUMBO_NAMESPACE_SVG)) ||
+            (e->tag == GUMBO_TAG_AREA && e->tag_namespace == GUMBO_NAMESPACE_HTML)) &&
+           attr_value(e, "href");
   case PSEUDO_LANG:
     return lang_matches(ps, n);
   case PSEUDO_IS:
@@ -561,6 +580,7 @@ static int has_matches(const lf__selector_t *rel, const GumboNode *n) {
 
 int lf__selector_matches(const lf__selector_t *sel, const GumboNode *node) {
   if (!sel || !is_element(node)) return 0;
+  cur_doc = &sel->doc;
   return matches_list(sel, node);
 }
 
@@ -583,4 +603,46 @@ static void forget_list(lf__selector_t *sel) {
 
 void lf__selector_forget(lf__selector_t *sel) {
   forget_list(sel);
+  if (sel) sel->doc = (doc_info_t){0};
+}
+
+static int uses_lang(const lf__selector_t *sel) {
+  for (size_t g = 0; sel && g < sel->n; g++)
+    for (size_t i = 0; i < sel->groups[g].n; i++) {
+      const compound_t *c = &sel->groups[g].items[i];
+      for (size_t k = 0; k < c->npseudos; k++)
+        if (c->pseudos[k].kind == PSEUDO_LANG || uses_lang(c->pseudos[k].list)) return 1;
+    }
+  return 0;
+}
+
+/* The HTML standard's "pragma-set default language": each <meta http-equiv=content-language>
+ * with a content holding no comma sets it to the content's first word; the last one wins. */
+static void pragma_lang(doc_info_t *d, const GumboNode *root) {
+  for (const GumboNode *n = root; n; n = lf__walk_next(n)) {
+    if (n->type != GUMBO_NODE_ELEMENT || n->v.element.tag != GUMBO_TAG_META ||
+        n->v.element.tag_namespace != GUMBO_NAMESPACE_HTML)
+      continue;
+    const char *he = attr_value(&n->v.element, "http-equiv"),
+               *v = attr_value(&n->v.element, "content");
+    if (!he || !v || strlen(he) != 16 || !lf__ascii_caseeq_n(he, "content-language", 16) ||
+        strchr(v, ','))
+      continue;
+    while (lf__ascii_is_space((unsigned char)*v))
+      v++;
+    size_t len = 0;
+    while (v[len] && !lf__ascii_is_space((unsigned char)v[len]))
+      len++;
+    if (len) {
+      d->pragma_lang = v;
+      d->pragma_len = len;
+    }
+  }
+}
+
+void lf__selector_document(lf__selector_t *sel, const GumboNode *root) {
+  lf__selector_forget(sel);
+  if (!sel || !root || root->type != GUMBO_NODE_DOCUMENT) return;
+  sel->doc.quirks = lf__quirks_mode(root);
+  if (uses_lang(sel)) pragma_lang(&sel->doc, root);
 }

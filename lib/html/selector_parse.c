@@ -130,8 +130,8 @@ static int parse_class_or_id(parser_t *p, compound_t *c) {
   char *name;
   int rc = lf__sel_parse_name(p, is_class ? "a class name" : "an id", &name);
   if (rc) return rc;
-  return is_class ? add_test(p, c, ATTR_INCLUDES, CASE_SENSITIVE, "class", name, 0)
-                  : add_test(p, c, ATTR_EQUALS, CASE_SENSITIVE, "id", name, 0);
+  return is_class ? add_test(p, c, ATTR_INCLUDES, CASE_QUIRKS, "class", name, 0)
+                  : add_test(p, c, ATTR_EQUALS, CASE_QUIRKS, "id", name, 0);
 }
 
 /* Inside [...], running out of text is reported at the '[' that was never closed. */
@@ -225,6 +225,8 @@ typedef struct {
 
 static const pseudo_name_t plain_pseudos[] = {
     {"root", PSEUDO_ROOT, 0, 0},
+    /* querySelectorAll() on a document has no scoping element: :scope is the root */
+    {"scope", PSEUDO_ROOT, 0, 0},
     {"empty", PSEUDO_EMPTY, 0, 0},
     {"link", PSEUDO_LINK, 0, 0},
     {"any-link", PSEUDO_LINK, 0, 0},

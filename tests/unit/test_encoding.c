@@ -96,7 +96,9 @@ static const page_case_t pages[] = {
     {"<meta> content without http-equiv is not read",
      PAGE("<meta content=\x22text/html; charset=iso-8859-2\x22><a href=\x22/\xb3\x22>x</a>"), NULL,
      "http://h.example/%C2%B3"},
-    {"<meta> after 1024 bytes is not read",
+    /* the prescan does not see it; the parser does, and the page is decoded again with it (the
+     * HTML standard's "change the encoding"; issue 27) */
+    {"<meta> after 1024 bytes changes the encoding",
      PAGE("<!--"
           "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
           "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
@@ -111,7 +113,23 @@ static const page_case_t pages[] = {
           "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
           "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx--><meta "
           "charset=\x22iso-8859-2\x22><a href=\x22/\xb3\x22>x</a>"),
-     NULL, "http://h.example/%C2%B3"},
+     NULL, "http://h.example/%C5%82"},
+    {"a later <meta> after one the prescan read does not",
+     PAGE("<meta charset=iso-8859-2><meta charset=koi8-r><a href=\x22/\xb3\x22>x</a>"), NULL,
+     "http://h.example/%C5%82"},
+    {"the prescan misreads text in <title> as a <meta>: the parser corrects it",
+     PAGE("<title><meta charset=koi8-r></title><meta charset=iso-8859-2><a href=\x22/\xb3\x22>"
+          "x</a>"),
+     NULL, "http://h.example/%C5%82"},
+    {"the header's charset is certain: a <meta> does not change it",
+     PAGE("<meta charset=iso-8859-2><a href=\x22/\xb3\x22>x</a>"), "text/html; charset=koi8-r",
+     "http://h.example/%D0%81"},
+    /* no label, ASCII bytes only: windows-1252, as in browsers, which shows in queries */
+    {"ASCII only: windows-1252", PAGE("<a href=\x22/caf&eacute;?q=&eacute;\x22>x</a>"), NULL,
+     "http://h.example/caf%C3%A9?q=%E9"},
+    {"valid UTF-8 with non-ASCII bytes: UTF-8",
+     PAGE("<p>\xc3\xa9</p><a href=\x22/caf&eacute;?q=&eacute;\x22>x</a>"), NULL,
+     "http://h.example/caf%C3%A9?q=%C3%A9"},
     {"<meta> utf-16 means UTF-8",
      PAGE("<meta charset=\x22utf-16\x22><a href=\x22/\xc3\xa9\x22>x</a>"), NULL,
      "http://h.example/%C3%A9"},
@@ -310,7 +328,7 @@ static void test_sniff(void) {
       "KOI8-U");
   CHECK_EQ_STR(sniffed(PAGE("<!--><meta charset=koi8-r>"), NULL, &bom), "KOI8-R");
   CHECK_EQ_STR(sniffed(PAGE("<metax charset=koi8-r>\xe9"), NULL, &bom), "windows-1252");
-  CHECK_EQ_STR(sniffed(PAGE("<meta charset=koi8-r"), NULL, &bom), "UTF-8");
+  CHECK_EQ_STR(sniffed(PAGE("<meta charset=koi8-r"), NULL, &bom), "windows-1252"); /* ASCII */
   CHECK_EQ_STR(sniffed(PAGE("\xc3\xa9\xe2\x82\xac"), NULL, &bom), "UTF-8");
   CHECK_EQ_STR(sniffed(PAGE("\xc3\xa9\xe2\x82"), NULL, &bom), "windows-1252");
   CHECK_EQ_STR(sniffed(PAGE("\xed\xa0\x80"), NULL, &bom), "windows-1252"); /* a surrogate */
