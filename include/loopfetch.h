@@ -131,7 +131,10 @@ typedef struct {
                                  sent after lf_options_t.headers (e.g. If-None-Match); NULL:
                                  none. A 304 reply to such a request is a success (status 0,
                                  http_code 304) that leaves an existing file untouched. */
-  void *reserved[5];          /* must be zero: room for new fields without an ABI break */
+  const char *warc_refers_to_date; /* lf_options_t.warc: the WARC-Date of this URL's earlier
+                                      capture (lf_result_t.warc_date of an earlier run), which
+                                      a 304 reply's revisit record refers to; NULL: unknown */
+  void *reserved[4];               /* must be zero: room for new fields without an ABI break */
 } lf_request_t;
 
 #define LF_FILE_NAME_MAX 4095 /* bytes of lf_request_t.file (a name or a relative path) */
@@ -170,6 +173,9 @@ typedef struct {
   const char *content_disposition; /* Content-Disposition, as sent */
   int64_t file_time; /* Last-Modified as seconds since the epoch, -1 if absent or unreadable;
                         LF_OUTPUT_FILE: the saved file's modification time is set to it */
+  const char *warc_date; /* lf_options_t.warc: the WARC-Date of the record written for the last
+                            response (its response or revisit record), or NULL; keep it to
+                            pass as lf_request_t.warc_refers_to_date when asking again */
 } lf_result_t;
 
 typedef void (*lf_result_cb)(lf_fetcher_t *fetcher, const lf_result_t *result);

@@ -67,6 +67,7 @@ struct lf__capture_s {
   int paused;     /* the write callback paused the transfer for us */
   int report_waiting;
   int redirect_truncated;
+  char last_date[LF__WARC_DATE_LEN]; /* WARC-Date of the last hop's response record */
 };
 
 static int cput(cbuf_t *b, const char *p, size_t n) {
@@ -243,10 +244,11 @@ static int hop_start(lf__capture_t *c) {
     hop_free(h);
     return rc;
   }
-  if (t->req->headers && status == 304) {
+  if (status == 304) { /* to a conditional request: the earlier capture is unchanged */
     h->x.not_modified = 1;
-    h->x.refers_date = NULL;
+    h->x.refers_date = t->req->warc_date;
   }
+  memcpy(c->last_date, h->x.response_date, sizeof(c->last_date));
   c->hop = h;
   c->pending++;
   c->redirect_body.len = 0;
@@ -412,6 +414,10 @@ int lf__capture_busy(lf__transfer_t *t) {
   if (!c || c->pending == 0) return 0;
   c->report_waiting = 1;
   return 1;
+}
+
+const char *lf__capture_date(const lf__transfer_t *t) {
+  return t->capture && t->capture->last_date[0] ? t->capture->last_date : NULL;
 }
 
 void lf__capture_free(lf__transfer_t *t) {

@@ -322,6 +322,7 @@ void lf__fetcher_report(lf__transfer_t *t) {
   r.effective_url = t->effective_url;
   r.content_type = t->content_type;
   lf__transfer_fill_headers(t, &r);
+  r.warc_date = lf__capture_date(t);
   if (t->req->output == LF_OUTPUT_MEMORY && r.status == 0) {
     r.body = t->sink.fill ? t->sink.fill : "";
     r.body_len = t->sink.fill_len;
@@ -559,7 +560,8 @@ int lf_fetcher_add(lf_fetcher_t *f, const lf_request_t *req) {
   size_t hlen = 0, hcount = 0;
   for (; req->headers && req->headers[hcount]; hcount++)
     hlen += strlen(req->headers[hcount]) + 1;
-  lf__pending_t *p = malloc(sizeof(*p) + ulen + flen + hlen);
+  size_t dlen = req->warc_refers_to_date ? strlen(req->warc_refers_to_date) + 1 : 0;
+  lf__pending_t *p = malloc(sizeof(*p) + ulen + flen + hlen + dlen);
   if (!p) return LF_ENOMEM;
   p->next = NULL;
   p->data = req->data;
@@ -579,6 +581,11 @@ int lf_fetcher_add(lf_fetcher_t *f, const lf_request_t *req) {
     size_t n = strlen(req->headers[i]) + 1;
     memcpy(p->url + ulen + flen + at, req->headers[i], n);
     at += n;
+  }
+  p->warc_date = NULL;
+  if (dlen) {
+    memcpy(p->url + ulen + flen + hlen, req->warc_refers_to_date, dlen);
+    p->warc_date = p->url + ulen + flen + hlen;
   }
   if (f->queue_tail)
     f->queue_tail->next = p;

@@ -111,6 +111,7 @@ struct lf__pending_s {
   int attempts;        /* transfers already made */
   const char *file;    /* points into url[] storage, or NULL */
   const char *headers; /* the request's own headers, NUL-separated, in url[] storage */
+  const char *warc_date; /* lf_request_t.warc_refers_to_date, in url[] storage, or NULL */
   size_t header_count;
   char url[];
 };
@@ -306,6 +307,7 @@ int lf__capture_body(lf__transfer_t *t, const char *data, size_t len); /* bytes 
 void lf__capture_end(lf__transfer_t *t, CURLcode result); /* the network part is over */
 int lf__capture_busy(lf__transfer_t *t); /* records still being written: the report waits */
 void lf__capture_free(lf__transfer_t *t);
+const char *lf__capture_date(const lf__transfer_t *t); /* the last record's WARC-Date, or NULL */
 
 #define LF__CONTAINER_OF(ptr, type, field) ((type *)((char *)(ptr)-offsetof(type, field)))
 

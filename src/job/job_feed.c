@@ -10,7 +10,7 @@
 /* Workers read "INDEX\tURL\tNAME[\tETAG\tLAST_MODIFIED]" lines: the parent has named and
  * filtered already, and with --refresh passes the validators the manifest had. */
 static int next_worker_page(job_t *job, const char **url, const char **name, uintptr_t *index,
-                            const char *validators[2]) {
+                            const char *validators[3]) {
   char *line;
   size_t len;
   int rc;
@@ -24,7 +24,12 @@ static int next_worker_page(job_t *job, const char **url, const char **name, uin
     *url = tab1 + 1;
     *name = tab2 + 1;
     char *tab3 = strchr(tab2 + 1, '\t'), *tab4 = tab3 ? strchr(tab3 + 1, '\t') : NULL;
-    validators[0] = validators[1] = NULL;
+    char *tab5 = tab4 ? strchr(tab4 + 1, '\t') : NULL; /* the WARC date (--warc-file) */
+    validators[0] = validators[1] = validators[2] = NULL;
+    if (tab5) {
+      *tab5 = '\0';
+      validators[2] = tab5[1] ? tab5 + 1 : NULL;
+    }
     if (tab4) {
       *tab3 = *tab4 = '\0';
       validators[0] = tab3[1] ? tab3 + 1 : NULL;
@@ -37,7 +42,7 @@ static int next_worker_page(job_t *job, const char **url, const char **name, uin
 }
 
 static void add_page(job_t *job, const char *url, const char *name, uintptr_t index,
-                     const char *const validators[2]) {
+                     const char *const validators[3]) {
   char buf[2][1024];
   const char *headers[3];
   lf_request_t req = {.url = url, .output = LF_OUTPUT_FILE, .file = name, .data = (void *)index};
@@ -45,8 +50,10 @@ static void add_page(job_t *job, const char *url, const char *name, uintptr_t in
     req.output = LF_OUTPUT_MEMORY;
     req.file = NULL;
   }
-  if (validators && lf__job_conditional_headers(validators[0], validators[1], buf, headers) > 0)
+  if (validators && lf__job_conditional_headers(validators[0], validators[1], buf, headers) > 0) {
     req.headers = headers;
+    req.warc_refers_to_date = validators[2]; /* what a 304's revisit record refers to */
+  }
   int rc = lf_fetcher_add(job->fetcher, &req);
   if (rc < 0) {
     lf__job_record_failure(job, url, name, lf_strerror(rc), LF_REC_FAILED, index);
@@ -59,7 +66,8 @@ static void add_page(job_t *job, const char *url, const char *name, uintptr_t in
 
 void lf__job_add_page(job_t *job, const char *url, const char *name, uintptr_t index) {
   const lf__refresh_entry_t *e = lf__job_refreshable(job, url);
-  const char *const validators[2] = {e ? e->etag : NULL, e ? e->last_modified : NULL};
+  const char *const validators[3] = {e ? e->etag : NULL, e ? e->last_modified : NULL,
+                                     e ? e->warc_date : NULL};
   add_page(job, url, name, index, e ? validators : NULL);
 }
 
@@ -82,7 +90,7 @@ static size_t feed_count(const job_t *job) {
 void lf__job_on_need(lf_fetcher_t *f) {
   job_t *job = lf_fetcher_get_data(f);
   for (size_t i = 0, n = feed_count(job); i < n && job->feeding; i++) {
-    const char *url, *name = NULL, *validators[2];
+    const char *url, *name = NULL, *validators[3];
     char buf[LF_PATH_MAX + 1];
     uintptr_t index = 0;
     int more = job->cfg->mode == LF_MODE_WORKER

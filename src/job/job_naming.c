@@ -147,8 +147,9 @@ void lf__job_validators(job_t *job, const char *url, char *extra, size_t len) {
   const lf__refresh_entry_t *e = lf__job_refreshable(job, url);
   extra[0] = '\0';
   if (e && (usable(e->etag) || usable(e->last_modified)))
-    snprintf(extra, len, "\t%s\t%s", usable(e->etag) ? e->etag : "",
-             usable(e->last_modified) ? e->last_modified : "");
+    snprintf(extra, len, "\t%s\t%s\t%s", usable(e->etag) ? e->etag : "",
+             usable(e->last_modified) ? e->last_modified : "",
+             usable(e->warc_date) ? e->warc_date : "");
 }
 
 /* A 304 keeps the file the manifest named, and the validators unless new ones came. */
@@ -158,4 +159,6 @@ void lf__job_refresh_record(job_t *job, lf__record_t *rec) {
   rec->file = e->file;
   if (!rec->etag) rec->etag = e->etag;
   if (!rec->last_modified) rec->last_modified = e->last_modified;
+  /* The revisit of a 304 holds no payload: later ones keep referring to the capture that does. */
+  rec->warc_date = e->warc_date;
 }

@@ -30,6 +30,7 @@ void lf__record_from_result(lf__record_t *rec, const lf_result_t *r, int interru
   rec->attempts = r->attempts;
   rec->etag = r->etag;
   rec->last_modified = r->last_modified;
+  rec->warc_date = r->warc_date;
   rec->start = r->start + job_clock_offset;
   rec->timings = r->timings;
 }
@@ -167,6 +168,10 @@ size_t lf__record_to_json(const lf__record_t *r, char *buf, size_t len) {
     put_key(&o, "last_modified");
     put_str(&o, r->last_modified);
   }
+  if (r->warc_date) {
+    put_key(&o, "warc_date");
+    put_str(&o, r->warc_date);
+  }
   if (r->url_id) {
     put_key(&o, "url_id");
     put_str(&o, r->url_id);
@@ -261,6 +266,8 @@ static void assign_str(lf__record_t *r, const char *key, char *v) {
     r->last_modified = v;
   else if (strcmp(key, "url_id") == 0)
     r->url_id = v;
+  else if (strcmp(key, "warc_date") == 0)
+    r->warc_date = v;
   else if (strcmp(key, "status") == 0 && (r->status_text = v) != NULL)
     for (size_t s = 0; s < N_STATUS; s++)
       if (strcmp(v, status_names[s]) == 0) r->status = (lf__rec_status_t)s;

@@ -25,6 +25,7 @@ typedef struct {
   int attempts;
   int pid;                          /* process that fetched it */
   const char *etag, *last_modified; /* the page's validators (--refresh), or NULL */
+  const char *warc_date; /* --warc-file: WARC-Date of the page's capture, or NULL */
   const char *url_id; /* a URL with a password: its keyed hash (urlkey.h), or NULL */
   double start;                     /* seconds since the job started (the transfer's start) */
   lf_timings_t timings;
@@ -44,7 +45,7 @@ void lf__record_from_result(lf__record_t *rec, const lf_result_t *r, int interru
 /* Writes rec as one JSON object and a newline into buf. Returns the length, or the length it
  * would need (>= len) like snprintf. Keys: url, file, status, http, bytes, attempts, error,
  * pid, start, queued, dns, connect, tls, ttfb, total, written, and etag and last_modified when
- * the reply had them, url_id when set. */
+ * the reply had them, warc_date when the page was archived, url_id when set. */
 size_t lf__record_to_json(const lf__record_t *rec, char *buf, size_t len);
 
 /* Parses a line written by lf__record_to_json, in place (line is modified; rec's strings

@@ -14,7 +14,7 @@
 #include "record.h"
 
 typedef struct {
-  char *url; /* one allocation: url, file, etag, last_modified */
+  char *url; /* one allocation: url, file, etag, last_modified, warc_date */
   lf__refresh_entry_t e;
 } slot_t;
 
@@ -50,14 +50,14 @@ static int grow(lf__refresh_t *r) {
 }
 
 static char *pack(const lf__record_t *rec, lf__refresh_entry_t *e) {
-  const char *parts[4] = {rec->url, rec->file, rec->etag, rec->last_modified};
+  const char *parts[5] = {rec->url, rec->file, rec->etag, rec->last_modified, rec->warc_date};
   size_t n = 0;
-  for (int i = 0; i < 4; i++)
+  for (int i = 0; i < 5; i++)
     n += parts[i] ? strlen(parts[i]) + 1 : 0;
   char *block = malloc(n), *p = block;
-  const char **dst[4] = {NULL, &e->file, &e->etag, &e->last_modified};
+  const char **dst[5] = {NULL, &e->file, &e->etag, &e->last_modified, &e->warc_date};
   if (!block) return NULL;
-  for (int i = 0; i < 4; i++) {
+  for (int i = 0; i < 5; i++) {
     if (dst[i]) *dst[i] = parts[i] ? p : NULL;
     if (!parts[i]) continue;
     memcpy(p, parts[i], strlen(parts[i]) + 1);

@@ -9,6 +9,7 @@
 
 typedef struct {
   const char *file, *etag, *last_modified; /* etag/last_modified may be NULL */
+  const char *warc_date; /* WARC-Date of the page's capture (--warc-file), or NULL */
 } lf__refresh_entry_t;
 
 typedef struct lf__refresh_s lf__refresh_t;

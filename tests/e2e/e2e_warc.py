@@ -551,25 +551,40 @@ def read_warc_loose(path):
 
 @case
 def warc_refresh_304(ctx):
-    """--refresh: a 304 is archived as a server-not-modified revisit (its request, the 304's
-    head), and the page stays as it was."""
-    paths = ["/plain.html", "/old.html"]
+    """--refresh: a 304 is archived as a server-not-modified revisit (after the conditional
+    request as sent) referring to the earlier capture by its URL and WARC-Date, which the
+    manifest keeps (warc_date), in one loop and with -p; a second refresh still refers to the
+    capture that holds the payload."""
+    paths = ["/plain.html", "/old.html", "/next.html"]
     with Server() as srv:
         out = ctx.dir("out")
-        p = ctx.run("-q", "-i", "-", "-o", out, stdin=urls(srv, paths))
+        p = ctx.run("-q", "-i", "-", "-o", out, "--warc-file", ctx.dir("first"),
+                    stdin=urls(srv, paths))
         check(p.returncode == 0, f"first run: exit {p.returncode}: {p.stderr[-300:]}")
-        p = ctx.run("-q", "--refresh", "-i", "-", "-o", out, "--warc-file", ctx.dir("r"),
-                    "--warc-cdx", stdin=urls(srv, paths))
-        check(p.returncode == 0, f"--refresh: exit {p.returncode}: {p.stderr[-300:]}")
-        by = check_archive(ctx.tmp, "r")
-        for u in paths:
-            req, rv = by[srv.base + u]
-            check(req["h"]["WARC-Type"] == "request" and b"If-None-Match: " in req["block"],
-                  f"{u}: the conditional request is not archived as sent")
-            check(rv["h"]["WARC-Type"] == "revisit" and
-                  rv["h"]["WARC-Profile"].endswith("/revisit/server-not-modified") and
-                  rv["h"]["WARC-Refers-To-Target-URI"] == srv.base + u and
-                  rv["status_line"].startswith("HTTP/1.1 304"), f"{u}: {rv['h']}")
+        first = check_archive(ctx.tmp, "first", out)
+        dates = {srv.base + u: first[srv.base + u][1]["h"]["WARC-Date"] for u in paths}
+        recs = {r["url"]: r for r in m.manifest(out)}
+        for url, d in dates.items():
+            check(recs[url].get("warc_date") == d, f"{url}: manifest warc_date "
+                                                   f"{recs[url].get('warc_date')}, WARC {d}")
+        for run, extra in (("again", []), ("procs", ["-p", "2"])):
+            p = ctx.run("-q", "--refresh", *extra, "-i", "-", "-o", out, "--warc-file",
+                        ctx.dir(run), "--warc-cdx", stdin=urls(srv, paths))
+            check(p.returncode == 0, f"--refresh {extra}: exit {p.returncode}: {p.stderr[-300:]}")
+            by = check_archive(ctx.tmp, run)
+            for url in dates:
+                req, rv = by[url]
+                check(req["h"]["WARC-Type"] == "request" and b"If-None-Match: " in req["block"],
+                      f"{url}: the conditional request is not archived as sent")
+                check(rv["h"]["WARC-Type"] == "revisit" and
+                      rv["h"]["WARC-Profile"].endswith("/revisit/server-not-modified") and
+                      rv["h"]["WARC-Refers-To-Target-URI"] == url and
+                      rv["h"].get("WARC-Refers-To-Date") == dates[url] and
+                      rv["status_line"].startswith("HTTP/1.1 304"), f"{run} {url}: {rv['h']}")
+            last = {r["url"]: r for r in m.manifest(out)}
+            for url, d in dates.items():
+                check(last[url]["status"] == "unchanged" and last[url].get("warc_date") == d,
+                      f"{run}: {url}'s manifest record {last[url]}")
 
 
 @case

@@ -16,7 +16,8 @@ static void roundtrip(void) {
                     .bytes = 123456789012ull,
                     .attempts = 4,
                     .pid = 4242,
-                    .start = 1.25};
+                    .start = 1.25,
+                    .warc_date = "2026-12-07T01:02:03.456789Z"};
   r.timings.queued = 0.5;
   r.timings.starttransfer = 0.75;
   r.timings.written = 2.125;
@@ -37,6 +38,7 @@ static void roundtrip(void) {
   CHECK(b.bytes == 123456789012ull);
   CHECK_EQ_INT(b.attempts, 4);
   CHECK_EQ_INT(b.pid, 4242);
+  CHECK_EQ_STR(b.warc_date, "2026-12-07T01:02:03.456789Z");
   CHECK(b.start == 1.25 && b.timings.queued == 0.5 && b.timings.written == 2.125);
   CHECK(b.timings.starttransfer == 0.75);
 }
