@@ -221,10 +221,10 @@ typedef struct {
   int failed; /* fn failed (and said why) */
 } each_t;
 
-static int each_line(void *arg, char *line, size_t len) {
+static int each_line(void *arg, char *line, size_t len, uint64_t offset) {
   each_t *e = arg;
   lf__record_t r;
-  (void)len;
+  (void)len, (void)offset;
   /* A line over the cap, or one that does not parse (cut short by a crash): no record. */
   if (!line || lf__record_parse_json(line, &r) < 0) {
     e->st->shard[e->idx].torn++;

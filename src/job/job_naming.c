@@ -76,6 +76,20 @@ void lf__job_on_name(lf_fetcher_t *f, const lf_result_t *r, char *name) {
     memcpy(name, out, strlen(out) + 1);
 }
 
+/* A URL that an earlier run saved keeps that name (the manifests say which, manifest.h): its
+ * name is in the set already, reserved for it, so it takes no other and no other URL takes it.
+ * Only the name counts, not the folders of the --layout it was saved with. 1 with name
+ * (LF_NAME_MAX + 1 bytes), 0: none. */
+static int kept_name(job_t *job, const char *url, char *name) {
+  char path[LF_PATH_MAX + 1];
+  if (!lf__manifest_kept_name(&job->manifest, url, path)) return 0;
+  const char *base = strrchr(path, '/');
+  base = base ? base + 1 : path;
+  if (strlen(base) > LF_NAME_MAX) return 0;
+  memcpy(name, base, strlen(base) + 1);
+  return 1;
+}
+
 /* The next page to fetch, named, and placed by --layout (name: LF_PATH_MAX + 1 bytes). Names
  * are given to every URL in input order, before the shard filter, so every mode and every shard
  * names a page the same. 1: a page; 0: the end. */
@@ -84,9 +98,10 @@ int lf__job_next_page(job_t *job, const char **url, char *name) {
   const char *u;
   while (lf__frontier_next(job, &u)) {
     char derived[LF_NAME_MAX + 1];
-    int rc = lf__name_from_curlu(job->url, derived, sizeof(derived));
+    int rc = kept_name(job, u, derived);
+    if (rc == 0) rc = lf__name_from_curlu(job->url, derived, sizeof(derived));
     if (rc == 0) rc = lf__names_unique(job->names, derived, derived, sizeof(derived));
-    if (rc == 0) rc = lf__layout_path(cfg->layout, job->url, derived, name);
+    if (rc >= 0) rc = lf__layout_path(cfg->layout, job->url, derived, name);
     if (rc < 0) {
       lf__job_record_failure(job, u, NULL, lf_strerror(rc), LF_REC_FAILED, 0);
       continue;

@@ -98,6 +98,12 @@ static int open_manifest(job_t *job) {
   /* URLs with a password are known by their url_id: the key, if the folder has one yet. */
   (void)lf__urlkey_load(&job->urlkey, job->dirfd, 0);
   m->urlkey = &job->urlkey;
+  /* Every name an earlier URL holds goes into the set first: no new URL takes one. */
+  if (!job->names && lf__names_new(&job->names) < 0) {
+    lf__job_fatal(job, LF_EXIT_LOCAL, "%s%s", "out of memory", "");
+    return -1;
+  }
+  m->names = job->names;
   int rc = load_manifests(job);
   if (rc > 0) { /* a signal came while they loaded */
     lf__job_stop_on_signal(job, rc);

@@ -61,7 +61,7 @@ static void start_progress(job_t *job) {
 
 void lf__job_start_pages(job_t *job, size_t known_count) {
   start_progress(job);
-  if (lf__names_new(&job->names) < 0) {
+  if (!job->names && lf__names_new(&job->names) < 0) { /* made before the manifests load */
     lf__job_fatal(job, LF_EXIT_LOCAL, "%s%s", "out of memory", "");
     return;
   }

@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "manifest.h"
+#include "hmap.h"
+#include "layout.h"
 #include "record.h"
 #include "safe_text.h"
 
@@ -147,21 +149,73 @@ static int has_userinfo(const char *url) {
   return lf__url_userinfo(url, &off) != 0;
 }
 
-/* One manifest line. A saved record says what the name holds now; a skipped (or, with
- * --refresh, unchanged) one confirms it, and carries the size since skipped records have
- * it. Failed and interrupted pages never touched the final name. */
-static int add_line(lf__manifest_t *m, char *line) {
+/* ---- the kept names: URL -> the record that gives its name ---- */
+
+static lf__kept_t *kept_slot(const lf__manifest_t *m, uint64_t url_key) {
+  size_t mask = m->kept_cap - 1;
+  for (size_t i = (size_t)url_key & mask;; i = (i + 1) & mask)
+    if (m->kept[i].url_key == url_key || m->kept[i].url_key == 0) return &m->kept[i];
+}
+
+static int kept_grow(lf__manifest_t *m) {
+  size_t cap = m->kept_cap ? m->kept_cap * 2 : 1024, old_cap = m->kept_cap;
+  lf__kept_t *old = m->kept;
+  if (!(m->kept = calloc(cap, sizeof(*m->kept)))) {
+    m->kept = old;
+    return LF_ENOMEM;
+  }
+  m->kept_cap = cap;
+  for (size_t i = 0; i < old_cap; i++)
+    if (old[i].url_key) *kept_slot(m, old[i].url_key) = old[i];
+  free(old);
+  return 0;
+}
+
+static int keep(lf__manifest_t *m, uint64_t url_key, uint64_t loc) {
+  if ((m->kept_count + 1) * 4 > m->kept_cap * 3 && kept_grow(m) < 0) return LF_ENOMEM;
+  url_key += !url_key; /* 0 marks a free slot */
+  lf__kept_t *k = kept_slot(m, url_key);
+  m->kept_count += k->url_key == 0;
+  *k = (lf__kept_t){url_key, loc};
+  return 0;
+}
+
+/* The name a record gives, in the set in its ".html" form (the form names are reserved in,
+ * names.h): only the last component of a --layout path. */
+static int seed_name(lf__manifest_t *m, const char *file) {
+  const char *base = strrchr(file, '/');
+  base = base ? base + 1 : file;
+  size_t n = strlen(base);
+  char buf[LF_NAME_MAX + 8];
+  if (!m->names || n == 0 || n > LF_NAME_MAX) return 0;
+  memcpy(buf, base, n);
+  if (n < 5 || memcmp(base + n - 5, ".html", 5) != 0) {
+    memcpy(buf + n, ".html", 5);
+    n += 5;
+  }
+  return lf__names_add_key(m->names, lf__hash64(buf, n)) < 0 ? LF_ENOMEM : 0;
+}
+
+/* One manifest line, at offset off of file m->nfds - 1. A saved record says what the name
+ * holds now; a skipped (or, with --refresh, unchanged) one confirms it, and carries the size
+ * since skipped records have it. Failed and interrupted pages never touched the final name. */
+static int add_line(lf__manifest_t *m, char *line, uint64_t off) {
   int confirms = strstr(line, "\"status\":\"unchanged\"") != NULL; /* issue-14's --refresh */
   lf__record_t r;
   if (lf__record_parse_json(line, &r) < 0 || !r.file || !r.url) return 0;
   confirms |= r.status == LF_REC_SKIPPED;
   if (r.status != LF_REC_SAVED && !confirms) return 0;
+  if (!lf__layout_path_ok(r.file)) return 0; /* planted: no page of ours is there */
   if ((m->count + 1) * 4 > m->cap * 3 && grow(m) < 0) return LF_ENOMEM;
   uint64_t name_key = lf__text_key(r.file), id = lf__url_key(r.url);
   /* A URL with a password is its url_id: its shown form ("***@") is every user's, and an
    * older record without one cannot tell which user's page it is. */
   if (has_userinfo(r.url) && (!r.url_id || !lf__url_id_parse(r.url_id, &id))) return 0;
   uint32_t url_key = (uint32_t)id;
+  int rc = seed_name(m, r.file);
+  if (rc == 0 && off < (UINT64_C(1) << 48))
+    rc = keep(m, id, (uint64_t)(m->nfds - 1) << 48 | off);
+  if (rc < 0) return rc;
   name_key += !name_key; /* 0 marks a free slot */
   lf__saved_t *s = slot_of(m, name_key);
   if (confirms && (s->name_key ? s->url_key == url_key : r.bytes == 0))
@@ -171,20 +225,27 @@ static int add_line(lf__manifest_t *m, char *line) {
   return 0;
 }
 
-static int add_line_cb(void *arg, char *line, size_t len) {
+static int add_line_cb(void *arg, char *line, size_t len, uint64_t off) {
   (void)len;
-  return line ? add_line(arg, line) : 0; /* a line over the cap is no record */
+  return line ? add_line(arg, line, off) : 0; /* a line over the cap is no record */
 }
 
-/* Every whole line of fd; a last line without its newline is being written (a shard at work)
- * or torn, and is left out. A read error: what was read is all we know. */
 static int tick(void *arg) {
   lf__manifest_t *m = arg;
   return m->stop ? m->stop(m->stop_arg) : 0;
 }
 
+/* Every whole line of fd; a last line without its newline is being written (a shard at work)
+ * or torn, and is left out. A read error: what was read is all we know. fd is kept (in
+ * m->fds, closed by lf__manifest_close), so that a kept name can be read again. */
 static int load_fd(lf__manifest_t *m, int fd) {
   int partial;
+  if (m->nfds >= 65535) return 0; /* loc holds 16 bits of file index */
+  int *fds = realloc(m->fds, (m->nfds + 1) * sizeof(*fds));
+  if (!fds) return LF_ENOMEM;
+  m->fds = fds;
+  if ((m->fds[m->nfds] = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0) return 0;
+  m->nfds++;
   int rc = lf__manifest_each_line(fd, add_line_cb, tick, m, &partial);
   return rc > 0 || rc == LF_ENOMEM ? rc : 0; /* stopped, or out of memory */
 }
@@ -255,20 +316,68 @@ int lf__manifest_load(lf__manifest_t *m, int dirfd) {
   return rc;
 }
 
+/* The key a URL has in both indexes: its url_id if it holds a password (none without the
+ * folder's key: such a URL is then never found), else the hash of its shown form. 0: none. */
+static uint64_t url_key_of(const lf__manifest_t *m, const char *url) {
+  if (!has_userinfo(url)) return lf__url_key(url);
+  if (!m->urlkey || m->urlkey->state != 1) return 0;
+  return lf__url_id(m->urlkey, url, NULL);
+}
+
 int lf__manifest_lookup(const lf__manifest_t *m, const char *url, const char *name,
                         uint64_t *bytes) {
   if (m->count == 0) return 0;
-  uint64_t name_key = lf__text_key(name);
+  uint64_t name_key = lf__text_key(name), key = url_key_of(m, url);
   name_key += !name_key;
   const lf__saved_t *s = slot_of(m, name_key);
-  uint32_t url_key = (uint32_t)lf__url_key(url);
-  if (has_userinfo(url)) { /* known only by its url_id (urlkey.h) */
-    if (!m->urlkey || m->urlkey->state != 1) return 0;
-    url_key = (uint32_t)lf__url_id(m->urlkey, url, NULL);
-  }
-  if (s->name_key == 0 || s->url_key != url_key) return 0;
+  if (key == 0 || s->name_key == 0 || s->url_key != (uint32_t)key) return 0;
   *bytes = s->bytes;
   return 1;
+}
+
+/* The line at loc, read again (at most LF_MANIFEST_LINE_MAX): a new string, or NULL. */
+static char *read_line_at(const lf__manifest_t *m, uint64_t loc) {
+  size_t file = (size_t)(loc >> 48), cap = 4096, len = 0;
+  off_t off = (off_t)(loc & ((UINT64_C(1) << 48) - 1));
+  if (file >= m->nfds) return NULL;
+  char *buf = malloc(cap + 1), *nl = NULL;
+  while (buf && !nl) {
+    ssize_t n = pread(m->fds[file], buf + len, cap - len, off + (off_t)len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    nl = memchr(buf + len, '\n', (size_t)n);
+    len += (size_t)n;
+    if (!nl && len == cap) {
+      char *b = cap < LF_MANIFEST_LINE_MAX ? realloc(buf, cap * 2 + 1) : NULL;
+      if (!b) break;
+      buf = b;
+      cap *= 2;
+    }
+  }
+  if (!nl) {
+    free(buf);
+    return NULL;
+  }
+  *nl = '\0';
+  return buf;
+}
+
+int lf__manifest_kept_name(const lf__manifest_t *m, const char *url, char *out) {
+  uint64_t key = url_key_of(m, url);
+  if (m->kept_count == 0 || key == 0) return 0;
+  const lf__kept_t *k = kept_slot(m, key + !key);
+  if (k->url_key == 0) return 0;
+  char *line = read_line_at(m, k->loc);
+  lf__record_t r;
+  int ok = line && lf__record_parse_json(line, &r) == 0 && r.file && lf__layout_path_ok(r.file);
+  if (ok) { /* still its name: the name's last record is this URL's */
+    uint64_t name_key = lf__text_key(r.file);
+    const lf__saved_t *s = m->count ? slot_of(m, name_key + !name_key) : NULL;
+    ok = s && s->name_key && s->url_key == (uint32_t)key;
+  }
+  if (ok) memcpy(out, r.file, strlen(r.file) + 1); /* at most LF_PATH_MAX: path_ok */
+  free(line);
+  return ok;
 }
 
 /* ---- leftovers ---- */
@@ -300,6 +409,10 @@ size_t lf__manifest_remove_leftovers(const lf__manifest_t *m, int dirfd, long ow
 
 void lf__manifest_close(lf__manifest_t *m) {
   if (m->fd >= 0) close(m->fd);
+  for (size_t i = 0; i < m->nfds; i++)
+    close(m->fds[i]);
+  free(m->fds);
+  free(m->kept);
   m->fd = -1;
   free(m->path);
   free(m->slots);

@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "names.h"
 #include "urlkey.h"
 
 /* The manifest's file name: DIR/loopfetch-manifest.jsonl, or .K-of-N.jsonl for a shard. */
@@ -26,6 +27,13 @@ typedef struct {
   uint32_t bytes;    /* its size, low bits */
 } lf__saved_t;
 
+/* 16 bytes per slot: which record tells the name a URL's page was saved under, so that the
+ * URL keeps that name in every later run (the name itself is read again from the record). */
+typedef struct {
+  uint64_t url_key; /* the URL's 64-bit key (url_key() in manifest.c); 0: free slot */
+  uint64_t loc;     /* manifest index << 48 | offset of the record's line */
+} lf__kept_t;
+
 typedef struct {
   int fd;     /* -1: none */
   char *path; /* as shown in messages */
@@ -40,6 +48,13 @@ typedef struct {
    * its shown form, which is the same for every user. NULL or not loaded: such URLs are
    * never found saved. */
   const lf__urlkey_t *urlkey;
+  lf__kept_t *kept; /* URL -> its last record saying it is saved (see lf__manifest_kept_name) */
+  size_t kept_cap, kept_count;
+  int *fds; /* the manifests read, open to read a URL's record again; fds[i] is file i */
+  size_t nfds;
+  /* Set before the load: every name a record gives is put in this set (its ".html" form,
+   * names.h), so that no new URL is given a name an earlier URL holds. */
+  lf__names_t *names;
 } lf__manifest_t;
 
 void lf__manifest_init(lf__manifest_t *m);
@@ -55,6 +70,11 @@ int lf__manifest_load(lf__manifest_t *m, int dirfd);
  * (the size's low 32 bits). */
 int lf__manifest_lookup(const lf__manifest_t *m, const char *url, const char *name,
                         uint64_t *bytes);
+/* The name (as recorded: a --layout path) under which url's page was last saved, skipped or
+ * found unchanged, if url still holds it: no later record gave that name to another URL. 1 with
+ * out (LF_PATH_MAX + 1 bytes: layout.h), else 0. A URL keeps its name run after run, whatever
+ * other URLs come before it in a later list. */
+int lf__manifest_kept_name(const lf__manifest_t *m, const char *url, char *out);
 /* Removes ".lf-PID-*.part" temporaries whose process no longer exists here, unless another
  * run that cannot be seen from here holds a manifest in the folder. Returns how many. */
 size_t lf__manifest_remove_leftovers(const lf__manifest_t *m, int dirfd, long own_pid);
@@ -67,9 +87,9 @@ size_t lf__manifest_remove_leftovers(const lf__manifest_t *m, int dirfd, long ow
 int lf__manifest_open_read(int dirfd, const char *path);
 /* One line of an error from lf__manifest_open_read or lf__manifest_each_line. */
 const char *lf__manifest_read_error(int err);
-/* line: NUL-terminated without its newline, len bytes; NULL for a line over
- * LF_MANIFEST_LINE_MAX (skipped). A non-zero return stops the reading and is returned. */
-typedef int (*lf__manifest_line_cb)(void *arg, char *line, size_t len);
+/* line: NUL-terminated without its newline, len bytes, starting at offset in the file; NULL
+ * for a line over LF_MANIFEST_LINE_MAX (skipped). A non-zero return stops the reading and is returned. */
+typedef int (*lf__manifest_line_cb)(void *arg, char *line, size_t len, uint64_t offset);
 /* Calls fn for every whole line of fd from its start, in order, holding at most
  * LF_MANIFEST_LINE_MAX bytes; *partial: a last line had no newline (torn, or being written)
  * and was left out. tick (may be NULL) is asked after each piece read (64 KiB to 1 MiB), so a

@@ -38,13 +38,15 @@ const char *lf__manifest_read_error(int err) {
 
 /* The lines of buf[0..*len): each whole one to fn, the rest moved to the front. In skip mode
  * (a line over the cap is being passed over) bytes up to the next newline are dropped. */
-static int split(char *buf, size_t *len, int *skipping, lf__manifest_line_cb fn, void *arg) {
+static int split(char *buf, size_t *len, uint64_t *off, int *skipping, lf__manifest_line_cb fn,
+                 void *arg) {
   char *start = buf, *end = buf + *len, *nl;
   int rc = 0;
   while (rc == 0 && (nl = memchr(start, '\n', (size_t)(end - start)))) {
     *nl = '\0';
-    rc = *skipping ? fn(arg, NULL, 0) : fn(arg, start, (size_t)(nl - start));
+    rc = *skipping ? fn(arg, NULL, 0, *off) : fn(arg, start, (size_t)(nl - start), *off);
     *skipping = 0;
+    *off += (uint64_t)(nl + 1 - start); /* a skipped line's start is not known: not used */
     start = nl + 1;
   }
   *len = (size_t)(end - start);
@@ -57,6 +59,7 @@ int lf__manifest_each_line(int fd, lf__manifest_line_cb fn, int (*tick)(void *ar
   size_t cap = CHUNK, len = 0;
   char *buf = malloc(cap + 1);
   off_t pos = 0;
+  uint64_t line_off = 0; /* where buf[0] is in the file */
   int rc = buf ? 0 : LF_ENOMEM, skipping = 0;
   *partial = 0;
   while (rc == 0) {
@@ -71,6 +74,7 @@ int lf__manifest_each_line(int fd, lf__manifest_line_cb fn, int (*tick)(void *ar
       cap = ncap;
     } else if (len == cap) { /* over the cap: pass over the rest of the line */
       skipping = 1;
+      line_off += len;
       len = 0;
     }
     ssize_t n = pread(fd, buf + len, cap - len, pos);
@@ -82,7 +86,7 @@ int lf__manifest_each_line(int fd, lf__manifest_line_cb fn, int (*tick)(void *ar
     if (n == 0) break;
     pos += n;
     len += (size_t)n;
-    rc = split(buf, &len, &skipping, fn, arg);
+    rc = split(buf, &len, &line_off, &skipping, fn, arg);
     if (rc == 0 && tick) rc = tick(arg);
   }
   /* A last line without its newline is being written (a run at work) or was torn. */

@@ -79,9 +79,9 @@ static int add(lf__refresh_t *r, const lf__record_t *rec) {
   return 0;
 }
 
-static int add_line(void *arg, char *line, size_t len) {
+static int add_line(void *arg, char *line, size_t len, uint64_t offset) {
   lf__record_t rec;
-  (void)len;
+  (void)len, (void)offset;
   /* A line over the cap or torn is no record: skipped. */
   if (!line || lf__record_parse_json(line, &rec) < 0 || !rec.file) return 0;
   if (rec.status == LF_REC_SAVED || rec.status == LF_REC_UNCHANGED) return add(arg, &rec);

@@ -578,11 +578,65 @@ def credentials_rerun_status(t):
         lst2 = t.input_file(u2 + "\n", name=label + "-2.txt")
         t.expect_exit(t.run(*args, "-i", lst2, "-o", out), 0)
         t.check(len(s.hits("/auth/x")) == hits + 1, "%s: another user's URL was skipped" % label)
-        with open(os.path.join(out, "x")) as f:
-            t.check(f.read() == "page of u2\n", "%s: u2 got u1's page" % label)
+        # Another URL: its own name (u1 keeps x, issue 25 item 3), its own page.
+        for name, who in (("x", "u1"), ("x~2", "u2")):
+            with open(os.path.join(out, name)) as f:
+                t.check(f.read() == "page of %s\n" % who, "%s: %s is not %s's page" % (label, name, who))
         p = t.run("status", "-i", lst2, out)
         t.expect_exit(p, 0)
         t.check("secret" not in p.out + p.err, "%s: status shows a password" % label)
+
+
+@case
+def names_kept_across_runs(t):
+    """Issue 25, item 3: a URL saved under a name keeps it in every later run of the folder,
+    and a new URL never takes a name an earlier URL holds, whatever the order of the next
+    list; in one loop, with -p 2 and with shards into one folder. Issue 28, item 6: with
+    --content-disposition a rerun skips the pages saved under the server's names."""
+    s = t.site()
+
+    def body_of(h):
+        return 200, {"Content-Type": "text/html"}, ("<p>%s</p>" % h.path).encode()
+    s.routes["/X"] = body_of
+    a, b, new = s.base + "/X?v=a", s.base + "/X?v=b", s.base + "/X?v=NEW"
+    for label, args in (("loop", []), ("procs", ["-p", "2"]), ("shards", None)):
+        out = t.path(label)
+        def run(urls, name):
+            inp = t.input_file("\n".join(urls) + "\n", name="%s-%s.txt" % (label, name))
+            if args is not None:
+                t.expect_exit(t.run(*args, "-i", inp, "-o", out), 0)
+            else:
+                for k in (1, 2):  # (a shard that the hash leaves empty: 4, nothing to fetch)
+                    p = t.run("--shard", "%d/2" % k, "-i", inp, "-o", out)
+                    t.check(p.returncode in (0, 4), "shard %d: exit %d: %s" % (k, p.returncode, p.err))
+        run([a, b], "1")
+        t.check(t.files(out) == ["X.html", "X~2.html"], "%s: first run %s" % (label, t.files(out)))
+        hits = len(s.hits("/X"))
+        run([new, a, b], "2")
+        t.check(len(s.hits("/X")) == hits + 1, "%s: the rerun fetched %d pages, want 1 (the new)" % (
+            label, len(s.hits("/X")) - hits))
+        got = {}
+        for n in t.files(out):
+            with open(os.path.join(out, n)) as f:
+                got[n] = f.read()
+        t.check(got == {"X.html": "<p>/X?v=a</p>", "X~2.html": "<p>/X?v=b</p>",
+                        "X~3.html": "<p>/X?v=NEW</p>"}, "%s: names moved: %s" % (label, got))
+        p = t.run("status", "-i", t.path("%s-2.txt" % label), out)
+        t.expect_exit(p, 0)
+
+    # --content-disposition: the server's name is the page's name in the next run too.
+    cd = s.route("/dl/file", "same", ctype="text/plain",
+                 Content_Disposition='attachment; filename="same.txt"')
+    inp = t.input_file(cd + "\n", name="cd.txt")
+    out = t.path("cd")
+    t.expect_exit(t.run("--content-disposition", "-i", inp, "-o", out), 0)
+    t.check(t.files(out) == ["same.txt"], "--content-disposition: %s" % t.files(out))
+    hits = len(s.hits("/dl/file"))
+    p = t.run("--content-disposition", "-i", inp, "-o", out)
+    t.expect_exit(p, 0)
+    t.check(len(s.hits("/dl/file")) == hits and "1 skipped" in p.err,
+            "--content-disposition: the rerun fetched again: %s" % p.err)
+    t.check(t.files(out) == ["same.txt"], "--content-disposition rerun: %s" % t.files(out))
 
 
 # ---- (c) -v ----
