@@ -30,7 +30,7 @@ _loopfetch() {
     --content-disposition --verbose --quiet --progress --json --trace --waterfall --concurrency
     --warc-file --no-warc-compression --warc-max-size --warc-cdx --warc-dedup --no-warc-dedup
     --retries --retry-max-wait --connect-timeout --stall-timeout --timeout --max-size --max-list-size --per-host
-    --rate --wait --random-wait --user-agent --header --cacert --procs --shard --layout --compare --help --version
+    --rate --wait --random-wait --robots --max-crawl-delay --user-agent --header --cacert --procs --shard --layout --compare --help --version
     --proxy --noproxy --proxy-user --user --netrc --netrc-file --location-trusted
     --allow-insecure-redirect
     -e -i -o -v -q -c -H -p -u -h -V"
@@ -47,8 +47,12 @@ _loopfetch() {
     mapfile -t COMPREPLY < <(compgen -W "flat hash host" -- "$cur")
     return
     ;;
+  --robots)
+    mapfile -t COMPREPLY < <(compgen -W "on off" -- "$cur")
+    return
+    ;;
   --select | -e | --extract | --each | -c | --concurrency | --retries | --retry-max-wait | --connect-timeout | \
-    --stall-timeout | --timeout | --max-size | --max-list-size | --per-host | --rate | --wait | --user-agent | -H | \
+    --stall-timeout | --timeout | --max-size | --max-list-size | --per-host | --rate | --wait | --max-crawl-delay | --user-agent | -H | \
     --header | -p | --procs | --shard | --warc-max-size | --proxy | --noproxy | --proxy-user | -u | --user)
     COMPREPLY=() # a value of the user's own
     return

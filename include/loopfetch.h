@@ -396,8 +396,8 @@ LF_EXTERN size_t lf_fetcher_waiting_for_disk(const lf_fetcher_t *fetcher);
 #define LF_PACE_RANDOM 1u
 #define LF_PACE_BACKOFF 2u
 LF_EXTERN int lf_fetcher_set_pace(lf_fetcher_t *fetcher, double wait_s, unsigned flags);
-/* One host's interval in seconds (e.g. its robots.txt Crawl-delay), from its next start on;
- * 0 removes it. host is a name as in URLs ("example.org", "127.0.0.2"), compared without case.
+/* One host's interval in seconds (e.g. its robots.txt Crawl-delay); its next start comes no
+ * sooner than interval_s from now. 0 removes it. host is a name as in URLs ("example.org", "127.0.0.2"), compared without case.
  * Returns 0, LF_EINVAL or LF_ENOMEM. */
 LF_EXTERN int lf_fetcher_set_host_pace(lf_fetcher_t *fetcher, const char *host,
                                        double interval_s);

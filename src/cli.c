@@ -102,6 +102,10 @@ static const char usage_text[] =
     "                            starts of requests to one host; hosts are paced\n"
     "                            separately; 429/503 hold their host always\n"
     "      --random-wait         each --wait drawn from 0.5 to 1.5 times S\n"
+    "      --robots=on|off       obey robots.txt for the links the job finds (on);\n"
+    "                            URLs given on the command line or -i always go\n"
+    "      --max-crawl-delay S   honour a robots.txt Crawl-delay up to S seconds\n"
+    "                            (default 10; above, the host is paced at S)\n"
     "      --user-agent STR      User-Agent (default 'loopfetch/" LOOPFETCH_VERSION " (+URL)')\n"
     "  -H, --header 'N: V'       extra request header (repeatable)\n"
     "      --cacert FILE         verify TLS peers with the CA certificates in FILE\n"
@@ -161,6 +165,8 @@ enum {
   OPT_RATE,
   OPT_WAIT,
   OPT_RANDOM_WAIT,
+  OPT_ROBOTS,
+  OPT_MAX_CRAWL_DELAY,
   OPT_SHARD,
   OPT_LAYOUT,
   OPT_COMPARE,
@@ -211,6 +217,8 @@ static const struct option long_options[] = {
     {"rate", required_argument, NULL, OPT_RATE},
     {"wait", required_argument, NULL, OPT_WAIT},
     {"random-wait", no_argument, NULL, OPT_RANDOM_WAIT},
+    {"robots", required_argument, NULL, OPT_ROBOTS},
+    {"max-crawl-delay", required_argument, NULL, OPT_MAX_CRAWL_DELAY},
     {"user-agent", required_argument, NULL, OPT_USER_AGENT},
     {"header", required_argument, NULL, 'H'},
     {"cacert", required_argument, NULL, OPT_CACERT},
@@ -646,6 +654,18 @@ static int parse_job_option(int c, const char *arg, lf_cli_t *cfg) {
   case OPT_RANDOM_WAIT:
     cfg->random_wait = 1;
     return 1;
+  case OPT_ROBOTS:
+    if (strcmp(arg, "on") != 0 && strcmp(arg, "off") != 0)
+      return usage_error("--robots wants on or off, not '%s'", arg);
+    cfg->robots = strcmp(arg, "on") == 0;
+    return 1;
+  case OPT_MAX_CRAWL_DELAY: {
+    char *end;
+    cfg->max_crawl_delay = strtod(arg, &end);
+    if (end == arg || *end || !(cfg->max_crawl_delay >= 0) || cfg->max_crawl_delay > 86400)
+      return usage_error("--max-crawl-delay wants seconds from 0 to 86400, not '%s'", arg);
+    return 1;
+  }
   case OPT_WORKER:
     cfg->mode = LF_MODE_WORKER;
     return 1;
@@ -783,6 +803,8 @@ int lf__cli_parse(int argc, char **argv, lf_cli_t *cfg) {
   cfg->list_url = LF_DEFAULT_LIST_URL;
   cfg->selector = LF_DEFAULT_SELECTOR;
   cfg->out_dir = LF_DEFAULT_OUT_DIR;
+  cfg->robots = 1;
+  cfg->max_crawl_delay = 10;
   cfg->argc = argc;
   cfg->argv = argv;
   lf_options_init(&cfg->fetch);

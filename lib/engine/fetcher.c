@@ -519,8 +519,7 @@ static void refill(lf_fetcher_t *f) {
       start_next(f, p);
     }
     if (f->pace.parked) arm_wake(f); /* for the next host whose turn comes */
-    if (f->closing != OPEN || !slot_free(f) || f->queue_head || !f->on_need || park_full(f))
-      break;
+    if (f->closing != OPEN || !slot_free(f) || f->queue_head || !f->on_need || park_full(f)) break;
     size_t before = f->queued;
     f->on_need(f);
     if (f->queued == before) break;

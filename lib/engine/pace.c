@@ -15,8 +15,8 @@
 #define SLOW_FLOOR 0.05 /* s: a slow-down halved below this is over */
 
 struct lf__host_s {
-  lf__host_t *chain;       /* same bucket */
-  lf__host_t *wnext, *wprev; /* in pace.waiting while it holds parked requests */
+  lf__host_t *chain;          /* same bucket */
+  lf__host_t *wnext, *wprev;  /* in pace.waiting while it holds parked requests */
   lf__pending_t *head, *tail; /* parked, in the order they came */
   uint64_t next_ns;           /* no start before this */
   uint64_t held_ns;           /* when the last slow-down began: replies to older starts ignored */
@@ -55,19 +55,16 @@ static int url_host(const char *url, char *out, size_t outlen) {
 }
 
 static lf__host_t *find(lf__pace_t *pc, const char *name, size_t n, uint64_t h) {
-  if (!pc->nbuckets)
-    return NULL;
+  if (!pc->nbuckets) return NULL;
   for (lf__host_t *x = pc->buckets[h & (pc->nbuckets - 1)]; x; x = x->chain)
-    if (x->hash == h && strncmp(x->name, name, n) == 0 && x->name[n] == '\0')
-      return x;
+    if (x->hash == h && strncmp(x->name, name, n) == 0 && x->name[n] == '\0') return x;
   return NULL;
 }
 
 static int grow(lf__pace_t *pc) {
   size_t nb = pc->nbuckets ? pc->nbuckets * 2 : 64;
   lf__host_t **b = calloc(nb, sizeof *b);
-  if (!b)
-    return -1;
+  if (!b) return -1;
   for (size_t i = 0; i < pc->nbuckets; i++)
     for (lf__host_t *x = pc->buckets[i], *next; x; x = next) {
       next = x->chain;
@@ -84,13 +81,10 @@ static lf__host_t *get(lf__pace_t *pc, const char *name, int create) {
   size_t n = strlen(name);
   uint64_t h = hash_name(name, n);
   lf__host_t *x = find(pc, name, n, h);
-  if (x || !create)
-    return x;
-  if (pc->count >= pc->nbuckets && grow(pc) < 0)
-    return NULL;
+  if (x || !create) return x;
+  if (pc->count >= pc->nbuckets && grow(pc) < 0) return NULL;
   x = calloc(1, sizeof *x + n + 1);
-  if (!x)
-    return NULL;
+  if (!x) return NULL;
   memcpy(x->name, name, n + 1);
   x->hash = h;
   x->chain = pc->buckets[h & (pc->nbuckets - 1)];
@@ -148,17 +142,14 @@ static void started(lf_fetcher_t *f, lf__host_t *x, uint64_t now) {
   double iv = f->pace.wait;
   if (iv > 0 && (f->pace.flags & LF_PACE_RANDOM))
     iv *= 0.5 + rand01(f); /* as wget's --random-wait: 0.5 to 1.5 times the wait */
-  if (x->interval > iv)
-    iv = x->interval;
-  if (x->slow > iv)
-    iv = x->slow;
+  if (x->interval > iv) iv = x->interval;
+  if (x->slow > iv) iv = x->slow;
   x->next_ns = now + (uint64_t)(iv * 1e9);
 }
 
 /* Drops hosts that hold nothing back any more, when the map has doubled since the last look. */
 static void sweep(lf__pace_t *pc, uint64_t now) {
-  if (pc->count < 64 || pc->count < 2 * pc->swept)
-    return;
+  if (pc->count < 64 || pc->count < 2 * pc->swept) return;
   for (size_t i = 0; i < pc->nbuckets; i++)
     for (lf__host_t **at = &pc->buckets[i]; *at;) {
       lf__host_t *x = *at;
@@ -180,8 +171,7 @@ int lf__pace_admit(lf_fetcher_t *f, lf__pending_t *p, uint64_t now) {
   if (url_host(p->url, name, sizeof name) < 0)
     return 1; /* transfer.c reports what is wrong with the URL */
   lf__host_t *x = get(pc, name, pc->wait > 0);
-  if (!x)
-    return 1; /* nothing paces this host (or no memory to: then it goes unpaced) */
+  if (!x) return 1; /* nothing paces this host (or no memory to: then it goes unpaced) */
   if (x->head || x->next_ns > now) {
     p->next = NULL;
     if (x->tail)
@@ -190,8 +180,7 @@ int lf__pace_admit(lf_fetcher_t *f, lf__pending_t *p, uint64_t now) {
       x->head = p;
     x->tail = p;
     pc->parked++;
-    if (!listed(pc, x))
-      list(pc, x);
+    if (!listed(pc, x)) list(pc, x);
     return 0;
   }
   started(f, x, now);
@@ -203,18 +192,15 @@ int lf__pace_admit(lf_fetcher_t *f, lf__pending_t *p, uint64_t now) {
 lf__pending_t *lf__pace_ready(lf_fetcher_t *f, uint64_t now) {
   lf__pace_t *pc = &f->pace;
   lf__host_t *x = pc->waiting;
-  if (!x || x->next_ns > now)
-    return NULL;
+  if (!x || x->next_ns > now) return NULL;
   lf__pending_t *p = x->head;
   x->head = p->next;
-  if (!x->head)
-    x->tail = NULL;
+  if (!x->head) x->tail = NULL;
   p->next = NULL;
   pc->parked--;
   started(f, x, now);
   unlist(pc, x);
-  if (x->head)
-    list(pc, x);
+  if (x->head) list(pc, x);
   return p;
 }
 
@@ -228,15 +214,12 @@ uint64_t lf__pace_next_ns(const lf_fetcher_t *f) {
 void lf__pace_reply(lf_fetcher_t *f, const char *url, long http_code, long hold_ms,
                     uint64_t start_ns) {
   lf__pace_t *pc = &f->pace;
-  if (!(pc->flags & LF_PACE_BACKOFF) || !lf__pace_on(f))
-    return;
+  if (!(pc->flags & LF_PACE_BACKOFF) || !lf__pace_on(f)) return;
   char name[256];
-  if (url_host(url, name, sizeof name) < 0)
-    return;
+  if (url_host(url, name, sizeof name) < 0) return;
   int slow_down = http_code == 429 || http_code == 503;
   lf__host_t *x = get(pc, name, slow_down);
-  if (!x)
-    return;
+  if (!x) return;
   uint64_t now = lf__now_ns();
   if (slow_down) {
     double s = (double)hold_ms / 1000;
@@ -252,8 +235,7 @@ void lf__pace_reply(lf_fetcher_t *f, const char *url, long http_code, long hold_
     }
   } else if (x->slow > 0 && start_ns >= x->held_ns) {
     x->slow /= 2;
-    if (x->slow < SLOW_FLOOR)
-      x->slow = 0;
+    if (x->slow < SLOW_FLOOR) x->slow = 0;
   }
 }
 
@@ -261,8 +243,7 @@ void lf__pace_reply(lf_fetcher_t *f, const char *url, long http_code, long hold_
 lf__pending_t *lf__pace_take_parked(lf_fetcher_t *f) {
   lf__pace_t *pc = &f->pace;
   lf__host_t *x = pc->waiting;
-  if (!x)
-    return NULL;
+  if (!x) return NULL;
   lf__pending_t *p = x->head;
   x->head = p->next;
   if (!x->head) {
@@ -305,8 +286,17 @@ int lf_fetcher_set_host_pace(lf_fetcher_t *f, const char *host, double interval_
     name[i] = host[i] >= 'A' && host[i] <= 'Z' ? (char)(host[i] + 32) : host[i];
   name[i] = '\0';
   lf__host_t *x = get(&f->pace, name, 1);
-  if (!x)
-    return LF_ENOMEM;
-  x->interval = interval_s; /* from the next start on (the one already due keeps its time) */
+  if (!x) return LF_ENOMEM;
+  x->interval = interval_s;
+  /* The host may have been asked just now (for its robots.txt, say): the next start keeps the
+   * interval from here, which is never sooner than from the last start. */
+  uint64_t at = lf__now_ns() + (uint64_t)(interval_s * 1e9);
+  if (at > x->next_ns) {
+    x->next_ns = at;
+    if (listed(&f->pace, x)) {
+      unlist(&f->pace, x);
+      list(&f->pace, x);
+    }
+  }
   return 0;
 }

@@ -31,7 +31,7 @@
 /* While pages are still handed out: at most once per this many ms (see give_back_memory). */
 #define TRIM_FEEDING_MS 1000
 
-typedef struct {
+typedef struct job_s {
   const lf_cli_t *cfg;
   uv_loop_t loop;
   lf_fetcher_t *fetcher; /* NULL until set up, and again once closed */
@@ -75,6 +75,10 @@ typedef struct {
   int idle_metrics;     /* a window is wanted and the loop measures its idle time */
   double clock_offset;  /* fetcher clock + offset = seconds since the job started */
   lf__xpages_t *xpages; /* -e: the records of the last level's pages (extract_pages.h) */
+  size_t discovered;    /* links[0, discovered) came from list pages: robots.txt applies */
+  struct lf__job_robots_s *robots; /* robots.txt per origin (job_robots.c), NULL until needed */
+  /* Where a page robots.txt held back goes once allowed: fed to the fetcher, or to a worker. */
+  void (*robots_release)(struct job_s *job, const char *url, const char *name, uintptr_t index);
 } job_t;
 
 #endif

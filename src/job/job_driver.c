@@ -21,6 +21,7 @@
 #include "job_output.h"
 #include "job_pages.h"
 #include "job_record.h"
+#include "job_robots.h"
 #include "safe_text.h"
 
 /* ---- setup ---- */
@@ -69,6 +70,10 @@ static void on_result(lf_fetcher_t *f, const lf_result_t *r) {
     lf__job_on_list(job, r);
     return;
   }
+  if (lf__job_is_robots(job, r->data)) {
+    lf__job_on_robots(job, r);
+    return;
+  }
   job->outstanding--;
   ++job->since_trim;
   if (job->feeding
@@ -88,6 +93,7 @@ static void on_result(lf_fetcher_t *f, const lf_result_t *r) {
  * would otherwise be silent until the final verdict). */
 static void on_event(lf_fetcher_t *f, const lf_event_t *e) {
   job_t *job = lf_fetcher_get_data(f);
+  if (e->kind == LF_EVENT_REDIRECT) lf__job_on_robots_redirect(job, e->data, e->redirects);
   int list_retry = e->kind == LF_EVENT_RETRY && !job->cfg->quiet && lf__job_is_list(job, e->data);
   if (!job->cfg->verbose && !list_retry) return;
   /* URLs and reasons come from outside: secrets hidden, controls escaped (safe_text.h). */
@@ -221,7 +227,12 @@ static int exit_code(const job_t *job) {
   if (job->pages_started && r->saved + r->skipped + r->unchanged == 0 &&
       job->cfg->mode != LF_MODE_WORKER) {
     char *shown = lf__display(job->cfg->input ? job->cfg->input : job->cfg->list_url, 1);
-    lf__error("nothing to fetch in %s", shown ? shown : "the input");
+    if (r->robots)
+      lf__error("nothing to fetch in %s: robots.txt disallows all %zu pages (--robots=off ignores "
+                "it)",
+                shown ? shown : "the input", r->robots);
+    else
+      lf__error("nothing to fetch in %s", shown ? shown : "the input");
     free(shown);
     return LF_EXIT_NOTHING;
   }
@@ -256,6 +267,7 @@ static void cleanup(job_t *job) {
   lf__names_free(job->input_seen);
   lf__refresh_free(job->refresh);
   curl_url_cleanup(job->url);
+  lf__job_robots_free(job);
   lf__report_free(&job->report);
   if (job->procs) lf__procs_free(job->procs);
   if (job->dirfd > 0) close(job->dirfd);

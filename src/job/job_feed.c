@@ -6,6 +6,7 @@
 #include "job_feed.h"
 #include "job_naming.h"
 #include "job_record.h"
+#include "job_robots.h"
 
 /* Workers read "INDEX\tURL\tNAME[\tETAG\tLAST_MODIFIED]" lines: the parent has named and
  * filtered already, and with --refresh passes the validators the manifest had. */
@@ -87,9 +88,19 @@ static size_t feed_count(const job_t *job) {
   return free_slots > FEED_BATCH ? free_slots : FEED_BATCH;
 }
 
+/* A page robots.txt held back, now allowed. */
+static void release_page(job_t *job, const char *url, const char *name, uintptr_t index) {
+  if (url) lf__job_add_page(job, url, name, index);
+}
+
+/* The page the frontier just gave came from a page the job fetched (not from the user). */
+static int discovered(const job_t *job) {
+  return !job->input && job->next_link > 0 && job->next_link - 1 < job->discovered;
+}
+
 void lf__job_on_need(lf_fetcher_t *f) {
   job_t *job = lf_fetcher_get_data(f);
-  for (size_t i = 0, n = feed_count(job); i < n && job->feeding; i++) {
+  for (size_t added = 0, n = feed_count(job); added < n && job->feeding;) {
     const char *url, *name = NULL, *validators[3];
     char buf[LF_PATH_MAX + 1];
     uintptr_t index = 0;
@@ -100,10 +111,14 @@ void lf__job_on_need(lf_fetcher_t *f) {
       if (!job->input_waiting) end_feeding(job); /* else on_input_ready calls again */
       break;
     }
-    if (name)
+    if (name) {
       add_page(job, url, name, index, validators);
-    else
+    } else if (discovered(job) && !lf__job_robots_gate(job, url, buf, index)) {
+      continue; /* held back or disallowed: a slot is still free */
+    } else {
       lf__job_add_page(job, url, buf, index);
+    }
+    added++;
   }
   /* Links in memory: their end is known now, not only at the next call. */
   if (job->feeding && !job->input && job->next_link == job->links.count) end_feeding(job);
@@ -157,6 +172,7 @@ static void open_window(job_t *job) {
 /* A single loop (or a worker): the fetcher asks for pages as slots free up (lf__job_on_need). */
 void lf__job_start_feeding(job_t *job, size_t known_count) {
   job->concurrency = lf__job_pick_concurrency(job, known_count);
+  job->robots_release = release_page;
   open_window(job);
   job->feeding = 1;
   lf_fetcher_set_need_cb(job->fetcher, lf__job_on_need);

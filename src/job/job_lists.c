@@ -85,10 +85,13 @@ static void all_lists_in(job_t *job) {
       lf__job_fatal(job, LF_EXIT_LOCAL, "%s%s", "out of memory", "");
       return;
     }
-  if (lf__frontier_merge_lists(job) < 0) {
+  /* The list pages' links, without duplicates, come first: robots.txt applies to them (not to
+   * -i's URLs that follow, which the user gave) */
+  if (lf__frontier_merge_lists(job) < 0 || lf__frontier_dedup(&job->links) < 0) {
     lf__job_fatal(job, LF_EXIT_LOCAL, "%s%s", "out of memory", "");
     return;
   }
+  job->discovered = job->links.count;
   job->links_cap = job->links.count;
   if (job->input) { /* -i's URLs join them: read the whole input, then go on */
     job->slurping = 1;

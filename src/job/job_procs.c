@@ -6,6 +6,7 @@
 #include "job_naming.h"
 #include "job_procs.h"
 #include "job_record.h"
+#include "job_robots.h"
 #include "shard.h"
 
 static void on_worker_record(void *arg, const lf__record_t *rec) {
@@ -53,6 +54,30 @@ static size_t largest_shard(const job_t *job, unsigned n) {
   return max;
 }
 
+static void end_workers_input(job_t *job) {
+  int rc = lf__procs_end_input(job->procs);
+  if (rc < 0)
+    lf__job_fatal(job, LF_EXIT_LOCAL, "cannot feed worker processes: %s%s", uv_strerror(rc), "");
+}
+
+static void hand_to_worker(job_t *job, const char *url, const char *name) {
+  char extra[2048];
+  lf__job_validators(job, url, extra, sizeof(extra));
+  if (lf__procs_add(job->procs, url, name, extra) < 0)
+    lf__job_record_failure(job, url, name, "out of memory", LF_REC_FAILED, 0);
+  else
+    job->handed_to_workers++;
+}
+
+/* A page robots.txt held back, now allowed; NULL: none waits any more, the input can end. */
+static void release_page(job_t *job, const char *url, const char *name, uintptr_t index) {
+  (void)index;
+  if (url)
+    hand_to_worker(job, url, name);
+  else if (job->procs_running)
+    end_workers_input(job);
+}
+
 void lf__job_start_procs(job_t *job) {
   lf__procs_cbs_t cbs = {job, on_worker_record, on_worker_orphan, on_workers_done, on_worker_usage};
   unsigned n = job->cfg->procs;
@@ -65,17 +90,13 @@ void lf__job_start_procs(job_t *job) {
     return;
   }
   job->procs_running = 1;
+  job->robots_release = release_page;
   const char *url;
   char name[LF_PATH_MAX + 1]; /* a name, or a --layout path */
   while (lf__job_next_page(job, &url, name)) {
-    char extra[2048];
-    lf__job_validators(job, url, extra, sizeof(extra));
-    if (lf__procs_add(job->procs, url, name, extra) < 0)
-      lf__job_record_failure(job, url, name, "out of memory", LF_REC_FAILED, 0);
-    else
-      job->handed_to_workers++;
+    /* The links of list pages wait for their site's robots.txt here, in the parent */
+    int discovered = !job->input && job->next_link - 1 < job->discovered;
+    if (!discovered || lf__job_robots_gate(job, url, name, 0)) hand_to_worker(job, url, name);
   }
-  rc = lf__procs_end_input(job->procs);
-  if (rc < 0)
-    lf__job_fatal(job, LF_EXIT_LOCAL, "cannot feed worker processes: %s%s", uv_strerror(rc), "");
+  if (lf__job_robots_waiting(job) == 0) end_workers_input(job); /* else once the last is in */
 }

@@ -61,6 +61,8 @@ typedef struct {
   int select_given;           /* --select given: the start pages are list pages */
   const char *const *start_urls; /* -e without --select: the LIST_URLs are the pages */
   size_t start_count;
+  int robots;             /* obey robots.txt for the URLs the job discovers (--robots=on|off) */
+  double max_crawl_delay; /* --max-crawl-delay S: the most a Crawl-delay may pace a host */
   lf_options_t fetch; /* transfer options (timeouts, retries, headers, ...) */
   lf_http_options_t http; /* proxies, credentials, redirects: fetch.http points here */
   const char *user;       /* --user as given (NAME or NAME:PASS); http.userpwd is resolved */

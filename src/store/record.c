@@ -7,8 +7,8 @@
 #include "record.h"
 #include "safe_text.h"
 
-static const char *const status_names[] = {"saved", "failed", "skipped", "interrupted",
-                                           "unchanged"};
+static const char *const status_names[] = {"saved",       "failed",    "skipped",
+                                           "interrupted", "unchanged", "robots"};
 #define N_STATUS (sizeof(status_names) / sizeof(status_names[0]))
 
 const char *lf__rec_status_name(lf__rec_status_t s) {
@@ -176,6 +176,10 @@ size_t lf__record_to_json(const lf__record_t *r, char *buf, size_t len) {
     put_key(&o, "url_id");
     put_str(&o, r->url_id);
   }
+  if (r->robots_rule) {
+    put_key(&o, "robots_rule");
+    put_str(&o, r->robots_rule);
+  }
   put(&o, "}\n", 2);
   if (len) buf[o.used < len ? o.used : len - 1] = '\0';
   return o.used;
@@ -268,6 +272,8 @@ static void assign_str(lf__record_t *r, const char *key, char *v) {
     r->url_id = v;
   else if (strcmp(key, "warc_date") == 0)
     r->warc_date = v;
+  else if (strcmp(key, "robots_rule") == 0)
+    r->robots_rule = v;
   else if (strcmp(key, "status") == 0 && (r->status_text = v) != NULL)
     for (size_t s = 0; s < N_STATUS; s++)
       if (strcmp(v, status_names[s]) == 0) r->status = (lf__rec_status_t)s;

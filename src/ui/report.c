@@ -128,6 +128,9 @@ void lf__report_record(lf__report_t *r, const lf__record_t *rec) {
   case LF_REC_UNCHANGED:
     r->unchanged++;
     break;
+  case LF_REC_ROBOTS:
+    r->robots++;
+    break;
   case LF_REC_INTERRUPTED:
     r->interrupted++;
     break;
@@ -157,9 +160,9 @@ void lf__report_summary(const lf__report_t *r) {
   double rate = secs > 0 ? (double)r->saved / secs : 0.0;
   char extra[128] = "";
   size_t n = 0;
-  const size_t counts[] = {r->unchanged, r->skipped, r->interrupted};
-  const char *const names[] = {"unchanged", "skipped", "interrupted"};
-  for (int i = 0; i < 3; i++)
+  const size_t counts[] = {r->unchanged, r->skipped, r->interrupted, r->robots};
+  const char *const names[] = {"unchanged", "skipped", "interrupted", "disallowed by robots.txt"};
+  for (int i = 0; i < 4; i++)
     if (counts[i] && n < sizeof(extra))
       n += (size_t)snprintf(extra + n, sizeof(extra) - n, ", %zu %s", counts[i], names[i]);
   if (r->records_on && n < sizeof(extra))
@@ -200,7 +203,7 @@ void lf__report_json(const lf__report_t *r, const char *mode, unsigned procs, un
     memset(&self, 0, sizeof(self));
   double user = tv_secs(self.ru_utime) + tv_secs(kids.ru_utime);
   double sys = tv_secs(self.ru_stime) + tv_secs(kids.ru_stime);
-  size_t pages = r->saved + r->failed + r->skipped + r->interrupted;
+  size_t pages = r->saved + r->failed + r->skipped + r->interrupted + r->robots;
   printf("{\"mode\":\"%s\",\"procs\":%u,\"concurrency\":%u,\"pages\":%zu,\"saved\":%zu,"
          "\"failed\":%zu,\"skipped\":%zu,\"interrupted\":%zu,\"bytes\":%llu,"
          "\"wall_s\":%.6f,\"cpu_user_s\":%.6f,\"cpu_sys_s\":%.6f,\"cpu_s\":%.6f,"
@@ -215,7 +218,8 @@ void lf__report_json(const lf__report_t *r, const char *mode, unsigned procs, un
          l ? lf__stats_mean(l) : 0.0, l ? lf__stats_percentile(l, 50) : 0.0,
          l ? lf__stats_percentile(l, 90) : 0.0, l ? lf__stats_percentile(l, 99) : 0.0,
          l ? lf__stats_max(l) : 0.0);
-  printf(",\"unchanged\":%zu,\"exit_code\":%d,\"error\":", r->unchanged, exit_code);
+  printf(",\"unchanged\":%zu,\"robots\":%zu,\"exit_code\":%d,\"error\":", r->unchanged, r->robots,
+         exit_code);
   lf__json_put_str(error);
   if (r->records_on) printf(",\"records\":%zu", r->records);
   printf("}\n");

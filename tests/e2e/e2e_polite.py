@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """End-to-end tests of a polite crawler (issue 22): per-host pacing (--wait, --random-wait,
-429/503 holding a host), measured from the servers' own logs.
+429/503 holding a host), measured from the servers' own logs; robots.txt for the links of list
+pages (the fixture site with half its countries disallowed, 5xx, 4xx, redirects, Crawl-delay,
+other hosts flowing while one robots.txt is slow, -p).
 
     python3 tests/e2e/e2e_polite.py --list
     python3 tests/e2e/e2e_polite.py --loopfetch build/loopfetch CASE
@@ -42,6 +44,12 @@ class Host:
             def log_message(self, *a):
                 pass
 
+            def handle(self):
+                try:
+                    super().handle()
+                except ConnectionError:  # the client had enough (a robots.txt cut at 500 KiB)
+                    pass
+
             def do_GET(self):
                 now = time.monotonic()
                 path = self.path.split("?")[0]
@@ -58,7 +66,10 @@ class Host:
                     self.send_header(k, v)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                self.wfile.write(body)
+                try:
+                    self.wfile.write(body)
+                except ConnectionError:  # the client had enough (a robots.txt cut at 500 KiB)
+                    pass
 
         try:
             self.httpd = http.server.ThreadingHTTPServer((addr, 0), Handler)
@@ -74,6 +85,15 @@ class Host:
         h.update({k.replace("_", "-"): v for k, v in headers.items()})
         self.routes[path] = (status, h, body if isinstance(body, bytes) else body.encode())
         return self.base + path
+
+    def list_page(self, path, hrefs):
+        rows = "".join('<tr><td><span class="flagicon"></span> <a href="%s">x</a></td></tr>' % h
+                       for h in hrefs)
+        return self.route(path, "<html><body><table>%s</table></body></html>" % rows)
+
+    def hits(self, path):
+        with self.lock:
+            return [t for t, p in self.log if p.split("?")[0] == path]
 
     def pages(self, prefix, n):
         return [self.route("%s%d" % (prefix, i), "<html><body>%s %d</body></html>" % (prefix, i))
@@ -281,6 +301,261 @@ def hold_503_default_and_cap(t):
     t.expect_exit(p, 0)
     check_hold(t, a, b, 0.5, "503 Retry-After: 60 under --retry-max-wait 0.5")
     t.check(time.monotonic() - start < 10, "the 60 s Retry-After was not capped")
+
+
+# ---- robots.txt ----
+
+def fixture_with_robots(t, robots_text, *extra):
+    path = t.path("robots.txt")
+    with open(path, "w") as f:
+        f.write(robots_text)
+    srv = t.server(*extra, "--robots", path) if extra else t.server("--robots", path)
+    return srv
+
+
+def half_countries():
+    site = harness.fixture("site")
+    countries = site.countries()
+    return site, countries, countries[::2]
+
+
+@case
+def robots_half_countries(t):
+    """A robots.txt disallowing every other country page of the fixture site: exactly those are
+    skipped, each recorded with status "robots" and its rule, counted in the summary and --json;
+    none of them is requested; robots.txt is fetched once."""
+    site, countries, banned = half_countries()
+    lines = ["# half of them", "User-agent: *"] + ["Disallow: /wiki/%s$" % c for c in banned]
+    srv = fixture_with_robots(t, "\n".join(lines) + "\n")
+    out = t.path("out")
+    p = t.run("--json", "-o", out, srv.base + site.LIST_PATH)
+    t.expect_exit(p, 0)
+    summary = json.loads(p.out)
+    t.check(summary["robots"] == len(banned) and summary["saved"] == len(countries) - len(banned),
+            "--json: %d robots, %d saved; expected %d and %d" % (
+                summary["robots"], summary["saved"], len(banned), len(countries) - len(banned)))
+    t.check(summary["pages"] == len(countries), "--json pages %d" % summary["pages"])
+    t.check("%d disallowed by robots.txt" % len(banned) in p.err, "summary: %s" % p.err)
+    recs = {r["url"]: r for r in t.manifest(out)}
+    base = srv.base + "/wiki/"
+    robots = {u for u, r in recs.items() if r["status"] == "robots"}
+    t.check(robots == {base + c for c in banned}, "robots records differ: %d, e.g. %s" % (
+        len(robots), sorted(robots ^ {base + c for c in banned})[:3]))
+    bad_rule = [u for u in robots if recs[u].get("robots_rule") != "Disallow: /wiki/%s$" % u[len(base):]]
+    t.check(not bad_rule, "robots_rule wrong for %s" % bad_rule[:3])
+    saved = {u for u, r in recs.items() if r["status"] == "saved"}
+    t.check(saved == {base + c for c in countries} - robots, "%d saved" % len(saved))
+    t.check(not any(r.get("file") for r in recs.values() if r["status"] == "robots"),
+            "a robots record names a file")
+    names = pages_in_folder(out)
+    t.check(len(names) == len(saved), "%d files for %d saved pages" % (len(names), len(saved)))
+    st = srv.stats()
+    # the list page, robots.txt once, the allowed pages: nothing else
+    t.check(st["requests"] == 2 + len(saved), "server saw %d requests, expected %d" % (
+        st["requests"], 2 + len(saved)))
+
+
+def pages_in_folder(folder):
+    return {n for n in os.listdir(folder) if not n.startswith("loopfetch-manifest")}
+
+
+@case
+def robots_off_and_user_urls(t):
+    """--robots=off fetches every link and never asks for robots.txt; URLs the user gave (the
+    LIST_URL, -i) are fetched as asked even when robots.txt disallows them."""
+    site, countries, banned = half_countries()
+    srv = fixture_with_robots(t, "User-agent: *\nDisallow: /\n")
+    p = t.run("--json", "--robots=off", "-o", t.path("off"), srv.base + site.LIST_PATH)
+    t.expect_exit(p, 0)
+    t.check(json.loads(p.out)["saved"] == len(countries), "--robots=off: %s" % p.out[:200])
+    t.check(srv.stats()["requests"] == 1 + len(countries), "--robots=off asked for more")
+    urls = [srv.base + "/wiki/" + c for c in banned[:5]]
+    p = t.run("--json", "-i", t.input_file(urls), "-o", t.path("given"))
+    t.expect_exit(p, 0)
+    t.check(json.loads(p.out)["saved"] == 5, "-i URLs not all fetched: %s" % p.out[:200])
+    # the list page itself is disallowed (Disallow: /): given, so fetched; its links are not
+    p = t.run("--json", "-o", t.path("list"), srv.base + site.LIST_PATH)
+    t.expect_exit(p, 4)
+    t.check(json.loads(p.out)["robots"] == len(countries), "links: %s" % p.out[:200])
+    t.check("robots.txt disallows all" in p.err, "exit 4 without saying why: %s" % p.err)
+
+
+def robots_host(t, addr, robots_route, n=4, prefix="/p"):
+    """A host with a list page of n pages and robots.txt as robots_route gives it."""
+    h = t.host(addr)
+    pages = h.pages(prefix, n)
+    h.list_page("/list", pages)
+    if robots_route is not None:
+        h.routes["/robots.txt"] = robots_route
+    return h, pages
+
+
+def text(body, status=200, **headers):
+    h = {"Content-Type": "text/plain"}
+    h.update({k.replace("_", "-"): v for k, v in headers.items()})
+    return (status, h, body.encode())
+
+
+@case
+def robots_5xx_disallows_all(t):
+    """robots.txt answering 500 (after the retries) disallows every link of that origin for the
+    rest of the job, with the reason as the rule; another origin whose robots.txt is 404 is
+    allowed all; a 403 allows all too (RFC 9309 2.3.1.3, 2.3.1.4)."""
+    a, pa = robots_host(t, "127.0.0.1", lambda n: text("oops", 500))
+    b, pb = robots_host(t, "127.0.0.2", None, prefix="/q")
+    c, pc = robots_host(t, "127.0.0.3", lambda n: text("no", 403), prefix="/r")
+    lst = a.list_page("/mixed", pa + pb + pc)
+    out = t.path("out")
+    p = t.run("--json", "--retries", "1", "-o", out, lst)
+    t.expect_exit(p, 0)
+    recs = {r["url"]: r for r in t.manifest(out)}
+    t.check(all(recs[u]["status"] == "robots" and recs[u]["robots_rule"] ==
+                "robots.txt unreachable: HTTP 500" for u in pa),
+            "500: %s" % [(recs[u]["status"], recs[u].get("robots_rule")) for u in pa])
+    t.check(all(recs[u]["status"] == "saved" for u in pb + pc), "404/403 origins not all saved")
+    t.check(len(a.hits("/robots.txt")) == 2, "robots.txt asked %d times, expected 2 (one retry)"
+            % len(a.hits("/robots.txt")))
+    t.check(not any(a.hits(u[len(a.base):]) for u in pa), "a disallowed page was requested")
+    t.check(len(b.hits("/robots.txt")) == 1 and len(c.hits("/robots.txt")) == 1,
+            "robots.txt not fetched once per origin")
+
+
+@case
+def robots_unreachable_disallows_all(t):
+    """An origin that refuses connections: its robots.txt is unreachable, its links disallowed."""
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()  # nothing listens there now
+    a = t.host()
+    dead = ["http://127.0.0.1:%d/x%d" % (port, i) for i in range(3)]
+    ok = a.pages("/ok", 2)
+    lst = a.list_page("/list", dead + ok)
+    out = t.path("out")
+    p = t.run("--retries", "0", "-o", out, lst)
+    t.expect_exit(p, 0)
+    recs = {r["url"]: r for r in t.manifest(out)}
+    t.check(all(recs[u]["status"] == "robots" and
+                recs[u]["robots_rule"].startswith("robots.txt unreachable") for u in dead),
+            "unreachable: %s" % [recs[u] for u in dead][:1])
+    t.check(all(recs[u]["status"] == "saved" for u in ok), "the reachable origin's pages")
+
+
+@case
+def robots_redirect_chain(t):
+    """robots.txt behind 3 redirects (across origins) is followed and obeyed; behind 6 it is
+    taken as unavailable: allow all (RFC 9309 2.3.1.2)."""
+    a, pa = robots_host(t, "127.0.0.1", None)
+    other = t.host("127.0.0.2")
+    other.route("/real-robots.txt", "User-agent: *\nDisallow: /p1\n", ctype="text/plain")
+    a.route("/robots.txt", b"", status=301, Location="/r1")
+    a.route("/r1", b"", status=302, Location="/r2")
+    a.route("/r2", b"", status=307, Location=other.base + "/real-robots.txt")
+    b, pb = robots_host(t, "127.0.0.3", None, prefix="/q")
+    hops = ["/robots.txt"] + ["/s%d" % i for i in range(6)]
+    for x, y in zip(hops, hops[1:]):
+        b.route(x, b"", status=302, Location=y)
+    b.route(hops[-1], "User-agent: *\nDisallow: /\n", ctype="text/plain")
+    out = t.path("out")
+    p = t.run("-o", out, a.list_page("/all", pa + pb))
+    t.expect_exit(p, 0)
+    recs = {r["url"]: r for r in t.manifest(out)}
+    t.check([recs[u]["status"] for u in pa] == ["saved", "robots", "saved", "saved"],
+            "3 redirects: %s" % [recs[u]["status"] for u in pa])
+    t.check(all(recs[u]["status"] == "saved" for u in pb),
+            "6 redirects: %s" % [recs[u]["status"] for u in pb])
+
+
+@case
+def robots_slow_origin_holds_only_its_pages(t):
+    """While one origin's robots.txt takes 1.5 s, the pages of another origin are fetched at
+    once; the slow origin's pages start only after its robots.txt came."""
+    a, pa = robots_host(t, "127.0.0.1", None)
+
+    def slow(n):
+        time.sleep(1.5)
+        return text("User-agent: *\nDisallow: /p0\n")
+    a.routes["/robots.txt"] = slow
+    b, pb = robots_host(t, "127.0.0.2", None, prefix="/q")
+    out = t.path("out")
+    p = t.run("-o", out, a.list_page("/all", pa + pb))
+    t.expect_exit(p, 0)
+    robots_at = a.hits("/robots.txt")[0]
+    t.check(max(b.arrivals("/q")) < robots_at + 1.0,
+            "the other origin's pages waited for the slow robots.txt")
+    first_a = min(a.arrivals("/p"))
+    t.check(first_a >= robots_at + 1.5 - JITTER, "a page of the slow origin started before its "
+            "robots.txt came (%.3f s after asking)" % (first_a - robots_at))
+    recs = {r["url"]: r["status"] for r in t.manifest(out)}
+    t.check(recs[pa[0]] == "robots" and all(recs[u] == "saved" for u in pa[1:] + pb),
+            "statuses: %s" % recs)
+
+
+@case
+def robots_crawl_delay_paces(t):
+    """Crawl-delay: 0.4 spaces the starts to that host (server log); another host without one is
+    not paced. Crawl-delay: 30 above --max-crawl-delay 0.3: paced at 0.3, with a warning."""
+    a, pa = robots_host(t, "127.0.0.1", text("User-agent: *\nCrawl-delay: 0.4\n"), n=5)
+    b, pb = robots_host(t, "127.0.0.2", None, n=5, prefix="/q")
+    p = t.run("-q", "-o", t.path("out"), a.list_page("/all", pa + pb))
+    t.expect_exit(p, 0)
+    t.check_spaced(sorted(a.hits("/robots.txt") + a.arrivals("/p")), 0.4, "Crawl-delay 0.4")
+    qb = sorted(b.arrivals("/q"))
+    t.check(qb[-1] - qb[0] < 0.3, "the host without Crawl-delay was paced: %s" % qb)
+    for h in t.hosts:
+        h.stop()
+    t.hosts = []
+    a, pa = robots_host(t, "127.0.0.1", text("User-agent: loopfetch\nCrawl-delay: 30\n"), n=4)
+    start = time.monotonic()
+    p = t.run("--max-crawl-delay", "0.3", "-o", t.path("out2"), a.list_page("/all", pa))
+    t.expect_exit(p, 0)
+    gaps = t.check_spaced(sorted(a.arrivals("/p")), 0.3, "Crawl-delay capped at 0.3")
+    t.check(time.monotonic() - start < 5, "Crawl-delay 30 was not capped")
+    t.check("Crawl-delay: 30 s; pacing it at --max-crawl-delay 0.3 s" in p.err,
+            "no warning about the cap: %s" % p.err)
+
+
+@case
+def robots_agent_token(t):
+    """The product token of --user-agent picks the group (loopfetch by default)."""
+    rules = "User-agent: loopfetch\nDisallow: /p1\n\nUser-agent: MyBot\nDisallow: /p2\n"
+    a, pa = robots_host(t, "127.0.0.1", text(rules))
+    p = t.run("-o", t.path("d"), a.list_page("/all", pa))
+    recs = {r["url"]: r["status"] for r in t.manifest(t.path("d"))}
+    t.check([recs[u] for u in pa] == ["saved", "robots", "saved", "saved"], "default: %s" % recs)
+    p = t.run("--user-agent", "mybot/2.0 (mailto:me@example.org)", "-o", t.path("m"),
+              a.base + "/all")
+    recs = {r["url"]: r["status"] for r in t.manifest(t.path("m"))}
+    t.check([recs[u] for u in pa] == ["saved", "saved", "robots", "saved"], "mybot: %s" % recs)
+
+
+@case
+def robots_large_file(t):
+    """Only the first 500 KiB of robots.txt are read: a rule beyond is not obeyed, one before is;
+    the transfer of a huge file is cut there."""
+    body = "User-agent: *\nDisallow: /p0\n" + ("#" * 99 + "\n") * 6000 + "Disallow: /p1\n"
+    a, pa = robots_host(t, "127.0.0.1", text(body))
+    out = t.path("out")
+    p = t.run("-o", out, a.list_page("/all", pa))
+    t.expect_exit(p, 0)
+    recs = {r["url"]: r["status"] for r in t.manifest(out)}
+    t.check([recs[u] for u in pa] == ["robots", "saved", "saved", "saved"], "%s" % recs)
+
+
+@case
+def robots_procs(t):
+    """-p 2: the parent checks robots.txt before dealing the pages; the same pages are skipped."""
+    site, countries, banned = half_countries()
+    lines = ["User-agent: *"] + ["Disallow: /wiki/%s$" % c for c in banned]
+    srv = fixture_with_robots(t, "\n".join(lines) + "\n")
+    out = t.path("out")
+    p = t.run("--json", "-p", "2", "-o", out, srv.base + site.LIST_PATH)
+    t.expect_exit(p, 0)
+    recs = {r["url"]: r["status"] for r in t.manifest(out)}
+    t.check(sum(1 for v in recs.values() if v == "robots") == len(banned) and
+            sum(1 for v in recs.values() if v == "saved") == len(countries) - len(banned),
+            "-p 2: %s" % p.out[:300])
 
 
 def main():

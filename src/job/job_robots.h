@@ -1,0 +1,28 @@
+/* robots.txt for the URLs a job discovers (links of list pages; the crawl's levels and --next
+ * pages go through the same gate). Each origin's /robots.txt is fetched once per job, through
+ * the job's fetcher (so it counts against the per-host limits and pacing), and kept: RFC 9309
+ * 2.3.1: 2xx parsed (the first 500 KiB), 4xx allows all, 5xx (and 429) or unreachable after the
+ * fetcher's retries disallow all, redirects followed up to 5 hops. A page of an origin whose
+ * robots.txt is still on its way waits alone: pages of other origins go on. URLs the user gave
+ * (LIST_URLs, -i) never come here. */
+#ifndef LF_JOB_ROBOTS_H
+#define LF_JOB_ROBOTS_H
+
+#include "job.h"
+
+#define LF_ROBOTS_MAX_REDIRECTS 5
+
+/* One URL the job discovered, named already. 1: fetch it now. 0: taken care of: disallowed (its
+ * record written, status "robots") or waiting for its origin's robots.txt (then it comes back
+ * through job->robots_release, or is recorded as interrupted if the job stops first). */
+int lf__job_robots_gate(job_t *job, const char *url, const char *name, uintptr_t index);
+/* job->robots_release(job, NULL, NULL, 0) says that no page waits any more. */
+/* Whether the result or event with this data is a robots.txt fetch, and its handlers. */
+int lf__job_is_robots(const job_t *job, const void *data);
+void lf__job_on_robots(job_t *job, const lf_result_t *r);
+void lf__job_on_robots_redirect(job_t *job, const void *data, long redirects);
+/* URLs waiting for a robots.txt. */
+size_t lf__job_robots_waiting(const job_t *job);
+void lf__job_robots_free(job_t *job);
+
+#endif
