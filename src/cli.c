@@ -719,17 +719,20 @@ static int check_extraction(lf_cli_t *cfg) {
   }
   char err[320], msg[600];
   lf_extract_t *x = NULL;
-  if (lf_extract_new(cfg->each, &x, err, sizeof(err)) != 0) {
-    snprintf(msg, sizeof(msg), "--each '%.200s': %s", cfg->each, err);
-    return usage_error("%s", msg);
-  }
-  for (size_t i = 0; i < cfg->field_count; i++)
+  const char *bad = NULL, *opt = "--each";
+  if (lf_extract_new(cfg->each, &x, err, sizeof(err)) != 0) bad = cfg->each;
+  for (size_t i = 0; !bad && i < cfg->field_count; i++)
     if (lf_extract_add(x, cfg->fields[i], err, sizeof(err)) != 0) {
-      lf_extract_free(x);
-      snprintf(msg, sizeof(msg), "-e '%.200s': %s", cfg->fields[i], err);
-      return usage_error("%s", msg);
+      bad = cfg->fields[i];
+      opt = "-e";
     }
   lf_extract_free(x);
+  if (bad) { /* the spec as typed, but a control character in it shown as \xNN: one line */
+    char *shown = lf__display(bad, 0);
+    snprintf(msg, sizeof(msg), "%s '%.200s': %s", opt, shown ? shown : "?", err);
+    free(shown);
+    return usage_error("%s", msg);
+  }
   if (cfg->links_only)
     return usage_error("--links prints links; -e extracts records: not both%s", "");
   /* Until the crawl's levels land: one loop, and a start level that is either the pages or

@@ -183,10 +183,13 @@ static int parse_name(const lf_extract_t *x, const char *spec, field_t *f, size_
     if (!spec[i])
       return fail(errbuf, errlen, LF_ESELECTOR,
                   "expected NAME=SELECTOR, found no '=' at position %zu", i);
+    char shown[8]; /* the byte as it is if printable ASCII, else \xNN: the message is one line */
+    unsigned char c = (unsigned char)spec[i];
+    snprintf(shown, sizeof(shown), c >= 0x20 && c < 0x7f ? "'%c'" : "\\x%02x", c);
     return fail(errbuf, errlen, LF_ESELECTOR,
-                "expected NAME=SELECTOR (a name is letters, digits, '_', '-', '.'), found '%c' "
-                "at position %zu",
-                spec[i], i);
+                "expected NAME=SELECTOR (a name is letters, digits, '_', '-', '.'), found %s at "
+                "position %zu",
+                shown, i);
   }
   if (!n) return fail(errbuf, errlen, LF_ESELECTOR, "missing field name at position 0");
   if (reserved_name(spec, n))

@@ -95,7 +95,8 @@ long lf__xpages_page(lf__xpages_t *x, const char *body, size_t len, const char *
   long n = (long)recs.count;
   lf_records_free(&recs);
   if (rc < 0) {
-    snprintf(x->why, sizeof(x->why), "cannot write the records: %s", strerror(-rc));
+    snprintf(x->why, sizeof(x->why), "cannot write the records to %s: %s",
+             x->out.failed && strcmp(x->out.failed, "-") ? x->out.failed : "stdout", strerror(-rc));
     *why = x->why;
     return rc;
   }

@@ -230,7 +230,10 @@ int lf__recout_write(lf__recout_t *o, const char *url, const char *parent, unsig
     const char *text = lf__recout_format(o, csv, url, parent, depth, recs, &len);
     if (!text) return -ENOMEM;
     int rc = write_all(fds[csv], text, len);
-    if (rc) return rc;
+    if (rc) {
+      o->failed = o->paths[csv];
+      return rc;
+    }
   }
   return 0;
 }
@@ -344,7 +347,8 @@ static int open_one(lf__recout_t *o, const char *path, int csv, int *fd_out, int
 
 int lf__recout_open(lf__recout_t *o, const char *json_path, const char *csv_path,
                     const char *const *names, size_t n, char *err, size_t errlen) {
-  *o = (lf__recout_t){.json_fd = -1, .csv_fd = -1, .names = names, .n = n};
+  *o = (lf__recout_t){
+      .json_fd = -1, .csv_fd = -1, .paths = {json_path, csv_path}, .names = names, .n = n};
   if ((json_path && open_one(o, json_path, 0, &o->json_fd, &o->json_owned, err, errlen) < 0) ||
       (csv_path && open_one(o, csv_path, 1, &o->csv_fd, &o->csv_owned, err, errlen) < 0)) {
     lf__recout_close(o);

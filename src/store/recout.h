@@ -15,6 +15,8 @@
 typedef struct {
   int json_fd, csv_fd;       /* -1: not written */
   int json_owned, csv_owned; /* opened here (not stdout): closed by lf__recout_close */
+  const char *paths[2];      /* as given (borrowed): JSON Lines, CSV */
+  const char *failed;        /* the path of the last write that failed */
   const char *const *names;  /* the fields' names (borrowed), n of them */
   size_t n;
   char *buf; /* one page's output, reused */
@@ -29,7 +31,7 @@ int lf__recout_open(lf__recout_t *o, const char *json_path, const char *csv_path
                     const char *const *names, size_t n, char *err, size_t errlen);
 
 /* Writes the records of one page: url as requested, parent (NULL for a start page), depth.
- * 0, or -errno (a record cut short by the error is taken back). */
+ * 0, or -errno (a record cut short by the error is taken back; o->failed names the file). */
 int lf__recout_write(lf__recout_t *o, const char *url, const char *parent, unsigned depth,
                      const lf_records_t *recs);
 

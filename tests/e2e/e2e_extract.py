@@ -265,6 +265,8 @@ def bad_specs(ctx):
             (["-e", "a=h1", "-e", "a=h2"], "-e 'a=h2': field name 'a' given twice at position 0"),
             (["-e", "a=h1", "--each", "tr:nope"], "--each 'tr:nope': "),
             (["-e", "h1"], "expected NAME=SELECTOR, found no '=' at position 2"),
+            (["-e", "a\nb=h1"], "-e 'a\\x0ab=h1': expected NAME=SELECTOR (a name is letters, "
+                                "digits, '_', '-', '.'), found \\x0a at position 1"),
             (["--csv", "x.csv"], "--csv goes with -e/--extract"),
             (["-e", "a=h1", "--records", "-", "--csv", "-"], "both on stdout"),
             (["-e", "a=h1", "--json"], "--json takes stdout"),
@@ -316,6 +318,35 @@ def keep_and_stdout(ctx):
         p = run(ctx, "-e", "name=h1", "--csv", "other.csv", "-o", "o", urls[0])
         check(p.returncode == 5 and "has other columns" in p.stderr, f"{p.returncode} {p.stderr}")
         check(site.requests == before, "a request before the CSV was refused")
+
+
+@case
+def records_edges(ctx):
+    """A reply that is not HTML gives no records; a page over --max-list-size (parsed in
+    memory) fails alone; a password in a page's URL never reaches a record; a records file
+    that cannot be written stops the job with exit 5 and one line."""
+    with Site(2) as site:
+        site.pages["/data.json"] = (b'{"h1": "not a page"}', "application/json")
+        site.pages["/big"] = (b"<h1>big</h1>" + b"<p>x</p>" * 40000, "text/html")
+        url = site.urls()[0]
+        p = run(ctx, "-e", "name=h1", "--max-list-size", "100k", url, site.base + "/data.json",
+                site.base + "/big")
+        recs = [json.loads(x) for x in p.stdout.splitlines()]
+        check(p.returncode == 1 and [r["url"] for r in recs] == [url],
+              f"exit {p.returncode}, records {recs}")
+        check("/big: body exceeds the size limit" in p.stderr and "2 saved, 1 failed, 1 record,"
+              in p.stderr, p.stderr)
+        secret = url.replace("http://", "http://user:s3cret@")
+        p = run(ctx, "-e", "name=h1", "--csv", "c.csv", "--records", "r.jsonl", secret)
+        with open(ctx.dir("c.csv"), encoding="utf-8") as f1, open(ctx.dir("r.jsonl")) as f2:
+            both = f1.read() + f2.read()
+        check(p.returncode == 0 and "s3cret" not in both and "http://***@127.0.0.1" in both,
+              f"exit {p.returncode}: {both[:300]}")
+        if os.path.exists("/dev/full"):
+            p = run(ctx, "-e", "name=h1", "--records", "/dev/full", url)
+            lines = p.stderr.strip().splitlines()
+            check(p.returncode == 5 and "cannot write the records to /dev/full: No space" in p.stderr and
+                  len([x for x in lines if "records" in x]) >= 1, f"{p.returncode}: {p.stderr}")
 
 
 if __name__ == "__main__":

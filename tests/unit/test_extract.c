@@ -245,6 +245,10 @@ static void test_errors(void) {
   bad("x=::text", "empty selector at position 2");
   bad("long.name-1=td[", "unclosed '[' at position 14");
   bad("x[]=a,,b", "unexpected ',' at position 6");
+  bad("a\nb=h1", "expected NAME=SELECTOR (a name is letters, digits, '_', '-', '.'), found \\x0a "
+                 "at position 1");
+  bad(" a=h1", "expected NAME=SELECTOR (a name is letters, digits, '_', '-', '.'), found ' ' at "
+               "position 0");
   bad("x[=a", "expected NAME=SELECTOR (a name is letters, digits, '_', '-', '.'), found '[' at "
               "position 1");
 
