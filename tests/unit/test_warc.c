@@ -207,6 +207,43 @@ static void test_file(void) {
   CHECK(access(path, F_OK) == 0);
 }
 
+/* A body past what is kept in memory goes through the spool and zlib; one that is not goes
+ * through libdeflate: both come back whole, in one member, compressed or not. */
+static void test_large_body(int flags) {
+  char name[128], err[256];
+  snprintf(name, sizeof(name), "%s/big%d", dir, flags);
+  lf_warc_options_t o = {.name = name, .flags = (unsigned)flags};
+  lf__warc_file_t *w;
+  CHECK_EQ_INT(lf__warc_file_open(&o, &w, err, sizeof(err)), 0);
+  size_t n = 3 * 1024 * 1024 + 17;
+  char *body = malloc(n + 1);
+  unsigned r = 7;
+  for (size_t i = 0; i < n; i++)
+    body[i] = (char)('a' + (r = r * 1103515245u + 12345u) % 7);
+  body[n] = '\0';
+  lf__warc_exchange_t *x = exchange_n(w, "http://h/big", body, n); /* > 1 MiB: spooled */
+  CHECK_EQ_INT(lf__warc_file_write(w, x, err, sizeof(err)), 0);
+  done(x);
+  lf__warc_file_close(w);
+  size_t len;
+  char file[64];
+  snprintf(file, sizeof(file), "big%d.warc%s", flags, flags ? "" : ".gz");
+  char *raw = slurp(file, &len), *texts[4] = {0};
+  if (!flags) {
+    CHECK_EQ_INT(members(raw, len, texts, 4), 3);
+  } else {
+    texts[2] = raw ? strstr(raw, "WARC-Type: response") : NULL;
+  }
+  char *b = texts[2] ? strstr(texts[2], "\r\n\r\nHTTP/1.1 200 OK") : NULL;
+  b = b ? strstr(b + 4, "\r\n\r\n") : NULL;
+  CHECK(b && memcmp(b + 4, body, n) == 0 && memcmp(b + 4 + n, "\r\n\r\n", 4) == 0);
+  if (!flags)
+    for (int i = 0; i < 3; i++)
+      free(texts[i]);
+  free(raw);
+  free(body);
+}
+
 static void test_rollover_and_cut(void) {
   char name[128], err[256];
   snprintf(name, sizeof(name), "%s/r", dir);
@@ -265,6 +302,8 @@ int main(void) {
   test_surt();
   test_file();
   test_rollover_and_cut();
+  test_large_body(0);
+  test_large_body(LF_WARC_NO_COMPRESSION);
   char cmd[128];
   if (getenv("KEEP")) return lf_test_report();
   snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
