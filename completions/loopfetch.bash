@@ -32,14 +32,14 @@ _loopfetch() {
     --retries --retry-max-wait --connect-timeout --stall-timeout --timeout --max-size --max-list-size --per-host
     --rate --wait --random-wait --robots --max-crawl-delay --user-agent --header --cacert --procs --shard --layout --compare --help --version
     --proxy --noproxy --proxy-user --user --netrc --netrc-file --location-trusted
-    --allow-insecure-redirect
+    --allow-insecure-redirect --cookie --cookie-jar
     -e -i -o -v -q -c -H -p -u -h -V"
   case "$prev" in
   -o | --output-dir)
     mapfile -t COMPREPLY < <(compgen -d -- "$cur")
     return
     ;;
-  -i | --input | --manifest | --trace | --waterfall | --cacert | --warc-file | --records | --csv | --netrc-file)
+  -i | --input | --manifest | --trace | --waterfall | --cacert | --warc-file | --records | --csv | --netrc-file | --cookie | --cookie-jar)
     mapfile -t COMPREPLY < <(compgen -f -- "$cur")
     return
     ;;

@@ -310,7 +310,13 @@ typedef struct lf_http_options_s {
   const char *netrc_file;    /* credentials per host from this netrc file where the URL has
                                 none; NULL: no netrc. The caller checks its permissions */
   unsigned flags;            /* LF_HTTP_* above */
-  void *reserved[11];        /* must be zero: room for new fields */
+  const char *cookie_file;   /* Netscape/curl cookie file read when the fetcher is made; with
+                                cookie_jar or this, cookies that responses set are sent on later
+                                requests of the fetcher (one jar for all its transfers; domain,
+                                path, secure and expiry as libcurl rules them). NULL: none */
+  const char *cookie_jar;    /* every cookie written here when the fetcher closes (atomically,
+                                mode 0600, by libcurl); NULL: not written */
+  void *reserved[9];         /* must be zero: room for new fields */
 } lf_http_options_t;
 
 #define LF_DEFAULT_IN_FLIGHT 64

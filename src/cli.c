@@ -124,6 +124,9 @@ static const char usage_text[] =
     "                            (never Authorization, Cookie or --user)\n"
     "      --allow-insecure-redirect\n"
     "                            follow redirects from https to plain http\n"
+    "      --cookie FILE         send the cookies of this Netscape/curl cookie file\n"
+    "                            (and those responses set, to later requests)\n"
+    "      --cookie-jar FILE     write every cookie to FILE at the end (atomically)\n"
     "\n"
     "Processes:\n"
     "  -p, --procs N             N worker processes, each with its own loop over a\n"
@@ -190,7 +193,9 @@ enum {
   OPT_NETRC,
   OPT_NETRC_FILE,
   OPT_LOCATION_TRUSTED,
-  OPT_ALLOW_INSECURE_REDIRECT
+  OPT_ALLOW_INSECURE_REDIRECT,
+  OPT_COOKIE,
+  OPT_COOKIE_JAR
 };
 
 static const struct option long_options[] = {
@@ -248,6 +253,8 @@ static const struct option long_options[] = {
     {"netrc-file", required_argument, NULL, OPT_NETRC_FILE},
     {"location-trusted", no_argument, NULL, OPT_LOCATION_TRUSTED},
     {"allow-insecure-redirect", no_argument, NULL, OPT_ALLOW_INSECURE_REDIRECT},
+    {"cookie", required_argument, NULL, OPT_COOKIE},
+    {"cookie-jar", required_argument, NULL, OPT_COOKIE_JAR},
     {"worker", no_argument, NULL, OPT_WORKER},     /* internal: a --procs child */
     {"epoch", required_argument, NULL, OPT_EPOCH}, /* internal: the parent's clock */
     {"help", no_argument, NULL, 'h'},
@@ -547,6 +554,14 @@ static int parse_http_option(int c, const char *arg, lf_cli_t *cfg) {
     return 1;
   case OPT_ALLOW_INSECURE_REDIRECT:
     h->flags |= LF_HTTP_ALLOW_INSECURE_REDIRECT;
+    return 1;
+  case OPT_COOKIE: /* a file, not curl's -b 'NAME=VALUE' (that is -H 'Cookie: NAME=VALUE') */
+    if (!*arg || looks_like_url(arg)) return refuse_url("--cookie", "a cookie file", arg);
+    h->cookie_file = arg;
+    return 1;
+  case OPT_COOKIE_JAR:
+    if (!*arg || looks_like_url(arg)) return refuse_url("--cookie-jar", "a file", arg);
+    h->cookie_jar = arg;
     return 1;
   default:
     return 0;

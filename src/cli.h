@@ -21,6 +21,8 @@ int lf__precheck(const lf_cli_t *cfg);
 int lf__secrets_resolve(lf_cli_t *cfg);
 /* The netrc file may be read by its owner only: exit code (2, 5) after one line, or 0. */
 int lf__secrets_check_netrc(const lf_cli_t *cfg);
+/* --cookie readable, --cookie-jar writable: exit code after one line, or 0. */
+int lf__secrets_check_cookies(const lf_cli_t *cfg);
 
 /* --compare: runs the job in each mode as a child process and prints the table. */
 int lf__compare_run(const lf_cli_t *cfg);

@@ -81,6 +81,7 @@ int lf__precheck(const lf_cli_t *cfg) {
   if (cfg->mode == LF_MODE_WORKER) return 0; /* its parent checked */
   int rc = check_cacert(cfg->fetch.cacert);
   if (rc == 0) rc = lf__secrets_check_netrc(cfg);
+  if (rc == 0) rc = lf__secrets_check_cookies(cfg);
   if (rc || cfg->links_only) return rc; /* --links writes nothing */
   /* The manifest is opened and locked (manifest.c) before the first request too, without
    * ever blocking on a FIFO or following a symlink: no second look at it here. */

@@ -1,7 +1,7 @@
 /* Credentials on the command line: --user's password asked on the terminal when missing (never
  * echoed), handed to our own child processes (workers, --compare's runs) through the
- * environment rather than their command line, and the netrc file checked before the first
- * request. */
+ * environment rather than their command line; the netrc and cookie files checked before the
+ * first request. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -159,6 +159,51 @@ int lf__secrets_check_netrc(const lf_cli_t *cfg) {
     lf__error("%s is readable by others (mode %04o); chmod 600 %s", path,
               (unsigned)(st.st_mode & 07777), path);
     return LF_EXIT_USAGE;
+  }
+  return 0;
+}
+
+/* --cookie must be a readable regular file (curl ignores a missing one: a typo would then
+ * silently send no cookie); --cookie-jar a name its folder can take. Exit 5, or 0. */
+int lf__secrets_check_cookies(const lf_cli_t *cfg) {
+  const char *in = cfg->http.cookie_file, *jar = cfg->http.cookie_jar;
+  struct stat st;
+  if (in) {
+    int fd = open(in, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    int err = fd < 0 ? errno : fstat(fd, &st) < 0 ? errno : S_ISREG(st.st_mode) ? 0 : EINVAL;
+    if (fd >= 0) close(fd);
+    if (err) {
+      lf__error("cannot read --cookie %s: %s", in,
+                err == EINVAL ? "not a regular file" : strerror(err));
+      return LF_EXIT_LOCAL;
+    }
+  }
+  if (jar) {
+    if (lstat(jar, &st) == 0 && !S_ISREG(st.st_mode)) {
+      lf__error("cannot write --cookie-jar %s: not a regular file", jar);
+      return LF_EXIT_LOCAL;
+    }
+    char *dir = strdup(jar);
+    if (!dir) return LF_EXIT_LOCAL;
+    char *slash = strrchr(dir, '/');
+    const char *folder = slash ? (slash == dir ? "/" : (*slash = '\0', dir)) : ".";
+    /* libcurl writes a temporary file in that folder and renames it over the jar: a probe
+     * file tells, where access(2) would answer yes for root on a read-only mount. */
+    char *probe = NULL;
+    int ok = asprintf(&probe, "%s/.lf-probe-%ld", folder, (long)getpid()) >= 0;
+    int fd = ok ? open(probe, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600) : -1;
+    int err = ok ? errno : ENOMEM;
+    ok = fd >= 0;
+    if (ok) {
+      close(fd);
+      unlink(probe);
+    }
+    free(probe);
+    free(dir);
+    if (!ok) {
+      lf__error("cannot write --cookie-jar %s: %s", jar, strerror(err));
+      return LF_EXIT_LOCAL;
+    }
   }
   return 0;
 }

@@ -151,6 +151,7 @@ int lf_fetcher_new(uv_loop_t *loop, const lf_options_t *opts, lf_result_cb on_re
   if (rc == 0) rc = lf__http_copy(f, opts ? opts->http : NULL);
   if (rc == 0) rc = lf__redirect_init(f);
   if (rc == 0) rc = setup_curl(f);
+  if (rc == 0) rc = lf__cookies_init(f);
   if (rc == 0 && opts) rc = lf__capture_open(f, opts->warc);
   if (rc == 0)
     rc = lf__loop_init(f); /* last: after it the timer must be closed, not just dropped */
@@ -613,6 +614,7 @@ static void teardown(lf_fetcher_t *f) {
     lf__transfer_free(t);
   }
   free_spares(f);
+  lf__cookies_save(f); /* every transfer is over: the jar holds what they set */
   release(f);
   lf__h2_close(f);
   lf__loop_close_polls(f);

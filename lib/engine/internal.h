@@ -275,6 +275,9 @@ void lf__pace_free(lf_fetcher_t *f);
 int lf__http_copy(lf_fetcher_t *f, const lf_http_options_t *in);
 void lf__http_free(lf_fetcher_t *f);
 CURLcode lf__http_configure(const lf_fetcher_t *f, CURL *e, const char **what);
+int lf__cookies_on(const lf_fetcher_t *f); /* a cookie file or jar: the engine runs */
+int lf__cookies_init(lf_fetcher_t *f);     /* the share's jar, the file read into it */
+void lf__cookies_save(lf_fetcher_t *f);    /* the jar written, at close */
 
 /* redirect.c: which headers follow a redirect, and https -> http refused */
 int lf__redirect_init(lf_fetcher_t *f);

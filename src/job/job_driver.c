@@ -346,6 +346,11 @@ int lf__job_run(const lf_cli_t *cfg) {
   int close_rc = uv_loop_close(&job->loop);
   if (close_rc < 0)
     fprintf(stderr, "loopfetch: internal: loop still busy at exit: %s\n", uv_strerror(close_rc));
+  if (job->procs && (rc = lf__procs_merge_cookies(job->procs)) < 0) {
+    fprintf(stderr, "loopfetch: cannot merge the workers' cookies into --cookie-jar %s: %s\n",
+            cfg->http.cookie_jar, lf_strerror(rc));
+    job->exit_code = job->exit_code ? job->exit_code : LF_EXIT_LOCAL;
+  }
   if ((rc = lf__report_close(&job->report)) < 0) {
     fprintf(stderr, "loopfetch: cannot write manifest %s: %s\n", job->report.manifest_path,
             strerror(-rc));

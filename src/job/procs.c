@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <curl/curl.h>
 #include "procs.h"
 #include "shard.h"
 
@@ -48,6 +49,8 @@ struct lf__procs_s {
   char **argv;
   size_t argc;
   size_t warc_arg; /* argv's --warc-file, set per worker (spawn_worker); 0: none */
+  size_t jar_arg;  /* argv's --cookie-jar, set per worker (spawn_worker); 0: none */
+  const char *jar; /* the job's --cookie-jar */
   const char *warc_name;
   const char *out_dir;
   int stopping;
@@ -102,6 +105,50 @@ static int push_http_args(lf__procs_t *p, const lf_cli_t *cfg) {
   if (h->netrc_file) rc |= push_arg(p, "--netrc-file=%s", h->netrc_file);
   if (h->flags & LF_HTTP_LOCATION_TRUSTED) rc |= push_arg(p, "--location-trusted");
   if (h->flags & LF_HTTP_ALLOW_INSECURE_REDIRECT) rc |= push_arg(p, "--allow-insecure-redirect");
+  /* Every worker starts from the same cookie file and writes a jar of its own, which the
+   * parent merges into the job's (lf__procs_merge_cookies). */
+  if (h->cookie_file) rc |= push_arg(p, "--cookie=%s", h->cookie_file);
+  if (h->cookie_jar) {
+    p->jar = h->cookie_jar;
+    p->jar_arg = p->argc;
+    rc |= push_arg(p, "--cookie-jar=%s.lf-w0", h->cookie_jar); /* spawn_worker numbers it */
+  }
+  return rc;
+}
+
+/* A worker's jar: JAR.lf-wK, K from 1. Caller frees; NULL: out of memory. */
+static char *worker_jar(const lf__procs_t *p, unsigned id) {
+  char *name = NULL;
+  return asprintf(&name, "%s.lf-w%u", p->jar, id + 1) < 0 ? NULL : name;
+}
+
+int lf__procs_merge_cookies(lf__procs_t *p) {
+  if (!p->jar) return 0;
+  /* libcurl's own cookie engine reads every file (the parent's jar first, then the workers' in
+   * order: a cookie set again later wins, as libcurl replaces one of the same name, domain and
+   * path) and writes the jar, atomically. A worker that died left no jar: skipped. */
+  CURL *e = curl_easy_init();
+  if (!e) return LF_ENOMEM;
+  int rc = curl_easy_setopt(e, CURLOPT_COOKIEFILE, p->jar) == CURLE_OK ? 0 : LF_ECURL;
+  char **names = calloc(p->n, sizeof(*names));
+  if (!names) rc = LF_ENOMEM;
+  for (unsigned i = 0; rc == 0 && i < p->n; i++) {
+    if (!(names[i] = worker_jar(p, i))) rc = LF_ENOMEM;
+    else if (access(names[i], F_OK) == 0 &&
+             curl_easy_setopt(e, CURLOPT_COOKIEFILE, names[i]) != CURLE_OK)
+      rc = LF_ECURL;
+  }
+  if (rc == 0 && (curl_easy_setopt(e, CURLOPT_COOKIELIST, "RELOAD") != CURLE_OK ||
+                  curl_easy_setopt(e, CURLOPT_COOKIEJAR, p->jar) != CURLE_OK ||
+                  curl_easy_setopt(e, CURLOPT_COOKIELIST, "FLUSH") != CURLE_OK))
+    rc = LF_ECURL;
+  (void)curl_easy_setopt(e, CURLOPT_COOKIEJAR, NULL); /* or the cleanup writes it again */
+  curl_easy_cleanup(e);
+  for (unsigned i = 0; names && i < p->n; i++) {
+    if (rc == 0 && names[i]) unlink(names[i]);
+    free(names[i]);
+  }
+  free(names);
   return rc;
 }
 
@@ -277,6 +324,14 @@ static int spawn_worker(lf__procs_t *p, worker_t *w) {
     if (asprintf(&arg, "--warc-file=%s-p%u", p->warc_name, w->id + 1) < 0) return LF_ENOMEM;
     free(p->argv[p->warc_arg]);
     p->argv[p->warc_arg] = arg;
+  }
+  if (p->jar_arg) {
+    char *jar = worker_jar(p, w->id), *arg = NULL;
+    int bad = !jar || asprintf(&arg, "--cookie-jar=%s", jar) < 0;
+    free(jar);
+    if (bad) return LF_ENOMEM;
+    free(p->argv[p->jar_arg]);
+    p->argv[p->jar_arg] = arg;
   }
   int rc = uv_pipe_init(p->loop, &w->in, 0);
   if (rc < 0) return rc;

@@ -37,5 +37,8 @@ int lf__procs_end_input(lf__procs_t *p);
 void lf__procs_stop(lf__procs_t *p, int hard);
 /* Frees p after on_done ran. */
 void lf__procs_free(lf__procs_t *p);
+/* --cookie-jar with -p: merges the workers' jars into the job's, which the parent's own fetcher
+ * wrote as it closed; removes them. 0 or a negative error code. */
+int lf__procs_merge_cookies(lf__procs_t *p);
 
 #endif

@@ -108,9 +108,23 @@ class Recorder:
                         self.send_header("Content-Length", "0")
                         self.end_headers()
                         return
+                if self.path.startswith("/list?n="):
+                    n = int(self.path[len("/list?n="):])
+                    b = "".join(f'<a href="/p/set-k{i}.html">{i}</a>' for i in range(n)).encode()
+                    self.send_response(200)
+                    self.send_header("Set-Cookie", "L=fromlist; Path=/")
+                    self.send_header("Content-Type", "text/html")
+                    self.send_header("Content-Length", str(len(b)))
+                    self.end_headers()
+                    self.wfile.write(b)
+                    return
                 if self.path.startswith("/p/") or self.path.startswith("/auth/"):
                     b = body_of(self.path)
                     self.send_response(200)
+                    name = self.path.rsplit("/", 1)[1]
+                    if name.startswith("set-"):
+                        c = name[4:].split(".")[0]
+                        self.send_header("Set-Cookie", f"{c}=v-{c}; Path=/")
                     self.send_header("Content-Type", "text/html")
                     self.send_header("Content-Length", str(len(b)))
                     self.end_headers()
@@ -541,6 +555,99 @@ def netrc_permissions(ctx):
         p, folder = fetch(ctx, url, "--netrc", env={"HOME": home}, out="home")
         check(p.returncode == 2 and "readable by others (mode 0604)" in p.stderr,
               f"~/.netrc 0604: exit {p.returncode}: {p.stderr!r}")
+
+
+# ---- cookies ----
+
+def cookie_file(path, host="127.0.0.1", **cookies):
+    with open(path, "w") as f:
+        f.write("# Netscape HTTP Cookie File\n")
+        for k, v in cookies.items():
+            f.write(f"{host}\tFALSE\t/\tFALSE\t0\t{k}\t{v}\n")
+
+
+def jar_cookies(path):
+    """{name: value} of a Netscape cookie file (libcurl writes #HttpOnly_ lines too)."""
+    out = {}
+    with open(path) as f:
+        for line in f:
+            if line.startswith("#HttpOnly_"):
+                line = line[len("#HttpOnly_"):]
+            elif line.startswith("#") or not line.strip():
+                continue
+            parts = line.rstrip("\n").split("\t")
+            out[parts[5]] = parts[6]
+    return out
+
+
+def cookies_sent(headers):
+    return dict(kv.split("=", 1) for kv in headers.get("cookie", "").split("; ") if "=" in kv)
+
+
+@case
+def cookies_file_and_jar(ctx):
+    """--cookie FILE is sent; a cookie the list page sets goes with every page after it (one jar
+    for all transfers, many in flight at once); --cookie-jar holds them all at the end, mode
+    0600, written whole (no temporary left beside it)."""
+    with Recorder() as web:
+        cfile, jar_dir = ctx.dir("in.txt"), ctx.dir("jars")
+        os.makedirs(jar_dir)
+        jar = os.path.join(jar_dir, "jar.txt")
+        cookie_file(cfile, f="fromfile")
+        p = run(ctx, "--cookie", cfile, "--cookie-jar", jar, "--select", "a", "-o", ctx.dir("o"),
+                f"{web.base}/list?n=8")
+        check(p.returncode == 0, f"exit {p.returncode}: {p.stderr[-300:]}")
+        pages = [(pth, h) for pth, h in web.requests if pth.startswith("/p/")]
+        check(len(pages) == 8, f"{len(pages)} pages fetched, not 8")
+        for pth, h in pages:
+            got = cookies_sent(h)
+            check(got.get("f") == "fromfile" and got.get("L") == "fromlist",
+                  f"{pth}: cookies sent {got}, want f and L")
+        check(cookies_sent(web.requests[0][1]) == {"f": "fromfile"}, "list page: file's cookie")
+        want = {"f": "fromfile", "L": "fromlist", **{f"k{i}": f"v-k{i}" for i in range(8)}}
+        check(jar_cookies(jar) == want, f"jar holds {jar_cookies(jar)}")
+        check(os.stat(jar).st_mode & 0o777 == 0o600, f"jar mode {os.stat(jar).st_mode:o}")
+        check(os.listdir(jar_dir) == ["jar.txt"], f"left beside the jar: {os.listdir(jar_dir)}")
+        # The next run starts from the jar: what the first run was given comes back.
+        before = len(web.requests)
+        p = run(ctx, "--cookie", jar, "-i", "-", "-o", ctx.dir("o2"),
+                stdin=f"{web.base}/p/again.html\n")
+        check(p.returncode == 0, f"second run: exit {p.returncode}")
+        check(cookies_sent(web.requests[before][1]) == want, "the jar's cookies were not sent")
+
+
+@case
+def cookies_procs_merged(ctx):
+    """-p 2: every worker starts from the --cookie file, and the parent merges the workers' jars
+    (and its own) into --cookie-jar; the workers' jars are gone afterwards."""
+    with Recorder() as web:
+        cfile, jar_dir = ctx.dir("in.txt"), ctx.dir("jars")
+        os.makedirs(jar_dir)
+        jar = os.path.join(jar_dir, "jar.txt")
+        cookie_file(cfile, f="fromfile")
+        p = run(ctx, "-p", "2", "--cookie", cfile, "--cookie-jar", jar, "--select", "a", "-o",
+                ctx.dir("o"), f"{web.base}/list?n=10")
+        check(p.returncode == 0, f"exit {p.returncode}: {p.stderr[-300:]}")
+        pages = [(pth, h) for pth, h in web.requests if pth.startswith("/p/")]
+        check(len(pages) == 10 and all(cookies_sent(h).get("f") == "fromfile" for _, h in pages),
+              f"not every page got the file's cookie: {pages}")
+        want = {"f": "fromfile", "L": "fromlist", **{f"k{i}": f"v-k{i}" for i in range(10)}}
+        check(jar_cookies(jar) == want, f"merged jar holds {jar_cookies(jar)}")
+        check(os.listdir(jar_dir) == ["jar.txt"], f"left beside the jar: {os.listdir(jar_dir)}")
+
+
+@case
+def cookies_checked_first(ctx):
+    """A --cookie file that is not there, or a jar in a folder that cannot take it: exit 5
+    before any request."""
+    with Recorder() as web:
+        url = f"{web.base}/p/x.html\n"
+        p = run(ctx, "--cookie", ctx.dir("missing"), "-i", "-", "-o", ctx.dir("o"), stdin=url)
+        check(p.returncode == 5 and "--cookie" in p.stderr, f"missing: {p.returncode} {p.stderr}")
+        p = run(ctx, "--cookie-jar", ctx.dir("no/such/dir/jar"), "-i", "-", "-o", ctx.dir("o"),
+                stdin=url)
+        check(p.returncode == 5 and "--cookie-jar" in p.stderr, f"jar: {p.returncode} {p.stderr}")
+        check(web.requests == [], "a request was made")
 
 
 # ---- redirects ----
