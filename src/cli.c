@@ -32,8 +32,16 @@ static const char usage_text[] =
     "Default LIST_URL: Wikipedia's List_of_countries_by_population_(United_Nations)\n"
     "\n"
     "Selecting links:\n"
-    "      --select SEL          CSS selector for the links\n"
+    "      --select SEL          CSS selector for the links (one -f SEL)\n"
     "                            (default '" LF_DEFAULT_SELECTOR "')\n"
+    "  -f, --follow SEL          one level more: follow the links SEL selects on\n"
+    "                            the pages of the level before (repeatable)\n"
+    "      --next SEL            \"next page\" links: more pages of the level the\n"
+    "                            -f before it (or the start pages) defines\n"
+    "      --max-pages N         pages a level may reach through --next\n"
+    "                            (default 1000)\n"
+    "      --max-urls N          URLs the whole job takes (default no cap)\n"
+    "      --save-all            save the navigation pages too\n"
     "  -i, --input FILE|-        read URLs from FILE (or stdin), one per line, '#'\n"
     "                            comments, as pages to save (with LIST_URLs too)\n"
     "      --links               print the links, one per line, and exit (writes\n"
@@ -195,11 +203,20 @@ enum {
   OPT_LOCATION_TRUSTED,
   OPT_ALLOW_INSECURE_REDIRECT,
   OPT_COOKIE,
-  OPT_COOKIE_JAR
+  OPT_COOKIE_JAR,
+  OPT_NEXT,
+  OPT_MAX_PAGES,
+  OPT_MAX_URLS,
+  OPT_SAVE_ALL
 };
 
 static const struct option long_options[] = {
     {"select", required_argument, NULL, OPT_SELECT},
+    {"follow", required_argument, NULL, 'f'},
+    {"next", required_argument, NULL, OPT_NEXT},
+    {"max-pages", required_argument, NULL, OPT_MAX_PAGES},
+    {"max-urls", required_argument, NULL, OPT_MAX_URLS},
+    {"save-all", no_argument, NULL, OPT_SAVE_ALL},
     {"input", required_argument, NULL, 'i'},
     {"links", no_argument, NULL, OPT_LINKS},
     {"output-dir", required_argument, NULL, 'o'},
@@ -576,10 +593,6 @@ static long online_cpus(void) {
 /* Options about what to fetch, where to put it and how to show it. */
 static int parse_job_option(int c, const char *arg, lf_cli_t *cfg) {
   switch (c) {
-  case OPT_SELECT:
-    cfg->selector = arg;
-    cfg->select_given = 1;
-    return 1;
   case 'e':
     if (cfg->field_count == LF_CLI_MAX_FIELDS)
       return usage_error("too many -e/--extract options (at most 256)%s", "");
@@ -597,6 +610,38 @@ static int parse_job_option(int c, const char *arg, lf_cli_t *cfg) {
     return 1;
   case OPT_SAVE:
     cfg->save = 1;
+    return 1;
+  case OPT_SELECT:
+  case 'f':
+    if (looks_like_url(arg))
+      return refuse_url(c == 'f' ? "--follow" : "--select", "a CSS selector", arg);
+    if (cfg->level_count == LF_CLI_MAX_LEVELS)
+      return usage_error("too many levels (-f, --select): at most %d", "15");
+    if (cfg->level_count == 1) cfg->selector = arg;
+    cfg->levels[cfg->level_count].option = c == 'f' ? "--follow" : "--select";
+    cfg->levels[cfg->level_count++].follow = arg;
+    cfg->select_given = 1;
+    return 1;
+  case OPT_NEXT: {
+    lf_cli_level_t *l = &cfg->levels[cfg->level_count - 1];
+    if (looks_like_url(arg)) return refuse_url("--next", "a CSS selector", arg);
+    if (l->next) return usage_error("--next given twice for one level: '%s'", arg);
+    l->next = arg;
+    return 1;
+  }
+  case OPT_MAX_PAGES:
+    if (parse_uint(arg, 1, 100000000, &cfg->max_pages) < 0)
+      return usage_error("--max-pages wants a number from 1 to 100000000, not '%s'", arg);
+    return 1;
+  case OPT_MAX_URLS: {
+    unsigned u;
+    if (parse_uint(arg, 1, 4000000000UL, &u) < 0)
+      return usage_error("--max-urls wants a number from 1 to 4000000000, not '%s'", arg);
+    cfg->max_urls = u;
+    return 1;
+  }
+  case OPT_SAVE_ALL:
+    cfg->save_all = 1;
     return 1;
   case 'i':
     if (looks_like_url(arg)) return refuse_url("--input", "a file of URLs", arg);
@@ -756,24 +801,38 @@ static int check_extraction(lf_cli_t *cfg) {
     return usage_error("-e/--extract runs in one loop for now: not with -p, --compare or "
                        "--shard%s",
                        "");
-  if (cfg->select_given && cfg->input)
-    return usage_error("-e with --select reads links from LIST_URLs, not -i%s", "");
   if (!cfg->records && !cfg->csv) cfg->records = "-";
   int json_out = cfg->records && strcmp(cfg->records, "-") == 0,
       csv_out = cfg->csv && strcmp(cfg->csv, "-") == 0;
   if (json_out && csv_out) return usage_error("--records - and --csv - both on stdout%s", "");
   if (cfg->json && (json_out || csv_out))
     return usage_error("--json takes stdout: give --records or --csv a file%s", "");
-  if (!cfg->select_given && cfg->list_count) { /* the start pages are the last level */
-    cfg->start_urls = cfg->list_urls;
-    cfg->start_count = cfg->list_count;
-    cfg->list_count = 0;
-  }
   cfg->save = cfg->save || cfg->out_dir_given;
   return 0;
 }
 
+/* The crawl's own rules (issue 21): which combinations are not made right yet are refused with
+ * one line, before anything is fetched. */
+static int check_crawl(const lf_cli_t *cfg) {
+  int crawl = cfg->level_count > 2 || cfg->levels[0].next || cfg->levels[1].next ||
+              (cfg->level_count == 2 && !cfg->list_count);
+  if (!crawl) return 0;
+  if (cfg->shard_n)
+    return usage_error("--shard splits the pages of a one-level job; a crawl (-f on -i, more "
+                       "than one -f, or --next) is not sharded: run it as one job (with -p)%s",
+                       "");
+  if (cfg->level_count > 2 && cfg->list_count && cfg->input)
+    return usage_error("with more than one -f, give the start pages as LIST_URLs or as -i, not "
+                       "both%s",
+                       "");
+  if (cfg->levels[cfg->level_count - 1].next && cfg->mode != LF_MODE_LOOP)
+    return usage_error("--next on the last level works in one loop: not with -p or --compare%s",
+                       "");
+  return 0;
+}
+
 static int check_combination(lf_cli_t *cfg) {
+  if (check_crawl(cfg) < 0) return -1;
   if (cfg->mode == LF_MODE_COMPARE && cfg->input && strcmp(cfg->input, "-") == 0)
     return usage_error("--compare runs the job three times: give -i a file, not stdin%s", "");
   if (cfg->mode == LF_MODE_COMPARE && cfg->links_only)
@@ -820,6 +879,8 @@ int lf__cli_parse(int argc, char **argv, lf_cli_t *cfg) {
   memset(cfg, 0, sizeof(*cfg));
   cfg->list_url = LF_DEFAULT_LIST_URL;
   cfg->selector = LF_DEFAULT_SELECTOR;
+  cfg->level_count = 1; /* the start pages */
+  cfg->max_pages = LF_CLI_MAX_PAGES;
   cfg->out_dir = LF_DEFAULT_OUT_DIR;
   cfg->robots = 1;
   cfg->max_crawl_delay = 10;
@@ -830,7 +891,7 @@ int lf__cli_parse(int argc, char **argv, lf_cli_t *cfg) {
    * (bench/RESULTS.md, "List page memory"): 32 MB is ~15 times the largest Wikipedia article
    * and keeps the parse near 420 MB. */
   cfg->fetch.max_memory_body = LF_CLI_MAX_LIST_SIZE;
-  static const char shortopts[] = ":i:o:qvc:H:p:e:u:hV";
+  static const char shortopts[] = ":i:o:qvc:H:p:e:u:f:hV";
   static const char *const hidden[] = {"worker", "epoch", NULL};
   char msg[768];
   if (lf__longopt_check(argc, argv, shortopts, long_options, hidden, msg, sizeof(msg)) < 0)
@@ -864,6 +925,11 @@ int lf__cli_parse(int argc, char **argv, lf_cli_t *cfg) {
     static const char *const default_list[] = {LF_DEFAULT_LIST_URL};
     cfg->list_urls = default_list;
     cfg->list_count = 1;
+  }
+  /* No -f (or --select): the LIST_URLs' links are the pages, as always; -i alone names pages. */
+  if (cfg->level_count == 1 && cfg->list_count && !cfg->field_count) { /* -e: they are the pages */
+    cfg->levels[cfg->level_count].option = "--select";
+    cfg->levels[cfg->level_count++].follow = cfg->selector;
   }
   cfg->headers[cfg->header_count] = NULL;
   cfg->fetch.headers = cfg->headers;

@@ -133,11 +133,11 @@ def self_test(root):
         with open(os.path.join(tmp, "src", "base", "hmap.c"), "a") as f:
             f.write('\n#include "buf.h"\n')
         with open(os.path.join(tmp, "src", "job", "frontier.c"), "a") as f:
-            f.write('\n#include "job_lists.h"\n')
+            f.write('\n#include "job_crawl.h"\n')
         found = check(tmp)
         want = ["lib/html/links.c: includes internal.h", "src/store/record.c: includes progress.h",
                 "src/base/hmap.c: includes lib/core/buf.h",
-                "src/job/frontier.c: includes job_lists.h, which comes after frontier"]
+                "src/job/frontier.c: includes job_crawl.h, which comes after frontier"]
         missing = [w for w in want if not any(line.startswith(w) for line in found)]
         if missing or len(found) != len(want):
             print("self-test: expected exactly these to be caught:", want, "\ngot:", found)

@@ -143,25 +143,14 @@ int lf__frontier_dedup(lf_links_t *l) {
   return 0;
 }
 
-/* Every list page's links into job->links, in command-line order. */
-int lf__frontier_merge_lists(job_t *job) {
-  size_t total = 0, n = job->cfg->list_count;
-  for (size_t i = 0; i < n; i++)
-    total += job->lists[i].count;
-  char **all = malloc((total ? total : 1) * sizeof(*all));
-  if (!all) return -1;
-  size_t at = 0;
-  for (size_t i = 0; i < n; i++) {
-    lf_links_t *l = &job->lists[i];
-    if (l->count) /* a page without links may have no array: memcpy wants a pointer */
-      memcpy(all + at, l->urls, l->count * sizeof(*all));
-    at += l->count;
-    job->links.matched += l->matched;
-    free(l->urls); /* the strings now belong to `all` */
-    l->urls = NULL;
-    l->count = 0;
+int lf__frontier_push(job_t *job, char *url) {
+  if (job->links.count == job->links_cap) {
+    size_t cap = job->links_cap ? job->links_cap * 2 : 64;
+    char **u = realloc(job->links.urls, cap * sizeof(*u));
+    if (!u) return LF_ENOMEM;
+    job->links.urls = u;
+    job->links_cap = cap;
   }
-  job->links.urls = all;
-  job->links.count = total;
+  job->links.urls[job->links.count++] = url;
   return 0;
 }

@@ -12,8 +12,9 @@
 int lf__frontier_next(job_t *job, const char **url);
 /* Reads the input whole into job->links (see frontier.c). 1 done, 0 more to come, -1 fatal. */
 int lf__frontier_slurp(job_t *job);
-/* Every list page's links into job->links, in command-line order. -1: out of memory. */
-int lf__frontier_merge_lists(job_t *job);
+/* Appends url (taken over) to job->links: a page found while the pages run (--next on the last
+ * level). 0, or LF_ENOMEM (url not taken). */
+int lf__frontier_push(job_t *job, char *url);
 /* Drops later copies of a URL, keeping the order of first appearance. -1: out of memory. */
 int lf__frontier_dedup(lf_links_t *l);
 

@@ -31,6 +31,8 @@
 /* While pages are still handed out: at most once per this many ms (see give_back_memory). */
 #define TRIM_FEEDING_MS 1000
 
+typedef struct lf__crawl_s lf__crawl_t;
+
 typedef struct job_s {
   const lf_cli_t *cfg;
   uv_loop_t loop;
@@ -47,9 +49,11 @@ typedef struct job_s {
   lf_links_t links;        /* list mode: what is left to feed starts at next_link */
   lf__refresh_t *refresh;  /* --refresh: the previous manifest's files and validators */
   int slurping;            /* the input is read whole first (-p, --links, with list pages) */
-  lf_links_t *lists;       /* each list page's links, until all are in: then merged into links */
-  char *list_tags;         /* lf_request_t.data of list page i is &list_tags[i] */
-  size_t lists_pending;
+  struct lf__crawl_s *crawl; /* the navigation levels (job_crawl.c), once started */
+  lf__names_t *seen;         /* every URL the job took, across levels: each is fetched once */
+  size_t seen_count;
+  size_t next_taken; /* pages the last level took through --next (--max-pages) */
+  int navigating;    /* a crawl's navigation levels run: the job is not done between pages */
   size_t next_link;
   size_t links_cap;   /* --procs -i: links.urls' room while the input is read */
   lf__lines_t *input; /* input mode (and workers: their stdin); NULL once closed */

@@ -16,7 +16,7 @@
 #include "frontier.h"
 #include "job_end.h"
 #include "job_feed.h"
-#include "job_lists.h"
+#include "job_crawl.h"
 #include "job_naming.h"
 #include "job_output.h"
 #include "job_pages.h"
@@ -51,13 +51,15 @@ static unsigned raise_fd_limit(void) {
 }
 
 /* -e: a page of the last level gives its records before its manifest line is written, so a
- * page with a manifest line has its records (a crash between the two fetches it again). Pages
- * linked from list pages are depth 1, start pages depth 0. */
+ * page with a manifest line has its records (a crash between the two fetches it again). Its
+ * depth is the last level's (0: the start pages, one more per -f); its parent, the page it was
+ * first taken from (job_crawl.c notes them), none for a start page. */
 static void extract_records(job_t *job, const lf_result_t *r) {
   const char *why = NULL;
-  const char *parent = job->cfg->list_count ? lf__xpages_parent(job->xpages, r->url) : NULL;
+  unsigned depth = (unsigned)(job->cfg->level_count - 1);
+  const char *parent = lf__xpages_parent(job->xpages, r->url);
   long n = lf__xpages_result(job->xpages, job->dirfd, job->cfg->fetch.max_memory_body, r, parent,
-                             job->cfg->list_count ? 1 : 0, &why);
+                             depth, &why);
   if (n < 0)
     lf__job_fatal(job, LF_EXIT_LOCAL, "%s: %s", r->url, why ? why : lf_strerror((int)n));
   else
@@ -66,14 +68,15 @@ static void extract_records(job_t *job, const lf_result_t *r) {
 
 static void on_result(lf_fetcher_t *f, const lf_result_t *r) {
   job_t *job = lf_fetcher_get_data(f);
-  if (lf__job_is_list(job, r->data)) {
-    lf__job_on_list(job, r);
+  if (lf__job_is_nav(r->data)) {
+    lf__job_on_nav(job, r);
     return;
   }
   if (lf__job_is_robots(job, r->data)) {
     lf__job_on_robots(job, r);
     return;
   }
+  lf__job_on_last_page(job, r); /* --next there: the next page joins before this one counts */
   job->outstanding--;
   ++job->since_trim;
   if (job->feeding
@@ -86,6 +89,8 @@ static void on_result(lf_fetcher_t *f, const lf_result_t *r) {
   rec.pid = job->pid;
   lf__job_refresh_record(job, &rec);
   lf__job_record(job, &rec, (uintptr_t)r->data);
+  if (job->feeding && !job->input && job->next_link == job->links.count && !lf__job_may_grow(job))
+    lf__job_end_feeding(job); /* the last page that could have found one more */
   lf__job_maybe_done(job);
 }
 
@@ -94,7 +99,8 @@ static void on_result(lf_fetcher_t *f, const lf_result_t *r) {
 static void on_event(lf_fetcher_t *f, const lf_event_t *e) {
   job_t *job = lf_fetcher_get_data(f);
   if (e->kind == LF_EVENT_REDIRECT) lf__job_on_robots_redirect(job, e->data, e->redirects);
-  int list_retry = e->kind == LF_EVENT_RETRY && !job->cfg->quiet && lf__job_is_list(job, e->data);
+    int list_retry = e->kind == LF_EVENT_RETRY && !job->cfg->quiet && lf__job_is_nav(e->data) &&
+                   job->crawl && lf__job_crawl_level(job) == 0;
   if (!job->cfg->verbose && !list_retry) return;
   /* URLs and reasons come from outside: secrets hidden, controls escaped (safe_text.h). */
   char *url = lf__display(e->url, 1),
@@ -166,7 +172,7 @@ static void on_input_ready(lf__lines_t *l) {
   job_t *job = l->data;
   if (!job->input) return;
   if (job->slurping) {
-    if (lf__frontier_slurp(job) == 1) lf__job_links_ready(job);
+    if (lf__frontier_slurp(job) == 1) lf__job_input_read(job);
   } else if (job->feeding) /* the fetcher calls lf__job_on_need if a slot is free, else later; */
     lf_fetcher_set_max_in_flight(job->fetcher, job->concurrency); /* never re-entered */
 }
@@ -192,31 +198,38 @@ static void start(job_t *job) {
    * anything is fetched. --links writes nothing. */
   if (!cfg->links_only && lf__job_open_output(job) < 0) return;
   if (cfg->mode != LF_MODE_WORKER && cfg->list_count) {
-    lf__job_start_lists(job); /* -i's URLs, if any, join the links once all are in */
-    return;
-  }
-  if (cfg->mode != LF_MODE_WORKER && cfg->start_count) {
-    lf__job_start_urls(job); /* -e without --select: the LIST_URLs are the pages */
+    lf__job_start_crawl(job); /* -i's URLs, if any, join the links once all are in */
     return;
   }
   if (cfg->mode == LF_MODE_WORKER ||
-      (cfg->input && cfg->mode != LF_MODE_PROCS && !cfg->links_only)) {
+      (cfg->input && cfg->mode != LF_MODE_PROCS && !cfg->links_only && cfg->level_count == 1 &&
+       !cfg->levels[0].next)) {
     lf__job_start_pages(job, 0);
     return;
   }
-  job->slurping = 1; /* -p and --links take the whole input first */
-  if (lf__frontier_slurp(job) == 1) lf__job_links_ready(job);
+  job->slurping = 1; /* -p, --links and a crawl take the whole input first */
+  if (lf__frontier_slurp(job) == 1) lf__job_input_read(job);
 }
 
-static int check_selector(const char *selector) {
+static int check_selector(const char *option, const char *selector) {
   lf_links_t none;
   char err[256];
+  if (!selector) return 0;
   int rc = lf_links_extract("", 0, "http://localhost/", selector, &none, err, sizeof(err));
   if (rc == LF_ESELECTOR) {
-    lf__error("--select '%s': %s", selector, err);
+    lf__error("%s '%s': %s", option, selector, err);
     return -1;
   }
   lf_links_free(&none);
+  return 0;
+}
+
+/* Every level's selectors, before the first request. */
+static int check_selectors(const lf_cli_t *cfg) {
+  for (size_t i = 0; i < cfg->level_count; i++)
+    if (check_selector(cfg->levels[i].option, cfg->levels[i].follow) < 0 ||
+        check_selector("--next", cfg->levels[i].next) < 0)
+      return -1;
   return 0;
 }
 
@@ -259,10 +272,7 @@ static void cleanup(job_t *job) {
   lf__manifest_close(&job->manifest);
   lf__xpages_close(job->xpages);
   lf_links_free(&job->links);
-  for (size_t i = 0; job->lists && i < job->cfg->list_count; i++)
-    lf_links_free(&job->lists[i]);
-  free(job->lists);
-  free(job->list_tags);
+  lf__job_crawl_free(job);
   lf__names_free(job->names);
   lf__names_free(job->input_seen);
   lf__refresh_free(job->refresh);
@@ -308,7 +318,7 @@ static int setup(job_t *job) {
 }
 
 int lf__job_run(const lf_cli_t *cfg) {
-  if (cfg->list_count && cfg->mode != LF_MODE_WORKER && check_selector(cfg->selector) < 0) {
+  if (cfg->mode != LF_MODE_WORKER && check_selectors(cfg) < 0) {
     if (cfg->json) lf__report_json_stopped(LF_EXIT_USAGE);
     return LF_EXIT_USAGE;
   }

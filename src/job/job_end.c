@@ -69,7 +69,8 @@ void lf__job_stop_on_signal(job_t *job, int signum) {
 }
 
 void lf__job_maybe_done(job_t *job) {
-  if (!job->feeding && job->outstanding == 0 && !job->procs_running) lf__job_finish(job, 0);
+  if (!job->feeding && job->outstanding == 0 && !job->procs_running && !job->navigating)
+    lf__job_finish(job, 0);
 }
 
 /* a and b may come from outside (URLs, server errors): shown safe (safe_text.h). */

@@ -74,7 +74,7 @@ void lf__job_add_page(job_t *job, const char *url, const char *name, uintptr_t i
 
 /* No more pages: the fetcher is told too (no need callback), so finished transfers free their
  * easy handles and the last ones do not keep their connections for nobody. */
-static void end_feeding(job_t *job) {
+void lf__job_end_feeding(job_t *job) {
   job->feeding = 0;
   lf__window_stop(&job->window); /* nothing more to start */
   lf_fetcher_set_need_cb(job->fetcher, NULL);
@@ -108,7 +108,8 @@ void lf__job_on_need(lf_fetcher_t *f) {
                    ? next_worker_page(job, &url, &name, &index, validators)
                    : lf__job_next_page(job, &url, buf);
     if (!more) {
-      if (!job->input_waiting) end_feeding(job); /* else on_input_ready calls again */
+      if (!job->input_waiting && !lf__job_may_grow(job))
+        lf__job_end_feeding(job); /* else on_input_ready (or a page's --next) calls again */
       break;
     }
     if (name) {
@@ -121,8 +122,15 @@ void lf__job_on_need(lf_fetcher_t *f) {
     added++;
   }
   /* Links in memory: their end is known now, not only at the next call. */
-  if (job->feeding && !job->input && job->next_link == job->links.count) end_feeding(job);
+  if (job->feeding && !job->input && job->next_link == job->links.count && !lf__job_may_grow(job))
+    lf__job_end_feeding(job);
   lf__job_maybe_done(job);
+}
+
+int lf__job_may_grow(const job_t *job) {
+  const lf_cli_t *cfg = job->cfg;
+  return cfg->mode != LF_MODE_WORKER && cfg->levels[cfg->level_count - 1].next &&
+         job->outstanding > 0;
 }
 
 unsigned lf__job_pick_concurrency(job_t *job, size_t known_count) {

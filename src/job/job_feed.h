@@ -8,6 +8,10 @@
 
 void lf__job_start_feeding(job_t *job, size_t known_count);
 void lf__job_on_need(lf_fetcher_t *f);
+/* No more pages: the fetcher is told too. */
+void lf__job_end_feeding(job_t *job);
+/* Whether the pages may still grow: --next on the last level while pages are out. */
+int lf__job_may_grow(const job_t *job);
 /* Adds one named page (with --refresh's validators if the folder holds it). */
 void lf__job_add_page(job_t *job, const char *url, const char *name, uintptr_t index);
 /* Transfers in flight: -c, or every known link up to the default cap, within the file limit. */

@@ -29,6 +29,19 @@ typedef enum { LF_MODE_LOOP = 0, LF_MODE_PROCS, LF_MODE_WORKER, LF_MODE_COMPARE 
 
 #define LF_CLI_MAX_HEADERS 64
 #define LF_CLI_MAX_FIELDS 256 /* -e options */
+/* Levels of a crawl: the start pages, then one per -f/--follow (or --select). */
+#define LF_CLI_MAX_LEVELS 16
+/* --max-pages: pages a level may reach through --next, by default. */
+#define LF_CLI_MAX_PAGES 1000
+
+/* One level of a crawl. Level 0 is the start pages (LIST_URLs, else -i's URLs); level k > 0 is
+ * the pages that level k - 1's pages link with `follow`. The last level's pages are saved;
+ * the others are navigation: parsed for links, recorded, saved only with --save-all. */
+typedef struct {
+  const char *follow; /* -f SEL that leads here from the level before (NULL for level 0) */
+  const char *next;   /* --next SEL: "next page" links that give more pages of this level */
+  const char *option; /* "--follow" or "--select": how it was given (messages) */
+} lf_cli_level_t;
 /* Largest list page by default (--max-list-size): it is parsed whole, in memory. */
 #define LF_CLI_MAX_LIST_SIZE ((size_t)32 * 1024 * 1024)
 
@@ -38,7 +51,12 @@ typedef struct {
   const char *const *list_urls; /* every list page; none with only -i */
   size_t list_count;
   int list_url_given;
-  const char *selector;
+  const char *selector; /* the first level's -f (messages, --compare) */
+  lf_cli_level_t levels[LF_CLI_MAX_LEVELS];
+  size_t level_count;  /* >= 1: level 0, the start pages, and one per -f */
+  unsigned max_pages;  /* --max-pages: per level, through --next */
+  uint64_t max_urls;   /* --max-urls: URLs the whole job takes; 0 = no cap */
+  int save_all;        /* --save-all: navigation pages are saved too */
   const char *out_dir;
   int out_dir_given;
   const char *input;    /* file of URLs, "-" for stdin; NULL: use the list page */
@@ -59,8 +77,6 @@ typedef struct {
   const char *records, *csv;  /* --records FILE, --csv FILE ("-": stdout), or NULL */
   int save;                   /* --save, or -o given: pages are kept on disk too */
   int select_given;           /* --select given: the start pages are list pages */
-  const char *const *start_urls; /* -e without --select: the LIST_URLs are the pages */
-  size_t start_count;
   int robots;             /* obey robots.txt for the URLs the job discovers (--robots=on|off) */
   double max_crawl_delay; /* --max-crawl-delay S: the most a Crawl-delay may pace a host */
   lf_options_t fetch; /* transfer options (timeouts, retries, headers, ...) */

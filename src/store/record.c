@@ -7,8 +7,8 @@
 #include "record.h"
 #include "safe_text.h"
 
-static const char *const status_names[] = {"saved",       "failed",    "skipped",
-                                           "interrupted", "unchanged", "robots"};
+static const char *const status_names[] = {"saved",     "failed",    "skipped", "interrupted",
+                                           "unchanged", "robots",    "navigated", "capped"};
 #define N_STATUS (sizeof(status_names) / sizeof(status_names[0]))
 
 const char *lf__rec_status_name(lf__rec_status_t s) {

@@ -13,7 +13,9 @@ typedef enum {
   LF_REC_SKIPPED = 2,     /* already complete in the output folder (a rerun) */
   LF_REC_INTERRUPTED = 3, /* stopped by a signal before it finished */
   LF_REC_UNCHANGED = 4,   /* --refresh: the server said 304, the saved file stays */
-  LF_REC_ROBOTS = 5       /* not fetched: its site's robots.txt disallows it (robots_rule) */
+  LF_REC_ROBOTS = 5,      /* not fetched: its site's robots.txt disallows it (robots_rule) */
+  LF_REC_NAVIGATED = 6,   /* a crawl's navigation page: fetched and parsed for links */
+  LF_REC_CAPPED = 7       /* not fetched: beyond --max-urls or --max-pages */
 } lf__rec_status_t;
 
 typedef struct {

@@ -134,6 +134,13 @@ void lf__report_record(lf__report_t *r, const lf__record_t *rec) {
   case LF_REC_INTERRUPTED:
     r->interrupted++;
     break;
+  case LF_REC_NAVIGATED:
+    r->navigated++;
+    r->bytes += rec->bytes;
+    break;
+  case LF_REC_CAPPED:
+    r->capped++;
+    break;
   default:
     r->failed++;
     if (r->progress) lf__progress_clear(stderr); /* the next tick redraws it under this line */
@@ -160,9 +167,11 @@ void lf__report_summary(const lf__report_t *r) {
   double rate = secs > 0 ? (double)r->saved / secs : 0.0;
   char extra[128] = "";
   size_t n = 0;
-  const size_t counts[] = {r->unchanged, r->skipped, r->interrupted, r->robots};
-  const char *const names[] = {"unchanged", "skipped", "interrupted", "disallowed by robots.txt"};
-  for (int i = 0; i < 4; i++)
+  const size_t counts[] = {r->unchanged, r->skipped, r->interrupted, r->robots, r->navigated,
+                           r->capped};
+  const char *const names[] = {"unchanged", "skipped", "interrupted", "disallowed by robots.txt",
+                               "navigated", "capped"};
+  for (int i = 0; i < 6; i++)
     if (counts[i] && n < sizeof(extra))
       n += (size_t)snprintf(extra + n, sizeof(extra) - n, ", %zu %s", counts[i], names[i]);
   if (r->records_on && n < sizeof(extra))
@@ -218,8 +227,9 @@ void lf__report_json(const lf__report_t *r, const char *mode, unsigned procs, un
          l ? lf__stats_mean(l) : 0.0, l ? lf__stats_percentile(l, 50) : 0.0,
          l ? lf__stats_percentile(l, 90) : 0.0, l ? lf__stats_percentile(l, 99) : 0.0,
          l ? lf__stats_max(l) : 0.0);
-  printf(",\"unchanged\":%zu,\"robots\":%zu,\"exit_code\":%d,\"error\":", r->unchanged, r->robots,
-         exit_code);
+  printf(",\"unchanged\":%zu,\"robots\":%zu,\"navigated\":%zu,\"capped\":%zu,\"exit_code\":%d,"
+         "\"error\":",
+         r->unchanged, r->robots, r->navigated, r->capped, exit_code);
   lf__json_put_str(error);
   if (r->records_on) printf(",\"records\":%zu", r->records);
   printf("}\n");

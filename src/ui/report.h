@@ -11,6 +11,7 @@ typedef struct {
   uint64_t start_ns;
   size_t saved, failed, skipped, interrupted, unchanged;
   size_t robots; /* not fetched: disallowed by robots.txt */
+  size_t navigated, capped; /* a crawl's navigation pages; URLs beyond --max-urls/--max-pages */
   uint64_t bytes;
   int records_on; /* -e: the summary counts records too */
   size_t records; /* -e: records written */

@@ -44,8 +44,8 @@ libdir=$(cd "$(pc --variable=libdir loopfetch)" && pwd -P)
 requires=$(pc --print-requires loopfetch | awk '{print $1}' | tr '\n' ' ')
 [ "$requires" = "libuv " ] || fail "Requires: is '$requires', want libuv alone"
 private=$(pc --print-requires-private loopfetch | awk '{print $1}' | sort | tr '\n' ' ')
-[ "$private" = "gumbo libbrotlidec libcurl libzstd zlib " ] ||
-  fail "Requires.private: is '$private', want libcurl, gumbo and the decoders' zlib, libbrotlidec, libzstd"
+[ "$private" = "gumbo libbrotlidec libcurl libidn2 libzstd zlib " ] ||
+  fail "Requires.private: is '$private', want libcurl, gumbo, libidn2 (hosts) and the decoders' zlib, libbrotlidec, libzstd"
 pc --libs loopfetch | grep -q -- -lcurl && fail "pkg-config --libs (shared) names -lcurl"
 
 work=$(mktemp -d) || fail "mktemp"

@@ -1,0 +1,615 @@
+/* The levels of a crawl (job_crawl.h). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "errmsg.h"
+#include "frontier.h"
+#include "hmap.h"
+#include "job_crawl.h"
+#include "job_end.h"
+#include "job_feed.h"
+#include "job_pages.h"
+#include "job_record.h"
+#include "job_robots.h"
+#include "layout.h"
+#include "safe_text.h"
+#include "shard.h"
+
+/* A navigation request's data: its place in the level, with the top bit set. Pages carry
+ * small indexes (job_procs.c), so the two never meet. */
+#define NAV_BIT ((uintptr_t)1 << (sizeof(uintptr_t) * 8 - 1))
+
+typedef struct {
+  char *url;
+  char *file;         /* --save-all: its name in the folder; NULL: fetched into memory */
+  uint32_t root, seq; /* order in the level: the first page of its --next chain, and its place
+                         in that chain */
+  lf_links_t links;   /* what the next level's -f selected on it, until the level is merged */
+} nav_page_t;
+
+struct lf__crawl_s {
+  size_t level; /* the navigation level being fetched */
+  nav_page_t *pages;
+  size_t count, cap;
+  size_t pending;    /* added, result not seen */
+  size_t next_taken; /* pages this level took through --next (--max-pages) */
+  size_t matched;    /* elements the last merged level's selector matched */
+  char **parents;    /* -e: the last navigation level's URLs, which the records name */
+  size_t parents_len, parents_cap;
+};
+
+/* Keeps url (taken over) as long as the job, for the records' "parent". NULL: out of memory
+ * (url freed). */
+static const char *keep_parent(lf__crawl_t *c, char *url) {
+  if (c->parents_len == c->parents_cap) {
+    size_t cap = c->parents_cap ? c->parents_cap * 2 : 16;
+    char **p = realloc(c->parents, cap * sizeof(*p));
+    if (!p) {
+      free(url);
+      return NULL;
+    }
+    c->parents = p;
+    c->parents_cap = cap;
+  }
+  return c->parents[c->parents_len++] = url;
+}
+
+/* -e: the records of these pages (taken from parent, which is taken over) name it. */
+static int note_parent(job_t *job, char *parent, char *const *urls, size_t n) {
+  const char *kept = keep_parent(job->crawl, parent);
+  if (!kept || lf__xpages_note_parent(job->xpages, kept, urls, n) < 0) {
+    lf__job_fatal(job, LF_EXIT_LOCAL, "%s%s", "out of memory", "");
+    return -1;
+  }
+  return 0;
+}
+
+int lf__job_is_nav(const void *data) {
+  return ((uintptr_t)data & NAV_BIT) != 0;
+}
+
+size_t lf__job_crawl_level(const job_t *job) {
+  return job->crawl ? job->crawl->level : 0;
+}
+
+static size_t last_level(const job_t *job) {
+  return job->cfg->level_count - 1;
+}
+
+static int crawl_new(job_t *job) {
+  if (job->crawl) return 0;
+  if (!(job->crawl = calloc(1, sizeof(*job->crawl))) || lf__names_new(&job->seen) < 0 ||
+      (!job->names && lf__names_new(&job->names) < 0)) {
+    lf__job_fatal(job, LF_EXIT_LOCAL, "%s%s", "out of memory", "");
+    return -1;
+  }
+  return 0;
+}
+
+/* Takes url into the job unless it was taken before: 1 taken, 0 seen already, -1 refused by
+ * --max-urls (recorded as capped), -2 out of memory (after lf__job_fatal). */
+static int take_url(job_t *job, const char *url) {
+  int rc = lf__names_add_key(job->seen, lf__hash64(url, strlen(url)));
+  if (rc < 0) {
+    lf__job_fatal(job, LF_EXIT_LOCAL, "%s%s", "out of memory", "");
+    return -2;
+  }
+  if (rc == 0) return 0;
+  if (job->cfg->max_urls && job->seen_count >= job->cfg->max_urls) {
+    char why[80];
+    snprintf(why, sizeof(why), "not fetched: beyond --max-urls %llu",
+             (unsigned long long)job->cfg->max_urls);
+    lf__job_record_failure(job, url, NULL, why, LF_REC_CAPPED, 0);
+    return -1;
+  }
+  job->seen_count++;
+  return 1;
+}
+
+/* --save-all: a navigation page's name, given like a page's (names.h, --layout). */
+static char *nav_name(job_t *job, const char *url) {
+  char derived[LF_NAME_MAX + 1], path[LF_PATH_MAX + 1];
+  CURLU *u = curl_url();
+  int rc = u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK ? 0 : LF_EURL;
+  if (rc == 0) rc = lf__name_from_curlu(u, derived, sizeof(derived));
+  if (rc == 0) rc = lf__names_unique(job->names, derived, derived, sizeof(derived));
+  if (rc == 0) rc = lf__layout_path(job->cfg->layout, u, derived, path);
+  curl_url_cleanup(u);
+  return rc == 0 ? strdup(path) : NULL;
+}
+
+/* Asks for navigation page i of the current level. 0, or -1 after lf__job_fatal. */
+static int fetch_nav(job_t *job, size_t i) {
+  lf__crawl_t *c = job->crawl;
+  nav_page_t *p = &c->pages[i];
+  lf_request_t req = {.url = p->url,
+                      .output = p->file ? LF_OUTPUT_FILE : LF_OUTPUT_MEMORY,
+                      .file = p->file,
+                      .data = (void *)(NAV_BIT | i)};
+  int rc = lf_fetcher_add(job->fetcher, &req);
+  if (rc < 0) {
+    lf__job_fatal(job, LF_EXIT_LOCAL, "page %s: %s", p->url, lf_strerror(rc));
+    return -1;
+  }
+  c->pending++;
+  return 0;
+}
+
+/* Adds a navigation page (url taken over) to the current level and asks for it, or, one the
+ * job discovered (not a start page), first asks robots.txt (job_robots.h): it may wait for its
+ * origin's file, then comes back through nav_release, or be disallowed and recorded there.
+ * 0, or -1 after lf__job_fatal. */
+static int add_nav(job_t *job, char *url, uint32_t root, uint32_t seq) {
+  lf__crawl_t *c = job->crawl;
+  if (c->count == c->cap) {
+    size_t cap = c->cap ? c->cap * 2 : 16;
+    nav_page_t *p = realloc(c->pages, cap * sizeof(*p));
+    if (!p) {
+      free(url);
+      lf__job_fatal(job, LF_EXIT_LOCAL, "%s%s", "out of memory", "");
+      return -1;
+    }
+    c->pages = p;
+    c->cap = cap;
+  }
+  size_t i = c->count++;
+  nav_page_t *p = &c->pages[i];
+  memset(p, 0, sizeof(*p));
+  p->url = url;
+  p->root = root;
+  p->seq = seq;
+  if (job->cfg->save_all && !job->cfg->links_only) p->file = nav_name(job, url);
+  int discovered = c->level > 0 || seq > 0;
+  if (discovered && !lf__job_robots_gate(job, url, p->file ? p->file : "", NAV_BIT | i)) return 0;
+  return fetch_nav(job, i);
+}
+
+static void level_done(job_t *job);
+
+/* job->robots_release while a level runs: a page robots.txt held back is allowed now; NULL,
+ * none waits any more (the level may be complete). */
+static void nav_release(job_t *job, const char *url, const char *name, uintptr_t index) {
+  (void)name;
+  lf__crawl_t *c = job->crawl;
+  if (url)
+    fetch_nav(job, (size_t)(index & ~NAV_BIT));
+  else if (c->pending == 0 && job->navigating && !job->exit_code && !job->signal)
+    level_done(job);
+}
+
+/* Starts level `level` with urls (taken over, freed here). */
+static void start_level(job_t *job, size_t level, char **urls, size_t n) {
+  lf__crawl_t *c = job->crawl;
+  c->level = level;
+  c->count = c->pending = c->next_taken = 0;
+  job->navigating = 1;
+  job->robots_release = nav_release;
+  /* As many at once as the job allows; the fetcher queues the rest. */
+  lf_fetcher_set_max_in_flight(job->fetcher, lf__job_pick_concurrency(job, n));
+  size_t i = 0;
+  for (; i < n && !job->exit_code && !job->signal; i++)
+    if (add_nav(job, urls[i], (uint32_t)i, 0) < 0) {
+      i++;
+      break;
+    }
+  for (; i < n; i++)
+    free(urls[i]);
+  free(urls);
+  /* robots.txt may have disallowed every page at once: nothing will come back */
+  if (!job->exit_code && !job->signal && c->pending == 0 && lf__job_robots_waiting(job) == 0)
+    level_done(job);
+}
+
+static int by_order(const void *a, const void *b) {
+  const nav_page_t *x = a, *y = b;
+  if (x->root != y->root) return x->root < y->root ? -1 : 1;
+  return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* The level's links, in page order, each URL once per job. NULL on fatal errors. */
+static char **merge_level(job_t *job, size_t *n) {
+  lf__crawl_t *c = job->crawl;
+  size_t total = 0;
+  qsort(c->pages, c->count, sizeof(*c->pages), by_order);
+  for (size_t i = 0; i < c->count; i++)
+    total += c->pages[i].links.count;
+  char **out = malloc((total ? total : 1) * sizeof(*out));
+  if (!out) {
+    lf__job_fatal(job, LF_EXIT_LOCAL, "%s%s", "out of memory", "");
+    return NULL;
+  }
+  size_t k = 0;
+  int last = c->level + 1 == last_level(job);
+  c->matched = 0;
+  for (size_t i = 0; i < c->count; i++) {
+    lf_links_t *l = &c->pages[i].links;
+    size_t first = k;
+    c->matched += l->matched;
+    for (size_t j = 0; j < l->count; j++) {
+      int rc = job->exit_code ? -2 : take_url(job, l->urls[j]);
+      if (rc == 1)
+        out[k++] = l->urls[j];
+      else
+        free(l->urls[j]);
+    }
+    free(l->urls);
+    memset(l, 0, sizeof(*l));
+    if (last && job->xpages && k > first && !job->exit_code)
+      note_parent(job, c->pages[i].url, out + first, k - first);
+    else
+      free(c->pages[i].url);
+    free(c->pages[i].file);
+  }
+  c->count = 0;
+  *n = k;
+  return out;
+}
+
+static void level_done(job_t *job) {
+  lf__crawl_t *c = job->crawl;
+  size_t n, next = c->level + 1;
+  char **urls = merge_level(job, &n);
+  if (next == last_level(job) || !urls || job->exit_code || job->signal) job->navigating = 0;
+  if (!urls || job->exit_code || job->signal) {
+    for (size_t i = 0; urls && i < n; i++)
+      free(urls[i]);
+    free(urls);
+    if (!job->exit_code && !job->signal) lf__job_finish(job, LF_EXIT_LOCAL);
+    lf__job_maybe_done(job);
+    return;
+  }
+  if (next < last_level(job)) {
+    if (n == 0) {
+      lf__error("level %zu: selector '%s' matched no new http(s) links (%zu elements matched)",
+                next, job->cfg->levels[next].follow, c->matched);
+      free(urls);
+      job->navigating = 0;
+      lf__job_finish(job, LF_EXIT_NOTHING);
+      return;
+    }
+    start_level(job, next, urls, n);
+    return;
+  }
+  job->links.urls = urls;
+  job->links.count = job->links_cap = n;
+  job->links.matched = c->matched;
+  job->discovered = n; /* robots.txt applies to these, not to -i's URLs that may follow */
+  if (c->level == 0 && job->input) { /* -i's URLs join the links: read the whole input */
+    job->slurping = 1;
+    if (lf__frontier_slurp(job) == 1) lf__job_links_ready(job); /* else lines are coming */
+    return;
+  }
+  lf__job_links_ready(job);
+}
+
+/* The body of a fetched page: in memory, or (a file) read back from the folder, which the
+ * page cache still holds. Up to --max-list-size. *owned: free it. NULL: why in err. */
+static const char *page_body(job_t *job, const lf_result_t *r, size_t *len, char **owned, char *err,
+                             size_t errlen) {
+  *owned = NULL;
+  if (r->body) {
+    *len = r->body_len;
+    return r->body;
+  }
+  size_t max = job->cfg->fetch.max_memory_body;
+  int fd = r->file ? openat(job->dirfd, r->file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) : -1;
+  struct stat st;
+  char *buf = NULL;
+  if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > max ||
+      !(buf = malloc((size_t)st.st_size + 1))) {
+    snprintf(err, errlen, "cannot read the saved page back to parse it: %s",
+             fd >= 0 && (uint64_t)st.st_size > max ? "larger than --max-list-size"
+                                                   : strerror(errno ? errno : EIO));
+    if (fd >= 0) close(fd);
+    return NULL;
+  }
+  size_t got = 0;
+  while (got < (size_t)st.st_size) {
+    ssize_t k = read(fd, buf + got, (size_t)st.st_size - got);
+    if (k <= 0) break;
+    got += (size_t)k;
+  }
+  close(fd);
+  buf[got] = '\0';
+  *len = got;
+  *owned = buf;
+  return buf;
+}
+
+static int is_html(const char *content_type) {
+  /* No Content-Type: give the parser the benefit of the doubt. */
+  return !content_type || strstr(content_type, "html") != NULL;
+}
+
+/* The first link `sel` selects on the page, taken into the job: an owned URL, or NULL. */
+static char *next_link(job_t *job, const char *body, size_t len, const char *base,
+                       const lf_result_t *r, const char *sel) {
+  lf_links_t l = {0};
+  char err[256];
+  if (lf_links_extract2(body, len, base, r->content_type, sel, &l, err, sizeof(err)) < 0)
+    return NULL;
+  char *url = NULL;
+  for (size_t i = 0; i < l.count && !url; i++) {
+    int rc = take_url(job, l.urls[i]);
+    if (rc == 1) {
+      url = l.urls[i];
+      l.urls[i] = NULL;
+    } else if (rc <= -1) {
+      break;
+    }
+  }
+  lf_links_free(&l);
+  return url;
+}
+
+/* --next took one more page of this level; beyond --max-pages it is reported, not fetched. */
+static int within_max_pages(job_t *job, size_t *taken, const char *url) {
+  if (*taken < job->cfg->max_pages) {
+    ++*taken;
+    return 1;
+  }
+  char why[80];
+  snprintf(why, sizeof(why), "not fetched: beyond --max-pages %u", job->cfg->max_pages);
+  lf__job_record_failure(job, url, NULL, why, LF_REC_CAPPED, 0);
+  return 0;
+}
+
+static void record_nav(job_t *job, const lf_result_t *r, const char *why) {
+  lf__record_t rec;
+  lf__record_from_result(&rec, r, job->signal != 0, job->clock_offset);
+  rec.pid = job->pid;
+  if (rec.status == LF_REC_SAVED) rec.status = LF_REC_NAVIGATED;
+  if (why) {
+    rec.status = LF_REC_FAILED;
+    rec.error = why;
+  }
+  lf__job_record(job, &rec, 0);
+}
+
+/* Level 0 is the job's list pages: as always, a failure there ends the job (exit 3). */
+static int start_page_failed(job_t *job, const lf_result_t *r) {
+  const char *url = r->url;
+  if (r->status == LF_ETOOBIG) {
+    char limit[32];
+    snprintf(limit, sizeof(limit), "%zu", job->cfg->fetch.max_memory_body);
+    lf__job_fatal(job, LF_EXIT_LIST,
+                  "list page %s: larger than %s bytes, the limit for a list page "
+                  "(--max-list-size; parsing takes about 13 times its size in memory)",
+                  url, limit);
+    return 1;
+  }
+  if (r->status != 0) {
+    char *su = lf__display(url, 1), *sw = lf__display(r->error ? r->error : "failed", 0);
+    lf__error("list page %s: %s (%d attempt%s)", su ? su : "?", sw ? sw : "failed", r->attempts,
+              r->attempts == 1 ? "" : "s");
+    free(su);
+    free(sw);
+    lf__job_finish(job, LF_EXIT_LIST);
+    return 1;
+  }
+  if (!is_html(r->content_type)) {
+    lf__job_fatal(job, LF_EXIT_LIST, "list page %s: not HTML (Content-Type: %s)", url,
+                  r->content_type);
+    return 1;
+  }
+  return 0;
+}
+
+/* Parses one navigation page: the next level's links into page->links, --next's page into
+ * the level. Returns why it failed, or NULL. */
+static const char *parse_nav(job_t *job, const lf_result_t *r, nav_page_t *page, char *err,
+                             size_t errlen) {
+  lf__crawl_t *c = job->crawl;
+  const lf_cli_level_t *lv = job->cfg->levels;
+  size_t len;
+  char *owned;
+  const char *body = page_body(job, r, &len, &owned, err, errlen);
+  if (!body) return err;
+  const char *base = r->effective_url ? r->effective_url : r->url; /* after redirects */
+  int rc = lf_links_extract2(body, len, base, r->content_type, lv[c->level + 1].follow,
+                             &page->links, err, errlen);
+  char *more = NULL;
+  if (rc == 0 && lv[c->level].next) more = next_link(job, body, len, base, r, lv[c->level].next);
+  uint32_t root = page->root, seq = page->seq; /* page moves if add_nav grows the array */
+  free(owned);
+  lf__job_give_back_memory(job);
+  if (rc < 0) {
+    if (rc == LF_ESELECTOR) lf__job_fatal(job, LF_EXIT_USAGE, "page %s: %s", r->url, err);
+    return err;
+  }
+  if (more && within_max_pages(job, &c->next_taken, more))
+    add_nav(job, more, root, seq + 1);
+  else
+    free(more);
+  return NULL;
+}
+
+void lf__job_on_nav(job_t *job, const lf_result_t *r) {
+  lf__crawl_t *c = job->crawl;
+  size_t i = (size_t)((uintptr_t)r->data & ~NAV_BIT);
+  c->pending--;
+  if (job->exit_code || job->signal) { /* ending: say what became of it, then nothing more */
+    if (!(c->level == 0 && c->pages[i].seq == 0 && job->cfg->list_count))
+      record_nav(job, r, r->status ? NULL : "interrupted");
+    job->navigating = 0;
+    lf__job_maybe_done(job);
+    return;
+  }
+  /* The LIST_URLs themselves are the job's input, as they always were: not recorded, and a
+   * failure there ends the job. Every other navigation page is recorded. */
+  int list_page = c->level == 0 && c->pages[i].seq == 0 && job->cfg->list_count;
+  if (list_page && start_page_failed(job, r)) return;
+  const char *why = NULL;
+  char err[300];
+  if (r->status == 0 && !is_html(r->content_type)) {
+    snprintf(err, sizeof(err), "a navigation page that is not HTML (Content-Type: %s)",
+             r->content_type);
+    why = err;
+  } else if (r->status == 0) {
+    why = parse_nav(job, r, &c->pages[i], err, sizeof(err));
+  }
+  if (job->exit_code) return;
+  if (!list_page) record_nav(job, r, why);
+  if (c->pending == 0 && lf__job_robots_waiting(job) == 0) level_done(job);
+}
+
+void lf__job_on_last_page(job_t *job, const lf_result_t *r) {
+  const char *sel = job->cfg->levels[last_level(job)].next;
+  if (!sel || r->status != 0 || r->http_code == 304 || !is_html(r->content_type) ||
+      job->exit_code || job->signal)
+    return;
+  size_t len;
+  char *owned, err[256];
+  const char *body = page_body(job, r, &len, &owned, err, sizeof(err));
+  if (!body) return;
+  char *more = next_link(job, body, len, r->effective_url ? r->effective_url : r->url, r, sel);
+  free(owned);
+  if (more && job->xpages) { /* its records name the page it was found on */
+    char *parent = strdup(r->url);
+    if (!parent || note_parent(job, parent, &more, 1) < 0) {
+      free(more);
+      return;
+    }
+  }
+  if (more && within_max_pages(job, &job->next_taken, more) && lf__frontier_push(job, more) == 0) {
+    lf_fetcher_set_max_in_flight(job->fetcher, job->concurrency); /* asks for it */
+    return;
+  }
+  free(more);
+}
+
+/* The URLs of the job, one per line (only this shard's with --shard), and the end. */
+static void print_links(job_t *job) {
+  const lf_cli_t *cfg = job->cfg;
+  const char *url;
+  while (lf__frontier_next(job, &url))
+    if (!cfg->shard_n || lf__shard_of(url, cfg->shard_n) == cfg->shard_k - 1) printf("%s\n", url);
+  if (fflush(stdout) != 0 || ferror(stdout)) { /* a full disk, a closed pipe */
+    lf__job_fatal(job, LF_EXIT_LOCAL, "cannot write the links to stdout: %s%s", strerror(errno),
+                  "");
+    return;
+  }
+  lf__job_finish(job, 0);
+}
+
+void lf__job_links_ready(job_t *job) {
+  const lf_cli_t *cfg = job->cfg;
+  if (cfg->list_count && lf__frontier_dedup(&job->links) < 0) {
+    lf__job_fatal(job, LF_EXIT_LOCAL, "%s%s", "out of memory", "");
+    return;
+  }
+  if (cfg->level_count > 1 && job->links.count == 0) {
+    const char *sel = cfg->levels[last_level(job)].follow;
+    char *shown = lf__display(cfg->list_url, 1);
+    if (cfg->level_count > 2)
+      lf__error("level %zu: selector '%s' matched no new http(s) links (%zu elements matched)",
+                last_level(job), sel, job->links.matched);
+    else if (cfg->list_count == 1)
+      lf__error("list page %s: selector '%s' matched no http(s) links (%zu elements matched)",
+                shown ? shown : "?", sel, job->links.matched);
+    else
+      lf__error("%zu list pages: selector '%s' matched no http(s) links (%zu elements matched)",
+                cfg->list_count, sel, job->links.matched);
+    free(shown);
+    lf__job_finish(job, LF_EXIT_NOTHING);
+    return;
+  }
+  if (cfg->links_only) {
+    print_links(job);
+    return;
+  }
+  /* --next on the last level: the pages it finds must not be any of these again. */
+  if (cfg->levels[last_level(job)].next && !job->crawl) {
+    if (crawl_new(job) < 0) return;
+    for (size_t i = 0; i < job->links.count; i++)
+      if (take_url(job, job->links.urls[i]) == -2) return;
+  }
+  lf__job_start_pages(job, job->links.count);
+}
+
+/* Level 0 from `urls` (n of them, copied): each taken once. */
+static void start_with(job_t *job, const char *const *urls, size_t n) {
+  if (crawl_new(job) < 0) return;
+  char **copy = malloc((n ? n : 1) * sizeof(*copy));
+  size_t k = 0;
+  for (size_t i = 0; copy && i < n; i++) {
+    int rc = take_url(job, urls[i]);
+    if (rc == -2) break;
+    if (rc == 1 && !(copy[k++] = strdup(urls[i]))) {
+      k--;
+      break;
+    }
+  }
+  if (!copy) lf__job_fatal(job, LF_EXIT_LOCAL, "%s%s", "out of memory", "");
+  if (job->exit_code) {
+    for (size_t i = 0; i < k; i++)
+      free(copy[i]);
+    free(copy);
+    return;
+  }
+  start_level(job, 0, copy, k);
+}
+
+/* One level only (-e without -f): the start pages are the pages (then -i's URLs), each once. */
+static void start_pages_of_list(job_t *job) {
+  const lf_cli_t *cfg = job->cfg;
+  job->links.urls = calloc(cfg->list_count, sizeof(*job->links.urls));
+  for (size_t i = 0; job->links.urls && i < cfg->list_count; i++, job->links.count++)
+    if (!(job->links.urls[i] = strdup(cfg->list_urls[i]))) break;
+  if (!job->links.urls || job->links.count < cfg->list_count ||
+      lf__frontier_dedup(&job->links) < 0) {
+    lf__job_fatal(job, LF_EXIT_LOCAL, "%s%s", "out of memory", "");
+    return;
+  }
+  job->links_cap = cfg->list_count;
+  if (job->input) {
+    job->slurping = 1;
+    if (lf__frontier_slurp(job) == 1) lf__job_links_ready(job);
+    return;
+  }
+  lf__job_links_ready(job);
+}
+
+void lf__job_start_crawl(job_t *job) {
+  if (job->cfg->level_count == 1)
+    start_pages_of_list(job);
+  else
+    start_with(job, job->cfg->list_urls, job->cfg->list_count);
+}
+
+void lf__job_input_read(job_t *job) {
+  if (job->cfg->level_count == 1 || job->crawl) { /* pages, or -i's URLs joined level 1 */
+    lf__job_links_ready(job);
+    return;
+  }
+  lf_links_t in = job->links; /* -i alone, then -f: its URLs are the start pages */
+  memset(&job->links, 0, sizeof(job->links));
+  job->links_cap = 0;
+  start_with(job, (const char *const *)in.urls, in.count);
+  lf_links_free(&in);
+}
+
+void lf__job_crawl_free(job_t *job) {
+  lf__crawl_t *c = job->crawl;
+  if (c) {
+    for (size_t i = 0; i < c->count; i++) {
+      free(c->pages[i].url);
+      free(c->pages[i].file);
+      lf_links_free(&c->pages[i].links);
+    }
+    free(c->pages);
+    for (size_t i = 0; i < c->parents_len; i++)
+      free(c->parents[i]);
+    free(c->parents);
+    free(c);
+    job->crawl = NULL;
+  }
+  lf__names_free(job->seen);
+  job->seen = NULL;
+}

@@ -1,0 +1,285 @@
+#!/usr/bin/env python3
+"""Crawls (issue 21): -f/--follow level by level, --next pagination, --max-pages, --max-urls,
+--save-all, navigation pages in the manifest, each URL once per job, -i start pages, and the
+combinations refused before the first request.
+
+    python3 tests/e2e/e2e_crawl.py --list
+    python3 tests/e2e/e2e_crawl.py --loopfetch build/loopfetch CASE
+
+Each case serves a small shop-like site from its own in-process server (e2e_cli.Site): a
+category paginated over three pages (the last links back to the first), items on each, and a
+detail page per item; every request is recorded, so "fetched once" is checked on the server.
+"""
+
+import os
+import sys
+
+import e2e  # noqa: E402
+import e2e_cli  # noqa: E402
+import harness  # noqa: E402
+
+CASES = {}
+
+
+def case(fn):
+    CASES[fn.__name__] = fn
+    return fn
+
+
+def page(body):
+    return "<!doctype html><html><body>%s</body></html>" % body
+
+
+def shop(t, pages=3, items=4, loop=True):
+    """/cat/1..pages (a.next to the following one; the last back to /cat/1 when loop), each
+    listing `items` items /item/P-I (and /item/1-1 again on every page, a duplicate), each item
+    linking its /detail/P-I and /cat/1. Returns (site, start URL, item paths, detail paths)."""
+    s = t.site()
+    item_paths, detail_paths = [], []
+    for p in range(1, pages + 1):
+        links = []
+        for i in range(1, items + 1):
+            ip, dp = "/item/%d-%d" % (p, i), "/detail/%d-%d" % (p, i)
+            item_paths.append(ip)
+            detail_paths.append(dp)
+            links.append('<li><a class="item" href="%s">item %d-%d</a></li>' % (ip, p, i))
+            s.route(ip, page('<h1>Item %d-%d</h1><a class="detail" href="%s">more</a>'
+                             '<a class="cat" href="/cat/1">back</a>' % (p, i, dp)))
+            s.route(dp, page("<p>detail %d-%d</p>" % (p, i)))
+        links.append('<li><a class="item" href="/item/1-1">item 1-1 again</a></li>')
+        nxt = p + 1 if p < pages else (1 if loop else None)
+        more = '<a class="next" href="/cat/%d">next</a>' % nxt if nxt else ""
+        s.route("/cat/%d" % p, page("<ul>%s</ul>%s" % ("".join(links), more)))
+    return s, s.base + "/cat/1", item_paths, detail_paths
+
+
+def by_status(t, folder, status):
+    return sorted(r["url"] for r in t.manifest(folder) if r["status"] == status)
+
+
+def hits_once(t, s, paths):
+    for p in paths:
+        n = len(s.hits(p))
+        t.check(n == 1, "%s requested %d times, not once" % (p, n))
+
+
+@case
+def follow_two_levels(t):
+    """-f twice: the start page, its items (navigation), their details (saved). The link back to
+    the start page and the duplicate item are each fetched once; navigation pages are recorded
+    as navigated and not saved; the details are saved under their names."""
+    s, start, items, details = shop(t, pages=1, items=5)
+    out = t.path("out")
+    p = t.run("-o", out, "-f", "a.item", "-f", "a.detail", start)
+    t.expect_exit(p, 0)
+    t.check(sorted(t.files(out)) == sorted(d.rsplit("/", 1)[1] + ".html" for d in details),
+            "saved: %s" % sorted(t.files(out)))
+    t.check(by_status(t, out, "navigated") == sorted(s.base + i for i in items),
+            "navigated: %s" % by_status(t, out, "navigated"))
+    t.check(by_status(t, out, "saved") == sorted(s.base + d for d in details), "saved records")
+    hits_once(t, s, ["/cat/1"] + items + details)
+    t.check("5 saved" in p.err and "5 navigated" in p.err, "summary: %s" % p.err)
+
+
+@case
+def select_is_one_follow(t):
+    """--select SEL is exactly one -f SEL: same pages, same names, same manifest statuses."""
+    s, start, items, _ = shop(t, pages=1, items=3)
+    a, b = t.path("a"), t.path("b")
+    t.expect_exit(t.run("-o", a, "--select", "a.item", start), 0)
+    t.expect_exit(t.run("-o", b, "-f", "a.item", start), 0)
+    t.check(sorted(t.files(a)) == sorted(t.files(b)) and len(t.files(a)) == 3,
+            "--select %s vs -f %s" % (t.files(a), t.files(b)))
+
+
+@case
+def next_paginates_start_level(t):
+    """--next before any -f: the start level's "next page" links are more start pages (not
+    depth), the loop back to page 1 ends by the dedup, and all items of all pages are saved."""
+    s, start, items, _ = shop(t, pages=3, items=2)
+    out = t.path("out")
+    p = t.run("-o", out, "--next", "a.next", "-f", "a.item", start)
+    t.expect_exit(p, 0)
+    t.check(len(t.files(out)) == 6, "saved %s" % sorted(t.files(out)))
+    hits_once(t, s, ["/cat/1", "/cat/2", "/cat/3"] + items)
+    # page 1 is the LIST_URL (the job's input, not recorded); pages 2 and 3 were navigated
+    t.check(by_status(t, out, "navigated") == [s.base + "/cat/2", s.base + "/cat/3"],
+            "navigated: %s" % by_status(t, out, "navigated"))
+
+
+@case
+def next_names_in_page_order(t):
+    """Items reached through pagination are merged in page order: two runs at -c 1 and at the
+    default concurrency name every page the same (and both see the same links in order)."""
+    s, start, items, _ = shop(t, pages=3, items=3)
+    a, b = t.path("a"), t.path("b")
+    la = t.run("--links", "--next", "a.next", "-f", "a.item", start)
+    lb = t.run("--links", "-c", "1", "--next", "a.next", "-f", "a.item", start)
+    t.expect_exit(la, 0)
+    t.check(la.out == lb.out, "--links differ:\n%s\n%s" % (la.out, lb.out))
+    t.check(la.out.split() == [s.base + i for i in items],
+            "--links not in page order:\n%s" % la.out)
+
+
+@case
+def max_pages_caps_next(t):
+    """--max-pages 1: one page more through --next, the next one reported as capped."""
+    s, start, items, _ = shop(t, pages=3, items=1, loop=False)
+    out = t.path("out")
+    p = t.run("-o", out, "--next", "a.next", "--max-pages", "1", "-f", "a.item", start)
+    t.expect_exit(p, 0)
+    t.check(len(s.hits("/cat/3")) == 0, "/cat/3 fetched beyond --max-pages")
+    t.check(by_status(t, out, "capped") == [s.base + "/cat/3"],
+            "capped: %s" % by_status(t, out, "capped"))
+    t.check(len(t.files(out)) == 2, "saved %s" % t.files(out))
+
+
+@case
+def max_urls_caps_job(t):
+    """--max-urls 4: the start page and three more URLs; every refused one is reported as
+    capped (none silently dropped), and nothing beyond the cap is requested."""
+    s, start, items, details = shop(t, pages=1, items=5)
+    out = t.path("out")
+    p = t.run("-o", out, "--max-urls", "4", "-f", "a.item", start)
+    t.expect_exit(p, 0)
+    capped = by_status(t, out, "capped")
+    t.check(len(t.files(out)) == 3, "saved %s" % t.files(out))
+    t.check(len(capped) == 2, "capped: %s" % capped)
+    requested = len([r for r in s.hits() if r[0].startswith("/item/")])
+    t.check(requested == 3, "%d items requested" % requested)
+    t.check("2 capped" in p.err, "summary: %s" % p.err)
+
+
+@case
+def save_all_keeps_navigation(t):
+    """--save-all: the navigation pages (the list page too) are saved as well, named like pages
+    in one name space (item 1-1 and detail 1-1 share a last segment: 1-1.html, 1-1~2.html), and
+    each recorded with its file, which holds the page as served."""
+    s, start, items, details = shop(t, pages=1, items=2)
+    out = t.path("out")
+    t.expect_exit(t.run("-o", out, "--save-all", "-f", "a.item", "-f", "a.detail", start), 0)
+    want = ["1-1.html", "1-1~2.html", "1-2.html", "1-2~2.html", "1.html"]
+    t.check(sorted(t.files(out)) == want, "saved: %s" % sorted(t.files(out)))
+    nav = [r for r in t.manifest(out) if r["status"] == "navigated"]
+    t.check(len(nav) == 2 and all(r.get("file") for r in nav), "navigated records: %s" % nav)
+    for r in nav:
+        with open(os.path.join(out, r["file"]), encoding="utf-8") as f:
+            t.check(r["url"].rsplit("/", 1)[1] in f.read(), "%s holds another page" % r["file"])
+
+
+@case
+def input_start_pages(t):
+    """-i with -f: the input's URLs are the start pages (navigated), their links the pages."""
+    s, start, items, details = shop(t, pages=1, items=3)
+    out = t.path("out")
+    urls = t.input_file("".join(s.base + i + "\n" for i in items))
+    p = t.run("-o", out, "-i", urls, "-f", "a.detail")
+    t.expect_exit(p, 0)
+    t.check(sorted(t.files(out)) == sorted(d.rsplit("/", 1)[1] + ".html" for d in details),
+            "saved: %s" % t.files(out))
+    t.check(by_status(t, out, "navigated") == sorted(s.base + i for i in items), "navigated")
+
+
+@case
+def failed_navigation_page(t):
+    """A navigation page that fails (404) is recorded failed, the rest of the crawl goes on,
+    and the exit code says some pages failed."""
+    s, start, items, details = shop(t, pages=1, items=3)
+    del s.routes[items[1]]
+    out = t.path("out")
+    p = t.run("-o", out, "--retries", "0", "-f", "a.item", "-f", "a.detail", start)
+    t.expect_exit(p, 1)
+    t.check(by_status(t, out, "failed") == [s.base + items[1]], "failed: %s" %
+            by_status(t, out, "failed"))
+    t.check(len(t.files(out)) == 2, "saved %s" % t.files(out))
+
+
+@case
+def rerun_skips_saved(t):
+    """A rerun of the same crawl fetches no saved page again (navigation is fetched again)."""
+    s, start, items, details = shop(t, pages=1, items=3)
+    out = t.path("out")
+    args = ["-o", out, "-f", "a.item", "-f", "a.detail", start]
+    t.expect_exit(t.run(*args), 0)
+    t.expect_exit(t.run(*args), 0)
+    for d in details:
+        t.check(len(s.hits(d)) == 1, "%s fetched again on the rerun" % d)
+
+
+@case
+def records_name_parent_and_depth(t):
+    """-e on a crawl's last level: one record per item page, "depth" the last level's (1: one
+    -f), "parent" the category page it was first found on (page 2 for the items of page 2,
+    reached through --next), "url" the page as requested; nothing saved without --save."""
+    import json
+    s, start, items, _ = shop(t, pages=2, items=2, loop=False)
+    recs = t.path("recs.jsonl")
+    p = t.run("--next", "a.next", "-f", "a.item", "-e", "title=h1", "--records", recs, start)
+    t.expect_exit(p, 0)
+    with open(recs, encoding="utf-8") as f:
+        got = sorted((r["url"], r["parent"], r["depth"], r["title"]) for r in map(json.loads, f))
+    want = sorted((s.base + i, s.base + "/cat/" + i.split("/")[2].split("-")[0], 1,
+                   "Item " + i.split("/")[2]) for i in items)
+    t.check(got == want, "records:\n%s\nwant:\n%s" % (got, want))
+    t.check(not os.path.exists(os.path.join(t.path("pages"), "1-1.html")), "a page was kept")
+
+
+@case
+def records_two_levels(t):
+    """Two -f levels and -e: records come from the details (depth 2), each naming its item."""
+    import json
+    s, start, items, details = shop(t, pages=1, items=3)
+    recs = t.path("recs.jsonl")
+    p = t.run("-f", "a.item", "-f", "a.detail", "-e", "text=p", "--records", recs, start)
+    t.expect_exit(p, 0)
+    with open(recs, encoding="utf-8") as f:
+        got = sorted((r["url"], r["parent"], r["depth"], r["text"]) for r in map(json.loads, f))
+    want = sorted((s.base + d, s.base + d.replace("detail", "item"), 2,
+                   "detail " + d.rsplit("/", 1)[1]) for d in details)
+    t.check(got == want, "records:\n%s\nwant:\n%s" % (got, want))
+
+
+@case
+def robots_on_navigation_levels(t):
+    """robots.txt applies to the pages a crawl discovers at every level (not to the LIST_URL):
+    a disallowed item page is recorded "robots" and not fetched, so neither is its detail."""
+    s, start, items, details = shop(t, pages=1, items=3)
+    s.route("/robots.txt", "User-agent: *\nDisallow: /item/1-2\nDisallow: /cat/\n",
+            ctype="text/plain")
+    out = t.path("out")
+    p = t.run("-o", out, "-f", "a.item", "-f", "a.detail", start)
+    t.expect_exit(p, 0)
+    t.check(by_status(t, out, "robots") == [s.base + "/item/1-2"],
+            "robots: %s" % by_status(t, out, "robots"))
+    t.check(not s.hits("/item/1-2") and not s.hits("/detail/1-2"), "a disallowed page was fetched")
+    t.check(len(s.hits("/cat/1")) == 1, "the LIST_URL is the user's: fetched as asked")
+    t.check(len(s.hits("/robots.txt")) == 1, "robots.txt fetched %d times" % len(s.hits("/robots.txt")))
+    t.check(sorted(t.files(out)) == ["1-1.html", "1-3.html"], "saved %s" % t.files(out))
+
+
+@case
+def refused_combinations(t):
+    """What a crawl does not do yet is refused before the first request, in one line."""
+    s, start, _, _ = shop(t, pages=1, items=1)
+    for args, words in [
+        (["--shard", "1/2", "-f", "a.item", "-f", "a.detail", start], ["--shard", "crawl"]),
+        (["-p", "2", "-f", "a.item", "--next", "a.next", start], ["--next", "one loop"]),
+        (["-f", "a[", start], ["--follow", "a["]),
+        (["--next", "a..b", start], ["--next"]),
+        (["-f", "http://x/", start], ["--follow", "selector"]),
+    ]:
+        p = t.run("-o", t.path("r"), *args)
+        t.expect_exit(p, 2)
+        t.one_line_error(p, *words)
+    t.check(not s.hits(), "a refused command made requests: %s" % s.hits())
+
+
+def main():
+    args = harness.parse_args(CASES, __doc__.split("\n\n")[0])
+    if isinstance(args, int):
+        return args
+    return e2e.run_case(e2e_cli.CliCase(args), CASES[args.case], args.case)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
