@@ -6,7 +6,9 @@
  * Reads the files into memory, then RUNS times: every page through an extraction without
  * fields (the charset sniffed, the page decoded and parsed by gumbo into the arena, the tree
  * walked once: the parse) and through one with the five fields below (the parse and the
- * fields). Prints one JSON object: the bytes of one pass and, for each of the two, the best
+ * fields), and through gumbo alone (gumbo_parse into the same arena: what the parse costs
+ * without loopfetch's charset sniffing, escapes and walk). Prints one JSON object: the bytes
+ * of one pass and, for each of the three, the best
  * run's CPU time of this process (CLOCK_PROCESS_CPUTIME_ID) and the median's. The fields'
  * values of the first page go along, for the driver to check against lxml's. */
 #ifndef _POSIX_C_SOURCE
@@ -18,6 +20,7 @@
 #include <time.h>
 
 #include "loopfetch.h"
+#include "arena.h"
 
 /* Five fields of a Wikipedia-like article (tests/fixtures/site.py): text, attributes, an array,
  * the long text of a paragraph. bench_parse.py gives lxml the same five as XPath. */
@@ -77,6 +80,20 @@ static double pass(lf_extract_t *x, const page_t *pages, int n, lf_records_t *fi
   return cpu_now() - t0;
 }
 
+/* The same pages through gumbo alone, as lib/html/page.c calls it. */
+static double gumbo_pass(const page_t *pages, int n) {
+  double t0 = cpu_now();
+  for (int i = 0; i < n; i++) {
+    lf__arena_t arena = {0};
+    GumboOptions opts = kGumboDefaultOptions;
+    opts.max_errors = 0;
+    lf__arena_use(&arena, &opts);
+    if (!gumbo_parse_with_options(&opts, pages[i].data, pages[i].len)) exit(1);
+    lf__arena_release(&arena);
+  }
+  return cpu_now() - t0;
+}
+
 static void put_json(const char *s) {
   putchar('"');
   for (; *s; s++)
@@ -115,18 +132,23 @@ int main(int argc, char **argv) {
       return 1;
     }
   double *parse = calloc((size_t)runs, sizeof(double)),
-         *extract = calloc((size_t)runs, sizeof(double));
+         *extract = calloc((size_t)runs, sizeof(double)),
+         *gumbo = calloc((size_t)runs, sizeof(double));
   lf_records_t first = {0};
   pass(five, pages, n, NULL); /* warm: the pages in the cache, the allocator's heap grown */
   for (int r = 0; r < runs; r++) {
     parse[r] = pass(none, pages, n, NULL);
     extract[r] = pass(five, pages, n, r == 0 ? &first : NULL);
+    gumbo[r] = gumbo_pass(pages, n);
   }
+  qsort(gumbo, (size_t)runs, sizeof(double), cmp);
   qsort(parse, (size_t)runs, sizeof(double), cmp);
   qsort(extract, (size_t)runs, sizeof(double), cmp);
   printf("{\"pages\":%d,\"bytes\":%zu,\"runs\":%d,\"parse_best\":%.6f,\"parse_median\":%.6f,"
-         "\"extract_best\":%.6f,\"extract_median\":%.6f,\"first\":{",
-         n, bytes, runs, parse[0], parse[runs / 2], extract[0], extract[runs / 2]);
+         "\"extract_best\":%.6f,\"extract_median\":%.6f,\"gumbo_best\":%.6f,"
+         "\"gumbo_median\":%.6f,\"first\":{",
+         n, bytes, runs, parse[0], parse[runs / 2], extract[0], extract[runs / 2], gumbo[0],
+         gumbo[runs / 2]);
   for (size_t f = 0; f < NFIELDS && first.values; f++) {
     const lf_value_t *v = &first.values[f];
     printf("%s", f ? "," : "");
@@ -149,5 +171,6 @@ int main(int argc, char **argv) {
   free(pages);
   free(parse);
   free(extract);
+  free(gumbo);
   return 0;
 }

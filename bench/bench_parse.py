@@ -117,6 +117,9 @@ def main():
     for name, pb, pm, eb, em in rows:
         print(f"{name:22}{pb / mb * 1e3:>11.2f} [{pm / mb * 1e3:6.2f}]"
               f"{eb / mb * 1e3:>17.2f} [{em / mb * 1e3:6.2f}]{mb / eb:>8.1f}")
+    g = c["gumbo_best"]
+    print(f"{'  of which gumbo alone':22}{g / mb * 1e3:>11.2f} [{c['gumbo_median'] / mb * 1e3:6.2f}]"
+          f"{'':26}{mb / g:>8.1f}")
     print(f"{'loopfetch / lxml':22}{c['parse_best'] / lp[0]:>11.2f}x{'':8}"
           f"{c['extract_best'] / le[0]:>17.2f}x")
     print(f"fields extra over the parse: loopfetch "
