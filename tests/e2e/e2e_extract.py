@@ -72,6 +72,12 @@ class Site:
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
                 site.requests += 1
+                if self.path == "/moved":  # a redirect to the first page
+                    self.send_response(301)
+                    self.send_header("Location", shaped.path_of(0))
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 body, ctype = site.pages.get(self.path, (b"not found", None))
                 self.send_response(200 if ctype else 404)
                 self.send_header("Content-Type", ctype or "text/plain")
@@ -323,8 +329,9 @@ def keep_and_stdout(ctx):
 @case
 def records_edges(ctx):
     """A reply that is not HTML gives no records; a page over --max-list-size (parsed in
-    memory) fails alone; a password in a page's URL never reaches a record; a records file
-    that cannot be written stops the job with exit 5 and one line."""
+    memory) fails alone; a password in a page's URL never reaches a record; after a redirect
+    the record's url is the one requested and ::url resolves against where the page ended; a
+    records file that cannot be written stops the job with exit 5 and one line."""
     with Site(2) as site:
         site.pages["/data.json"] = (b'{"h1": "not a page"}', "application/json")
         site.pages["/big"] = (b"<h1>big</h1>" + b"<p>x</p>" * 40000, "text/html")
@@ -342,6 +349,11 @@ def records_edges(ctx):
             both = f1.read() + f2.read()
         check(p.returncode == 0 and "s3cret" not in both and "http://***@127.0.0.1" in both,
               f"exit {p.returncode}: {both[:300]}")
+        # a redirect: "url" is the page as requested, URLs resolve against where it ended
+        p = run(ctx, "-e", "l[]=#mw-content-text p > a::url(href)", site.base + "/moved")
+        rec = json.loads(p.stdout)
+        check(rec["url"] == site.base + "/moved" and site.base + "/wiki/Other_0" in rec["l"],
+              f"after a redirect: {p.stdout[:400]}")
         if os.path.exists("/dev/full"):
             p = run(ctx, "-e", "name=h1", "--records", "/dev/full", url)
             lines = p.stderr.strip().splitlines()
