@@ -51,9 +51,19 @@ static const lf__encoding_t *meta_encoding(const GumboNode *root) {
   return NULL;
 }
 
+/* Whether the bytes are ASCII without ESC, SO and SI: text that every single-byte and CJK
+ * decoder leaves as it is (ISO-2022-JP's too, without those three). */
+static int plain_ascii(const char *s, size_t len) {
+  for (size_t i = 0; i < len; i++)
+    if ((unsigned char)s[i] >= 0x80 || s[i] == 0x1b || s[i] == 0x0e || s[i] == 0x0f) return 0;
+  return 1;
+}
+
 /* Decodes (from the bytes after the BOM) and parses in p->enc. */
 static int decode_and_parse(lf__page_t *p, const char *html, size_t len) {
-  if (p->enc->kind == LF__ENC_UTF8) return parse_utf8(p, html, len);
+  if (p->enc->kind == LF__ENC_UTF8 ||
+      (p->enc->decoder != LF__DEC_ICONV && plain_ascii(html, len))) /* nothing to decode */
+    return parse_utf8(p, html, len);
   size_t utf8_len = 0;
   int rc = lf__decode(p->enc, html, len, &p->utf8, &utf8_len);
   if (rc == LF_EINVAL) { /* a glibc without this converter (gconv modules missing): as before

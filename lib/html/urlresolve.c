@@ -74,24 +74,25 @@ static char *prepare(const char *raw, size_t len, size_t *n) {
     raw++;
     len--;
   }
-  lf__buf_t b = {0};
-  if (lf__buf_reserve(&b, len)) return NULL;
+  char *out = len <= (SIZE_MAX - 1) / 3 ? malloc(len * 3 + 1) : NULL; /* a bad byte: 3 */
+  if (!out) return NULL;
+  size_t o = 0;
   for (size_t i = 0, k; i < len; i += k) {
     unsigned char c = (unsigned char)raw[i];
     k = 1;
     if (c == '\t' || c == '\n' || c == '\r') continue;
     if (c < 0x80 || lf__utf8_decode((const unsigned char *)raw + i, len - i, &k)) {
-      if (lf__buf_push(&b, raw + i, k)) goto nomem;
-    } else if (lf__buf_push_utf8(&b, 0xfffd)) {
-      goto nomem;
+      memcpy(out + o, raw + i, k);
+      o += k;
+    } else {
+      memcpy(out + o, "\xef\xbf\xbd", 3);
+      o += 3;
+      k = 1;
     }
-    if (!k) k = 1;
   }
-  *n = b.len;
-  return b.data;
-nomem:
-  free(b.data);
-  return NULL;
+  out[o] = '\0';
+  *n = o;
+  return out;
 }
 
 /* ---- the URL under construction ---- */
@@ -292,22 +293,22 @@ static int path(parser_t *ps, int *state) {
   lf__buf_t seg = {0};
   int rc = 0;
   for (;;) {
-    int c = cur(ps);
-    if (c == EOF_C || is_slash(c) || c == '?' || c == '#') {
-      int d = seg.len ? dots(seg.data, seg.len) : 0;
-      if (d == 2) shorten_path(ps);
-      if (d && !is_slash(c))
-        rc = lf__buf_push(&ps->path, "/", 1);
-      else if (!d)
-        rc = lf__buf_push(&ps->path, "/", 1) || lf__buf_push(&ps->path, seg.data, seg.len)
-                 ? LF_ENOMEM
-                 : 0;
-      seg.len = 0;
-      if (rc || !is_slash(c)) break;
-    } else {
-      char ch = (char)c;
-      if ((rc = push_encoded(&seg, &ch, 1, SET_PATH))) break;
-    }
+    size_t start = ps->p;
+    int c;
+    while ((c = cur(ps)) != EOF_C && !is_slash(c) && c != '?' && c != '#')
+      ps->p++;
+    seg.len = 0;
+    if ((rc = push_encoded(&seg, ps->s + start, ps->p - start, SET_PATH))) break;
+    int d = dots(seg.data, seg.len);
+    if (d == 2) shorten_path(ps);
+    if (d && !is_slash(c))
+      rc = lf__buf_push(&ps->path, "/", 1);
+    else if (!d)
+      rc = lf__buf_reserve(&ps->path, seg.len + 1) ? LF_ENOMEM
+           : lf__buf_push(&ps->path, "/", 1) || lf__buf_push(&ps->path, seg.data, seg.len)
+               ? LF_ENOMEM
+               : 0;
+    if (rc || !is_slash(c)) break;
     ps->p++;
   }
   free(seg.data);
@@ -462,24 +463,32 @@ int lf__url_parse(const char *raw, size_t len, const lf__url_t *base, const lf__
 }
 
 char *lf__url_href(const lf__url_t *u) {
-  lf__buf_t b = {0};
   char port[16] = "";
   if (u->port >= 0) snprintf(port, sizeof port, ":%d", u->port);
-  int cred = *u->user || *u->pass;
-  int rc = lf__buf_push(&b, u->https ? "https://" : "http://", u->https ? 8 : 7);
-  if (!rc && cred) rc = lf__buf_push(&b, u->user, strlen(u->user));
-  if (!rc && *u->pass) rc = lf__buf_push(&b, ":", 1) || lf__buf_push(&b, u->pass, strlen(u->pass));
-  if (!rc && cred) rc = lf__buf_push(&b, "@", 1);
-  if (!rc) rc = lf__buf_push(&b, u->host, strlen(u->host));
-  if (!rc) rc = lf__buf_push(&b, port, strlen(port));
-  if (!rc) rc = lf__buf_push(&b, u->path, strlen(u->path));
-  if (!rc && u->query)
-    rc = lf__buf_push(&b, "?", 1) || lf__buf_push(&b, u->query, strlen(u->query));
-  if (rc) {
-    free(b.data);
-    return NULL;
+  size_t user = strlen(u->user), pass = strlen(u->pass), host = strlen(u->host),
+         portn = strlen(port), path = strlen(u->path), query = u->query ? strlen(u->query) : 0;
+  char *out = malloc(8 + user + 1 + pass + 1 + host + portn + path + 1 + query + 1), *o = out;
+  if (!out) return NULL;
+#define PUT(str, n) (memcpy(o, str, n), o += (n))
+  PUT(u->https ? "https://" : "http://", u->https ? 8u : 7u);
+  if (user || pass) {
+    PUT(u->user, user);
+    if (pass) {
+      *o++ = ':';
+      PUT(u->pass, pass);
+    }
+    *o++ = '@';
   }
-  return b.data;
+  PUT(u->host, host);
+  PUT(port, portn);
+  PUT(u->path, path);
+  if (u->query) {
+    *o++ = '?';
+    PUT(u->query, query);
+  }
+#undef PUT
+  *o = '\0';
+  return out;
 }
 
 void lf__url_free(lf__url_t *u) {

@@ -32,12 +32,14 @@ static const char *paths(const char *html, const char *sel) {
   return buf;
 }
 
-#define CHECK_LINKS(html, sel, want)                                                               \
-  do {                                                                                             \
-    const char *got_ = paths(html, sel);                                                           \
-    if (strcmp(got_, want)) fprintf(stderr, "  %s: got \"%s\", want \"%s\"\n", sel, got_, want);   \
-    CHECK(!strcmp(got_, want));                                                                    \
-  } while (0)
+static void check_links(const char *html, const char *sel, const char *want, int line) {
+  const char *got = paths(html, sel);
+  int ok = strcmp(got, want) == 0;
+  if (!ok) fprintf(stderr, "  line %d, %s: got \"%s\", want \"%s\"\n", line, sel, got, want);
+  CHECK(ok);
+}
+
+#define CHECK_LINKS(html, sel, want) check_links(html, sel, want, __LINE__)
 
 /* :scope is the root element at the top level, as in document.querySelectorAll() */
 static void test_scope(void) {
