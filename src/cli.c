@@ -183,6 +183,7 @@ enum {
   OPT_COMPARE,
   OPT_WORKER,
   OPT_EPOCH,
+  OPT_RECORD_DEPTH,
   OPT_REFRESH,
   OPT_CONTENT_DISPOSITION,
   OPT_WARC_FILE,
@@ -272,8 +273,9 @@ static const struct option long_options[] = {
     {"allow-insecure-redirect", no_argument, NULL, OPT_ALLOW_INSECURE_REDIRECT},
     {"cookie", required_argument, NULL, OPT_COOKIE},
     {"cookie-jar", required_argument, NULL, OPT_COOKIE_JAR},
-    {"worker", no_argument, NULL, OPT_WORKER},     /* internal: a --procs child */
-    {"epoch", required_argument, NULL, OPT_EPOCH}, /* internal: the parent's clock */
+    {"worker", no_argument, NULL, OPT_WORKER},                   /* internal: a --procs child */
+    {"epoch", required_argument, NULL, OPT_EPOCH},               /* internal: the parent's clock */
+    {"record-depth", required_argument, NULL, OPT_RECORD_DEPTH}, /* internal: -e in a worker */
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0}};
@@ -729,6 +731,10 @@ static int parse_job_option(int c, const char *arg, lf_cli_t *cfg) {
   case OPT_WORKER:
     cfg->mode = LF_MODE_WORKER;
     return 1;
+  case OPT_RECORD_DEPTH:
+    if (parse_uint(arg, 0, LF_CLI_MAX_LEVELS, &cfg->record_depth) < 0)
+      return usage_error("--record-depth wants a level, not '%s'", arg);
+    return 1;
   case OPT_EPOCH:
     cfg->epoch_ns = strtoull(arg, NULL, 10);
     return 1;
@@ -795,13 +801,15 @@ static int check_extraction(lf_cli_t *cfg) {
   }
   if (cfg->links_only)
     return usage_error("--links prints links; -e extracts records: not both%s", "");
-  /* Until the crawl's levels land: one loop, and a start level that is either the pages or
-   * the list pages of --select. */
-  if (cfg->mode != LF_MODE_LOOP || cfg->shard_n)
-    return usage_error("-e/--extract runs in one loop for now: not with -p, --compare or "
-                       "--shard%s",
-                       "");
+  if (cfg->mode == LF_MODE_COMPARE || cfg->shard_n)
+    return usage_error("-e/--extract: not with --compare or --shard yet (one loop or -p)%s", "");
   if (!cfg->records && !cfg->csv) cfg->records = "-";
+  /* -p: each worker appends its pages' records to the files; stdout is the parent's */
+  if (cfg->mode == LF_MODE_PROCS && ((cfg->records && strcmp(cfg->records, "-") == 0) ||
+                                     (cfg->csv && strcmp(cfg->csv, "-") == 0)))
+    return usage_error("-e with -p: give --records or --csv a file (each worker appends its "
+                       "pages' records to it), not stdout%s",
+                       "");
   int json_out = cfg->records && strcmp(cfg->records, "-") == 0,
       csv_out = cfg->csv && strcmp(cfg->csv, "-") == 0;
   if (json_out && csv_out) return usage_error("--records - and --csv - both on stdout%s", "");
@@ -892,7 +900,7 @@ int lf__cli_parse(int argc, char **argv, lf_cli_t *cfg) {
    * and keeps the parse near 420 MB. */
   cfg->fetch.max_memory_body = LF_CLI_MAX_LIST_SIZE;
   static const char shortopts[] = ":i:o:qvc:H:p:e:u:f:hV";
-  static const char *const hidden[] = {"worker", "epoch", NULL};
+  static const char *const hidden[] = {"worker", "epoch", "record-depth", NULL};
   char msg[768];
   if (lf__longopt_check(argc, argv, shortopts, long_options, hidden, msg, sizeof(msg)) < 0)
     return usage_error("%s", msg);

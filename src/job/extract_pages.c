@@ -64,8 +64,9 @@ int lf__xpages_open(lf__xpages_t **out, const lf_cli_t *cfg) {
     lf__xpages_close(x);
     return -1;
   }
-  if (lf__recout_open(&x->out, cfg->records, cfg->csv, x->names, cfg->field_count, err,
-                      sizeof(err)) < 0) {
+  int (*open)(lf__recout_t *, const char *, const char *, const char *const *, size_t, char *,
+              size_t) = cfg->mode == LF_MODE_WORKER ? lf__recout_open_append : lf__recout_open;
+  if (open(&x->out, cfg->records, cfg->csv, x->names, cfg->field_count, err, sizeof(err)) < 0) {
     lf__error("%s", err);
     lf__xpages_close(x);
     return -1;

@@ -30,6 +30,8 @@
 #define TRIM_GAP_MS 10
 /* While pages are still handed out: at most once per this many ms (see give_back_memory). */
 #define TRIM_FEEDING_MS 1000
+/* Longest parent URL a worker's line carries (-e with -p); a longer one is left out. */
+#define LF_URL_FIELD_MAX 8192
 
 typedef struct lf__crawl_s lf__crawl_t;
 
@@ -54,6 +56,8 @@ typedef struct job_s {
   size_t seen_count;
   size_t next_taken; /* pages the last level took through --next (--max-pages) */
   int navigating;    /* a crawl's navigation levels run: the job is not done between pages */
+  char **worker_parents; /* -e in a worker: the parents its lines named (lf__xpages_parent) */
+  size_t worker_parents_len, worker_parents_cap;
   size_t next_link;
   size_t links_cap;   /* --procs -i: links.urls' room while the input is read */
   lf__lines_t *input; /* input mode (and workers: their stdin); NULL once closed */

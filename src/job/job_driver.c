@@ -56,7 +56,8 @@ static unsigned raise_fd_limit(void) {
  * first taken from (job_crawl.c notes them), none for a start page. */
 static void extract_records(job_t *job, const lf_result_t *r) {
   const char *why = NULL;
-  unsigned depth = (unsigned)(job->cfg->level_count - 1);
+  unsigned depth = job->cfg->mode == LF_MODE_WORKER ? job->cfg->record_depth
+                                                    : (unsigned)(job->cfg->level_count - 1);
   const char *parent = lf__xpages_parent(job->xpages, r->url);
   long n = lf__xpages_result(job->xpages, job->dirfd, job->cfg->fetch.max_memory_body, r, parent,
                              depth, &why);
@@ -99,7 +100,7 @@ static void on_result(lf_fetcher_t *f, const lf_result_t *r) {
 static void on_event(lf_fetcher_t *f, const lf_event_t *e) {
   job_t *job = lf_fetcher_get_data(f);
   if (e->kind == LF_EVENT_REDIRECT) lf__job_on_robots_redirect(job, e->data, e->redirects);
-    int list_retry = e->kind == LF_EVENT_RETRY && !job->cfg->quiet && lf__job_is_nav(e->data) &&
+  int list_retry = e->kind == LF_EVENT_RETRY && !job->cfg->quiet && lf__job_is_nav(e->data) &&
                    job->crawl && lf__job_crawl_level(job) == 0;
   if (!job->cfg->verbose && !list_retry) return;
   /* URLs and reasons come from outside: secrets hidden, controls escaped (safe_text.h). */
@@ -271,6 +272,9 @@ static void cleanup(job_t *job) {
   if (job->input) lf__lines_close(job->input); /* the loop never ran: no handle is open */
   lf__manifest_close(&job->manifest);
   lf__xpages_close(job->xpages);
+  for (size_t i = 0; i < job->worker_parents_len; i++)
+    free(job->worker_parents[i]);
+  free(job->worker_parents);
   lf_links_free(&job->links);
   lf__job_crawl_free(job);
   lf__names_free(job->names);

@@ -8,6 +8,20 @@
 #include "job_record.h"
 #include "job_robots.h"
 
+void lf__job_note_worker_parent(job_t *job, const char *url, const char *parent) {
+  if (job->worker_parents_len == job->worker_parents_cap) {
+    size_t cap = job->worker_parents_cap ? job->worker_parents_cap * 2 : 64;
+    char **p = realloc(job->worker_parents, cap * sizeof(*p));
+    if (!p) return; /* the record says parent null: out of memory is not worth the page */
+    job->worker_parents = p;
+    job->worker_parents_cap = cap;
+  }
+  char *kept = strdup(parent), *u = (char *)url;
+  if (!kept) return;
+  job->worker_parents[job->worker_parents_len++] = kept;
+  (void)lf__xpages_note_parent(job->xpages, kept, &u, 1);
+}
+
 /* Workers read "INDEX\tURL\tNAME[\tETAG\tLAST_MODIFIED]" lines: the parent has named and
  * filtered already, and with --refresh passes the validators the manifest had. */
 static int next_worker_page(job_t *job, const char **url, const char **name, uintptr_t *index,
@@ -26,7 +40,12 @@ static int next_worker_page(job_t *job, const char **url, const char **name, uin
     *name = tab2 + 1;
     char *tab3 = strchr(tab2 + 1, '\t'), *tab4 = tab3 ? strchr(tab3 + 1, '\t') : NULL;
     char *tab5 = tab4 ? strchr(tab4 + 1, '\t') : NULL; /* the WARC date (--warc-file) */
+    char *tab6 = tab5 ? strchr(tab5 + 1, '\t') : NULL; /* -e: the page's parent */
     validators[0] = validators[1] = validators[2] = NULL;
+    if (tab6) {
+      *tab6 = '\0';
+      if (tab6[1] && job->xpages) lf__job_note_worker_parent(job, *url, tab6 + 1);
+    }
     if (tab5) {
       *tab5 = '\0';
       validators[2] = tab5[1] ? tab5 + 1 : NULL;

@@ -8,6 +8,8 @@
 
 void lf__job_start_feeding(job_t *job, size_t known_count);
 void lf__job_on_need(lf_fetcher_t *f);
+/* -e in a worker: url's records name parent (copied). */
+void lf__job_note_worker_parent(job_t *job, const char *url, const char *parent);
 /* No more pages: the fetcher is told too. */
 void lf__job_end_feeding(job_t *job);
 /* Whether the pages may still grow: --next on the last level while pages are out. */

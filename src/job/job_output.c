@@ -131,7 +131,13 @@ int lf__job_open_output(job_t *job) {
                   strerror(-rc));
     return -1;
   }
-  if (cfg->mode == LF_MODE_WORKER) return 0; /* the parent names, skips and keeps the manifest */
+  if (cfg->mode == LF_MODE_WORKER) { /* the parent names, skips and keeps the manifest */
+    if (lf__xpages_open(&job->xpages, cfg) < 0) { /* -e: the records of its pages */
+      lf__job_finish(job, LF_EXIT_LOCAL);
+      return -1;
+    }
+    return 0;
+  }
   if (open_manifest(job) < 0) return -1;
   if (lf__xpages_open(&job->xpages, cfg) < 0) { /* -e: --records and --csv */
     lf__job_finish(job, LF_EXIT_LOCAL);

@@ -1,6 +1,8 @@
 /* --procs: the parent names every page, deals the pages to worker processes and records what
  * they report; a page whose worker died is fetched here. */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include "job_end.h"
 #include "job_feed.h"
 #include "job_naming.h"
@@ -61,8 +63,14 @@ static void end_workers_input(job_t *job) {
 }
 
 static void hand_to_worker(job_t *job, const char *url, const char *name) {
-  char extra[2048];
+  char extra[2048 + LF_URL_FIELD_MAX];
   lf__job_validators(job, url, extra, sizeof(extra));
+  if (job->xpages) { /* -e: the worker's records name the page's parent (6th field) */
+    const char *parent = lf__xpages_parent(job->xpages, url);
+    size_t n = strlen(extra);
+    if (n == 0) n = (size_t)snprintf(extra, sizeof(extra), "\t\t\t");
+    if (parent && !strpbrk(parent, "\t\n")) snprintf(extra + n, sizeof(extra) - n, "\t%s", parent);
+  }
   if (lf__procs_add(job->procs, url, name, extra) < 0)
     lf__job_record_failure(job, url, name, "out of memory", LF_REC_FAILED, 0);
   else

@@ -178,6 +178,15 @@ static int build_argv(lf__procs_t *p, const lf_cli_t *cfg, unsigned concurrency)
   for (size_t i = 0; i < cfg->header_count; i++)
     rc |= push_arg(p, "--header=%s", cfg->headers[i]);
   rc |= warc_args(p, cfg);
+  if (cfg->field_count) { /* -e: workers parse and extract the pages they fetch */
+    for (size_t i = 0; i < cfg->field_count; i++)
+      rc |= push_arg(p, "--extract=%s", cfg->fields[i]);
+    if (cfg->each) rc |= push_arg(p, "--each=%s", cfg->each);
+    if (cfg->records) rc |= push_arg(p, "--records=%s", cfg->records);
+    if (cfg->csv) rc |= push_arg(p, "--csv=%s", cfg->csv);
+    if (cfg->save) rc |= push_arg(p, "--save");
+    rc |= push_arg(p, "--record-depth=%zu", cfg->level_count - 1);
+  }
   rc |= push_http_args(p, cfg);
   return rc ? LF_ENOMEM : 0;
 }

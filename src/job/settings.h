@@ -57,6 +57,7 @@ typedef struct {
   unsigned max_pages;  /* --max-pages: per level, through --next */
   uint64_t max_urls;   /* --max-urls: URLs the whole job takes; 0 = no cap */
   int save_all;        /* --save-all: navigation pages are saved too */
+  unsigned record_depth; /* --record-depth (a worker of -p): its pages' level, for records */
   const char *out_dir;
   int out_dir_given;
   const char *input;    /* file of URLs, "-" for stdin; NULL: use the list page */

@@ -357,6 +357,30 @@ int lf__recout_open(lf__recout_t *o, const char *json_path, const char *csv_path
   return 0;
 }
 
+static int open_append(const char *path, int *fd, char *err, size_t errlen) {
+  if (strcmp(path, "-") == 0)
+    return fail(err, errlen, "%s%s", "records on stdout: not from a worker", "");
+  *fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+  return *fd < 0 ? fail(err, errlen, "cannot open %s: %s", path, strerror(errno)) : 0;
+}
+
+int lf__recout_open_append(lf__recout_t *o, const char *json_path, const char *csv_path,
+                           const char *const *names, size_t n, char *err, size_t errlen) {
+  *o = (lf__recout_t){.json_fd = -1,
+                      .csv_fd = -1,
+                      .json_owned = 1,
+                      .csv_owned = 1,
+                      .paths = {json_path, csv_path},
+                      .names = names,
+                      .n = n};
+  if ((json_path && open_append(json_path, &o->json_fd, err, errlen) < 0) ||
+      (csv_path && open_append(csv_path, &o->csv_fd, err, errlen) < 0)) {
+    lf__recout_close(o);
+    return -1;
+  }
+  return 0;
+}
+
 void lf__recout_close(lf__recout_t *o) {
   if (o->json_owned && o->json_fd >= 0) close(o->json_fd);
   if (o->csv_owned && o->csv_fd >= 0) close(o->csv_fd);

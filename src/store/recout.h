@@ -40,6 +40,12 @@ int lf__recout_write(lf__recout_t *o, const char *url, const char *parent, unsig
 const char *lf__recout_format(lf__recout_t *o, int csv, const char *url, const char *parent,
                               unsigned depth, const lf_records_t *recs, size_t *len);
 
+/* The same for a worker process of -p: the files exist (the parent opened them, cut a torn
+ * end, wrote the CSV header), other writers append beside it, so nothing is read, cut or
+ * written but its own pages' records, one write(2) each on O_APPEND. Stdout is refused. */
+int lf__recout_open_append(lf__recout_t *o, const char *json_path, const char *csv_path,
+                           const char *const *names, size_t n, char *err, size_t errlen);
+
 void lf__recout_close(lf__recout_t *o);
 
 #endif

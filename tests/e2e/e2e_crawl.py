@@ -240,6 +240,33 @@ def records_two_levels(t):
 
 
 @case
+def records_with_procs(t):
+    """-p 2: the workers parse and extract the pages they fetched and append their records to
+    the file (one write per page): the same records as one loop, each page's once, with its
+    parent and depth; stdout as the records file is refused with -p."""
+    import json
+    s, start, items, details = shop(t, pages=2, items=6, loop=False)
+    got = {}
+    for mode in (["-c", "4"], ["-p", "2"]):
+        recs = t.path("recs%s.jsonl" % mode[0])
+        p = t.run(*mode, "-o", t.path("out" + mode[0]), "--next", "a.next", "-f", "a.item",
+                  "-f", "a.detail",
+                  "-e", "text=p", "-e", "n[]=p", "--records", recs, start)
+        t.expect_exit(p, 0)
+        with open(recs, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+        got[mode[0]] = sorted(lines)
+        t.check(len(lines) == len(details), "%s: %d records" % (mode, len(lines)))
+    t.check(got["-c"] == got["-p"], "-p records differ:\n%s\n%s" % (got["-c"], got["-p"]))
+    for line in got["-p"]:
+        r = json.loads(line)
+        t.check(r["depth"] == 2 and r["parent"] == r["url"].replace("detail", "item"), line)
+    p = t.run("-p", "2", "-f", "a.item", "-e", "t=h1", start)
+    t.expect_exit(p, 2)
+    t.one_line_error(p, "-p", "--records")
+
+
+@case
 def robots_on_navigation_levels(t):
     """robots.txt applies to the pages a crawl discovers at every level (not to the LIST_URL):
     a disallowed item page is recorded "robots" and not fetched, so neither is its detail."""

@@ -276,7 +276,8 @@ def bad_specs(ctx):
             (["--csv", "x.csv"], "--csv goes with -e/--extract"),
             (["-e", "a=h1", "--records", "-", "--csv", "-"], "both on stdout"),
             (["-e", "a=h1", "--json"], "--json takes stdout"),
-            (["-e", "a=h1", "-p", "2"], "not with -p"),
+            (["-e", "a=h1", "-p", "2"], "-e with -p: give --records or --csv a file"),
+            (["-e", "a=h1", "--compare"], "not with --compare"),
         ]
         for args, msg in cases:
             p = run(ctx, *args, site.list_url)
