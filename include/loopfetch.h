@@ -129,8 +129,10 @@ typedef struct {
   void *data;                 /* caller's pointer, handed back in the result */
   const char *const *headers; /* this request's own headers ("Name: value"), NULL-terminated,
                                  sent after lf_options_t.headers (e.g. If-None-Match); NULL:
-                                 none. A 304 reply to such a request is a success (status 0,
-                                 http_code 304) that leaves an existing file untouched. */
+                                 none; no CR or LF in any (LF_EINVAL). A 304 reply is a success
+                                 (status 0, http_code 304) that leaves an existing file
+                                 untouched only when the request sent If-None-Match or
+                                 If-Modified-Since; to any other it fails (LF_EHTTP). */
   const char *warc_refers_to_date; /* lf_options_t.warc: the WARC-Date of this URL's earlier
                                       capture (lf_result_t.warc_date of an earlier run), which
                                       a 304 reply's revisit record refers to; NULL: unknown */
@@ -138,6 +140,10 @@ typedef struct {
 } lf_request_t;
 
 #define LF_FILE_NAME_MAX 4095 /* bytes of lf_request_t.file (a name or a relative path) */
+/* Longest lf_request_t.url, in bytes: lf_fetcher_add() refuses a longer one with LF_EURL.
+ * Servers refuse far shorter request lines (nginx and Apache at 8 KB, with 414), browsers cap
+ * theirs at 64 KB to 2 MB; past this a "URL" is data, not an address. */
+#define LF_URL_MAX 65536
 
 /* Time spent in each phase of a transfer, in seconds from the transfer's start (libcurl's
  * CURLINFO_*_TIME_T), plus the time it waited in the queue before a slot was free. */
@@ -233,7 +239,8 @@ typedef struct {
                                  first LF_OUTPUT_FILE request is added (it is opened then) */
   const char *user_agent;     /* default "loopfetch/VERSION (+LOOPFETCH_URL)" */
   const char *cacert;         /* CA bundle file for TLS verification; NULL: system store */
-  const char *const *headers; /* extra request headers ("Name: value"), NULL-terminated */
+  const char *const *headers; /* extra request headers ("Name: value"), NULL-terminated; no CR
+                                 or LF in any, nor in user_agent (lf_fetcher_new: LF_EINVAL) */
   long connect_timeout_ms;    /* 0: 30 s */
   long timeout_ms;            /* whole transfer, per attempt; 0: none */
   long stall_timeout_ms;      /* fail (transiently) an attempt that hands on no body byte for
@@ -368,8 +375,9 @@ LF_EXTERN void lf_fetcher_set_event_cb(lf_fetcher_t *fetcher, lf_event_cb on_eve
 
 /* Queues a request; it starts as soon as a slot is free (possibly before this returns).
  * Copies req's strings. Errors: LF_EINVAL (no URL, LF_OUTPUT_FILE without a valid name,
- * LF_OUTPUT_CALLBACK without a body callback, an unknown output, a reserved slot not zero),
- * LF_ECLOSING, LF_ENOMEM, or UV_E* (out_dir could not be opened, on the first file request).
+ * LF_OUTPUT_CALLBACK without a body callback, an unknown output, a reserved slot not zero, a
+ * header holding CR or LF), LF_EURL (a URL longer than LF_URL_MAX), LF_ECLOSING, LF_ENOMEM,
+ * or UV_E* (out_dir could not be opened, on the first file request).
  * A request that was queued always gets exactly one result callback. */
 LF_EXTERN int lf_fetcher_add(lf_fetcher_t *fetcher, const lf_request_t *req);
 
@@ -428,6 +436,7 @@ typedef struct {
   size_t count;
   size_t matched; /* elements the selector matched */
   size_t skipped; /* matched elements without a usable http(s) href */
+  size_t too_long; /* of those skipped: an href (or its URL) longer than LF_URL_MAX */
 } lf_links_t;
 
 /* Parses html (len bytes, need not be NUL-terminated), selects elements with selector, and

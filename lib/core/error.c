@@ -1,4 +1,6 @@
-/* Error codes to text: ours from LF_ERRNO_MAP, everything else is libuv's. */
+/* Error codes to text: ours from LF_ERRNO_MAP, libuv's from UV_ERRNO_MAP. Only codes known here
+ * go to uv_strerror(): for any other it formats "Unknown system error N" into a fresh malloc()
+ * that nobody frees (libuv 1.44), where the header promises a static string. */
 #include "loopfetch.h"
 
 const char *lf_strerror(int err) {
@@ -8,9 +10,14 @@ const char *lf_strerror(int err) {
     return text;
     LF_ERRNO_MAP(LF__ERR_CASE)
 #undef LF__ERR_CASE
+#define LF__UV_CASE(name, text)                                                                    \
+  case UV_##name:                                                                                  \
+    return uv_strerror(err);
+    UV_ERRNO_MAP(LF__UV_CASE)
+#undef LF__UV_CASE
   case 0:
     return "success";
   default:
-    return uv_strerror(err);
+    return "unknown error";
   }
 }

@@ -69,6 +69,18 @@ static int copy_options(lf_fetcher_t *f, const lf_options_t *in) {
   return 0;
 }
 
+/* A header ("Name: value") or User-Agent that libcurl would send as given: a CR or LF in it
+ * would end the line there and start another header (or the body) of the caller's text. */
+static int one_line(const char *s) {
+  return !s || !s[strcspn(s, "\r\n")];
+}
+
+static int headers_valid(const char *const *headers) {
+  for (size_t i = 0; headers && headers[i]; i++)
+    if (!one_line(headers[i])) return 0;
+  return 1;
+}
+
 static int copy_headers(lf_fetcher_t *f, const char *const *headers) {
   for (size_t i = 0; headers && headers[i]; i++) {
     struct curl_slist *l = curl_slist_append(f->header_list, headers[i]);
@@ -134,6 +146,7 @@ int lf_fetcher_new(uv_loop_t *loop, const lf_options_t *opts, lf_result_cb on_re
   if (out) *out = NULL;
   if (!loop || !out || !on_result || (opts && !lf__reserved_zero(opts->reserved, LF__SLOTS(opts))))
     return LF_EINVAL;
+  if (opts && (!headers_valid(opts->headers) || !one_line(opts->user_agent))) return LF_EINVAL;
   lf_fetcher_t *f = calloc(1, sizeof(*f));
   if (!f) return LF_ENOMEM;
   f->loop = loop;
@@ -487,6 +500,9 @@ static void start_next(lf_fetcher_t *f, lf__pending_t *p) {
   f->in_flight++;
   if (lf__transfer_start(t, p) == 0) {
     t->started = 1;
+    /* Told only now that the transfer is whole: the callback may close the fetcher, which
+     * aborts it like any other (and may recycle t before this returns). */
+    lf__transfer_event_start(t);
     return;
   }
   t->status = t->abort_status;
@@ -508,6 +524,7 @@ static void refill(lf_fetcher_t *f) {
     return;
   }
   f->in_refill = 1;
+  lf__fetcher_enter(f); /* a callback below may close the fetcher: tear down after the loop */
   for (;;) {
     while (slot_free(f) && (f->queue_head || f->pace.parked) && f->closing == OPEN) {
       if (!token_ready(f)) {
@@ -526,6 +543,7 @@ static void refill(lf_fetcher_t *f) {
     if (f->queued == before) break;
   }
   f->in_refill = 0;
+  lf__fetcher_leave(f);
 }
 
 /* A name inside out_dir, or a relative path of names ("ab/cd/x.html": subfolders, created on
@@ -545,6 +563,8 @@ int lf_fetcher_add(lf_fetcher_t *f, const lf_request_t *req) {
   if (!f || !req || !req->url || !req->url[0] || !lf__reserved_zero(req->reserved, LF__SLOTS(req)))
     return LF_EINVAL;
   if (req->output == LF_OUTPUT_FILE && !lf__valid_file_name(req->file)) return LF_EINVAL;
+  if (!headers_valid(req->headers)) return LF_EINVAL;
+  if (strlen(req->url) > LF_URL_MAX) return LF_EURL;
   if (req->output != LF_OUTPUT_FILE && req->output != LF_OUTPUT_MEMORY &&
       (req->output != LF_OUTPUT_CALLBACK || !f->on_body))
     return LF_EINVAL;

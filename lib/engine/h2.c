@@ -58,7 +58,43 @@ static lf__conn_t *add(lf__h2_t *h, int port) {
   }
   lf__conn_t *c = &h->conns[h->len++];
   *c = (lf__conn_t){.port = port};
+  for (size_t i = 0; i < sizeof(h->failed) / sizeof(h->failed[0]); i++)
+    if (h->failed[i] == port) h->failed[i] = 0; /* a new connection on an old port */
   return c;
+}
+
+/* libcurl 7.88 may end an HTTP/2 stream with CURLE_OK although it never saw its END_STREAM:
+ * when nghttp2 fails the session (a sibling stream's oversized header block makes
+ * nghttp2_session_mem_recv() return NGHTTP2_ERR_CALLBACK_FAILURE), the transfer that was
+ * reading gets the error, while each other stream of the session then finds
+ * should_close_session() true in h2_process_pending_input() (lib/http2.c), whose "not an
+ * error per se" branch returns CURLE_OK for a stream that nghttp2 never closed
+ * (on_stream_close() not called, stream->closed FALSE), after connclose(). Nothing in
+ * libcurl's API tells such a stream from one closed by END_STREAM (its debug callback says
+ * nothing of it in a release build), and the failing transfer may be reported after its
+ * siblings, so two traces of the failure are taken instead:
+ *  - the connection is gone: marked for closing, it is closed when its last stream ends,
+ *    before that stream's result is read (the socket's close callback runs inside
+ *    curl_multi_socket_action(), results are read after it), so the conn entry is missing;
+ *  - a transfer on it failed with a connection error (its result, or libcurl retrying it at
+ *    once on a new connection, "Connection died": a socket opened for a transfer that has a
+ *    connection and no response, lf__h2_opening), as long as the connection lives on.
+ * On such a connection transfer.c takes a stream as whole only if its Content-Length or its
+ * compressed stream proves it so (nghttp2 checks the DATA against Content-Length at
+ * END_STREAM, RFC 9113 8.1.1). The cost: a stream without either that did end on a connection
+ * the server closed right after it (GOAWAY after its last response) is fetched again. */
+void lf__h2_failed(lf__transfer_t *t) {
+  lf__h2_t *h = &t->fetcher->h2;
+  if (!t->conn_port || !find(h, t->conn_port) || lf__h2_conn_failed(t)) return;
+  h->failed[h->failed_next++ % (sizeof(h->failed) / sizeof(h->failed[0]))] = t->conn_port;
+}
+
+int lf__h2_conn_failed(const lf__transfer_t *t) {
+  lf__h2_t *h = &t->fetcher->h2;
+  if (!t->conn_port || !find(h, t->conn_port)) return 1; /* closed as the stream ended */
+  for (size_t i = 0; i < sizeof(h->failed) / sizeof(h->failed[0]); i++)
+    if (h->failed[i] == t->conn_port) return 1;
+  return 0;
 }
 
 static void set_cap(lf_fetcher_t *f) {
@@ -132,6 +168,10 @@ void lf__h2_ended(lf__transfer_t *t, long http_code) {
 }
 
 void lf__h2_opening(lf__transfer_t *t) {
+  long code = 0;
+  if (t->conn_port &&
+      (curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &code) != CURLE_OK || code == 0))
+    lf__h2_failed(t); /* a retry, not a redirect: its connection died under it (see above) */
   if (!t->https || t->opening) return;
   t->opening = 1;
   t->fetcher->h2.opening++;

@@ -24,8 +24,10 @@ typedef struct lf__h2_s {
   long cap_now;      /* CURLMOPT_MAX_HOST_CONNECTIONS as set */
   long curl_timeout; /* what libcurl last asked its timer for: 0 while it has work queued */
   int off;           /* the server does not multiplex: no cap */
-  uv_timer_t grace;  /* when to assume a connection's limits are known */
-  void *kick;        /* CURL *: an idle handle whose removal makes libcurl look at its queue */
+  int failed[8];     /* local ports of HTTP/2 connections that failed lately (lf__h2_failed) */
+  unsigned failed_next;
+  uv_timer_t grace; /* when to assume a connection's limits are known */
+  void *kick;       /* CURL *: an idle handle whose removal makes libcurl look at its queue */
 } lf__h2_t;
 
 /* Per-host pacing (pace.c). */
@@ -218,6 +220,8 @@ void lf__h2_ended(lf__transfer_t *t, long http_code);  /* off it */
 void lf__h2_opening(lf__transfer_t *t);                /* it opens a connection */
 void lf__h2_closed(lf_fetcher_t *f, curl_socket_t fd); /* a connection's socket closes */
 void lf__h2_tune(lf_fetcher_t *f);                     /* after libcurl ran */
+void lf__h2_failed(lf__transfer_t *t);                 /* its connection failed (before _ended) */
+int lf__h2_conn_failed(const lf__transfer_t *t);       /* whether t's connection is one (h2.c) */
 int lf__h2_prereq(void *clientp, char *remote_ip, char *local_ip, int remote_port, int local_port);
 
 /* URLs are checked to be http or https on the way in: the scheme tells which. */
@@ -236,6 +240,7 @@ void lf__transfer_free(lf__transfer_t *t);
 void lf__transfer_set_error(lf__transfer_t *t, int status, const char *fmt, ...);
 void lf__transfer_fill_headers(const lf__transfer_t *t, lf_result_t *r);
 void lf__transfer_event_done(lf__transfer_t *t, int status, const char *error);
+void lf__transfer_event_start(lf__transfer_t *t); /* on the multi handle: tell the caller */
 /* The name the file gets: the name callback's choice, or the requested one. */
 static inline const char *lf__transfer_file(const lf__transfer_t *t) {
   return t->final_name ? t->final_name : t->req->file;

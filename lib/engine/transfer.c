@@ -52,6 +52,54 @@ static int choose_decoder(lf__transfer_t *t) {
   return rc;
 }
 
+/* Whether the request sent a header of this name (the fetcher's headers or its own). */
+static int sent_header(const lf__transfer_t *t, const char *name) {
+  size_t n = strlen(name);
+  const struct curl_slist *l =
+      t->req_headers ? t->req_headers : (const struct curl_slist *)t->fetcher->header_list;
+  for (; l; l = l->next)
+    if (strncasecmp(l->data, name, n) == 0 && l->data[n] == ':') return 1;
+  return 0;
+}
+
+/* Content-Length values that differ, in two headers or in one list ("5, 6"). libcurl 7.88
+ * takes one of them; RFC 9112 (6.3) calls such a response unrecoverable, since where its body
+ * ends is unknowable. Not transient: the same server sends the same headers again. */
+static int conflicting_lengths(lf__transfer_t *t) {
+  struct curl_header *h = NULL;
+  if (curl_easy_header(t->easy, "Content-Length", 0, CURLH_HEADER, -1, &h) != CURLHE_OK) return 0;
+  size_t amount = h->amount;
+  char first[32] = "";
+  for (size_t i = 0; i < amount; i++) {
+    if (i && curl_easy_header(t->easy, "Content-Length", i, CURLH_HEADER, -1, &h) != CURLHE_OK)
+      return 0;
+    for (const char *p = h->value;;) {
+      p += strspn(p, " \t,");
+      size_t n = strcspn(p, " \t,");
+      if (n == 0) break;
+      if (!first[0]) {
+        snprintf(first, sizeof(first), "%.*s", (int)(n < 31 ? n : 31), p);
+      } else if (strlen(first) != n || strncmp(first, p, n) != 0) {
+        lf__transfer_set_error(t, LF_ECURL,
+                               "two different Content-Length headers (%s and %.*s): where the "
+                               "body ends is unknown",
+                               first, (int)(n < 31 ? n : 31), p);
+        return 1;
+      }
+      p += n;
+    }
+  }
+  return 0;
+}
+
+/* A 206 is the part a request asked for; to one that asked for no range it is part of the
+ * page passing for the whole. */
+static int unsolicited_part(lf__transfer_t *t) {
+  if (t->http_code != 206 || sent_header(t, "Range")) return 0;
+  lf__transfer_set_error(t, LF_EHTTP, "HTTP 206 Partial Content to a request for the whole page");
+  return 1;
+}
+
 /* The first body byte tells us the final status: an error page is read and thrown away. */
 static int check_code(lf__transfer_t *t) {
   t->checked_code = 1;
@@ -60,7 +108,9 @@ static int check_code(lf__transfer_t *t) {
   long version = 0;
   if (curl_easy_getinfo(t->easy, CURLINFO_HTTP_VERSION, &version) == CURLE_OK)
     t->sink.never_pause = version >= CURL_HTTP_VERSION_2_0;
-  return t->http_code >= 400 ? 0 : choose_decoder(t);
+  if (t->http_code >= 400) return 0;
+  if (conflicting_lengths(t) || unsolicited_part(t)) return -1;
+  return choose_decoder(t);
 }
 
 /* Decoded bytes go to the sink here, under the size cap: 0 taken, 1 pause, negative: stop. */
@@ -304,12 +354,15 @@ void lf__transfer_event_done(lf__transfer_t *t, int status, const char *error) {
   event(t, LF_EVENT_DONE, status ? error : NULL, 0);
 }
 
+void lf__transfer_event_start(lf__transfer_t *t) {
+  event(t, LF_EVENT_START, NULL, 0);
+}
+
 int lf__transfer_start(lf__transfer_t *t, lf__pending_t *req) {
   t->req = req;
   t->retry_ms = -1;
   t->file_time = -1;
   req->attempts++;
-  event(t, LF_EVENT_START, NULL, 0);
   t->start_ns = lf__now_ns();
   t->progress_ms = uv_now(t->fetcher->loop);
   lf__watchdog_arm(t->fetcher);
@@ -479,15 +532,68 @@ static void release_easy(lf__transfer_t *t) {
     curl_easy_cleanup(e);
 }
 
-/* libcurl vouches for Content-Length and the chunked terminator; a compressed body is whole
- * only if its stream ended too, which libcurl 7.88 does not check (decode.c). */
-static CURLcode check_whole(lf__transfer_t *t, CURLcode result) {
-  if (result != CURLE_OK || !t->decoder || t->http_code >= 400 || lf__decoder_done(t->decoder))
-    return result;
-  lf__transfer_set_error(t, LF_ECURL,
-                         "partial body: the %s stream ended early (%llu bytes received)",
-                         lf__decoder_name(t->decoder), (unsigned long long)t->raw_bytes);
+/* Whether the HTTP/2 connection the transfer used failed under it (h2.c says why it matters). */
+static int connection_failed(CURLcode result) {
+  switch (result) {
+  case CURLE_RECV_ERROR:
+  case CURLE_SEND_ERROR:
+  case CURLE_HTTP2:
+  case CURLE_PARTIAL_FILE: /* "not closed cleanly before end of the underlying stream" */
+    return 1;
+  default:
+    return 0;
+  }
+}
+
+static CURLcode partial(lf__transfer_t *t, const char *why) {
+  lf__transfer_set_error(t, LF_ECURL, "partial body: %s (%llu bytes received)", why,
+                         (unsigned long long)(t->decoder ? t->raw_bytes : t->bytes));
   return CURLE_PARTIAL_FILE; /* a transient failure, retried */
+}
+
+/* A 2xx body is whole only if it is provably so. libcurl vouches for Content-Length and the
+ * chunked terminator over HTTP/1.1, but not for everything:
+ *  - a compressed body is whole only if its stream ended, which libcurl 7.88 does not check
+ *    (decode.c); an empty one never did (no gzip stream is empty);
+ *  - the bytes received must match a Content-Length: checked again here, whatever the
+ *    protocol, as the one signal that needs no trust in how the transfer ended;
+ *  - an HTTP/2 stream that libcurl ended "OK" when its connection failed is cut short unless
+ *    one of the two above proves it whole (h2.c tells how libcurl 7.88 gets there).
+ * Also: a 304 is a success only to a request that sent validators, and two different
+ * Content-Length headers are refused (conflicting_lengths). */
+static CURLcode check_whole(lf__transfer_t *t, CURLcode result) {
+  long version = 0;
+  if (curl_easy_getinfo(t->easy, CURLINFO_HTTP_VERSION, &version) != CURLE_OK) version = 0;
+  int h2 = version >= CURL_HTTP_VERSION_2_0;
+  if (h2 && connection_failed(result)) lf__h2_failed(t);
+  if (t->abort_status || t->http_code >= 400) return result;
+  if (conflicting_lengths(t)) return CURLE_WRITE_ERROR; /* whatever libcurl made of them */
+  if (result != CURLE_OK) return result;
+  if (t->http_code == 304 && !sent_header(t, "If-None-Match") &&
+      !sent_header(t, "If-Modified-Since")) {
+    lf__transfer_set_error(t, LF_EHTTP, "HTTP 304 Not Modified to a request without validators");
+    return result;
+  }
+  if (t->http_code < 200 || t->http_code >= 300 || t->http_code == 204) return result;
+  if (!t->checked_code && check_code(t) < 0) return result; /* no body came: look now */
+  if (t->decoder && !lf__decoder_done(t->decoder)) {
+    char why[64];
+    snprintf(why, sizeof(why), "the %s stream %s", lf__decoder_name(t->decoder),
+             t->raw_bytes ? "ended early" : "is empty");
+    return partial(t, why);
+  }
+  curl_off_t length = -1;
+  if (curl_easy_getinfo(t->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length) != CURLE_OK)
+    length = -1;
+  uint64_t raw = t->decoder ? t->raw_bytes : t->bytes;
+  if (length >= 0 && raw != (uint64_t)length) {
+    char why[80];
+    snprintf(why, sizeof(why), "Content-Length is %lld", (long long)length);
+    return partial(t, why);
+  }
+  if (h2 && length < 0 && !t->decoder && lf__h2_conn_failed(t))
+    return partial(t, "the HTTP/2 connection failed before the stream's end (END_STREAM)");
+  return result;
 }
 
 void lf__transfer_fill_headers(const lf__transfer_t *t, lf_result_t *r) {

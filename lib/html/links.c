@@ -130,16 +130,34 @@ static int walk(extract_t *x, const GumboNode *root, found_t *f) {
   return 0;
 }
 
+/* An href (or the URL it resolves to) longer than a request may be: one such link is skipped
+ * and counted, never allowed to fail the page (a 9 MB href made the URL parser run out of
+ * memory, which failed the whole page). */
+static int too_long(extract_t *x, const char *s) {
+  if (strlen(s) <= LF_URL_MAX) return 0;
+  x->links.skipped++;
+  x->links.too_long++;
+  return 1;
+}
+
 static int visit(extract_t *x, const GumboNode *n) {
   x->links.matched++;
   const char *href, *why;
   char *url = NULL, *copy;
   int rc = lf__page_attr(n, "href", &href, &copy);
   if (rc) return rc;
+  if (href && too_long(x, href)) {
+    free(copy);
+    return 0;
+  }
   rc = href ? lf__url_resolve(x->base, x->enc, href, &url, NULL, &why) : LF__URL_SKIP;
   free(copy);
   if (rc == LF__URL_SKIP) {
     x->links.skipped++;
+    return 0;
+  }
+  if (!rc && too_long(x, url)) {
+    free(url);
     return 0;
   }
   return rc ? rc : add_url(x, url);

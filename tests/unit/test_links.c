@@ -217,11 +217,12 @@ static void test_length_and_empty(void) {
 }
 
 static int is_empty(const lf_links_t *l) {
-  return l->urls == NULL && l->count == 0 && l->matched == 0 && l->skipped == 0;
+  return l->urls == NULL && l->count == 0 && l->matched == 0 && l->skipped == 0 &&
+         l->too_long == 0;
 }
 
 static void test_bad_selector(void) {
-  lf_links_t l = {(char **)&l, 7, 7, 7};
+  lf_links_t l = {(char **)&l, 7, 7, 7, 7};
   char err[128] = "";
   CHECK_EQ_INT(lf_links_extract("<a href=/x>", 11, PAGE, "td a]", &l, err, sizeof(err)),
                LF_ESELECTOR);
@@ -234,7 +235,7 @@ static void test_bad_selector(void) {
 }
 
 static void check_bad_page(const char *page, int line) {
-  lf_links_t l = {(char **)&l, 7, 7, 7};
+  lf_links_t l = {(char **)&l, 7, 7, 7, 7};
   char err[256] = "";
   int rc = lf_links_extract("<a href=/x>", 11, page, "a", &l, err, sizeof(err));
   if (rc != LF_EURL || strncmp(err, "invalid page URL '", 18) != 0 || !is_empty(&l)) {
@@ -272,7 +273,43 @@ static void test_bad_arguments(void) {
   lf_links_free(NULL);
 }
 
+/* One 9 MB href among good links (issue 28, 21): that link is skipped and counted, the good
+ * ones are kept; an href at the cap still resolves; a URL over the cap after resolution (a
+ * long relative href on a long base) is skipped too. */
+static void test_huge_href(void) {
+  size_t huge = 9u << 20;
+  char *html = malloc(huge + 256);
+  size_t n = (size_t)sprintf(html, "<a href=/good1>1</a><a href=\"/");
+  memset(html + n, 'x', huge);
+  n += huge;
+  n += (size_t)sprintf(html + n, "\">big</a><a href=/good2>2</a>");
+  lf_links_t l;
+  char err[256];
+  CHECK_EQ_INT(lf_links_extract(html, n, "http://h/", "a", &l, err, sizeof(err)), 0);
+  CHECK_EQ_INT(l.count, 2);
+  CHECK_EQ_STR(joined(&l), "http://h/good1\nhttp://h/good2");
+  CHECK_EQ_INT(l.matched, 3);
+  CHECK_EQ_INT(l.skipped, 1);
+  CHECK_EQ_INT(l.too_long, 1);
+  lf_links_free(&l);
+  /* "/" + 65,519 x: the URL "http://h/xxx..." is 65,528 bytes, within the cap */
+  n = (size_t)sprintf(html, "<a href=\"/");
+  memset(html + n, 'x', LF_URL_MAX - 17);
+  n += LF_URL_MAX - 17;
+  n += (size_t)sprintf(html + n, "\">a</a><a href=\"");
+  memset(html + n, 'y', LF_URL_MAX - 1); /* relative: its URL is longer than the href */
+  n += LF_URL_MAX - 1;
+  n += (size_t)sprintf(html + n, "\">b</a>");
+  CHECK_EQ_INT(lf_links_extract(html, n, "http://h/", "a", &l, err, sizeof(err)), 0);
+  CHECK_EQ_INT(l.count, 1);
+  CHECK_EQ_INT(l.too_long, 1);
+  CHECK(l.count == 1 && strlen(l.urls[0]) == LF_URL_MAX - 8);
+  lf_links_free(&l);
+  free(html);
+}
+
 int main(void) {
+  test_huge_href();
   test_resolution();
   test_skipped();
   test_base();
