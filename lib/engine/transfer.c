@@ -93,7 +93,8 @@ static int conflicting_lengths(lf__transfer_t *t) {
 }
 
 /* A 206 is the part a request asked for; to one that asked for no range it is part of the
- * page passing for the whole. */
+ * page passing for the whole. (A request that asks for a range through libcurl instead,
+ * CURLOPT_RANGE or CURLOPT_RESUME_FROM, must be known here too.) */
 static int unsolicited_part(lf__transfer_t *t) {
   if (t->http_code != 206 || sent_header(t, "Range")) return 0;
   lf__transfer_set_error(t, LF_EHTTP, "HTTP 206 Partial Content to a request for the whole page");
