@@ -26,7 +26,7 @@ _loopfetch() {
     _loopfetch_status "$cur" "$prev"
     return
   fi
-  local opts="--select --follow --next --max-pages --max-urls --save-all --extract --each --records --csv --save --input --links --output-dir --manifest --force --refresh
+  local opts="--select --follow --next --max-pages --max-urls --save-all --extract --each --records --csv --save --input --links --output-dir --manifest --force --no-clobber --refresh
     --content-disposition --verbose --quiet --progress --json --trace --waterfall --concurrency
     --warc-file --no-warc-compression --warc-max-size --warc-cdx --warc-dedup --no-warc-dedup
     --retries --retry-max-wait --connect-timeout --stall-timeout --timeout --max-size --max-list-size --per-host

@@ -66,7 +66,10 @@ static const char usage_text[] =
     "                            DIR/" LF_MANIFEST_NAME ", with --shard K/N\n"
     "                            DIR/" LF_MANIFEST_STEM ".K-of-N.jsonl)\n"
     "      --force               fetch pages again that a previous run saved\n"
-    "                            (default: skip them)\n"
+    "                            (default: skip them), and replace files in the\n"
+    "                            way that no manifest records\n"
+    "      --no-clobber          skip a page whose name is taken by a file that no\n"
+    "                            manifest records (default: save it as NAME~2)\n"
     "      --refresh             fetch saved pages again only if they changed\n"
     "                            (If-None-Match, If-Modified-Since)\n"
     "      --content-disposition name a file as the server's Content-Disposition says\n"
@@ -161,6 +164,7 @@ enum {
   OPT_USER_AGENT,
   OPT_MANIFEST,
   OPT_FORCE,
+  OPT_NO_CLOBBER,
   OPT_PROGRESS,
   OPT_JSON,
   OPT_TRACE,
@@ -223,6 +227,7 @@ static const struct option long_options[] = {
     {"output-dir", required_argument, NULL, 'o'},
     {"manifest", required_argument, NULL, OPT_MANIFEST},
     {"force", no_argument, NULL, OPT_FORCE},
+    {"no-clobber", no_argument, NULL, OPT_NO_CLOBBER},
     {"quiet", no_argument, NULL, 'q'},
     {"progress", no_argument, NULL, OPT_PROGRESS},
     {"json", no_argument, NULL, OPT_JSON},
@@ -665,6 +670,9 @@ static int parse_job_option(int c, const char *arg, lf_cli_t *cfg) {
   case OPT_FORCE:
     cfg->force = 1;
     return 1;
+  case OPT_NO_CLOBBER:
+    cfg->no_clobber = 1;
+    return 1;
   case OPT_REFRESH:
     cfg->refresh = 1;
     return 1;
@@ -854,6 +862,8 @@ static int check_combination(lf_cli_t *cfg) {
     return usage_error("--wait paces each host from one loop: not with -p or --compare%s", "");
   if (cfg->random_wait && !(cfg->wait > 0))
     return usage_error("--random-wait varies --wait: give --wait S too%s", "");
+  if (cfg->force && cfg->no_clobber) /* replace, or never replace: one of them */
+    return usage_error("--force and --no-clobber do not go together%s", "");
   if (cfg->refresh && cfg->mode == LF_MODE_COMPARE) /* its runs always fetch everything */
     return usage_error("--refresh and --compare do not go together%s", "");
   if (cfg->procs == 0 && cfg->mode == LF_MODE_COMPARE) cfg->procs = (unsigned)online_cpus();

@@ -199,6 +199,8 @@ static lf__st_t state_of(const lf__record_t *r, int dirfd) {
   /* Done only if its file is a regular file inside the folder: a record's "file" may be
    * planted ("/etc/passwd", "../x"), and no symlink is followed on the way (layout.c). */
   uint64_t size;
+  if (s <= LF_ST_UNCHANGED && r->error && *r->error)
+    return LF_ST_FAILED; /* skipped, but not saved: --no-clobber met a file not ours */
   if (s <= LF_ST_UNCHANGED && (!r->file || !lf__layout_path_ok(r->file) ||
                                (dirfd >= 0 && !lf__layout_size(dirfd, r->file, &size))))
     s = LF_ST_GONE;
@@ -301,10 +303,9 @@ static int note_undone(lf__status_t *st, size_t idx, const lf__record_t *r) {
     if (!st->undone[*at].url) return fail("out of memory", "", "");
   }
   lf__st_undone_t *u = &st->undone[*at];
-  if (r->status_text && strcmp(r->status_text, "failed") == 0) {
+  if (r->error && *r->error) { /* a failure, or a skip that saved nothing (--no-clobber) */
     free(u->why);
-    if (!(u->why = strdup(r->error && *r->error ? r->error : "failed")))
-      return fail("out of memory", "", "");
+    if (!(u->why = strdup(r->error))) return fail("out of memory", "", "");
   }
   return 0;
 }

@@ -1,11 +1,22 @@
 /* Naming and skipping pages (job_naming.h). */
 #define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "frontier.h"
 #include "job_naming.h"
 #include "job_record.h"
+#include "hmap.h"
+#include "safe_text.h"
 #include "shard.h"
+
+/* Whether anything (a file, a folder, a symlink: never followed) is at path in the folder. */
+static int on_disk(job_t *job, const char *path) {
+  struct stat st;
+  return fstatat(job->dirfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
 
 /* Whether a previous run saved this URL's page under this name (a --layout path) and the file
  * is still what it recorded: a manifest in the folder says so (manifest.h), and the file has
@@ -47,12 +58,14 @@ static int is_html(const char *content_type) {
   return content_type && strstr(content_type, "html") != NULL;
 }
 
-/* --content-disposition: the server's name, if no other page of the job has it. It is claimed
- * in the name set in its reserved form (with ".html"), like a URL's name, so that it can
- * collide neither with a name given out already nor with one given out later. */
+/* --content-disposition: the server's name, if no other page of the job has it and nothing is
+ * at that name in the folder (another shard's page, a file not ours: the URL's name stays
+ * then). It is claimed in the name set in its reserved form (with ".html"), like a URL's name,
+ * so that it can collide neither with a name given out already nor with one given out later. */
 static int claim_disposition(job_t *job, const char *header, char *out) {
   char name[LF_NAME_MAX + 1], want[LF_NAME_MAX + 1], got[LF_NAME_MAX + 1];
   if (lf__name_from_disposition(header, name, sizeof(name)) < 0) return -1;
+  if (on_disk(job, name)) return -1;
   size_t len = strlen(name); /* at most 240: the sanitizer leaves room for ".html" */
   int has_html = len > 5 && strcmp(name + len - 5, ".html") == 0;
   memcpy(want, name, len + 1);
@@ -74,6 +87,73 @@ void lf__job_on_name(lf_fetcher_t *f, const lf_result_t *r, char *name) {
   }
   if (lf__name_for_reply(r->url, name, is_html(r->content_type), out, sizeof(out)) == 0)
     memcpy(name, out, strlen(out) + 1);
+}
+
+/* Whether what is at path is not ours: there, and no manifest records a page under it. */
+static int not_ours(job_t *job, const char *path) {
+  return on_disk(job, path) && !lf__manifest_holds(&job->manifest, path);
+}
+
+/* The name a page takes if its reply is not HTML (names.h), or NULL if it is the same. */
+static const char *other_form(const char *url, const char *path, char *buf) {
+  return lf__name_for_reply(url, path, 0, buf, LF_PATH_MAX + 1) == 0 && strcmp(buf, path) != 0
+             ? buf
+             : NULL;
+}
+
+/* The first free variant of the name (name~2, name~3 ...): in neither form on disk, nor given
+ * out in this job. Into name (a name) and path (its --layout path). */
+static int next_free(job_t *job, const char *url, char *name, char *path) {
+  char cand[LF_NAME_MAX + 1], form[LF_PATH_MAX + 1];
+  for (unsigned long n = 2;; n++) {
+    lf__name_variant(name, strlen(name), n, cand);
+    int rc = lf__layout_path(job->cfg->layout, job->url, cand, path);
+    if (rc < 0) return rc;
+    const char *other = other_form(url, path, form);
+    if (on_disk(job, path) || (other && on_disk(job, other))) continue;
+    if ((rc = lf__names_add_key(job->names, lf__hash64(cand, strlen(cand)))) < 0) return rc;
+    if (rc == 1) break; /* not given out before: now it is */
+  }
+  memcpy(name, cand, strlen(cand) + 1);
+  return 0;
+}
+
+/* A file that no manifest records is never replaced (issue 25): the page is saved under the
+ * next free name, with a line saying so, or with --no-clobber it is skipped; --force replaces
+ * it. Both the name and the name the page takes if its reply is not HTML are looked at, since
+ * the reply is not known yet. 0: go on (name, path maybe changed); 1: skipped; <0: error. */
+static int avoid_foreign(job_t *job, const char *url, char *name, char *path) {
+  char form[LF_PATH_MAX + 1], was[LF_PATH_MAX + 1];
+  const char *other = other_form(url, path, form);
+  int as_other = !not_ours(job, path) && other && not_ours(job, other);
+  if (job->cfg->force || (!as_other && !not_ours(job, path))) return 0;
+  memcpy(was, as_other ? other : path, strlen(as_other ? other : path) + 1);
+  char *shown_url = lf__display(url, 1), *shown_was = lf__display(was, 0);
+  if (job->cfg->no_clobber) {
+    char why[LF_PATH_MAX * 4 + 64];
+    snprintf(why, sizeof(why), "%s exists and is not ours: not replaced (--no-clobber)",
+             shown_was ? shown_was : was);
+    lf__job_record_failure(job, url, NULL, why, LF_REC_SKIPPED, 0);
+    free(shown_url);
+    free(shown_was);
+    return 1;
+  }
+  int rc = next_free(job, url, name, path);
+  if (rc == 0) {
+    job->report.renamed++;
+    const char *now = as_other && other_form(url, path, form) ? form : path;
+    char *shown_now = lf__display(now, 0);
+    if (!job->cfg->quiet) {
+      if (job->progress_on) lf__progress_clear(stderr); /* redrawn below at the next tick */
+      fprintf(stderr, "loopfetch: %s exists and is not ours: %s is saved as %s\n",
+              shown_was ? shown_was : "?", shown_url ? shown_url : "?",
+              shown_now ? shown_now : "?");
+    }
+    free(shown_now);
+  }
+  free(shown_url);
+  free(shown_was);
+  return rc;
 }
 
 /* A URL that an earlier run saved keeps that name (the manifests say which, manifest.h): its
@@ -98,7 +178,7 @@ int lf__job_next_page(job_t *job, const char **url, char *name) {
   const char *u;
   while (lf__frontier_next(job, &u)) {
     char derived[LF_NAME_MAX + 1];
-    int rc = kept_name(job, u, derived);
+    int kept = kept_name(job, u, derived), rc = kept;
     if (rc == 0) rc = lf__name_from_curlu(job->url, derived, sizeof(derived));
     if (rc == 0) rc = lf__names_unique(job->names, derived, derived, sizeof(derived));
     if (rc >= 0) rc = lf__layout_path(cfg->layout, job->url, derived, name);
@@ -107,6 +187,11 @@ int lf__job_next_page(job_t *job, const char **url, char *name) {
       continue;
     }
     if (cfg->shard_n && lf__shard_of(u, cfg->shard_n) != cfg->shard_k - 1) continue;
+    /* A kept name is ours; a new one may find a file of someone else's in its place. */
+    if (!kept && (rc = avoid_foreign(job, u, derived, name)) != 0) {
+      if (rc < 0) lf__job_record_failure(job, u, NULL, lf_strerror(rc), LF_REC_FAILED, 0);
+      continue;
+    }
     uint64_t bytes;
     char found[LF_PATH_MAX + 1];
     if (already_saved(job, u, name, &bytes, found)) {

@@ -68,6 +68,7 @@ typedef struct {
   unsigned shard_k, shard_n; /* --shard K/N; n == 0: all */
   int layout;                /* --layout: lf__layout_t (layout.h) */
   int links_only, quiet, force, json, progress;
+  int no_clobber; /* a file in the way that no manifest records: skip the page, not rename */
   int verbose, refresh, content_disposition;
   double wait;     /* --wait S: seconds between starts to one host (lf_fetcher_set_pace) */
   int random_wait; /* --random-wait */

@@ -213,8 +213,7 @@ static int add_line(lf__manifest_t *m, char *line, uint64_t off) {
   if (has_userinfo(r.url) && (!r.url_id || !lf__url_id_parse(r.url_id, &id))) return 0;
   uint32_t url_key = (uint32_t)id;
   int rc = seed_name(m, r.file);
-  if (rc == 0 && off < (UINT64_C(1) << 48))
-    rc = keep(m, id, (uint64_t)(m->nfds - 1) << 48 | off);
+  if (rc == 0 && off < (UINT64_C(1) << 48)) rc = keep(m, id, (uint64_t)(m->nfds - 1) << 48 | off);
   if (rc < 0) return rc;
   name_key += !name_key; /* 0 marks a free slot */
   lf__saved_t *s = slot_of(m, name_key);
@@ -360,6 +359,12 @@ static char *read_line_at(const lf__manifest_t *m, uint64_t loc) {
   }
   *nl = '\0';
   return buf;
+}
+
+int lf__manifest_holds(const lf__manifest_t *m, const char *name) {
+  if (m->count == 0) return 0;
+  uint64_t name_key = lf__text_key(name);
+  return slot_of(m, name_key + !name_key)->name_key != 0;
 }
 
 int lf__manifest_kept_name(const lf__manifest_t *m, const char *url, char *out) {

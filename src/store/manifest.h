@@ -70,6 +70,9 @@ int lf__manifest_load(lf__manifest_t *m, int dirfd);
  * (the size's low 32 bits). */
 int lf__manifest_lookup(const lf__manifest_t *m, const char *url, const char *name,
                         uint64_t *bytes);
+/* Whether a manifest records a page (of any URL) saved under name (a --layout path): a file
+ * there is ours, which a run may replace; any other file is not. */
+int lf__manifest_holds(const lf__manifest_t *m, const char *name);
 /* The name (as recorded: a --layout path) under which url's page was last saved, skipped or
  * found unchanged, if url still holds it: no later record gave that name to another URL. 1 with
  * out (LF_PATH_MAX + 1 bytes: layout.h), else 0. A URL keeps its name run after run, whatever

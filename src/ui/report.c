@@ -165,13 +165,13 @@ void lf__report_summary(const lf__report_t *r) {
   if (r->quiet) return;
   double secs = lf__report_elapsed(r);
   double rate = secs > 0 ? (double)r->saved / secs : 0.0;
-  char extra[128] = "";
+  char extra[256] = "";
   size_t n = 0;
   const size_t counts[] = {r->unchanged, r->skipped, r->interrupted, r->robots, r->navigated,
-                           r->capped};
+                           r->capped, r->renamed};
   const char *const names[] = {"unchanged", "skipped", "interrupted", "disallowed by robots.txt",
-                               "navigated", "capped"};
-  for (int i = 0; i < 6; i++)
+                               "navigated", "capped", "renamed (a file not ours)"};
+  for (int i = 0; i < 7; i++)
     if (counts[i] && n < sizeof(extra))
       n += (size_t)snprintf(extra + n, sizeof(extra) - n, ", %zu %s", counts[i], names[i]);
   if (r->records_on && n < sizeof(extra))
@@ -227,9 +227,9 @@ void lf__report_json(const lf__report_t *r, const char *mode, unsigned procs, un
          l ? lf__stats_mean(l) : 0.0, l ? lf__stats_percentile(l, 50) : 0.0,
          l ? lf__stats_percentile(l, 90) : 0.0, l ? lf__stats_percentile(l, 99) : 0.0,
          l ? lf__stats_max(l) : 0.0);
-  printf(",\"unchanged\":%zu,\"robots\":%zu,\"navigated\":%zu,\"capped\":%zu,\"exit_code\":%d,"
-         "\"error\":",
-         r->unchanged, r->robots, r->navigated, r->capped, exit_code);
+  printf(",\"unchanged\":%zu,\"robots\":%zu,\"navigated\":%zu,\"capped\":%zu,\"renamed\":%zu,"
+         "\"exit_code\":%d,\"error\":",
+         r->unchanged, r->robots, r->navigated, r->capped, r->renamed, exit_code);
   lf__json_put_str(error);
   if (r->records_on) printf(",\"records\":%zu", r->records);
   printf("}\n");

@@ -12,6 +12,7 @@ typedef struct {
   size_t saved, failed, skipped, interrupted, unchanged;
   size_t robots; /* not fetched: disallowed by robots.txt */
   size_t navigated, capped; /* a crawl's navigation pages; URLs beyond --max-urls/--max-pages */
+  size_t renamed; /* pages given another name: a file not ours held theirs */
   uint64_t bytes;
   int records_on; /* -e: the summary counts records too */
   size_t records; /* -e: records written */

@@ -639,6 +639,87 @@ def names_kept_across_runs(t):
     t.check(t.files(out) == ["same.txt"], "--content-disposition rerun: %s" % t.files(out))
 
 
+@case
+def files_not_ours(t):
+    """Issue 25, item 2: a file in the folder that no manifest records is never replaced: the
+    page goes to the next free name (mine~2.html) with one line and a count in the summary,
+    exit 0; --no-clobber skips it instead (nothing fetched, status not complete); --force
+    replaces it. The name a non-HTML reply takes counts too (data beside data.html). In one
+    loop and with -p 2. Issue 28, item 5: shards with --content-disposition in one folder
+    never write over each other's page (nor over a file not ours)."""
+    import scale_common
+    s = t.site()
+    mine = s.route("/p/mine", "<html><body>page</body></html>")
+    data = s.route("/p/data", "page data", ctype="text/plain")
+    inp = t.input_file(mine + "\n" + data + "\n")
+
+    def plant(out):
+        os.makedirs(out)
+        for n in ("mine.html", "data"):
+            with open(os.path.join(out, n), "w") as f:
+                f.write("my own notes\n")
+
+    def untouched(out, label):
+        for n in ("mine.html", "data"):
+            with open(os.path.join(out, n)) as f:
+                t.check(f.read() == "my own notes\n", "%s: %s was replaced" % (label, n))
+
+    for label, args in (("loop", []), ("procs", ["-p", "2"])):
+        out = t.path(label)
+        plant(out)
+        p = t.run(*args, "--json", "-i", inp, "-o", out)
+        t.expect_exit(p, 0)
+        untouched(out, label)
+        t.check(t.files(out) == ["data", "data~2", "mine.html", "mine~2.html"], "%s: %s" % (label, t.files(out)))
+        with open(os.path.join(out, "mine~2.html")) as f:
+            t.check(f.read() == "<html><body>page</body></html>", "%s: the page" % label)
+        t.check("mine.html exists and is not ours: %s is saved as mine~2.html" % mine in p.err and
+                "data exists and is not ours: %s is saved as data~2" % data in p.err and
+                "2 renamed" in p.err, "%s: lines and count: %s" % (label, p.err))
+        t.check(json.loads(p.out)["renamed"] == 2, "%s: --json renamed: %s" % (label, p.out))
+        hits = len(s.hits())
+        p = t.run(*args, "-i", inp, "-o", out)  # a rerun: the pages keep their names, skipped
+        t.expect_exit(p, 0)
+        t.check(len(s.hits()) == hits and "renamed" not in p.err, "%s: rerun: %s" % (label, p.err))
+        untouched(out, label)
+
+    out = t.path("noclobber")
+    plant(out)
+    hits = len(s.hits())
+    p = t.run("--no-clobber", "-i", inp, "-o", out)
+    t.expect_exit(p, 0)
+    untouched(out, "--no-clobber")
+    t.check(len(s.hits()) == hits and "2 skipped" in p.err, "--no-clobber fetched: %s" % p.err)
+    p = t.run("status", "--urls", "-i", inp, out)
+    t.expect_exit(p, 1)
+    t.check("# failed: mine.html exists and is not ours: not replaced (--no-clobber)" in p.out,
+            "status after --no-clobber: %r" % p.out)
+
+    out = t.path("force")
+    plant(out)
+    t.expect_exit(t.run("--force", "-i", inp, "-o", out), 0)
+    with open(os.path.join(out, "mine.html")) as f:
+        t.check(f.read() == "<html><body>page</body></html>", "--force did not replace mine.html")
+    t.expect_exit(t.run("--force", "--no-clobber", "-i", inp, "-o", t.path("both")), 2)
+
+    # Two shards, one folder, two pages the server names alike: neither replaces the other.
+    urls = [s.route("/dl/s%d" % i, "body %d" % i, ctype="text/plain",
+                    Content_Disposition='attachment; filename="same.txt"') for i in range(12)]
+    a = urls[0]
+    b = next(u for u in urls if scale_common.shard_of(u, 2) != scale_common.shard_of(a, 2))
+    inp = t.input_file(a + "\n" + b + "\n", name="cd.txt")
+    out = t.path("shards")
+    for k in (1, 2):
+        t.expect_exit(t.run("--content-disposition", "--shard", "%d/2" % k, "-i", inp, "-o", out), 0)
+    got = {}
+    for n in t.files(out):
+        with open(os.path.join(out, n)) as f:
+            got[f.read()] = n
+    t.check(sorted(got) == sorted(["body 0", "body %s" % b.rsplit("s", 1)[1]]) and "same.txt" in got.values(),
+            "shards: %s" % got)
+    t.expect_exit(t.run("status", "-i", inp, out), 0)
+
+
 # ---- (c) -v ----
 
 @case
