@@ -14,12 +14,14 @@
 #include "errmsg.h"
 #include "hmap.h"
 #include "recout.h"
+#include "safe_text.h"
 
 struct lf__xpages_s {
   lf_extract_t *fields;
   const char **names; /* the fields' names, for the writer */
   lf__recout_t out;
   lf__hmap_t parent_of; /* hash of a URL -> index in parents, + 1 */
+  lf__hmap_t done;      /* lf__url_key of the pages the records file had at the start */
   const char **parents;
   size_t nparents;
   size_t records;
@@ -68,6 +70,18 @@ int lf__xpages_open(lf__xpages_t **out, const lf_cli_t *cfg) {
               size_t) = cfg->mode == LF_MODE_WORKER ? lf__recout_open_append : lf__recout_open;
   if (open(&x->out, cfg->records, cfg->csv, x->names, cfg->field_count, err, sizeof(err)) < 0) {
     lf__error("%s", err);
+    lf__xpages_close(x);
+    return -1;
+  }
+  /* A rerun: the pages whose records are there already, read once the open has cut a torn
+   * last record off (that page has no manifest line either, and is fetched again). The
+   * parent of -p decides, as it names the pages: a worker reads nothing. */
+  const char *past = cfg->records && strcmp(cfg->records, "-") ? cfg->records : cfg->csv;
+  int rc = cfg->force || cfg->mode == LF_MODE_WORKER
+               ? 0
+               : lf__recout_load_urls(past, past == cfg->csv, &x->done);
+  if (rc < 0) {
+    lf__error("cannot read %s: %s", past, strerror(-rc));
     lf__xpages_close(x);
     return -1;
   }
@@ -173,6 +187,10 @@ const char *lf__xpages_parent(const lf__xpages_t *x, const char *url) {
   return v && *v ? x->parents[*v - 1] : NULL;
 }
 
+int lf__xpages_done(const lf__xpages_t *x, const char *url) {
+  return x && x->done.count && lf__hmap_get(&x->done, lf__url_key(url)) != NULL;
+}
+
 size_t lf__xpages_records(const lf__xpages_t *x) {
   return x ? x->records : 0;
 }
@@ -183,6 +201,7 @@ void lf__xpages_close(lf__xpages_t *x) {
   lf_extract_free(x->fields);
   free(x->names);
   lf__hmap_free(&x->parent_of);
+  lf__hmap_free(&x->done);
   free(x->parents);
   free(x);
 }

@@ -43,6 +43,11 @@ int lf__xpages_note_parent(lf__xpages_t *x, const char *parent, char *const *url
 /* The parent noted for url, or NULL. */
 const char *lf__xpages_parent(const lf__xpages_t *x, const char *url);
 
+/* Whether the records file (--records, else --csv) held records of url when the job started:
+ * a rerun skips such a page, whose records are there already (not with --force). Pages kept
+ * on disk are skipped by the manifest as always; this is for pages parsed in memory. */
+int lf__xpages_done(const lf__xpages_t *x, const char *url);
+
 /* Records written so far, and pages that gave them. */
 size_t lf__xpages_records(const lf__xpages_t *x);
 

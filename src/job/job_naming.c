@@ -198,6 +198,10 @@ int lf__job_next_page(job_t *job, const char **url, char *name) {
       lf__job_record_skipped(job, u, found, bytes); /* with the size: the next run checks it */
       continue;
     }
+    if (lf__xpages_done(job->xpages, u)) { /* -e: its records are in the file already */
+      lf__job_record_skipped(job, u, NULL, 0);
+      continue;
+    }
     *url = u;
     return 1;
   }

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hmap.h"
 #include "safe_text.h"
 
 /* ---- building one page's text in o->buf ---- */
@@ -379,6 +380,145 @@ int lf__recout_open_append(lf__recout_t *o, const char *json_path, const char *c
     return -1;
   }
   return 0;
+}
+
+/* ---- reading back the pages a records file has ---- */
+
+typedef struct {
+  lf__hmap_t *set;
+  int quoted, in_first, header_done, failed;
+  char *cell;
+  size_t len, cap;
+  /* JSON Lines: where we are in {"url":"...": 0 outside, the prefix matched so far, then in */
+  size_t prefix;
+  int escaped;
+  unsigned u_left; /* hex digits of a \uXXXX still to read */
+  unsigned u_val;
+} scan_t;
+
+#define URL_MAX (1 << 20) /* a longer cell is no URL of ours: dropped */
+
+static void cell_put(scan_t *s, char c) {
+  if (s->len + 2 > s->cap) {
+    size_t cap = s->cap ? s->cap * 2 : 256;
+    if (cap > URL_MAX) {
+      s->len = 0; /* cut: the cell starts again, as an unusable one */
+      return;
+    }
+    char *p = realloc(s->cell, cap);
+    if (!p) {
+      s->failed = 1;
+      return;
+    }
+    s->cell = p;
+    s->cap = cap;
+  }
+  s->cell[s->len++] = c;
+}
+
+static void cell_done(scan_t *s) {
+  if (s->len && !s->failed) {
+    int added;
+    s->cell[s->len] = '\0';
+    if (!lf__hmap_put(s->set, lf__url_key(s->cell), 1, &added)) s->failed = 1;
+  }
+  s->len = 0;
+}
+
+/* CSV: the first cell of each row, unquoted ("" inside quotes is one quote); the header row
+ * is skipped. s->escaped: the last byte closed a quoted stretch (or began a "" pair). */
+static void scan_csv(scan_t *s, char c) {
+  int after_quote = s->escaped;
+  s->escaped = 0;
+  if (s->quoted) {
+    if (c == '"') {
+      s->quoted = 0;
+      s->escaped = 1;
+    } else if (s->in_first) {
+      cell_put(s, c);
+    }
+    return;
+  }
+  if (c == '"') {
+    if (after_quote && s->in_first) cell_put(s, '"');
+    s->quoted = 1;
+    return;
+  }
+  if (c == ',' || c == '\n') {
+    if (s->in_first && s->header_done) cell_done(s);
+    s->len = 0;
+    s->in_first = c == '\n';
+    s->header_done = s->header_done || c == '\n';
+    return;
+  }
+  if (s->in_first && c != '\r') cell_put(s, c);
+}
+
+static int hexval(char c) {
+  return c >= '0' && c <= '9'                 ? c - '0'
+         : (c | 32) >= 'a' && (c | 32) <= 'f' ? (c | 32) - 'a' + 10
+                                              : -1;
+}
+
+/* JSON Lines as this writer writes them: each line starts with {"url":"...". */
+static void scan_json(scan_t *s, char c) {
+  static const char prefix[] = "{\"url\":\"";
+  if (c == '\n') {
+    s->prefix = 0;
+    s->len = 0;
+    return;
+  }
+  if (s->prefix < sizeof(prefix) - 1) { /* matching the prefix, or a line without it */
+    s->prefix = c == prefix[s->prefix] ? s->prefix + 1 : sizeof(prefix) + 1;
+    return;
+  }
+  if (s->prefix != sizeof(prefix) - 1) return; /* past the url, or no url on this line */
+  if (s->u_left) {
+    int v = hexval(c);
+    s->u_val = s->u_val * 16 + (unsigned)(v < 0 ? 0 : v);
+    if (--s->u_left == 0) cell_put(s, (char)s->u_val); /* the writer escapes only bytes */
+  } else if (s->escaped) {
+    static const char from[] = "bfnrt", to[] = "\b\f\n\r\t";
+    const char *k = strchr(from, c);
+    if (c == 'u') {
+      s->u_left = 4;
+      s->u_val = 0;
+    } else {
+      cell_put(s, k && c ? to[k - from] : c);
+    }
+    s->escaped = 0;
+  } else if (c == '\\') {
+    s->escaped = 1;
+  } else if (c == '"') {
+    cell_done(s);
+    s->prefix = sizeof(prefix); /* the rest of the line is not the url */
+  } else {
+    cell_put(s, c);
+  }
+}
+
+int lf__recout_load_urls(const char *path, int csv, lf__hmap_t *set) {
+  if (!path || strcmp(path, "-") == 0) return 0;
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return errno == ENOENT ? 0 : -errno;
+  struct stat st;
+  if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) { /* a FIFO or a device has no past */
+    close(fd);
+    return 0;
+  }
+  scan_t s = {.set = set, .in_first = 1};
+  char buf[65536];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof(buf))) != 0 && !s.failed) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    for (ssize_t i = 0; i < n; i++)
+      (csv ? scan_csv : scan_json)(&s, buf[i]);
+  }
+  int err = n < 0 ? -errno : s.failed ? -ENOMEM : 0;
+  close(fd);
+  free(s.cell);
+  return err;
 }
 
 void lf__recout_close(lf__recout_t *o) {

@@ -10,6 +10,7 @@
 #define LF_RECOUT_H
 
 #include <stddef.h>
+#include "hmap.h"
 #include "loopfetch.h"
 
 typedef struct {
@@ -45,6 +46,11 @@ const char *lf__recout_format(lf__recout_t *o, int csv, const char *url, const c
  * written but its own pages' records, one write(2) each on O_APPEND. Stdout is refused. */
 int lf__recout_open_append(lf__recout_t *o, const char *json_path, const char *csv_path,
                            const char *const *names, size_t n, char *err, size_t errlen);
+
+/* The pages a records file already has records of, for a rerun: every record's url (the first
+ * key of a JSON line, the first cell of a CSV row after the header) as lf__url_key() into set
+ * (value 1). A missing file has none. 0, or -errno / -ENOMEM. */
+int lf__recout_load_urls(const char *path, int csv, lf__hmap_t *set);
 
 void lf__recout_close(lf__recout_t *o);
 

@@ -362,5 +362,41 @@ def records_edges(ctx):
                   len([x for x in lines if "records" in x]) >= 1, f"{p.returncode}: {p.stderr}")
 
 
+@case
+def rerun_records(ctx):
+    """A rerun of the same command (pages not kept) skips the pages whose records the file
+    has, fetching nothing again and appending nothing twice; a record torn by a killed run is
+    cut off and its page fetched again, once; --force fetches and appends again; with only
+    --csv the CSV is what a rerun reads."""
+    with Site(8) as site:
+        urls = site.urls()
+        args = ["-e", "name=h1", "--records", "r.jsonl", "--csv", "r.csv"]
+        p = run(ctx, *args, *urls[:6])
+        check(p.returncode == 0 and "6 records" in p.stderr, p.stderr)
+        before = site.requests
+        p = run(ctx, *args, *urls[:6])
+        check(p.returncode == 0 and "6 skipped, 0 records" in p.stderr and site.requests == before,
+              f"rerun: exit {p.returncode}, {site.requests - before} requests: {p.stderr}")
+        with open(ctx.dir("r.jsonl"), "a") as f:  # a run killed while writing urls[6]'s record
+            f.write('{"url":"%s","parent":null,"de' % urls[6])
+        p = run(ctx, *args, *urls[:8])
+        recs = read_jsonl(ctx.dir("r.jsonl"))
+        rows = csv_rows(ctx.dir("r.csv"))[1:]
+        check(p.returncode == 0 and "6 skipped, 2 records" in p.stderr, p.stderr)
+        check(sorted(r["url"] for r in recs) == sorted(urls[:8]) and
+              sorted(r[0] for r in rows) == sorted(urls[:8]), f"records now: {[r['url'] for r in recs]}")
+        p = run(ctx, *args, "--force", urls[0])
+        check(p.returncode == 0 and len(read_jsonl(ctx.dir("r.jsonl"))) == 9, "--force")
+        for _ in range(2):
+            p = run(ctx, "-e", "name=h1", "--csv", "only.csv", *urls[:3])
+        check("3 skipped, 0 records" in p.stderr and len(csv_rows(ctx.dir("only.csv"))) == 4,
+              f"--csv rerun: {p.stderr}")
+        for _ in range(2):  # with workers: the parent skips, the workers append
+            p = run(ctx, "-p", "2", "-e", "name=h1", "--records", "p.jsonl", *urls)
+        check(p.returncode == 0 and "8 skipped, 0 records" in p.stderr and
+              sorted(r["url"] for r in read_jsonl(ctx.dir("p.jsonl"))) == sorted(urls),
+              f"-p rerun: {p.stderr}")
+
+
 if __name__ == "__main__":
     sys.exit(run_main(CASES, "lf-e2e-extract-"))

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "recout.h"
+#include "safe_text.h"
 #include "test.h"
 
 static const char *const names[] = {"name", "pop", "links"};
@@ -134,8 +135,54 @@ static void test_files(void) {
   rmdir(dir);
 }
 
+/* A rerun's skip set: the url of every record, JSON Lines or CSV, as lf__url_key(). */
+static void test_load_urls(void) {
+  char d[] = "/tmp/test-recout-load-XXXXXX";
+  if (!mkdtemp(d)) return;
+  char j[128], c[128];
+  snprintf(j, sizeof(j), "%s/r.jsonl", d);
+  snprintf(c, sizeof(c), "%s/r.csv", d);
+  FILE *f = fopen(j, "wb");
+  fputs("{\"url\":\"http://a/1\",\"parent\":null,\"depth\":0,\"x\":\"http://no/\"}\n"
+        "{\"url\":\"http://a/q\\\"\\\\\\u0001\",\"parent\":\"http://p/\",\"depth\":1}\n"
+        "{\"url\":\"https://***@h/s\",\"parent\":null,\"depth\":0}\n"
+        "{\"other\":\"http://no/2\"}\n",
+        f);
+  fclose(f);
+  lf__hmap_t set = {0};
+  CHECK_EQ_INT(lf__recout_load_urls(j, 0, &set), 0);
+  CHECK_EQ_INT(set.count, 3);
+  CHECK(lf__hmap_get(&set, lf__url_key("http://a/1")) != NULL);
+  CHECK(lf__hmap_get(&set, lf__url_key("http://a/q\"\\\x01")) != NULL);
+  CHECK(lf__hmap_get(&set, lf__url_key("https://user:pw@h/s")) != NULL); /* as redacted */
+  CHECK(lf__hmap_get(&set, lf__url_key("http://no/")) == NULL);
+  CHECK(lf__hmap_get(&set, lf__url_key("http://p/")) == NULL);
+  lf__hmap_free(&set);
+  f = fopen(c, "wb");
+  fputs("url,parent,depth,t\r\n"
+        "http://c/1,,0,\"two\r\nlines, \"\"quoted\"\"\"\r\n"
+        "\"http://c/2,x\",http://p/,1,\"\"\r\n"
+        "\"http://c/\"\"3\"\"\",,0,plain\r\n",
+        f);
+  fclose(f);
+  CHECK_EQ_INT(lf__recout_load_urls(c, 1, &set), 0);
+  CHECK_EQ_INT(set.count, 3);
+  CHECK(lf__hmap_get(&set, lf__url_key("http://c/1")) != NULL);
+  CHECK(lf__hmap_get(&set, lf__url_key("http://c/2,x")) != NULL);
+  CHECK(lf__hmap_get(&set, lf__url_key("http://c/\"3\"")) != NULL);
+  CHECK(lf__hmap_get(&set, lf__url_key("url")) == NULL);
+  lf__hmap_free(&set);
+  CHECK_EQ_INT(lf__recout_load_urls("/nonexistent/r.jsonl", 0, &set), 0);
+  CHECK_EQ_INT(lf__recout_load_urls("-", 0, &set), 0);
+  CHECK_EQ_INT(set.count, 0);
+  unlink(j);
+  unlink(c);
+  rmdir(d);
+}
+
 int main(void) {
   test_format();
   test_files();
+  test_load_urls();
   return lf_test_report();
 }
