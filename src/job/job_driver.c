@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <sys/stat.h>
 #include <unistd.h>
 #include "errmsg.h"
@@ -25,6 +28,19 @@
 #include "safe_text.h"
 
 /* ---- setup ---- */
+
+/* A worker dies with its parent: a parent killed with SIGKILL cannot stop it, and a worker that
+ * went on would write pages and records behind the back of the rerun that follows (issue 21,
+ * item 6: one record per page whatever moment the job was killed at). Linux only; elsewhere
+ * the worker stops when its pipes break. */
+static int die_with_parent(void) {
+#ifdef __linux__
+  pid_t parent = getppid();
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) return -1;
+  if (parent == 1 || getppid() != parent) return -1; /* it died before the line above */
+#endif
+  return 0;
+}
 
 /* Below this open-file limit, transfers would fail one by one with a misleading "Couldn't
  * connect" (socket() gets EMFILE): the job is refused at start instead. */
@@ -341,6 +357,7 @@ int lf__job_run(const lf_cli_t *cfg) {
     rc = lf__report_keep_trace(&job->report);
   if (cfg->mode == LF_MODE_WORKER && cfg->epoch_ns)
     job->report.start_ns = cfg->epoch_ns; /* one clock with the parent, for the trace */
+  if (cfg->mode == LF_MODE_WORKER && die_with_parent() < 0) rc = -1;
   if (rc < 0 || open_input(job) < 0) {
     lf__report_free(&job->report);
     free(job);

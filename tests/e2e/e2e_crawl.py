@@ -266,6 +266,66 @@ def records_with_procs(t):
     t.one_line_error(p, "-p", "--records")
 
 
+def slow_details(s, details, rng):
+    """Detail pages answer after 0-60 ms, so that a kill lands while pages are in flight."""
+    import time
+    for d in details:
+        status, headers, body = s.routes[d]
+
+        def reply(handler, r=(status, headers, body)):
+            time.sleep(rng.uniform(0, 0.06))
+            return r
+        s.routes[d] = reply
+
+
+def records_after_kills(t, extra):
+    """SIGKILL at random moments, then the same command until it completes: the records file
+    ends with exactly one record per detail page (none lost, none twice), with and without -p."""
+    import json
+    import random
+    import signal
+    import subprocess
+    import time
+    rng = random.Random(21)
+    s, start, items, details = shop(t, pages=2, items=15, loop=False)
+    slow_details(s, details, rng)
+    recs = t.path("recs.jsonl")
+    args = [t.lf, *extra, "--next", "a.next", "-f", "a.item", "-f", "a.detail", "-e", "text=p",
+            "--records", recs, start]
+    kills = 0
+    for _ in range(6):
+        p = subprocess.Popen(args, cwd=t.tmp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             env=e2e.clean_env())
+        time.sleep(rng.uniform(0.02, 0.5))
+        if p.poll() is None:
+            p.send_signal(signal.SIGKILL)
+            kills += 1
+        p.wait()
+    for _ in range(3):
+        p = t.run(*args[1:])
+        if p.returncode == 0:
+            break
+    t.expect_exit(p, 0)
+    with open(recs, encoding="utf-8") as f:
+        urls = [json.loads(line)["url"] for line in f]
+    want = sorted(s.base + d for d in details)
+    t.check(sorted(set(urls)) == want, "pages missing from the records: %s" %
+            sorted(set(want) - set(urls)))
+    twice = sorted(u for u in set(urls) if urls.count(u) > 1)
+    t.check(not twice, "records written twice after %d kills: %s" % (kills, twice))
+    t.check(kills >= 1, "no run was killed: the case tested nothing")
+
+
+@case
+def records_after_kills_one_loop(t):
+    records_after_kills(t, ["-c", "8"])
+
+
+@case
+def records_after_kills_procs(t):
+    records_after_kills(t, ["-p", "2"])
+
+
 @case
 def robots_on_navigation_levels(t):
     """robots.txt applies to the pages a crawl discovers at every level (not to the LIST_URL):
