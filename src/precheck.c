@@ -77,6 +77,23 @@ static int check_cacert(const char *path) {
   return LF_EXIT_LOCAL;
 }
 
+/* --warc-file NAME: NAME's folder must exist and take new files (the library creates the
+ * first file when the fetcher starts; its error would name no option). */
+static int check_warc_folder(const lf_warc_options_t *w) {
+  if (!w) return 0;
+  char dir[4200];
+  const char *slash = strrchr(w->name, '/');
+  if (slash)
+    snprintf(dir, sizeof(dir), "%.*s", (int)(slash - w->name) + 1, w->name);
+  else
+    snprintf(dir, sizeof(dir), ".");
+  struct stat st;
+  int rc = stat(dir, &st) < 0 ? -errno : !S_ISDIR(st.st_mode) ? -ENOTDIR : probe_writable(dir);
+  if (rc == 0) return 0;
+  lf__error("cannot write --warc-file %s into the folder %s: %s", w->name, dir, strerror(-rc));
+  return LF_EXIT_LOCAL;
+}
+
 int lf__precheck(const lf_cli_t *cfg) {
   if (cfg->mode == LF_MODE_WORKER) return 0; /* its parent checked */
   int rc = check_cacert(cfg->fetch.cacert);
@@ -85,5 +102,6 @@ int lf__precheck(const lf_cli_t *cfg) {
   if (rc || cfg->links_only) return rc; /* --links writes nothing */
   /* The manifest is opened and locked (manifest.c) before the first request too, without
    * ever blocking on a FIFO or following a symlink: no second look at it here. */
-  return check_folder(cfg->out_dir);
+  rc = check_folder(cfg->out_dir);
+  return rc ? rc : check_warc_folder(cfg->fetch.warc);
 }

@@ -178,7 +178,7 @@ int lf__warc_body_init(lf__warc_body_t *b, int compress, int spool_dirfd, char *
   b->compress = compress;
   b->head = head;
   b->head_len = head_len;
-  b->crc = (uint32_t)crc32(0L, Z_NULL, 0);
+  b->crc = 0; /* libdeflate_crc32 starts at 0 (56 MB: 8 ms, zlib 1.2.13 22 ms, same values) */
   b->block_sha = EVP_MD_CTX_new();
   b->payload_sha = EVP_MD_CTX_new();
   if (!b->block_sha || !b->payload_sha || !EVP_DigestInit_ex(b->block_sha, EVP_sha1(), NULL) ||
@@ -195,7 +195,7 @@ int lf__warc_body_add(lf__warc_body_t *b, const char *data, size_t len) {
   if (!EVP_DigestUpdate(b->block_sha, data, len) || !EVP_DigestUpdate(b->payload_sha, data, len))
     return b->err = LF_ENOMEM;
   b->body_len += len;
-  b->crc = (uint32_t)crc32(b->crc, (const Bytef *)data, (uInt)len);
+  b->crc = libdeflate_crc32(b->crc, data, len);
   int rc = keep(b, data, len);
   return rc < 0 ? (b->err = rc) : 0;
 }
@@ -269,7 +269,7 @@ int lf__warc_body_end(lf__warc_body_t *b) {
   b->ended = 1;
   int rc = digest_text(b->block_sha, b->block_digest);
   if (rc == 0) rc = digest_text(b->payload_sha, b->payload_digest);
-  b->crc = (uint32_t)crc32(b->crc, (const Bytef *)"\r\n\r\n", 4);
+  b->crc = libdeflate_crc32(b->crc, "\r\n\r\n", 4);
   if (rc == 0) rc = keep(b, "\r\n\r\n", 4); /* the record's end: in the compressed stream too */
   if (rc == 0 && !b->compress) { /* stored as it is: the kept bytes are the output */
     if (b->raw_fd >= 0) {

@@ -744,7 +744,16 @@ def warc_failures_and_rollover(ctx):
 
 @case
 def warc_usage(ctx):
-    """--warc-* options need --warc-file; a URL is not a WARC name."""
+    """--warc-* options need --warc-file; a URL is not a WARC name; a folder that cannot take
+    the file is one line and exit 5 before any request; --links writes no WARC file."""
+    p = ctx.run("-i", os.devnull, "-o", ctx.dir("o"), "--warc-file", ctx.dir("none/w"))
+    check(p.returncode == 5 and "--warc-file" in p.stderr and p.stderr.count("\n") == 1,
+          f"missing WARC folder: exit {p.returncode}, {p.stderr!r}")
+    lst = ctx.dir("urls")
+    with open(lst, "w") as f:
+        f.write("http://127.0.0.1:9/a\n")
+    p = ctx.run("--links", "-i", lst, "--warc-file", ctx.dir("links"))
+    check(p.returncode == 0 and not warc_files(ctx.tmp, "links"), "--links wrote a WARC file")
     for args in (["--warc-cdx"], ["--no-warc-compression"], ["--warc-max-size", "1M"],
                  ["--warc-file", "http://x/y"], ["--warc-file", "dir/"],
                  ["--warc-file", "w", "--warc-max-size", "lots"]):
