@@ -710,6 +710,31 @@ def warc_kill9_rerun(ctx):
 
 
 @case
+def warc_interrupted(ctx):
+    """Ctrl-C mid-run: the transfers stop, what was archived is whole (every member a record),
+    and every page the manifest calls saved is in the file."""
+    with Server() as srv:
+        out, w = ctx.dir("out"), ctx.dir("i")
+        proc = subprocess.Popen([ctx.exe, "-q", "-c", "4", "-i", "-", "-o", out, "--warc-file", w],
+                                stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+        proc.stdin.write(urls(srv, [f"/slow/{i}" for i in range(60)]).encode())
+        proc.stdin.close()
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                if len(m.manifest(out)) >= 8:
+                    break
+            except (FileNotFoundError, json.JSONDecodeError):  # not yet, or a line half there
+                pass
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        check(proc.wait(60) == 130, f"exit {proc.returncode}: {proc.stderr.read()[-300:]}")
+        recs = m.manifest(out)
+        check(any(r["status"] == "interrupted" for r in recs), "nothing was interrupted")
+        check_archive(ctx.tmp, "i", out)
+
+
+@case
 def warc_failures_and_rollover(ctx):
     """Every attempt that got a response is archived (a 503 then its retry; a body cut short,
     each attempt marked WARC-Truncated), one that got nothing is not (a refused connection);
