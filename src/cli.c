@@ -809,8 +809,13 @@ static int check_extraction(lf_cli_t *cfg) {
   }
   if (cfg->links_only)
     return usage_error("--links prints links; -e extracts records: not both%s", "");
-  if (cfg->mode == LF_MODE_COMPARE || cfg->shard_n)
-    return usage_error("-e/--extract: not with --compare or --shard yet (one loop or -p)%s", "");
+  if (cfg->shard_n)
+    return usage_error("-e/--extract: not with --shard yet (one loop, -p or --compare)%s", "");
+  if (cfg->mode == LF_MODE_COMPARE && (cfg->records || cfg->csv))
+    return usage_error("-e with --compare writes each run's records to DIR/MODE/records.jsonl: "
+                       "leave out --records and --csv%s",
+                       "");
+  if (cfg->mode == LF_MODE_COMPARE) return 0; /* each run checks the rest */
   if (!cfg->records && !cfg->csv) cfg->records = "-";
   /* -p: each worker appends its pages' records to the files; stdout is the parent's */
   if (cfg->mode == LF_MODE_PROCS && ((cfg->records && strcmp(cfg->records, "-") == 0) ||

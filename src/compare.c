@@ -52,8 +52,9 @@ typedef struct {
 
 /* Options that --compare sets itself for each run are dropped from the user's command line. */
 static int drop_option(const char *a, int *takes_value) {
-  static const char *const with_value[] = {"-p",         "--procs", "--trace",     "--waterfall",
-                                           "--manifest", "-o",      "--output-dir"};
+  static const char *const with_value[] = {"-p",           "--procs",    "--trace",
+                                           "--waterfall",  "--manifest", "-o",
+                                           "--output-dir", "--records",  "--csv"};
   static const char *const flags[] = {"--compare", "--json", "-q", "--quiet", "--progress"};
   *takes_value = 0;
   for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
@@ -96,6 +97,10 @@ static char **run_argv(const lf_cli_t *cfg, const char *mode, const char *dir, c
     snprintf(buf[1], 64, "--procs=%u", cfg->procs);
     argv[n++] = buf[1];
   }
+  if (cfg->field_count) { /* -e: each run's records beside its pages (the same three times) */
+    snprintf(buf[2], 4200, "--records=%s/%s/records.jsonl", cfg->out_dir, mode);
+    argv[n++] = buf[2];
+  }
   (void)dir;
   return argv;
 }
@@ -111,8 +116,12 @@ static int run_mode(const lf_cli_t *cfg, const char *mode, run_t *out) {
   char exe[4096];
   size_t exe_len = sizeof(exe);
   if (uv_exepath(exe, &exe_len) < 0) return -1;
-  char b0[4200], b1[64], *bufs[4] = {b0, b1, NULL, NULL};
+  char b0[4200], b1[64], b2[4200], *bufs[4] = {b0, b1, b2, NULL};
   char **argv = run_argv(cfg, mode, cfg->out_dir, bufs);
+  if (cfg->field_count && unlink(b2 + strlen("--records=")) < 0 && errno != ENOENT) {
+    free(argv); /* an earlier comparison's records would be appended to */
+    return -1;
+  }
   int fds[2];
   if (!argv || pipe(fds) < 0) {
     free(argv);

@@ -327,6 +327,24 @@ def records_after_kills_procs(t):
 
 
 @case
+def compare_a_crawl(t):
+    """--compare runs the crawl sequentially, on one loop and on -p processes, each with its
+    own folder and, with -e, its own records file: the same records three times."""
+    s, start, items, _ = shop(t, pages=2, items=3, loop=False)
+    out = t.path("cmp")
+    p = t.run("--compare", "-p", "2", "-o", out, "--next", "a.next", "-f", "a.item", "-e", "t=h1",
+              start)
+    t.expect_exit(p, 0)
+    got = []
+    for mode in ("sequential", "loop", "procs"):
+        with open(os.path.join(out, mode, "records.jsonl"), encoding="utf-8") as f:
+            got.append(sorted(f.read().splitlines()))
+    t.check(len(got[0]) == 6 and got[0] == got[1] == got[2], "records per mode: %s" % got)
+    for mode in ("sequential", "loop", "procs"):
+        t.check(mode in p.out, "the table lacks %s:\n%s" % (mode, p.out))
+
+
+@case
 def robots_on_navigation_levels(t):
     """robots.txt applies to the pages a crawl discovers at every level (not to the LIST_URL):
     a disallowed item page is recorded "robots" and not fetched, so neither is its detail."""

@@ -277,7 +277,7 @@ def bad_specs(ctx):
             (["-e", "a=h1", "--records", "-", "--csv", "-"], "both on stdout"),
             (["-e", "a=h1", "--json"], "--json takes stdout"),
             (["-e", "a=h1", "-p", "2"], "-e with -p: give --records or --csv a file"),
-            (["-e", "a=h1", "--compare"], "not with --compare"),
+            (["-e", "a=h1", "--compare", "--csv", "x.csv"], "leave out --records and --csv"),
         ]
         for args, msg in cases:
             p = run(ctx, *args, site.list_url)
