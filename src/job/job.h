@@ -47,6 +47,11 @@ typedef struct job_s {
   int dirfd;               /* output folder: to see which pages a previous run completed */
   lf__manifest_t manifest; /* ours (locked) and what the folder's manifests say was saved */
   lf__urlkey_t urlkey;     /* the folder's key for URLs with a password (urlkey.h) */
+  /* Files the run writes itself in the output folder under names a user chose (--manifest,
+   * --records, --csv, the WARC files): their names, which no page takes (job_output.c). */
+  char *own_names[5];
+  size_t own_count;
+  int own_warc; /* own_names[0] is the WARC files' stem: NAME*.warc.gz, .warc, .cdxj */
   int pid;                 /* ours, for the records (getpid() is a system call each time) */
   lf_links_t links;        /* list mode: what is left to feed starts at next_link */
   lf__refresh_t *refresh;  /* --refresh: the previous manifest's files and validators */

@@ -295,6 +295,8 @@ static void cleanup(job_t *job) {
   lf__job_crawl_free(job);
   lf__names_free(job->names);
   lf__names_free(job->input_seen);
+  for (size_t i = 0; i < job->own_count; i++)
+    free(job->own_names[i]);
   lf__refresh_free(job->refresh);
   curl_url_cleanup(job->url);
   lf__job_robots_free(job);

@@ -12,6 +12,31 @@
 #include "safe_text.h"
 #include "shard.h"
 
+static int ends_with(const char *s, size_t n, const char *end) {
+  size_t e = strlen(end);
+  return n >= e && memcmp(s + n - e, end, e) == 0;
+}
+
+/* Whether a page named name (a reserved name, with its ".html") would land on one of the
+ * run's own files (job->own_names): as it is, or without the ".html" a non-HTML reply drops. */
+static int is_own(const job_t *job, const char *name) {
+  size_t full = strlen(name);
+  for (int form = 0; form < 2; form++) {
+    size_t n = form == 0 ? full : full - 5;
+    if (form == 1 && !ends_with(name, full, ".html")) break;
+    for (size_t i = 0; i < job->own_count; i++) {
+      const char *own = job->own_names[i];
+      size_t len = strlen(own);
+      if (n == len && memcmp(name, own, n) == 0) return 1;
+      if (i == 0 && job->own_warc && n > len && memcmp(name, own, len) == 0 &&
+          (ends_with(name, n, ".warc.gz") || ends_with(name, n, ".warc") ||
+           ends_with(name, n, ".cdxj")))
+        return 1; /* NAME-00001.warc.gz, NAME-p2.warc.gz, NAME.cdxj, ... */
+    }
+  }
+  return 0;
+}
+
 /* Whether anything (a file, a folder, a symlink: never followed) is at path in the folder. */
 static int on_disk(job_t *job, const char *path) {
   struct stat st;
@@ -66,6 +91,10 @@ static int claim_disposition(job_t *job, const char *header, char *out) {
   char name[LF_NAME_MAX + 1], want[LF_NAME_MAX + 1], got[LF_NAME_MAX + 1];
   if (lf__name_from_disposition(header, name, sizeof(name)) < 0) return -1;
   if (on_disk(job, name)) return -1;
+  memcpy(want, name, strlen(name) + 1);
+  if (strlen(want) + 5 <= LF_NAME_MAX && !ends_with(want, strlen(want), ".html"))
+    strcat(want, ".html");
+  if (is_own(job, want)) return -1;
   size_t len = strlen(name); /* at most 240: the sanitizer leaves room for ".html" */
   int has_html = len > 5 && strcmp(name + len - 5, ".html") == 0;
   memcpy(want, name, len + 1);
@@ -167,7 +196,7 @@ static int kept_name(job_t *job, const char *url, char *name) {
   base = base ? base + 1 : path;
   if (strlen(base) > LF_NAME_MAX) return 0;
   memcpy(name, base, strlen(base) + 1);
-  return 1;
+  return !is_own(job, name); /* a name the run now writes a file of its own under: given up */
 }
 
 /* The next page to fetch, named, and placed by --layout (name: LF_PATH_MAX + 1 bytes). Names
@@ -181,6 +210,8 @@ int lf__job_next_page(job_t *job, const char **url, char *name) {
     int kept = kept_name(job, u, derived), rc = kept;
     if (rc == 0) rc = lf__name_from_curlu(job->url, derived, sizeof(derived));
     if (rc == 0) rc = lf__names_unique(job->names, derived, derived, sizeof(derived));
+    while (rc == 0 && !kept && is_own(job, derived)) /* the next variant: "~2" */
+      rc = lf__names_unique(job->names, derived, derived, sizeof(derived));
     if (rc >= 0) rc = lf__layout_path(cfg->layout, job->url, derived, name);
     if (rc < 0) {
       lf__job_record_failure(job, u, NULL, lf_strerror(rc), LF_REC_FAILED, 0);

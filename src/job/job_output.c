@@ -119,6 +119,32 @@ static int open_manifest(job_t *job) {
   return 0;
 }
 
+/* A file the run writes under a name the user chose, if it lies in the output folder: its name
+ * (or, for the WARC files, their stem) is kept so that no page takes it, with --force too
+ * (issue 28, item 1). "In the folder" means its folder is the output folder itself (the same
+ * device and inode), however the path is written. */
+static void reserve_own(job_t *job, const char *path, int warc) {
+  if (!path || strcmp(path, "-") == 0 || job->own_count >= sizeof(job->own_names) / sizeof(char *))
+    return;
+  const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+  char *dir = slash ? strndup(path, (size_t)(slash - path)) : strdup(".");
+  struct stat a, b;
+  int inside = dir && stat(*dir ? dir : "/", &a) == 0 && fstat(job->dirfd, &b) == 0 &&
+               a.st_dev == b.st_dev && a.st_ino == b.st_ino && *base;
+  free(dir);
+  if (!inside) return;
+  char *name = strdup(base);
+  if (!name) return; /* out of memory: the foreign-file check still keeps it (not --force) */
+  if (warc) {        /* the stem first: own_names[0] */
+    memmove(job->own_names + 1, job->own_names, job->own_count * sizeof(char *));
+    job->own_names[0] = name;
+    job->own_warc = 1;
+  } else {
+    job->own_names[job->own_count] = name;
+  }
+  job->own_count++;
+}
+
 int lf__job_open_output(job_t *job) {
   const lf_cli_t *cfg = job->cfg;
   int rc = make_dirs(cfg->out_dir);
@@ -139,6 +165,10 @@ int lf__job_open_output(job_t *job) {
     return 0;
   }
   if (open_manifest(job) < 0) return -1;
+  reserve_own(job, cfg->manifest, 0);
+  reserve_own(job, cfg->records, 0);
+  reserve_own(job, cfg->csv, 0);
+  if (cfg->fetch.warc) reserve_own(job, cfg->fetch.warc->name, 1);
   if (lf__xpages_open(&job->xpages, cfg) < 0) { /* -e: --records and --csv */
     lf__job_finish(job, LF_EXIT_LOCAL);
     return -1;

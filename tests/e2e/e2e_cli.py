@@ -502,6 +502,28 @@ def reserved_names(t):
         if label != "cd":  # (--content-disposition reruns: issue 28, item 6)
             t.check(len(s.hits()) == before, "%s: the rerun fetched again" % label)
 
+    # Files the user names inside the folder (--manifest, --records, the WARC files) are the
+    # run's too: no page takes their names, not even with --force.
+    u6 = s.route("/x/my.jsonl", planted, ctype="text/plain")
+    u7 = s.route("/x/arch.warc.gz", planted, ctype="application/octet-stream")
+    u8 = s.route("/x/arch-00001.warc.gz", planted, ctype="application/octet-stream")
+    inp = t.input_file("\n".join([u6, u7, u8]) + "\n", name="own.txt")
+    out = t.path("own")
+    os.makedirs(out)
+    for rnd in (1, 2):
+        p = t.run("--force", "--manifest", os.path.join(out, "my.jsonl"), "--warc-file",
+                  os.path.join(out, "arch"), "-i", inp, "-o", out)
+        t.expect_exit(p, 0)
+        with open(os.path.join(out, "my.jsonl")) as f:
+            recs = [json.loads(l) for l in f]
+        t.check(len(recs) == 3 * rnd and all(r["status"] == "saved" for r in recs),
+                "round %d: the manifest is not the run's: %s" % (rnd, recs))
+        names = sorted(r["file"] for r in recs[-3:])
+        t.check(names == ["arch-00001.warc.gz~2", "arch.warc.gz~2", "my.jsonl~2"],
+                "round %d: names %s" % (rnd, names))
+        with open(os.path.join(out, "arch.warc.gz"), "rb") as f:
+            t.check(f.read(2) == b"\x1f\x8b", "round %d: arch.warc.gz is not the WARC file" % rnd)
+
 
 @case
 def input_dedup(t):
