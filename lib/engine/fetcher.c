@@ -302,6 +302,7 @@ static void unlink_active(lf_fetcher_t *f, lf__transfer_t *t) {
 }
 
 static void delay(lf_fetcher_t *f, lf__pending_t *p, long ms);
+static int slot_free(const lf_fetcher_t *f);
 
 void lf__fetcher_refill(lf_fetcher_t *f) {
   refill(f);
@@ -370,7 +371,14 @@ static void arm_wake(lf_fetcher_t *f) {
     uint64_t token_at = now + (uint64_t)((1.0 - f->tokens) / f->opts.rate * 1e9);
     if (token_at < next) next = token_at;
   }
-  if (lf__pace_next_ns(f) < next) next = lf__pace_next_ns(f);
+  /* A paced host's turn matters only with a slot to start it in (a transfer that ends calls
+   * refill anyway). Never a 0 ms timer for it: libuv would run a timer re-armed at 0 ms from its
+   * own callback again in the same pass, without polling, for as long as no slot frees. */
+  if (f->pace.parked && slot_free(f)) {
+    uint64_t turn = lf__pace_next_ns(f);
+    if (turn < now + 1000000) turn = now + 1000000;
+    if (turn < next) next = turn;
+  }
   if (f->wake_now) next = now;
   int rc = next == UINT64_MAX ? uv_timer_stop(&f->wake)
                               : uv_timer_start(&f->wake, on_wake, ms_until(now, next), 0);

@@ -270,6 +270,43 @@ def check_hold(t, a, b, hold, what):
 
 
 @case
+def hold_ends_while_slots_are_full(t):
+    """A held host's turn comes while every slot is busy (-c 2, two slow pages of another host):
+    its requests wait for a slot, without spinning (the loop once re-armed a 0 ms timer from
+    its own callback there and never polled again: a hang at 100 % CPU)."""
+    import subprocess
+    a, b = t.host("127.0.0.1"), t.host("127.0.0.2")
+    ok = (200, {"Content-Type": "text/html"}, b"<html>ok</html>")
+    held = a.pages("/h", 4)
+    a.routes["/h0"] = lambda n: (429, {"Content-Type": "text/plain", "Retry-After": "1"},
+                                 b"wait\n") if n == 1 else ok
+
+    def slow(n):
+        time.sleep(2.0)
+        return ok
+    slow_pages = [b.route("/s%d" % i) for i in range(4)]
+    for i in range(4):
+        b.routes["/s%d" % i] = slow
+    urls = [held[0], slow_pages[0], slow_pages[1], held[1], held[2], slow_pages[2], slow_pages[3],
+            held[3]]
+    import resource
+    start = time.monotonic()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    try:
+        p = t.run("-q", "-c", "2", "-i", t.input_file(urls), "-o", t.path("out"), timeout=30)
+    except Exception as e:  # e2e.Abort on the timeout
+        t.check(False, "the job hung: %s" % e)
+        return
+    t.expect_exit(p, 0)
+    t.check(time.monotonic() - start < 20, "took %.1f s" % (time.monotonic() - start))
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    t.check(cpu < 1.0, "%.2f s of CPU for 8 small pages: the loop spun while it waited" % cpu)
+    recs = {r["url"]: r["status"] for r in t.manifest(t.path("out"))}
+    t.check(recs == {u: "saved" for u in urls}, "statuses: %s" % recs)
+
+
+@case
 def hold_429_retry_after(t):
     """A 429 with Retry-After: 1 holds every request to its host (not only the one retried) for
     1 s, then the host comes back step by step; the other host flows meanwhile. -c 1 per host
