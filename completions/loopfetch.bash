@@ -29,7 +29,7 @@ _loopfetch() {
   local opts="--select --follow --next --max-pages --max-urls --save-all --extract --each --records --csv --save --input --links --output-dir --manifest --force --no-clobber --refresh
     --content-disposition --verbose --quiet --progress --json --trace --waterfall --concurrency
     --warc-file --no-warc-compression --warc-max-size --warc-cdx --warc-dedup --no-warc-dedup
-    --retries --retry-max-wait --connect-timeout --stall-timeout --timeout --max-size --max-list-size --per-host
+    --retries --retry-max-wait --max-redirs --connect-timeout --stall-timeout --timeout --max-size --max-list-size --per-host
     --rate --wait --random-wait --robots --max-crawl-delay --user-agent --header --cacert --procs --shard --layout --compare --help --version
     --proxy --noproxy --proxy-user --user --netrc --netrc-file --location-trusted
     --allow-insecure-redirect --cookie --cookie-jar
@@ -51,7 +51,7 @@ _loopfetch() {
     mapfile -t COMPREPLY < <(compgen -W "on off" -- "$cur")
     return
     ;;
-  --select | -f | --follow | --next | --max-pages | --max-urls | -e | --extract | --each | -c | --concurrency | --retries | --retry-max-wait | --connect-timeout | \
+  --select | -f | --follow | --next | --max-pages | --max-urls | -e | --extract | --each | -c | --concurrency | --retries | --retry-max-wait | --max-redirs | --connect-timeout | \
     --stall-timeout | --timeout | --max-size | --max-list-size | --per-host | --rate | --wait | --max-crawl-delay | --user-agent | -H | \
     --header | -p | --procs | --shard | --warc-max-size | --proxy | --noproxy | --proxy-user | -u | --user)
     COMPREPLY=() # a value of the user's own

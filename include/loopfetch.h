@@ -60,7 +60,7 @@ extern "C" {
 
 /* The version of this header. A test checks it against meson.build's project version. */
 #define LOOPFETCH_VERSION_MAJOR 0
-#define LOOPFETCH_VERSION_MINOR 1
+#define LOOPFETCH_VERSION_MINOR 2
 #define LOOPFETCH_VERSION_PATCH 0
 /* One number for compile-time checks: #if LOOPFETCH_VERSION_HEX >= 0x000200 (as UV_VERSION_HEX) */
 #define LOOPFETCH_VERSION_HEX                                                                      \
@@ -87,6 +87,32 @@ extern "C" {
   XX(ENOTHTML, -30011, "document is not HTML")                                                     \
   XX(EABORTED, -30012, "transfer aborted")                                                         \
   XX(ENAME, -30013, "no usable file name")
+
+/* Which codes each function returns is in its documentation; every code above is returned by
+ * some function: LF_ENOTHTML by lf_links_extract2() for a page whose Content-Type is not HTML,
+ * LF_ENAME for an unusable file name (lf_fetcher_add, a name callback), LF_ESCHEME and LF_EURL
+ * by lf_fetcher_add(). */
+
+/* The "none" value of the numeric options where zero means the default: lf_options_t's
+ * retries (no retries), stall_timeout_ms (no stall limit) and max_redirs (no redirect
+ * followed), lf_request_t.timeout_ms (no limit, whatever the fetcher's). Since 0.2.0. */
+#define LF_NONE (-1)
+
+/* What kind of failure a result is (lf_result_t.error_class), so that a program can act on it
+ * without parsing text: retry later (DNS, CONNECT, TIMEOUT), fix its setup (TLS: a CA bundle,
+ * lf_options_t.cacert), or give up on the page (HTTP, PROTOCOL). Since 0.2.0; new classes may
+ * come (treat an unknown one as LF_ERR_OTHER). */
+typedef enum {
+  LF_ERR_NONE = 0,     /* success */
+  LF_ERR_DNS = 1,      /* the host name did not resolve */
+  LF_ERR_CONNECT = 2,  /* no TCP connection (refused, unreachable) */
+  LF_ERR_TLS = 3,      /* TLS handshake or certificate verification failed */
+  LF_ERR_TIMEOUT = 4,  /* connect_timeout_ms, timeout_ms or stall_timeout_ms ran out */
+  LF_ERR_PROTOCOL = 5, /* the connection broke or the server's reply was not valid HTTP, a body
+                          was cut short or could not be decoded, too many redirects */
+  LF_ERR_HTTP = 6,     /* the server answered with an error status (http_code) */
+  LF_ERR_OTHER = 7     /* not the network's: size limit, disk, memory, aborted, a name */
+} lf_error_class_t;
 
 typedef enum {
 #define LF__ERR_ENUM(name, value, text) LF_##name = (value),
@@ -136,8 +162,18 @@ typedef struct {
   const char *warc_refers_to_date; /* lf_options_t.warc: the WARC-Date of this URL's earlier
                                       capture (lf_result_t.warc_date of an earlier run), which
                                       a 304 reply's revisit record refers to; NULL: unknown */
-  void *reserved[4];               /* must be zero: room for new fields without an ABI break */
+  long timeout_ms;                 /* this request's limit per attempt (as
+                                      lf_options_t.timeout_ms); 0: the fetcher's, LF_NONE: none.
+                                      Since 0.2.0 */
+  unsigned flags;                  /* LF_REQUEST_* below; 0: none. Since 0.2.0 */
+  void *reserved[2];               /* must be zero: room for new fields without an ABI break */
 } lf_request_t;
+
+/* lf_request_t.flags. LF_REQUEST_HEADERS: the result lists every header of the last response.
+ * LF_REQUEST_ERROR_BODY: an HTTP error's body (up to max_memory_body) is kept and handed to
+ * the result callback (lf_result_t.body). */
+#define LF_REQUEST_HEADERS 1u
+#define LF_REQUEST_ERROR_BODY 2u
 
 #define LF_FILE_NAME_MAX 4095 /* bytes of lf_request_t.file (a name or a relative path) */
 /* Longest lf_request_t.url, in bytes: lf_fetcher_add() refuses a longer one with LF_EURL.
@@ -182,6 +218,14 @@ typedef struct {
   const char *warc_date; /* lf_options_t.warc: the WARC-Date of the record written for the last
                             response (its response or revisit record), or NULL; keep it to
                             pass as lf_request_t.warc_refers_to_date when asking again */
+  /* Since 0.2.0 (the struct grows at its end; the library allocates it). */
+  int error_class; /* LF_ERR_*: the kind of failure; LF_ERR_NONE when status is 0 */
+  int curl_code;   /* libcurl's CURLcode of the last attempt (0 if it had none or succeeded) */
+  int64_t content_length; /* Content-Length of the last response as sent, -1 if unknown */
+  /* LF_REQUEST_HEADERS: every header line of the last response ("Name: value", in the order
+   * received, NULL-terminated, header_count of them); NULL otherwise. */
+  const char *const *headers;
+  size_t header_count;
 } lf_result_t;
 
 typedef void (*lf_result_cb)(lf_fetcher_t *fetcher, const lf_result_t *result);
@@ -214,8 +258,32 @@ typedef struct {
 
 typedef void (*lf_event_cb)(lf_fetcher_t *fetcher, const lf_event_t *event);
 /* Called when the queue has run dry and a slot is free: the moment to lf_fetcher_add() more.
- * Lets a producer feed URLs lazily so that memory stays O(in flight), not O(URLs). */
+ * Lets a producer feed URLs lazily so that memory stays O(in flight), not O(URLs). Setting it
+ * is enough to start: it is first asked on the loop's next turn, nothing need be added before. */
 typedef void (*lf_need_cb)(lf_fetcher_t *fetcher);
+
+/* Body bytes of one request as they arrive (lf_fetcher_set_progress_cb). Since 0.2.0. */
+typedef struct {
+  const char *url;        /* the request's URL */
+  void *data;             /* its lf_request_t.data */
+  int attempt;            /* 1 for the first */
+  uint64_t received;      /* body bytes of this attempt so far (decoded) */
+  uint64_t delta;         /* of those, received since the last call (the sum of the deltas of
+                             all requests is every body byte the fetcher received) */
+  int64_t content_length; /* Content-Length as sent (compressed size if encoded), -1 unknown */
+} lf_progress_t;
+typedef void (*lf_progress_cb)(lf_fetcher_t *fetcher, const lf_progress_t *progress);
+
+/* The escape hatch to libcurl: called with each attempt's easy handle (a CURL *) after
+ * loopfetch has set its options and before the transfer starts, to set more with
+ * curl_easy_setopt(): a proxy (CURLOPT_PROXY), credentials (CURLOPT_USERPWD, CURLOPT_HTTPAUTH),
+ * cookies (CURLOPT_COOKIE), a client certificate... Return 0, or a negative code to fail the
+ * request with that status (not retried). Leave alone what loopfetch relies on: the write,
+ * progress, socket, pre-request and header callbacks and their data, CURLOPT_PRIVATE,
+ * CURLOPT_ERRORBUFFER, CURLOPT_SHARE, CURLOPT_NOSIGNAL, the protocol lists and the TLS
+ * verification options. A handle that went through this callback serves no other request.
+ * Since 0.2.0. */
+typedef int (*lf_easy_cb)(lf_fetcher_t *fetcher, void *easy, const char *url, void *data);
 
 /* Body callback of LF_OUTPUT_CALLBACK requests: chunk (len > 0 bytes, decoded, not
  * NUL-terminated, valid during the call) is the next part of the body of a 2xx response. Error
@@ -226,8 +294,11 @@ typedef void (*lf_need_cb)(lf_fetcher_t *fetcher);
  *                       can still come while paused if this chunk was the last;
  *   a negative code     stop the transfer: its result has this status.
  * It runs inside libcurl: it may call lf_fetcher_add() (the start waits for the next loop
- * turn), lf_stream_resume() and the lf_stream_get_* and lf_fetcher_get_* functions, but not
- * lf_fetcher_close() (LF_EINVAL: close from elsewhere, or return a negative code). */
+ * turn), lf_stream_resume(), lf_fetcher_cancel(), lf_fetcher_close() (both act on a later loop
+ * turn) and the lf_stream_get_* and lf_fetcher_get_* functions.
+ * A stream lives until its result callback returns, paused or not: a consumer that keeps
+ * chunks to work on later copies them, and forgets the stream in the result callback (never
+ * resumes it after that); docs/api.md shows such an asynchronous consumer. */
 typedef int (*lf_body_cb)(lf_fetcher_t *fetcher, lf_stream_t *stream, const char *chunk,
                           size_t len);
 #define LF_STREAM_CONTINUE 0
@@ -245,12 +316,12 @@ typedef struct {
   long timeout_ms;            /* whole transfer, per attempt; 0: none */
   long stall_timeout_ms;      /* fail (transiently) an attempt that hands on no body byte for
                                  this long, paused or not, except a stream its callback paused;
-                                 0: 60 s, negative: never */
+                                 0: 60 s, LF_NONE (any negative): never */
   uint64_t max_size;          /* largest body accepted, decoded and as sent;
                                  0: LF_DEFAULT_MAX_SIZE */
   size_t max_memory_body;     /* largest LF_OUTPUT_MEMORY body; 0: LF_DEFAULT_MAX_SIZE */
-  int retries;                /* extra attempts after a transient failure; negative: none.
-                                 lf_options_init() sets 3. An LF_OUTPUT_CALLBACK request is
+  int retries;                /* extra attempts after a transient failure; 0: 3, LF_NONE (any
+                                 negative): none. An LF_OUTPUT_CALLBACK request is
                                  retried only if none of its body was handed out yet */
   long retry_base_ms;         /* first backoff; doubles per attempt, with jitter; 0: 500 ms */
   long retry_max_wait_ms;     /* cap on any wait, Retry-After included; 0: 30 s */
@@ -263,7 +334,9 @@ typedef struct {
                                            (below); NULL: none. Copied by lf_fetcher_new() */
   const struct lf_http_options_s *http; /* proxies, credentials, redirect policy (below);
                                            NULL: none of them. Copied by lf_fetcher_new() */
-  void *reserved[6];                    /* must be zero (lf_options_init): room for new fields */
+  long max_redirs;                      /* redirects followed per attempt; 0: 10, LF_NONE: none
+                                           (a 3xx reply is then an LF_EHTTP failure). Since 0.2.0 */
+  void *reserved[5];                    /* must be zero (lf_options_init): room for new fields */
 } lf_options_t;
 
 /* Flags of lf_warc_options_t.flags. */
@@ -329,7 +402,7 @@ typedef struct lf_http_options_s {
 #define LF_DEFAULT_IN_FLIGHT 64
 #define LF_DEFAULT_MAX_SIZE (100u * 1024 * 1024)
 
-/* Fills opts with the defaults. */
+/* Fills opts with zeros, which mean the defaults: `lf_options_t opts = {0};` is the same. */
 LF_EXTERN void lf_options_init(lf_options_t *opts);
 
 /* Creates a fetcher on loop and stores it in *out. opts may be NULL for the defaults; strings
@@ -373,10 +446,19 @@ LF_EXTERN void lf_fetcher_set_name_cb(lf_fetcher_t *fetcher, lf_name_cb on_name)
 /* Sets (or clears) the callback told about each attempt as it happens (lf_event_cb). */
 LF_EXTERN void lf_fetcher_set_event_cb(lf_fetcher_t *fetcher, lf_event_cb on_event);
 
+/* Sets (or clears) the callback told about body bytes as they arrive (lf_progress_cb). It runs
+ * inside libcurl, with the body callback's limits. Since 0.2.0. */
+LF_EXTERN void lf_fetcher_set_progress_cb(lf_fetcher_t *fetcher, lf_progress_cb on_progress);
+
+/* Sets (or clears) the hook that may set libcurl options on each easy handle (lf_easy_cb).
+ * Since 0.2.0. */
+LF_EXTERN void lf_fetcher_set_easy_cb(lf_fetcher_t *fetcher, lf_easy_cb on_easy);
+
 /* Queues a request; it starts as soon as a slot is free (possibly before this returns).
- * Copies req's strings. Errors: LF_EINVAL (no URL, LF_OUTPUT_FILE without a valid name,
- * LF_OUTPUT_CALLBACK without a body callback, an unknown output, a reserved slot not zero, a
- * header holding CR or LF), LF_EURL (a URL longer than LF_URL_MAX), LF_ECLOSING, LF_ENOMEM,
+ * Copies req's strings. Errors: LF_EINVAL (no URL, LF_OUTPUT_CALLBACK without a body callback,
+ * an unknown output or flag, a reserved slot not zero, a header holding CR or LF), LF_ESCHEME
+ * (a scheme other than http or https: ftp://, file://), LF_EURL (no scheme, no host, longer
+ * than LF_URL_MAX), LF_ENAME (LF_OUTPUT_FILE without a usable name), LF_ECLOSING, LF_ENOMEM,
  * or UV_E* (out_dir could not be opened, on the first file request).
  * A request that was queued always gets exactly one result callback. */
 LF_EXTERN int lf_fetcher_add(lf_fetcher_t *fetcher, const lf_request_t *req);
@@ -393,6 +475,17 @@ LF_EXTERN size_t lf_fetcher_queued(const lf_fetcher_t *fetcher);
 LF_EXTERN size_t lf_fetcher_waiting_for_connection(const lf_fetcher_t *fetcher);
 /* Requests waiting for their next attempt after a transient failure (not counted above). */
 LF_EXTERN size_t lf_fetcher_waiting_to_retry(const lf_fetcher_t *fetcher);
+/* Requests added whose result callback has not run yet: in flight, queued, waiting to retry
+ * or cancelled and about to report. 0 in a result callback means this was the last result:
+ * the moment to close. Since 0.2.0. */
+LF_EXTERN size_t lf_fetcher_pending(const lf_fetcher_t *fetcher);
+
+/* Cancels every request added with this lf_request_t.data (queued, waiting to retry or
+ * running): each gets its result with LF_EABORTED ("cancelled") on a later loop turn, never
+ * inside this call (a transfer that ends meanwhile reports as it ended; a request parked by
+ * pacing reports when its host's turn comes). Returns how many were cancelled (>= 0), or
+ * LF_EINVAL, LF_ECLOSING. Since 0.2.0. */
+LF_EXTERN int lf_fetcher_cancel(lf_fetcher_t *fetcher, void *data);
 /* Of the transfers running, those waiting for the disk: their network part is over and their
  * output is still being written, or they are paused until buffered output is written. A large
  * number means the disk, not the network, is what the fetcher waits for. */
@@ -421,10 +514,12 @@ LF_EXTERN double lf_fetcher_now(const lf_fetcher_t *fetcher);
 
 /* Aborts what is queued or running (each gets its result with LF_EABORTED, temporaries are
  * removed), releases every resource, calls on_close (may be NULL) and frees the fetcher when
- * on_close returns: the handle must not be used after that. The loop must run for the close to
- * complete (libuv handles close asynchronously). Calling it twice returns LF_ECLOSING; calling
- * it from a body callback returns LF_EINVAL (libcurl is inside that transfer).
- * The loop itself is not touched: other handles on it keep running. */
+ * on_close returns: the handle must not be used after that. As libuv's uv_close(), it only
+ * starts the close: no callback of the caller runs inside this call (the aborted results come
+ * on the loop's next turn), so it may be called from any callback, the body callback
+ * included. No request can be added after it (LF_ECLOSING); a transfer that ends before the
+ * next turn reports as it ended. The loop must run for the close to complete. Calling it twice
+ * returns LF_ECLOSING. The loop itself is not touched: other handles on it keep running. */
 LF_EXTERN int lf_fetcher_close(lf_fetcher_t *fetcher, lf_close_cb on_close);
 
 /* ---------------------------------------------------------------------------------------------
@@ -456,7 +551,8 @@ LF_EXTERN int lf_links_extract(const char *html, size_t len, const char *page_ur
 
 /* lf_links_extract() for a page that came with a Content-Type header (may be NULL): its
  * charset parameter, when it names a known encoding, comes before the <meta> prescan (a BOM
- * still comes first), as the HTML standard says. */
+ * still comes first), as the HTML standard says. A type that is not text/html or
+ * application/xhtml+xml returns LF_ENOTHTML (since 0.2.0). */
 LF_EXTERN int lf_links_extract2(const char *html, size_t len, const char *page_url,
                                 const char *content_type, const char *selector, lf_links_t *out,
                                 char *errbuf, size_t errlen);

@@ -100,6 +100,7 @@ static const char usage_text[] =
     "      --retries N           retries after a transient failure (default 3)\n"
     "      --retry-max-wait S    longest wait before a retry, Retry-After included\n"
     "                            (default 30)\n"
+    "      --max-redirs N        redirects followed per attempt (default 10; 0: none)\n"
     "      --connect-timeout S   (default 30)\n"
     "      --stall-timeout S     abort an attempt that receives nothing for S\n"
     "                            seconds (default 60)\n"
@@ -212,7 +213,8 @@ enum {
   OPT_NEXT,
   OPT_MAX_PAGES,
   OPT_MAX_URLS,
-  OPT_SAVE_ALL
+  OPT_SAVE_ALL,
+  OPT_MAX_REDIRS
 };
 
 static const struct option long_options[] = {
@@ -236,6 +238,7 @@ static const struct option long_options[] = {
     {"concurrency", required_argument, NULL, 'c'},
     {"retries", required_argument, NULL, OPT_RETRIES},
     {"retry-max-wait", required_argument, NULL, OPT_RETRY_MAX_WAIT},
+    {"max-redirs", required_argument, NULL, OPT_MAX_REDIRS},
     {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
     {"stall-timeout", required_argument, NULL, OPT_STALL_TIMEOUT},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
@@ -380,7 +383,12 @@ static int parse_transfer_option(int c, const char *arg, lf_cli_t *cfg) {
   case OPT_RETRIES:
     if (parse_uint(arg, 0, 100, &u) < 0)
       return usage_error("--retries wants a number from 0 to 100, not '%s'", arg);
-    o->retries = (int)u;
+    o->retries = u ? (int)u : LF_NONE; /* the library reads 0 as its default, 3 */
+    return 1;
+  case OPT_MAX_REDIRS:
+    if (parse_uint(arg, 0, 1000, &u) < 0)
+      return usage_error("--max-redirs wants a number from 0 to 1000, not '%s'", arg);
+    o->max_redirs = u ? (long)u : LF_NONE;
     return 1;
   case OPT_RETRY_MAX_WAIT:
     return set_seconds("--retry-max-wait", arg, &o->retry_max_wait_ms) < 0 ? -1 : 1;

@@ -16,17 +16,9 @@ uint64_t lf__now_ns(void) {
   return uv_hrtime();
 }
 
+/* Zero is every field's default (copy_options() applies them), so `= {0}` and this are one. */
 void lf_options_init(lf_options_t *o) {
   memset(o, 0, sizeof(*o));
-  o->max_in_flight = LF_DEFAULT_IN_FLIGHT;
-  o->out_dir = ".";
-  o->connect_timeout_ms = 30000;
-  o->max_size = LF_DEFAULT_MAX_SIZE;
-  o->max_memory_body = LF_DEFAULT_MAX_SIZE;
-  o->stall_timeout_ms = 60000;
-  o->retries = 3;
-  o->retry_base_ms = 500;
-  o->retry_max_wait_ms = 30000;
 }
 
 /* Copies the option strings into one block owned by the fetcher and fills in defaults. */
@@ -58,7 +50,14 @@ static int copy_options(lf_fetcher_t *f, const lf_options_t *in) {
   if (o.max_memory_body == 0) o.max_memory_body = LF_DEFAULT_MAX_SIZE;
   if (o.connect_timeout_ms == 0) o.connect_timeout_ms = 30000;
   if (o.stall_timeout_ms == 0) o.stall_timeout_ms = 60000;
-  if (o.retries < 0) o.retries = 0;
+  if (o.retries == 0)
+    o.retries = 3;
+  else if (o.retries < 0) /* LF_NONE */
+    o.retries = 0;
+  if (o.max_redirs == 0)
+    o.max_redirs = 10;
+  else if (o.max_redirs < 0) /* LF_NONE */
+    o.max_redirs = 0;
   if (o.retry_base_ms <= 0) o.retry_base_ms = 500;
   if (o.retry_max_wait_ms <= 0) o.retry_max_wait_ms = 30000;
   o.headers = NULL; /* copied into header_list */
@@ -189,8 +188,11 @@ uv_loop_t *lf_fetcher_get_loop(const lf_fetcher_t *f) {
   return f->loop;
 }
 
+/* A producer that only sets a need callback is asked on the loop's next turn (the wake
+ * timer's refill), not only once something else frees a slot. */
 void lf_fetcher_set_need_cb(lf_fetcher_t *f, lf_need_cb on_need) {
   f->on_need = on_need;
+  if (on_need && f->closing == OPEN) lf__fetcher_wake_now(f);
 }
 
 void lf_fetcher_set_body_cb(lf_fetcher_t *f, lf_body_cb on_body) {
@@ -231,6 +233,18 @@ size_t lf_fetcher_waiting_for_connection(const lf_fetcher_t *f) {
 
 size_t lf_fetcher_waiting_to_retry(const lf_fetcher_t *f) {
   return f->delayed_count;
+}
+
+size_t lf_fetcher_pending(const lf_fetcher_t *f) {
+  return f->unreported;
+}
+
+void lf_fetcher_set_progress_cb(lf_fetcher_t *f, lf_progress_cb on_progress) {
+  f->on_progress = on_progress;
+}
+
+void lf_fetcher_set_easy_cb(lf_fetcher_t *f, lf_easy_cb on_easy) {
+  f->on_easy = on_easy;
 }
 
 double lf_fetcher_now(const lf_fetcher_t *f) {
@@ -338,13 +352,18 @@ void lf__fetcher_report(lf__transfer_t *t) {
   r.content_type = t->content_type;
   lf__transfer_fill_headers(t, &r);
   r.warc_date = lf__capture_date(t);
+  lf__transfer_fill_class(t, &r);
   if (t->req->output == LF_OUTPUT_MEMORY && r.status == 0) {
     r.body = t->sink.fill ? t->sink.fill : "";
     r.body_len = t->sink.fill_len;
+  } else if (r.status == LF_EHTTP && t->error_body) { /* LF_REQUEST_ERROR_BODY */
+    r.body = t->error_body;
+    r.body_len = t->error_body_len;
   }
   fill_timings(t, &r);
   unlink_active(f, t);
   f->in_flight--;
+  f->unreported--;
   if (t->started) lf__transfer_event_done(t, r.status, r.error);
   f->on_result(f, &r);
   lf__transfer_recycle(t);
@@ -422,10 +441,13 @@ void lf__fetcher_wake_now(lf_fetcher_t *f) {
   arm_wake(f);
 }
 
+static void sweep_cancelled(lf_fetcher_t *f);
+
 static void on_wake(uv_timer_t *timer) {
   lf_fetcher_t *f = timer->data;
   lf__fetcher_enter(f);
   f->wake_now = 0;
+  if (f->cancel_due) sweep_cancelled(f);
   lf__stream_resume_due(f);
   promote_due(f);
   refill(f);
@@ -457,8 +479,11 @@ static void report_unstarted(lf_fetcher_t *f, lf__pending_t *p, int status, cons
   r.error = why;
   r.attempts = p->attempts;
   r.file_time = -1;
+  r.content_length = -1;
+  r.error_class = status ? LF_ERR_OTHER : LF_ERR_NONE;
   r.timings.queued = secs(p->added_ns, lf__now_ns());
   r.start = secs(f->clock_base, lf__now_ns());
+  f->unreported--;
   f->on_result(f, &r);
   free(p);
 }
@@ -494,6 +519,10 @@ static int park_full(const lf_fetcher_t *f) {
 }
 
 static void start_next(lf_fetcher_t *f, lf__pending_t *p) {
+  if (p->cancelled) { /* parked by pacing when it was cancelled */
+    report_unstarted(f, p, LF_EABORTED, "cancelled");
+    return;
+  }
   lf__transfer_t *t = f->idle;
   if (t) {
     f->idle = t->next;
@@ -567,15 +596,37 @@ int lf__valid_file_name(const char *name) {
   }
 }
 
+/* What can be told of a URL at once, without parsing it all (libcurl does that when the
+ * transfer starts, and fails it with a result): a scheme, http or https, and a host. */
+static int check_url(const char *url) {
+  const char *p = url;
+  if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z'))) return LF_EURL;
+  while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+         *p == '+' || *p == '-' || *p == '.')
+    p++;
+  if (*p != ':') return LF_EURL; /* "example.org/x": no scheme */
+  size_t n = (size_t)(p - url);
+  if (!((n == 4 && strncasecmp(url, "http", 4) == 0) ||
+        (n == 5 && strncasecmp(url, "https", 5) == 0)))
+    return LF_ESCHEME; /* ftp:, file:, mailto: */
+  if (p[1] != '/' || p[2] != '/' || !p[3] || strchr("/?#", p[3])) return LF_EURL; /* no host */
+  for (p += 3; *p; p++)
+    if ((unsigned char)*p <= ' ' || *p == 0x7f) return LF_EURL; /* never sent as it stands */
+  return 0;
+}
+
 int lf_fetcher_add(lf_fetcher_t *f, const lf_request_t *req) {
-  if (!f || !req || !req->url || !req->url[0] || !lf__reserved_zero(req->reserved, LF__SLOTS(req)))
+  if (!f || !req || !req->url || !lf__reserved_zero(req->reserved, LF__SLOTS(req)) ||
+      (req->flags & ~(LF_REQUEST_HEADERS | LF_REQUEST_ERROR_BODY)))
     return LF_EINVAL;
-  if (req->output == LF_OUTPUT_FILE && !lf__valid_file_name(req->file)) return LF_EINVAL;
   if (!headers_valid(req->headers)) return LF_EINVAL;
   if (strlen(req->url) > LF_URL_MAX) return LF_EURL;
   if (req->output != LF_OUTPUT_FILE && req->output != LF_OUTPUT_MEMORY &&
       (req->output != LF_OUTPUT_CALLBACK || !f->on_body))
     return LF_EINVAL;
+  int bad = check_url(req->url);
+  if (bad) return bad;
+  if (req->output == LF_OUTPUT_FILE && !lf__valid_file_name(req->file)) return LF_ENAME;
   if (f->closing != OPEN) return LF_ECLOSING;
   if (req->output == LF_OUTPUT_FILE && f->out_dirfd < 0) {
     /* Opened once, on first use, so a fetcher that only reads into memory needs no folder. */
@@ -597,6 +648,9 @@ int lf_fetcher_add(lf_fetcher_t *f, const lf_request_t *req) {
   p->added_ns = lf__now_ns();
   p->due_ns = 0;
   p->attempts = 0;
+  p->cancelled = 0;
+  p->timeout_ms = req->timeout_ms;
+  p->flags = req->flags;
   memcpy(p->url, req->url, ulen);
   p->file = NULL;
   if (flen) {
@@ -621,8 +675,76 @@ int lf_fetcher_add(lf_fetcher_t *f, const lf_request_t *req) {
     f->queue_head = p;
   f->queue_tail = p;
   f->queued++;
+  f->unreported++;
   refill(f);
   return 0;
+}
+
+/* ---- cancelling one request ---- */
+
+/* Takes the cancelled requests out of a list and reports them. */
+static void report_cancelled(lf_fetcher_t *f, lf__pending_t **list, size_t *count, int queue) {
+  lf__pending_t *out = NULL;
+  for (lf__pending_t **at = list; *at;) {
+    lf__pending_t *p = *at;
+    if (!p->cancelled) {
+      at = &p->next;
+      continue;
+    }
+    *at = p->next;
+    (*count)--;
+    p->next = out;
+    out = p;
+  }
+  if (queue) { /* the tail may have gone */
+    f->queue_tail = NULL;
+    for (lf__pending_t *p = f->queue_head; p; p = p->next)
+      f->queue_tail = p;
+  }
+  while (out) {
+    lf__pending_t *p = out;
+    out = p->next;
+    report_unstarted(f, p, LF_EABORTED, "cancelled");
+  }
+}
+
+/* The wake timer's part of lf_fetcher_cancel(): the results come here, on a turn of their own,
+ * never inside the caller's call. */
+static void sweep_cancelled(lf_fetcher_t *f) {
+  f->cancel_due = 0;
+  report_cancelled(f, &f->queue_head, &f->queued, 1);
+  report_cancelled(f, &f->delayed, &f->delayed_count, 0);
+  for (lf__transfer_t *t = f->active, *next; t; t = next) {
+    next = t->next; /* ending t may report (and unlink) it right away */
+    if (t->req && t->req->cancelled && t->easy && !t->done_ns) {
+      lf__transfer_set_error(t, LF_EABORTED, "cancelled");
+      lf__transfer_done(t, CURLE_ABORTED_BY_CALLBACK);
+    }
+  }
+}
+
+static int mark(lf__pending_t *p, void *data) {
+  if (p->data != data || p->cancelled) return 0;
+  p->cancelled = 1;
+  return 1;
+}
+
+int lf_fetcher_cancel(lf_fetcher_t *f, void *data) {
+  if (!f) return LF_EINVAL;
+  if (f->closing != OPEN) return LF_ECLOSING;
+  int n = 0;
+  for (lf__pending_t *p = f->queue_head; p; p = p->next)
+    n += mark(p, data);
+  for (lf__pending_t *p = f->delayed; p; p = p->next)
+    n += mark(p, data);
+  for (lf__transfer_t *t = f->active; t; t = t->next)
+    if (t->req && !t->done_ns) n += mark(t->req, data);
+  n += lf__pace_mark_cancelled(f, data);
+  if (n) {
+    f->cancel_due = 1;
+    lf__fetcher_wake_now(f);
+  }
+  return n;
 }
 
 /* ---- closing ---- */
@@ -660,7 +782,7 @@ void lf__fetcher_enter(lf_fetcher_t *f) {
  * libcurl is never torn down underneath a frame that is still using it. */
 void lf__fetcher_leave(lf_fetcher_t *f) {
   if (--f->depth > 0) return;
-  if (f->closing == CLOSING && f->in_flight == 0) teardown(f);
+  if (f->closing == CLOSING && !f->close_due && f->in_flight == 0) teardown(f);
   if (f->closing == TEARING_DOWN && f->open_handles == 0) {
     f->closing = CLOSED;
     if (f->on_close) f->on_close(f);
@@ -668,13 +790,11 @@ void lf__fetcher_leave(lf_fetcher_t *f) {
   }
 }
 
-int lf_fetcher_close(lf_fetcher_t *f, lf_close_cb on_close) {
-  if (!f) return LF_EINVAL;
-  if (f->closing != OPEN) return LF_ECLOSING;
-  if (f->in_body) return LF_EINVAL; /* aborting would remove a handle libcurl is inside */
-  f->closing = CLOSING;
-  f->on_close = on_close;
+/* The second half of lf_fetcher_close(), on the loop's next turn. */
+static void on_close_due(uv_timer_t *timer) {
+  lf_fetcher_t *f = timer->data;
   lf__fetcher_enter(f);
+  f->close_due = 0;
   lf__pending_t *p;
   while ((p = pop(f)))
     report_unstarted(f, p, LF_EABORTED, "aborted before it started");
@@ -690,5 +810,19 @@ int lf_fetcher_close(lf_fetcher_t *f, lf_close_cb on_close) {
     lf__transfer_abort(t);
   }
   lf__fetcher_leave(f);
+}
+
+/* As uv_close(): only starts. Aborting here would call the caller's result callback inside
+ * this call, perhaps from their own result callback, and remove easy handles libcurl may be
+ * inside of (a body callback): the aborts run on the wake timer, at the loop's next turn. */
+int lf_fetcher_close(lf_fetcher_t *f, lf_close_cb on_close) {
+  if (!f) return LF_EINVAL;
+  if (f->closing != OPEN) return LF_ECLOSING;
+  f->closing = CLOSING;
+  f->close_due = 1;
+  f->on_close = on_close;
+  f->wake_now = 0;
+  int rc = uv_timer_start(&f->wake, on_close_due, 0, 0);
+  (void)rc; /* cannot fail for an initialised timer with a callback */
   return 0;
 }

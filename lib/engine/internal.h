@@ -63,6 +63,8 @@ struct lf_fetcher_s {
   lf_event_cb on_event;
   lf_close_cb on_close;
   lf_body_cb on_body;
+  lf_progress_cb on_progress;
+  lf_easy_cb on_easy;
   lf__pending_t *queue_head, *queue_tail;
   lf__pending_t *delayed; /* waiting to retry, soonest first */
   uv_timer_t wake;        /* fires when a retry is due or the rate limit allows a start */
@@ -79,6 +81,7 @@ struct lf_fetcher_s {
   struct lf__poll_s **poll_index; /* one poll handle per socket we watch, by descriptor */
   size_t poll_index_len;
   size_t queued, delayed_count, in_flight, open_handles;
+  size_t unreported;   /* requests added whose result has not been called */
   size_t writing;      /* of in_flight: network part done, output still being written */
   size_t connected;    /* of in_flight: on the network with a connection (prereq called) */
   uint64_t clock_base; /* uv_hrtime() at init */
@@ -101,6 +104,8 @@ struct lf_fetcher_s {
   int wake_now; /* the wake timer is due at once: deferred starts or stream resumes wait */
   struct lf__warc_file_s *warc; /* opts.warc: the WARC files (capture.c), or NULL */
   size_t capture_buffered;      /* body bytes waiting to be archived, all transfers together */
+  int cancel_due; /* lf_fetcher_cancel() marked requests: the wake timer reports them */
+  int close_due;  /* lf_fetcher_close() was called: the wake timer aborts what is left */
 };
 
 /* A request waiting for a slot. One allocation: the struct, then url and file strings. */
@@ -111,6 +116,9 @@ struct lf__pending_s {
   uint64_t added_ns;
   uint64_t due_ns;     /* delayed retries: not before this */
   int attempts;        /* transfers already made */
+  int cancelled;       /* lf_fetcher_cancel(): report, do not start or retry */
+  long timeout_ms;     /* lf_request_t.timeout_ms */
+  unsigned flags;      /* lf_request_t.flags */
   const char *file;    /* points into url[] storage, or NULL */
   const char *headers; /* the request's own headers, NUL-separated, in url[] storage */
   const char *warc_date; /* lf_request_t.warc_refers_to_date, in url[] storage, or NULL */
@@ -182,6 +190,13 @@ struct lf__transfer_s {
   char *final_name;               /* the name callback's choice (malloc'd); NULL keeps req->file */
   uint64_t discarded;             /* body bytes of an error response, thrown away */
   long http_code;
+  int64_t content_length; /* of the response, as sent; -1 unknown */
+  int curl_code;          /* libcurl's verdict on the last attempt */
+  char **all_headers;     /* LF_REQUEST_HEADERS: the response's header lines, NULL-ended */
+  size_t header_count;
+  char *error_body; /* LF_REQUEST_ERROR_BODY: an error response's body, NUL-ended */
+  size_t error_body_len;
+  int hooked;       /* the easy-handle callback saw its handle: not reused for another */
   int started;      /* on the multi handle (or was): libcurl's info is meaningful */
   int connected;    /* counted in fetcher->connected */
   int paused_once;  /* the write callback paused it: its handle is not reused */
@@ -239,6 +254,7 @@ void lf__transfer_recycle(lf__transfer_t *t);
 void lf__transfer_free(lf__transfer_t *t);
 void lf__transfer_set_error(lf__transfer_t *t, int status, const char *fmt, ...);
 void lf__transfer_fill_headers(const lf__transfer_t *t, lf_result_t *r);
+void lf__transfer_fill_class(const lf__transfer_t *t, lf_result_t *r); /* class, code, headers */
 void lf__transfer_event_done(lf__transfer_t *t, int status, const char *error);
 void lf__transfer_event_start(lf__transfer_t *t); /* on the multi handle: tell the caller */
 /* The name the file gets: the name callback's choice, or the requested one. */
@@ -287,6 +303,7 @@ void lf__cookies_save(lf_fetcher_t *f);    /* the jar written, at close */
 /* redirect.c: which headers follow a redirect, and https -> http refused */
 int lf__redirect_init(lf_fetcher_t *f);
 int lf__redirect_prereq(lf__transfer_t *t);
+int lf__pace_mark_cancelled(lf_fetcher_t *f, void *data); /* lf_fetcher_cancel: how many */
 
 /* abi.c */
 int lf__global_init(void); /* libcurl's, once per process: 0 or LF_ECURL */

@@ -300,3 +300,16 @@ int lf_fetcher_set_host_pace(lf_fetcher_t *f, const char *host, double interval_
   }
   return 0;
 }
+
+/* lf_fetcher_cancel(): parked requests with this data are marked; each reports when its host's
+ * turn comes (start_next), which keeps the hosts' order intact. */
+int lf__pace_mark_cancelled(lf_fetcher_t *f, void *data) {
+  int n = 0;
+  for (lf__host_t *x = f->pace.waiting; x; x = x->wnext)
+    for (lf__pending_t *p = x->head; p; p = p->next)
+      if (p->data == data && !p->cancelled) {
+        p->cancelled = 1;
+        n++;
+      }
+  return n;
+}

@@ -109,19 +109,58 @@ static int check_code(lf__transfer_t *t) {
   long version = 0;
   if (curl_easy_getinfo(t->easy, CURLINFO_HTTP_VERSION, &version) == CURLE_OK)
     t->sink.never_pause = version >= CURL_HTTP_VERSION_2_0;
-  if (t->http_code >= 400) return 0;
+  curl_off_t cl = -1;
+  if (curl_easy_getinfo(t->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) != CURLE_OK) cl = -1;
+  t->content_length = cl;
+  if (t->http_code >= 400) return t->req->flags & LF_REQUEST_ERROR_BODY ? choose_decoder(t) : 0;
   if (conflicting_lengths(t) || unsolicited_part(t)) return -1;
   return choose_decoder(t);
+}
+
+/* LF_REQUEST_ERROR_BODY: an error response's body, kept in memory up to max_memory_body (the
+ * rest is read and dropped, up to LF__DISCARD_MAX more, to keep the connection). */
+static int keep_error_body(lf__transfer_t *t, const char *data, size_t len) {
+  size_t cap = t->fetcher->opts.max_memory_body;
+  size_t take = t->error_body_len < cap ? cap - t->error_body_len : 0;
+  if (take > len) take = len;
+  if (take) {
+    char *grown = realloc(t->error_body, t->error_body_len + take + 1);
+    if (!grown) return LF_ENOMEM;
+    t->error_body = grown;
+    memcpy(t->error_body + t->error_body_len, data, take);
+    t->error_body_len += take;
+    t->error_body[t->error_body_len] = '\0';
+  }
+  t->discarded += len - take;
+  t->progress_ms = uv_now(t->fetcher->loop);
+  return t->discarded > LF__DISCARD_MAX ? -1 : 0;
+}
+
+/* lf_fetcher_set_progress_cb: called inside libcurl, so with the body callback's limits. */
+static void tell_progress(lf__transfer_t *t, size_t len) {
+  lf_fetcher_t *f = t->fetcher;
+  if (!f->on_progress) return;
+  lf_progress_t pr = {.url = t->req->url,
+                      .data = t->req->data,
+                      .attempt = t->req->attempts,
+                      .received = t->bytes,
+                      .delta = len,
+                      .content_length = t->content_length};
+  f->in_body++;
+  f->on_progress(f, &pr);
+  f->in_body--;
 }
 
 /* Decoded bytes go to the sink here, under the size cap: 0 taken, 1 pause, negative: stop. */
 static int deliver(void *ctx, const char *data, size_t len) {
   lf__transfer_t *t = ctx;
+  if (t->http_code >= 400) return keep_error_body(t, data, len);
   if (t->bytes + len > size_cap(t)) return too_big(t);
   int rc = lf__sink_write(&t->sink, data, len);
   if (rc != 0) return rc; /* pause, or the sink recorded why it failed */
   t->bytes += len;
   t->progress_ms = uv_now(t->fetcher->loop);
+  tell_progress(t, len);
   return 0;
 }
 
@@ -149,7 +188,7 @@ static size_t on_write(char *data, size_t size, size_t nmemb, void *userp) {
     return CURL_WRITEFUNC_PAUSE;
   }
   size_t rc;
-  if (t->http_code >= 400) {
+  if (t->http_code >= 400 && !(t->req->flags & LF_REQUEST_ERROR_BODY)) {
     t->discarded += len;
     t->progress_ms = uv_now(t->fetcher->loop);
     rc = t->discarded > LF__DISCARD_MAX ? 0 : len;
@@ -259,8 +298,8 @@ static int configure_shared(lf__transfer_t *t) {
   SET(CURLOPT_CLOSESOCKETDATA, t->fetcher);                /* transfers (loop.c) */
   SET(CURLOPT_PREREQFUNCTION, on_prereq); /* counts it connected; h2.c: which connection */
   SET(CURLOPT_NOSIGNAL, 1L);
-  SET(CURLOPT_FOLLOWLOCATION, 1L);
-  SET(CURLOPT_MAXREDIRS, 10L);
+  SET(CURLOPT_FOLLOWLOCATION, o->max_redirs > 0 ? 1L : 0L); /* 0: LF_NONE (copy_options) */
+  SET(CURLOPT_MAXREDIRS, o->max_redirs);
   SET(CURLOPT_PROTOCOLS_STR, "http,https");
   SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   SET(CURLOPT_USERAGENT, o->user_agent);
@@ -273,7 +312,6 @@ static int configure_shared(lf__transfer_t *t) {
   SET(CURLOPT_HTTP_CONTENT_DECODING, 0L);
   SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
   SET(CURLOPT_CONNECTTIMEOUT_MS, o->connect_timeout_ms);
-  SET(CURLOPT_TIMEOUT_MS, o->timeout_ms);
   SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)o->max_size);
   SET(CURLOPT_SHARE, (CURLSH *)t->fetcher->share);
   if (t->fetcher->warc && lf__capture_configure(e, 1) < 0) { /* the request as sent (capture.c) */
@@ -330,6 +368,8 @@ static int configure_request(lf__transfer_t *t) {
   /* For https, wait for a connection that can multiplex (HTTP/2) rather than open more. Plain
    * http is HTTP/1.1 here: waiting would only delay every transfer behind the first one. */
   SET(CURLOPT_PIPEWAIT, (long)https);
+  long timeout = t->req->timeout_ms ? t->req->timeout_ms : t->fetcher->opts.timeout_ms;
+  SET(CURLOPT_TIMEOUT_MS, timeout > 0 ? timeout : 0L); /* LF_NONE: none */
   SET(CURLOPT_FORBID_REUSE, (long)last_use_of_connection(t));
   return 0;
 fail:
@@ -359,10 +399,22 @@ void lf__transfer_event_start(lf__transfer_t *t) {
   event(t, LF_EVENT_START, NULL, 0);
 }
 
+/* lf_fetcher_set_easy_cb: the caller's own options. The handle keeps them, so it serves no
+ * other request (release_easy). */
+static int call_easy_hook(lf__transfer_t *t) {
+  t->hooked = 1;
+  int rc = t->fetcher->on_easy(t->fetcher, t->easy, t->req->url, t->req->data);
+  if (rc >= 0) return 0;
+  lf__transfer_set_error(t, rc, "the easy-handle callback refused the request: %s",
+                         lf_strerror(rc));
+  return rc;
+}
+
 int lf__transfer_start(lf__transfer_t *t, lf__pending_t *req) {
   t->req = req;
   t->retry_ms = -1;
   t->file_time = -1;
+  t->content_length = -1;
   req->attempts++;
   t->start_ns = lf__now_ns();
   t->progress_ms = uv_now(t->fetcher->loop);
@@ -381,6 +433,7 @@ int lf__transfer_start(lf__transfer_t *t, lf__pending_t *req) {
   if (rc == 0) rc = configure_request(t);
   if (rc == 0 && (rc = lf__capture_start(t)) < 0)
     lf__transfer_set_error(t, rc, "cannot archive the transfer: %s", lf_strerror(rc));
+  if (rc == 0 && t->fetcher->on_easy) rc = call_easy_hook(t);
   if (rc == 0) {
     CURLMcode mrc = curl_multi_add_handle(t->fetcher->multi, t->easy);
     if (mrc != CURLM_OK) {
@@ -413,10 +466,56 @@ static void judge(lf__transfer_t *t, CURLcode result) {
                            t->errbuf[0] ? t->errbuf : curl_easy_strerror(result));
     t->status = LF_ECURL;
   } else if (t->http_code >= 300) {
-    lf__transfer_set_error(t, LF_EHTTP, "HTTP %ld: redirect without a usable Location",
-                           t->http_code);
+    lf__transfer_set_error(t, LF_EHTTP, "HTTP %ld: %s", t->http_code,
+                           t->fetcher->opts.max_redirs == 0 ? "redirect not followed (max_redirs)"
+                                                            : "redirect without a usable Location");
     t->status = LF_EHTTP;
   }
+}
+
+/* What kind of failure, from libcurl's code: lets a caller act without parsing text. */
+static int curl_class(int code) {
+  switch (code) {
+  case CURLE_COULDNT_RESOLVE_HOST:
+  case CURLE_COULDNT_RESOLVE_PROXY:
+    return LF_ERR_DNS;
+  case CURLE_COULDNT_CONNECT:
+    return LF_ERR_CONNECT;
+  case CURLE_OPERATION_TIMEDOUT:
+    return LF_ERR_TIMEOUT;
+  case CURLE_SSL_CONNECT_ERROR:
+  case CURLE_PEER_FAILED_VERIFICATION:
+  case CURLE_SSL_CERTPROBLEM:
+  case CURLE_SSL_CIPHER:
+  case CURLE_SSL_CACERT_BADFILE:
+  case CURLE_SSL_ISSUER_ERROR:
+  case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+  case CURLE_SSL_INVALIDCERTSTATUS:
+  case CURLE_SSL_CRL_BADFILE:
+  case CURLE_SSL_ENGINE_NOTFOUND:
+  case CURLE_SSL_ENGINE_SETFAILED:
+  case CURLE_SSL_ENGINE_INITFAILED:
+  case CURLE_SSL_SHUTDOWN_FAILED:
+  case CURLE_USE_SSL_FAILED:
+    return LF_ERR_TLS;
+  default:
+    return LF_ERR_PROTOCOL;
+  }
+}
+
+void lf__transfer_fill_class(const lf__transfer_t *t, lf_result_t *r) {
+  r->curl_code = t->curl_code;
+  r->content_length = t->content_length;
+  r->headers = (const char *const *)t->all_headers;
+  r->header_count = t->header_count;
+  if (r->status == 0)
+    r->error_class = LF_ERR_NONE;
+  else if (r->status == LF_EHTTP)
+    r->error_class = LF_ERR_HTTP;
+  else if (r->status == LF_ECURL)
+    r->error_class = curl_class(t->curl_code);
+  else
+    r->error_class = LF_ERR_OTHER;
 }
 
 /* Failures worth another try: the network or the server may do better in a moment. */
@@ -501,8 +600,32 @@ static char *header_copy(CURL *easy, const char *name) {
 }
 
 /* What the result will tell, read now: the handle goes back before the output is written. */
+/* LF_REQUEST_HEADERS: every header line of the last response, in one block (pointers, then
+ * the "Name: value" strings). */
+static void keep_all_headers(lf__transfer_t *t) {
+  size_t n = 0, bytes = 0;
+  struct curl_header *h = NULL;
+  while ((h = curl_easy_nextheader(t->easy, CURLH_HEADER, -1, h))) {
+    n++;
+    bytes += strlen(h->name) + strlen(h->value) + 3;
+  }
+  char **list = malloc((n + 1) * sizeof(*list) + bytes);
+  if (!list) return; /* the result then lists none: headers are extra, not the page */
+  char *at = (char *)(list + n + 1);
+  size_t i = 0;
+  h = NULL;
+  while (i < n && (h = curl_easy_nextheader(t->easy, CURLH_HEADER, -1, h))) {
+    list[i++] = at;
+    at += sprintf(at, "%s: %s", h->name, h->value) + 1;
+  }
+  list[i] = NULL;
+  t->all_headers = list;
+  t->header_count = i;
+}
+
 static void keep_info(lf__transfer_t *t) {
   CURL *e = t->easy;
+  if (t->req->flags & LF_REQUEST_HEADERS) keep_all_headers(t);
   t->etag = header_copy(e, "ETag");
   t->last_modified = header_copy(e, "Last-Modified");
   t->content_disposition = header_copy(e, "Content-Disposition");
@@ -527,7 +650,7 @@ static void keep_info(lf__transfer_t *t) {
 static void release_easy(lf__transfer_t *t) {
   CURL *e = t->easy;
   t->easy = NULL;
-  if (t->status == 0 && !t->paused_once)
+  if (t->status == 0 && !t->paused_once && !t->hooked)
     lf__fetcher_give_easy(t->fetcher, e);
   else
     curl_easy_cleanup(e);
@@ -623,8 +746,8 @@ static int choose_name(lf__transfer_t *t) {
   name[LF_FILE_NAME_MAX] = '\0';
   if (strcmp(name, t->req->file) == 0) return 0;
   if (!lf__valid_file_name(name)) {
-    lf__transfer_set_error(t, LF_EINVAL, "the name callback gave an unusable file name");
-    t->status = LF_EINVAL;
+    lf__transfer_set_error(t, LF_ENAME, "the name callback gave an unusable file name");
+    t->status = LF_ENAME;
     return -1;
   }
   if (!(t->final_name = strdup(name))) {
@@ -646,6 +769,7 @@ void lf__transfer_done(lf__transfer_t *t, CURLcode result) {
     t->http_code = 0;
   lf__capture_end(t, result); /* what the network gave, whole or not, before the verdict */
   result = check_whole(t, result);
+  t->curl_code = (int)result;
   lf__decoder_free(t->decoder); /* ~56 KiB of zlib state that the disk wait does not need */
   t->decoder = NULL;
   judge(t, result);
@@ -653,7 +777,7 @@ void lf__transfer_done(lf__transfer_t *t, CURLcode result) {
   /* A stream whose body was partly handed out cannot start again: the caller has it. */
   int handed_out = t->req->output == LF_OUTPUT_CALLBACK && t->bytes > 0;
   if (t->status != 0 && t->status != LF_EABORTED && !t->sink.err && !handed_out &&
-      t->req->attempts <= t->fetcher->opts.retries &&
+      !t->req->cancelled && t->req->attempts <= t->fetcher->opts.retries &&
       (transient(result, t->http_code) || t->starved))
     t->retry_ms = retry_delay(t);
   if (mrc != CURLM_OK && t->status == 0) {
@@ -692,6 +816,8 @@ void lf__transfer_recycle(lf__transfer_t *t) {
   free(t->etag);
   free(t->last_modified);
   free(t->content_disposition);
+  free(t->all_headers);
+  free(t->error_body);
   curl_slist_free_all(t->req_headers);
   lf__capture_free(t);
   curl_slist_free_all(t->foreign_headers);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "loopfetch.h"
 #include "page.h"
@@ -178,6 +179,17 @@ static int extract(extract_t *x, const char *html, size_t len, const char *conte
   return rc;
 }
 
+/* A Content-Type that says the page is HTML, or says nothing (absent, empty): its essence,
+ * before any parameter and without case, is text/html or application/xhtml+xml. */
+static int html_type(const char *ct) {
+  if (!ct) return 1;
+  while (*ct == ' ' || *ct == '\t')
+    ct++;
+  size_t n = strcspn(ct, "; \t");
+  return n == 0 || (n == 9 && strncasecmp(ct, "text/html", 9) == 0) ||
+         (n == 21 && strncasecmp(ct, "application/xhtml+xml", 21) == 0);
+}
+
 int lf_links_extract(const char *html, size_t len, const char *page_url, const char *selector,
                      lf_links_t *out, char *errbuf, size_t errlen) {
   return lf_links_extract2(html, len, page_url, NULL, selector, out, errbuf, errlen);
@@ -195,6 +207,8 @@ int lf_links_extract2(const char *html, size_t len, const char *page_url, const 
   size_t err_pos;
   int rc = lf__selector_compile(selector, &sel, &err_pos, errbuf, errlen);
   if (!rc) rc = lf__page_open_url(page_url, &x.base, errbuf, errlen);
+  if (!rc && !html_type(content_type))
+    rc = set_err(errbuf, errlen, LF_ENOTHTML, "not HTML (Content-Type: %.200s)", content_type);
   if (!rc) {
     x.sel = sel;
     rc = extract(&x, html, len, content_type);

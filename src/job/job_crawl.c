@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include "errmsg.h"
 #include "frontier.h"
+#include "hint.h"
 #include "hmap.h"
 #include "job_crawl.h"
 #include "job_end.h"
@@ -133,6 +134,11 @@ static int fetch_nav(job_t *job, size_t i) {
                       .file = p->file,
                       .data = (void *)(NAV_BIT | i)};
   int rc = lf_fetcher_add(job->fetcher, &req);
+  if (rc == LF_ESCHEME || rc == LF_EURL) { /* refused at once: the user's URL, a usage error */
+    lf__job_fatal(job, LF_EXIT_USAGE, "list page %s: %s (give an http:// or https:// URL)",
+                  p->url, lf_strerror(rc));
+    return -1;
+  }
   if (rc < 0) {
     lf__job_fatal(job, LF_EXIT_LOCAL, "page %s: %s", p->url, lf_strerror(rc));
     return -1;
@@ -385,7 +391,9 @@ static int start_page_failed(job_t *job, const lf_result_t *r) {
     return 1;
   }
   if (r->status != 0) {
-    char *su = lf__display(url, 1), *sw = lf__display(r->error ? r->error : "failed", 0);
+    char hinted[512]; /* --cacert, --max-redirs: what to do about it */
+    const char *why = lf__hint_error(r, 0, hinted, sizeof(hinted));
+    char *su = lf__display(url, 1), *sw = lf__display(why ? why : "failed", 0);
     lf__error("list page %s: %s (%d attempt%s)", su ? su : "?", sw ? sw : "failed", r->attempts,
               r->attempts == 1 ? "" : "s");
     free(su);

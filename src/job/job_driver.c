@@ -25,6 +25,7 @@
 #include "job_pages.h"
 #include "job_record.h"
 #include "job_robots.h"
+#include "hint.h"
 #include "safe_text.h"
 
 /* ---- setup ---- */
@@ -102,7 +103,9 @@ static void on_result(lf_fetcher_t *f, const lf_result_t *r) {
     lf__job_give_back_memory(job); /* the finished pages' handles and buffers were just freed */
   if (job->xpages && r->status == 0 && r->http_code != 304) extract_records(job, r);
   lf__record_t rec;
+  char why[512];
   lf__record_from_result(&rec, r, job->signal != 0, job->clock_offset);
+  rec.error = lf__hint_error(r, job->cfg->fetch.max_size, why, sizeof(why));
   rec.pid = job->pid;
   lf__job_refresh_record(job, &rec);
   lf__job_record(job, &rec, (uintptr_t)r->data);

@@ -163,12 +163,18 @@ static int build_argv(lf__procs_t *p, const lf_cli_t *cfg, unsigned concurrency)
   rc |= push_arg(p, "-q");
   rc |= push_arg(p, "--output-dir=%s", cfg->out_dir);
   rc |= push_arg(p, "--concurrency=%u", concurrency);
-  rc |= push_arg(p, "--retries=%d", o->retries);
-  rc |= push_arg(p, "--retry-max-wait=%.3f", o->retry_max_wait_ms / 1000.0);
-  rc |= push_arg(p, "--connect-timeout=%.3f", o->connect_timeout_ms / 1000.0);
-  rc |= push_arg(p, "--stall-timeout=%.3f",
-                 o->stall_timeout_ms < 0 ? 0.0 : o->stall_timeout_ms / 1000.0);
-  rc |= push_arg(p, "--max-size=%llu", (unsigned long long)o->max_size);
+  /* Zero is the library's default for every option (the worker's too), LF_NONE is "none",
+   * which the command line writes 0: only options given are passed on. */
+  if (o->retries) rc |= push_arg(p, "--retries=%d", o->retries < 0 ? 0 : o->retries);
+  if (o->max_redirs) rc |= push_arg(p, "--max-redirs=%ld", o->max_redirs < 0 ? 0 : o->max_redirs);
+  if (o->retry_max_wait_ms)
+    rc |= push_arg(p, "--retry-max-wait=%.3f", o->retry_max_wait_ms / 1000.0);
+  if (o->connect_timeout_ms)
+    rc |= push_arg(p, "--connect-timeout=%.3f", o->connect_timeout_ms / 1000.0);
+  if (o->stall_timeout_ms)
+    rc |= push_arg(p, "--stall-timeout=%.3f",
+                   o->stall_timeout_ms < 0 ? 0.0 : o->stall_timeout_ms / 1000.0);
+  if (o->max_size) rc |= push_arg(p, "--max-size=%llu", (unsigned long long)o->max_size);
   if (o->timeout_ms > 0) rc |= push_arg(p, "--timeout=%.3f", o->timeout_ms / 1000.0);
   if (o->per_host) rc |= push_arg(p, "--per-host=%u", o->per_host);
   if (o->rate > 0) /* the limit is for the whole job: each worker gets its share */

@@ -216,6 +216,37 @@ def abbreviated_options_refused(t):
 
 
 @case
+def max_redirs(t):
+    """--max-redirs N (issue 25, item 9): a 3-hop chain fails under 2 (the line says
+    --max-redirs), is saved under 3; 0 follows none; workers (-p) get it too. A list page that
+    is not http(s) is a usage error (exit 2) before anything is fetched."""
+    s = t.site()
+    s.route("/end", "<p>end</p>")
+    for i in range(1, 4):
+        s.route("/hop%d" % i, "", status=302, Location="/hop%d" % (i + 1) if i < 3 else "/end")
+    url = s.base + "/hop1"
+    for args, code, word in ((["--max-redirs", "2"], 1, "--max-redirs"),
+                             (["--max-redirs", "0"], 1, "HTTP 302"),
+                             (["--max-redirs", "2", "-p", "2"], 1, "--max-redirs"),
+                             (["--max-redirs", "3"], 0, None), ([], 0, None)):
+        out = t.path("o%d" % len(os.listdir(t.tmp)))
+        p = t.run("-o", out, "-i", "-", *args, stdin=(url + "\n").encode())
+        t.expect_exit(p, code)
+        if word:
+            t.check(word in p.err, "%s: the failure does not say %r: %s" % (args, word, p.err))
+        else:
+            t.check(t.files(out) == ["hop1.html"], "%s: saved %s" % (args, t.files(out)))
+    for bad in ("--max-redirs=-1", "--max-redirs=x"):
+        t.expect_exit(t.run(bad, url), 2)
+    hits = len(s.hits())
+    for lst in ("ftp://127.0.0.1:1/list", "example.org/list"):
+        p = t.run("-o", t.path("never"), lst)
+        t.expect_exit(p, 2)
+        t.one_line_error(p, "http")
+    t.check(len(s.hits()) == hits, "refused list pages made requests")
+
+
+@case
 def precheck_before_first_request(t):
     s, lst, _ = pages_site(t)
     afile = t.input_file("x\n", "a-file")

@@ -288,10 +288,12 @@ def redirects(ctx):
 
 @case
 def size_cap(ctx):
-    """A body over --max-size is aborted, with or without Content-Length; none is written."""
+    """A body over --max-size is aborted, with or without Content-Length; none is written; the
+    failure names --max-size and its value (issue 25, item 6)."""
     with Server() as srv:
-        failed_with(ctx, srv, "/fault/big/300000", 1, "size limit", "--max-size", "100k")
-        failed_with(ctx, srv, "/fault/big-nolength/300000", 1, "size limit", "--max-size",
+        failed_with(ctx, srv, "/fault/big/300000", 1, "size limit, --max-size (102400 bytes)",
+                    "--max-size", "100k")
+        failed_with(ctx, srv, "/fault/big-nolength/300000", 1, "raise --max-size", "--max-size",
                     "100k")
         saved_ok(ctx, srv, "/wiki/India", 1, "--max-size", "2M")
 

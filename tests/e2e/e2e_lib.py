@@ -48,6 +48,45 @@ def stream_callback(ctx):
         run([prog(ctx, "test_stream"), srv.base])
 
 
+@case
+def fetcher_api(ctx):
+    """test_fetcher_api (issue 25, items 10-14): zero options are the defaults, add() refuses
+    ftp://, file:// and URLs without a scheme at once, error classes and libcurl's codes, every
+    header and an error's body when asked, progress as bytes arrive, the easy-handle hook,
+    cancel, a per-request timeout, max_redirs, close from a result or body callback without
+    re-entering the caller, a need callback alone starts, pending() counts retries."""
+    with Server() as srv:
+        run([prog(ctx, "test_fetcher_api"), srv.base])
+
+
+@case
+def docs_examples(ctx):
+    """The programs of README.md and docs/api.md (tests/docs_examples.py makes them; the
+    fragments and synopses are compiled by the build). README's embedding example saves two
+    URLs, one failing once with 503, into pages/ in an empty folder it must create, and ends:
+    it closes only when no request is in flight, queued or waiting to retry. docs/api.md's
+    asynchronous consumer streams a 300,000-byte page through its own queue."""
+    with Server() as srv:
+        work = ctx.dir("readme-run")
+        os.mkdir(work)
+        urls = [srv.base + "/small/first", srv.base + "/fault/fail-then/503/1/small/second"]
+        p = subprocess.run([prog(ctx, "prog_readme_1"), *urls], capture_output=True, text=True,
+                           timeout=60, cwd=work)
+        check(p.returncode == 0, f"README example: exit {p.returncode}:\n{p.stdout}{p.stderr}")
+        check("(2 attempts)" in p.stdout, f"README example: no retry seen:\n{p.stdout}")
+        for i, u in enumerate(urls, 1):
+            path = os.path.join(work, "pages", "page%d.html" % i)
+            check(os.path.exists(path), f"README example: {path} missing for {u}")
+            if os.path.exists(path):
+                want = site.small_body(("first", "second")[i - 1], 0)
+                with open(path, "rb") as f:
+                    check(f.read() == want, f"README example: {path} is not the page")
+        p = subprocess.run([prog(ctx, "prog_api_44"), srv.base + "/fault/big/300000"],
+                           capture_output=True, text=True, timeout=60)
+        check(p.returncode == 0 and "ok, 300000 bytes consumed" in p.stdout,
+              f"asynchronous consumer: exit {p.returncode}:\n{p.stdout}{p.stderr}")
+
+
 def sha256_lines(out):
     got = {}
     for line in out.splitlines():

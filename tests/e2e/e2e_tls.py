@@ -248,7 +248,8 @@ def h1_tls_one_wave(ctx):
 
 @case
 def tls_verified_by_default(ctx):
-    """Without --cacert the throwaway CA is unknown: every page fails, named, nothing saved."""
+    """Without --cacert the throwaway CA is unknown: every page fails, named, nothing saved, and
+    each failure line points to --cacert."""
     with Nginx(ctx.tmp, 5) as srv:
         p, out = fetch(ctx, srv)
         check(p.returncode == 1, f"exit {p.returncode}, want 1 (pages failed)")
@@ -259,7 +260,14 @@ def tls_verified_by_default(ctx):
             check(r["status"] == "failed" and "certificate" in r["error"].lower(),
                   f"{url}: {r['status']}: {r.get('error')!r}; want a certificate error")
             check(f"{url}" in p.stderr, f"{url} not named on stderr")
+            check("--cacert" in r["error"], f"{url}: the error does not point to --cacert: "
+                                              f"{r['error']!r}")
         check(srv.log() == [], "a request was sent over an unverified connection")
+        # A list page on such a server: the one line says what to do too (issue 25, item 9).
+        p = ctx.run("-o", ctx.dir("list-out"), srv.urls[0])
+        check(p.returncode == 3 and "--cacert" in p.stderr and len(p.stderr.strip().splitlines()) == 1,
+              f"list page over unverified TLS: exit {p.returncode}, want 3 and one line naming "
+              f"--cacert: {p.stderr!r}")
 
 
 if __name__ == "__main__":

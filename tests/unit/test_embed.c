@@ -163,14 +163,14 @@ int main(int argc, char **argv) {
   CHECK_EQ_INT(
       lf_fetcher_add(fetcher,
                      &(lf_request_t){.url = list_url, .output = LF_OUTPUT_FILE, .file = "../x"}),
-      LF_EINVAL);
+      LF_ENAME);
   /* Subfolders are fine, but no path leaves the folder or names one ambiguously. */
   const char *bad_paths[] = {"/x", "a//x", "a/./x", "a/../x", "a/", "..", "."};
   for (size_t i = 0; i < sizeof(bad_paths) / sizeof(bad_paths[0]); i++)
     CHECK_EQ_INT(lf_fetcher_add(fetcher, &(lf_request_t){.url = list_url,
                                                          .output = LF_OUTPUT_FILE,
                                                          .file = bad_paths[i]}),
-                 LF_EINVAL);
+                 LF_ENAME);
 
   CHECK_EQ_INT(uv_run(&loop, UV_RUN_DEFAULT), 0);
   CHECK(app.list_ok);

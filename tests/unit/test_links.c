@@ -271,6 +271,24 @@ static void test_bad_arguments(void) {
   CHECK_EQ_INT(lf_links_extract("", 0, NULL, "a", &l, err, sizeof(err)), LF_EINVAL);
   CHECK_EQ_INT(lf_links_extract("", 0, PAGE, NULL, &l, err, sizeof(err)), LF_EINVAL);
   lf_links_free(NULL);
+  /* A page whose Content-Type says it is not HTML is LF_ENOTHTML (issue 25, item 12: every
+   * public code is one the library returns); HTML, XHTML, no type or an empty one are parsed. */
+  const char *page = "<a href=/x>x</a>";
+  CHECK_EQ_INT(lf_links_extract2(page, strlen(page), PAGE, "text/plain; charset=utf-8", "a", &l,
+                                 err, sizeof(err)),
+               LF_ENOTHTML);
+  CHECK_EQ_STR(err, "not HTML (Content-Type: text/plain; charset=utf-8)");
+  CHECK(is_empty(&l));
+  CHECK_EQ_INT(lf_links_extract2(page, strlen(page), PAGE, "application/json", "a", &l, NULL, 0),
+               LF_ENOTHTML);
+  const char *html_types[] = {
+      "text/html", "TEXT/HTML; charset=utf-8", " text/html", "application/xhtml+xml", "", NULL};
+  for (size_t i = 0; i < sizeof(html_types) / sizeof(html_types[0]); i++) {
+    CHECK_EQ_INT(
+        lf_links_extract2(page, strlen(page), PAGE, html_types[i], "a", &l, err, sizeof(err)), 0);
+    CHECK_EQ_INT(l.count, 1);
+    lf_links_free(&l);
+  }
 }
 
 /* One 9 MB href among good links (issue 28, 21): that link is skipped and counted, the good

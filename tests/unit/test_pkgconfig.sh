@@ -18,6 +18,16 @@ command -v pkg-config >/dev/null 2>&1 || { echo "SKIP: pkg-config not found"; ex
 cc=${CC:-cc}
 command -v "$cc" >/dev/null 2>&1 || { echo "SKIP: no C compiler ($cc)"; exit 77; }
 
+# The habit of every other library's guide: PKG_CONFIG_PATH=PREFIX/lib/pkgconfig alone finds
+# it too, also where libdir is multiarch (lib/x86_64-linux-gnu), with paths that lead to it.
+for define in "" --define-prefix; do
+  plain_lib=$(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config $define --variable=libdir loopfetch) ||
+    { echo "FAIL: PKG_CONFIG_PATH=$prefix/lib/pkgconfig finds no loopfetch.pc"; exit 1; }
+  plain_inc=$(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config $define --variable=includedir loopfetch)
+  [ -e "$plain_lib/libloopfetch.so" ] || { echo "FAIL: lib/pkgconfig's libdir $plain_lib has no libloopfetch.so"; exit 1; }
+  [ -e "$plain_inc/loopfetch.h" ] || { echo "FAIL: lib/pkgconfig's includedir $plain_inc has no loopfetch.h"; exit 1; }
+done
+
 PKG_CONFIG_PATH="$prefix/lib/x86_64-linux-gnu/pkgconfig:$prefix/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
 export PKG_CONFIG_PATH
 pc() { pkg-config "$@"; }
