@@ -67,7 +67,10 @@ def extracted_links_are_fetched(t):
     port = s.base.rsplit(":", 1)[1]
     for path in ("/p/a", "/p/b", "/p/c", "/RS=%5EADA"):
         s.route(path, "<p>%s</p>" % path)
+    # the same URLs written otherwise: one fetch and one file each (hosts in their ASCII form)
     hrefs = ["http://0x7f.1:%s/p/a" % port, "http://127.1:%s/p/b" % port,
+             "http://127\u30020\u30020\u30021:%s/p/a" % port,
+             "http://\uff11\uff12\uff17.0.0.1:%s/p/b" % port, "HTTP://127.0.0.1:%s/p/a" % port,
              "http://u:@127.0.0.1:%s/p/c" % port, "/RS=^ADA?q=^",
              "http://ho%7Fst/", "http://a|b/", "https://example.com%80/", "http://[::1/"]
     lst = s.list_page("/list.html", hrefs)
