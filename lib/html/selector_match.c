@@ -11,8 +11,9 @@
  * :has(rel) on element E walks the elements rel could start from (E's descendants, or its later
  * siblings and their descendants for `+` and `~`) and matches rel right to left from each; the
  * leftmost "anchor" compound matches E alone. Led by '~', one sibling's answer carries to the
- * next (has_siblings), so asking every sibling costs about one walk over them; led by '+' with
- * '+' or '~' further right (`:has(+ a ~ b)`), each sibling still walks those after it.
+ * next (has_siblings), so asking every sibling costs about one walk over them; led by '+', the
+ * first compound is on the next element or nowhere, and the rest is anchored there (`:has(+ a
+ * ~ b)` is `~ b` from that element). Only `+ a + b ~ c` still walks every later sibling.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -430,6 +431,7 @@ typedef enum { MATCH, FAIL_LOCAL, FAIL_SIBLINGS, FAIL_ALL } match_t;
 typedef struct {
   const complex_t *cx;
   const GumboNode *anchor; /* the :has() element, for relative selectors */
+  size_t first; /* the compound that is the anchor: 0, or 1 once a '+' lead was matched */
 } chain_t;
 
 static match_t match_at(const chain_t *ch, size_t idx, const GumboNode *n);
@@ -447,6 +449,7 @@ static match_t match_any(const chain_t *ch, size_t idx, const GumboNode *n, int 
 /* Matches compound idx of the chain at element n, then what lies left of it, right to left. */
 static match_t match_at(const chain_t *ch, size_t idx, const GumboNode *n) {
   const compound_t *c = &ch->cx->items[idx];
+  if (idx == ch->first && idx > 0) return n == ch->anchor ? MATCH : FAIL_LOCAL; /* checked */
   if (!compound_matches(c, n, ch->anchor)) return FAIL_LOCAL;
   if (idx == 0) return MATCH;
   const GumboNode *m;
@@ -464,7 +467,7 @@ static match_t match_at(const chain_t *ch, size_t idx, const GumboNode *n) {
     return match_any(ch, idx, n, 0);
   case COMB_SIBLING:
     /* `:has(~ X)`: whether the anchor is an earlier sibling is a comparison, not a walk */
-    if (idx == 1 && ch->cx->items[0].anchor)
+    if (idx == ch->first + 1 && (ch->first > 0 || ch->cx->items[0].anchor))
       return ch->anchor->parent == n->parent && n->parent &&
                      ch->anchor->index_within_parent < n->index_within_parent
                  ? MATCH
@@ -478,7 +481,7 @@ static match_t match_at(const chain_t *ch, size_t idx, const GumboNode *n) {
 
 static int matches_list(const lf__selector_t *sel, const GumboNode *node) {
   for (size_t g = 0; g < sel->n; g++) {
-    chain_t ch = {&sel->groups[g], NULL};
+    chain_t ch = {&sel->groups[g], NULL, 0};
     if (match_at(&ch, ch.cx->n - 1, node) == MATCH) return 1;
   }
   return 0;
@@ -553,7 +556,7 @@ static int has_siblings(complex_t *cx, const chain_t *ch, const GumboNode *n,
 static int has_matches(const lf__selector_t *rel, const GumboNode *n) {
   for (size_t g = 0; g < rel->n; g++) {
     complex_t *cx = &((lf__selector_t *)rel)->groups[g];
-    chain_t ch = {cx, n};
+    chain_t ch = {cx, n, 0};
     comb_t lead = ch.cx->items[1].comb;
     if (lead == COMB_DESCENDANT || lead == COMB_CHILD) {
       for (const GumboNode *m = next_in(n, n); m; m = next_in(m, n))
@@ -566,13 +569,29 @@ static int has_matches(const lf__selector_t *rel, const GumboNode *n) {
       if (has_siblings(cx, &ch, n, sibs)) return 1;
       continue;
     }
-    /* `+ a b`: only the next element and what it holds; with '+' or '~' further right, the
-     * match may end on any later sibling or inside it */
+    /* `+ a b`: only the next element and what it holds */
     int next_only = 1;
     for (size_t k = 2; k < ch.cx->n; k++)
       next_only &= ch.cx->items[k].comb == COMB_DESCENDANT || ch.cx->items[k].comb == COMB_CHILD;
     size_t top;
-    const GumboNode *m;
+    const GumboNode *m, *x1 = next_element(n);
+    if (!next_only && x1) {
+      /* `+ a ~ b`, `+ a b ~ c`: the first compound can only be on the next element; from
+       * there the chain is one anchored on that element, '~'-led (remembered as above) or
+       * held in its subtree */
+      comb_t c2 = cx->items[2].comb;
+      chain_t sub = {cx, x1, 1};
+      if (c2 != COMB_ADJACENT) {
+        if (!compound_matches(&cx->items[1], x1, n)) continue;
+        if (c2 == COMB_SIBLING) {
+          if (has_siblings(cx, &sub, x1, sibs)) return 1;
+        } else {
+          for (m = next_in(x1, x1); m; m = next_in(m, x1))
+            if (chain_from(&sub, m)) return 1;
+        }
+        continue;
+      }
+    }
     if (scan_siblings(&ch, sibs, index_of(sibs, n) + 1, NULL, next_only, &top, &m)) return 1;
   }
   return 0;

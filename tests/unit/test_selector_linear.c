@@ -53,6 +53,8 @@ static void test_linear(void) {
       ":nth-last-child(2n of :nth-child(odd of :nth-last-child(odd of li))) a",
       "li:nth-child(odd of :has(~ .y)) a",
       "li:nth-last-of-type(3n) a",
+      "li:has(+ li ~ li.x) a",
+      "li:has(+ .y ~ .x) a",
   };
   enum { N = 1000 };
   for (size_t i = 0; i < sizeof sels / sizeof *sels; i++) {
@@ -78,11 +80,20 @@ static void test_answers(void) {
   CHECK_EQ_STR(select_labels(ul, "li:has(~ #a4 ~ #a6)"), "a1 a2 a3");
   CHECK_EQ_STR(select_labels(ul, "li:has(~ li, ~ .x)"), "a1 a2 a3 a4 a5");
   CHECK_EQ_STR(select_labels(ul, "li:has(~ .y):has(~ .x)"), "a1 a2");
+  /* led by '+': the first compound on the next element, the rest anchored there */
+  CHECK_EQ_STR(select_labels(ul, "li:has(+ li ~ .x)"), "a1");
+  CHECK_EQ_STR(select_labels(ul, "li:has(+ .x ~ .y)"), "a2");
+  CHECK_EQ_STR(select_labels(ul, "li:has(+ li + li ~ .y)"), "a1 a2");
+  CHECK_EQ_STR(select_labels(ul, "li:has(+ .x ~ li, ~ .y)"), "a1 a2 a3 a4");
   const char *nest = "<div><p id=p1></p><section id=s1><b id=b1></b></section><p id=p2></p>"
                      "<section id=s2><i id=i1></i></section><p id=p3></p></div>";
   CHECK_EQ_STR(select_labels(nest, "p:has(~ section b)"), "p1");
   CHECK_EQ_STR(select_labels(nest, "p:has(~ section > i)"), "p1 p2");
   CHECK_EQ_STR(select_labels(nest, "p:has(~ section :is(b, i))"), "p1 p2");
+  const char *nest2 = "<div><p id=p1></p><section><b></b><i></i></section><p id=p2></p>"
+                      "<section><i></i><b></b></section></div>";
+  CHECK_EQ_STR(select_labels(nest2, "p:has(+ section b ~ i)"), "p1");
+  CHECK_EQ_STR(select_labels(nest2, "p:has(+ section > i ~ b)"), "p2");
   /* nested :nth-*(... of S): S's own counting asked out of order */
   const char *ol = "<ol><li id=l1></li><li id=l2 class=k></li><li id=l3 class=k></li>"
                    "<li id=l4></li><li id=l5 class=k></li><li id=l6 class=k></li></ol>";
