@@ -86,7 +86,8 @@ extern "C" {
   XX(ESELECTOR, -30010, "malformed CSS selector")                                                  \
   XX(ENOTHTML, -30011, "document is not HTML")                                                     \
   XX(EABORTED, -30012, "transfer aborted")                                                         \
-  XX(ENAME, -30013, "no usable file name")
+  XX(ENAME, -30013, "no usable file name")                                                         \
+  XX(ECOMPLEX, -30014, "page too complex to parse")
 
 /* Which codes each function returns is in its documentation; every code above is returned by
  * some function: LF_ENOTHTML by lf_links_extract2() for a page whose Content-Type is not HTML,

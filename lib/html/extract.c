@@ -503,6 +503,8 @@ int lf_extract_page(lf_extract_t *x, const char *html, size_t len, const char *p
   lf__page_t page;
   run_t r = {.x = x};
   rc = lf__page_parse(&page, html, len, content_type);
+  char why[160] = "out of memory";
+  if (rc == LF_ECOMPLEX) snprintf(why, sizeof(why), "page too complex to parse: %s", page.why);
   if (!rc) rc = walk(&r, page.root);
   if (!rc) rc = lf__page_apply_base(&base, page.enc, r.base);
   if (!rc) rc = fill(&r, &page, base, out);
@@ -514,7 +516,7 @@ int lf_extract_page(lf_extract_t *x, const char *html, size_t len, const char *p
   lf__url_free(base);
   if (rc) {
     lf_records_free(out);
-    return fail(errbuf, errlen, rc, "out of memory");
+    return fail(errbuf, errlen, rc, "%s", why);
   }
   return 0;
 }

@@ -33,6 +33,7 @@ typedef struct {
   lf_links_t links;
   size_t urls_cap;
   urlset_t set;
+  char why[160]; /* LF_ECOMPLEX: the page's reason */
 } extract_t;
 
 static int set_err(char *errbuf, size_t errlen, int rc, const char *fmt, ...) {
@@ -169,6 +170,8 @@ static int extract(extract_t *x, const char *html, size_t len, const char *conte
   lf__page_t page;
   found_t f = {0};
   int rc = lf__page_parse(&page, html, len, content_type);
+  if (rc == LF_ECOMPLEX)
+    snprintf(x->why, sizeof(x->why), "page too complex to parse: %s", page.why);
   x->enc = page.enc;
   if (!rc) rc = walk(x, page.root, &f);
   if (!rc) rc = lf__page_apply_base(&x->base, x->enc, f.base);
@@ -212,7 +215,7 @@ int lf_links_extract2(const char *html, size_t len, const char *page_url, const 
   if (!rc) {
     x.sel = sel;
     rc = extract(&x, html, len, content_type);
-    if (rc) set_err(errbuf, errlen, rc, "out of memory");
+    if (rc) set_err(errbuf, errlen, rc, "%s", rc == LF_ECOMPLEX ? x.why : "out of memory");
   }
   if (!rc)
     *out = x.links; /* the caller owns the URLs now */

@@ -11,6 +11,7 @@
 
 #include "loopfetch.h"
 #include "charesc.h"
+#include "pagecost.h"
 #include "urlresolve.h"
 #include "walk.h"
 
@@ -24,6 +25,8 @@ static int parse_utf8(lf__page_t *p, const char *utf8, size_t len) {
     utf8 = p->escaped;
     len = escaped_len;
   }
+  rc = lf__page_check_cost(utf8, len, p->why, sizeof(p->why));
+  if (rc) return rc;
   GumboOptions opts = kGumboDefaultOptions;
   opts.max_errors = 0; /* we never read parse errors; recording them costs time and memory */
   lf__arena_use(&p->arena, &opts);

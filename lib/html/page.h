@@ -19,10 +19,13 @@ typedef struct {
   lf__arena_t arena;
   char *utf8;    /* the page decoded, when it was not UTF-8 */
   char *escaped; /* the page with the characters gumbo would lose escaped (charesc.h) */
+  char why[128];  /* LF_ECOMPLEX: which cap the page passes (pagecost.h) */
 } lf__page_t;
 
 /* Sniffs the encoding of html (len bytes; content_type may be NULL), decodes it to UTF-8 and
- * parses it. Returns 0 or LF_ENOMEM; on either, lf__page_release() frees what was made. */
+ * parses it. Returns 0, LF_ENOMEM or LF_ECOMPLEX (a page gumbo cannot parse in bounded time,
+ * refused before the parse: p->why says why); on any, lf__page_release() frees what was
+ * made. */
 int lf__page_parse(lf__page_t *p, const char *html, size_t len, const char *content_type);
 
 /* Frees the tree and the buffers it points into; p is zeroed. */

@@ -463,6 +463,11 @@ void lf__job_on_nav(job_t *job, const lf_result_t *r) {
     why = parse_nav(job, r, &c->pages[i], err, sizeof(err));
   }
   if (job->exit_code) return;
+  if (list_page && why) { /* a LIST_URL that cannot be parsed ends the job, as one not fetched */
+    lf__job_fatal(job, strcmp(why, "out of memory") == 0 ? LF_EXIT_LOCAL : LF_EXIT_LIST,
+                  "list page %s: %s", r->url, why);
+    return;
+  }
   if (!list_page) record_nav(job, r, why);
   if (c->pending == 0 && lf__job_robots_waiting(job) == 0) level_done(job);
 }

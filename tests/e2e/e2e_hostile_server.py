@@ -254,6 +254,24 @@ def replies_that_are_no_page(ctx):
                   f"after {attempts}")
 
 
+@case
+def list_page_too_complex(ctx):
+    """A list page of 200,000 nested <div>s (gumbo: minutes, deaf to signals) or with one
+    element of 40,000 attributes (15 s) is refused before the parse: exit 3 at once, one line
+    naming the page and the cap (issue 28, 3). 3,000 nested <div>s are parsed."""
+    with Hostile() as srv:
+        for path, cap in (("/fault/deep/200000", "nested more than 8192 deep"),
+                          ("/fault/attrs/40000", "more than 4096 attributes")):
+            p = ctx.run("--links", "--select", "a", srv.base + path, timeout=HANG)
+            check(p.returncode == 3, f"{path}: exit {p.returncode}: {p.stderr[-300:]}")
+            line = p.stderr.strip()
+            check(len(line.splitlines()) == 1 and path in line and cap in line,
+                  f"{path}: want one line naming the page and {cap!r}: {line!r}")
+        p = ctx.run("--links", "--select", "a", srv.base + "/fault/deep/3000", timeout=HANG)
+        check(p.returncode == 0 and p.stdout.split() == [srv.base + "/wiki/India"],
+              f"3,000 nested: exit {p.returncode}: {p.stdout[:200]!r} {p.stderr[-300:]}")
+
+
 def h2_python():
     """An interpreter that has the h2 package (Debian's python3-h2, from scripts/deps.sh): this
     one, or the system's when this one is another installation."""

@@ -217,8 +217,7 @@ static void test_length_and_empty(void) {
 }
 
 static int is_empty(const lf_links_t *l) {
-  return l->urls == NULL && l->count == 0 && l->matched == 0 && l->skipped == 0 &&
-         l->too_long == 0;
+  return l->urls == NULL && l->count == 0 && l->matched == 0 && l->skipped == 0 && l->too_long == 0;
 }
 
 static void test_bad_selector(void) {
@@ -328,7 +327,80 @@ static void test_huge_href(void) {
   free(html);
 }
 
+static char *repeat(const char *head, const char *unit, size_t n, const char *tail) {
+  size_t hl = strlen(head), ul = strlen(unit), tl = strlen(tail);
+  char *s = malloc(hl + ul * n + tl + 1), *p = s;
+  memcpy(p, head, hl);
+  p += hl;
+  for (size_t i = 0; i < n; i++, p += ul)
+    memcpy(p, unit, ul);
+  memcpy(p, tail, tl + 1);
+  return s;
+}
+
+static int extract_a(const char *html, lf_links_t *l, char *err, size_t errlen) {
+  return lf_links_extract(html, strlen(html), "http://h/", "a", l, err, errlen);
+}
+
+/* Pages gumbo would take minutes over are refused before the parse, naming the cap (issue 28,
+ * 3); shapes of real pages far larger than the caps' thresholds pass: implied end tags (rows,
+ * cells, items and paragraphs never closed), deep but balanced markup, raw text and comments
+ * that look like tags. */
+static void test_too_complex(void) {
+  lf_links_t l;
+  char err[256];
+  char *deep = repeat("<body>", "<div>", 200000, "<a href=/x>x</a>");
+  CHECK_EQ_INT(extract_a(deep, &l, err, sizeof(err)), LF_ECOMPLEX);
+  CHECK_EQ_STR(err, "page too complex to parse: elements are nested more than 8192 deep");
+  CHECK(is_empty(&l));
+  free(deep);
+  deep = repeat("<body>", "<span>", 4000, "<a href=/x>x</a>"); /* under the depth cap */
+  CHECK_EQ_INT(extract_a(deep, &l, err, sizeof(err)), 0);
+  CHECK_EQ_INT(l.count, 1);
+  lf_links_free(&l);
+  free(deep);
+  char *attrs = repeat("<div", " a", 40000, "><a href=/x>x</a>"); /* a, a, a, ...: 40,000 */
+  CHECK_EQ_INT(extract_a(attrs, &l, err, sizeof(err)), LF_ECOMPLEX);
+  CHECK_EQ_STR(err, "page too complex to parse: an element has more than 4096 attributes");
+  free(attrs);
+  /* under both caps, but over the steps: 20 runs of 4,000 nested and closed */
+  char *runs;
+  char *unit = repeat("", "<i>", 4000, "");
+  char *close = repeat("", "</i>", 4000, "");
+  char *pair = malloc(strlen(unit) + strlen(close) + 1);
+  strcpy(pair, unit);
+  strcat(pair, close);
+  runs = repeat("<body>", pair, 20, "<a href=/x>x</a>");
+  CHECK_EQ_INT(extract_a(runs, &l, err, sizeof(err)), LF_ECOMPLEX);
+  CHECK(strstr(err, "parser steps") != NULL);
+  free(runs);
+  runs = repeat("<body>", pair, 2, "<a href=/x>x</a>"); /* 16M steps: parsed */
+  CHECK_EQ_INT(extract_a(runs, &l, err, sizeof(err)), 0);
+  lf_links_free(&l);
+  free(runs);
+  free(pair);
+  free(unit);
+  free(close);
+  /* real shapes, each 30,000 times: never refused */
+  const char *shapes[] = {
+      "<tr><td><a href=/x>x</a><td><div>y</td>",  /* cells and rows never closed, a div in one */
+      "<li><p>item <b>bold</b><li>",              /* items and paragraphs never closed */
+      "<div><span><a href=/x>x</a></span></div>", /* balanced */
+      "<script>if (a<b) document.write('<div><div>')</script><!-- <div><div> -->",
+      "<p>text<br><img src=x><input><hr>", /* void elements */
+  };
+  for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+    char *page = repeat("<!DOCTYPE html><body><table>", shapes[i], 30000, "</table>");
+    int rc = extract_a(page, &l, err, sizeof(err));
+    if (rc) fprintf(stderr, "shape %zu: %s\n", i, err);
+    CHECK_EQ_INT(rc, 0);
+    lf_links_free(&l);
+    free(page);
+  }
+}
+
 int main(void) {
+  test_too_complex();
   test_huge_href();
   test_resolution();
   test_skipped();
