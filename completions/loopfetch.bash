@@ -32,7 +32,7 @@ _loopfetch() {
     --retries --retry-max-wait --max-redirs --connect-timeout --stall-timeout --timeout --max-size --max-list-size --per-host
     --rate --wait --random-wait --robots --max-crawl-delay --user-agent --header --cacert --procs --shard --layout --compare --help --version
     --proxy --noproxy --proxy-user --user --netrc --netrc-file --location-trusted
-    --allow-insecure-redirect --cookie --cookie-jar
+    --allow-insecure-redirect --cookie --cookie-jar --limit-rate
     -e -i -o -v -q -c -H -p -u -f -h -V"
   case "$prev" in
   -o | --output-dir)
@@ -53,7 +53,7 @@ _loopfetch() {
     ;;
   --select | -f | --follow | --next | --max-pages | --max-urls | -e | --extract | --each | -c | --concurrency | --retries | --retry-max-wait | --max-redirs | --connect-timeout | \
     --stall-timeout | --timeout | --max-size | --max-list-size | --per-host | --rate | --wait | --max-crawl-delay | --user-agent | -H | \
-    --header | -p | --procs | --shard | --warc-max-size | --proxy | --noproxy | --proxy-user | -u | --user)
+    --header | -p | --procs | --shard | --warc-max-size | --proxy | --noproxy | --proxy-user | -u | --user | --limit-rate)
     COMPREPLY=() # a value of the user's own
     return
     ;;

@@ -397,7 +397,9 @@ typedef struct lf_http_options_s {
                                 path, secure and expiry as libcurl rules them). NULL: none */
   const char *cookie_jar;    /* every cookie written here when the fetcher closes (atomically,
                                 mode 0600, by libcurl); NULL: not written */
-  void *reserved[9];         /* must be zero: room for new fields */
+  uint64_t limit_rate;       /* bytes per second for all the fetcher's transfers together
+                                (body bytes as received); 0: no limit */
+  void *reserved[9 - sizeof(uint64_t) / sizeof(void *)]; /* must be zero: room for new fields */
 } lf_http_options_t;
 
 #define LF_DEFAULT_IN_FLIGHT 64

@@ -139,6 +139,8 @@ static const char usage_text[] =
     "      --cookie FILE         send the cookies of this Netscape/curl cookie file\n"
     "                            (and those responses set, to later requests)\n"
     "      --cookie-jar FILE     write every cookie to FILE at the end (atomically)\n"
+    "      --limit-rate RATE     download at most RATE bytes/s in all, k/M/G suffix\n"
+    "                            (1024-based, as curl: 2M is 2 MiB/s)\n"
     "\n"
     "Processes:\n"
     "  -p, --procs N             N worker processes, each with its own loop over a\n"
@@ -214,7 +216,8 @@ enum {
   OPT_MAX_PAGES,
   OPT_MAX_URLS,
   OPT_SAVE_ALL,
-  OPT_MAX_REDIRS
+  OPT_MAX_REDIRS,
+  OPT_LIMIT_RATE
 };
 
 static const struct option long_options[] = {
@@ -281,6 +284,7 @@ static const struct option long_options[] = {
     {"allow-insecure-redirect", no_argument, NULL, OPT_ALLOW_INSECURE_REDIRECT},
     {"cookie", required_argument, NULL, OPT_COOKIE},
     {"cookie-jar", required_argument, NULL, OPT_COOKIE_JAR},
+    {"limit-rate", required_argument, NULL, OPT_LIMIT_RATE},
     {"worker", no_argument, NULL, OPT_WORKER},                   /* internal: a --procs child */
     {"epoch", required_argument, NULL, OPT_EPOCH},               /* internal: the parent's clock */
     {"record-depth", required_argument, NULL, OPT_RECORD_DEPTH}, /* internal: -e in a worker */
@@ -590,6 +594,12 @@ static int parse_http_option(int c, const char *arg, lf_cli_t *cfg) {
   case OPT_COOKIE: /* a file, not curl's -b 'NAME=VALUE' (that is -H 'Cookie: NAME=VALUE') */
     if (!*arg || looks_like_url(arg)) return refuse_url("--cookie", "a cookie file", arg);
     h->cookie_file = arg;
+    return 1;
+  case OPT_LIMIT_RATE:
+    if (parse_size(arg, &h->limit_rate) < 0)
+      return usage_error("--limit-rate wants bytes per second with an optional k/M/G suffix "
+                         "(2M is 2 MiB/s), not '%s'",
+                         arg);
     return 1;
   case OPT_COOKIE_JAR:
     if (!*arg || looks_like_url(arg)) return refuse_url("--cookie-jar", "a file", arg);

@@ -398,6 +398,12 @@ static void arm_wake(lf_fetcher_t *f) {
     if (turn < now + 1000000) turn = now + 1000000;
     if (turn < next) next = turn;
   }
+  /* The same for --limit-rate's bucket (bandwidth.c): only with a slot, never at 0 ms. */
+  if (f->queue_head && slot_free(f) && lf__bandwidth_next_ns(f) != UINT64_MAX) {
+    uint64_t turn = lf__bandwidth_next_ns(f);
+    if (turn < now + 1000000) turn = now + 1000000;
+    if (turn < next) next = turn;
+  }
   if (f->wake_now) next = now;
   int rc = next == UINT64_MAX ? uv_timer_stop(&f->wake)
                               : uv_timer_start(&f->wake, on_wake, ms_until(now, next), 0);
@@ -457,6 +463,7 @@ static void on_wake(uv_timer_t *timer) {
 
 /* Token bucket holding at most one token: starts are spread evenly, never bursted. */
 static int token_ready(lf_fetcher_t *f) {
+  if (!lf__bandwidth_ready(f)) return 0; /* the job received ahead of --limit-rate */
   if (f->opts.rate <= 0) return 1;
   uint64_t now = lf__now_ns();
   f->tokens += (double)(now - f->tokens_at) / 1e9 * f->opts.rate;
@@ -772,6 +779,7 @@ static void teardown(lf_fetcher_t *f) {
   uv_close((uv_handle_t *)&f->wake, on_timer_closed);
   uv_close((uv_handle_t *)&f->h2.grace, on_timer_closed);
   uv_close((uv_handle_t *)&f->watchdog, on_timer_closed);
+  uv_close((uv_handle_t *)&f->bandwidth, on_timer_closed);
 }
 
 void lf__fetcher_enter(lf_fetcher_t *f) {

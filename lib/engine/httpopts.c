@@ -33,6 +33,7 @@ int lf__http_copy(lf_fetcher_t *f, const lf_http_options_t *in) {
     p += n;
   }
   f->http.flags = in->flags;
+  f->http.limit_rate = in->limit_rate;
   return 0;
 }
 

@@ -69,6 +69,15 @@ struct lf_fetcher_s {
   lf__pending_t *delayed; /* waiting to retry, soonest first */
   uv_timer_t wake;        /* fires when a retry is due or the rate limit allows a start */
   uv_timer_t watchdog;    /* ends transfers that make no progress (watchdog.c) */
+  uv_timer_t bandwidth;   /* shares http.limit_rate among the transfers (bandwidth.c) */
+  double bw_tokens;       /* bytes the job may still receive now; negative: received ahead */
+  uint64_t bw_tokens_at;  /* lf__now_ns() when bw_tokens was last topped up; 0: not yet */
+  uint64_t bw_total;      /* body bytes received, all transfers */
+  uint64_t bw_mark;       /* bw_total at bw_mark_ms */
+  uint64_t bw_mark_ms;    /* uv_now() when the job's use was last measured */
+  double bw_budget;       /* what the shares add up to (bandwidth.c); 0: the rate */
+  uint64_t bw_done_bytes; /* bodies of the transfers that ended, and how many: what a start */
+  uint64_t bw_done_count; /* reserves is their average */
   uint64_t watchdog_at;   /* uv_now() of its last tick */
   size_t decode_mem;      /* brotli and zstd decoders' memory, all transfers (decode.c) */
   double tokens;          /* rate limit: starts allowed now */
@@ -187,6 +196,9 @@ struct lf__transfer_s {
   int hops;                           /* requests of this attempt so far (redirect.c) */
   int hop_https;                      /* the last of them was https */
   int refused_redirect;               /* redirect.c stopped it */
+  curl_off_t bw_cap;                  /* bandwidth.c: its CURLOPT_MAX_RECV_SPEED_LARGE now */
+  double bw_reserved;                 /* bytes taken from the bucket at its start, not received */
+  uint64_t bw_received;               /* bytes it received */
   char *final_name;               /* the name callback's choice (malloc'd); NULL keeps req->file */
   uint64_t discarded;             /* body bytes of an error response, thrown away */
   long http_code;
@@ -299,6 +311,22 @@ CURLcode lf__http_configure(const lf_fetcher_t *f, CURL *e, const char **what);
 int lf__cookies_on(const lf_fetcher_t *f); /* a cookie file or jar: the engine runs */
 int lf__cookies_init(lf_fetcher_t *f);     /* the share's jar, the file read into it */
 void lf__cookies_save(lf_fetcher_t *f);    /* the jar written, at close */
+
+/* bandwidth.c: http.limit_rate shared by the transfers on the network */
+void lf__bandwidth_started(lf__transfer_t *t); /* on the multi handle: give it a share */
+void lf__bandwidth_ended(lf__transfer_t *t);   /* off it: give back what it did not use */
+int lf__bandwidth_ready(lf_fetcher_t *f);       /* 1: a transfer may start now */
+uint64_t lf__bandwidth_next_ns(lf_fetcher_t *f); /* when one may, or UINT64_MAX */
+/* Body bytes as received (the write callback): out of the job's bucket. */
+static inline void lf__bandwidth_used(lf__transfer_t *t, size_t bytes) {
+  lf_fetcher_t *f = t->fetcher;
+  if (!f->http.limit_rate) return;
+  double b = (double)bytes, from_reserve = b < t->bw_reserved ? b : t->bw_reserved;
+  t->bw_reserved -= from_reserve;
+  f->bw_tokens -= b - from_reserve;
+  f->bw_total += bytes;
+  t->bw_received += bytes;
+}
 
 /* redirect.c: which headers follow a redirect, and https -> http refused */
 int lf__redirect_init(lf_fetcher_t *f);

@@ -239,9 +239,9 @@ static int on_timer(CURLM *multi, long timeout_ms, void *userp) {
   return rc < 0 ? -1 : 0;
 }
 
-/* Sets the callbacks, then the three timers (libcurl's, the fetcher's wake-up for retries and
- * rate limiting, the stall watchdog). uv_timer_init cannot fail on Unix, so nothing half-made is
- * left behind. */
+/* Sets the callbacks, then the four timers (libcurl's, the fetcher's wake-up for retries and
+ * rate limiting, the stall watchdog, the bandwidth shares). uv_timer_init cannot fail on Unix, so
+ * nothing half-made is left behind. */
 int lf__loop_init(lf_fetcher_t *f) {
   CURLM *m = f->multi;
   if (curl_multi_setopt(m, CURLMOPT_SOCKETFUNCTION, on_socket) != CURLM_OK ||
@@ -255,10 +255,13 @@ int lf__loop_init(lf_fetcher_t *f) {
   if (rc < 0) return rc;
   rc = uv_timer_init(f->loop, &f->watchdog);
   if (rc < 0) return rc;
+  rc = uv_timer_init(f->loop, &f->bandwidth);
+  if (rc < 0) return rc;
   f->timer.data = f;
   f->wake.data = f;
   f->watchdog.data = f;
-  f->open_handles += 3;
+  f->bandwidth.data = f;
+  f->open_handles += 4;
   return lf__h2_init(f);
 }
 

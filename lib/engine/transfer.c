@@ -199,6 +199,7 @@ static size_t on_write(char *data, size_t size, size_t nmemb, void *userp) {
     rc = r == 1 ? CURL_WRITEFUNC_PAUSE : r < 0 ? 0 : len;
   }
   if (rc == CURL_WRITEFUNC_PAUSE) t->paused_once = 1; /* its handle is not reused */
+  if (rc == len) lf__bandwidth_used(t, len);
   /* The archive keeps the bytes the transfer took, as received: before content decoding. */
   if (rc == len && t->capture && lf__capture_body(t, data, len) < 0) return 0;
   return rc; /* 0: CURLE_WRITE_ERROR ends the transfer; why is recorded */
@@ -441,6 +442,7 @@ int lf__transfer_start(lf__transfer_t *t, lf__pending_t *req) {
       rc = LF_ECURL;
     } else {
       lf__h2_started(t);
+      lf__bandwidth_started(t);
     }
   }
   return rc;
@@ -774,6 +776,7 @@ void lf__transfer_done(lf__transfer_t *t, CURLcode result) {
   t->decoder = NULL;
   judge(t, result);
   lf__h2_ended(t, t->http_code);
+  lf__bandwidth_ended(t);
   /* A stream whose body was partly handed out cannot start again: the caller has it. */
   int handed_out = t->req->output == LF_OUTPUT_CALLBACK && t->bytes > 0;
   if (t->status != 0 && t->status != LF_EABORTED && !t->sink.err && !handed_out &&

@@ -108,6 +108,9 @@ static int push_http_args(lf__procs_t *p, const lf_cli_t *cfg) {
   /* Every worker starts from the same cookie file and writes a jar of its own, which the
    * parent merges into the job's (lf__procs_merge_cookies). */
   if (h->cookie_file) rc |= push_arg(p, "--cookie=%s", h->cookie_file);
+  if (h->limit_rate) /* the rate is the whole job's: each worker gets its share */
+    rc |= push_arg(p, "--limit-rate=%llu",
+                   (unsigned long long)(h->limit_rate / p->n ? h->limit_rate / p->n : 1));
   if (h->cookie_jar) {
     p->jar = h->cookie_jar;
     p->jar_arg = p->argc;

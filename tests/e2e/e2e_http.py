@@ -48,6 +48,11 @@ def body_of(path):
     return (f"<!DOCTYPE html><title>{path}</title><p>" + seed * (n // 64 + 1))[:n].encode()
 
 
+def big_body(name, size):
+    seed = hashlib.sha256(name.encode()).digest()
+    return (seed * (size // 32 + 1))[:size]
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -108,6 +113,15 @@ class Recorder:
                         self.send_header("Content-Length", "0")
                         self.end_headers()
                         return
+                if self.path.startswith("/big/"):  # /big/NAME/SIZE: SIZE bytes of big_body
+                    _, _, name, size = self.path.split("/")
+                    b = big_body(name, int(size))
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/octet-stream")
+                    self.send_header("Content-Length", str(len(b)))
+                    self.end_headers()
+                    self.wfile.write(b)
+                    return
                 if self.path.startswith("/list?n="):
                     n = int(self.path[len("/list?n="):])
                     b = "".join(f'<a href="/p/set-k{i}.html">{i}</a>' for i in range(n)).encode()
@@ -648,6 +662,32 @@ def cookies_checked_first(ctx):
                 stdin=url)
         check(p.returncode == 5 and "--cookie-jar" in p.stderr, f"jar: {p.returncode} {p.stderr}")
         check(web.requests == [], "a request was made")
+
+
+# ---- bandwidth ----
+
+@case
+def limit_rate_whole_job(ctx):
+    """--limit-rate caps all transfers together, not each: 6 bodies of 512 KiB at once under
+    --limit-rate 1M take at least ~3 s (each at 1M would take 0.5 s), every byte intact; -p 2
+    shares the rate too. Loose on purpose: only a lower bound on the time (a cap cannot make a
+    run faster), so a loaded machine cannot fail it; the exact figure is bench_limit_rate.py's."""
+    size = 512 * 1024
+    with Recorder() as web:
+        urls = [f"{web.base}/big/b{i}/{size}" for i in range(6)]
+        for procs in ("1", "2"):
+            t0 = time.monotonic()
+            p, folder = fetch(ctx, urls, "--limit-rate", "1M", "-p", procs, out=f"o{procs}")
+            took = time.monotonic() - t0
+            check(p.returncode == 0, f"-p {procs}: exit {p.returncode}: {p.stderr[-300:]}")
+            for i in range(6):
+                # Saved under the last segment of the URL (the size).
+                rec = [r for r in m.manifest(folder) if r["url"] == urls[i]][0]
+                with open(os.path.join(folder, rec["file"]), "rb") as f:
+                    check(f.read() == big_body(f"b{i}", size), f"b{i} differs")
+            rate = 6 * size / took
+            check(rate <= 1.2 * 1024 * 1024, f"-p {procs}: {rate / 1048576:.2f} MiB/s in "
+                                              f"{took:.2f} s, over --limit-rate 1M")
 
 
 # ---- redirects ----
