@@ -54,8 +54,11 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   *buf = uv_buf_init(l->buf + l->len, (unsigned)(l->cap - l->len - 1));
 }
 
+/* Something for the consumer: a whole line, or enough of one to cut (or drop). */
 static int has_line(const lf__lines_t *l) {
-  return memchr(l->buf + l->start + l->scanned, '\n', l->len - l->start - l->scanned) != NULL;
+  size_t avail = l->len - l->start;
+  return (l->max_line && (avail > l->max_line || (l->skipping && avail > 0))) ||
+         memchr(l->buf + l->start + l->scanned, '\n', avail - l->scanned) != NULL;
 }
 
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
@@ -108,16 +111,39 @@ static void read_file(lf__lines_t *l) {
   l->err = rc < 0 ? rc : n < 0 ? -errno : 0;
 }
 
+/* The rest of a cut line goes, up to and including its newline: 1 when it is gone. */
+static int skip_rest(lf__lines_t *l) {
+  size_t avail = l->len - l->start;
+  char *nl = avail ? memchr(l->buf + l->start, '\n', avail) : NULL;
+  l->start = nl ? (size_t)(nl - l->buf) + 1 : l->len;
+  l->scanned = 0;
+  l->skipping = !nl;
+  return nl != NULL;
+}
+
 int lf__lines_next(lf__lines_t *l, char **line, size_t *len) {
   for (;;) {
+    if (l->skipping) skip_rest(l);
     size_t avail = l->len - l->start;
     char *p = avail ? l->buf + l->start : NULL;
     char *nl = avail > l->scanned ? memchr(p + l->scanned, '\n', avail - l->scanned) : NULL;
-    if (nl || (l->eof && avail > 0)) { /* a line, or the last one without its newline */
-      *len = nl ? (size_t)(nl - p) : avail;
+    size_t n = nl ? (size_t)(nl - p) : avail;
+    if (l->max_line && n > l->max_line && !l->skipping) { /* too long: its head, then drop */
+      *len = l->max_line;
+      p[*len] = '\0'; /* a byte of the dropped rest */
+      l->start += nl ? n + 1 : avail;
+      l->skipping = !nl;
+      l->scanned = 0;
+      l->cut = 1;
+      *line = p;
+      return 1;
+    }
+    if (!l->skipping && (nl || (l->eof && avail > 0))) { /* a line, or the last one */
+      *len = n;
       p[*len] = '\0'; /* over the newline, or in the byte make_room keeps free */
       l->start += *len + (nl != NULL);
       l->scanned = 0;
+      l->cut = 0;
       *line = p;
       return 1;
     }

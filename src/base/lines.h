@@ -28,6 +28,9 @@ struct lf__lines_s {
   char *buf;     /* unread bytes: buf[start, len) */
   size_t start, len, cap;
   size_t scanned;                   /* bytes after start known to hold no newline */
+  size_t max_line;                  /* 0: none; a longer line comes cut to this, with cut set */
+  int cut;                          /* the line just returned was longer: its first bytes */
+  int skipping;                     /* dropping the rest of a cut line, up to its newline */
   void (*on_ready)(lf__lines_t *l); /* lines (or the end) arrived */
   void *data;
 };
@@ -37,8 +40,9 @@ struct lf__lines_s {
 int lf__lines_open(lf__lines_t *l, uv_loop_t *loop, const char *path,
                    void (*on_ready)(lf__lines_t *l));
 /* 1: *line is the next line, NUL-terminated, *len bytes (it may hold NUL bytes itself), valid
- * until the next call. 0: none yet; on_ready is called when there is. -1: the end (l->err
- * says whether by an error). */
+ * until the next call; with max_line set, a longer line comes as its first max_line bytes
+ * with l->cut set, and the rest of it is read and dropped (memory stays O(max_line)). 0: none yet;
+ * on_ready is called when there is. -1: the end (l->err says whether by an error). */
 int lf__lines_next(lf__lines_t *l, char **line, size_t *len);
 /* Stops reading and releases everything (the handle closes on the loop). */
 void lf__lines_close(lf__lines_t *l);

@@ -70,7 +70,12 @@ int lf__frontier_next(job_t *job, const char **url) {
     int nul = memchr(line, '\0', len) != NULL;
     char *u = trim(line);
     if (!nul && (!*u || *u == '#')) continue;
-    const char *why = nul ? "the input line holds a NUL byte" : parse_url(job, u);
+    const char *why = nul ? "the input line holds a NUL byte" : NULL;
+    if (!why && (job->input->cut || strlen(u) > LF_URL_MAX)) {
+      why = "the URL is longer than 65536 bytes (servers refuse far shorter ones)";
+      if (strlen(u) > 203) strcpy(u + 200, "..."); /* shown cut: its head names the line */
+    }
+    if (!why) why = parse_url(job, u);
     int first = why ? 1 : first_time(job, u);
     if (first == 0) continue; /* a repeat: its first line is what the job does */
     if (first < 0) why = "out of memory";

@@ -422,6 +422,12 @@ static const char *parse_nav(job_t *job, const lf_result_t *r, nav_page_t *page,
   const char *base = r->effective_url ? r->effective_url : r->url; /* after redirects */
   int rc = lf_links_extract2(body, len, base, r->content_type, lv[c->level + 1].follow,
                              &page->links, err, errlen);
+  if (rc == 0 && page->links.too_long) { /* left out, the page's other links kept */
+    char *shown = lf__display(r->url, 1);
+    fprintf(stderr, "loopfetch: warning: page %s: %zu link%s skipped: longer than 65536 bytes\n",
+            shown ? shown : "?", page->links.too_long, page->links.too_long == 1 ? "" : "s");
+    free(shown);
+  }
   char *more = NULL;
   if (rc == 0 && lv[c->level].next) more = next_link(job, body, len, base, r, lv[c->level].next);
   uint32_t root = page->root, seq = page->seq; /* page moves if add_nav grows the array */

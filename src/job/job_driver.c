@@ -208,6 +208,10 @@ static int open_input(job_t *job) {
     return -1;
   }
   job->input_lines.data = job;
+  /* A URL is at most LF_URL_MAX bytes (loopfetch.h: servers refuse far shorter ones): a longer
+   * line is cut there and reported, never held whole (a 100 MB line took 206 MB). Room is left
+   * for spaces around the URL. */
+  if (job->cfg->mode != LF_MODE_WORKER) job->input_lines.max_line = LF_URL_MAX + 1024;
   job->input = &job->input_lines;
   return 0;
 }

@@ -272,6 +272,57 @@ def list_page_too_complex(ctx):
               f"3,000 nested: exit {p.returncode}: {p.stdout[:200]!r} {p.stderr[-300:]}")
 
 
+@case
+def input_url_too_long(ctx):
+    """A 100 MB input line between two good URLs (issue 28, 20), from a file and from a pipe:
+    that line fails with one short line ("longer than 65536 bytes", its URL shown cut to 200
+    bytes, in the manifest too), the good pages are saved, and the line is never held whole
+    (peak RSS far below its size)."""
+    with Hostile() as srv:
+        good = [srv.base + "/wiki/India", srv.base + "/wiki/China"]
+        path = ctx.dir("long.txt")
+        with open(path, "wb") as f:
+            f.write(good[0].encode() + b"\n" + srv.base.encode() + b"/" + b"x" * (100 << 20) +
+                    b"\n" + good[1].encode() + b"\n")
+        for via_pipe in (False, True):
+            out = ctx.dir(f"long-out{int(via_pipe)}")
+            with open(path, "rb") as f:
+                p = subprocess.run([ctx.exe, "--json", "-i", "-" if via_pipe else path, "-o", out],
+                                   stdin=f if via_pipe else subprocess.DEVNULL,
+                                   capture_output=True, timeout=HANG)
+            err = p.stderr.decode(errors="replace")
+            check(p.returncode == 1, f"exit {p.returncode}: {err[-300:]}")
+            recs = m.manifest(out)
+            check(len(recs) == 3, f"{len(recs)} records")
+            long_ = [r for r in recs if r["url"] not in good]
+            check(len(long_) == 1 and long_[0]["status"] == "failed" and
+                  "longer than 65536 bytes" in long_[0]["error"] and len(long_[0]["url"]) < 256,
+                  f"the long line's record: {str(long_)[:300]}")
+            check(all(r["status"] == "saved" for r in recs if r["url"] in good),
+                  "good URLs not saved")
+            check(max(len(line) for line in err.splitlines()) < 512, "a stderr line is long")
+            summary = json.loads(p.stdout.decode().strip().splitlines()[-1])
+            check_rss(ctx, summary["peak_rss_kb"], 48, "a 100 MB input line")
+
+
+@case
+def list_page_huge_href(ctx):
+    """One 9 MB href on a list page (issue 28, 21) is skipped with a warning naming the page,
+    and the page's good links are fetched (the page failed as "out of memory", exit 5)."""
+    with Hostile() as srv:
+        page = srv.base + "/fault/huge-href/9"
+        good = [srv.base + "/wiki/India", srv.base + "/wiki/China"]
+        p = ctx.run("--links", "--select", "a", page, timeout=HANG)
+        check(p.returncode == 0 and p.stdout.split() == good,
+              f"--links: exit {p.returncode}: {p.stdout[:200]!r} {p.stderr[-300:]}")
+        check("1 link skipped: longer than 65536 bytes" in p.stderr and page in p.stderr,
+              f"no warning naming the page: {p.stderr[-300:]!r}")
+        out = ctx.dir("huge-href")
+        p = ctx.run("--select", "a", "-o", out, page, timeout=HANG)
+        check(p.returncode == 0, f"exit {p.returncode}: {p.stderr[-300:]}")
+        check(sorted(r["url"] for r in m.manifest(out)) == sorted(good), "records differ")
+
+
 def h2_python():
     """An interpreter that has the h2 package (Debian's python3-h2, from scripts/deps.sh): this
     one, or the system's when this one is another installation."""
