@@ -30,7 +30,7 @@ _loopfetch() {
     --content-disposition --verbose --quiet --progress --json --trace --waterfall --concurrency
     --warc-file --no-warc-compression --warc-max-size --warc-cdx --warc-dedup --no-warc-dedup
     --retries --retry-max-wait --max-redirs --connect-timeout --stall-timeout --timeout --max-size --max-list-size --per-host
-    --rate --wait --random-wait --robots --max-crawl-delay --user-agent --header --cacert --procs --shard --layout --compare --help --version
+    --rate --wait --random-wait --robots --max-crawl-delay --sitemap --user-agent --header --cacert --procs --shard --layout --compare --help --version
     --proxy --noproxy --proxy-user --user --netrc --netrc-file --location-trusted
     --allow-insecure-redirect --cookie --cookie-jar --limit-rate
     -e -i -o -v -q -c -H -p -u -f -h -V"
@@ -49,6 +49,10 @@ _loopfetch() {
     ;;
   --robots)
     mapfile -t COMPREPLY < <(compgen -W "on off" -- "$cur")
+    return
+    ;;
+  --sitemap)
+    mapfile -t COMPREPLY < <(compgen -W "robots" -- "$cur")
     return
     ;;
   --select | -f | --follow | --next | --max-pages | --max-urls | -e | --extract | --each | -c | --concurrency | --retries | --retry-max-wait | --max-redirs | --connect-timeout | \

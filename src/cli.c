@@ -118,6 +118,9 @@ static const char usage_text[] =
     "                            URLs given on the command line or -i always go\n"
     "      --max-crawl-delay S   honour a robots.txt Crawl-delay up to S seconds\n"
     "                            (default 10; above, the host is paced at S)\n"
+    "      --sitemap URL         fetch the pages a sitemap or sitemap index lists\n"
+    "                            (gzip too; repeatable); with no LIST_URL and no\n"
+    "                            -i, only those\n"
     "      --user-agent STR      User-Agent (default 'loopfetch/" LOOPFETCH_VERSION " (+URL)')\n"
     "  -H, --header 'N: V'       extra request header (repeatable)\n"
     "      --cacert FILE         verify TLS peers with the CA certificates in FILE\n"
@@ -185,6 +188,7 @@ enum {
   OPT_RANDOM_WAIT,
   OPT_ROBOTS,
   OPT_MAX_CRAWL_DELAY,
+  OPT_SITEMAP,
   OPT_SHARD,
   OPT_LAYOUT,
   OPT_COMPARE,
@@ -253,6 +257,7 @@ static const struct option long_options[] = {
     {"random-wait", no_argument, NULL, OPT_RANDOM_WAIT},
     {"robots", required_argument, NULL, OPT_ROBOTS},
     {"max-crawl-delay", required_argument, NULL, OPT_MAX_CRAWL_DELAY},
+    {"sitemap", required_argument, NULL, OPT_SITEMAP},
     {"user-agent", required_argument, NULL, OPT_USER_AGENT},
     {"header", required_argument, NULL, 'H'},
     {"cacert", required_argument, NULL, OPT_CACERT},
@@ -747,6 +752,14 @@ static int parse_job_option(int c, const char *arg, lf_cli_t *cfg) {
       return usage_error("--robots wants on or off, not '%s'", arg);
     cfg->robots = strcmp(arg, "on") == 0;
     return 1;
+  case OPT_SITEMAP:
+    if (strcmp(arg, "robots") != 0 && strncasecmp(arg, "http://", 7) != 0 &&
+        strncasecmp(arg, "https://", 8) != 0)
+      return usage_error("--sitemap wants an http:// or https:// URL or 'robots', not '%s'", arg);
+    if (cfg->sitemap_count == LF_CLI_MAX_SITEMAPS)
+      return usage_error("--sitemap: at most 64 of them (an index lists more)%s", "");
+    cfg->sitemaps[cfg->sitemap_count++] = arg;
+    return 1;
   case OPT_MAX_CRAWL_DELAY: {
     char *end;
     cfg->max_crawl_delay = strtod(arg, &end);
@@ -871,6 +884,12 @@ static int check_crawl(const lf_cli_t *cfg) {
 }
 
 static int check_combination(lf_cli_t *cfg) {
+  for (size_t i = 0; i < cfg->sitemap_count; i++)
+    if (strcmp(cfg->sitemaps[i], "robots") == 0 && !cfg->list_url_given)
+      return usage_error("--sitemap robots reads the robots.txt of each LIST_URL's site%s",
+                         ": give one (-i's sites are not asked)");
+  if (cfg->sitemap_count && cfg->field_count)
+    return usage_error("--sitemap does not go with -e yet: fetch the pages, then extract%s", "");
   if (check_crawl(cfg) < 0) return -1;
   if (cfg->mode == LF_MODE_COMPARE && cfg->input && strcmp(cfg->input, "-") == 0)
     return usage_error("--compare runs the job three times: give -i a file, not stdin%s", "");
@@ -962,7 +981,7 @@ int lf__cli_parse(int argc, char **argv, lf_cli_t *cfg) {
     cfg->list_count = (size_t)(argc - optind);
     cfg->list_url = argv[optind];
     cfg->list_url_given = 1;
-  } else if (!cfg->input) {
+  } else if (!cfg->input && !cfg->sitemap_count) { /* sitemaps alone: only their pages */
     static const char *const default_list[] = {LF_DEFAULT_LIST_URL};
     cfg->list_urls = default_list;
     cfg->list_count = 1;

@@ -90,8 +90,13 @@ typedef struct job_s {
   lf__xpages_t *xpages; /* -e: the records of the last level's pages (extract_pages.h) */
   size_t discovered;    /* links[0, discovered) came from list pages: robots.txt applies */
   struct lf__job_robots_s *robots; /* robots.txt per origin (job_robots.c), NULL until needed */
+  struct lf__job_sitemaps_s *sitemaps; /* --sitemap (job_sitemaps.c), NULL without */
+  void (*sitemaps_all_in)(struct job_s *job); /* every sitemap in: the pages can start */
   /* Where a page robots.txt held back goes once allowed: fed to the fetcher, or to a worker. */
   void (*robots_release)(struct job_s *job, const char *url, const char *name, uintptr_t index);
+  /* --sitemap robots: the Sitemap lines of an origin's robots.txt (job_sitemaps.c). */
+  void (*robots_sitemaps)(struct job_s *job, const char *origin, const char *const *urls,
+                          size_t n);
 } job_t;
 
 #endif

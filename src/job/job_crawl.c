@@ -18,6 +18,7 @@
 #include "job_pages.h"
 #include "job_record.h"
 #include "job_robots.h"
+#include "job_sitemaps.h"
 #include "layout.h"
 #include "safe_text.h"
 #include "shard.h"
@@ -519,7 +520,9 @@ static void print_links(job_t *job) {
 
 void lf__job_links_ready(job_t *job) {
   const lf_cli_t *cfg = job->cfg;
-  if (cfg->list_count && lf__frontier_dedup(&job->links) < 0) {
+  /* --sitemap's pages join as -i's do: after the links, not checked against robots.txt */
+  if (lf__job_sitemaps_merge(job) < 0 ||
+      ((cfg->list_count || cfg->sitemap_count) && lf__frontier_dedup(&job->links) < 0)) {
     lf__job_fatal(job, LF_EXIT_LOCAL, "%s%s", "out of memory", "");
     return;
   }

@@ -26,6 +26,7 @@
 #include "job_record.h"
 #include "job_robots.h"
 #include "hint.h"
+#include "job_sitemaps.h"
 #include "safe_text.h"
 
 /* ---- setup ---- */
@@ -94,6 +95,10 @@ static void on_result(lf_fetcher_t *f, const lf_result_t *r) {
     lf__job_on_robots(job, r);
     return;
   }
+  if (lf__job_is_sitemap(job, r->data)) {
+    if (lf__job_on_sitemap(job, r) == 1) job->sitemaps_all_in(job);
+    return;
+  }
   lf__job_on_last_page(job, r); /* --next there: the next page joins before this one counts */
   job->outstanding--;
   ++job->since_trim;
@@ -107,11 +112,21 @@ static void on_result(lf_fetcher_t *f, const lf_result_t *r) {
   lf__record_from_result(&rec, r, job->signal != 0, job->clock_offset);
   rec.error = lf__hint_error(r, job->cfg->fetch.max_size, why, sizeof(why));
   rec.pid = job->pid;
+  rec.lastmod = lf__job_sitemap_lastmod(job, r->url);
   lf__job_refresh_record(job, &rec);
   lf__job_record(job, &rec, (uintptr_t)r->data);
   if (job->feeding && !job->input && job->next_link == job->links.count && !lf__job_may_grow(job))
     lf__job_end_feeding(job); /* the last page that could have found one more */
   lf__job_maybe_done(job);
+}
+
+/* Bodies handed out as they come: robots.txt files and sitemaps, read without being kept. */
+static int on_body(lf_fetcher_t *f, lf_stream_t *s, const char *chunk, size_t len) {
+  job_t *job = lf_fetcher_get_data(f);
+  const void *data = lf_stream_get_data(s);
+  if (lf__job_is_robots(job, data)) return lf__job_robots_body(job, s, chunk, len);
+  if (lf__job_is_sitemap(job, data)) return lf__job_sitemap_body(job, s, chunk, len);
+  return LF_EINVAL; /* no other request of the job streams */
 }
 
 /* -v: one line per attempt as it happens (curl -v and wget -v say what they do; retries
@@ -216,18 +231,37 @@ static int open_input(job_t *job) {
   return 0;
 }
 
+static void start_after_sitemaps(job_t *job);
+
 static void start(job_t *job) {
   const lf_cli_t *cfg = job->cfg;
   /* The folder and its manifest first: a second run on the same manifest is refused before
    * anything is fetched. --links writes nothing. */
   if (!cfg->links_only && lf__job_open_output(job) < 0) return;
+  if (cfg->mode != LF_MODE_WORKER && cfg->sitemap_count) {
+    /* --sitemap first: a malformed one ends the job before any page; its pages join the links
+     * (lf__job_links_ready) */
+    job->sitemaps_all_in = start_after_sitemaps;
+    lf__job_start_sitemaps(job);
+    return;
+  }
+  start_after_sitemaps(job);
+}
+
+static void start_after_sitemaps(job_t *job) {
+  const lf_cli_t *cfg = job->cfg;
+  if (job->exit_code || job->signal) return;
+  if (cfg->mode != LF_MODE_WORKER && !cfg->list_count && !cfg->input && cfg->sitemap_count) {
+    lf__job_links_ready(job); /* the sitemaps' pages alone */
+    return;
+  }
   if (cfg->mode != LF_MODE_WORKER && cfg->list_count) {
     lf__job_start_crawl(job); /* -i's URLs, if any, join the links once all are in */
     return;
   }
   if (cfg->mode == LF_MODE_WORKER ||
       (cfg->input && cfg->mode != LF_MODE_PROCS && !cfg->links_only && cfg->level_count == 1 &&
-       !cfg->levels[0].next)) {
+       !cfg->levels[0].next && !cfg->sitemap_count)) { /* sitemaps: -i read whole, then them */
     lf__job_start_pages(job, 0);
     return;
   }
@@ -307,6 +341,7 @@ static void cleanup(job_t *job) {
   lf__refresh_free(job->refresh);
   curl_url_cleanup(job->url);
   lf__job_robots_free(job);
+  lf__job_sitemaps_free(job);
   lf__report_free(&job->report);
   if (job->procs) lf__procs_free(job->procs);
   if (job->dirfd > 0) close(job->dirfd);
@@ -340,6 +375,7 @@ static int setup(job_t *job) {
   if ((rc = lf_fetcher_set_pace(job->fetcher, job->cfg->wait, pace)) < 0)
     fprintf(stderr, "loopfetch: --wait: %s\n", lf_strerror(rc)); /* checked by cli.c */
   lf_fetcher_set_data(job->fetcher, job);
+  lf_fetcher_set_body_cb(job->fetcher, on_body);
   lf_fetcher_set_name_cb(job->fetcher, lf__job_on_name);
   lf_fetcher_set_event_cb(job->fetcher, on_event);
   job->clock_offset = lf__report_elapsed(&job->report) - lf_fetcher_now(job->fetcher);

@@ -9,11 +9,13 @@
 #include "job_procs.h"
 #include "job_record.h"
 #include "job_robots.h"
+#include "job_sitemaps.h"
 #include "shard.h"
 
 static void on_worker_record(void *arg, const lf__record_t *rec) {
   job_t *job = arg;
   lf__record_t r = *rec;
+  r.lastmod = lf__job_sitemap_lastmod(job, r.url);
   lf__job_refresh_record(job, &r); /* a 304 keeps the manifest's file and validators */
   lf__report_record(&job->report, &r);
 }

@@ -30,8 +30,9 @@ typedef struct origin_s {
   char *body;            /* FETCHING: the first LF_ROBOTS_MAX_BYTES (+1) of the reply */
   size_t body_len;
   long redirects;
-  char host[256]; /* for pacing */
-  char key[];     /* "scheme://host:port" */
+  int want_sitemaps; /* --sitemap robots: hand its Sitemap lines on once it is in */
+  char host[256];    /* for pacing */
+  char key[];        /* "scheme://host:port" */
 } origin_t;
 
 struct lf__job_robots_s {
@@ -54,8 +55,8 @@ static uint64_t key_hash(const char *key) {
 
 /* The bodies of robots.txt requests arrive here (LF_OUTPUT_CALLBACK): only what the parser reads
  * is kept, and a longer file is cut off by ending its transfer. */
-static int on_body(lf_fetcher_t *f, lf_stream_t *s, const char *chunk, size_t len) {
-  (void)f;
+int lf__job_robots_body(job_t *job, lf_stream_t *s, const char *chunk, size_t len) {
+  (void)job;
   origin_t *o = lf_stream_get_data(s);
   size_t room = LF_ROBOTS_MAX_BYTES + 1 - o->body_len;
   size_t take = len < room ? len : room;
@@ -75,7 +76,6 @@ static lf__job_robots_t *gate_new(job_t *job) {
   }
   const char *ua = job->cfg->fetch.user_agent ? job->cfg->fetch.user_agent : "loopfetch";
   lf__robots_token(ua, g->token);
-  lf_fetcher_set_body_cb(job->fetcher, on_body);
   return g;
 }
 
@@ -156,17 +156,49 @@ static origin_t *start_fetch(job_t *job, lf__job_robots_t *g, const char *key, c
   return o;
 }
 
-int lf__job_robots_gate(job_t *job, const char *url, const char *name, uintptr_t index) {
-  if (!job->cfg->robots) return 1;
+/* The origin of url, its robots.txt asked for if it was not yet. NULL: no memory (*bad 0), or
+ * a URL libcurl cannot split (*bad 1). */
+static origin_t *origin_for(job_t *job, const char *url, int *bad) {
   lf__job_robots_t *g = job->robots ? job->robots : (job->robots = gate_new(job));
   char key[600], host[256];
-  if (!g || origin_of(g, url, key, sizeof(key), host) < 0) {
-    /* no memory, or a URL libcurl cannot split (it would fail anyway): fetch and let the fetcher
-     * say what is wrong, rather than drop it */
-    return 1;
+  *bad = 0;
+  if (g && origin_of(g, url, key, sizeof(key), host) < 0) {
+    *bad = 1;
+    return NULL;
   }
+  if (!g) return NULL;
   origin_t *o = find(g, key);
-  if (!o && !(o = start_fetch(job, g, key, host))) {
+  return o ? o : start_fetch(job, g, key, host);
+}
+
+/* --sitemap robots: the Sitemap lines of o's robots.txt (none when it has no rules). */
+static void hand_sitemaps(job_t *job, origin_t *o) {
+  static const char *const none[1] = {NULL};
+  size_t n = o->state == PARSED ? lf__robots_sitemap_count(o->robots) : 0;
+  const char **urls = n ? malloc(n * sizeof(*urls)) : NULL;
+  for (size_t i = 0; urls && i < n; i++)
+    urls[i] = lf__robots_sitemap(o->robots, i);
+  o->want_sitemaps = 0;
+  job->robots_sitemaps(job, o->key, urls ? urls : none, urls ? n : 0);
+  free(urls);
+}
+
+int lf__job_robots_want_sitemaps(job_t *job, const char *url) {
+  int bad;
+  origin_t *o = origin_for(job, url, &bad);
+  if (!o) return bad ? 0 : -1;
+  if (o->want_sitemaps) return 0; /* asked for already, by another URL of the origin */
+  o->want_sitemaps = 1;
+  if (o->state != FETCHING) hand_sitemaps(job, o);
+  return 1;
+}
+
+int lf__job_robots_gate(job_t *job, const char *url, const char *name, uintptr_t index) {
+  if (!job->cfg->robots) return 1;
+  int bad;
+  origin_t *o = origin_for(job, url, &bad);
+  if (!o && bad) return 1; /* libcurl cannot split it: the fetcher will say what is wrong */
+  if (!o) {
     lf__job_record_failure(job, url, name, "out of memory", LF_REC_FAILED, index);
     return 0;
   }
@@ -187,7 +219,7 @@ int lf__job_robots_gate(job_t *job, const char *url, const char *name, uintptr_t
   else
     o->head = w;
   o->tail = w;
-  g->waiting++;
+  job->robots->waiting++;
   job->outstanding++; /* the job is not done while pages wait */
   return 0;
 }
@@ -269,8 +301,10 @@ void lf__job_on_robots(job_t *job, const lf_result_t *r) {
     o->state = DISALLOW_ALL;
     snprintf(o->why, sizeof(o->why), "robots.txt: the job stopped before it came");
   }
-  if (g->waiting == 0) job->robots_release(job, NULL, NULL, 0); /* nothing held back now */
-  lf__job_maybe_done(job);
+  if (o->want_sitemaps) hand_sitemaps(job, o);
+  if (g->waiting == 0 && job->robots_release) /* nothing held back now */
+    job->robots_release(job, NULL, NULL, 0);
+  if (job->pages_started) lf__job_maybe_done(job); /* before (--sitemap robots): not yet */
 }
 
 void lf__job_robots_free(job_t *job) {

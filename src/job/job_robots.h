@@ -21,8 +21,14 @@ int lf__job_robots_gate(job_t *job, const char *url, const char *name, uintptr_t
 int lf__job_is_robots(const job_t *job, const void *data);
 void lf__job_on_robots(job_t *job, const lf_result_t *r);
 void lf__job_on_robots_redirect(job_t *job, const void *data, long redirects);
+/* --sitemap robots: asks for url's origin's robots.txt (once, shared with the gate) and, once it
+ * is in, calls job->robots_sitemaps with its Sitemap lines. 1: asked (the call will come, maybe
+ * at once); 0: not (that origin was asked already, or the URL cannot be split); -1: no memory. */
+int lf__job_robots_want_sitemaps(job_t *job, const char *url);
 /* URLs waiting for a robots.txt. */
 size_t lf__job_robots_waiting(const job_t *job);
+/* The body callback's part for robots.txt requests: the first 500 KiB kept, the rest cut. */
+int lf__job_robots_body(job_t *job, lf_stream_t *s, const char *chunk, size_t len);
 void lf__job_robots_free(job_t *job);
 
 #endif

@@ -28,6 +28,7 @@ enum {
 typedef enum { LF_MODE_LOOP = 0, LF_MODE_PROCS, LF_MODE_WORKER, LF_MODE_COMPARE } lf_cli_mode_t;
 
 #define LF_CLI_MAX_HEADERS 64
+#define LF_CLI_MAX_SITEMAPS 64
 #define LF_CLI_MAX_FIELDS 256 /* -e options */
 /* Levels of a crawl: the start pages, then one per -f/--follow (or --select). */
 #define LF_CLI_MAX_LEVELS 16
@@ -81,6 +82,8 @@ typedef struct {
   int select_given;           /* --select given: the start pages are list pages */
   int robots;             /* obey robots.txt for the URLs the job discovers (--robots=on|off) */
   double max_crawl_delay; /* --max-crawl-delay S: the most a Crawl-delay may pace a host */
+  const char *sitemaps[LF_CLI_MAX_SITEMAPS]; /* --sitemap URL, in order */
+  size_t sitemap_count;
   lf_options_t fetch; /* transfer options (timeouts, retries, headers, ...) */
   lf_http_options_t http; /* proxies, credentials, redirects: fetch.http points here */
   const char *user;       /* --user as given (NAME or NAME:PASS); http.userpwd is resolved */

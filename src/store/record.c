@@ -180,6 +180,10 @@ size_t lf__record_to_json(const lf__record_t *r, char *buf, size_t len) {
     put_key(&o, "robots_rule");
     put_str(&o, r->robots_rule);
   }
+  if (r->lastmod) {
+    put_key(&o, "lastmod");
+    put_str(&o, r->lastmod);
+  }
   put(&o, "}\n", 2);
   if (len) buf[o.used < len ? o.used : len - 1] = '\0';
   return o.used;
@@ -274,6 +278,8 @@ static void assign_str(lf__record_t *r, const char *key, char *v) {
     r->warc_date = v;
   else if (strcmp(key, "robots_rule") == 0)
     r->robots_rule = v;
+  else if (strcmp(key, "lastmod") == 0)
+    r->lastmod = v;
   else if (strcmp(key, "status") == 0 && (r->status_text = v) != NULL)
     for (size_t s = 0; s < N_STATUS; s++)
       if (strcmp(v, status_names[s]) == 0) r->status = (lf__rec_status_t)s;

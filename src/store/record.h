@@ -31,6 +31,7 @@ typedef struct {
   const char *warc_date; /* --warc-file: WARC-Date of the page's capture, or NULL */
   const char *url_id; /* a URL with a password: its keyed hash (urlkey.h), or NULL */
   const char *robots_rule;          /* LF_REC_ROBOTS: the deciding line ("Disallow: /x") */
+  const char *lastmod;              /* the <lastmod> a sitemap gave the URL, or NULL */
   double start;                     /* seconds since the job started (the transfer's start) */
   lf_timings_t timings;
   const char *status_text; /* set by lf__record_parse_json: the status as written, also one
@@ -49,7 +50,8 @@ void lf__record_from_result(lf__record_t *rec, const lf_result_t *r, int interru
 /* Writes rec as one JSON object and a newline into buf. Returns the length, or the length it
  * would need (>= len) like snprintf. Keys: url, file, status, http, bytes, attempts, error,
  * pid, start, queued, dns, connect, tls, ttfb, total, written, and etag and last_modified when
- * the reply had them, warc_date when the page was archived, url_id and robots_rule when set. */
+ * the reply had them, warc_date when the page was archived, url_id, robots_rule and lastmod when
+ * set. */
 size_t lf__record_to_json(const lf__record_t *rec, char *buf, size_t len);
 
 /* Parses a line written by lf__record_to_json, in place (line is modified; rec's strings

@@ -1,0 +1,25 @@
+/* --sitemap URL: sitemaps and sitemap indexes (nested, plain or gzip) read as they arrive
+ * (polite/sitemap.h), their pages joining the job as -i's URLs do, after the list pages' links;
+ * each page's <lastmod> goes into its manifest record. A sitemap that cannot be fetched or is
+ * malformed ends the job (exit 3) before any page starts. */
+#ifndef LF_JOB_SITEMAPS_H
+#define LF_JOB_SITEMAPS_H
+
+#include "job.h"
+
+#define LF_SITEMAP_MAX_DEPTH 5    /* indexes within indexes */
+#define LF_SITEMAP_MAX_FILES 1000 /* sitemaps fetched per job, indexes included */
+
+void lf__job_start_sitemaps(job_t *job);
+int lf__job_is_sitemap(const job_t *job, const void *data);
+/* A sitemap's result: 1 when every sitemap is in, 0 while some are not (or the job ended). */
+int lf__job_on_sitemap(job_t *job, const lf_result_t *r);
+int lf__job_sitemap_body(job_t *job, lf_stream_t *s, const char *chunk, size_t len);
+size_t lf__job_sitemaps_pending(const job_t *job);
+/* Appends the sitemaps' pages to job->links (ownership moves). -1: out of memory. */
+int lf__job_sitemaps_merge(job_t *job);
+/* The <lastmod> a sitemap gave url, or NULL. */
+const char *lf__job_sitemap_lastmod(const job_t *job, const char *url);
+void lf__job_sitemaps_free(job_t *job);
+
+#endif
