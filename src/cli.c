@@ -504,6 +504,23 @@ static int secret_value_option(const char *opt) {
 
 /* "command-line: loopfetch ARGS", for the warcinfo record: secrets shown as ***, a URL's
  * userinfo as ***@, control characters escaped (lf__display). */
+/* The short options; a letter before ':' takes a value. */
+static const char shortopts[] = ":i:o:qvc:H:p:e:u:f:hV";
+
+/* A word of short options ("-uNAME:PASS", "-qHName:value", "-vu" NAME): 1 if a secret one (-H,
+ * -u) is in it, with *at where its value starts in the word (the word's end: the value is the
+ * next word). getopt reads such words so, and the value must not be shown. */
+static int short_secret(const char *w, size_t *at) {
+  if (w[0] != '-' || w[1] == '-' || !w[1]) return 0;
+  for (size_t i = 1; w[i]; i++) {
+    const char *o = strchr(shortopts + 1, w[i]);
+    if (!o || w[i] == ':' || o[1] != ':') continue; /* a flag: the next letter is an option */
+    *at = i + 1;
+    return w[i] == 'H' || w[i] == 'u'; /* the rest of the word is this option's value */
+  }
+  return 0;
+}
+
 static char *warc_command_line(int argc, char **argv) {
   size_t cap = 64, len = 0;
   char *out = malloc(cap);
@@ -513,8 +530,15 @@ static char *warc_command_line(int argc, char **argv) {
     const char *a = argv[i];
     char *shown = NULL;
     const char *eq = a[0] == '-' ? strchr(a, '=') : NULL;
-    if (i > 1 && secret_value_option(argv[i - 1]) && !strchr(argv[i - 1], '=')) {
+    size_t at = 0, prev_at = 0;
+    int prev_short = i > 1 && short_secret(argv[i - 1], &prev_at) && !argv[i - 1][prev_at];
+    if (i > 1 && ((secret_value_option(argv[i - 1]) && !strchr(argv[i - 1], '=')) || prev_short)) {
       shown = strdup("***");
+    } else if (short_secret(a, &at) && a[at]) {
+      if ((shown = malloc(at + 4))) {
+        memcpy(shown, a, at);
+        memcpy(shown + at, "***", 4);
+      }
     } else if (eq && secret_value_option(a)) {
       if ((shown = malloc((size_t)(eq - a) + 5))) {
         memcpy(shown, a, (size_t)(eq - a));
@@ -951,7 +975,6 @@ int lf__cli_parse(int argc, char **argv, lf_cli_t *cfg) {
    * (bench/RESULTS.md, "List page memory"): 32 MB is ~15 times the largest Wikipedia article
    * and keeps the parse near 420 MB. */
   cfg->fetch.max_memory_body = LF_CLI_MAX_LIST_SIZE;
-  static const char shortopts[] = ":i:o:qvc:H:p:e:u:f:hV";
   static const char *const hidden[] = {"worker", "epoch", "record-depth", NULL};
   char msg[768];
   if (lf__longopt_check(argc, argv, shortopts, long_options, hidden, msg, sizeof(msg)) < 0)

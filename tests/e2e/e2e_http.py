@@ -571,6 +571,25 @@ def netrc_permissions(ctx):
               f"~/.netrc 0604: exit {p.returncode}: {p.stderr!r}")
 
 
+@case
+def secrets_in_short_options(ctx):
+    """-uNAME:PASS and -HName:value (and -qu NAME:PASS: a value inside a word of short options)
+    are hidden in the WARC file's command line as in the long forms."""
+    import gzip
+    with Recorder(auth="alice:al1cepw") as a:
+        out = ctx.dir("o")
+        os.makedirs(out)
+        p = run(ctx, "-ualice:al1cepw", "-qHX-Api-Key:ap1k3yvalue", "-vu", "alice:al1cepw",
+                "--warc-file", os.path.join(out, "arch"), "-i", "-", "-o", out,
+                stdin=f"{a.base}/auth/w.html\n")
+        check(p.returncode == 0, f"exit {p.returncode}: {p.stderr[-300:]}")
+        with gzip.open(os.path.join(out, "arch.warc.gz"), "rb") as f:
+            data = f.read()
+        line = [l for l in data.split(b"\r\n") if l.startswith(b"command-line:")][0].decode()
+        check("al1cepw" not in line and "ap1k3yvalue" not in line, f"warcinfo shows {line}")
+        check("-u***" in line and "-qH***" in line and "-vu ***" in line, f"warcinfo: {line}")
+
+
 # ---- cookies ----
 
 def cookie_file(path, host="127.0.0.1", **cookies):
