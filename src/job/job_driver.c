@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #ifdef __linux__
 #include <sys/prctl.h>
@@ -66,6 +67,50 @@ static unsigned raise_fd_limit(void) {
   }
   rlim_t budget = rl.rlim_cur > 2 * FD_RESERVE ? (rl.rlim_cur - FD_RESERVE) / 2 : 16;
   return budget > 1000000 ? 1000000 : (unsigned)budget;
+}
+
+/* libuv starts its thread pool (UV_THREADPOOL_SIZE threads, 4 by default, each with a stack of
+ * RLIMIT_STACK's size, 8 MB by default) at the first file job, and abort()s when a thread
+ * cannot be made (libuv 1.44, threadpool.c init_threads): under an address-space limit
+ * (ulimit -v 50000) that killed the run with SIGABRT and no word, after the list page. So the
+ * room is checked at start, by mapping that much (and released at once), and the pool is
+ * started then (warm_thread_pool), while the process is smallest. 0, or -1 said. */
+#define AS_HEADROOM (8u << 20) /* beyond the threads' stacks: libcurl and a few transfers */
+
+static int check_address_space(void) {
+  struct rlimit as, st;
+  if (getrlimit(RLIMIT_AS, &as) < 0 || as.rlim_cur == RLIM_INFINITY) return 0;
+  size_t stack = 2u << 20; /* glibc's default when RLIMIT_STACK is unlimited */
+  if (getrlimit(RLIMIT_STACK, &st) == 0 && st.rlim_cur != RLIM_INFINITY) stack = st.rlim_cur;
+  const char *env = getenv("UV_THREADPOOL_SIZE");
+  long threads = env && atol(env) > 0 ? atol(env) : 4;
+  if (threads > 1024) threads = 1024; /* libuv's cap */
+  size_t need = (size_t)threads * (stack + (64u << 10)) + AS_HEADROOM;
+  void *p = mmap(NULL, need, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p != MAP_FAILED) {
+    munmap(p, need);
+    return 0;
+  }
+  lf__error("the address-space limit (ulimit -v %llu) is too small: loopfetch could not reserve "
+            "the %zu MB its %ld file-writing threads (stacks of ulimit -s) and transfers need "
+            "beside what it holds; raise ulimit -v",
+            (unsigned long long)(as.rlim_cur / 1024), need >> 20, threads);
+  return -1;
+}
+
+static void pool_noop(uv_work_t *w) {
+  (void)w;
+}
+
+static void pool_noop_done(uv_work_t *w, int status) {
+  (void)status;
+  free(w);
+}
+
+/* The first job makes libuv start its threads: now, not after the list page. */
+static void warm_thread_pool(uv_loop_t *loop) {
+  uv_work_t *w = malloc(sizeof(*w));
+  if (w && uv_queue_work(loop, w, pool_noop, pool_noop_done) < 0) free(w);
 }
 
 /* -e: a page of the last level gives its records before its manifest line is written, so a
@@ -354,6 +399,7 @@ static int setup(job_t *job) {
     fprintf(stderr, "loopfetch: cannot start: %s: %s\n", what, uv_strerror(rc));
     return -1;
   }
+  warm_thread_pool(&job->loop);
   /* Idle time for the in-flight window (window.h), measured only for a job that has one: it
    * costs two clock reads per loop turn. Without it the window stays fully open. */
   job->idle_metrics =
@@ -393,8 +439,9 @@ int lf__job_run(const lf_cli_t *cfg) {
   job->dirfd = -1;
   job->pid = (int)getpid();
   lf__manifest_init(&job->manifest);
-  if (!(job->fd_budget = raise_fd_limit())) {
+  if (!(job->fd_budget = raise_fd_limit()) || check_address_space() < 0) {
     free(job);
+    if (cfg->json) lf__report_json_stopped(LF_EXIT_LOCAL);
     return LF_EXIT_LOCAL;
   }
   int rc = lf__report_init(&job->report, cfg->quiet || cfg->mode == LF_MODE_WORKER);

@@ -323,6 +323,27 @@ def list_page_huge_href(ctx):
         check(sorted(r["url"] for r in m.manifest(out)) == sorted(good), "records differ")
 
 
+@case
+def address_space_limit(ctx):
+    """Under ulimit -v 50000 (issue 28, 17) the run ends with exit 5 and one line naming the
+    limit, before any request, instead of SIGABRT when libuv cannot start its threads (--json
+    still prints its object). Not in the sanitizer build, whose shadow memory alone is
+    terabytes of address space."""
+    if sanitized(ctx):
+        raise m.Skip("AddressSanitizer needs more address space than any such limit")
+    with Hostile() as srv:
+        def limit():
+            resource.setrlimit(resource.RLIMIT_AS, (50000 * 1024, 50000 * 1024))
+        p = subprocess.run([ctx.exe, "--json", "-o", ctx.dir("as"), srv.base + site.LIST_PATH],
+                           capture_output=True, text=True, timeout=HANG, preexec_fn=limit)
+        check(p.returncode == 5, f"exit {p.returncode} (-6: SIGABRT): {p.stderr[-300:]!r}")
+        check(len(p.stderr.strip().splitlines()) == 1 and "ulimit -v" in p.stderr,
+              f"want one line naming ulimit -v: {p.stderr!r}")
+        check(json.loads(p.stdout)["exit_code"] == 5, f"--json: {p.stdout[:200]!r}")
+        stats = json.loads(m.urllib.request.urlopen(srv.base + "/__stats").read())
+        check(stats["requests"] == 0, f"requests were made: {stats}")
+
+
 def h2_python():
     """An interpreter that has the h2 package (Debian's python3-h2, from scripts/deps.sh): this
     one, or the system's when this one is another installation."""
