@@ -100,7 +100,10 @@ def compare(exe, procs, out, *job):
                        capture_output=True, text=True, timeout=1800)
     if p.returncode != 0:
         sys.exit(f"loopfetch --compare failed ({p.returncode}): {p.stderr[-500:]}")
-    return json.loads(p.stdout)
+    rows = json.loads(p.stdout)["runs"]  # each run's own --json object, with speedup, cpu_pct
+    for r in rows:  # the table's memory is the run's and its workers'
+        r["peak_rss_kb"] += r.get("peak_rss_children_kb", 0)
+    return rows
 
 
 TICK = os.sysconf("SC_CLK_TCK")

@@ -48,6 +48,7 @@ typedef struct {
   size_t pages, saved, failed;
   double mb;
   int exit_code;
+  char *json; /* the run's own --json object (malloc'd, without its newline), or NULL */
 } run_t;
 
 /* Options that --compare sets itself for each run are dropped from the user's command line. */
@@ -144,13 +145,23 @@ static int run_mode(const lf_cli_t *cfg, const char *mode, run_t *out) {
     errno = rc;
     return -1;
   }
-  char json[4096];
-  size_t len = 0;
-  ssize_t n;
-  while (len < sizeof(json) - 1 &&
-         ((n = read(fds[0], json + len, sizeof(json) - 1 - len)) > 0 || (n < 0 && errno == EINTR)))
-    len += n > 0 ? (size_t)n : 0;
-  json[len] = '\0';
+  /* The whole object: with its failures listed it may be long. */
+  char *json = NULL;
+  size_t len = 0, cap = 0;
+  ssize_t n = 1;
+  while (n != 0) {
+    if (len + 4096 + 1 > cap) {
+      char *grown = realloc(json, cap = cap ? 2 * cap : 16384);
+      if (!grown) break; /* what was read is kept: the numbers come first */
+      json = grown;
+    }
+    n = read(fds[0], json + len, cap - len - 1);
+    if (n < 0 && errno != EINTR) break;
+    if (n > 0) len += (size_t)n;
+  }
+  if (json) json[len] = '\0';
+  while (json && len && (json[len - 1] == '\n' || json[len - 1] == '\r'))
+    json[--len] = '\0';
   close(fds[0]);
   int status;
   struct rusage ru;
@@ -158,6 +169,13 @@ static int run_mode(const lf_cli_t *cfg, const char *mode, run_t *out) {
     if (errno != EINTR) return -1;
   running_child = 0;
   *out = (run_t){.mode = mode, .wall = (double)(uv_hrtime() - t0) / 1e9};
+  if (json && json[0] == '{') {
+    out->json = json;
+  } else {
+    free(json);
+    json = NULL;
+  }
+  if (!json) return 0; /* no object: the table shows zeros */
   out->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   out->cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
              ru.ru_stime.tv_usec / 1e6;
@@ -189,23 +207,88 @@ static void print_table(const lf_cli_t *cfg, const run_t *r, int n) {
   }
 }
 
-static void print_json(const lf_cli_t *cfg, const run_t *r, int n) {
-  printf("[");
-  for (int i = 0; i < n; i++)
-    printf("%s{\"mode\":\"%s\",\"procs\":%u,\"wall_s\":%.6f,\"speedup\":%.4f,\"cpu_s\":%.6f,"
-           "\"cpu_pct\":%.2f,\"peak_rss_kb\":%ld,\"pages\":%zu,\"saved\":%zu,\"failed\":%zu,"
-           "\"mb\":%.6f,\"exit_code\":%d}",
-           i ? "," : "", r[i].mode, strcmp(r[i].mode, "procs") == 0 ? cfg->procs : 1, r[i].wall,
-           r[i].wall > 0 ? r[0].wall / r[i].wall : 0.0, r[i].cpu,
-           r[i].wall > 0 ? 100.0 * r[i].cpu / r[i].wall : 0.0, r[i].rss_kb, r[i].pages, r[i].saved,
-           r[i].failed, r[i].mb, r[i].exit_code);
-  printf("]\n");
+/* The end of a JSON array that starts at p ('['), strings and nesting minded; p if none. */
+static const char *array_end(const char *p) {
+  int depth = 0, in_str = 0;
+  for (const char *q = p; *q; q++) {
+    if (in_str) {
+      if (*q == '\\' && q[1])
+        q++;
+      else if (*q == '"')
+        in_str = 0;
+    } else if (*q == '"') {
+      in_str = 1;
+    } else if (*q == '[' || *q == '{') {
+      depth++;
+    } else if ((*q == ']' || *q == '}') && --depth == 0) {
+      return q;
+    }
+  }
+  return p;
+}
+
+/* The runs' failures as one list, the first LF_REPORT_FAILURES of them: each run's
+ * "failures" array is a list of objects, copied whole, one by one. */
+static void print_failures(const run_t *r, int n) {
+  size_t shown = 0, total = 0;
+  printf(",\"failures\":[");
+  for (int i = 0; i < n; i++) {
+    total += r[i].failed;
+    const char *a = r[i].json ? strstr(r[i].json, "\"failures\":[") : NULL;
+    if (!a) continue;
+    a += strlen("\"failures\":");
+    const char *end = array_end(a);
+    for (const char *item = a + 1; item < end && shown < LF_REPORT_FAILURES;) {
+      while (item < end && *item != '{')
+        item++;
+      if (item >= end) break;
+      const char *close = array_end(item);
+      if (close == item) break;
+      printf("%s%.*s", shown++ ? "," : "", (int)(close - item + 1), item);
+      item = close + 1;
+    }
+  }
+  printf("],\"failures_total\":%zu", total);
+}
+
+/* One object of the same shape as a plain run's (counts of the three runs together, the exit
+ * status the command returns, the failures), with each run's own object in "runs", plus its
+ * speedup over the sequential run and its CPU share. */
+static void print_json(const lf_cli_t *cfg, const run_t *r, int n, int exit_code, double wall) {
+  size_t pages = 0, saved = 0, failed = 0;
+  double cpu = 0, mb = 0;
+  long rss = 0;
+  for (int i = 0; i < n; i++) {
+    pages += r[i].pages;
+    saved += r[i].saved;
+    failed += r[i].failed;
+    cpu += r[i].cpu;
+    mb += r[i].mb;
+    if (r[i].rss_kb > rss) rss = r[i].rss_kb;
+  }
+  printf("{\"mode\":\"compare\",\"procs\":%u,\"pages\":%zu,\"saved\":%zu,\"failed\":%zu,"
+         "\"bytes\":%.0f,\"wall_s\":%.6f,\"cpu_s\":%.6f,\"peak_rss_kb\":%ld,\"exit_code\":%d,"
+         "\"error\":null",
+         cfg->procs, pages, saved, failed, mb * 1e6, wall, cpu, rss, exit_code);
+  print_failures(r, n);
+  printf(",\"runs\":[");
+  for (int i = 0; i < n; i++) {
+    printf("%s{\"speedup\":%.4f,\"cpu_pct\":%.2f,", i ? "," : "",
+           r[i].wall > 0 ? r[0].wall / r[i].wall : 0.0,
+           r[i].wall > 0 ? 100.0 * r[i].cpu / r[i].wall : 0.0);
+    if (r[i].json) /* the run's own object, its keys after these two */
+      fputs(r[i].json + 1, stdout);
+    else
+      printf("\"mode\":\"%s\",\"exit_code\":%d}", r[i].mode, r[i].exit_code);
+  }
+  printf("]}\n");
 }
 
 int lf__compare_run(const lf_cli_t *cfg) {
   static const char *const modes[] = {"sequential", "loop", "procs"};
-  run_t runs[3];
+  run_t runs[3] = {{0}};
   int worst = 0;
+  uint64_t t0 = uv_hrtime();
   if (watch_signals() < 0) {
     fprintf(stderr, "loopfetch: --compare: cannot watch signals: %s\n", strerror(errno));
     return LF_EXIT_LOCAL;
@@ -217,18 +300,24 @@ int lf__compare_run(const lf_cli_t *cfg) {
     if (got_signal) { /* the run was told and has ended: so do we, without a table */
       if (!cfg->quiet)
         fprintf(stderr, "loopfetch: --compare: stopped during the %s run\n", modes[i]);
+      for (int k = 0; k <= i; k++)
+        free(runs[k].json);
       return got_signal == SIGINT ? LF_EXIT_SIGINT : LF_EXIT_SIGTERM;
     }
     if (rc < 0) {
       lf__error("--compare: cannot run %s mode: %s", modes[i], strerror(errno));
       if (cfg->json) lf__report_json_stopped(LF_EXIT_LOCAL);
+      for (int k = 0; k <= i; k++)
+        free(runs[k].json);
       return LF_EXIT_LOCAL;
     }
     if (runs[i].exit_code > worst) worst = runs[i].exit_code;
   }
   if (cfg->json)
-    print_json(cfg, runs, 3);
+    print_json(cfg, runs, 3, worst, (double)(uv_hrtime() - t0) / 1e9);
   else
     print_table(cfg, runs, 3);
+  for (int i = 0; i < 3; i++)
+    free(runs[i].json);
   return worst;
 }

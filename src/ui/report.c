@@ -33,6 +33,28 @@ void lf__report_free(lf__report_t *r) {
   free(r->line);
   r->line = NULL;
   r->line_cap = 0;
+  for (size_t i = 0; i < 2 * r->failures_len; i++)
+    free(r->failures[i]);
+  free(r->failures);
+  r->failures = NULL;
+  r->failures_len = 0;
+}
+
+/* --json lists the first failures: memory stays O(1) however many fail. Out of memory, one is
+ * left out of the list (failures_total still counts it). */
+static void keep_failure(lf__report_t *r, const lf__record_t *rec) {
+  if (r->failures_len == LF_REPORT_FAILURES) return;
+  if (!r->failures && !(r->failures = calloc(2 * LF_REPORT_FAILURES, sizeof(char *)))) return;
+  char *url = lf__display(rec->url ? rec->url : "?", 1);
+  char *why = lf__display(rec->error ? rec->error : "failed", 0);
+  if (!url || !why) {
+    free(url);
+    free(why);
+    return;
+  }
+  r->failures[2 * r->failures_len] = url;
+  r->failures[2 * r->failures_len + 1] = why;
+  r->failures_len++;
 }
 
 int lf__report_write_trace(lf__report_t *r, const char *json_path, const char *svg_path,
@@ -143,6 +165,7 @@ void lf__report_record(lf__report_t *r, const lf__record_t *rec) {
     break;
   default:
     r->failed++;
+    keep_failure(r, rec);
     if (r->progress) lf__progress_clear(stderr); /* the next tick redraws it under this line */
     print_failure(rec);
   }
@@ -232,8 +255,21 @@ void lf__report_json(const lf__report_t *r, const char *mode, unsigned procs, un
          r->unchanged, r->robots, r->navigated, r->capped, r->renamed, exit_code);
   lf__json_put_str(error);
   if (r->records_on) printf(",\"records\":%zu", r->records);
+  lf__report_json_failures(r);
   printf("}\n");
   fflush(stdout);
+}
+
+void lf__report_json_failures(const lf__report_t *r) {
+  printf(",\"failures\":[");
+  for (size_t i = 0; i < r->failures_len; i++) {
+    printf("%s{\"url\":", i ? "," : "");
+    lf__json_put_str(r->failures[2 * i]);
+    printf(",\"error\":");
+    lf__json_put_str(r->failures[2 * i + 1]);
+    printf("}");
+  }
+  printf("],\"failures_total\":%zu", r->failed);
 }
 
 void lf__report_json_stopped(int exit_code) {

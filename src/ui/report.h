@@ -28,7 +28,12 @@ typedef struct {
   struct lf__stats_s *latency;     /* seconds per saved page */
   struct lf__trace_s *trace;       /* NULL: no --trace / --waterfall */
   struct lf__progress_s *progress; /* NULL: no progress line */
+  char **failures;                 /* --json: the first LF_REPORT_FAILURES failed pages, url and
+                                      error in turn, as shown on stderr (lf__display) */
+  size_t failures_len;             /* pairs kept */
 } lf__report_t;
+
+#define LF_REPORT_FAILURES 100 /* failed pages that --json lists; failures_total counts all */
 
 /* Returns 0 or LF_ENOMEM. */
 int lf__report_init(lf__report_t *r, int quiet);
@@ -53,6 +58,9 @@ void lf__report_summary(const lf__report_t *r);
  * (NULL: none). Printed also when the job stopped before any page (mode "none", zeros). */
 void lf__report_json(const lf__report_t *r, const char *mode, unsigned procs, unsigned conc,
                      int exit_code, const char *error);
+/* ,"failures":[{"url":…,"error":…},…],"failures_total":N — the first LF_REPORT_FAILURES
+ * failed pages and how many failed in all: the end of --json's object. */
+void lf__report_json_failures(const lf__report_t *r);
 /* --json's object for a run that stopped before its job started (usage or local error). */
 void lf__report_json_stopped(int exit_code);
 /* Peak resident memory of this process image, KiB (VmHWM). */

@@ -330,6 +330,34 @@ def json_on_every_exit(t):
     t.check(obj["saved"] == 3 and obj["exit_code"] == 0 and obj["error"] is None, "ok run: %s" % obj)
 
 
+@case
+def json_lists_failures(t):
+    """--json on failure (issue 25, item 7): "failures" lists the first 100 failed URLs with
+    their reasons, "failures_total" counts all; in one loop and with -p; a password in a URL
+    is shown as ***@; a run without failures has [] and 0."""
+    s, lst, urls = pages_site(t, 2)
+    bad = ["%s/gone/%d" % (s.base, i) for i in range(150)]
+    secret = s.base.replace("http://", "http://user:hunter2@") + "/gone/secret"
+    inp = t.input_file("\n".join(urls + [secret] + bad) + "\n")
+    for extra in ([], ["-p", "2"]):
+        p = t.run("--json", "-q", "-i", inp, "-o", t.path("out%d" % len(extra)), *extra)
+        t.expect_exit(p, 1)
+        obj = json.loads(p.out)
+        fails = obj.get("failures", [])
+        t.check(obj.get("failures_total") == 151 and obj.get("failed") == 151,
+                "%s: failures_total %s, failed %s" % (extra, obj.get("failures_total"), obj.get("failed")))
+        t.check(len(fails) == 100, "%s: %d failures listed, want the first 100" % (extra, len(fails)))
+        t.check(all(set(f) == {"url", "error"} and "HTTP 404" in f["error"] for f in fails),
+                "%s: failures: %s" % (extra, fails[:3]))
+        t.check(all(f["url"] in bad or "***@" in f["url"] for f in fails),
+                "%s: unknown URLs listed: %s" % (extra, [f["url"] for f in fails][:3]))
+        t.check("hunter2" not in p.out and any("***@" in f["url"] for f in fails),
+                "%s: the URL with a password is not listed as ***@" % extra)
+    p = t.run("--json", "-q", "-o", t.path("ok"), lst)
+    obj = json.loads(p.out)
+    t.check(obj.get("failures") == [] and obj.get("failures_total") == 0, "ok run: %s" % obj)
+
+
 def progress_frames(err):
     return [f for f in re.split(r"[\r\n]", err) if "pages" in f and "|" in f]
 

@@ -195,7 +195,9 @@ def procs_worker_killed(ctx):
 
 @case
 def compare(ctx):
-    """--compare runs the three modes and reports sane numbers, as a table and as JSON."""
+    """--compare runs the three modes and reports sane numbers, as a table and as JSON: one
+    object of a plain run's shape (issue 25, item 7), the three runs' own objects in "runs",
+    their failures listed together."""
     with Server(20, 60) as srv:
         urls = site.expected_links(srv.base)[:30]
         lst = ctx.dir("urls.txt")
@@ -203,7 +205,15 @@ def compare(ctx):
             f.write("\n".join(urls) + "\n")
         p = ctx.run("--compare", "--json", "-p", "2", "-i", lst, "-o", ctx.dir("cmp"))
         check(p.returncode == 0, f"exit {p.returncode}: {p.stderr[-300:]}")
-        rows = json.loads(p.stdout)
+        top = json.loads(p.stdout)
+        plain = json.loads(ctx.run("--json", "-q", "-i", lst, "-o", ctx.dir("plain")).stdout)
+        missing = [k for k in ("mode", "pages", "saved", "failed", "bytes", "wall_s", "exit_code",
+                               "error", "failures", "failures_total") if k not in top or k not in plain]
+        check(isinstance(top, dict) and not missing, f"top-level keys {missing} missing: {top}")
+        check(top["mode"] == "compare" and top["pages"] == 90 and top["saved"] == 90 and
+              top["exit_code"] == 0 and top["failures"] == [] and top["failures_total"] == 0,
+              f"top level: {top}")
+        rows = top["runs"]
         check([r["mode"] for r in rows] == ["sequential", "loop", "procs"], f"modes: {rows}")
         for r in rows:
             check(r["pages"] == 30 and r["saved"] == 30 and r["failed"] == 0, f"counts: {r}")
@@ -218,6 +228,18 @@ def compare(ctx):
         check(p.returncode == 0 and len(lines) == 4 and lines[0].startswith("mode"),
               f"table: {p.stdout}")
         check(lines[3].startswith("procs (2)"), f"table rows: {lines}")
+        # Failures: each run's listed at the top, with the total.
+        bad = [srv.base + "/status/404", srv.base + "/status/410"]
+        with open(lst, "a") as f:
+            f.write("\n".join(bad) + "\n")
+        p = ctx.run("--compare", "--json", "-p", "2", "-i", lst, "-o", ctx.dir("cmp3"))
+        top = json.loads(p.stdout)
+        check(p.returncode == 1 and top["exit_code"] == 1 and top["failures_total"] == 6 and
+              sorted(f["url"] for f in top["failures"]) == sorted(bad * 3) and
+              all("HTTP 4" in f["error"] for f in top["failures"]) and
+              [r["failures_total"] for r in top["runs"]] == [2, 2, 2],
+              f"--compare failures: exit {p.returncode}: {top.get('failures')} "
+              f"{top.get('failures_total')}")
 
 
 @case
