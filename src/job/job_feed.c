@@ -95,6 +95,10 @@ void lf__job_add_page(job_t *job, const char *url, const char *name, uintptr_t i
  * easy handles and the last ones do not keep their connections for nobody. */
 void lf__job_end_feeding(job_t *job) {
   job->feeding = 0;
+  /* -i read to its end: the job's size is known now, so the progress line gets its total, %
+   * and ETA (what is done, and what is in the fetcher). */
+  if (job->progress_on && job->input && !job->progress.total)
+    job->progress.total = job->progress.done + job->outstanding;
   lf__window_stop(&job->window); /* nothing more to start */
   lf_fetcher_set_need_cb(job->fetcher, NULL);
 }

@@ -42,6 +42,12 @@ static size_t expected_pages(const job_t *job) {
   return n;
 }
 
+/* Body bytes as they arrive, so a large page shows its progress before it is complete. */
+static void on_bytes(lf_fetcher_t *f, const lf_progress_t *p) {
+  job_t *job = lf_fetcher_get_data(f);
+  job->progress.bytes += p->delta;
+}
+
 /* On a terminal (or with --progress), a line redrawn ten times a second. */
 static void start_progress(job_t *job) {
   const lf_cli_t *cfg = job->cfg;
@@ -57,6 +63,10 @@ static void start_progress(job_t *job) {
   uv_unref((uv_handle_t *)&job->progress_timer); /* never keeps the job alive by itself */
   job->progress_on = 1;
   job->report.progress = &job->progress;
+  if (cfg->mode != LF_MODE_PROCS) { /* workers' pages count when their records come */
+    lf_fetcher_set_progress_cb(job->fetcher, on_bytes);
+    job->report.live_bytes = 1;
+  }
 }
 
 void lf__job_start_pages(job_t *job, size_t known_count) {

@@ -78,7 +78,11 @@ static void count_progress(lf__report_t *r, const lf__record_t *rec) {
   if (!r->progress) return;
   r->progress->done++;
   r->progress->failed += rec->status == LF_REC_FAILED;
-  r->progress->bytes += rec->bytes;
+  /* Bytes are those received: a page skipped on a rerun was not (its record's bytes are the
+   * file's size). Where the fetcher tells bytes as they arrive (live_bytes), they are counted
+   * there; workers' pages (-p) count when their record comes. */
+  if (!r->live_bytes && (rec->status == LF_REC_SAVED || rec->status == LF_REC_NAVIGATED))
+    r->progress->bytes += rec->bytes;
 }
 
 void lf__report_set_manifest(lf__report_t *r, int fd, const char *path) {

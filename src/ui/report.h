@@ -28,6 +28,7 @@ typedef struct {
   struct lf__stats_s *latency;     /* seconds per saved page */
   struct lf__trace_s *trace;       /* NULL: no --trace / --waterfall */
   struct lf__progress_s *progress; /* NULL: no progress line */
+  int live_bytes;                  /* progress->bytes grows as bytes arrive, not per record */
   char **failures;                 /* --json: the first LF_REPORT_FAILURES failed pages, url and
                                       error in turn, as shown on stderr (lf__display) */
   size_t failures_len;             /* pairs kept */

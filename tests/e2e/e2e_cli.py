@@ -363,6 +363,37 @@ def progress_frames(err):
 
 
 @case
+def progress_bytes_total_rerun(t):
+    """The progress line (issue 25, item 6): bytes count as they arrive (a 400 kB page dripping
+    for ~2 s shows its bytes before it is done); an -i job shows N/M, % and ETA once its input
+    is read; a rerun does not count the pages it skips as bytes downloaded."""
+    srv = t.server()
+    slow = srv.base + "/fault/drip/20/fault/big/400000"
+    p = t.run("--progress", "-o", t.path("big"), "-i", t.input_file(slow + "\n", "big.txt"))
+    t.expect_exit(p, 0)
+    early = [f for f in progress_frames(p.err) if f.startswith("0/1 pages")]
+    t.check(any(re.search(r"\| [1-9][\d.]* (kB|MB) \|", f) for f in early),
+            "no frame shows bytes before the page is complete: %s" % early[-3:])
+    urls = ["%s/fault/slow/700/p%d" % (srv.base, i) for i in range(6)]
+    inp = t.input_file("\n".join(urls) + "\n", "six.txt")
+    out = t.path("six")
+    p = t.run("--progress", "-c", "2", "-o", out, "-i", inp)
+    t.expect_exit(p, 0)
+    frames = progress_frames(p.err)
+    t.check(any(re.match(r"\d/6 pages \d+%", f) and "ETA" in f for f in frames),
+            "no frame with N/6 pages, %% and ETA: %s" % frames[-3:])
+    # Rerun: six pages skipped, one new slow one fetched: no byte was downloaded before it.
+    with open(inp, "a") as f:
+        f.write(srv.base + "/fault/slow/900/new\n")
+    p = t.run("--progress", "-o", out, "-i", inp)
+    t.expect_exit(p, 0)
+    frames = progress_frames(p.err)
+    six = [f for f in frames if re.match(r"6(/7)? pages", f)]
+    t.check(six and all(" 0 B |" in f for f in six),
+            "a rerun counts skipped pages as bytes: %s" % (six or frames)[-3:])
+
+
+@case
 def per_host_in_flight(t):
     s = t.site()
     slow = lambda h: (time.sleep(0.3), (200, {"Content-Type": "text/html"}, b"<p>slow</p>"))[1]
