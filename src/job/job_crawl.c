@@ -379,6 +379,40 @@ static void record_nav(job_t *job, const lf_result_t *r, const char *why) {
   lf__job_record(job, &rec, 0);
 }
 
+/* s in single quotes for a POSIX shell ('\'' for a quote): appended to out. */
+static void shell_quote(const char *s, char *out, size_t len) {
+  size_t n = strlen(out);
+  if (n + 1 < len) out[n++] = '\'';
+  for (; *s && n + 5 < len; s++) {
+    if (*s == '\'') {
+      memcpy(out + n, "'\\''", 4);
+      n += 4;
+    } else {
+      out[n++] = *s;
+    }
+  }
+  if (n + 1 < len) out[n++] = '\'';
+  out[n] = '\0';
+}
+
+/* `loopfetch URL` saves the pages URL links to, not URL (issue 25, item 5): when URL is not
+ * HTML or links nowhere, the last line is a complete command that saves URL itself into the
+ * same folder, in the form a user can paste. Not for a URL holding a password (never printed)
+ * or characters a terminal would not show as they are. */
+void lf__job_hint_save_itself(job_t *job, const char *url) {
+  char *shown = lf__display(url, 1);
+  if (!shown || strcmp(shown, url) != 0 || strlen(url) > 3000 || strlen(job->cfg->out_dir) > 3000) {
+    free(shown);
+    return;
+  }
+  free(shown);
+  char cmd[8192] = "printf '%s\\n' ";
+  shell_quote(url, cmd, sizeof(cmd));
+  strncat(cmd, " | loopfetch -i - -o ", sizeof(cmd) - strlen(cmd) - 1);
+  shell_quote(job->cfg->out_dir, cmd, sizeof(cmd));
+  fprintf(stderr, "loopfetch: to save that page itself: %s\n", cmd);
+}
+
 /* Level 0 is the job's list pages: as always, a failure there ends the job (exit 3). */
 static int start_page_failed(job_t *job, const lf_result_t *r) {
   const char *url = r->url;
@@ -405,6 +439,7 @@ static int start_page_failed(job_t *job, const lf_result_t *r) {
   if (!is_html(r->content_type)) {
     lf__job_fatal(job, LF_EXIT_LIST, "list page %s: not HTML (Content-Type: %s)", url,
                   r->content_type);
+    lf__job_hint_save_itself(job, url);
     return 1;
   }
   return 0;
@@ -532,6 +567,10 @@ void lf__job_links_ready(job_t *job) {
     if (cfg->level_count > 2)
       lf__error("level %zu: selector '%s' matched no new http(s) links (%zu elements matched)",
                 last_level(job), sel, job->links.matched);
+    else if (cfg->list_count == 1 && job->links.matched)
+      lf__error("list page %s: selector '%s' matched %zu elements, none with an http(s) href: "
+                "only href is followed (select the links, e.g. 'a:has(img)' for 'img')",
+                shown ? shown : "?", sel, job->links.matched);
     else if (cfg->list_count == 1)
       lf__error("list page %s: selector '%s' matched no http(s) links (%zu elements matched)",
                 shown ? shown : "?", sel, job->links.matched);
@@ -539,6 +578,7 @@ void lf__job_links_ready(job_t *job) {
       lf__error("%zu list pages: selector '%s' matched no http(s) links (%zu elements matched)",
                 cfg->list_count, sel, job->links.matched);
     free(shown);
+    if (cfg->level_count <= 2 && cfg->list_count == 1) lf__job_hint_save_itself(job, cfg->list_url);
     lf__job_finish(job, LF_EXIT_NOTHING);
     return;
   }

@@ -28,4 +28,8 @@ size_t lf__job_crawl_level(const job_t *job);
 /* Frees the crawl's state. */
 void lf__job_crawl_free(job_t *job);
 
+/* After "not HTML" or "matched no links" for a list page: one line with a shell command that
+ * saves url itself into the job's folder. */
+void lf__job_hint_save_itself(job_t *job, const char *url);
+
 #endif

@@ -247,6 +247,33 @@ def max_redirs(t):
 
 
 @case
+def one_url_hint(t):
+    """`loopfetch URL` saves what URL links to (issue 25, item 5): when URL is not HTML (exit 3)
+    or links nowhere (exit 4), the last line is a complete shell command, URL quoted, that saves
+    URL itself into the same -o folder; it works as printed. `--select img` says only href is
+    followed (item 9)."""
+    s = t.site()
+    text = s.route("/notes.txt", "plain text, it's here\n", ctype="text/plain")
+    html = s.route("/it's-page.html", "<p>no links <img src=/x.png></p>")
+    out = t.path("my 'out'")
+    for url, code in ((text, 3), (html, 4)):
+        p = t.run("-o", out, url)
+        t.expect_exit(p, code)
+        last = p.err.strip().splitlines()[-1]
+        t.check(last.startswith("loopfetch: to save that page itself: printf "),
+                "%s: the last line is not the command: %r" % (url, last))
+        cmd = last.split(": ", 2)[2]
+        r = subprocess.run(["sh", "-c", cmd.replace("loopfetch ", "'%s' " % t.lf, 1)],
+                           capture_output=True, text=True, cwd=t.tmp, env=clean_env(), timeout=60)
+        t.check(r.returncode == 0, "%s: the command failed (%d): %s %s" % (cmd, r.returncode, r.stderr, r.stdout))
+    got = t.files(out)
+    t.check(got == sorted(["notes.txt", "it's-page.html"]), "saved by the commands: %s" % got)
+    p = t.run("--select", "img", "-o", t.path("img"), html)
+    t.expect_exit(p, 4)
+    t.check("only href is followed" in p.err, "--select img does not say why: %s" % p.err)
+
+
+@case
 def precheck_before_first_request(t):
     s, lst, _ = pages_site(t)
     afile = t.input_file("x\n", "a-file")
