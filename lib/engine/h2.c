@@ -89,6 +89,22 @@ void lf__h2_failed(lf__transfer_t *t) {
   h->failed[h->failed_next++ % (sizeof(h->failed) / sizeof(h->failed[0]))] = t->conn_port;
 }
 
+/* The connection failed under t: its other streams are dead too, but libcurl 7.88 may never
+ * run them again (seen with two streams cut by a FIN: the second waited for the stall
+ * timeout), so each is failed here, transiently, and ended by the watchdog on the next loop
+ * turn (from a timer, outside libcurl, as a stall is). */
+void lf__h2_fail_siblings(lf__transfer_t *t) {
+  if (!t->conn_port) return;
+  int any = 0;
+  for (lf__transfer_t *u = t->fetcher->active; u; u = u->next)
+    if (u != t && u->easy && !u->done_ns && !u->abort_status && u->conn_port == t->conn_port) {
+      lf__transfer_set_error(u, LF_ECURL, "its HTTP/2 connection failed (%s)",
+                             t->errbuf[0] ? t->errbuf : "a sibling stream's error");
+      u->conn_lost = any = 1;
+    }
+  if (any) lf__watchdog_soon(t->fetcher);
+}
+
 int lf__h2_conn_failed(const lf__transfer_t *t) {
   lf__h2_t *h = &t->fetcher->h2;
   if (!t->conn_port || !find(h, t->conn_port)) return 1; /* closed as the stream ended */

@@ -51,7 +51,7 @@ struct lf_fetcher_s {
   struct curl_slist *trusted_headers; /* of those, what may cross origins (redirect.c) */
   lf_http_options_t http;             /* opts.http, copied (httpopts.c); zero: none */
   char *http_strings;                 /* the copies of its strings */
-  uv_timer_t timer;  /* libcurl's single timeout */
+  uv_timer_t timer;                   /* libcurl's single timeout */
   lf_options_t opts;
   char *opt_strings; /* copies of the option strings (headers are in header_list) */
   int out_dirfd;     /* opts.out_dir, so output files are created relative to it */
@@ -123,13 +123,13 @@ struct lf__pending_s {
   void *data;
   lf_output_t output;
   uint64_t added_ns;
-  uint64_t due_ns;     /* delayed retries: not before this */
-  int attempts;        /* transfers already made */
-  int cancelled;       /* lf_fetcher_cancel(): report, do not start or retry */
-  long timeout_ms;     /* lf_request_t.timeout_ms */
-  unsigned flags;      /* lf_request_t.flags */
-  const char *file;    /* points into url[] storage, or NULL */
-  const char *headers; /* the request's own headers, NUL-separated, in url[] storage */
+  uint64_t due_ns;       /* delayed retries: not before this */
+  int attempts;          /* transfers already made */
+  int cancelled;         /* lf_fetcher_cancel(): report, do not start or retry */
+  long timeout_ms;       /* lf_request_t.timeout_ms */
+  unsigned flags;        /* lf_request_t.flags */
+  const char *file;      /* points into url[] storage, or NULL */
+  const char *headers;   /* the request's own headers, NUL-separated, in url[] storage */
   const char *warc_date; /* lf_request_t.warc_refers_to_date, in url[] storage, or NULL */
   size_t header_count;
   char url[];
@@ -190,7 +190,7 @@ struct lf__transfer_s {
   char *etag, *last_modified, *content_disposition; /* response headers, copied */
   int64_t file_time;                                /* Last-Modified, -1: none */
   long redirects;                                   /* followed by this attempt */
-  struct curl_slist *req_headers; /* fetcher headers + the request's own, or NULL */
+  struct curl_slist *req_headers;     /* fetcher headers + the request's own, or NULL */
   struct curl_slist *foreign_headers; /* what goes to another origin (redirect.c) */
   int foreign_built;                  /* foreign_headers was built (it may be NULL) */
   int hops;                           /* requests of this attempt so far (redirect.c) */
@@ -199,8 +199,8 @@ struct lf__transfer_s {
   curl_off_t bw_cap;                  /* bandwidth.c: its CURLOPT_MAX_RECV_SPEED_LARGE now */
   double bw_reserved;                 /* bytes taken from the bucket at its start, not received */
   uint64_t bw_received;               /* bytes it received */
-  char *final_name;               /* the name callback's choice (malloc'd); NULL keeps req->file */
-  uint64_t discarded;             /* body bytes of an error response, thrown away */
+  char *final_name;   /* the name callback's choice (malloc'd); NULL keeps req->file */
+  uint64_t discarded; /* body bytes of an error response, thrown away */
   long http_code;
   int64_t content_length; /* of the response, as sent; -1 unknown */
   int curl_code;          /* libcurl's verdict on the last attempt */
@@ -208,17 +208,19 @@ struct lf__transfer_s {
   size_t header_count;
   char *error_body; /* LF_REQUEST_ERROR_BODY: an error response's body, NUL-ended */
   size_t error_body_len;
-  int hooked;       /* the easy-handle callback saw its handle: not reused for another */
-  int started;      /* on the multi handle (or was): libcurl's info is meaningful */
-  int connected;    /* counted in fetcher->connected */
-  int paused_once;  /* the write callback paused it: its handle is not reused */
-  int status;       /* 0 or LF_E* / UV_E*, decided when libcurl is done */
-  int checked_code; /* the write callback looked at the response code */
-  int https;        /* h2.c: counted as an https transfer */
-  int opening;      /* h2.c: opening a connection */
-  int conn_port;    /* h2.c: the local port of its connection, 0 before it has one */
-  int abort_status; /* why the write callback stopped the transfer (LF_ETOOBIG, LF_EIO) */
-  long retry_ms;    /* >= 0: the attempt failed transiently; try again after this long */
+  int hooked;             /* the easy-handle callback saw its handle: not reused for another */
+  int started;            /* on the multi handle (or was): libcurl's info is meaningful */
+  int connected;          /* counted in fetcher->connected */
+  int paused_once;        /* the write callback paused it: its handle is not reused */
+  int status;             /* 0 or LF_E* / UV_E*, decided when libcurl is done */
+  int checked_code;       /* the write callback looked at the response code */
+  int https;              /* h2.c: counted as an https transfer */
+  int opening;            /* h2.c: opening a connection */
+  int conn_port;          /* h2.c: the local port of its connection, 0 before it has one */
+  int abort_status;       /* why the write callback stopped the transfer (LF_ETOOBIG, LF_EIO) */
+  int conn_lost;          /* h2.c: its HTTP/2 connection failed under a sibling; ended as a receive
+                             error (transient) by the watchdog's next tick */
+  long retry_ms;          /* >= 0: the attempt failed transiently; try again after this long */
   lf__capture_t *capture; /* opts.warc: what this attempt sent and received (capture.c) */
   char errbuf[CURL_ERROR_SIZE];
   char error[CURL_ERROR_SIZE + 128];
@@ -249,6 +251,7 @@ void lf__h2_closed(lf_fetcher_t *f, curl_socket_t fd); /* a connection's socket 
 void lf__h2_tune(lf_fetcher_t *f);                     /* after libcurl ran */
 void lf__h2_failed(lf__transfer_t *t);                 /* its connection failed (before _ended) */
 int lf__h2_conn_failed(const lf__transfer_t *t);       /* whether t's connection is one (h2.c) */
+void lf__h2_fail_siblings(lf__transfer_t *t); /* the other streams of its dead connection */
 int lf__h2_prereq(void *clientp, char *remote_ip, char *local_ip, int remote_port, int local_port);
 
 /* URLs are checked to be http or https on the way in: the scheme tells which. */
@@ -277,6 +280,7 @@ static inline const char *lf__transfer_file(const lf__transfer_t *t) {
 /* watchdog.c: fails transfers that hand on no body byte for stall_timeout_ms */
 void lf__watchdog_arm(lf_fetcher_t *f); /* a transfer started: make sure it watches */
 void lf__watchdog_tick(uv_timer_t *timer);
+void lf__watchdog_soon(lf_fetcher_t *f); /* a tick on the next loop turn: aborted transfers end */
 
 /* sink.c */
 void lf__sink_init(lf__sink_t *s, lf__transfer_t *t, lf_output_t kind);
@@ -296,10 +300,10 @@ int lf__valid_file_name(const char *name);
 void lf__sink_job_done(lf__sink_t *s, int status); /* loop thread: after it */
 
 /* pace.c: per-host pacing */
-int lf__pace_on(const lf_fetcher_t *f); /* anything to pace at all */
+int lf__pace_on(const lf_fetcher_t *f);                              /* anything to pace at all */
 int lf__pace_admit(lf_fetcher_t *f, lf__pending_t *p, uint64_t now); /* 1: start; 0: parked */
-lf__pending_t *lf__pace_ready(lf_fetcher_t *f, uint64_t now); /* a parked request due now */
-uint64_t lf__pace_next_ns(const lf_fetcher_t *f);                /* when one is, or UINT64_MAX */
+lf__pending_t *lf__pace_ready(lf_fetcher_t *f, uint64_t now);        /* a parked request due now */
+uint64_t lf__pace_next_ns(const lf_fetcher_t *f); /* when one is, or UINT64_MAX */
 void lf__pace_reply(lf_fetcher_t *f, const char *url, long http_code, long hold_ms,
                     uint64_t start_ns);
 lf__pending_t *lf__pace_take_parked(lf_fetcher_t *f); /* close: the parked, one by one */
@@ -313,9 +317,9 @@ int lf__cookies_init(lf_fetcher_t *f);     /* the share's jar, the file read int
 void lf__cookies_save(lf_fetcher_t *f);    /* the jar written, at close */
 
 /* bandwidth.c: http.limit_rate shared by the transfers on the network */
-void lf__bandwidth_started(lf__transfer_t *t); /* on the multi handle: give it a share */
-void lf__bandwidth_ended(lf__transfer_t *t);   /* off it: give back what it did not use */
-int lf__bandwidth_ready(lf_fetcher_t *f);       /* 1: a transfer may start now */
+void lf__bandwidth_started(lf__transfer_t *t);   /* on the multi handle: give it a share */
+void lf__bandwidth_ended(lf__transfer_t *t);     /* off it: give back what it did not use */
+int lf__bandwidth_ready(lf_fetcher_t *f);        /* 1: a transfer may start now */
 uint64_t lf__bandwidth_next_ns(lf_fetcher_t *f); /* when one may, or UINT64_MAX */
 /* Body bytes as received (the write callback): out of the job's bucket. */
 static inline void lf__bandwidth_used(lf__transfer_t *t, size_t bytes) {

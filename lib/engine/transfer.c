@@ -182,7 +182,7 @@ static size_t on_write(char *data, size_t size, size_t nmemb, void *userp) {
   lf__transfer_t *t = userp;
   size_t len = size * nmemb;
   if (!t->checked_code && check_code(t) < 0) return 0;
-  if (t->abort_status) return 0; /* failed outside this callback (watchdog, socket) */
+  if (t->abort_status) return 0;           /* failed outside this callback (watchdog, socket) */
   if (t->capture && lf__capture_full(t)) { /* the archive is behind: wait for it */
     t->paused_once = 1;
     return CURL_WRITEFUNC_PAUSE;
@@ -691,7 +691,10 @@ static CURLcode check_whole(lf__transfer_t *t, CURLcode result) {
   long version = 0;
   if (curl_easy_getinfo(t->easy, CURLINFO_HTTP_VERSION, &version) != CURLE_OK) version = 0;
   int h2 = version >= CURL_HTTP_VERSION_2_0;
-  if (h2 && connection_failed(result)) lf__h2_failed(t);
+  if (h2 && connection_failed(result)) {
+    lf__h2_failed(t);
+    lf__h2_fail_siblings(t);
+  }
   if (t->abort_status || t->http_code >= 400) return result;
   if (conflicting_lengths(t)) return CURLE_WRITE_ERROR; /* whatever libcurl made of them */
   if (result != CURLE_OK) return result;

@@ -20,6 +20,12 @@ void lf__watchdog_arm(lf_fetcher_t *f) {
   (void)uv_timer_start(&f->watchdog, lf__watchdog_tick, ms, ms);
 }
 
+void lf__watchdog_soon(lf_fetcher_t *f) {
+  f->watchdog_at = uv_now(f->loop);
+  uint64_t ms = f->opts.stall_timeout_ms > 0 ? tick_ms(f) : 0; /* no stall rule: once */
+  (void)uv_timer_start(&f->watchdog, lf__watchdog_tick, 0, ms);
+}
+
 /* Until the request is sent the connect timeout is the rule, not this one. */
 static int connecting(const lf__transfer_t *t) {
   curl_off_t us = 0;
@@ -45,10 +51,10 @@ void lf__watchdog_tick(uv_timer_t *timer) {
      * clock starts again when it resumes. */
     if (late || t->sink.cb_paused) t->progress_ms = now;
     if (t->abort_status) { /* failed outside libcurl's callbacks (a socket we cannot watch) */
-      lf__transfer_done(t, CURLE_ABORTED_BY_CALLBACK);
+      lf__transfer_done(t, t->conn_lost ? CURLE_RECV_ERROR : CURLE_ABORTED_BY_CALLBACK);
       continue;
     }
-    if (now - t->progress_ms < limit || connecting(t)) continue;
+    if (f->opts.stall_timeout_ms <= 0 || now - t->progress_ms < limit || connecting(t)) continue;
     lf__transfer_set_error(t, LF_ECURL, "stalled: no data for %.1f s",
                            (double)(now - t->progress_ms) / 1000.0);
     lf__transfer_done(t, CURLE_OPERATION_TIMEDOUT); /* transient: retried like a timeout */

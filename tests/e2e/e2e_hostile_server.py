@@ -392,9 +392,12 @@ def h2_streams_cut_with_connection(ctx):
     sibling's 400 KB header block makes nghttp2 fail the session, or the server closes the
     connection after HEADERS and 55 % of a body. Whatever libcurl says of a stream, no page
     whose stream did not end whole is `saved`: with a Content-Length that the bytes do not
-    match, without one on a failed connection. Whole pages are saved byte for byte. Four rounds
-    each, since which stream meets the failure first varies (before the fix, each big-header
-    round saved a cut page about every other time)."""
+    match, without one on a failed connection. Whole pages are saved byte for byte (on a
+    retry if their connection failed before their turn). Four rounds each, since which stream
+    meets the failure first varies (before the fix, each big-header round saved a cut page
+    about every other time). Then: the other streams of a connection that died are failed at
+    once (before, libcurl 7.88 left them waiting for --stall-timeout), and on a connection
+    that stays up, pages without Content-Length are saved."""
     with HostileH2(ctx.dir("h2-rst"), "--close", "rst") as srv:
         sets = [["big-header/400", "whole-nolen/1826", "cut-nolen/1826", "headers-nolen/1"],
                 ["whole/1826", "cut/1826", "headers/1826"],
@@ -402,7 +405,7 @@ def h2_streams_cut_with_connection(ctx):
         for round_ in range(4):
             for paths in sets:
                 p, recs, out, _ = fetch(ctx, srv, ["/" + x for x in paths], "--cacert", srv.ca,
-                                        "--retries", "0", "--stall-timeout", "5")
+                                        "--retries", "2", *FAST_RETRY, "--stall-timeout", "5")
                 check(p.returncode in (0, 1), f"{paths}: exit {p.returncode}: {p.stderr[-300:]}")
                 for url, r in recs.items():
                     kind, n = url.split("/")[-2:]
@@ -413,10 +416,17 @@ def h2_streams_cut_with_connection(ctx):
                           f"stream was cut: {paths}")
                     with open(os.path.join(out, r["file"]), "rb") as f:
                         check(f.read() == h2_body(int(n)), f"{url}: bytes differ")
-                whole = [u for u in recs if u.endswith("/whole/1826")]
-                for u in whole:  # a Content-Length it matched: saved whatever came after it
+                for u in (u for u in recs if u.endswith("/whole/1826")):
                     check(recs[u]["status"] == "saved", f"{u}: {recs[u]['status']}: "
                                                         f"{recs[u]['error']}")
+    with HostileH2(ctx.dir("h2-fin"), "--close", "fin") as srv:
+        paths = ["/cut/1826", "/cut-nolen/1826", "/headers/1826"]
+        start = m.time.time()
+        p, recs, out, _ = fetch(ctx, srv, paths, "--cacert", srv.ca, "--retries", "0",
+                                "--stall-timeout", "30")
+        took = m.time.time() - start
+        all_failed(p, recs, out, "", attempts=1)
+        check(took < 10, f"the streams of a dead connection took {took:.1f} s to fail")
     with HostileH2(ctx.dir("h2-ok"), "--close", "none") as srv:  # a connection that stays up
         paths = ["/whole/1826", "/whole-nolen/1826", "/whole-nolen/5000"]
         p, recs, out, _ = fetch(ctx, srv, paths, "--cacert", srv.ca, "--retries", "0")
