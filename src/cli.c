@@ -433,6 +433,8 @@ static int parse_transfer_option(int c, const char *arg, lf_cli_t *cfg) {
     return 1;
   }
   case OPT_USER_AGENT:
+    if (arg[strcspn(arg, "\r\n")]) /* it would end the header there and start another */
+      return usage_error("--user-agent wants one line, not '%s'", arg);
     o->user_agent = arg;
     return 1;
   case 'H':

@@ -358,7 +358,8 @@ def bad_selector(t):
 @case
 def usage_errors(t):
     # (-i with a LIST_URL is one job since issue 14; a URL where a header is expected is not.)
-    for args in (["-c", "0"], ["-c", "x"], ["--no-such-option"], ["-H", "http://127.0.0.1:1/a"]):
+    for args in (["-c", "0"], ["-c", "x"], ["--no-such-option"], ["-H", "http://127.0.0.1:1/a"],
+                 ["--user-agent", "a\r\nX-Injected: 1"], ["-H", "X-A: 1\r\nX-Injected: 1"]):
         p = t.run(*args, "-o", t.path("out"), stdin=b"")
         t.expect_exit(p, 2)
         t.check(p.err.strip() != "", "%s: no message on stderr" % args)
