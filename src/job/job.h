@@ -45,6 +45,7 @@ typedef struct job_s {
   lf__names_t *names;
   lf__names_t *input_seen; /* -i: the 64-bit keys of the URLs read so far, to drop repeats */
   int dirfd;               /* output folder: to see which pages a previous run completed */
+  int dir_created;         /* this run made the output folder: removed if it saved nothing */
   lf__manifest_t manifest; /* ours (locked) and what the folder's manifests say was saved */
   lf__urlkey_t urlkey;     /* the folder's key for URLs with a password (urlkey.h) */
   /* Files the run writes itself in the output folder under names a user chose (--manifest,

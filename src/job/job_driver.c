@@ -497,7 +497,10 @@ int lf__job_run(const lf_cli_t *cfg) {
                     code ? lf__first_error() : NULL);
   }
   if (job->pages_started && cfg->mode != LF_MODE_WORKER) lf__report_summary(&job->report);
+  int remove_output = job->dir_created && cfg->mode != LF_MODE_WORKER && code >= LF_EXIT_USAGE &&
+                      code <= LF_EXIT_LOCAL && job->report.saved == 0;
   cleanup(job);
   free(job);
+  if (remove_output) lf__job_remove_empty_output(cfg);
   return code;
 }

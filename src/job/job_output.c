@@ -43,6 +43,22 @@ static void default_manifest_name(const lf_cli_t *cfg, char *buf, size_t len) {
     snprintf(buf, len, "%s", LF_MANIFEST_NAME);
 }
 
+/* A first run that saved nothing (a list page that failed, nothing to fetch, a usage or local
+ * error) leaves no trace (issue 25, item 9): the folder it made goes again, with its own
+ * manifest if that is still empty. Anything else in the folder keeps it (rmdir fails). */
+void lf__job_remove_empty_output(const lf_cli_t *cfg) {
+  char name[64];
+  int fd = open(cfg->out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return;
+  default_manifest_name(cfg, name, sizeof(name));
+  struct stat st;
+  if (!cfg->manifest && fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+      st.st_size == 0)
+    (void)unlinkat(fd, name, 0); /* if it fails, so does the rmdir: the folder stays, whole */
+  close(fd);
+  (void)rmdir(cfg->out_dir); /* only if empty */
+}
+
 /* The stop signals are blocked while the manifests load: the loop that would run libuv's
  * signal callbacks has not started yet, so a SIGTERM would wait for the whole load (seconds for
  * a million records). Blocked, a signal stays pending, is seen between two pieces read, and is
@@ -147,6 +163,8 @@ static void reserve_own(job_t *job, const char *path, int warc) {
 
 int lf__job_open_output(job_t *job) {
   const lf_cli_t *cfg = job->cfg;
+  struct stat before;
+  job->dir_created = stat(cfg->out_dir, &before) < 0 && errno == ENOENT;
   int rc = make_dirs(cfg->out_dir);
   if (rc == 0) {
     job->dirfd = open(cfg->out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

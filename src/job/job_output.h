@@ -9,4 +9,8 @@
  * after lf__job_fatal. */
 int lf__job_open_output(job_t *job);
 
+/* The output folder a first run made, and its empty manifest, removed: for a run that saved
+ * nothing and failed (exit 2 to 5). */
+void lf__job_remove_empty_output(const lf_cli_t *cfg);
+
 #endif

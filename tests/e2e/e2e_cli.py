@@ -274,6 +274,26 @@ def one_url_hint(t):
 
 
 @case
+def failed_first_run_leaves_nothing(t):
+    """A first run that saved nothing and failed (list page unreachable: 3; nothing to fetch: 4)
+    leaves no folder and no manifest behind (issue 25, item 9); a folder that was there stays,
+    as does one where pages failed (exit 1: the manifest says what failed)."""
+    s, lst, urls = pages_site(t, 1)
+    empty = s.route("/none.html", "<p>no links</p>")
+    for url, code in ((s.base + "/missing", 3), (empty, 4)):
+        out = t.path("first%d" % code)
+        t.expect_exit(t.run("-q", "-o", out, url), code)
+        t.check(not os.path.exists(out), "exit %d left %s: %s" % (code, out, os.listdir(out) if os.path.isdir(out) else ""))
+    mine = t.path("mine")
+    os.mkdir(mine)
+    t.expect_exit(t.run("-q", "-o", mine, s.base + "/missing"), 3)
+    t.check(os.path.isdir(mine), "a folder the user made was removed")
+    bad = t.path("bad")
+    t.expect_exit(t.run("-q", "-o", bad, "-i", t.input_file(s.base + "/gone\n", "gone.txt")), 1)
+    t.check(os.path.exists(os.path.join(bad, e2e.MANIFEST)), "a run with failures lost its manifest")
+
+
+@case
 def precheck_before_first_request(t):
     s, lst, _ = pages_site(t)
     afile = t.input_file("x\n", "a-file")
