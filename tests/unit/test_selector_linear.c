@@ -58,7 +58,7 @@ static void test_linear(void) {
   };
   enum { N = 1000 };
   for (size_t i = 0; i < sizeof sels / sizeof *sels; i++) {
-    size_t l1, l4;
+    size_t l1 = 0, l4 = 0;
     unsigned long s1 = steps_for(sels[i], N, &l1), s4 = steps_for(sels[i], 4 * N, &l4);
     int ok = s4 <= s1 * 9 / 2 && s4 <= (unsigned long)STEPS_PER_ITEM * 4 * N && l4 > 0;
     if (!ok || getenv("LF_SHOW_STEPS"))
