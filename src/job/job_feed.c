@@ -75,6 +75,10 @@ static void add_page(job_t *job, const char *url, const char *name, uintptr_t in
     req.warc_refers_to_date = validators[2]; /* what a 304's revisit record refers to */
   }
   int rc = lf_fetcher_add(job->fetcher, &req);
+  if (rc == LF_EURL || rc == LF_ESCHEME) { /* this URL alone: the library refused it at once */
+    lf__job_record_failure(job, url, name, lf_strerror(rc), LF_REC_FAILED, index);
+    return;
+  }
   if (rc < 0) {
     lf__job_record_failure(job, url, name, lf_strerror(rc), LF_REC_FAILED, index);
     lf__job_fatal(job, LF_EXIT_LOCAL, "cannot save into %s: %s", job->cfg->out_dir,

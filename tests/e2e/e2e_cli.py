@@ -294,6 +294,21 @@ def failed_first_run_leaves_nothing(t):
 
 
 @case
+def refused_url_fails_alone(t):
+    """A URL lf_fetcher_add() refuses at once (http:///x: no host) fails alone, recorded, in
+    one loop and with -p; the other pages are saved (exit 1, not 5)."""
+    s, lst, urls = pages_site(t, 2)
+    inp = t.input_file("http:///nohost\n" + "\n".join(urls) + "\n")
+    for extra in ([], ["-p", "2"]):
+        out = t.path("out%d" % len(extra))
+        p = t.run("-o", out, "-i", inp, *extra)
+        t.expect_exit(p, 1)
+        recs = {r["url"]: r["status"] for r in t.manifest(out)}
+        t.check(recs.get("http:///nohost") == "failed" and
+                all(recs.get(u) == "saved" for u in urls), "%s: records %s" % (extra, recs))
+
+
+@case
 def precheck_before_first_request(t):
     s, lst, _ = pages_site(t)
     afile = t.input_file("x\n", "a-file")
