@@ -107,10 +107,20 @@ static void pool_noop_done(uv_work_t *w, int status) {
   free(w);
 }
 
-/* The first job makes libuv start its threads: now, not after the list page. */
+/* The first job makes libuv start its threads: now, not after the list page. They are made
+ * with the stop signals blocked (threads inherit the mask), so that a SIGTERM sent to the
+ * process reaches this thread: while the manifests load, before the loop runs, it is taken
+ * there with sigtimedwait (job_output.c), which a pool thread catching it would defeat. */
 static void warm_thread_pool(uv_loop_t *loop) {
+  sigset_t stop, old;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  sigaddset(&stop, SIGHUP);
+  int blocked = pthread_sigmask(SIG_BLOCK, &stop, &old) == 0;
   uv_work_t *w = malloc(sizeof(*w));
   if (w && uv_queue_work(loop, w, pool_noop, pool_noop_done) < 0) free(w);
+  if (blocked) pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 /* -e: a page of the last level gives its records before its manifest line is written, so a
