@@ -784,8 +784,9 @@ void lf__transfer_done(lf__transfer_t *t, CURLcode result) {
   int handed_out = t->req->output == LF_OUTPUT_CALLBACK && t->bytes > 0;
   if (t->status != 0 && t->status != LF_EABORTED && !t->sink.err && !handed_out &&
       !t->req->cancelled && t->req->attempts <= t->fetcher->opts.retries &&
-      (transient(result, t->http_code) || t->starved))
-    t->retry_ms = retry_delay(t);
+      (transient(result, t->http_code) || t->starved || t->conn_lost))
+    t->retry_ms = retry_delay(t); /* conn_lost: failed with its connection (h2.c), whatever
+                                     libcurl said of the stream when it got to report it */
   if (mrc != CURLM_OK && t->status == 0) {
     lf__transfer_set_error(t, LF_ECURL, "curl_multi_remove_handle: %s", curl_multi_strerror(mrc));
     t->status = LF_ECURL;
