@@ -106,7 +106,10 @@ static int ask_password(lf_cli_t *cfg) {
     lf__error("cannot read the password of --user %s from the terminal: %s", name, strerror(saved));
     return -1;
   }
-  cfg->http.userpwd = join(name, name_len, pass);
+  /* Kept for the process's life (workers' environment, every transfer): a static owner, so
+   * an early exit leaves nothing that looks leaked. */
+  static char *volatile userpwd; /* volatile: a store the compiler would drop as unread */
+  cfg->http.userpwd = userpwd = join(name, name_len, pass);
   explicit_bzero(pass, sizeof(pass));
   if (!cfg->http.userpwd) goto nomem;
   return 0;
@@ -130,7 +133,7 @@ int lf__secrets_resolve(lf_cli_t *cfg) {
   }
   if (cfg->netrc && !cfg->http.netrc_file) { /* --netrc: the user's own file, as curl */
     const char *home = getenv("HOME");
-    char *path = NULL;
+    static char *path; /* the process's: kept as long as cfg */
     if (!home || !*home || asprintf(&path, "%s/.netrc", home) < 0) {
       lf__error("--netrc: no HOME to find .netrc in; give --netrc-file FILE%s", "");
       return -1;

@@ -104,6 +104,7 @@ static int grow(char **p, size_t *cap, size_t need) {
 
 /* zlib's output goes to memory, or to the spool once memory would pass the limit. */
 static int emit(lf__warc_body_t *b, const char *p, size_t n) {
+  if (n == 0) return 0; /* nothing to copy (and b->out may not exist yet: memcpy to NULL) */
   if (b->spool_fd < 0 && b->out_len + n > LF__WARC_MEM_MAX) {
     int fd = spool_open(b->spool_dirfd);
     if (fd < 0) return fd;
@@ -143,8 +144,8 @@ static int keep(lf__warc_body_t *b, const char *data, size_t len) {
         want *= 2;
       if (want > LF__WARC_RAW_MAX) want = LF__WARC_RAW_MAX;
       /* within the process-wide budget, or not in memory at all */
-      if (want == old || atomic_fetch_add(&raw_total, want - old) + (want - old) <=
-                             LF__WARC_RAW_TOTAL) {
+      if (want == old ||
+          atomic_fetch_add(&raw_total, want - old) + (want - old) <= LF__WARC_RAW_TOTAL) {
         if (want != old) {
           char *q = realloc(b->raw, want);
           if (!q) {
@@ -271,7 +272,7 @@ int lf__warc_body_end(lf__warc_body_t *b) {
   if (rc == 0) rc = digest_text(b->payload_sha, b->payload_digest);
   b->crc = libdeflate_crc32(b->crc, "\r\n\r\n", 4);
   if (rc == 0) rc = keep(b, "\r\n\r\n", 4); /* the record's end: in the compressed stream too */
-  if (rc == 0 && !b->compress) { /* stored as it is: the kept bytes are the output */
+  if (rc == 0 && !b->compress) {            /* stored as it is: the kept bytes are the output */
     if (b->raw_fd >= 0) {
       b->spool_fd = b->raw_fd;
       b->spool_len = b->body_len + 4;
