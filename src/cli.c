@@ -911,9 +911,10 @@ static int check_crawl(const lf_cli_t *cfg) {
 
 static int check_combination(lf_cli_t *cfg) {
   for (size_t i = 0; i < cfg->sitemap_count; i++)
-    if (strcmp(cfg->sitemaps[i], "robots") == 0 && !cfg->list_url_given)
-      return usage_error("--sitemap robots reads the robots.txt of each LIST_URL's site%s",
-                         ": give one (-i's sites are not asked)");
+    if (strcmp(cfg->sitemaps[i], "robots") == 0 && !cfg->list_url_given && !cfg->input)
+      return usage_error("--sitemap robots reads the robots.txt of the sites of the LIST_URLs "
+                         "and -i's URLs%s",
+                         ": give one or the other");
   if (cfg->sitemap_count && cfg->field_count)
     return usage_error("--sitemap does not go with -e yet: fetch the pages, then extract%s", "");
   if (check_crawl(cfg) < 0) return -1;

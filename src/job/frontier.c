@@ -92,8 +92,30 @@ int lf__frontier_next(job_t *job, const char **url) {
  * also for --links, and after the list pages when there are some. Called again as lines
  * arrive. 1: the input is read whole and its URLs follow the links; 0: more may come (or the
  * job is stopping); -1: out of memory, after lf__job_fatal. */
+/* The input read early (job->held_input) joins the links. 1, or -1 after lf__job_fatal. */
+static int take_held(job_t *job) {
+  lf_links_t *h = &job->held_input;
+  if (h->count && job->links.count + h->count > job->links_cap) {
+    char **u = realloc(job->links.urls, (job->links.count + h->count) * sizeof(*u));
+    if (!u) {
+      lf__job_fatal(job, LF_EXIT_LOCAL, "%s%s", "out of memory reading the input", "");
+      return -1;
+    }
+    job->links.urls = u;
+    job->links_cap = job->links.count + h->count;
+  }
+  for (size_t i = 0; i < h->count; i++)
+    job->links.urls[job->links.count++] = h->urls[i];
+  free(h->urls);
+  memset(h, 0, sizeof(*h));
+  job->input_held = 0;
+  job->slurping = 0;
+  return 1;
+}
+
 int lf__frontier_slurp(job_t *job) {
   const char *url;
+  if (job->input_held) return take_held(job);
   while (job->input && lf__frontier_next(job, &url)) {
     if (job->links.count == job->links_cap) {
       size_t cap = job->links_cap ? job->links_cap * 2 : 1024;

@@ -10,7 +10,8 @@
 /* The next candidate URL: 1 with *url set (valid until the next call), 0 at the end (or while
  * streamed input has no line yet: job->input_waiting). */
 int lf__frontier_next(job_t *job, const char **url);
-/* Reads the input whole into job->links (see frontier.c). 1 done, 0 more to come, -1 fatal. */
+/* Reads the input whole into job->links (see frontier.c), or appends what was read early
+ * (job->held_input). 1 done, 0 more to come, -1 fatal. */
 int lf__frontier_slurp(job_t *job);
 /* Appends url (taken over) to job->links: a page found while the pages run (--next on the last
  * level). 0, or LF_ENOMEM (url not taken). */

@@ -67,6 +67,10 @@ typedef struct job_s {
   size_t next_link;
   size_t links_cap;   /* --procs -i: links.urls' room while the input is read */
   lf__lines_t *input; /* input mode (and workers: their stdin); NULL once closed */
+  /* --sitemap robots with -i: the input, read whole before the sitemaps (its origins' robots.txt
+   * name them), set aside until -i's URLs join the job (lf__frontier_slurp takes them then). */
+  lf_links_t held_input;
+  int input_held;
   lf__lines_t input_lines;
   int input_waiting; /* the input has no line yet: more may come (lines.h) */
   CURLU *url;        /* the URL being named, parsed once */

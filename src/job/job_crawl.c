@@ -287,7 +287,7 @@ static void level_done(job_t *job) {
   job->links.count = job->links_cap = n;
   job->links.matched = c->matched;
   job->discovered = n; /* robots.txt applies to these, not to -i's URLs that may follow */
-  if (c->level == 0 && job->input) { /* -i's URLs join the links: read the whole input */
+  if (c->level == 0 && (job->input || job->input_held)) { /* -i's URLs join the links */
     job->slurping = 1;
     if (lf__frontier_slurp(job) == 1) lf__job_links_ready(job); /* else lines are coming */
     return;
@@ -630,7 +630,7 @@ static void start_pages_of_list(job_t *job) {
     return;
   }
   job->links_cap = cfg->list_count;
-  if (job->input) {
+  if (job->input || job->input_held) {
     job->slurping = 1;
     if (lf__frontier_slurp(job) == 1) lf__job_links_ready(job);
     return;

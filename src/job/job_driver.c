@@ -261,7 +261,9 @@ static int watch_signals(job_t *job) {
 static void on_input_ready(lf__lines_t *l) {
   job_t *job = l->data;
   if (!job->input) return;
-  if (job->slurping) {
+  if (lf__job_sitemaps_reading_input(job)) { /* --sitemap robots: -i's origins first */
+    lf__job_sitemaps_read_input(job);
+  } else if (job->slurping) {
     if (lf__frontier_slurp(job) == 1) lf__job_input_read(job);
   } else if (job->feeding) /* the fetcher calls lf__job_on_need if a slot is free, else later; */
     lf_fetcher_set_max_in_flight(job->fetcher, job->concurrency); /* never re-entered */
@@ -388,6 +390,7 @@ static void cleanup(job_t *job) {
     free(job->worker_parents[i]);
   free(job->worker_parents);
   lf_links_free(&job->links);
+  lf_links_free(&job->held_input);
   lf__job_crawl_free(job);
   lf__names_free(job->names);
   lf__names_free(job->input_seen);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "errmsg.h"
+#include "frontier.h"
 #include "hmap.h"
 #include "job_end.h"
 #include "job_robots.h"
@@ -29,7 +30,9 @@ typedef struct lf__job_sitemaps_s {
   char **urls, **lastmods;
   size_t count, cap;
   size_t pending, fetched;
-  int merged; /* the pages went to job->links */
+  int merged;        /* the pages went to job->links */
+  int reading_input; /* --sitemap robots with -i: the input is being read for its origins */
+  size_t scanned;    /* job->links[0, scanned) had their origins asked */
 } sitemaps_t;
 
 size_t lf__job_sitemaps_pending(const job_t *job) {
@@ -132,6 +135,36 @@ static void on_robots_sitemaps(job_t *job, const char *origin, const char *const
   if (g->pending == 0 && !job->exit_code) job->sitemaps_all_in(job);
 }
 
+/* --sitemap robots: asks url's origin for its robots.txt's sitemaps (once per origin: the
+ * robots gate keeps one entry per origin, so a million -i URLs on ten sites ask ten times). */
+static void want_origin(job_t *job, const char *url) {
+  sitemaps_t *g = job->sitemaps;
+  g->pending++; /* until its robots.txt is in (on_robots_sitemaps) */
+  int rc = lf__job_robots_want_sitemaps(job, url);
+  if (rc <= 0) g->pending--;
+  if (rc < 0) lf__job_fatal(job, LF_EXIT_LOCAL, "%s%s", "out of memory", "");
+}
+
+int lf__job_sitemaps_reading_input(const job_t *job) {
+  return job->sitemaps && job->sitemaps->reading_input;
+}
+
+void lf__job_sitemaps_read_input(job_t *job) {
+  sitemaps_t *g = job->sitemaps;
+  int rc = lf__frontier_slurp(job); /* the lines so far, checked and without repeats */
+  for (; g->scanned < job->links.count && !job->exit_code && !job->signal; g->scanned++)
+    want_origin(job, job->links.urls[g->scanned]);
+  if (rc != 1 || job->exit_code || job->signal) return; /* more to come, or ending */
+  /* All read: the URLs wait aside until -i's URLs join the job (lf__frontier_slurp) */
+  job->held_input = job->links;
+  memset(&job->links, 0, sizeof(job->links));
+  job->links_cap = 0;
+  job->input_held = 1;
+  g->reading_input = 0;
+  g->pending--; /* the input, counted while it was read */
+  if (g->pending == 0) job->sitemaps_all_in(job);
+}
+
 void lf__job_start_sitemaps(job_t *job) {
   const lf_cli_t *cfg = job->cfg;
   sitemaps_t *g = calloc(1, sizeof(*g));
@@ -149,12 +182,17 @@ void lf__job_start_sitemaps(job_t *job) {
       continue;
     }
     /* the sitemaps of each LIST_URL's origin, from its robots.txt */
-    for (size_t k = 0; k < cfg->list_count && !job->exit_code; k++) {
-      g->pending++; /* until its robots.txt is in (on_robots_sitemaps) */
-      int rc = lf__job_robots_want_sitemaps(job, cfg->list_urls[k]);
-      if (rc <= 0) g->pending--;
-      if (rc < 0) lf__job_fatal(job, LF_EXIT_LOCAL, "%s%s", "out of memory", "");
+    for (size_t k = 0; k < cfg->list_count && !job->exit_code; k++)
+      want_origin(job, cfg->list_urls[k]);
+    if (job->input && !g->reading_input) { /* and of each -i URL's, as the input is read */
+      g->reading_input = 1;
+      g->pending++; /* until the input is read whole */
+      job->slurping = 1;
     }
+  }
+  if (g->reading_input && !job->exit_code) {
+    lf__job_sitemaps_read_input(job);
+    return;
   }
   /* nothing was asked for (every sitemap listed twice, say): go on at once */
   if (g->pending == 0 && !job->exit_code) job->sitemaps_all_in(job);

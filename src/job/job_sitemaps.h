@@ -16,6 +16,11 @@ int lf__job_is_sitemap(const job_t *job, const void *data);
 int lf__job_on_sitemap(job_t *job, const lf_result_t *r);
 int lf__job_sitemap_body(job_t *job, lf_stream_t *s, const char *chunk, size_t len);
 size_t lf__job_sitemaps_pending(const job_t *job);
+/* --sitemap robots with -i: the input is read whole first, each URL's origin asked for its
+ * robots.txt as it is read (once per origin); then it waits in job->held_input. While this is
+ * 1, the input's new lines go to lf__job_sitemaps_read_input. */
+int lf__job_sitemaps_reading_input(const job_t *job);
+void lf__job_sitemaps_read_input(job_t *job);
 /* Appends the sitemaps' pages to job->links (ownership moves). -1: out of memory. */
 int lf__job_sitemaps_merge(job_t *job);
 /* The <lastmod> a sitemap gave url, or NULL. */

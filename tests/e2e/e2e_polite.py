@@ -709,10 +709,41 @@ def sitemap_robots(t):
 
 
 @case
+def sitemap_robots_input_origins(t):
+    """--sitemap robots with -i (a file, stdin, -p 2, and beside a LIST_URL): the robots.txt of
+    each -i URL's origin (two hosts, 127.0.0.1 and 127.0.0.2, three URLs each) is asked once, and
+    the sitemap each lists is read: its pages join -i's."""
+    a, b = t.host("127.0.0.1"), t.host("127.0.0.2")
+    given = interleave(a.pages("/i", 3), b.pages("/j", 3))
+    listed = []
+    for h, prefix in ((a, "/s"), (b, "/t")):
+        pages = h.pages(prefix, 2)
+        listed += pages
+        sm = h.route("/map%s.xml" % prefix[1:], urlset(pages), ctype="application/xml")
+        h.routes["/robots.txt"] = text("User-agent: *\nDisallow: /none\n\nSitemap: %s\n" % sm)
+    path = t.input_file(given)
+    links = a.pages("/l", 2)
+    lst = a.list_page("/list", links)
+    for n, how in enumerate((["-i", path], ["-i", "-"], ["-p", "2", "-i", path],
+                             ["-i", path, lst])):
+        out = t.path("out%d" % n)
+        with open(path, "rb") as f:
+            p = t.run("--sitemap", "robots", *how, "-o", out, stdin=f.read())
+        t.expect_exit(p, 0)
+        recs = {r["url"]: r["status"] for r in t.manifest(out)}
+        want = given + listed + (links if lst in how else [])
+        t.check(recs == {u: "saved" for u in want}, "%s: statuses: %s" % (how, recs))
+        for h in (a, b):
+            t.check(len(h.hits("/robots.txt")) == n + 1,
+                    "%s: %s/robots.txt asked %d times" % (how, h.base, len(h.hits("/robots.txt"))))
+
+
+@case
 def sitemap_option_errors(t):
-    """--sitemap wants http(s) or 'robots'; 'robots' wants a LIST_URL; -e does not take it yet."""
+    """--sitemap wants http(s) or 'robots'; 'robots' wants a LIST_URL or -i; -e does not take it
+    yet."""
     for args, words in ((["--sitemap", "ftp://x/s.xml"], ["--sitemap"]),
-                        (["--sitemap", "robots", "-i", "/dev/null"], ["--sitemap robots"]),
+                        (["--sitemap", "robots"], ["--sitemap robots"]),
                         (["--sitemap", "http://127.0.0.1:9/s.xml", "-e", "t=h1"], ["--sitemap"])):
         p = t.run(*args, "-o", t.path("out"))
         t.expect_exit(p, 2)
