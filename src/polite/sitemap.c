@@ -1,19 +1,36 @@
-/* Sitemaps read as they arrive (sitemap.h). */
+/* Sitemaps read as they arrive (sitemap.h).
+ *
+ * Why expat and not libxml2 (which read them before): libxml2 2.9 links ICU, and ICU's data
+ * library alone maps 30.5 MB at load (libicudata 30.5 MB, libicuuc 2.0 MB, libstdc++ 2.1 MB,
+ * libxml2 1.7 MB: /proc/PID/maps of a running loopfetch), so under `ulimit -v 50000` the
+ * dynamic loader failed before main (exit 127, "failed to map segment") even though a sitemap
+ * needs none of it. libexpat maps 0.2 MB and needs nothing but libc. (Loading libxml2 with
+ * dlopen only for --sitemap would have kept those 36 MB for every --sitemap run.)
+ *
+ * What libxml2 gave for free and expat does not is added here: a cap on nesting depth
+ * (libxml2's 256), and a cap on one piece of markup (a tag, a comment, ...), which expat 2.5
+ * holds whole and scans again from its start at every feed until it ends (CVE-2023-52425, fixed
+ * in expat 2.6 by reparse deferral): a 50 MB tag fed in 16 KB pieces would take minutes on the
+ * loop thread. Character data is handed out as it comes, so a long text is not one piece. */
 #include "sitemap.h"
 
-#include <libxml/parser.h>
-#include <libxml/xmlerror.h>
+#include <expat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
+/* Sitemaps nest three deep (extensions such as video: five); libxml2's default cap. */
+#define DEPTH_MAX 256
+/* One tag, comment or processing instruction: a sitemap's are under 10 KB (a <loc> holds at
+ * most LF_SITEMAP_LOC_MAX, and that is text, not markup). */
+#define MARKUP_MAX (1u << 20)
+
 enum { ROOT_NONE, ROOT_URLSET, ROOT_INDEX };
 enum { IN_NONE, IN_LOC, IN_LASTMOD };
 
 struct lf__sitemap_s {
-  xmlParserCtxtPtr ctxt;
-  xmlSAXHandler sax;
+  XML_Parser xp;
   lf__sitemap_cb cb;
   void *arg;
   int root;     /* ROOT_* */
@@ -25,6 +42,7 @@ struct lf__sitemap_s {
   int has_loc;
   size_t count, dropped;
   size_t bytes; /* uncompressed, fed to the parser */
+  size_t seen;  /* bytes the parser has reported as events (the end of the last one) */
   int failed;
   char error[256];
   int sniffed, gzip; /* the first bytes were looked at; they are gzip */
@@ -34,56 +52,76 @@ struct lf__sitemap_s {
   size_t head_len;
 };
 
+/* "line L, column C: msg", where the parser is now (columns from 1, as editors count). */
+static void set_error(lf__sitemap_t *s, const char *msg) {
+  unsigned long line = s->xp ? XML_GetCurrentLineNumber(s->xp) : 0;
+  unsigned long col = s->xp ? XML_GetCurrentColumnNumber(s->xp) + 1 : 0;
+  s->failed = 1;
+  snprintf(s->error, sizeof(s->error), "line %lu, column %lu: %s", line, col, msg);
+}
+
 /* The first failure wins: what the user sees is where the file went wrong first. */
 static void fail(lf__sitemap_t *s, const char *fmt, const char *what) {
   if (s->failed) return;
-  s->failed = 1;
-  int line = s->ctxt ? xmlSAX2GetLineNumber(s->ctxt) : 0;
-  int col = s->ctxt ? xmlSAX2GetColumnNumber(s->ctxt) : 0;
   char msg[200];
   snprintf(msg, sizeof(msg), fmt, what ? what : "");
-  snprintf(s->error, sizeof(s->error), "line %d, column %d: %s", line, col, msg);
-  if (s->ctxt) xmlStopParser(s->ctxt);
+  set_error(s, msg);
+  if (s->xp) XML_StopParser(s->xp, XML_FALSE);
 }
 
-static void on_structured_error(void *arg, xmlErrorPtr e) {
-  lf__sitemap_t *s = arg;
-  if (!e || e->level < XML_ERR_ERROR || s->failed) return;
-  char msg[200];
-  snprintf(msg, sizeof(msg), "%s", e->message ? e->message : "malformed XML");
-  size_t n = strlen(msg);
-  while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
-    msg[--n] = '\0';
-  s->failed = 1;
-  snprintf(s->error, sizeof(s->error), "line %d, column %d: %s", e->line, e->int2, msg);
-  if (s->ctxt) xmlStopParser(s->ctxt);
+/* Every handler starts here: the end of the event is where markup was last complete. */
+static int event(lf__sitemap_t *s) {
+  XML_Index at = XML_GetCurrentByteIndex(s->xp);
+  int n = XML_GetCurrentByteCount(s->xp);
+  if (at >= 0 && (size_t)at + (size_t)(n > 0 ? n : 0) > s->seen)
+    s->seen = (size_t)at + (size_t)(n > 0 ? n : 0);
+  return !s->failed;
 }
 
-/* Any DTD is refused before its declarations mean anything: sitemaps have none. */
-static void on_internal_subset(void *ctx, const xmlChar *name, const xmlChar *ext,
-                               const xmlChar *sys) {
-  (void)name, (void)ext, (void)sys;
+/* Any DTD is refused before its declarations mean anything: sitemaps have none. Expat calls
+ * this at the DOCTYPE's '[' (or its end), before the internal subset is read. */
+static void XMLCALL on_doctype(void *ctx, const XML_Char *name, const XML_Char *sys,
+                               const XML_Char *pub, int has_internal) {
+  (void)name, (void)sys, (void)pub, (void)has_internal;
   fail(ctx, "%sa DOCTYPE (a sitemap has none; entities are not read)", NULL);
 }
 
-static void on_entity_decl(void *ctx, const xmlChar *name, int type, const xmlChar *pub,
-                           const xmlChar *sys, xmlChar *content) {
-  (void)name, (void)type, (void)pub, (void)sys, (void)content;
+static void XMLCALL on_entity_decl(void *ctx, const XML_Char *name, int pe, const XML_Char *v,
+                                   int vlen, const XML_Char *base, const XML_Char *sys,
+                                   const XML_Char *pub, const XML_Char *notation) {
+  (void)name, (void)pe, (void)v, (void)vlen, (void)base, (void)sys, (void)pub, (void)notation;
   fail(ctx, "%san entity declaration (not read)", NULL);
 }
 
-static xmlEntityPtr on_get_entity(void *ctx, const xmlChar *name) {
-  (void)name;
+/* Never called without a DTD (an undeclared entity is expat's error); here in case one slips
+ * through: nothing is ever substituted. */
+static void XMLCALL on_skipped_entity(void *ctx, const XML_Char *name, int pe) {
+  (void)name, (void)pe;
   fail(ctx, "%sa reference to an entity (only &amp; &lt; &gt; &quot; &apos; are read)", NULL);
-  return NULL;
 }
 
-static void on_start(void *ctx, const xmlChar *local, const xmlChar *prefix, const xmlChar *uri,
-                     int nns, const xmlChar **ns, int nattr, int ndef, const xmlChar **attrs) {
-  (void)prefix, (void)uri, (void)nns, (void)ns, (void)nattr, (void)ndef, (void)attrs;
+/* Comments, processing instructions, the XML declaration, whitespace: only their place. */
+static void XMLCALL on_other(void *ctx, const XML_Char *text, int len) {
+  (void)text, (void)len;
+  event(ctx);
+}
+
+/* Names come as "namespace-URI name" or "name" (XML_ParserCreateNS with ' ', which no local
+ * name holds): elements are matched by local name. */
+static const char *local_name(const XML_Char *name) {
+  const char *sp = strrchr(name, ' ');
+  return sp ? sp + 1 : name;
+}
+
+static void XMLCALL on_start(void *ctx, const XML_Char *qname, const XML_Char **attrs) {
+  (void)attrs;
   lf__sitemap_t *s = ctx;
-  const char *name = (const char *)local;
-  s->depth++;
+  if (!event(s)) return;
+  const char *name = local_name(qname);
+  if (++s->depth > DEPTH_MAX) {
+    fail(s, "elements nested deeper than %s", "256");
+    return;
+  }
   if (s->depth == 1) {
     if (strcmp(name, "urlset") == 0)
       s->root = ROOT_URLSET;
@@ -118,9 +156,10 @@ static void trim(char *buf, size_t *len) {
   buf[*len] = '\0';
 }
 
-static void on_end(void *ctx, const xmlChar *local, const xmlChar *prefix, const xmlChar *uri) {
-  (void)local, (void)prefix, (void)uri;
+static void XMLCALL on_end(void *ctx, const XML_Char *qname) {
+  (void)qname;
   lf__sitemap_t *s = ctx;
+  if (!event(s)) return;
   if (s->depth == 3) s->field = IN_NONE;
   if (s->depth == 2 && s->in_entry) {
     s->in_entry = 0;
@@ -139,8 +178,10 @@ static void on_end(void *ctx, const xmlChar *local, const xmlChar *prefix, const
   s->depth--;
 }
 
-static void on_chars(void *ctx, const xmlChar *ch, int len) {
+/* Text and CDATA sections alike, in pieces as they arrive. */
+static void XMLCALL on_chars(void *ctx, const XML_Char *ch, int len) {
   lf__sitemap_t *s = ctx;
+  if (!event(s)) return;
   if (!s->in_entry || s->field == IN_NONE || len <= 0) return;
   if (s->field == IN_LOC) {
     if (s->loc_len + (size_t)len > LF_SITEMAP_LOC_MAX) {
@@ -162,25 +203,30 @@ lf__sitemap_t *lf__sitemap_new(lf__sitemap_cb cb, void *arg) {
   if (!s) return NULL;
   s->cb = cb;
   s->arg = arg;
-  s->sax.initialized = XML_SAX2_MAGIC;
-  s->sax.startElementNs = on_start;
-  s->sax.endElementNs = on_end;
-  s->sax.characters = on_chars;
-  s->sax.cdataBlock = on_chars;
-  s->sax.internalSubset = on_internal_subset;
-  s->sax.entityDecl = on_entity_decl;
-  s->sax.getEntity = on_get_entity;
-  s->sax.getParameterEntity = on_get_entity;
-  s->sax.serror = on_structured_error;
-  s->ctxt = xmlCreatePushParserCtxt(&s->sax, s, NULL, 0, NULL);
-  if (!s->ctxt) {
+  s->xp = XML_ParserCreateNS(NULL, ' ');
+  if (!s->xp) {
     free(s);
     return NULL;
   }
-  /* NONET: nothing leaves the machine; no NOENT (entities stay unexpanded), no DTDLOAD, no
-   * HUGE (libxml2's own limits on depth and text stay) */
-  xmlCtxtUseOptions(s->ctxt, XML_PARSE_NONET | XML_PARSE_NOWARNING);
+  XML_SetUserData(s->xp, s);
+  XML_SetElementHandler(s->xp, on_start, on_end);
+  XML_SetCharacterDataHandler(s->xp, on_chars);
+  XML_SetStartDoctypeDeclHandler(s->xp, on_doctype);
+  XML_SetEntityDeclHandler(s->xp, on_entity_decl);
+  XML_SetSkippedEntityHandler(s->xp, on_skipped_entity);
+  /* the Expand form: setting a default handler must not turn entity expansion off (there are
+   * none to expand but the five predefined ones, which a <loc> needs: &amp;) */
+  XML_SetDefaultHandlerExpand(s->xp, on_other);
+  /* no external DTD or parameter entity is ever read, and with no external entity handler
+   * nothing is loaded from files or the network */
+  XML_SetParamEntityParsing(s->xp, XML_PARAM_ENTITY_PARSING_NEVER);
   return s;
+}
+
+/* Expat's error where it stopped, unless a handler said first. */
+static int parse_failed(lf__sitemap_t *s) {
+  if (!s->failed) set_error(s, XML_ErrorString(XML_GetErrorCode(s->xp)));
+  return -1;
 }
 
 static int parse(lf__sitemap_t *s, const char *data, size_t len, int last) {
@@ -189,19 +235,19 @@ static int parse(lf__sitemap_t *s, const char *data, size_t len, int last) {
     fail(s, "larger than %s, the sitemap protocol's limit (uncompressed)", "50 MB");
     return -1;
   }
-  s->bytes += len;
-  while (len > 0 || last) {
+  do {
     int n = len > (1 << 20) ? (1 << 20) : (int)len;
-    int rc = xmlParseChunk(s->ctxt, data, n, last && (size_t)n == len);
+    s->bytes += (size_t)n;
+    if (XML_Parse(s->xp, data, n, last && (size_t)n == len) != XML_STATUS_OK)
+      return parse_failed(s);
     if (s->failed) return -1;
-    if (rc != 0) {
-      fail(s, "%smalformed XML", NULL);
+    if (s->bytes - s->seen > MARKUP_MAX) {
+      fail(s, "a tag, comment or declaration longer than %s (not a sitemap)", "1 MB");
       return -1;
     }
     data += n;
     len -= (size_t)n;
-    if (len == 0) break;
-  }
+  } while (len > 0);
   return 0;
 }
 
@@ -257,6 +303,10 @@ int lf__sitemap_end(lf__sitemap_t *s) {
     s->sniffed = 1;
     if (parse(s, (const char *)s->head, s->head_len, 0) < 0) return -1;
   }
+  if (!s->gzip && s->bytes == 0) {
+    fail(s, "%sno XML document (an empty body?)", NULL);
+    return -1;
+  }
   if (s->gzip && inflate_feed(s, "", 0, 1) < 0) return -1;
   if (!s->gzip && parse(s, "", 0, 1) < 0) return -1;
   if (s->gzip && s->z_ready) {
@@ -294,10 +344,7 @@ int lf__sitemap_is_index(const lf__sitemap_t *s) {
 
 void lf__sitemap_free(lf__sitemap_t *s) {
   if (!s) return;
-  if (s->ctxt) {
-    if (s->ctxt->myDoc) xmlFreeDoc(s->ctxt->myDoc);
-    xmlFreeParserCtxt(s->ctxt);
-  }
+  if (s->xp) XML_ParserFree(s->xp);
   if (s->z_ready) inflateEnd(&s->z);
   free(s);
 }

@@ -1,10 +1,11 @@
 /* Sitemaps (sitemaps.org protocol 0.9): a <urlset> or a <sitemapindex>, plain or gzip, read as it
- * arrives, with libxml2's push parser behind a SAX handler that refuses any DTD: no entity is
- * ever declared, so none can be expanded (the "billion laughs" have nothing to multiply) and no
- * external one loaded; XML_PARSE_NONET, never XML_PARSE_NOENT or XML_PARSE_HUGE. At most
+ * arrives, with expat's parser behind handlers that refuse any DTD: no entity is ever declared,
+ * so none can be expanded (the "billion laughs" have nothing to multiply) and no external one
+ * loaded (no external entity handler, parameter entities never parsed). At most
  * LF_SITEMAP_MAX_BYTES are read (uncompressed: a gzip bomb stops there) and LF_SITEMAP_MAX_URLS
- * entries taken, the protocol's caps. Elements are matched by local name, so a sitemap that
- * forgets its namespace still reads. */
+ * entries taken, the protocol's caps; elements nest at most 256 deep and no tag is longer than
+ * 1 MB. Elements are matched by local name, so a sitemap that forgets its namespace still
+ * reads. */
 #ifndef LF_SITEMAP_H
 #define LF_SITEMAP_H
 

@@ -8,7 +8,7 @@ out=build-fuzz
 mkdir -p "$out"
 flags=(-std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -fsanitize=fuzzer,address,undefined
        -fno-sanitize-recover=undefined -Iinclude -Ilib/core -Ilib/codec -Ilib/html -Ilib/engine -Isrc/base -Isrc/store -Isrc/polite)
-libs=$(pkg-config --cflags --libs libcurl gumbo libuv zlib libbrotlidec libzstd libxml-2.0 libidn2)
+libs=$(pkg-config --cflags --libs libcurl gumbo libuv zlib libbrotlidec libzstd expat libidn2)
 src=(lib/core/error.c lib/core/buf.c lib/html/selector_lex.c lib/html/selector_parse.c lib/html/selector_match.c
      lib/html/links.c lib/html/page.c lib/html/pagecost.c lib/html/extract.c lib/html/arena.c lib/html/charesc.c
      lib/html/urlresolve.c lib/html/urlhost.c lib/html/encoding.c lib/html/legacy.c lib/html/quirks.c

@@ -1,6 +1,6 @@
 /* Sitemaps: urlsets and indexes, plain and gzip, fed in any pieces; malformed files named with
  * their line and column; DTDs and entities refused (billion laughs, external entities); the
- * protocol's caps. */
+ * protocol's caps, and the parser's own: nesting depth, the length of one tag. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,6 +146,52 @@ int main(void) {
   const char *undecl = "<urlset><url><loc>https://e.org/&nope;</loc></url></urlset>";
   CHECK_EQ_INT(parse(undecl, strlen(undecl), 0, &g, err, sizeof err), -1);
   CHECK_EQ_INT(g.total, 0);
+  /* an internal DTD without entities, an external one, a DOCTYPE alone: all refused */
+  const char *dtds[] = {"<!DOCTYPE urlset [<!ELEMENT urlset ANY>]><urlset></urlset>",
+                        "<!DOCTYPE urlset SYSTEM \"file:///etc/hostname\"><urlset></urlset>",
+                        "<!DOCTYPE urlset><urlset></urlset>"};
+  for (size_t i = 0; i < 3; i++) {
+    CHECK_EQ_INT(parse(dtds[i], strlen(dtds[i]), 0, &g, err, sizeof err), -1);
+    CHECK(strstr(err, "DOCTYPE") != NULL);
+  }
+  /* a prefixed sitemap with its namespace, and an encoding expat knows */
+  const char *ns = "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>"
+                   "<s:urlset xmlns:s=\"http://www.sitemaps.org/schemas/sitemap/0.9\">"
+                   "<s:url><s:loc>https://e.org/\xe9</s:loc></s:url></s:urlset>";
+  CHECK_EQ_INT(parse(ns, strlen(ns), 5, &g, err, sizeof err), 0);
+  CHECK_EQ_INT(g.n, 1);
+  CHECK_EQ_STR(g.locs[0], "https://e.org/\xc3\xa9");
+  /* nesting: 256 levels read, 257 refused (libxml2's cap, which expat has not) */
+  for (int depth = 256; depth <= 257; depth++) {
+    static char deep[257 * 8 + 64];
+    size_t d = (size_t)sprintf(deep, "<urlset>");
+    for (int i = 1; i < depth; i++)
+      d += (size_t)sprintf(deep + d, "<x>");
+    for (int i = 1; i < depth; i++)
+      d += (size_t)sprintf(deep + d, "</x>");
+    d += (size_t)sprintf(deep + d, "</urlset>");
+    int rc = parse(deep, d, 1000, &g, err, sizeof err);
+    CHECK_EQ_INT(rc, depth == 256 ? 0 : -1);
+    if (depth == 257) CHECK(strstr(err, "deeper than 256") != NULL);
+  }
+  /* one piece of markup over 1 MB (a tag that never ends, a comment), fed in 16 KB pieces, is
+   * refused at 1 MB (expat 2.5 scans it again at each piece: 50 MB would take minutes); 4 MB
+   * of text between tags is not markup and reads */
+  size_t huge_len = 4u << 20;
+  char *huge = malloc(huge_len + 256);
+  const char *opens[] = {"<urlset><url a=\"", "<urlset><!-- "};
+  for (size_t i = 0; i < 2; i++) {
+    size_t h = (size_t)sprintf(huge, "%s", opens[i]);
+    memset(huge + h, 'x', huge_len - h);
+    CHECK_EQ_INT(parse(huge, huge_len, 16384, &g, err, sizeof err), -1);
+    CHECK(strstr(err, "1 MB") != NULL);
+  }
+  size_t h = (size_t)sprintf(huge, "<urlset><url><loc>https://e.org/t</loc>");
+  memset(huge + h, ' ', huge_len - h);
+  h = huge_len + (size_t)sprintf(huge + huge_len, "</url></urlset>");
+  CHECK_EQ_INT(parse(huge, h, 16384, &g, err, sizeof err), 0);
+  CHECK_EQ_INT(g.n, 1);
+  free(huge);
   /* 50,000 entries at most; the rest counted as dropped */
   size_t n = LF_SITEMAP_MAX_URLS + 5, cap = n * 60 + 64;
   char *big = malloc(cap);
