@@ -915,8 +915,6 @@ static int check_combination(lf_cli_t *cfg) {
       return usage_error("--sitemap robots reads the robots.txt of the sites of the LIST_URLs "
                          "and -i's URLs%s",
                          ": give one or the other");
-  if (cfg->sitemap_count && cfg->field_count)
-    return usage_error("--sitemap does not go with -e yet: fetch the pages, then extract%s", "");
   if (check_crawl(cfg) < 0) return -1;
   if (cfg->mode == LF_MODE_COMPARE && cfg->input && strcmp(cfg->input, "-") == 0)
     return usage_error("--compare runs the job three times: give -i a file, not stdin%s", "");

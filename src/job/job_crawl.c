@@ -638,11 +638,33 @@ static void start_pages_of_list(job_t *job) {
   lf__job_links_ready(job);
 }
 
-void lf__job_start_crawl(job_t *job) {
-  if (job->cfg->level_count == 1)
-    start_pages_of_list(job);
+/* Level 0 from the start pages in `in` (freed here) and, with -e, the sitemaps' pages. */
+static void start_with_links(job_t *job, lf_links_t *in) {
+  if (lf__job_sitemaps_start_level(job) && lf__job_sitemaps_merge_into(job, in) < 0)
+    lf__job_fatal(job, LF_EXIT_LOCAL, "%s%s", "out of memory", "");
   else
-    start_with(job, job->cfg->list_urls, job->cfg->list_count);
+    start_with(job, (const char *const *)in->urls, in->count);
+  lf_links_free(in);
+}
+
+void lf__job_start_crawl(job_t *job) {
+  const lf_cli_t *cfg = job->cfg;
+  if (cfg->level_count == 1) {
+    start_pages_of_list(job);
+    return;
+  }
+  lf_links_t in = {0};
+  if (cfg->list_count && !(in.urls = calloc(cfg->list_count, sizeof(*in.urls)))) {
+    lf__job_fatal(job, LF_EXIT_LOCAL, "%s%s", "out of memory", "");
+    return;
+  }
+  for (size_t i = 0; i < cfg->list_count; i++, in.count++)
+    if (!(in.urls[i] = strdup(cfg->list_urls[i]))) {
+      lf_links_free(&in);
+      lf__job_fatal(job, LF_EXIT_LOCAL, "%s%s", "out of memory", "");
+      return;
+    }
+  start_with_links(job, &in);
 }
 
 void lf__job_input_read(job_t *job) {
@@ -653,8 +675,7 @@ void lf__job_input_read(job_t *job) {
   lf_links_t in = job->links; /* -i alone, then -f: its URLs are the start pages */
   memset(&job->links, 0, sizeof(job->links));
   job->links_cap = 0;
-  start_with(job, (const char *const *)in.urls, in.count);
-  lf_links_free(&in);
+  start_with_links(job, &in);
 }
 
 void lf__job_crawl_free(job_t *job) {

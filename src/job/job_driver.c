@@ -309,7 +309,10 @@ static void start_after_sitemaps(job_t *job) {
   const lf_cli_t *cfg = job->cfg;
   if (job->exit_code || job->signal) return;
   if (cfg->mode != LF_MODE_WORKER && !cfg->list_count && !cfg->input && cfg->sitemap_count) {
-    lf__job_links_ready(job); /* the sitemaps' pages alone */
+    if (lf__job_sitemaps_start_level(job)) /* the sitemaps' pages alone, then -f's levels */
+      lf__job_start_crawl(job);
+    else
+      lf__job_links_ready(job); /* the sitemaps' pages alone */
     return;
   }
   if (cfg->mode != LF_MODE_WORKER && cfg->list_count) {

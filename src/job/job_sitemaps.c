@@ -257,10 +257,9 @@ int lf__job_on_sitemap(job_t *job, const lf_result_t *r) {
   return g->pending == 0 && !job->exit_code;
 }
 
-int lf__job_sitemaps_merge(job_t *job) {
+int lf__job_sitemaps_merge_into(job_t *job, lf_links_t *l) {
   sitemaps_t *g = job->sitemaps;
   if (!g || g->count == 0 || g->merged) return 0;
-  lf_links_t *l = &job->links;
   char **u = realloc(l->urls, (l->count + g->count) * sizeof(*u));
   if (!u) return -1;
   l->urls = u;
@@ -269,8 +268,19 @@ int lf__job_sitemaps_merge(job_t *job) {
     g->urls[i] = NULL; /* the links own it now; lastmods stay here, looked up by hash */
   }
   g->merged = 1;
-  job->links_cap = l->count;
   return 0;
+}
+
+int lf__job_sitemaps_merge(job_t *job) {
+  if (lf__job_sitemaps_merge_into(job, &job->links) < 0) return -1;
+  if (job->links.count > job->links_cap) job->links_cap = job->links.count;
+  return 0;
+}
+
+int lf__job_sitemaps_start_level(const job_t *job) {
+  const lf_cli_t *cfg = job->cfg;
+  return job->sitemaps && cfg->level_count > 1 &&
+         (cfg->field_count || !cfg->list_count);
 }
 
 const char *lf__job_sitemap_lastmod(const job_t *job, const char *url) {

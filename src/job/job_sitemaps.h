@@ -21,8 +21,15 @@ size_t lf__job_sitemaps_pending(const job_t *job);
  * 1, the input's new lines go to lf__job_sitemaps_read_input. */
 int lf__job_sitemaps_reading_input(const job_t *job);
 void lf__job_sitemaps_read_input(job_t *job);
-/* Appends the sitemaps' pages to job->links (ownership moves). -1: out of memory. */
+/* Appends the sitemaps' pages to job->links (ownership moves), once. -1: out of memory. */
 int lf__job_sitemaps_merge(job_t *job);
+/* The same, to l. */
+int lf__job_sitemaps_merge_into(job_t *job, lf_links_t *l);
+/* Whether the sitemaps' pages are start pages of a crawl (level 0, before -f's levels): with
+ * -e (the start pages are what the user gives), and without a LIST_URL (as -i's URLs are
+ * then). Otherwise (list pages to download from) they join the last level's pages, as -i's
+ * URLs do. */
+int lf__job_sitemaps_start_level(const job_t *job);
 /* The <lastmod> a sitemap gave url, or NULL. */
 const char *lf__job_sitemap_lastmod(const job_t *job, const char *url);
 void lf__job_sitemaps_free(job_t *job);

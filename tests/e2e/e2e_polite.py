@@ -738,13 +738,57 @@ def sitemap_robots_input_origins(t):
                     "%s: %s/robots.txt asked %d times" % (how, h.base, len(h.hits("/robots.txt"))))
 
 
+def read_records(path):
+    with open(path, encoding="utf-8") as f:
+        return sorted((json.loads(l) for l in f if l.strip()), key=lambda r: r["url"])
+
+
+@case
+def sitemap_extract(t):
+    """--sitemap with -e: the sitemap's pages are the start pages. Without -f they are the pages
+    records come from (depth 0, no parent); with -f they are level 0 and the pages they link to
+    give the records (depth 1, the sitemap's page as parent), in one loop and with -p 2; beside a
+    LIST_URL both are level 0. Without -e and without a LIST_URL, -f follows from them too."""
+    a = t.host()
+    starts, details = [], []
+    for i in range(3):
+        details.append(a.route("/d%d" % i, "<html><body><h1>detail %d</h1></body></html>" % i))
+        starts.append(a.route("/s%d" % i, '<html><body><h1>start %d</h1><a class="n" href="/d%d">'
+                              'next</a></body></html>' % (i, i)))
+    details.append(a.route("/d9", "<html><body><h1>detail 9</h1></body></html>"))
+    lst = a.route("/list", '<html><body><h1>list</h1><a class="n" href="/d9">n</a></body></html>')
+    sm = a.route("/sm.xml", urlset(starts), ctype="application/xml")
+
+    def run(what, *args):
+        out, recs = t.path("out-%s" % what), t.path("recs-%s.jsonl" % what)
+        p = t.run("--sitemap", sm, "-e", "t=h1", "--records", recs, "-o", out, *args)
+        t.expect_exit(p, 0)
+        return read_records(recs)
+
+    got = run("pages")
+    want = [{"url": u, "parent": None, "depth": 0, "t": "start %d" % i}
+            for i, u in enumerate(starts)]
+    t.check(got == want, "without -f: %s" % got)
+    want = [{"url": u, "parent": starts[i], "depth": 1, "t": "detail %d" % i}
+            for i, u in enumerate(details[:3])]
+    for what, more in (("follow", []), ("procs", ["-p", "2"])):
+        got = run(what, "-f", "a.n", *more)
+        t.check(got == want, "-f a.n %s: %s" % (more, got))
+    got = run("list", "-f", "a.n", lst)
+    t.check(got == sorted(want + [{"url": details[3], "parent": lst, "depth": 1, "t": "detail 9"}],
+                          key=lambda r: r["url"]), "with a LIST_URL: %s" % got)
+    out = t.path("plain")
+    p = t.run("--sitemap", sm, "-f", "a.n", "-o", out)
+    t.expect_exit(p, 0)
+    saved = sorted(r["url"] for r in t.manifest(out) if r["status"] == "saved")
+    t.check(saved == details[:3], "without -e: saved %s" % saved)
+
+
 @case
 def sitemap_option_errors(t):
-    """--sitemap wants http(s) or 'robots'; 'robots' wants a LIST_URL or -i; -e does not take it
-    yet."""
+    """--sitemap wants http(s) or 'robots'; 'robots' wants a LIST_URL or -i."""
     for args, words in ((["--sitemap", "ftp://x/s.xml"], ["--sitemap"]),
-                        (["--sitemap", "robots"], ["--sitemap robots"]),
-                        (["--sitemap", "http://127.0.0.1:9/s.xml", "-e", "t=h1"], ["--sitemap"])):
+                        (["--sitemap", "robots"], ["--sitemap robots"])):
         p = t.run(*args, "-o", t.path("out"))
         t.expect_exit(p, 2)
         lines = [l for l in p.err.splitlines() if l.strip()]
