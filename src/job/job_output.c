@@ -80,17 +80,31 @@ static int pending_stop(void *arg) {
   return sig > 0 ? sig : 0;
 }
 
-/* What the folder's manifests say was saved. 0, LF_ENOMEM, or the signal that stopped it. */
-static int load_manifests(job_t *job) {
+/* load(job, stop) with the stop signals blocked, stop looking for one: 0, load's negative
+ * error, or the signal that stopped it (one that came at the very end too). */
+static int interruptible(job_t *job, int (*load)(job_t *job, int (*stop)(void *arg))) {
   sigset_t block, old;
   stop_signals(&block);
   int blocked = pthread_sigmask(SIG_BLOCK, &block, &old) == 0;
-  job->manifest.stop = blocked ? pending_stop : NULL;
-  int rc = lf__manifest_load(&job->manifest, job->dirfd);
-  job->manifest.stop = NULL;
-  if (blocked && rc == 0) rc = pending_stop(NULL); /* one that came at the very end */
+  int rc = load(job, blocked ? pending_stop : NULL);
+  if (blocked && rc == 0) rc = pending_stop(NULL);
   if (blocked) pthread_sigmask(SIG_SETMASK, &old, NULL);
   return rc;
+}
+
+/* What the folder's manifests say was saved. 0, LF_ENOMEM, or what stop returned. */
+static int load_manifests(job_t *job, int (*stop)(void *arg)) {
+  job->manifest.stop = stop;
+  int rc = lf__manifest_load(&job->manifest, job->dirfd);
+  job->manifest.stop = NULL;
+  return rc;
+}
+
+/* --refresh: the validators of the pages saved so far, before this run's records go in: a
+ * second read of the run's manifest, as long as the first (issue 28, item 15: both stop on a
+ * signal). 0, -errno, or what stop returned. */
+static int load_refresh(job_t *job, int (*stop)(void *arg)) {
+  return lf__refresh_load(job->manifest.path, stop, &job->refresh);
 }
 
 /* The manifest, locked for the run, and what the folder's manifests say was saved; then the
@@ -120,7 +134,7 @@ static int open_manifest(job_t *job) {
     return -1;
   }
   m->names = job->names;
-  int rc = load_manifests(job);
+  int rc = interruptible(job, load_manifests);
   if (rc > 0) { /* a signal came while they loaded */
     lf__job_stop_on_signal(job, rc);
     return -1;
@@ -192,10 +206,12 @@ int lf__job_open_output(job_t *job) {
     return -1;
   }
   job->report.records_on = job->xpages != NULL;
-  /* --refresh: the validators of the pages saved so far, before this run's records go in. */
-  if (cfg->refresh && (rc = lf__refresh_load(job->manifest.path, &job->refresh)) < 0) {
-    lf__job_fatal(job, LF_EXIT_LOCAL, "cannot read manifest %s for --refresh: %s",
-                  job->manifest.path, strerror(-rc));
+  if (cfg->refresh && (rc = interruptible(job, load_refresh)) != 0) {
+    if (rc > 0) /* a signal came while it loaded */
+      lf__job_stop_on_signal(job, rc);
+    else
+      lf__job_fatal(job, LF_EXIT_LOCAL, "cannot read manifest %s for --refresh: %s",
+                    job->manifest.path, strerror(-rc));
     return -1;
   }
   return 0;

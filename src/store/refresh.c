@@ -21,6 +21,7 @@ typedef struct {
 struct lf__refresh_s {
   slot_t *slots; /* open addressing; url NULL is empty */
   size_t cap, count;
+  int (*stop)(void *arg); /* while it loads */
 };
 
 static uint64_t fnv(const char *s) {
@@ -88,7 +89,12 @@ static int add_line(void *arg, char *line, size_t len, uint64_t offset) {
   return 0;
 }
 
-int lf__refresh_load(const char *path, lf__refresh_t **out) {
+static int tick(void *arg) {
+  lf__refresh_t *r = arg;
+  return r->stop(NULL);
+}
+
+int lf__refresh_load(const char *path, int (*stop)(void *arg), lf__refresh_t **out) {
   lf__refresh_t *r = calloc(1, sizeof(*r));
   *out = NULL;
   if (!r) return -ENOMEM;
@@ -99,9 +105,12 @@ int lf__refresh_load(const char *path, lf__refresh_t **out) {
     if (fd != -ENOENT) free(r);
     return fd == -ENOENT ? 0 : fd == LF__ENOTREG ? -EINVAL : fd;
   }
-  rc = lf__manifest_each_line(fd, add_line, NULL, r, &partial);
+  /* stop is asked after each piece read, as the main load does (manifest.c's tick): this read
+   * comes after it and is as long, so a stop signal must not wait for it either */
+  r->stop = stop;
+  rc = lf__manifest_each_line(fd, add_line, stop ? tick : NULL, r, &partial);
   close(fd);
-  if (rc < 0) {
+  if (rc != 0) {
     lf__refresh_free(r);
     return rc == LF_ENOMEM ? -ENOMEM : rc;
   }

@@ -15,8 +15,10 @@ typedef struct {
 typedef struct lf__refresh_s lf__refresh_t;
 
 /* Reads the manifest at path; a missing file is an empty index. The latest saved or unchanged
- * record of a URL wins. 0, or -errno (LF_ENOMEM as -ENOMEM). */
-int lf__refresh_load(const char *path, lf__refresh_t **out);
+ * record of a URL wins. stop (may be NULL) is asked after each piece read (64 KiB to 1 MiB): a
+ * non-zero return ends the load, which returns it (*out NULL). 0, stop's return, or -errno
+ * (LF_ENOMEM as -ENOMEM). */
+int lf__refresh_load(const char *path, int (*stop)(void *arg), lf__refresh_t **out);
 /* The entry for url, or NULL. */
 const lf__refresh_entry_t *lf__refresh_find(const lf__refresh_t *r, const char *url);
 void lf__refresh_free(lf__refresh_t *r);

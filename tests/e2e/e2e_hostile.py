@@ -453,6 +453,67 @@ def sigterm_while_manifests_load(ctx):
             check(srv.requests["/s/a"] == 0, f"{sig.name}: a page was fetched after the signal")
 
 
+def fds_on(pid, path):
+    """How many of pid's descriptors are open on path."""
+    n, real = 0, os.path.realpath(path)
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            n += os.readlink(f"/proc/{pid}/fd/{fd}") == real
+        except OSError:
+            pass
+    return n
+
+
+@case
+def sigterm_while_refresh_loads(ctx):
+    """Issue 28, item 15, --refresh's own read of the run's manifest (after the load of the
+    folder's manifests, as long as it: its validators) stops on SIGTERM at once too. The run is
+    frozen (SIGSTOP) while it reads a sparse 256 MB manifest beside its own, its own manifest
+    (read already) grows to a sparse 1 TB, and the run goes on: --refresh's read, which opens the
+    run's manifest once more, now takes minutes; SIGTERM must end the run with 143, nothing
+    fetched."""
+    with Srv() as srv:
+        for size in (256 << 20, 2 << 30):  # a bigger one if the load outran the freeze
+            out = ctx.dir(f"refresh{size >> 20}")
+            os.makedirs(out)
+            own = os.path.join(out, MANIFEST)
+            with open(own, "w") as f:
+                f.write(json.dumps({"url": srv.base + "/s/a", "file": "a.html",
+                                    "status": "saved", "bytes": 1}) + "\n")
+            other = os.path.join(out, "loopfetch-manifest.9-of-9.jsonl")
+            with open(other, "wb") as f:
+                f.truncate(size)
+            p = start(ctx, "--refresh", "-i", "-", "-o", out, stdin=lines_of([srv.base + "/s/b"]))
+            wait_for(lambda: p.poll() is not None or fds_on(p.pid, other) > 0,
+                     "the load of the manifest beside the run's")
+            p.send_signal(signal.SIGSTOP)
+            # two descriptors on it while it loads (the reader's, and the one the index keeps)
+            frozen = p.poll() is None and fds_on(p.pid, other) >= 2
+            opened = fds_on(p.pid, own) if frozen else 0
+            with open(own, "r+b") as f:  # the run's own: read already, --refresh reads it again
+                f.truncate(1 << 40)
+            p.send_signal(signal.SIGCONT)
+            # the other manifest was still being read: --refresh's open of the run's comes later
+            if frozen:
+                wait_for(lambda: p.poll() is not None or fds_on(p.pid, own) > opened,
+                         "--refresh's read of the run's manifest", timeout=120)
+            if p.poll() is not None or not frozen:
+                p.kill()
+                p.communicate()
+                continue  # the load ended before the freeze: again with a longer one
+            p.send_signal(signal.SIGTERM)
+            try:
+                _, err = p.communicate(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.communicate()
+                raise m.Failure("SIGTERM waited for --refresh's read of the manifest")
+            check(p.returncode == 143, f"exit {p.returncode}, want 143: {err[-300:]}")
+            check(srv.requests["/s/b"] == 0, "a page was fetched after the signal")
+            return
+        raise m.Failure("the loads outran the test twice: no round reached --refresh's read")
+
+
 # ---- 8. --compare passes signals on ----
 
 @case
