@@ -80,6 +80,9 @@ typedef struct job_s {
   lf__progress_t progress;
   uv_timer_t progress_timer;
   int progress_on;
+  /* A worker's body bytes not yet told to the parent, and when it last told them (uv_now). */
+  uint64_t bytes_untold;
+  uint64_t bytes_told_ms;
   int feeding;          /* more URLs may come */
   size_t outstanding;   /* added to the fetcher, result not yet seen */
   size_t since_trim;    /* results since give_back_memory() last ran */

@@ -6,6 +6,7 @@
 #include "job_feed.h"
 #include "job_pages.h"
 #include "job_procs.h"
+#include "job_record.h"
 #include "shard.h"
 
 static void on_progress_tick(uv_timer_t *timer) {
@@ -48,10 +49,20 @@ static void on_bytes(lf_fetcher_t *f, const lf_progress_t *p) {
   job->progress.bytes += p->delta;
 }
 
+/* A worker's bytes go up the pipe as they arrive (job_record.c throttles them). */
+static void on_worker_bytes(lf_fetcher_t *f, const lf_progress_t *p) {
+  lf__job_worker_bytes(lf_fetcher_get_data(f), p->delta);
+}
+
 /* On a terminal (or with --progress), a line redrawn ten times a second. */
 static void start_progress(job_t *job) {
   const lf_cli_t *cfg = job->cfg;
-  if (cfg->mode == LF_MODE_WORKER || !(cfg->progress || (!cfg->quiet && isatty(2)))) return;
+  if (cfg->mode == LF_MODE_WORKER) {
+    job->bytes_told_ms = uv_now(&job->loop);
+    lf_fetcher_set_progress_cb(job->fetcher, on_worker_bytes);
+    return;
+  }
+  if (!(cfg->progress || (!cfg->quiet && isatty(2)))) return;
   lf__progress_init(&job->progress, lf__report_elapsed(&job->report));
   job->progress.total = expected_pages(job);
   if (uv_timer_init(&job->loop, &job->progress_timer) < 0) return;
@@ -63,10 +74,10 @@ static void start_progress(job_t *job) {
   uv_unref((uv_handle_t *)&job->progress_timer); /* never keeps the job alive by itself */
   job->progress_on = 1;
   job->report.progress = &job->progress;
-  if (cfg->mode != LF_MODE_PROCS) { /* workers' pages count when their records come */
-    lf_fetcher_set_progress_cb(job->fetcher, on_bytes);
-    job->report.live_bytes = 1;
-  }
+  /* The parent's own pages (list pages, a dead worker's), and with -p the workers' "B" lines
+   * (job_procs.c): bytes count as they arrive, not when a page completes. */
+  lf_fetcher_set_progress_cb(job->fetcher, on_bytes);
+  job->report.live_bytes = 1;
 }
 
 void lf__job_start_pages(job_t *job, size_t known_count) {

@@ -37,6 +37,12 @@ static void on_worker_usage(void *arg, long maxrss_kb, double cpu_s) {
   job->report.children_cpu_s += cpu_s;
 }
 
+/* With the progress line on, the bytes count as they arrive (report.c's live_bytes). */
+static void on_worker_bytes(void *arg, uint64_t bytes) {
+  job_t *job = arg;
+  if (job->progress_on) job->progress.bytes += bytes;
+}
+
 static void on_workers_done(void *arg) {
   job_t *job = arg;
   job->procs_running = 0;
@@ -89,7 +95,12 @@ static void release_page(job_t *job, const char *url, const char *name, uintptr_
 }
 
 void lf__job_start_procs(job_t *job) {
-  lf__procs_cbs_t cbs = {job, on_worker_record, on_worker_orphan, on_workers_done, on_worker_usage};
+  lf__procs_cbs_t cbs = {.arg = job,
+                         .on_record = on_worker_record,
+                         .on_orphan = on_worker_orphan,
+                         .on_done = on_workers_done,
+                         .on_usage = on_worker_usage,
+                         .on_bytes = on_worker_bytes};
   unsigned n = job->cfg->procs;
   size_t want = largest_shard(job, n), share = (LF_CLI_MAX_DEFAULT_IN_FLIGHT + n - 1) / n;
   job->concurrency = lf__job_pick_concurrency(job, want < share ? want : share);

@@ -23,6 +23,26 @@ static void add_url_id(job_t *job, lf__record_t *rec, char *id) {
   }
 }
 
+/* "B\tBYTES\n", buffered: the caller flushes stdout. 0, or -1 if the write failed. */
+static int tell_bytes(job_t *job) {
+  if (!job->bytes_untold) return 0;
+  int rc = printf("B\t%llu\n", (unsigned long long)job->bytes_untold) < 0 ? -1 : 0;
+  job->bytes_untold = 0;
+  job->bytes_told_ms = uv_now(&job->loop);
+  return rc;
+}
+
+/* Throttled, so a worker with thousands of small pages in flight writes a few lines a second,
+ * not one per chunk; the parent's progress line then moves during a large download, as one
+ * loop's does. */
+void lf__job_worker_bytes(job_t *job, uint64_t delta) {
+  job->bytes_untold += delta;
+  if (uv_now(&job->loop) - job->bytes_told_ms < LF__BYTES_TELL_MS) return;
+  /* Called inside libcurl, so a failed write ends nothing here: the parent is gone, and the
+   * next record's write finds that out and ends the job. */
+  if (tell_bytes(job) == 0) (void)fflush(stdout);
+}
+
 void lf__job_record(job_t *job, const lf__record_t *in, uintptr_t index) {
   char id[LF_URL_ID_HEX + 1];
   lf__record_t copy = *in, *rec = &copy;
@@ -40,8 +60,9 @@ void lf__job_record(job_t *job, const lf__record_t *in, uintptr_t index) {
     line = "{\"url\":\"?\",\"status\":\"interrupted\",\"error\":\"out of memory\"}\n";
     len = strlen(line);
   }
-  if (fwrite(head, 1, (size_t)n, stdout) != (size_t)n || fwrite(line, 1, len, stdout) != len ||
-      fflush(stdout) != 0)
+  /* The page's last bytes before its record: the parent counts the bytes of the B lines only. */
+  if (tell_bytes(job) < 0 || fwrite(head, 1, (size_t)n, stdout) != (size_t)n ||
+      fwrite(line, 1, len, stdout) != len || fflush(stdout) != 0)
     lf__job_finish(job, LF_EXIT_LOCAL); /* the parent is gone: nobody to report to */
 }
 

@@ -215,6 +215,13 @@ static void handle_line(worker_t *w, char *line) {
     handle_usage(w, line + 2);
     return;
   }
+  if (strncmp(line, "B\t", 2) == 0) {
+    char *end;
+    unsigned long long n = strtoull(line + 2, &end, 10);
+    if (end != line + 2 && *end == '\0' && w->owner->cbs.on_bytes)
+      w->owner->cbs.on_bytes(w->owner->cbs.arg, (uint64_t)n);
+    return;
+  }
   char *tab = strchr(line, '\t');
   lf__record_t rec;
   if (!tab || lf__record_parse_json(tab + 1, &rec) < 0)

@@ -2,8 +2,9 @@
  * Workers are this same program run with --worker (uv_spawn: a fresh process image, so no
  * loop, multi handle, TLS state or connection of the parent is ever shared across fork).
  * The parent writes "INDEX\tURL\tNAME\n" lines to a worker's stdin; the worker answers one
- * "INDEX\t<record JSON>" line per URL on its stdout, and a last "S\t{...}" line with its own
- * peak RSS and CPU time. */
+ * "INDEX\t<record JSON>" line per URL on its stdout, "B\tBYTES" lines as body bytes arrive
+ * (throttled; a page's last bytes come before its record), and a last "S\t{...}" line with its
+ * own peak RSS and CPU time. */
 #ifndef LF_PROCS_H
 #define LF_PROCS_H
 
@@ -21,6 +22,8 @@ typedef struct {
   void (*on_done)(void *arg); /* every worker has exited and its output was read */
   /* A worker's own totals, from its last line. */
   void (*on_usage)(void *arg, long maxrss_kb, double cpu_s);
+  /* Body bytes a worker received since its last "B" line. */
+  void (*on_bytes)(void *arg, uint64_t bytes);
 } lf__procs_cbs_t;
 
 /* Spawns n workers on loop, each running `concurrency` transfers. Transfer options and the
