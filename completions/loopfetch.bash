@@ -32,8 +32,8 @@ _loopfetch() {
     --retries --retry-max-wait --max-redirs --connect-timeout --stall-timeout --timeout --max-size --max-list-size --per-host
     --rate --wait --random-wait --robots --max-crawl-delay --sitemap --user-agent --header --cacert --procs --shard --layout --compare --help --version
     --proxy --noproxy --proxy-user --user --netrc --netrc-file --location-trusted
-    --allow-insecure-redirect --cookie --cookie-jar --limit-rate
-    -e -i -o -v -q -c -H -p -u -f -h -V"
+    --allow-insecure-redirect --cookie --cookie-jar --limit-rate --split
+    -e -i -o -v -q -c -H -p -u -f -s -h -V"
   case "$prev" in
   -o | --output-dir)
     mapfile -t COMPREPLY < <(compgen -d -- "$cur")
@@ -57,7 +57,7 @@ _loopfetch() {
     ;;
   --select | -f | --follow | --next | --max-pages | --max-urls | -e | --extract | --each | -c | --concurrency | --retries | --retry-max-wait | --max-redirs | --connect-timeout | \
     --stall-timeout | --timeout | --max-size | --max-list-size | --per-host | --rate | --wait | --max-crawl-delay | --user-agent | -H | \
-    --header | -p | --procs | --shard | --warc-max-size | --proxy | --noproxy | --proxy-user | -u | --user | --limit-rate)
+    --header | -p | --procs | --shard | --warc-max-size | --proxy | --noproxy | --proxy-user | -u | --user | --limit-rate | -s | --split)
     COMPREPLY=() # a value of the user's own
     return
     ;;

@@ -337,7 +337,14 @@ typedef struct {
                                            NULL: none of them. Copied by lf_fetcher_new() */
   long max_redirs;                      /* redirects followed per attempt; 0: 10, LF_NONE: none
                                            (a 3xx reply is then an LF_EHTTP failure). Since 0.2.0 */
-  void *reserved[5];                    /* must be zero (lf_options_init): room for new fields */
+  long split; /* LF_OUTPUT_FILE bodies of at least 2 MiB are fetched as up to this many byte
+                 ranges at once (requests on the same loop, each its own connection over
+                 HTTP/1.1), each range at least 1 MiB, written in place and published whole
+                 once all are; 0 or 1: one stream. Only from servers that answer the first
+                 request's "Range: bytes=0-" with a 206 and name the file by a strong ETag or
+                 a Last-Modified (sent as If-Range with the others); else one stream. Not with
+                 warc. Since 0.2.0 */
+  void *reserved[4]; /* must be zero (lf_options_init): room for new fields */
 } lf_options_t;
 
 /* Flags of lf_warc_options_t.flags. */

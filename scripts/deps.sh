@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Installs what loopfetch needs to build and test, from Debian's packages. Idempotent.
-# (zsh: tests/unit/test_completion.sh asks it for completions.)
+# (zsh: tests/unit/test_completion.sh asks it for completions; aria2: bench/bench_split.py's peer.)
 set -euo pipefail
 pkgs=(gcc clang libclang-rt-dev pkg-config meson ninja-build python3 openssl ca-certificates
       tmux time nginx-light libuv1-dev libcurl4-openssl-dev libgumbo-dev
       zlib1g-dev libbrotli-dev libzstd-dev libidn2-dev libexpat1-dev
       munge slurmctld slurmd slurm-client parallel python3-yaml python3-h2 zsh
       libssl-dev libdeflate-dev wget python3-bs4 python3-html5lib python3-soupsieve python3-lxml
-      tinyproxy dante-server)
+      tinyproxy dante-server aria2)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

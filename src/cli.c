@@ -109,6 +109,11 @@ static const char usage_text[] =
     "                            (default 100M)\n"
     "      --max-list-size BYTES largest list page, parsed in memory (default 32M)\n"
     "      --per-host N          connections per host (default no limit)\n"
+    "  -s, --split N             fetch each file of 2 MiB or more as up to N byte\n"
+    "                            ranges at once, on N connections, each range at\n"
+    "                            least 1 MiB (default 1: one stream); where the\n"
+    "                            server serves ranges and names the file by an\n"
+    "                            ETag or Last-Modified, else one stream\n"
     "      --rate R              start at most R requests per second\n"
     "      --wait S              at least S seconds (fractions too) between the\n"
     "                            starts of requests to one host; hosts are paced\n"
@@ -221,7 +226,8 @@ enum {
   OPT_MAX_URLS,
   OPT_SAVE_ALL,
   OPT_MAX_REDIRS,
-  OPT_LIMIT_RATE
+  OPT_LIMIT_RATE,
+  OPT_SPLIT
 };
 
 static const struct option long_options[] = {
@@ -290,6 +296,7 @@ static const struct option long_options[] = {
     {"cookie", required_argument, NULL, OPT_COOKIE},
     {"cookie-jar", required_argument, NULL, OPT_COOKIE_JAR},
     {"limit-rate", required_argument, NULL, OPT_LIMIT_RATE},
+    {"split", required_argument, NULL, 's'},
     {"worker", no_argument, NULL, OPT_WORKER},                   /* internal: a --procs child */
     {"epoch", required_argument, NULL, OPT_EPOCH},               /* internal: the parent's clock */
     {"record-depth", required_argument, NULL, OPT_RECORD_DEPTH}, /* internal: -e in a worker */
@@ -393,6 +400,11 @@ static int parse_transfer_option(int c, const char *arg, lf_cli_t *cfg) {
     if (parse_uint(arg, 0, 100, &u) < 0)
       return usage_error("--retries wants a number from 0 to 100, not '%s'", arg);
     o->retries = u ? (int)u : LF_NONE; /* the library reads 0 as its default, 3 */
+    return 1;
+  case 's':
+    if (parse_uint(arg, 1, 64, &u) < 0)
+      return usage_error("--split wants a number of ranges from 1 to 64, not '%s'", arg);
+    o->split = (long)u;
     return 1;
   case OPT_MAX_REDIRS:
     if (parse_uint(arg, 0, 1000, &u) < 0)
@@ -507,7 +519,7 @@ static int secret_value_option(const char *opt) {
 /* "command-line: loopfetch ARGS", for the warcinfo record: secrets shown as ***, a URL's
  * userinfo as ***@, control characters escaped (lf__display). */
 /* The short options; a letter before ':' takes a value. */
-static const char shortopts[] = ":i:o:qvc:H:p:e:u:f:hV";
+static const char shortopts[] = ":i:o:qvc:H:p:e:u:f:s:hV";
 
 /* A word of short options ("-uNAME:PASS", "-qHName:value", "-vu" NAME): 1 if a secret one (-H,
  * -u) is in it, with *at where its value starts in the word (the word's end: the value is the

@@ -322,8 +322,38 @@ void lf__fetcher_refill(lf_fetcher_t *f) {
   refill(f);
 }
 
+/* A transfer of split.c's, besides the requests' own: counted in flight (it holds a
+ * connection, and close waits for it) but never reported. */
+lf__transfer_t *lf__fetcher_adopt(lf_fetcher_t *f) {
+  lf__transfer_t *t = f->idle;
+  if (t) {
+    f->idle = t->next;
+    t->next = NULL;
+  } else if (lf__transfer_new(f, &t) < 0) {
+    return NULL;
+  }
+  t->next = f->active;
+  if (f->active) f->active->prev = t;
+  f->active = t;
+  f->in_flight++;
+  return t;
+}
+
+void lf__fetcher_drop(lf__transfer_t *t) {
+  lf_fetcher_t *f = t->fetcher;
+  if (t->done_ns) f->writing--; /* counted by lf__transfer_done() */
+  unlink_active(f, t);
+  f->in_flight--;
+  lf__transfer_recycle(t);
+  t->next = f->idle;
+  f->idle = t;
+  refill(f);
+}
+
 void lf__fetcher_report(lf__transfer_t *t) {
   lf_fetcher_t *f = t->fetcher;
+  /* A range of a split file: split.c reports the whole file later. */
+  if (t->split && lf__split_written(t)) return;
   if (t->capture && lf__capture_busy(t)) return; /* its records first: capture.c calls again */
   if (t->done_ns) f->writing--;                 /* counted by lf__transfer_done() */
   if (t->retry_ms >= 0 && f->closing == OPEN) { /* not over yet: back to the queue, later */
@@ -656,6 +686,7 @@ int lf_fetcher_add(lf_fetcher_t *f, const lf_request_t *req) {
   p->due_ns = 0;
   p->attempts = 0;
   p->cancelled = 0;
+  p->no_range = 0;
   p->timeout_ms = req->timeout_ms;
   p->flags = req->flags;
   memcpy(p->url, req->url, ulen);
@@ -813,6 +844,8 @@ static void on_close_due(uv_timer_t *timer) {
   }
   while ((p = lf__pace_take_parked(f)))
     report_unstarted(f, p, LF_EABORTED, "aborted while waiting for its host's turn");
+  for (lf__transfer_t *t = f->active; t; t = t->next)
+    if (t->split && !t->split_part) lf__split_close(t); /* no more ranges start */
   for (lf__transfer_t *t = f->active, *next; t; t = next) {
     next = t->next; /* aborting may report t (and unlink it) right away */
     lf__transfer_abort(t);

@@ -11,6 +11,7 @@
 typedef struct lf__transfer_s lf__transfer_t;
 typedef struct lf__pending_s lf__pending_t;
 typedef struct lf__capture_s lf__capture_t;
+typedef struct lf__split_s lf__split_t;
 struct lf__warc_file_s;
 
 /* https connections per host (h2.c): what libcurl's cap is and what it was learned from. */
@@ -132,6 +133,7 @@ struct lf__pending_s {
   const char *headers;   /* the request's own headers, NUL-separated, in url[] storage */
   const char *warc_date; /* lf_request_t.warc_refers_to_date, in url[] storage, or NULL */
   size_t header_count;
+  int no_range; /* split.c: a "Range: bytes=0-" got 416 (an empty file): asked without one */
   char url[];
 };
 
@@ -169,6 +171,9 @@ struct lf__sink_s {
   int job_keep;       /* snapshot for the job: create the file even if empty, then name it */
   int job_err;        /* set by the job (pool thread), read in its after-callback */
   const char *job_err_op;
+  lf__split_t *split; /* a range of a split file (split.c): written in place, at off */
+  uint64_t off;       /* split: the file offset of fill's first byte */
+  uint64_t busy_off;  /* split: the file offset of busy's first byte */
 };
 
 struct lf__transfer_s {
@@ -222,6 +227,14 @@ struct lf__transfer_s {
                              error (transient) by the watchdog's next tick */
   long retry_ms;          /* >= 0: the attempt failed transiently; try again after this long */
   lf__capture_t *capture; /* opts.warc: what this attempt sent and received (capture.c) */
+  lf__split_t *split;     /* opts.split: the split file this transfer fetches a range of */
+  int split_index;        /* ...which range */
+  int split_part;         /* ...started by split.c (not the request's own transfer) */
+  int split_restart;      /* ...failed because the file changed: start the page over */
+  char range[48];         /* CURLOPT_RANGE asked ("0-" or "A-B"), or "" */
+  uint64_t range_len;     /* bytes of the range to keep; the rest is cut (0: all) */
+  int range_cut;          /* the transfer was stopped at the end of its range: a success */
+  int whole_range;        /* a 206 to "0-" with the whole file: told as a 200 */
   char errbuf[CURL_ERROR_SIZE];
   char error[CURL_ERROR_SIZE + 128];
 };
@@ -365,6 +378,20 @@ void lf__capture_end(lf__transfer_t *t, CURLcode result); /* the network part is
 int lf__capture_busy(lf__transfer_t *t); /* records still being written: the report waits */
 void lf__capture_free(lf__transfer_t *t);
 const char *lf__capture_date(const lf__transfer_t *t); /* the last record's WARC-Date, or NULL */
+
+/* split.c: one large file as several ranges (lf_options_t.split) */
+int lf__split_first(lf__transfer_t *t);          /* a 206 to "0-": check it, maybe split */
+int lf__split_check_part(lf__transfer_t *t);     /* a range's response: the one asked, same file */
+int lf__split_keep(lf__transfer_t *t, int keep); /* its end: whether its bytes are written */
+int lf__split_written(lf__transfer_t *t);        /* report time: 1 if split.c took it over */
+void lf__split_job(lf__sink_t *s);               /* pool thread: a range's bytes, in place */
+void lf__split_progress(lf__transfer_t *t, lf_progress_t *pr); /* as the whole file's */
+void lf__split_close(lf__transfer_t *t);                       /* lf_fetcher_close: stop */
+/* fetcher.c: transfers split.c runs besides the requests' own */
+lf__transfer_t *lf__fetcher_adopt(lf_fetcher_t *f); /* an active transfer, or NULL */
+void lf__fetcher_drop(lf__transfer_t *t);           /* over: back to the idle list */
+/* sink.c: opens an unnamed file in dirfd (link_mode) or temp_name: the descriptor, or -1 */
+int lf__sink_open_temp(int dirfd, int link_mode, const char *temp_name);
 
 #define LF__CONTAINER_OF(ptr, type, field) ((type *)((char *)(ptr)-offsetof(type, field)))
 

@@ -92,17 +92,19 @@ static int job_fail(lf__sink_t *s, const char *op) {
   return -1;
 }
 
-static int job_open(lf__sink_t *s, int dirfd, int link_mode) {
+int lf__sink_open_temp(int dirfd, int link_mode, const char *temp_name) {
 #ifdef O_TMPFILE
-  if (link_mode) { /* unnamed: nothing to remove if the page fails or the process dies */
-    s->fd = openat(dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
-    return s->fd < 0 ? job_fail(s, "open") : 0;
-  }
+  if (link_mode) /* unnamed: nothing to remove if the page fails or the process dies */
+    return openat(dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
 #else
   (void)link_mode;
 #endif
   /* O_EXCL + O_NOFOLLOW: never reuse or follow anything planted under the temporary name. */
-  s->fd = openat(dirfd, s->temp_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  return openat(dirfd, temp_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+}
+
+static int job_open(lf__sink_t *s, int dirfd, int link_mode) {
+  s->fd = lf__sink_open_temp(dirfd, link_mode, s->temp_name);
   return s->fd < 0 ? job_fail(s, "open") : 0;
 }
 
@@ -198,6 +200,11 @@ static void job_finish(lf__sink_t *s, int dirfd, int link_mode, int keep, int fd
 }
 
 void lf__sink_job_run(lf__sink_t *s) {
+  if (s->split) { /* a range of a split file: its bytes in place, the file is split.c's */
+    s->job_err = 0;
+    lf__split_job(s);
+    return;
+  }
   lf__transfer_t *t = s->transfer;
   int dirfd = t->fetcher->out_dirfd;
   s->job_err = 0;
@@ -274,6 +281,8 @@ static void kick(lf__sink_t *s, int force) {
     s->busy_cap = s->fill_cap;
     s->busy_len = s->err ? 0 : s->fill_len;
     s->job_bytes = s->fill_len;
+    s->busy_off = s->off; /* split: where these bytes go in the file */
+    s->off += s->fill_len;
     s->fill = b;
     s->fill_cap = cap;
     s->fill_len = 0;

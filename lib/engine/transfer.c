@@ -93,10 +93,10 @@ static int conflicting_lengths(lf__transfer_t *t) {
 }
 
 /* A 206 is the part a request asked for; to one that asked for no range it is part of the
- * page passing for the whole. (A request that asks for a range through libcurl instead,
- * CURLOPT_RANGE or CURLOPT_RESUME_FROM, must be known here too.) */
+ * page passing for the whole. A range asked through libcurl (CURLOPT_RANGE: t->range, split.c)
+ * counts, and split.c checks that the Content-Range is the one asked. */
 static int unsolicited_part(lf__transfer_t *t) {
-  if (t->http_code != 206 || sent_header(t, "Range")) return 0;
+  if (t->http_code != 206 || t->range[0] || sent_header(t, "Range")) return 0;
   lf__transfer_set_error(t, LF_EHTTP, "HTTP 206 Partial Content to a request for the whole page");
   return 1;
 }
@@ -114,6 +114,9 @@ static int check_code(lf__transfer_t *t) {
   t->content_length = cl;
   if (t->http_code >= 400) return t->req->flags & LF_REQUEST_ERROR_BODY ? choose_decoder(t) : 0;
   if (conflicting_lengths(t) || unsolicited_part(t)) return -1;
+  if (t->split_part ? lf__split_check_part(t) < 0
+                    : t->range[0] && t->http_code == 206 && lf__split_first(t) < 0)
+    return -1;
   return choose_decoder(t);
 }
 
@@ -146,6 +149,7 @@ static void tell_progress(lf__transfer_t *t, size_t len) {
                       .received = t->bytes,
                       .delta = len,
                       .content_length = t->content_length};
+  if (t->split) lf__split_progress(t, &pr); /* told as the whole file's */
   f->in_body++;
   f->on_progress(f, &pr);
   f->in_body--;
@@ -194,6 +198,18 @@ static size_t on_write(char *data, size_t size, size_t nmemb, void *userp) {
     rc = t->discarded > LF__DISCARD_MAX ? 0 : len;
   } else if (t->decoder) {
     rc = decode(t, data, len);
+  } else if (t->range_len && t->bytes + len > t->range_len) {
+    /* Past the end of its range (the first request of a split file asked for all of it):
+     * the rest is another transfer's, so this one stops here, a success (range_cut). */
+    size_t take = (size_t)(t->range_len - t->bytes);
+    int r = take ? deliver(t, data, take) : 0;
+    if (r == 1) {
+      t->paused_once = 1;
+      return CURL_WRITEFUNC_PAUSE; /* libcurl hands the whole chunk again */
+    }
+    if (r == 0) t->range_cut = 1;
+    if (r == 0 && take) lf__bandwidth_used(t, take);
+    return 0;
   } else {
     int r = deliver(t, data, len);
     rc = r == 1 ? CURL_WRITEFUNC_PAUSE : r < 0 ? 0 : len;
@@ -352,6 +368,15 @@ static int request_headers(lf__transfer_t *t) {
   return 0;
 }
 
+/* Whether a request may be split (lf_options_t.split): a file, not archived (a WARC record
+ * holds one response), that asks for no range of its own and did not learn that the server
+ * refuses "bytes=0-" (416: an empty file). */
+static int split_wanted(const lf__transfer_t *t) {
+  const lf_fetcher_t *f = t->fetcher;
+  return f->opts.split > 1 && t->req->output == LF_OUTPUT_FILE && !f->warc && !t->req->no_range &&
+         !sent_header(t, "Range");
+}
+
 /* Options of this request. Each is set either way, since the handle may carry the last
  * request's. */
 static int configure_request(lf__transfer_t *t) {
@@ -366,6 +391,10 @@ static int configure_request(lf__transfer_t *t) {
   SET(CURLOPT_HTTPHEADER,
       t->req_headers ? t->req_headers : (struct curl_slist *)t->fetcher->header_list);
   SET(CURLOPT_URL, (const char *)t->req->url);
+  /* --split: the first request asks for the whole file as a range, so that a 206's
+   * Content-Range tells its size and that ranges work (split.c says why not a HEAD). */
+  if (!t->split_part && split_wanted(t)) snprintf(t->range, sizeof(t->range), "0-");
+  SET(CURLOPT_RANGE, t->range[0] ? t->range : (const char *)NULL);
   /* For https, wait for a connection that can multiplex (HTTP/2) rather than open more. Plain
    * http is HTTP/1.1 here: waiting would only delay every transfer behind the first one. */
   SET(CURLOPT_PIPEWAIT, (long)https);
@@ -641,6 +670,9 @@ static void keep_info(lf__transfer_t *t) {
   t->timings.total = info_secs(e, CURLINFO_TOTAL_TIME_T);
   t->effective_url = info_copy(e, CURLINFO_EFFECTIVE_URL);
   t->content_type = info_copy(e, CURLINFO_CONTENT_TYPE);
+  /* The caller asked for the page and gets all of it: that it came as the range "0-" (or as
+   * several, split.c) is ours to know, so the result says 200, as to a plain GET. */
+  if (t->whole_range && t->http_code == 206) t->http_code = 200;
 }
 
 /* The network part is over, so the easy handle serves the next request at once rather than
@@ -695,6 +727,7 @@ static CURLcode check_whole(lf__transfer_t *t, CURLcode result) {
     lf__h2_failed(t);
     lf__h2_fail_siblings(t);
   }
+  if (t->range_cut && !t->abort_status) return CURLE_OK; /* stopped at its range's end */
   if (t->abort_status || t->http_code >= 400) return result;
   if (conflicting_lengths(t)) return CURLE_WRITE_ERROR; /* whatever libcurl made of them */
   if (result != CURLE_OK) return result;
@@ -782,9 +815,18 @@ void lf__transfer_done(lf__transfer_t *t, CURLcode result) {
   lf__bandwidth_ended(t);
   /* A stream whose body was partly handed out cannot start again: the caller has it. */
   int handed_out = t->req->output == LF_OUTPUT_CALLBACK && t->bytes > 0;
-  if (t->status != 0 && t->status != LF_EABORTED && !t->sink.err && !handed_out &&
-      !t->req->cancelled && t->req->attempts <= t->fetcher->opts.retries &&
-      (transient(result, t->http_code) || t->starved || t->conn_lost))
+  int unranged = 0; /* asked again without "Range: bytes=0-": no retry to tell of */
+  if (!t->split_part && !t->split && strcmp(t->range, "0-") == 0 && t->http_code == 416 &&
+      t->status == LF_EHTTP && !t->req->cancelled) {
+    /* "bytes=0-" is unsatisfiable only for an empty file: asked again without a range, at
+     * once, and not counted as an attempt (--split must not fail what a plain GET gets). */
+    t->req->no_range = 1;
+    t->req->attempts--;
+    t->retry_ms = 0;
+    unranged = 1;
+  } else if (t->status != 0 && t->status != LF_EABORTED && !t->sink.err && !handed_out &&
+             !t->req->cancelled && t->req->attempts <= t->fetcher->opts.retries &&
+             (transient(result, t->http_code) || t->starved || t->conn_lost))
     t->retry_ms = retry_delay(t); /* conn_lost: failed with its connection (h2.c), whatever
                                      libcurl said of the stream when it got to report it */
   if (mrc != CURLM_OK && t->status == 0) {
@@ -796,9 +838,10 @@ void lf__transfer_done(lf__transfer_t *t, CURLcode result) {
   keep_info(t);
   release_easy(t);
   if (t->redirects > 0) event(t, LF_EVENT_REDIRECT, t->effective_url, 0);
-  if (t->retry_ms >= 0) event(t, LF_EVENT_RETRY, t->error, t->retry_ms);
+  if (t->retry_ms >= 0 && !unranged) event(t, LF_EVENT_RETRY, t->error, t->retry_ms);
   int keep = t->status == 0 && t->http_code != 304; /* a 304 leaves the file untouched */
-  if (keep && t->req->output == LF_OUTPUT_FILE) keep = choose_name(t) == 0;
+  if (keep && t->req->output == LF_OUTPUT_FILE && !t->split_part) keep = choose_name(t) == 0;
+  if (t->split) keep = lf__split_keep(t, keep); /* a range: written or dropped (split.c) */
   /* The network part is over: its slot can serve the next request while the disk finishes
    * this one (the fetcher bounds how many may be writing at once). */
   lf_fetcher_t *f = t->fetcher;

@@ -180,6 +180,7 @@ static int build_argv(lf__procs_t *p, const lf_cli_t *cfg, unsigned concurrency)
   if (o->max_size) rc |= push_arg(p, "--max-size=%llu", (unsigned long long)o->max_size);
   if (o->timeout_ms > 0) rc |= push_arg(p, "--timeout=%.3f", o->timeout_ms / 1000.0);
   if (o->per_host) rc |= push_arg(p, "--per-host=%u", o->per_host);
+  if (o->split > 1) rc |= push_arg(p, "--split=%ld", o->split);
   if (o->rate > 0) /* the limit is for the whole job: each worker gets its share */
     rc |= push_arg(p, "--rate=%.6f", o->rate / p->n);
   if (o->user_agent) rc |= push_arg(p, "--user-agent=%s", o->user_agent);

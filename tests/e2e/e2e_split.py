@@ -1,0 +1,302 @@
+#!/usr/bin/env python3
+"""End-to-end cases for --split N (issue 26, item 5): one large file as N byte ranges at once,
+published whole or not at all.
+
+    python3 tests/e2e/e2e_split.py --loopfetch build/loopfetch CASE     (or --list)
+
+Each case starts its own server on 127.0.0.1: tests/fixtures/ranges.py (modes that serve ranges,
+serve none, ignore Range, cut a range, change the file between ranges, misplace a range), or
+Debian's nginx at its defaults (split_nginx; skipped when nginx is missing). Files are 4-8 MiB:
+each case takes well under a second of transfer.
+"""
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+import e2e_modes as m  # noqa: E402
+import harness  # noqa: E402
+
+check, MANIFEST = m.check, m.MANIFEST
+CASES = {}
+MIB = 1 << 20
+
+
+def case(fn):
+    CASES[fn.__name__] = fn
+    return fn
+
+
+class Ranges:
+    """tests/fixtures/ranges.py as a child process."""
+
+    def __init__(self, *extra):
+        self.proc = subprocess.Popen([sys.executable, harness.fixture_path("ranges"), *extra],
+                                     stdout=subprocess.PIPE, text=True)
+        self.base = json.loads(self.proc.stdout.readline())["base"]
+
+    def get(self, path):
+        with urllib.request.urlopen(self.base + path) as r:
+            return r.read()
+
+    def log(self, part=""):
+        return [e for e in json.loads(self.get("/__log")) if part in e["path"]]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+def sha(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def fetch(ctx, out, urls, *args, timeout=120):
+    return ctx.run("-i", "-", "-o", ctx.dir(out), *args, stdin="".join(u + "\n" for u in urls),
+                   timeout=timeout)
+
+
+def saved(ctx, out, name):
+    with open(os.path.join(ctx.dir(out), name), "rb") as f:
+        return f.read()
+
+
+def records(ctx, out):
+    return m.manifest(ctx.dir(out))
+
+
+def ranged(log):
+    """The requests that asked for a range other than the whole file."""
+    return [e for e in log if e["range"] and e["range"] != "bytes=0-"]
+
+
+@case
+def split_ranges(ctx):
+    """A server that serves ranges: --split 4 fetches 8 MiB as 4 ranges (the first request's
+    "bytes=0-" stopped at 2 MiB, three more with If-Range), byte-identical, told as HTTP 200."""
+    with Ranges() as srv:
+        url = srv.base + "/ranges/big.bin"
+        p = fetch(ctx, "out", [url], "--split", "4")
+        check(p.returncode == 0, f"exit {p.returncode}: {p.stderr[-500:]}")
+        check(saved(ctx, "out", "big.bin") == srv.get("/ranges/big.bin"), "bytes differ")
+        log = srv.log("big.bin")[:-1]  # the last is the test's own GET
+        firsts = [e for e in log if e["range"] == "bytes=0-"]
+        check(len(firsts) == 1 and not firsts[0]["if_range"], f"first requests: {firsts}")
+        parts = sorted(ranged(log), key=lambda e: e["range"])
+        want = [f"bytes={i * 2 * MIB}-{(i + 1) * 2 * MIB - 1}" for i in (1, 2, 3)]
+        check([e["range"] for e in parts] == want, f"ranges asked: {[e['range'] for e in parts]}")
+        check(all(e["if_range"] == '"big.bin-v0"' and e["status"] == 206 for e in parts),
+              f"ranges: {parts}")
+        r = records(ctx, "out")[0]
+        check(r["http"] == 200 and r["bytes"] == 8 * MIB, f"manifest: {r}")
+        m.no_temporaries(ctx.dir("out"))
+
+
+@case
+def split_small_files_as_before(ctx):
+    """Files under 2 MiB are one stream (a 206 to "bytes=0-"), an empty file (416 to it) is
+    asked again without a range, all saved whole and told as 200 with one attempt."""
+    with Ranges() as srv:
+        names = {"empty": 0, "small": 1000, "mid": 1500000}
+        urls = [f"{srv.base}/ranges/{n}?size={s}" for n, s in names.items()]
+        p = fetch(ctx, "out", urls, "-s", "8")
+        check(p.returncode == 0, f"exit {p.returncode}: {p.stderr[-500:]}")
+        for n, s in names.items():
+            check(saved(ctx, "out", n) == srv.get(f"/ranges/{n}?size={s}"), f"{n}: bytes differ")
+        for r in records(ctx, "out"):
+            check(r["http"] == 200 and r["attempts"] == 1, f"manifest: {r}")
+        check(not ranged(srv.log()), f"ranges asked of small files: {ranged(srv.log())}")
+
+
+def one_stream(ctx, mode):
+    with Ranges() as srv:
+        url = f"{srv.base}/{mode}/f.bin"
+        p = fetch(ctx, "out", [url], "--split", "4")
+        check(p.returncode == 0, f"exit {p.returncode}: {p.stderr[-500:]}")
+        check(saved(ctx, "out", "f.bin") == srv.get(f"/{mode}/f.bin"), "bytes differ")
+        log = srv.log(f"/{mode}/")[:-1]
+        check(len(log) == 1 and log[0]["status"] == 200, f"requests: {log}")
+        r = records(ctx, "out")[0]
+        check(r["http"] == 200 and r["attempts"] == 1, f"manifest: {r}")
+
+
+@case
+def split_no_accept_ranges(ctx):
+    """A server without ranges (no Accept-Ranges, 200 to "bytes=0-"): one stream, whole."""
+    one_stream(ctx, "noaccept")
+
+
+@case
+def split_server_ignores_range(ctx):
+    """A server that says Accept-Ranges: bytes but answers 200: one stream, whole."""
+    one_stream(ctx, "ignore")
+
+
+@case
+def split_no_validator(ctx):
+    """A file without ETag and Last-Modified is one stream: a change between its ranges could
+    not be seen."""
+    with Ranges() as srv:
+        p = fetch(ctx, "out", [srv.base + "/noetag/f.bin"], "--split", "4")
+        check(p.returncode == 0, f"exit {p.returncode}: {p.stderr[-500:]}")
+        check(saved(ctx, "out", "f.bin") == srv.get("/noetag/f.bin"), "bytes differ")
+        check(not ranged(srv.log()), f"ranges asked: {ranged(srv.log())}")
+
+
+@case
+def split_range_cut(ctx):
+    """A range cut halfway (connection closed) is asked again from where it stopped: only that
+    range, only its missing bytes; the file is byte-identical."""
+    with Ranges() as srv:
+        p = fetch(ctx, "out", [srv.base + "/cut/f.bin"], "--split", "4")
+        check(p.returncode == 0, f"exit {p.returncode}: {p.stderr[-500:]}")
+        check(saved(ctx, "out", "f.bin") == srv.get("/cut/f.bin"), "bytes differ")
+        log = srv.log("/cut/")[:-1]
+        check(len([e for e in log if e["range"] == "bytes=0-"]) == 1, f"restarted: {log}")
+        asked = [e["range"] for e in ranged(log)]
+        check(len(asked) == 4, f"ranges asked: {asked}")
+        cut = [e for e in ranged(log) if e["sent"] == MIB]
+        check(len(cut) == 2, f"no cut range, or no retry of it: {log}")
+        first, again = cut[0], cut[1]
+        a, b = map(int, first["range"][6:].split("-"))
+        check(again["range"] == f"bytes={a + MIB}-{b}", f"retry asked {again['range']} after "
+              f"{first['range']} was cut at {MIB} bytes")
+        check(records(ctx, "out")[0]["attempts"] == 1, "the page was retried, not the range")
+
+
+def changed(ctx, mode):
+    with Ranges() as srv:
+        p = fetch(ctx, "out", [srv.base + f"/{mode}/f.bin"], "--split", "4")
+        check(p.returncode == 0, f"exit {p.returncode}: {p.stderr[-500:]}")
+        got, now = saved(ctx, "out", "f.bin"), srv.get(f"/{mode}/f.bin")
+        check(got == now, "the file is not the new version whole"
+              + (" (a mix of versions)" if len(got) == len(now) else ""))
+        log = srv.log(f"/{mode}/")[:-1]
+        check(len([e for e in log if e["range"] == "bytes=0-"]) == 2, f"no restart: {log}")
+        check(records(ctx, "out")[0]["attempts"] == 2, f"manifest: {records(ctx, 'out')}")
+
+
+@case
+def split_file_changes(ctx):
+    """The file changes after the first response: If-Range gets 200 (the new file) for the
+    other ranges, so the page starts over and is the new file whole, never a mix."""
+    changed(ctx, "change")
+
+
+@case
+def split_file_changes_if_range_ignored(ctx):
+    """As split_file_changes, from a server that ignores If-Range: the ranges' 206 name another
+    ETag, which is checked, so the page starts over all the same."""
+    changed(ctx, "change206")
+
+
+@case
+def split_misplaced_range(ctx):
+    """A 206 whose Content-Range is not the range asked fails the page: never saved."""
+    with Ranges() as srv:
+        p = fetch(ctx, "out", [srv.base + "/shifted/f.bin"], "--split", "4", "--retries", "0")
+        check(p.returncode == 1, f"exit {p.returncode}, not 1: {p.stderr[-500:]}")
+        check(not os.path.exists(os.path.join(ctx.dir("out"), "f.bin")), "a misplaced file saved")
+        r = records(ctx, "out")[0]
+        check("Content-Range" in (r["error"] or ""), f"manifest: {r}")
+        m.no_temporaries(ctx.dir("out"))
+
+
+@case
+def split_killed(ctx):
+    """SIGTERM or SIGKILL while the ranges come leaves nothing under the page's name nor any
+    temporary; a rerun then fetches it whole."""
+    with Ranges("--rate", str(2 * MIB)) as srv:
+        url = srv.base + "/ranges/k.bin?size=" + str(16 * MIB)
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            out = ctx.dir(f"out-{sig.name}")
+            proc = subprocess.Popen([ctx.exe, "-q", "-i", "-", "-o", out, "--split", "4"],
+                                    stdin=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            proc.stdin.write(url + "\n")
+            proc.stdin.close()
+            deadline = time.time() + 10
+            while time.time() < deadline and len(ranged(srv.log("k.bin"))) < 3:
+                time.sleep(0.05)
+            time.sleep(0.5)  # the ranges are under way, none complete (2 s each)
+            proc.send_signal(sig)
+            proc.wait(timeout=30)
+            left = [n for n in os.listdir(out) if not n.startswith("loopfetch-")]
+            check(not left, f"{sig.name}: left {left}")
+        p = fetch(ctx, "out-SIGTERM", [url], "--split", "4")
+        check(p.returncode == 0, f"rerun: exit {p.returncode}: {p.stderr[-500:]}")
+        check(saved(ctx, "out-SIGTERM", "k.bin") == srv.get("/ranges/k.bin?size=" + str(16 * MIB)),
+              "rerun: bytes differ")
+
+
+NGINX_CONF = """
+worker_processes 1;
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log warn;
+events {{ worker_connections 256; }}
+http {{
+  log_format lf '$status $http_range';
+  access_log {tmp}/access.log lf;
+  client_body_temp_path {tmp}/tmp;
+  server {{
+    listen 127.0.0.1:{port};
+    root {tmp}/www;
+  }}
+}}
+"""
+
+
+@case
+def split_nginx(ctx):
+    """Debian's nginx at its defaults: a 24 MiB file in 8 ranges, byte-identical."""
+    exe = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx")
+                                    else None)
+    if not exe:
+        raise m.Skip("nginx is not installed (scripts/deps.sh installs it)")
+    d = ctx.dir("nginx")
+    os.makedirs(os.path.join(d, "www"))
+    os.makedirs(os.path.join(d, "tmp"))
+    data = os.urandom(24 * MIB)
+    with open(os.path.join(d, "www", "big.iso"), "wb") as f:
+        f.write(data)
+    for root, dirs, files in os.walk(ctx.tmp):  # nginx's worker may run as nobody
+        os.chmod(root, 0o755)
+        for n in files:
+            os.chmod(os.path.join(root, n), 0o644)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with open(os.path.join(d, "nginx.conf"), "w") as f:
+        f.write(NGINX_CONF.format(tmp=d, port=port))
+    proc = subprocess.Popen([exe, "-p", d, "-c", os.path.join(d, "nginx.conf"), "-e",
+                             os.path.join(d, "error.log"), "-g", "daemon off;"])
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        p = fetch(ctx, "out", [f"http://127.0.0.1:{port}/big.iso"], "--split", "8")
+        check(p.returncode == 0, f"exit {p.returncode}: {p.stderr[-500:]}")
+        check(sha(saved(ctx, "out", "big.iso")) == sha(data), "bytes differ from nginx's")
+        with open(os.path.join(d, "access.log")) as f:
+            lines = [line.split(None, 1) for line in f if line.strip()]
+        check(len(lines) == 8 and all(st == "206" for st, _ in lines), f"nginx log: {lines}")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    sys.exit(m.run_main(CASES, "lf-e2e-split-"))
