@@ -936,9 +936,12 @@ static int check_combination(lf_cli_t *cfg) {
    * before the replies come). */
   if (cfg->content_disposition && (cfg->mode == LF_MODE_PROCS || cfg->mode == LF_MODE_COMPARE))
     return usage_error("--content-disposition works in one loop: not with -p or --compare%s", "");
-  /* Pacing lives in one loop's queue: N workers would each keep their own pace per host. */
-  if (cfg->wait > 0 && (cfg->mode == LF_MODE_PROCS || cfg->mode == LF_MODE_COMPARE))
-    return usage_error("--wait paces each host from one loop: not with -p or --compare%s", "");
+  /* Pacing lives in one loop's queue: with -p a paced host's pages all go to one worker
+   * (procs.h); --compare's runs would time the waits. */
+  if (cfg->wait > 0 && cfg->mode == LF_MODE_COMPARE)
+    return usage_error("--wait and --compare do not go together: the runs would time the "
+                       "waits%s",
+                       "");
   if (cfg->random_wait && !(cfg->wait > 0))
     return usage_error("--random-wait varies --wait: give --wait S too%s", "");
   if (cfg->force && cfg->no_clobber) /* replace, or never replace: one of them */

@@ -1,5 +1,6 @@
 /* Feeding the fetcher (job_feed.h). */
 #define _GNU_SOURCE
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "job_end.h"
@@ -22,6 +23,19 @@ void lf__job_note_worker_parent(job_t *job, const char *url, const char *parent)
   (void)lf__xpages_note_parent(job->xpages, kept, &u, 1);
 }
 
+/* "HOST\tINTERVAL\tHOLD" (procs.h): the host's first start waits HOLD seconds from now (the
+ * parent may have just asked it for something), the next ones its INTERVAL (or --wait). */
+static void worker_pace(job_t *job, char *line) {
+  char *tab1 = strchr(line, '\t'), *tab2 = tab1 ? strchr(tab1 + 1, '\t') : NULL;
+  if (!tab2) return;
+  *tab1 = '\0';
+  double interval = strtod(tab1 + 1, NULL), hold = strtod(tab2 + 1, NULL);
+  /* the fetcher holds a host for its interval from now: first the hold, then the interval */
+  int rc = lf_fetcher_set_host_pace(job->fetcher, line, hold > interval ? hold : interval);
+  if (rc == 0) rc = lf_fetcher_set_host_pace(job->fetcher, line, interval);
+  if (rc < 0) fprintf(stderr, "loopfetch: worker: cannot pace %s: %s\n", line, lf_strerror(rc));
+}
+
 /* Workers read "INDEX\tURL\tNAME[\tETAG\tLAST_MODIFIED]" lines: the parent has named and
  * filtered already, and with --refresh passes the validators the manifest had. */
 static int next_worker_page(job_t *job, const char **url, const char **name, uintptr_t *index,
@@ -31,6 +45,10 @@ static int next_worker_page(job_t *job, const char **url, const char **name, uin
   int rc;
   job->input_waiting = 0;
   while ((rc = lf__lines_next(job->input, &line, &len)) > 0) {
+    if (strncmp(line, "P\t", 2) == 0) { /* a paced host's pace, before its first page */
+      worker_pace(job, line + 2);
+      continue;
+    }
     char *tab1 = strchr(line, '\t');
     char *tab2 = tab1 ? strchr(tab1 + 1, '\t') : NULL;
     if (!tab2) continue;

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <curl/curl.h>
 #include "job_end.h"
 #include "job_feed.h"
 #include "job_naming.h"
@@ -70,6 +71,36 @@ static void end_workers_input(job_t *job) {
     lf__job_fatal(job, LF_EXIT_LOCAL, "cannot feed worker processes: %s%s", uv_strerror(rc), "");
 }
 
+/* The host of url, lower case, as the fetcher's pacing names it. -1: none (the worker will say
+ * what is wrong with the URL). */
+static int host_of(const char *url, char host[256]) {
+  CURLU *u = curl_url();
+  char *h = NULL;
+  int ok = u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+           curl_url_get(u, CURLUPART_HOST, &h, 0) == CURLUE_OK && strlen(h) < 256;
+  for (size_t i = 0; ok; i++)
+    if (!(host[i] = h[i] >= 'A' && h[i] <= 'Z' ? (char)(h[i] + 32) : h[i])) break;
+  curl_free(h);
+  curl_url_cleanup(u);
+  return ok ? 0 : -1;
+}
+
+/* Per-host pacing with -p: --wait paces every host, a Crawl-delay its own. A paced host's
+ * pages all go to one worker, whose loop keeps the pace as a single loop does (procs.h says
+ * why that, rather than the parent granting starts: a worker's starts are its own, and so are
+ * its retries and 429/503 holds). NULL: url's host is not paced. */
+static const lf__procs_pace_t *pace_of(job_t *job, const char *url, lf__procs_pace_t *pace,
+                                       char host[256]) {
+  if (!(job->cfg->wait > 0) && !lf__job_robots_paces(job)) return NULL;
+  if (host_of(url, host) < 0) return NULL;
+  double delay = lf__job_robots_host_delay(job, host);
+  if (!(job->cfg->wait > 0) && !(delay > 0)) return NULL;
+  pace->host = host;
+  pace->interval = delay;
+  pace->hold = delay > job->cfg->wait ? delay : job->cfg->wait;
+  return pace;
+}
+
 static void hand_to_worker(job_t *job, const char *url, const char *name) {
   char extra[2048 + LF_URL_FIELD_MAX];
   lf__job_validators(job, url, extra, sizeof(extra));
@@ -79,7 +110,9 @@ static void hand_to_worker(job_t *job, const char *url, const char *name) {
     if (n == 0) n = (size_t)snprintf(extra, sizeof(extra), "\t\t\t");
     if (parent && !strpbrk(parent, "\t\n")) snprintf(extra + n, sizeof(extra) - n, "\t%s", parent);
   }
-  if (lf__procs_add(job->procs, url, name, extra) < 0)
+  lf__procs_pace_t pace;
+  char host[256];
+  if (lf__procs_add(job->procs, url, name, extra, pace_of(job, url, &pace, host)) < 0)
     lf__job_record_failure(job, url, name, "out of memory", LF_REC_FAILED, 0);
   else
     job->handed_to_workers++;
@@ -117,7 +150,10 @@ void lf__job_start_procs(job_t *job) {
   while (lf__job_next_page(job, &url, name)) {
     /* The links of list pages wait for their site's robots.txt here, in the parent */
     int discovered = !job->input && job->next_link - 1 < job->discovered;
-    if (!discovered || lf__job_robots_gate(job, url, name, 0)) hand_to_worker(job, url, name);
+    /* a URL the user gave waits only while its origin's robots.txt (and Crawl-delay) comes */
+    if (discovered ? lf__job_robots_gate(job, url, name, 0)
+                   : lf__job_robots_hold(job, url, name, 0))
+      hand_to_worker(job, url, name);
   }
   if (lf__job_robots_waiting(job) == 0) end_workers_input(job); /* else once the last is in */
 }

@@ -18,6 +18,7 @@ typedef enum { FETCHING, PARSED, ALLOW_ALL, DISALLOW_ALL } state_t;
 typedef struct waiter_s {
   struct waiter_s *next;
   uintptr_t index;
+  int given; /* a URL the user gave (lf__job_robots_hold): released whatever the file says */
   const char *name;
   char url[];
 } waiter_t;
@@ -38,6 +39,8 @@ typedef struct origin_s {
 struct lf__job_robots_s {
   lf__hmap_t by_key; /* hash of key -> index + 1 in all[] (collisions: compared by key) */
   lf__hmap_t by_ptr; /* origin address -> 1: is a result's data one of ours? */
+  lf__hmap_t delays; /* hash of a host -> its Crawl-delay in ms, as applied (the largest) */
+  size_t fetching;   /* origins whose robots.txt is on its way */
   origin_t **all;
   size_t count, cap;
   size_t waiting;
@@ -152,6 +155,8 @@ static origin_t *start_fetch(job_t *job, lf__job_robots_t *g, const char *key, c
   if (rc < 0) { /* cannot even ask: as if unreachable */
     o->state = DISALLOW_ALL;
     snprintf(o->why, sizeof(o->why), "robots.txt could not be requested: %s", lf_strerror(rc));
+  } else {
+    g->fetching++;
   }
   return o;
 }
@@ -193,16 +198,10 @@ int lf__job_robots_want_sitemaps(job_t *job, const char *url) {
   return 1;
 }
 
-int lf__job_robots_gate(job_t *job, const char *url, const char *name, uintptr_t index) {
-  if (!job->cfg->robots) return 1;
-  int bad;
-  origin_t *o = origin_for(job, url, &bad);
-  if (!o && bad) return 1; /* libcurl cannot split it: the fetcher will say what is wrong */
-  if (!o) {
-    lf__job_record_failure(job, url, name, "out of memory", LF_REC_FAILED, index);
-    return 0;
-  }
-  if (o->state != FETCHING) return decide(job, o, url);
+/* url waits for o's robots.txt. 0 (it comes back through job->robots_release), or -1: no
+ * memory (recorded). */
+static int wait_for(job_t *job, origin_t *o, const char *url, const char *name, uintptr_t index,
+                    int given) {
   size_t ulen = strlen(url) + 1, nlen = strlen(name) + 1;
   waiter_t *w = malloc(sizeof(*w) + ulen + nlen);
   if (!w) {
@@ -213,6 +212,7 @@ int lf__job_robots_gate(job_t *job, const char *url, const char *name, uintptr_t
   memcpy(w->url + ulen, name, nlen);
   w->name = w->url + ulen;
   w->index = index;
+  w->given = given;
   w->next = NULL;
   if (o->tail)
     o->tail->next = w;
@@ -222,6 +222,40 @@ int lf__job_robots_gate(job_t *job, const char *url, const char *name, uintptr_t
   job->robots->waiting++;
   job->outstanding++; /* the job is not done while pages wait */
   return 0;
+}
+
+int lf__job_robots_gate(job_t *job, const char *url, const char *name, uintptr_t index) {
+  if (!job->cfg->robots) return 1;
+  int bad;
+  origin_t *o = origin_for(job, url, &bad);
+  if (!o && bad) return 1; /* libcurl cannot split it: the fetcher will say what is wrong */
+  if (!o) {
+    lf__job_record_failure(job, url, name, "out of memory", LF_REC_FAILED, index);
+    return 0;
+  }
+  if (o->state != FETCHING) return decide(job, o, url);
+  wait_for(job, o, url, name, index, 0);
+  return 0;
+}
+
+int lf__job_robots_hold(job_t *job, const char *url, const char *name, uintptr_t index) {
+  lf__job_robots_t *g = job->robots;
+  char key[600], host[256];
+  if (!g || g->fetching == 0 || origin_of(g, url, key, sizeof(key), host) < 0) return 1;
+  origin_t *o = find(g, key);
+  if (!o || o->state != FETCHING) return 1;
+  wait_for(job, o, url, name, index, 1);
+  return 0;
+}
+
+int lf__job_robots_paces(const job_t *job) {
+  return job->robots && job->robots->delays.count > 0;
+}
+
+double lf__job_robots_host_delay(const job_t *job, const char *host) {
+  const lf__job_robots_t *g = job->robots;
+  uint32_t *ms = g ? lf__hmap_get(&g->delays, lf__hash64(host, strlen(host))) : NULL;
+  return ms ? *ms / 1000.0 : 0;
 }
 
 int lf__job_is_robots(const job_t *job, const void *data) {
@@ -247,8 +281,19 @@ static void apply_delay(job_t *job, origin_t *o) {
             h ? h : "?", d, cap);
     free(h);
   }
-  int rc = lf_fetcher_set_host_pace(job->fetcher, o->host, d > cap ? cap : d);
+  if (d > cap) d = cap;
+  int rc = lf_fetcher_set_host_pace(job->fetcher, o->host, d);
   (void)rc; /* LF_ENOMEM: the host goes unpaced by its Crawl-delay, --wait still holds */
+  /* -p: the pace the workers are told (job_procs.c); hosts by name, as the fetcher's */
+  char name[256];
+  size_t i = 0;
+  for (; o->host[i]; i++)
+    name[i] = o->host[i] >= 'A' && o->host[i] <= 'Z' ? (char)(o->host[i] + 32) : o->host[i];
+  name[i] = '\0';
+  int added;
+  uint32_t ms = (uint32_t)(d * 1000 + 0.5),
+           *v = lf__hmap_put(&job->robots->delays, lf__hash64(name, i), ms, &added);
+  if (v && *v < ms) *v = ms;
 }
 
 /* What the reply says (RFC 9309 2.3.1). */
@@ -283,6 +328,7 @@ void lf__job_on_robots(job_t *job, const lf_result_t *r) {
   lf__job_robots_t *g = job->robots;
   origin_t *o = r->data;
   int stopping = job->exit_code || job->signal;
+  g->fetching--;
   if (!stopping) judge(job, o, r);
   waiter_t *w = o->head;
   o->head = o->tail = NULL;
@@ -292,7 +338,7 @@ void lf__job_on_robots(job_t *job, const lf_result_t *r) {
     job->outstanding--;
     if (stopping)
       lf__job_record_failure(job, w->url, w->name, "interrupted", LF_REC_INTERRUPTED, w->index);
-    else if (decide(job, o, w->url))
+    else if (w->given || decide(job, o, w->url))
       job->robots_release(job, w->url, w->name, w->index);
     free(w);
     w = next;
@@ -319,6 +365,7 @@ void lf__job_robots_free(job_t *job) {
   free(g->all);
   lf__hmap_free(&g->by_key);
   lf__hmap_free(&g->by_ptr);
+  lf__hmap_free(&g->delays);
   curl_url_cleanup(g->url);
   free(g);
   job->robots = NULL;

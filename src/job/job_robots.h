@@ -17,6 +17,15 @@
  * through job->robots_release, or is recorded as interrupted if the job stops first). */
 int lf__job_robots_gate(job_t *job, const char *url, const char *name, uintptr_t index);
 /* job->robots_release(job, NULL, NULL, 0) says that no page waits any more. */
+/* -p: a URL the user gave (not checked) waits, as the gate's do, while its origin's robots.txt
+ * is on its way, so that its host's Crawl-delay is known before the page is dealt (the pages of
+ * a paced host all go to one worker: job_procs.c). 1: go on now; 0: it comes back through
+ * job->robots_release. */
+int lf__job_robots_hold(job_t *job, const char *url, const char *name, uintptr_t index);
+/* The Crawl-delay that paces host (lower case), as applied (--max-crawl-delay), or 0. */
+double lf__job_robots_host_delay(const job_t *job, const char *host);
+/* Whether any host has a Crawl-delay. */
+int lf__job_robots_paces(const job_t *job);
 /* Whether the result or event with this data is a robots.txt fetch, and its handlers. */
 int lf__job_is_robots(const job_t *job, const void *data);
 void lf__job_on_robots(job_t *job, const lf_result_t *r);

@@ -279,8 +279,7 @@ int lf__job_sitemaps_merge(job_t *job) {
 
 int lf__job_sitemaps_start_level(const job_t *job) {
   const lf_cli_t *cfg = job->cfg;
-  return job->sitemaps && cfg->level_count > 1 &&
-         (cfg->field_count || !cfg->list_count);
+  return job->sitemaps && cfg->level_count > 1 && (cfg->field_count || !cfg->list_count);
 }
 
 const char *lf__job_sitemap_lastmod(const job_t *job, const char *url) {

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <curl/curl.h>
+#include "hmap.h"
 #include "procs.h"
 #include "shard.h"
 
@@ -53,6 +54,7 @@ struct lf__procs_s {
   const char *jar; /* the job's --cookie-jar */
   const char *warc_name;
   const char *out_dir;
+  lf__hmap_t paced; /* hash of a paced host -> 1: its worker was told its pace */
   int stopping;
 };
 
@@ -183,6 +185,9 @@ static int build_argv(lf__procs_t *p, const lf_cli_t *cfg, unsigned concurrency)
   if (o->split > 1) rc |= push_arg(p, "--split=%ld", o->split);
   if (o->rate > 0) /* the limit is for the whole job: each worker gets its share */
     rc |= push_arg(p, "--rate=%.6f", o->rate / p->n);
+  /* per host, not shared: a paced host's pages all go to one worker (lf__procs_add) */
+  if (cfg->wait > 0) rc |= push_arg(p, "--wait=%.6f", cfg->wait);
+  if (cfg->random_wait) rc |= push_arg(p, "--random-wait");
   if (o->user_agent) rc |= push_arg(p, "--user-agent=%s", o->user_agent);
   if (o->cacert) rc |= push_arg(p, "--cacert=%s", o->cacert);
   for (size_t i = 0; i < cfg->header_count; i++)
@@ -421,8 +426,24 @@ static int feed_append(worker_t *w, const char *s, size_t len) {
   return 0;
 }
 
-int lf__procs_add(lf__procs_t *p, const char *url, const char *name, const char *extra) {
-  worker_t *w = &p->workers[lf__shard_of(url, p->n)];
+/* A paced host's worker, told the host's pace before its first page. NULL: out of memory. */
+static worker_t *paced_worker(lf__procs_t *p, const lf__procs_pace_t *pace) {
+  uint64_t key = lf__hash64(pace->host, strlen(pace->host));
+  worker_t *w = &p->workers[key % p->n];
+  int added;
+  if (!lf__hmap_put(&p->paced, key, 1, &added)) return NULL;
+  if (!added) return w;
+  char line[320];
+  int n =
+      snprintf(line, sizeof(line), "P\t%s\t%.6f\t%.6f\n", pace->host, pace->interval, pace->hold);
+  if (n < 0 || (size_t)n >= sizeof(line) || feed_append(w, line, (size_t)n) < 0) return NULL;
+  return w;
+}
+
+int lf__procs_add(lf__procs_t *p, const char *url, const char *name, const char *extra,
+                  const lf__procs_pace_t *pace) {
+  worker_t *w = pace ? paced_worker(p, pace) : &p->workers[lf__shard_of(url, p->n)];
+  if (!w) return LF_ENOMEM;
   if (w->count == w->cap) {
     size_t cap = w->cap ? w->cap * 2 : 64;
     entry_t *e = realloc(w->entries, cap * sizeof(*e));
@@ -508,5 +529,6 @@ void lf__procs_free(lf__procs_t *p) {
     free(p->argv[i]);
   free(p->argv);
   free(p->workers);
+  lf__hmap_free(&p->paced);
   free(p);
 }

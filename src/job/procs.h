@@ -31,9 +31,23 @@ typedef struct {
  * parent's clock, so that their records' start times line up in one trace. */
 int lf__procs_start(uv_loop_t *loop, const lf_cli_t *cfg, unsigned n, unsigned concurrency,
                     uint64_t epoch_ns, const lf__procs_cbs_t *cbs, lf__procs_t **out);
-/* Queues a page for the worker its shard belongs to; `extra` ("" or "\tETAG\tLAST_MODIFIED"
- * for --refresh) follows the name on its line. Returns 0 or LF_ENOMEM. */
-int lf__procs_add(lf__procs_t *p, const char *url, const char *name, const char *extra);
+/* A paced host (--wait, a robots.txt Crawl-delay): its pages all go to one worker, picked by
+ * the host's name, so that its pace lives in one loop (the library's per-host queue: starts
+ * spaced, retries paced, a 429 or 503 holding the host) and N workers never each take it at
+ * the full pace. The worker is told once, before the host's first page, by a line
+ * "P\tHOST\tINTERVAL\tHOLD\n": the host's own interval (its Crawl-delay; --wait the workers
+ * have on their command line), and how long from then its first start waits (the parent may
+ * have just asked it for its robots.txt, a sitemap or a list page). */
+typedef struct {
+  const char *host; /* lower case, as in the URL */
+  double interval, hold;
+} lf__procs_pace_t;
+
+/* Queues a page for the worker its shard belongs to, or, for a paced host (pace not NULL),
+ * its host's worker; `extra` ("" or "\tETAG\tLAST_MODIFIED" for --refresh) follows the name on
+ * its line. Returns 0 or LF_ENOMEM. */
+int lf__procs_add(lf__procs_t *p, const char *url, const char *name, const char *extra,
+                  const lf__procs_pace_t *pace);
 /* No more pages: sends each worker its lines and closes its stdin. Returns 0 or a UV_E*. */
 int lf__procs_end_input(lf__procs_t *p);
 /* Asks every live worker to stop (SIGTERM), or kills them (SIGKILL) when hard. */

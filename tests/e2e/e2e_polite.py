@@ -205,7 +205,7 @@ def wait_option_errors(t):
     url = a.route("/x")
     for args, words in ((["--wait", "-1"], ["--wait"]), (["--wait", "abc"], ["--wait"]),
                         (["--wait", "nan"], ["--wait"]), (["--random-wait"], ["--random-wait"]),
-                        (["--wait", "1", "-p", "2"], ["--wait", "-p"])):
+                        (["--wait", "1", "--compare"], ["--wait", "--compare"])):
         p = t.run(*args, "-i", t.input_file([url]), "-o", t.path("out"))
         t.expect_exit(p, 2)
         lines = [l for l in p.err.splitlines() if l.strip()]
@@ -339,6 +339,48 @@ def hold_503_default_and_cap(t):
     t.expect_exit(p, 0)
     check_hold(t, a, b, 0.5, "503 Retry-After: 60 under --retry-max-wait 0.5")
     t.check(time.monotonic() - start < 10, "the 60 s Retry-After was not capped")
+
+
+@case
+def procs_pace_whole_job(t):
+    """-p 2: per-host pacing holds for the whole job, not per worker (the pages of a paced host
+    all go to one worker): --wait 0.25 spaces each host's starts (server logs) while two hosts go
+    side by side; a 429 holds its host for every worker; a robots.txt Crawl-delay of 0.3 spaces
+    the starts to its host, robots.txt itself and -i's URLs included, and another host stays
+    unpaced."""
+    a, b = t.host("127.0.0.1"), t.host("127.0.0.2")
+    urls = interleave(a.pages("/a", 6), b.pages("/b", 6))
+    start = time.monotonic()
+    p = t.run("-q", "-p", "2", "--wait", "0.25", "-i", t.input_file(urls), "-o", t.path("wait"))
+    wall = time.monotonic() - start
+    t.expect_exit(p, 0)
+    for h in (a, b):
+        t.check(len(h.arrivals()) == 6, "%s: %d requests, expected 6" % (h.base, len(h.arrivals())))
+        t.check_spaced(sorted(h.arrivals()), 0.25, "-p 2 --wait 0.25 " + h.base)
+    t.check(wall < 3.0, "two hosts at --wait 0.25 under -p 2 took %.2f s" % wall)
+    for h in t.hosts:
+        h.stop()
+    t.hosts = []
+    a, b, held, others = hold_site(t, 429, 1)
+    p = t.run("-q", "-p", "2", "-c", "4", "--wait", "0.01", "-i",
+              t.input_file([held[0]] + others + held[1:], "held.txt"), "-o", t.path("held"))
+    t.expect_exit(p, 0)
+    check_hold(t, a, b, 1.0, "-p 2, 429 Retry-After: 1")
+    for h in t.hosts:
+        h.stop()
+    t.hosts = []
+    a, pa = robots_host(t, "127.0.0.1", text("User-agent: *\nCrawl-delay: 0.3\n"), n=6)
+    b, pb = robots_host(t, "127.0.0.2", None, n=6, prefix="/q")
+    given = a.pages("/x", 3)  # -i's: not checked, but paced with the host once its file is in
+    p = t.run("-q", "-p", "2", "-o", t.path("delay"), "-i", t.input_file(given, "given.txt"),
+              b.list_page("/all", interleave(pa, pb)))
+    t.expect_exit(p, 0)
+    t.check(len(a.arrivals("/p")) == 6 and len(a.arrivals("/x")) == 3,
+            "Crawl-delay host: %d + %d pages" % (len(a.arrivals("/p")), len(a.arrivals("/x"))))
+    t.check_spaced(sorted(a.hits("/robots.txt") + a.arrivals("/p") + a.arrivals("/x")), 0.3,
+                   "-p 2, Crawl-delay 0.3")
+    qb = sorted(b.arrivals("/q"))
+    t.check(len(qb) == 6 and qb[-1] - qb[0] < 0.5, "the host without Crawl-delay: %s" % qb)
 
 
 # ---- robots.txt ----
