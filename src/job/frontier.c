@@ -95,7 +95,13 @@ int lf__frontier_next(job_t *job, const char **url) {
 /* The input read early (job->held_input) joins the links. 1, or -1 after lf__job_fatal. */
 static int take_held(job_t *job) {
   lf_links_t *h = &job->held_input;
-  if (h->count && job->links.count + h->count > job->links_cap) {
+  if (job->links.count == 0) { /* no list pages' links: the array itself moves, not copied */
+    free(job->links.urls);
+    job->links.urls = h->urls;
+    job->links.count = job->links_cap = h->count;
+    h->urls = NULL;
+    h->count = 0;
+  } else if (h->count && job->links.count + h->count > job->links_cap) {
     char **u = realloc(job->links.urls, (job->links.count + h->count) * sizeof(*u));
     if (!u) {
       lf__job_fatal(job, LF_EXIT_LOCAL, "%s%s", "out of memory reading the input", "");

@@ -33,6 +33,7 @@ typedef struct lf__job_sitemaps_s {
   int merged;        /* the pages went to job->links */
   int reading_input; /* --sitemap robots with -i: the input is being read for its origins */
   size_t scanned;    /* job->links[0, scanned) had their origins asked */
+  lf__hmap_t origins; /* hash of a URL's "scheme://authority" as written -> 1: asked already */
 } sitemaps_t;
 
 size_t lf__job_sitemaps_pending(const job_t *job) {
@@ -145,6 +146,22 @@ static void want_origin(job_t *job, const char *url) {
   if (rc < 0) lf__job_fatal(job, LF_EXIT_LOCAL, "%s%s", "out of memory", "");
 }
 
+/* -i's URL: its origin asked once. The text up to the path is hashed into a set of 8-byte
+ * keys first, so that a million URLs on a few sites cost a million hashes, not a million URL
+ * parses; two ways of writing one origin (a case, a default port) meet in the robots gate's
+ * table, which compares origins as libcurl splits them. */
+static void want_input_origin(job_t *job, const char *url) {
+  sitemaps_t *g = job->sitemaps;
+  const char *sep = strstr(url, "://");
+  size_t n = sep ? (size_t)(sep + 3 - url) + strcspn(sep + 3, "/?#") : strlen(url);
+  int added;
+  if (!lf__hmap_put(&g->origins, lf__hash64(url, n), 1, &added)) {
+    lf__job_fatal(job, LF_EXIT_LOCAL, "%s%s", "out of memory", "");
+    return;
+  }
+  if (added) want_origin(job, url);
+}
+
 int lf__job_sitemaps_reading_input(const job_t *job) {
   return job->sitemaps && job->sitemaps->reading_input;
 }
@@ -153,7 +170,7 @@ void lf__job_sitemaps_read_input(job_t *job) {
   sitemaps_t *g = job->sitemaps;
   int rc = lf__frontier_slurp(job); /* the lines so far, checked and without repeats */
   for (; g->scanned < job->links.count && !job->exit_code && !job->signal; g->scanned++)
-    want_origin(job, job->links.urls[g->scanned]);
+    want_input_origin(job, job->links.urls[g->scanned]);
   if (rc != 1 || job->exit_code || job->signal) return; /* more to come, or ending */
   /* All read: the URLs wait aside until -i's URLs join the job (lf__frontier_slurp) */
   job->held_input = job->links;
@@ -310,6 +327,7 @@ void lf__job_sitemaps_free(job_t *job) {
   lf__hmap_free(&g->files);
   lf__hmap_free(&g->seen);
   lf__hmap_free(&g->pages);
+  lf__hmap_free(&g->origins);
   free(g);
   job->sitemaps = NULL;
 }
