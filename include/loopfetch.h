@@ -172,9 +172,14 @@ typedef struct {
 
 /* lf_request_t.flags. LF_REQUEST_HEADERS: the result lists every header of the last response.
  * LF_REQUEST_ERROR_BODY: an HTTP error's body (up to max_memory_body) is kept and handed to
- * the result callback (lf_result_t.body). */
+ * the result callback (lf_result_t.body). LF_REQUEST_NO_REPLACE (LF_OUTPUT_FILE, since 0.2.0):
+ * the file never replaces one that exists; if its name (the requested one, or the name
+ * callback's) is taken when the file is published, it gets the first free NAME~2.EXT,
+ * NAME~3.EXT, ... (up to ~1000) and lf_result_t.file says which: the check and the naming are
+ * one system call, so two processes that pick one name at the same moment both keep theirs. */
 #define LF_REQUEST_HEADERS 1u
 #define LF_REQUEST_ERROR_BODY 2u
+#define LF_REQUEST_NO_REPLACE 4u
 
 #define LF_FILE_NAME_MAX 4095 /* bytes of lf_request_t.file (a name or a relative path) */
 /* Longest lf_request_t.url, in bytes: lf_fetcher_add() refuses a longer one with LF_EURL.

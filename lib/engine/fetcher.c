@@ -654,7 +654,7 @@ static int check_url(const char *url) {
 
 int lf_fetcher_add(lf_fetcher_t *f, const lf_request_t *req) {
   if (!f || !req || !req->url || !lf__reserved_zero(req->reserved, LF__SLOTS(req)) ||
-      (req->flags & ~(LF_REQUEST_HEADERS | LF_REQUEST_ERROR_BODY)))
+      (req->flags & ~(LF_REQUEST_HEADERS | LF_REQUEST_ERROR_BODY | LF_REQUEST_NO_REPLACE)))
     return LF_EINVAL;
   if (!headers_valid(req->headers)) return LF_EINVAL;
   if (strlen(req->url) > LF_URL_MAX) return LF_EURL;

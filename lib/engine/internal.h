@@ -169,11 +169,13 @@ struct lf__sink_s {
   size_t accounted;   /* bytes of this sink counted in the fetcher's buffered total */
   int job_finishing;  /* snapshot for the job: name or drop the file after writing */
   int job_keep;       /* snapshot for the job: create the file even if empty, then name it */
+  int job_no_replace; /* snapshot for the job: LF_REQUEST_NO_REPLACE */
   int job_err;        /* set by the job (pool thread), read in its after-callback */
   const char *job_err_op;
   lf__split_t *split; /* a range of a split file (split.c): written in place, at off */
   uint64_t off;       /* split: the file offset of fill's first byte */
   uint64_t busy_off;  /* split: the file offset of busy's first byte */
+  char *job_renamed; /* set by the job: the path it published under instead (NO_REPLACE) */
 };
 
 struct lf__transfer_s {

@@ -3,10 +3,12 @@
  * partial page. Where the folder allows (probed in fetcher.c, f->link_mode) the file is unnamed
  * (O_TMPFILE) and linkat() names it; else it is created under a temporary name. A final name
  * that already exists is replaced by a rename from a temporary name, since rename replaces
- * atomically and linkat never replaces. File work runs on libuv's thread pool, batched with
- * other sinks' (disk.c), one job at a time per sink: the loop thread keeps receiving into `fill`
- * while a job writes `busy`. A job does all it can at once (open + write + link + close for a
- * small page), because each trip through the pool costs more than the system calls themselves. */
+ * atomically and linkat never replaces; with LF_REQUEST_NO_REPLACE it is never replaced: the
+ * file takes the first free NAME~N.EXT instead (publish_new). File work runs on libuv's thread
+ * pool, batched with other sinks' (disk.c), one job at a time per sink: the loop thread keeps
+ * receiving into `fill` while a job writes `busy`. A job does all it can at once (open + write +
+ * link + close for a small page), because each trip through the pool costs more than the system
+ * calls themselves. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -56,6 +58,7 @@ void lf__sink_reset(lf__sink_t *s) {
   }
   free(s->fill);
   free(s->busy);
+  free(s->job_renamed);
   lf__sink_init(s, s->transfer, s->kind);
 }
 
@@ -157,46 +160,122 @@ int lf__sink_link_mode(int dirfd, long pid) {
 #endif
 }
 
+/* Renames from into to unless to exists (EEXIST). RENAME_NOREPLACE checks and renames in one
+ * step; a file system without it (EINVAL) gets link + unlink: linkat never replaces either. */
+static int rename_new(int dirfd, const char *from, int fdir, const char *to) {
+#ifdef RENAME_NOREPLACE
+  if (renameat2(dirfd, from, fdir, to, RENAME_NOREPLACE) == 0) return 0;
+  if (errno != EINVAL && errno != ENOSYS) return -1;
+#endif
+  if (linkat(dirfd, from, fdir, to, 0) < 0) return -1;
+  (void)unlinkat(dirfd, from, 0); /* best effort: a leftover temporary goes with the next run */
+  return 0;
+}
+
+#define VARIANTS_MAX 1000 /* NAME~2 .. NAME~1000: past that, EEXIST is the answer */
+#define EXT_MAX 16        /* a longer "extension" is part of the stem (as the program's names) */
+
+/* "<stem>~n<ext>" for a name (one component): the stem is cut so the result fits 255 bytes,
+ * never inside a UTF-8 character. */
+static void variant(const char *name, unsigned n, char out[256]) {
+  size_t len = strlen(name), ext = 0, stem;
+  const char *dot = strrchr(name, '.');
+  if (dot && dot != name && (size_t)(name + len - dot) <= EXT_MAX) ext = (size_t)(name + len - dot);
+  char suffix[16];
+  size_t slen = (size_t)snprintf(suffix, sizeof(suffix), "~%u", n);
+  size_t room = 255 - ext - slen;
+  stem = len - ext;
+  if (stem > room) {
+    stem = room;
+    while (stem > 0 && ((unsigned char)name[stem] & 0xC0) == 0x80)
+      stem--;
+  }
+  memcpy(out, name, stem);
+  memcpy(out + stem, suffix, slen);
+  memcpy(out + stem + slen, name + len - ext, ext + 1);
+}
+
+/* LF_REQUEST_NO_REPLACE: the file gets name in fdir, or the first free variant of it; each try
+ * both checks and names (linkat of the unnamed file, or rename_new of the temporary), so a
+ * name another process takes at the same moment is never replaced. *used: the name taken.
+ * 0, or -1 with errno. */
+static int publish_new(lf__sink_t *s, int dirfd, int link_mode, int fdir, const char *name,
+                       char used[256]) {
+  snprintf(used, 256, "%s", name);
+  for (unsigned n = 2;; n++) {
+    int rc = link_mode ? link_unnamed(s->fd, link_mode, fdir, used)
+                       : rename_new(dirfd, s->temp_name, fdir, used);
+    if (rc == 0) return 0;
+    if (errno != EEXIST || n > VARIANTS_MAX) return -1;
+    variant(name, n, used);
+  }
+}
+
 /* Closes the file under s->temp_name, then renames it over final_name (in folder fdir) or
- * removes it. */
-static void finish_named(lf__sink_t *s, int dirfd, int keep, int fdir, const char *final_name) {
+ * removes it; with no_replace, renames it to final_name or a free variant (into used). */
+static void finish_named(lf__sink_t *s, int dirfd, int keep, int fdir, const char *final_name,
+                         int no_replace, char used[256]) {
   if (close(s->fd) < 0 && keep)
     keep = job_fail(s, "close") == 0; /* a failed close may mean lost data: do not keep */
   s->fd = -1;
-  if (keep && renameat(dirfd, s->temp_name, fdir, final_name) == 0) return;
+  if (keep && no_replace && publish_new(s, dirfd, 0, fdir, final_name, used) == 0) return;
+  if (keep && !no_replace && renameat(dirfd, s->temp_name, fdir, final_name) == 0) return;
   if (keep) job_fail(s, "rename");
   int saved = errno;
   unlinkat(dirfd, s->temp_name, 0); /* best effort: the error that matters is already kept */
   errno = saved;
 }
 
-/* Temporaries live in dirfd, the output folder; final_name in fdir, its folder (subdir.c). */
+/* Temporaries live in dirfd, the output folder; final_name in fdir, its folder (subdir.c).
+ * used: the name the file got, when it is not final_name (no_replace); else "". */
 static void job_finish(lf__sink_t *s, int dirfd, int link_mode, int keep, int fdir,
-                       const char *final_name) {
+                       const char *final_name, char used[256]) {
+  int no_replace = s->job_no_replace;
+  used[0] = '\0';
   if (s->fd < 0) return; /* nothing was ever created */
   if (!link_mode) {
-    finish_named(s, dirfd, keep, fdir, final_name);
+    finish_named(s, dirfd, keep, fdir, final_name, no_replace, used);
     return;
   }
   int fd = s->fd;
-  if (keep && link_unnamed(fd, link_mode, fdir, final_name) == 0) {
+  if (keep && (no_replace ? publish_new(s, dirfd, link_mode, fdir, final_name, used)
+                          : link_unnamed(fd, link_mode, fdir, final_name)) == 0) {
     s->fd = -1;
     if (close(fd) == 0) return;
     job_fail(s, "close"); /* as above: not kept, so the name goes again */
     int saved = errno;
-    unlinkat(fdir, final_name, 0);
+    unlinkat(fdir, no_replace ? used : final_name, 0);
+    used[0] = '\0';
     errno = saved;
     return;
   }
   /* linkat never replaces a name: one already there (--force, an older file, a planted
    * symlink) is replaced by a rename from a temporary name, after the close, as in mode 0. */
-  if (keep && errno == EEXIST && link_unnamed(fd, link_mode, dirfd, s->temp_name) == 0) {
-    finish_named(s, dirfd, 1, fdir, final_name);
+  if (keep && !no_replace && errno == EEXIST &&
+      link_unnamed(fd, link_mode, dirfd, s->temp_name) == 0) {
+    finish_named(s, dirfd, 1, fdir, final_name, 0, used);
     return;
   }
   if (keep) job_fail(s, "link");
   s->fd = -1;
   close(fd); /* the unnamed file goes with its last descriptor */
+}
+
+/* The file went under used, a variant of name (the last component of file): the result must
+ * say so, so the path with it is kept for the loop side (lf__sink_job_done). Without memory for
+ * it, the page is not kept: a file the result does not name would be lost to the caller. */
+static void renamed(lf__sink_t *s, const char *file, const char *name, const char *used, int fdir) {
+  size_t dir = (size_t)(name - file), n = strlen(used);
+  char *path = malloc(dir + n + 1);
+  if (!path) {
+    errno = ENOMEM;
+    job_fail(s, "rename");
+    (void)unlinkat(fdir, used, 0);
+    return;
+  }
+  memcpy(path, file, dir);
+  memcpy(path + dir, used, n + 1);
+  s->job_renamed = path;
 }
 
 void lf__sink_job_run(lf__sink_t *s) {
@@ -222,7 +301,9 @@ void lf__sink_job_run(lf__sink_t *s) {
   const char *file = lf__transfer_file(t), *name = file;
   int fdir = s->job_keep && ok ? lf__subdir_open(dirfd, file, &name) : dirfd;
   if (fdir < 0) ok = job_fail(s, "mkdir") == 0;
-  job_finish(s, dirfd, link_mode, s->job_keep && ok, fdir < 0 ? dirfd : fdir, name);
+  char used[256];
+  job_finish(s, dirfd, link_mode, s->job_keep && ok, fdir < 0 ? dirfd : fdir, name, used);
+  if (used[0] && strcmp(used, name) != 0) renamed(s, file, name, used, fdir < 0 ? dirfd : fdir);
   if (fdir >= 0 && fdir != dirfd) close(fdir);
 }
 
@@ -245,6 +326,11 @@ void lf__sink_job_done(lf__sink_t *s, int status) {
   if (status < 0 && !s->err) { /* the job was cancelled: it did not run */
     s->err = status;
     s->err_op = "queue";
+  }
+  if (s->job_renamed) { /* LF_REQUEST_NO_REPLACE: the name was taken, a variant is used */
+    free(t->final_name);
+    t->final_name = s->job_renamed;
+    s->job_renamed = NULL;
   }
   if (s->job_err && !s->err) {
     s->keep = 0; /* the transfer may have ended well, but its file did not */
@@ -293,6 +379,7 @@ static void kick(lf__sink_t *s, int force) {
     snprintf(s->temp_name, sizeof(s->temp_name), ".lf-%ld-%llu.part", t->fetcher->pid,
              (unsigned long long)t->fetcher->temp_seq++);
   /* The job reads these copies: finishing/keep may change on this thread while it runs. */
+  s->job_no_replace = (t->req->flags & LF_REQUEST_NO_REPLACE) != 0;
   s->job_finishing = finish;
   s->job_keep = s->keep && finish && !s->err; /* a failed write never becomes the page */
   s->job_running = 1;

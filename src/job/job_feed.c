@@ -88,6 +88,12 @@ static void add_page(job_t *job, const char *url, const char *name, uintptr_t in
     req.output = LF_OUTPUT_MEMORY;
     req.file = NULL;
   }
+  /* A new file replaces nothing, not even one that comes while it downloads: another shard's
+   * page under the same --content-disposition name (issue 28, item 5), a file not ours (issue
+   * 25). The library then saves it as NAME~2.EXT and the record says so. A name on disk is
+   * replaced as asked (this URL's own page fetched again, --force). */
+  if (req.output == LF_OUTPUT_FILE && lf__job_name_fresh(job, url, name))
+    req.flags |= LF_REQUEST_NO_REPLACE;
   if (validators && lf__job_conditional_headers(validators[0], validators[1], buf, headers) > 0) {
     req.headers = headers;
     req.warc_refers_to_date = validators[2]; /* what a 304's revisit record refers to */

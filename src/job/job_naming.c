@@ -130,6 +130,12 @@ static const char *other_form(const char *url, const char *path, char *buf) {
              : NULL;
 }
 
+int lf__job_name_fresh(job_t *job, const char *url, const char *path) {
+  char form[LF_PATH_MAX + 1];
+  const char *other = other_form(url, path, form);
+  return !on_disk(job, path) && !(other && on_disk(job, other));
+}
+
 /* The first free variant of the name (name~2, name~3 ...): in neither form on disk, nor given
  * out in this job. Into name (a name) and path (its --layout path). */
 static int next_free(job_t *job, const char *url, char *name, char *path) {

@@ -8,6 +8,9 @@
 
 /* The next page to fetch, named and placed (name: LF_PATH_MAX + 1 bytes). 1: a page; 0: the end. */
 int lf__job_next_page(job_t *job, const char **url, char *name);
+/* Whether nothing is at path (a --layout path) in the folder, nor at the name the page takes
+ * if its reply is not HTML: the page's file is new, so publishing it must replace nothing. */
+int lf__job_name_fresh(job_t *job, const char *url, const char *path);
 /* The fetcher's name callback, once a page's reply is in: names follow the content. */
 void lf__job_on_name(lf_fetcher_t *f, const lf_result_t *r, char *name);
 /* Stopped by a signal: every page never handed out is recorded as interrupted. */

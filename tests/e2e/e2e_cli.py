@@ -926,6 +926,75 @@ def files_not_ours(t):
     t.expect_exit(t.run("status", "-i", inp, out), 0)
 
 
+@case
+def shards_disposition_race(t):
+    """Issue 28, item 5: two shards started at once in one folder, every page named alike by
+    the server (Content-Disposition), never lose a page: the name is checked and taken in one
+    step (the library's LF_REQUEST_NO_REPLACE: linkat or renameat2(RENAME_NOREPLACE)), so of
+    two pages that claim a name at the same moment the second is saved as NAME~2.EXT, and its
+    record says so. The server answers the shards' requests in pairs, one of each shard at the
+    same moment, each pair with its own name: six races a round, five rounds."""
+    import scale_common
+    s = t.site()
+    arrived = threading.Condition()
+    count = [0]
+
+    def paired(body, name):
+        def reply(h):
+            with arrived:  # the odd request waits for the next one: both answered at once
+                count[0] += 1
+                want = count[0] + count[0] % 2
+                arrived.notify_all()
+                arrived.wait_for(lambda: count[0] >= want, timeout=3)
+            return 200, {"Content-Type": "text/plain",
+                         "Content-Disposition": 'attachment; filename="%s"' % name}, body.encode()
+        return reply
+
+    shard = {0: [], 1: []}
+    for i in range(40):
+        u = s.base + "/dl/r%d" % i
+        shard[scale_common.shard_of(u, 2)].append(u)
+    pairs = list(zip(shard[0], shard[1]))[:6]
+    bodies = {}
+    for i, (a, b) in enumerate(pairs):
+        for u in (a, b):
+            bodies[u] = "body of %s" % u
+            s.routes[u[len(s.base):]] = paired(bodies[u], "same%d.txt" % i)
+    inp = t.input_file("".join(u + "\n" for pair in pairs for u in pair), name="race.txt")
+    for rnd in range(5):
+        out = t.path("race%d" % rnd)
+        count[0] = 0
+        procs = [None, None]
+
+        def one(k):
+            procs[k - 1] = t.run("--content-disposition", "-c", "1", "--shard", "%d/2" % k,
+                                 "-i", inp, "-o", out)
+        threads = [threading.Thread(target=one, args=(k,)) for k in (1, 2)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        for p in procs:
+            t.expect_exit(p, 0)
+        got = {}
+        for n in t.files(out):
+            with open(os.path.join(out, n)) as f:
+                got.setdefault(f.read(), []).append(n)
+        t.check(sorted(got) == sorted(bodies.values()) and all(len(v) == 1 for v in got.values()),
+                "round %d: %d pages, files %s" % (rnd, len(bodies), sorted(sum(got.values(), []))))
+        recs = []
+        for k in (1, 2):
+            with open(os.path.join(out, "loopfetch-manifest.%d-of-2.jsonl" % k)) as f:
+                recs += [json.loads(l) for l in f if l.strip()]
+        t.check(sorted(r["url"] for r in recs) == sorted(bodies) and
+                all(r["status"] == "saved" for r in recs), "round %d: records %s" % (rnd, recs))
+        for r in recs:  # each record names the file that holds its page
+            with open(os.path.join(out, r["file"])) as f:
+                t.check(f.read() == bodies[r["url"]], "round %d: %s is not %s's page" %
+                        (rnd, r["file"], r["url"]))
+        t.expect_exit(t.run("status", "-i", inp, out), 0)
+
+
 # ---- (c) -v ----
 
 @case

@@ -4,10 +4,15 @@
  * asked and an error's body when asked; progress as bytes arrive; the easy-handle hook; cancel
  * one request; a per-request timeout; max_redirs; close from a result callback runs none of
  * the caller's callbacks inside the call; a need callback alone starts the fetcher;
- * lf_fetcher_pending() counts requests waiting to retry.
+ * lf_fetcher_pending() counts requests waiting to retry; LF_REQUEST_NO_REPLACE never replaces a
+ * file (NAME~2.EXT, reported).
  * Usage: test_fetcher_api BASE_URL */
 #include <curl/curl.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include "loopfetch.h"
 #include "test.h"
 
@@ -27,7 +32,8 @@ typedef struct {
   int saw_content_type, saw_content_length;
   uint64_t bytes, progress_sum;
   size_t pending_at_result;
-  double at; /* lf_fetcher_now() at the result */
+  double at;      /* lf_fetcher_now() at the result */
+  char file[256]; /* lf_result_t.file */
 } req_t;
 
 static void url(req_t *r, const char *path) {
@@ -52,6 +58,7 @@ static void on_result(lf_fetcher_t *f, const lf_result_t *res) {
   r->pending_at_result = lf_fetcher_pending(f);
   r->at = lf_fetcher_now(f);
   snprintf(r->error, sizeof(r->error), "%s", res->error ? res->error : "");
+  snprintf(r->file, sizeof(r->file), "%s", res->file ? res->file : "");
   r->has_body = res->body != NULL;
   if (res->body) {
     r->body_len = res->body_len;
@@ -134,7 +141,7 @@ static void add_refuses(void) {
   lf_request_t req = {.url = "http://127.0.0.1:1/", .output = LF_OUTPUT_FILE, .file = "../x"};
   CHECK_EQ_INT(lf_fetcher_add(f, &req), LF_ENAME);
   req.output = LF_OUTPUT_MEMORY;
-  req.flags = 4u; /* unknown flag */
+  req.flags = 8u; /* unknown flag */
   CHECK_EQ_INT(lf_fetcher_add(f, &req), LF_EINVAL);
   CHECK_EQ_INT(lf_fetcher_pending(f), 0);
   run_and_close(f);
@@ -403,6 +410,86 @@ static void pending_and_redirects(void) {
   CHECK_EQ_INT(deflt.status, 0);
 }
 
+static char dir[] = "/tmp/lf-noreplace-XXXXXX";
+
+static void write_at(const char *name, const char *text) {
+  char path[512];
+  snprintf(path, sizeof(path), "%s/%s", dir, name);
+  FILE *fp = fopen(path, "w");
+  CHECK(fp != NULL);
+  if (!fp) return;
+  fputs(text, fp);
+  fclose(fp);
+}
+
+static const char *read_at(const char *name) {
+  static char buf[256];
+  char path[512];
+  snprintf(path, sizeof(path), "%s/%s", dir, name);
+  buf[0] = '\0';
+  FILE *fp = fopen(path, "r");
+  if (!fp) return "(missing)";
+  size_t n = fread(buf, 1, sizeof(buf) - 1, fp);
+  buf[n] = '\0';
+  fclose(fp);
+  return buf;
+}
+
+static void add_file(lf_fetcher_t *f, req_t *r, const char *file, unsigned flags) {
+  url(r, "/small/no-replace");
+  lf_request_t req = {
+      .url = r->url, .output = LF_OUTPUT_FILE, .file = file, .data = r, .flags = flags};
+  CHECK_EQ_INT(lf_fetcher_add(f, &req), 0);
+}
+
+static void name_to_c(lf_fetcher_t *f, const lf_result_t *reply, char *name) {
+  (void)f;
+  if (strcmp(reply->file, "by-callback") == 0) strcpy(name, "c.txt");
+}
+
+/* LF_REQUEST_NO_REPLACE: a name that is taken (by a file that was there, or by a page of the
+ * same fetcher) is never replaced: the page gets the first free NAME~N.EXT and the result says
+ * which; in a subfolder, and for a name the name callback gives, too. Without it, replaced. */
+static void no_replace(void) {
+  CHECK(mkdtemp(dir) != NULL);
+  char sub[600];
+  snprintf(sub, sizeof(sub), "%s/sub", dir);
+  CHECK_EQ_INT(mkdir(sub, 0755), 0);
+  write_at("a.txt", "mine");
+  write_at("sub/a.txt", "mine");
+  write_at("c.txt", "mine");
+  write_at("a~2.txt", "mine");
+  lf_options_t o = {0};
+  o.out_dir = dir;
+  static req_t r1, r2, r3, r4, r5;
+  lf_fetcher_t *f = make(&o, NULL);
+  lf_fetcher_set_name_cb(f, name_to_c);
+  add_file(f, &r1, "a.txt", LF_REQUEST_NO_REPLACE);
+  add_file(f, &r2, "a.txt", LF_REQUEST_NO_REPLACE);
+  add_file(f, &r3, "sub/a.txt", LF_REQUEST_NO_REPLACE);
+  add_file(f, &r4, "by-callback", LF_REQUEST_NO_REPLACE);
+  run_and_close(f);
+  CHECK(r1.status == 0 && r2.status == 0 && r3.status == 0 && r4.status == 0);
+  CHECK((strcmp(r1.file, "a~3.txt") == 0 && strcmp(r2.file, "a~4.txt") == 0) ||
+        (strcmp(r1.file, "a~4.txt") == 0 && strcmp(r2.file, "a~3.txt") == 0));
+  CHECK_EQ_STR(r3.file, "sub/a~2.txt");
+  CHECK_EQ_STR(r4.file, "c~2.txt");
+  const char *kept[] = {"a.txt", "a~2.txt", "sub/a.txt", "c.txt"};
+  for (size_t i = 0; i < 4; i++)
+    CHECK_EQ_STR(read_at(kept[i]), "mine");
+  const char *pages[] = {"a~3.txt", "a~4.txt", "sub/a~2.txt", "c~2.txt"};
+  for (size_t i = 0; i < 4; i++)
+    CHECK(strncmp(read_at(pages[i]), "mine", 4) != 0 && strcmp(read_at(pages[i]), "(missing)"));
+  f = make(&o, NULL); /* without the flag: replaced */
+  add_file(f, &r5, "a.txt", 0);
+  run_and_close(f);
+  CHECK_EQ_STR(r5.file, "a.txt");
+  CHECK(strcmp(read_at("a.txt"), "mine") != 0);
+  char cmd[600];
+  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+  CHECK_EQ_INT(system(cmd), 0);
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     fprintf(stderr, "usage: test_fetcher_api BASE_URL\n");
@@ -418,6 +505,7 @@ int main(int argc, char **argv) {
   close_from_callbacks();
   need_alone();
   pending_and_redirects();
+  no_replace();
   CHECK_EQ_INT(reentered, 0);
   CHECK_EQ_INT(uv_loop_close(&loop), 0);
   return lf_test_report();
