@@ -335,13 +335,19 @@ static void arm(lf__split_t *g) {
   (void)uv_timer_start(&g->timer, on_timer, ms, 0);
 }
 
+/* A validator of the page as the caller had it (--refresh): the first reply already answered
+ * it, and with If-Range it would make the server's answer depend on two conditions. */
+static int conditional(const char *h) {
+  return strncasecmp(h, "If-None-Match:", 14) == 0 || strncasecmp(h, "If-Modified-Since:", 18) == 0;
+}
+
 /* A part's request: the first request's headers, If-Range, to the final URL. */
 static lf__pending_t *part_request(lf__split_t *g, int attempts) {
   const lf__pending_t *m = g->master->req;
-  size_t ulen = strlen(g->url) + 1, hlen = 0;
+  size_t ulen = strlen(g->url) + 1, hlen = 0, count = 0;
   const char *h = m->headers;
   for (size_t i = 0; i < m->header_count; i++, h += strlen(h) + 1)
-    hlen += strlen(h) + 1;
+    if (!conditional(h)) hlen += strlen(h) + 1, count++;
   size_t ilen = strlen(g->if_range) + 1;
   lf__pending_t *p = calloc(1, sizeof(*p) + ulen + hlen + ilen);
   if (!p) return NULL;
@@ -353,9 +359,12 @@ static lf__pending_t *part_request(lf__split_t *g, int attempts) {
   p->timeout_ms = m->timeout_ms;
   memcpy(p->url, g->url, ulen);
   p->headers = p->url + ulen;
-  memcpy(p->url + ulen, m->headers, hlen);
-  memcpy(p->url + ulen + hlen, g->if_range, ilen);
-  p->header_count = m->header_count + 1;
+  char *at = p->url + ulen;
+  h = m->headers;
+  for (size_t i = 0; i < m->header_count; i++, h += strlen(h) + 1)
+    if (!conditional(h)) at = (char *)memcpy(at, h, strlen(h) + 1) + strlen(h) + 1;
+  memcpy(at, g->if_range, ilen);
+  p->header_count = count + 1;
   return p;
 }
 

@@ -104,6 +104,25 @@ def split_ranges(ctx):
 
 
 @case
+def split_refresh(ctx):
+    """--refresh asks with If-None-Match; a reply with the file (changed, or a server that
+    does not answer 304) is split, and the other ranges carry If-Range only: the caller's
+    validator was answered by the first reply."""
+    with Ranges() as srv:
+        url = srv.base + "/ranges/r.bin"
+        p = fetch(ctx, "out", [url])
+        check(p.returncode == 0, f"first run: exit {p.returncode}: {p.stderr[-500:]}")
+        p = fetch(ctx, "out", [url], "--refresh", "--split", "4")
+        check(p.returncode == 0, f"--refresh: exit {p.returncode}: {p.stderr[-500:]}")
+        check(saved(ctx, "out", "r.bin") == srv.get("/ranges/r.bin"), "bytes differ")
+        log = srv.log("r.bin")
+        first = [e for e in log if e["range"] == "bytes=0-"]
+        check(len(first) == 1 and first[0]["if_none_match"], f"--refresh's request: {first}")
+        parts = ranged(log)
+        check(len(parts) == 3 and not any(e["if_none_match"] for e in parts), f"ranges: {parts}")
+
+
+@case
 def split_small_files_as_before(ctx):
     """Files under 2 MiB are one stream (a 206 to "bytes=0-"), an empty file (416 to it) is
     asked again without a range, all saved whole and told as 200 with one attempt."""
