@@ -87,7 +87,7 @@ int lf__frontier_next(job_t *job, const char **url) {
   }
 }
 
-/* Input lists are read whole for --procs (pages are dealt out at once) and streamed
+/* Input lists are read whole for --procs (pages are named before they are dealt) and streamed
  * otherwise, so that a single loop over a huge list needs memory for what is in flight;
  * also for --links, and after the list pages when there are some. Called again as lines
  * arrive. 1: the input is read whole and its URLs follow the links; 0: more may come (or the

@@ -77,6 +77,14 @@ typedef struct job_s {
   lf__procs_t *procs;
   int procs_running;
   size_t handed_to_workers; /* pages dealt to workers, for the progress line's in-flight */
+  int procs_all_handed;     /* every page known so far went to the workers */
+  int procs_input_ended;    /* the workers were told no more pages come */
+  /* -p in a crawl (job_crawl.c): a navigation page a worker fetched and parsed, what it found
+   * on a page before its record, and one whose worker died without reporting it. */
+  void (*worker_nav)(struct job_s *job, const lf__record_t *rec, uintptr_t data);
+  int (*worker_found)(struct job_s *job, uintptr_t data, const char *url, char kind,
+                      const char *value);
+  void (*worker_nav_orphan)(struct job_s *job, uintptr_t data);
   lf__progress_t progress;
   uv_timer_t progress_timer;
   int progress_on;

@@ -1,5 +1,5 @@
-/* --procs: the parent names every page, deals the pages to worker processes and records what
- * they report; a page whose worker died is fetched here. */
+/* --procs: the parent names every page, deals the pages (and a crawl's navigation pages) to
+ * worker processes and records what they report; a page whose worker died is fetched here. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,24 +11,39 @@
 #include "job_record.h"
 #include "job_robots.h"
 #include "job_sitemaps.h"
-#include "shard.h"
 
-static void on_worker_record(void *arg, const lf__record_t *rec) {
+static void on_worker_record(void *arg, const lf__record_t *rec, uintptr_t data) {
   job_t *job = arg;
+  if (data) { /* a navigation page: the crawl takes its links and records it */
+    job->worker_nav(job, rec, data);
+    return;
+  }
   lf__record_t r = *rec;
   r.lastmod = lf__job_sitemap_lastmod(job, r.url);
   lf__job_refresh_record(job, &r); /* a 304 keeps the manifest's file and validators */
   lf__report_record(&job->report, &r);
+  lf__job_procs_more(job); /* its --next page may have joined; or it was the last */
+}
+
+static int on_worker_found(void *arg, uintptr_t data, const char *url, char kind,
+                           const char *value) {
+  job_t *job = arg;
+  return job->worker_found ? job->worker_found(job, data, url, kind, value) : 1;
 }
 
 /* A worker ended before reporting this page: fetch it here, unless we are stopping. */
-static void on_worker_orphan(void *arg, const char *url, const char *name, const char *why) {
+static void on_worker_orphan(void *arg, const char *url, const char *name, const char *why,
+                             uintptr_t data) {
   job_t *job = arg;
+  (void)why;
+  if (data) {
+    job->worker_nav_orphan(job, data);
+    return;
+  }
   if (job->signal) {
     lf__job_record_failure(job, url, name, "interrupted", LF_REC_INTERRUPTED, 0);
     return;
   }
-  (void)why;
   lf__job_add_page(job, url, name, 0);
 }
 
@@ -50,25 +65,39 @@ static void on_workers_done(void *arg) {
   lf__job_maybe_done(job);
 }
 
-/* The default concurrency lets each worker run its whole shard at once; shards differ in
- * size (the hash is not a round robin), so the largest one sets it. The default cap is for
- * the whole job, shared by the workers: N processes keep the single loop's total in flight,
- * and N times the connections and memory of one loop would buy nothing. */
-static size_t largest_shard(const job_t *job, unsigned n) {
-  size_t *count = calloc(n, sizeof(*count)), max = 0;
-  if (!count) return (job->links.count + n - 1) / n;
-  for (size_t i = 0; i < job->links.count; i++) {
-    size_t c = ++count[lf__shard_of(job->links.urls[i], n)];
-    max = c > max ? c : max;
+int lf__job_spawn_procs(job_t *job, size_t known_count) {
+  if (job->procs) return job->procs_running ? 0 : -1;
+  lf__procs_cbs_t cbs = {.arg = job,
+                         .on_record = on_worker_record,
+                         .on_found = on_worker_found,
+                         .on_orphan = on_worker_orphan,
+                         .on_done = on_workers_done,
+                         .on_usage = on_worker_usage,
+                         .on_bytes = on_worker_bytes};
+  unsigned n = job->cfg->procs;
+  /* The default cap is for the whole job, shared by the workers: N processes keep the single
+   * loop's total in flight, and N times the connections and memory of one loop would buy
+   * nothing. Pages are dealt as workers have room (procs.c), so each needs room for its share
+   * of the known pages at most. */
+  size_t want = known_count ? (known_count + n - 1) / n : 0,
+         share = (LF_CLI_MAX_DEFAULT_IN_FLIGHT + n - 1) / n;
+  job->concurrency = lf__job_pick_concurrency(job, want && want < share ? want : share);
+  int rc = lf__procs_start(&job->loop, job->cfg, n, job->concurrency, job->report.start_ns, &cbs,
+                           &job->procs);
+  if (rc < 0) {
+    lf__job_fatal(job, LF_EXIT_LOCAL, "cannot start worker processes: %s%s", lf_strerror(rc), "");
+    return -1;
   }
-  free(count);
-  return max;
+  job->procs_running = 1;
+  return 0;
 }
 
-static void end_workers_input(job_t *job) {
-  int rc = lf__procs_end_input(job->procs);
-  if (rc < 0)
-    lf__job_fatal(job, LF_EXIT_LOCAL, "cannot feed worker processes: %s%s", uv_strerror(rc), "");
+void lf__job_procs_add(job_t *job, const char *url, const char *name, const char *extra,
+                       const lf__procs_pace_t *pace, uintptr_t data) {
+  if (lf__procs_add(job->procs, url, name, extra, pace, data) < 0)
+    lf__job_record_failure(job, url, name, "out of memory", LF_REC_FAILED, 0);
+  else if (!data)
+    job->handed_to_workers++;
 }
 
 /* The host of url, lower case, as the fetcher's pacing names it. -1: none (the worker will say
@@ -112,10 +141,21 @@ static void hand_to_worker(job_t *job, const char *url, const char *name) {
   }
   lf__procs_pace_t pace;
   char host[256];
-  if (lf__procs_add(job->procs, url, name, extra, pace_of(job, url, &pace, host)) < 0)
-    lf__job_record_failure(job, url, name, "out of memory", LF_REC_FAILED, 0);
-  else
-    job->handed_to_workers++;
+  lf__job_procs_add(job, url, name, extra, pace_of(job, url, &pace, host), 0);
+}
+
+/* The workers are told that no more pages come once none can: every page handed out, none
+ * waiting for robots.txt, and (--next on the last level) none out that may find one more. */
+static void maybe_end_input(job_t *job) {
+  const lf_cli_t *cfg = job->cfg;
+  if (!job->procs_running || job->procs_input_ended || !job->procs_all_handed ||
+      lf__job_robots_waiting(job))
+    return;
+  if (cfg->levels[cfg->level_count - 1].next &&
+      (lf__procs_pending(job->procs) > 0 || job->outstanding > 0))
+    return;
+  job->procs_input_ended = 1;
+  lf__procs_end_input(job->procs);
 }
 
 /* A page robots.txt held back, now allowed; NULL: none waits any more, the input can end. */
@@ -123,31 +163,15 @@ static void release_page(job_t *job, const char *url, const char *name, uintptr_
   (void)index;
   if (url)
     hand_to_worker(job, url, name);
-  else if (job->procs_running)
-    end_workers_input(job);
+  else
+    maybe_end_input(job);
 }
 
-void lf__job_start_procs(job_t *job) {
-  lf__procs_cbs_t cbs = {.arg = job,
-                         .on_record = on_worker_record,
-                         .on_orphan = on_worker_orphan,
-                         .on_done = on_workers_done,
-                         .on_usage = on_worker_usage,
-                         .on_bytes = on_worker_bytes};
-  unsigned n = job->cfg->procs;
-  size_t want = largest_shard(job, n), share = (LF_CLI_MAX_DEFAULT_IN_FLIGHT + n - 1) / n;
-  job->concurrency = lf__job_pick_concurrency(job, want < share ? want : share);
-  int rc = lf__procs_start(&job->loop, job->cfg, n, job->concurrency, job->report.start_ns, &cbs,
-                           &job->procs);
-  if (rc < 0) {
-    lf__job_fatal(job, LF_EXIT_LOCAL, "cannot start worker processes: %s%s", lf_strerror(rc), "");
-    return;
-  }
-  job->procs_running = 1;
-  job->robots_release = release_page;
+void lf__job_procs_more(job_t *job) {
+  if (!job->procs_all_handed) return; /* the pages have not started */
   const char *url;
   char name[LF_PATH_MAX + 1]; /* a name, or a --layout path */
-  while (lf__job_next_page(job, &url, name)) {
+  while (job->procs_running && lf__job_next_page(job, &url, name)) {
     /* The links of list pages wait for their site's robots.txt here, in the parent */
     int discovered = !job->input && job->next_link - 1 < job->discovered;
     /* a URL the user gave waits only while its origin's robots.txt (and Crawl-delay) comes */
@@ -155,5 +179,16 @@ void lf__job_start_procs(job_t *job) {
                    : lf__job_robots_hold(job, url, name, 0))
       hand_to_worker(job, url, name);
   }
-  if (lf__job_robots_waiting(job) == 0) end_workers_input(job); /* else once the last is in */
+  maybe_end_input(job);
+}
+
+void lf__job_start_procs(job_t *job) {
+  if (job->procs && !job->procs_running) { /* every worker died while the crawl navigated */
+    lf__job_start_feeding(job, job->links.count);
+    return;
+  }
+  if (lf__job_spawn_procs(job, job->links.count) < 0) return;
+  job->robots_release = release_page;
+  job->procs_all_handed = 1;
+  lf__job_procs_more(job);
 }

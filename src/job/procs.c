@@ -1,5 +1,6 @@
-/* --procs: the parent side. Deals pages to workers by shard, reads their records, and makes
- * sure no page is lost when a worker dies: what it had not reported goes back to the job. */
+/* --procs: the parent side. Deals pages to workers as they are free, reads their records
+ * (and the links a worker found on a page), and makes sure no page is lost when a worker dies:
+ * what it had not reported goes back to the job. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -12,14 +13,22 @@
 #include <string.h>
 #include <curl/curl.h>
 #include "hmap.h"
+#include "hmap.h"
 #include "procs.h"
-#include "shard.h"
 
 #define READ_CHUNK 65536
+/* A worker holds at most 1/WINDOW_SHARE of the pages left per worker (and at least
+ * WINDOW_MIN, at most its concurrency): see window(). */
+#define WINDOW_SHARE 4
+#define WINDOW_MIN 8
 
 typedef struct {
-  char *url, *name; /* one allocation: url then name */
-  int done;
+  char *url, *name, *extra; /* one allocation: url, name, then the rest of its line */
+  uintptr_t data;           /* the job's, given back with its record */
+  int worker;               /* dealt to; -1: not yet */
+  unsigned char done;       /* its record came (or it went back to the job) */
+  unsigned char next_done;  /* the job wants no more X lines for it */
+  unsigned char paced;      /* a paced host's: dealt to its worker at once, outside the window */
 } entry_t;
 
 typedef struct {
@@ -27,26 +36,35 @@ typedef struct {
   unsigned id;
   uv_process_t proc;
   uv_pipe_t in, out;
-  uv_write_t write_req;
   uv_shutdown_t shutdown_req;
-  entry_t *entries;
-  size_t count, cap;
-  char *feed; /* "INDEX\tURL\tNAME\n" lines, written at once */
-  size_t feed_len, feed_cap;
-  char *line; /* a partial line read from the worker */
+  size_t outstanding; /* dealt, not reported */
+  char *line;         /* a partial line read from the worker */
   size_t line_len, line_cap;
   char chunk[READ_CHUNK];
-  int spawned, exited, eof, finalized;
+  int spawned, exited, eof, finalized, in_closed, broken;
   int pid;
   int64_t exit_status;
   int term_signal;
 } worker_t;
 
+/* One write to a worker's stdin: its lines, freed once written. */
+typedef struct {
+  uv_write_t req;
+  size_t len, cap;
+  char buf[];
+} feed_t;
+
 struct lf__procs_s {
   uv_loop_t *loop;
   lf__procs_cbs_t cbs;
   unsigned n, live;
+  unsigned concurrency; /* each worker's transfers in flight */
   worker_t *workers;
+  entry_t *entries; /* every page given, in order; entries[next_deal..] wait for a worker */
+  size_t count, cap, next_deal;
+  size_t outstanding, unpaced; /* dealt and not reported: all, and those the window counts */
+  lf__hmap_t paced;            /* hash of a paced host -> 1: its worker was told its pace */
+  int input_ended;
   char **argv;
   size_t argc;
   size_t warc_arg; /* argv's --warc-file, set per worker (spawn_worker); 0: none */
@@ -54,9 +72,12 @@ struct lf__procs_s {
   const char *jar; /* the job's --cookie-jar */
   const char *warc_name;
   const char *out_dir;
-  lf__hmap_t paced; /* hash of a paced host -> 1: its worker was told its pace */
   int stopping;
 };
+
+static void deal(lf__procs_t *p);
+static void close_input(worker_t *w);
+static void send_feed(worker_t *w, feed_t *f);
 
 /* ---- the workers' command line: this program, --worker, and the transfer options ---- */
 
@@ -138,7 +159,8 @@ int lf__procs_merge_cookies(lf__procs_t *p) {
   char **names = calloc(p->n, sizeof(*names));
   if (!names) rc = LF_ENOMEM;
   for (unsigned i = 0; rc == 0 && i < p->n; i++) {
-    if (!(names[i] = worker_jar(p, i))) rc = LF_ENOMEM;
+    if (!(names[i] = worker_jar(p, i)))
+      rc = LF_ENOMEM;
     else if (access(names[i], F_OK) == 0 &&
              curl_easy_setopt(e, CURLOPT_COOKIEFILE, names[i]) != CURLE_OK)
       rc = LF_ECURL;
@@ -216,6 +238,27 @@ static void handle_usage(worker_t *w, char *json) {
     w->owner->cbs.on_usage(w->owner->cbs.arg, strtol(rss + 12, NULL, 10), strtod(cpu + 8, NULL));
 }
 
+/* The entry a line of w names, if w has it out; NULL: not ours, ignored rather than trusted. */
+static entry_t *entry_of(worker_t *w, const char *index) {
+  char *end;
+  unsigned long long i = strtoull(index, &end, 10);
+  if (end == index || *end != '\t' || i >= w->owner->count) return NULL;
+  entry_t *e = &w->owner->entries[i];
+  return e->worker == (int)w->id && !e->done ? e : NULL;
+}
+
+/* "L\tINDEX\tURL" (a link the next level's selector found on the page), "X\tINDEX\tURL" (a
+ * --next candidate), "M\tINDEX\tMATCHED\tTOO_LONG": before the page's record. */
+static void handle_found(worker_t *w, char *line) {
+  entry_t *e = entry_of(w, line + 2);
+  lf__procs_t *p = w->owner;
+  if (!e || !p->cbs.on_found || p->stopping) return;
+  char *value = strchr(line + 2, '\t') + 1;
+  if (line[0] == 'X' && e->next_done) return;
+  if (p->cbs.on_found(p->cbs.arg, e->data, e->url, line[0], value) && line[0] == 'X')
+    e->next_done = 1;
+}
+
 static void handle_line(worker_t *w, char *line) {
   if (strncmp(line, "S\t", 2) == 0) {
     handle_usage(w, line + 2);
@@ -228,17 +271,24 @@ static void handle_line(worker_t *w, char *line) {
       w->owner->cbs.on_bytes(w->owner->cbs.arg, (uint64_t)n);
     return;
   }
-  char *tab = strchr(line, '\t');
+  if ((line[0] == 'L' || line[0] == 'X' || line[0] == 'M') && line[1] == '\t') {
+    handle_found(w, line);
+    return;
+  }
+  entry_t *e = entry_of(w, line);
   lf__record_t rec;
-  if (!tab || lf__record_parse_json(tab + 1, &rec) < 0)
-    return; /* not ours: ignore rather than trust it */
-  size_t index = strtoul(line, NULL, 10);
-  if (index >= w->count || w->entries[index].done) return;
+  if (!e || lf__record_parse_json(strchr(line, '\t') + 1, &rec) < 0) return;
   /* Interrupted although the parent did not ask (someone sent the worker a SIGTERM): left
    * unreported, so the page is fetched again like a killed worker's. */
   if (rec.status == LF_REC_INTERRUPTED && !w->owner->stopping) return;
-  w->entries[index].done = 1;
-  w->owner->cbs.on_record(w->owner->cbs.arg, &rec);
+  e->done = 1;
+  if (!e->paced) {
+    w->outstanding--;
+    w->owner->unpaced--;
+  }
+  w->owner->outstanding--;
+  w->owner->cbs.on_record(w->owner->cbs.arg, &rec, e->data);
+  deal(w->owner); /* a slot is free: whichever worker has room gets the next page */
 }
 
 static int append_line(worker_t *w, const char *data, size_t len) {
@@ -314,6 +364,18 @@ static void remove_temporaries(lf__procs_t *p, int pid) {
   closedir(d);
 }
 
+/* Entries [from, to) that are not done go back to the job (for worker w, or for none). */
+static void orphan(lf__procs_t *p, int worker, const char *why) {
+  for (size_t i = 0; i < p->count; i++) {
+    entry_t *e = &p->entries[i];
+    if (e->done || e->worker != worker) continue;
+    e->done = 1;
+    if (worker >= 0) p->outstanding--;
+    if (worker >= 0 && !e->paced) p->unpaced--;
+    p->cbs.on_orphan(p->cbs.arg, e->url, e->name, why, e->data);
+  }
+}
+
 /* Both the exit and the end of its output are needed: records may still be in the pipe. */
 static void finalize(worker_t *w) {
   lf__procs_t *p = w->owner;
@@ -326,16 +388,19 @@ static void finalize(worker_t *w) {
   else
     snprintf(why, sizeof(why), "worker %u exited with status %lld", w->id + 1,
              (long long)w->exit_status);
-  size_t lost = 0;
-  for (size_t i = 0; i < w->count; i++)
-    lost += !w->entries[i].done;
-  if (lost && !p->stopping)
+  if (w->outstanding && !p->stopping)
     fprintf(stderr, "loopfetch: %s with %zu pages unreported; fetching them in the parent\n", why,
-            lost);
-  for (size_t i = 0; i < w->count; i++)
-    if (!w->entries[i].done)
-      p->cbs.on_orphan(p->cbs.arg, w->entries[i].url, w->entries[i].name, why);
-  if (--p->live == 0) p->cbs.on_done(p->cbs.arg);
+            w->outstanding);
+  w->outstanding = 0;
+  close_input(w); /* nobody reads it any more */
+  orphan(p, (int)w->id, why);
+  if (--p->live == 0) {
+    orphan(p, -1, why); /* nobody is left to deal them to */
+    p->next_deal = p->count;
+    p->cbs.on_done(p->cbs.arg);
+  } else {
+    deal(p);
+  }
 }
 
 /* ---- starting and feeding ---- */
@@ -391,6 +456,7 @@ int lf__procs_start(uv_loop_t *loop, const lf_cli_t *cfg, unsigned n, unsigned c
   p->out_dir = cfg->out_dir;
   p->cbs = *cbs;
   p->n = n;
+  p->concurrency = concurrency ? concurrency : 1;
   p->workers = calloc(n, sizeof(*p->workers));
   int rc = p->workers ? build_argv(p, cfg, concurrency) : LF_ENOMEM;
   if (rc == 0 && push_arg(p, "--epoch=%llu", (unsigned long long)epoch_ns) < 0) rc = LF_ENOMEM;
@@ -402,70 +468,15 @@ int lf__procs_start(uv_loop_t *loop, const lf_cli_t *cfg, unsigned n, unsigned c
   }
   if (rc < 0) {
     lf__procs_stop(p, 1);
-    p->stopping = 1; /* the ones started end with EOF on stdin; their pages are none yet */
-    lf__procs_end_input(p);
-    *out = p; /* freed by the job after the loop has closed the handles */
+    lf__procs_end_input(p); /* the ones started end with EOF on stdin; their pages are none yet */
+    *out = p;               /* freed by the job after the loop has closed the handles */
     return rc;
   }
   *out = p;
   return 0;
 }
 
-static int feed_append(worker_t *w, const char *s, size_t len) {
-  if (w->feed_len + len > w->feed_cap) {
-    size_t cap = w->feed_cap ? w->feed_cap : 8192;
-    while (cap < w->feed_len + len)
-      cap *= 2;
-    char *f = realloc(w->feed, cap);
-    if (!f) return -1;
-    w->feed = f;
-    w->feed_cap = cap;
-  }
-  memcpy(w->feed + w->feed_len, s, len);
-  w->feed_len += len;
-  return 0;
-}
-
-/* A paced host's worker, told the host's pace before its first page. NULL: out of memory. */
-static worker_t *paced_worker(lf__procs_t *p, const lf__procs_pace_t *pace) {
-  uint64_t key = lf__hash64(pace->host, strlen(pace->host));
-  worker_t *w = &p->workers[key % p->n];
-  int added;
-  if (!lf__hmap_put(&p->paced, key, 1, &added)) return NULL;
-  if (!added) return w;
-  char line[320];
-  int n =
-      snprintf(line, sizeof(line), "P\t%s\t%.6f\t%.6f\n", pace->host, pace->interval, pace->hold);
-  if (n < 0 || (size_t)n >= sizeof(line) || feed_append(w, line, (size_t)n) < 0) return NULL;
-  return w;
-}
-
-int lf__procs_add(lf__procs_t *p, const char *url, const char *name, const char *extra,
-                  const lf__procs_pace_t *pace) {
-  worker_t *w = pace ? paced_worker(p, pace) : &p->workers[lf__shard_of(url, p->n)];
-  if (!w) return LF_ENOMEM;
-  if (w->count == w->cap) {
-    size_t cap = w->cap ? w->cap * 2 : 64;
-    entry_t *e = realloc(w->entries, cap * sizeof(*e));
-    if (!e) return LF_ENOMEM;
-    w->entries = e;
-    w->cap = cap;
-  }
-  size_t ul = strlen(url), nl = strlen(name);
-  char *both = malloc(ul + nl + 2), head[24];
-  if (!both) return LF_ENOMEM;
-  memcpy(both, url, ul + 1);
-  memcpy(both + ul + 1, name, nl + 1);
-  int hl = snprintf(head, sizeof(head), "%zu\t", w->count);
-  if (feed_append(w, head, (size_t)hl) < 0 || feed_append(w, url, ul) < 0 ||
-      feed_append(w, "\t", 1) < 0 || feed_append(w, name, nl) < 0 ||
-      feed_append(w, extra, strlen(extra)) < 0 || feed_append(w, "\n", 1) < 0) {
-    free(both);
-    return LF_ENOMEM;
-  }
-  w->entries[w->count++] = (entry_t){both, both + ul + 1, 0};
-  return 0;
-}
+/* ---- dealing: pages go to whichever worker has room, as records come back ---- */
 
 static void on_shutdown(uv_shutdown_t *req, int status) {
   worker_t *w = req->data;
@@ -474,37 +485,168 @@ static void on_shutdown(uv_shutdown_t *req, int status) {
 }
 
 static void close_input(worker_t *w) {
+  if (!w->spawned || w->in_closed) return;
+  w->in_closed = 1;
   w->shutdown_req.data = w;
   if (uv_shutdown(&w->shutdown_req, (uv_stream_t *)&w->in, on_shutdown) < 0)
     uv_close((uv_handle_t *)&w->in, on_closed);
 }
 
 static void on_written(uv_write_t *req, int status) {
-  worker_t *w = req->data;
-  (void)status;
-  free(w->feed);
-  w->feed = NULL;
-  close_input(w);
+  (void)status; /* a worker that died: what it had goes back to the job in finalize() */
+  free(req->data);
+}
+
+static int usable(const worker_t *w) {
+  return w->spawned && !w->exited && !w->eof && !w->in_closed && !w->broken;
+}
+
+/* Pages a worker may hold unreported: its concurrency while many are left, fewer towards the
+ * end. The pages left (dealt or not) are shared so that no worker holds more than a quarter of
+ * its share: pages dealt at once by a hash (or all up front) left one worker parsing its last
+ * pages while the other had none (bench_crawl.py: 123 and 110 of 233). */
+static size_t window(const lf__procs_t *p) {
+  size_t left = p->count - p->next_deal + p->unpaced;
+  size_t per = p->n * WINDOW_SHARE, w = (left + per - 1) / per;
+  size_t min = WINDOW_MIN < p->concurrency ? WINDOW_MIN : p->concurrency;
+  return w < min ? min : w > p->concurrency ? p->concurrency : w;
+}
+
+/* Appends to *fp (made or grown), at most need bytes. -1: out of memory. */
+static int feed_room(feed_t **fp, size_t need) {
+  feed_t *f = *fp;
+  if (!f || f->len + need > f->cap) {
+    size_t cap = f ? f->cap * 2 : 4096;
+    while (cap < (f ? f->len : 0) + need)
+      cap *= 2;
+    feed_t *g = realloc(f, sizeof(*g) + cap);
+    if (!g) return -1;
+    if (!f) g->len = 0;
+    g->cap = cap;
+    *fp = g;
+  }
+  return 0;
+}
+
+static int feed_line(feed_t **fp, size_t index, const entry_t *e) {
+  if (feed_room(fp, 24 + strlen(e->url) + strlen(e->name) + strlen(e->extra) + 3) < 0) return -1;
+  feed_t *f = *fp;
+  f->len += (size_t)sprintf(f->buf + f->len, "%zu\t%s\t%s%s\n", index, e->url, e->name, e->extra);
+  return 0;
+}
+
+/* A paced host's page goes to its host's worker at once, after the host's pace the first
+ * time (procs.h). 0, LF_ENOMEM, or 1: that worker is gone (the page goes back to the job). */
+static int deal_paced(lf__procs_t *p, size_t index, const lf__procs_pace_t *pace) {
+  uint64_t key = lf__hash64(pace->host, strlen(pace->host));
+  worker_t *w = &p->workers[key % p->n];
+  if (!usable(w)) return 1;
+  int added;
+  if (!lf__hmap_put(&p->paced, key, 1, &added)) return LF_ENOMEM;
+  feed_t *f = NULL;
+  if (added) {
+    if (feed_room(&f, 320 + strlen(pace->host)) < 0) return LF_ENOMEM;
+    f->len = (size_t)sprintf(f->buf, "P\t%s\t%.6f\t%.6f\n", pace->host, pace->interval, pace->hold);
+  }
+  entry_t *e = &p->entries[index];
+  if (feed_line(&f, index, e) < 0) {
+    free(f);
+    return LF_ENOMEM;
+  }
+  e->worker = (int)w->id;
+  e->paced = 1;
+  p->outstanding++;
+  send_feed(w, f);
+  return 0;
+}
+
+/* Writes f's lines to w (f freed once written). */
+static void send_feed(worker_t *w, feed_t *f) {
+  uv_buf_t buf = uv_buf_init(f->buf, (unsigned)f->len);
+  f->req.data = f;
+  if (uv_write(&f->req, (uv_stream_t *)&w->in, &buf, 1, on_written) < 0) {
+    free(f); /* its pages go back to the job once the worker is gone */
+    w->broken = 1;
+    uv_process_kill(&w->proc, SIGKILL);
+  }
+}
+
+/* The worker with the fewest pages out and room for one more, or NULL. */
+static worker_t *freest(lf__procs_t *p, size_t room) {
+  worker_t *best = NULL;
+  for (unsigned i = 0; i < p->n; i++) {
+    worker_t *w = &p->workers[i];
+    if (usable(w) && w->outstanding < room && (!best || w->outstanding < best->outstanding))
+      best = w;
+  }
+  return best;
+}
+
+static void deal(lf__procs_t *p) {
+  if (p->stopping) return;
+  feed_t **feeds = calloc(p->n, sizeof(*feeds));
+  if (!feeds) return; /* tried again at the next record */
+  worker_t *w;
+  for (;;) {
+    while (p->next_deal < p->count && p->entries[p->next_deal].worker >= 0)
+      p->next_deal++; /* a paced host's, dealt already */
+    if (p->next_deal == p->count || !(w = freest(p, window(p)))) break;
+    entry_t *e = &p->entries[p->next_deal];
+    if (feed_line(&feeds[w->id], p->next_deal, e) < 0) break;
+    e->worker = (int)w->id;
+    w->outstanding++;
+    p->unpaced++;
+    p->outstanding++;
+    p->next_deal++;
+  }
+  for (unsigned i = 0; i < p->n; i++)
+    if (feeds[i]) send_feed(&p->workers[i], feeds[i]);
+  free(feeds);
+  if (p->input_ended && p->next_deal == p->count)
+    for (unsigned i = 0; i < p->n; i++)
+      close_input(&p->workers[i]);
+}
+
+int lf__procs_add(lf__procs_t *p, const char *url, const char *name, const char *extra,
+                  const lf__procs_pace_t *pace, uintptr_t data) {
+  if (p->count == p->cap) {
+    size_t cap = p->cap ? p->cap * 2 : 64;
+    entry_t *e = realloc(p->entries, cap * sizeof(*e));
+    if (!e) return LF_ENOMEM;
+    p->entries = e;
+    p->cap = cap;
+  }
+  size_t ul = strlen(url), nl = strlen(name), el = strlen(extra);
+  char *all = malloc(ul + nl + el + 3);
+  if (!all) return LF_ENOMEM;
+  memcpy(all, url, ul + 1);
+  memcpy(all + ul + 1, name, nl + 1);
+  memcpy(all + ul + nl + 2, extra, el + 1);
+  p->entries[p->count++] = (entry_t){all, all + ul + 1, all + ul + nl + 2, data, -1, 0, 0, 0};
+  int rc = pace ? deal_paced(p, p->count - 1, pace) : 0;
+  if (rc < 0) {
+    free(all);
+    p->count--;
+    return rc;
+  }
+  if (rc == 1) { /* its host's worker died: the job fetches it */
+    p->entries[p->count - 1].done = 1;
+    p->cbs.on_orphan(p->cbs.arg, url, name, "its host's worker has ended", data);
+  }
+  deal(p);
+  return 0;
 }
 
 int lf__procs_end_input(lf__procs_t *p) {
-  int first_err = 0;
-  for (unsigned i = 0; i < p->n; i++) {
-    worker_t *w = &p->workers[i];
-    if (!w->spawned) continue;
-    if (!w->feed_len) {
-      close_input(w);
-      continue;
-    }
-    uv_buf_t buf = uv_buf_init(w->feed, (unsigned)w->feed_len);
-    w->write_req.data = w;
-    int rc = uv_write(&w->write_req, (uv_stream_t *)&w->in, &buf, 1, on_written);
-    if (rc < 0) {
-      first_err = first_err ? first_err : rc;
-      close_input(w);
-    }
-  }
-  return first_err;
+  p->input_ended = 1;
+  if (p->stopping || p->next_deal == p->count)
+    for (unsigned i = 0; i < p->n; i++)
+      close_input(&p->workers[i]);
+  return 0;
+}
+
+size_t lf__procs_pending(const lf__procs_t *p) {
+  return p->outstanding + (p->count - p->next_deal);
 }
 
 void lf__procs_stop(lf__procs_t *p, int hard) {
@@ -517,14 +659,11 @@ void lf__procs_stop(lf__procs_t *p, int hard) {
 }
 
 void lf__procs_free(lf__procs_t *p) {
-  for (unsigned i = 0; p->workers && i < p->n; i++) {
-    worker_t *w = &p->workers[i];
-    for (size_t j = 0; j < w->count; j++)
-      free(w->entries[j].url);
-    free(w->entries);
-    free(w->feed);
-    free(w->line);
-  }
+  for (unsigned i = 0; p->workers && i < p->n; i++)
+    free(p->workers[i].line);
+  for (size_t i = 0; i < p->count; i++)
+    free(p->entries[i].url);
+  free(p->entries);
   for (size_t i = 0; i < p->argc; i++)
     free(p->argv[i]);
   free(p->argv);

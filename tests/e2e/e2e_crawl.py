@@ -266,6 +266,33 @@ def records_with_procs(t):
     t.one_line_error(p, "-p", "--records")
 
 
+@case
+def procs_deal_to_free_worker(t):
+    """-p 2 deals pages as workers are free, not by a hash up front: with -c 1, the worker
+    that took the slow first page (3 s) gets no other while the other worker does the 19 rest
+    (dealt by a hash, about half of them would wait behind the slow page)."""
+    import time
+    s = t.site()
+    paths = ["/slow"] + ["/p/%d" % i for i in range(19)]
+    for p in paths:
+        s.route(p, page("<h1>%s</h1>" % p))
+    status, headers, body = s.routes["/slow"]
+
+    def slow(handler, r=(status, headers, body)):
+        time.sleep(3)
+        return r
+    s.routes["/slow"] = slow
+    s.route("/list", page("".join('<a class="i" href="%s">x</a>' % p for p in paths)))
+    out = t.path("out")
+    p = t.run("-p", "2", "-c", "1", "-o", out, "--select", "a.i", s.base + "/list")
+    t.expect_exit(p, 0)
+    recs = t.manifest(out)
+    t.check(sorted(r["url"] for r in recs) == sorted(s.base + p for p in paths), "manifest")
+    slow_pid = [r["pid"] for r in recs if r["url"].endswith("/slow")][0]
+    took = sorted(r["url"] for r in recs if r["pid"] == slow_pid)
+    t.check(len(took) == 1, "the worker held up by /slow also got %s" % took)
+
+
 def slow_details(s, details, rng):
     """Detail pages answer after 0-60 ms, so that a kill lands while pages are in flight."""
     import time
