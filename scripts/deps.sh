@@ -6,7 +6,7 @@ pkgs=(gcc clang libclang-rt-dev pkg-config meson ninja-build python3 openssl ca-
       tmux time nginx-light libuv1-dev libcurl4-openssl-dev libgumbo-dev
       zlib1g-dev libbrotli-dev libzstd-dev libidn2-dev libexpat1-dev
       munge slurmctld slurmd slurm-client parallel python3-yaml python3-h2 zsh
-      libssl-dev libdeflate-dev wget python3-bs4 python3-html5lib python3-soupsieve python3-lxml
+      libssl-dev libisal-dev wget python3-bs4 python3-html5lib python3-soupsieve python3-lxml
       tinyproxy dante-server aria2)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -54,13 +54,11 @@ void lf__warc_surt(const char *url, char *out, size_t len);
 
 typedef struct lf__warc_body_s {
   void *block_sha, *payload_sha; /* EVP_MD_CTX *: over head + body, over the body */
+  void *z;                       /* the compressor's state while the body streams (warc_body.c) */
   int compress, ended;
   uint32_t crc; /* of the uncompressed body + "\r\n\r\n" */
   uint64_t body_len;
-  char *raw; /* the body as received (and, once ended, "\r\n\r\n"), while small... */
-  size_t raw_len, raw_cap;
-  int raw_fd; /* ...else in an unnamed file beside the WARC file (-1: none) */
-  char *out;  /* the output (compressed, or as it is), in memory... */
+  char *out; /* the output (compressed, or as it is), in memory... */
   size_t out_len, out_cap;
   int spool_fd; /* ...and then in an unnamed file (-1: none) */
   int spool_dirfd;

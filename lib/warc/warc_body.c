@@ -1,59 +1,70 @@
-/* A record's block as it streams: digested (SHA-1 over the block and over the payload) as the
- * bytes come, kept as received, and compressed when it ends (raw deflate, so that warc_file.c
- * can put the record's header in front of it in one gzip member). Runs on libuv's thread pool,
- * one call at a time per body.
+/* A record's block as it streams: digested (SHA-1 over the block and over the payload) and
+ * compressed as the bytes come (raw deflate, so that warc_file.c can put the record's header in
+ * front of it in one gzip member). Runs on libuv's thread pool, one call at a time per body, so
+ * a page's compression overlaps the other pages still arriving instead of waiting for its end.
  *
- * Which compressor (bench/RESULTS.md, "Issue 23", and README: measured on workload A,
- * 56 MB of records): libdeflate at level 1 took 0.28 s of CPU where zlib at its fastest level
- * took 0.50-0.56 s, and the WARC's CPU is most of what --warc-file costs. But libdeflate only
- * compresses whole buffers. So a body is kept in memory while it is small (LF__WARC_RAW_MAX,
- * and at most LF__WARC_RAW_TOTAL for all bodies of the process) and compressed by libdeflate in
- * one call at its end; a larger one goes, as received, to an unnamed file beside the WARC file
- * and is compressed from there by zlib's streaming deflate at its end. Memory stays bounded
- * whatever the bodies' sizes, and no compressor state lives between the calls of a transfer
- * (zlib's is 256 KiB: one per transfer in flight had made workload A's peak RSS 80 MB). */
+ * Which compressor (bench/RESULTS.md, "Issue 23": 56 MB of records of workload A, CPU):
+ * ISA-L's igzip at level 1 0.14 s, libdeflate at level 1 0.24 s, zlib at level 1 0.50-0.56 s;
+ * the output 4 % larger than libdeflate's. libdeflate only compresses whole buffers, so with it
+ * every body had to be held (or spooled) until its end and compressed then, in one burst per
+ * page; igzip streams, with a state of ~170 KB (isal_zstream and a level-1 buffer of
+ * ISAL_DEF_LVL1_SMALL: the larger ones are no faster here), taken only while a body streams
+ * and kept for the next one (no mmap and page faults per body). zlib's streaming state is
+ * 256 KiB and 2-4 x slower. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <libdeflate.h>
+#include <isa-l/crc.h>
+#include <isa-l/igzip_lib.h>
 #include <openssl/evp.h>
 #include <pthread.h>
-#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "warc.h"
 
-#define LF__WARC_RAW_MAX (1024 * 1024)        /* one body in memory */
-#define LF__WARC_RAW_TOTAL (32 * 1024 * 1024) /* all bodies in memory, this process */
-#define LF__WARC_MEM_MAX (256 * 1024)         /* zlib's output in memory, then spooled */
-#define LF__WARC_LEVEL 1 /* the fastest: written once, read rarely; the CPU is the loop's */
+#define LF__WARC_MEM_MAX (256 * 1024) /* output in memory, then spooled */
+#define LF__WARC_LEVEL 1 /* the fastest but one: level 0 is as fast here and 9 % larger */
+#define LF__WARC_LEVEL_BUF ISAL_DEF_LVL1_SMALL
+#define LF__WARC_PIECE (1u << 30) /* avail_in is 32 bits */
 
-static atomic_size_t raw_total; /* bytes of bodies held in memory, all bodies */
+/* A compressor: igzip's stream and its level buffer, one allocation. */
+typedef struct {
+  struct isal_zstream z;
+  uint8_t level_buf[LF__WARC_LEVEL_BUF];
+} zstate_t;
 
-/* libdeflate compressors, kept for reuse (each is ~100 KB to set up): one per pool thread that
- * compresses at a time, at most this many kept. */
+/* Compressors kept for reuse: one per body streaming at a time, at most this many kept. */
 #define POOL_MAX 16
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct libdeflate_compressor *pool[POOL_MAX];
+static zstate_t *pool[POOL_MAX];
 static int pool_len;
 
-static struct libdeflate_compressor *take_compressor(void) {
-  struct libdeflate_compressor *c = NULL;
+static zstate_t *take_compressor(void) {
+  zstate_t *c = NULL;
   pthread_mutex_lock(&pool_lock);
   if (pool_len) c = pool[--pool_len];
   pthread_mutex_unlock(&pool_lock);
-  return c ? c : libdeflate_alloc_compressor(LF__WARC_LEVEL);
+  if (!c && !(c = malloc(sizeof(*c)))) return NULL;
+  isal_deflate_init(&c->z); /* raw deflate (gzip_flag 0), no flush until the end */
+  c->z.level = LF__WARC_LEVEL;
+  c->z.level_buf = c->level_buf;
+  c->z.level_buf_size = sizeof(c->level_buf);
+  c->z.flush = NO_FLUSH;
+  return c;
 }
 
-static void give_compressor(struct libdeflate_compressor *c) {
+static void give_compressor(zstate_t *c) {
+  if (!c) return;
   pthread_mutex_lock(&pool_lock);
   if (pool_len < POOL_MAX) {
     pool[pool_len++] = c;
     c = NULL;
   }
   pthread_mutex_unlock(&pool_lock);
-  if (c) libdeflate_free_compressor(c);
+  free(c);
 }
 
 /* An unnamed file beside the WARC file (same file system: copy_file_range can move it). */
@@ -102,7 +113,7 @@ static int grow(char **p, size_t *cap, size_t need) {
   return 0;
 }
 
-/* zlib's output goes to memory, or to the spool once memory would pass the limit. */
+/* The output goes to memory, or to the spool once memory would pass the limit. */
 static int emit(lf__warc_body_t *b, const char *p, size_t n) {
   if (n == 0) return 0; /* nothing to copy (and b->out may not exist yet: memcpy to NULL) */
   if (b->spool_fd < 0 && b->out_len + n > LF__WARC_MEM_MAX) {
@@ -126,66 +137,46 @@ static int emit(lf__warc_body_t *b, const char *p, size_t n) {
   return 0;
 }
 
-static void raw_release(lf__warc_body_t *b) {
-  atomic_fetch_sub(&raw_total, b->raw_cap);
-  free(b->raw);
-  b->raw = NULL;
-  b->raw_len = b->raw_cap = 0;
-}
-
-/* Keeps the bytes as received: in memory while small, then in the raw spool. */
-static int keep(lf__warc_body_t *b, const char *data, size_t len) {
-  if (b->raw_fd < 0) {
-    size_t need = b->raw_len + len;
-    if (need <= LF__WARC_RAW_MAX) {
-      size_t old = b->raw_cap;
-      size_t want = need <= old ? old : old ? old * 2 : 16384;
-      while (want < need)
-        want *= 2;
-      if (want > LF__WARC_RAW_MAX) want = LF__WARC_RAW_MAX;
-      /* within the process-wide budget, or not in memory at all */
-      if (want == old ||
-          atomic_fetch_add(&raw_total, want - old) + (want - old) <= LF__WARC_RAW_TOTAL) {
-        if (want != old) {
-          char *q = realloc(b->raw, want);
-          if (!q) {
-            atomic_fetch_sub(&raw_total, want - old);
-            return LF_ENOMEM;
-          }
-          b->raw = q;
-          b->raw_cap = want;
-        }
-        memcpy(b->raw + b->raw_len, data, len);
-        b->raw_len += len;
-        return 0;
-      }
-      atomic_fetch_sub(&raw_total, want - old);
-    }
-    int fd = spool_open(b->spool_dirfd); /* too large (or too many): to the file */
-    if (fd < 0) return fd;
-    b->raw_fd = fd;
-    int rc = write_all(fd, b->raw, b->raw_len);
-    if (rc < 0) return rc;
-    raw_release(b);
-  }
-  return write_all(b->raw_fd, data, len);
-}
-
 int lf__warc_body_init(lf__warc_body_t *b, int compress, int spool_dirfd, char *head,
                        size_t head_len) {
   memset(b, 0, sizeof(*b));
-  b->spool_fd = b->raw_fd = -1;
+  b->spool_fd = -1;
   b->spool_dirfd = spool_dirfd;
   b->compress = compress;
   b->head = head;
   b->head_len = head_len;
-  b->crc = 0; /* libdeflate_crc32 starts at 0 (56 MB: 8 ms, zlib 1.2.13 22 ms, same values) */
+  b->crc = 0; /* crc32_gzip_refl starts at 0 (56 MB: 5 ms, zlib 1.2.13's crc32 22 ms) */
   b->block_sha = EVP_MD_CTX_new();
   b->payload_sha = EVP_MD_CTX_new();
   if (!b->block_sha || !b->payload_sha || !EVP_DigestInit_ex(b->block_sha, EVP_sha1(), NULL) ||
       !EVP_DigestInit_ex(b->payload_sha, EVP_sha1(), NULL) ||
       !EVP_DigestUpdate(b->block_sha, head, head_len))
     return b->err = LF_ENOMEM;
+  return 0;
+}
+
+/* Compresses data into the output; end: the stream's last piece (its final block). */
+static int deflate_some(lf__warc_body_t *b, const char *data, size_t len, int end) {
+  zstate_t *c = b->z;
+  if (!c && !(c = b->z = take_compressor())) return LF_ENOMEM;
+  struct isal_zstream *z = &c->z;
+  unsigned char buf[32768];
+  do {
+    size_t n = len < LF__WARC_PIECE ? len : LF__WARC_PIECE;
+    z->next_in = (uint8_t *)(uintptr_t)data;
+    z->avail_in = (uint32_t)n;
+    z->end_of_stream = end && n == len;
+    data += n;
+    len -= n;
+    do {
+      z->next_out = buf;
+      z->avail_out = sizeof(buf);
+      if (isal_deflate(z) != COMP_OK) return LF_ENOMEM; /* only for a misused stream */
+      int rc = emit(b, (const char *)buf, sizeof(buf) - z->avail_out);
+      if (rc < 0) return rc;
+    } while (z->avail_in > 0 || z->avail_out == 0 ||
+             (z->end_of_stream && z->internal_state.state != ZSTATE_END));
+  } while (len > 0);
   return 0;
 }
 
@@ -196,8 +187,8 @@ int lf__warc_body_add(lf__warc_body_t *b, const char *data, size_t len) {
   if (!EVP_DigestUpdate(b->block_sha, data, len) || !EVP_DigestUpdate(b->payload_sha, data, len))
     return b->err = LF_ENOMEM;
   b->body_len += len;
-  b->crc = libdeflate_crc32(b->crc, data, len);
-  int rc = keep(b, data, len);
+  b->crc = crc32_gzip_refl(b->crc, (const unsigned char *)data, len);
+  int rc = b->compress ? deflate_some(b, data, len, 0) : emit(b, data, len);
   return rc < 0 ? (b->err = rc) : 0;
 }
 
@@ -216,85 +207,27 @@ static int digest_text(void *ctx, char out[LF__WARC_DIGEST_LEN]) {
   return 0;
 }
 
-/* A body held in memory: libdeflate, in one call. */
-static int compress_memory(lf__warc_body_t *b) {
-  struct libdeflate_compressor *c = take_compressor();
-  if (!c) return LF_ENOMEM;
-  size_t bound = libdeflate_deflate_compress_bound(c, b->raw_len);
-  int rc = grow(&b->out, &b->out_cap, bound);
-  if (rc == 0) {
-    b->out_len = libdeflate_deflate_compress(c, b->raw, b->raw_len, b->out, bound);
-    if (b->out_len == 0) rc = LF_ENOMEM; /* cannot happen within the bound */
-  }
-  give_compressor(c);
-  return rc;
-}
-
-/* A body in the raw spool: zlib's streaming deflate from the file, its state only for now. */
-static int compress_spool(lf__warc_body_t *b) {
-  z_stream z = {0};
-  if (deflateInit2(&z, LF__WARC_LEVEL, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-    return LF_ENOMEM;
-  static const size_t chunk = 256 * 1024;
-  char *in = malloc(chunk), *out = malloc(chunk);
-  int rc = in && out ? 0 : LF_ENOMEM;
-  off_t at = 0;
-  int flush = Z_NO_FLUSH;
-  while (rc == 0 && flush != Z_FINISH) {
-    ssize_t n = pread(b->raw_fd, in, chunk, at);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      rc = -errno;
-      break;
-    }
-    at += n;
-    if (n == 0) flush = Z_FINISH;
-    z.next_in = (Bytef *)in;
-    z.avail_in = (uInt)n;
-    do {
-      z.next_out = (Bytef *)out;
-      z.avail_out = (uInt)chunk;
-      if (deflate(&z, flush) == Z_STREAM_ERROR) rc = LF_ENOMEM;
-      if (rc == 0) rc = emit(b, out, chunk - z.avail_out);
-    } while (rc == 0 && (z.avail_in > 0 || z.avail_out == 0));
-  }
-  deflateEnd(&z);
-  free(in);
-  free(out);
-  return rc;
-}
-
 int lf__warc_body_end(lf__warc_body_t *b) {
   if (b->err) return b->err;
   if (b->ended) return 0;
   b->ended = 1;
   int rc = digest_text(b->block_sha, b->block_digest);
   if (rc == 0) rc = digest_text(b->payload_sha, b->payload_digest);
-  b->crc = libdeflate_crc32(b->crc, "\r\n\r\n", 4);
-  if (rc == 0) rc = keep(b, "\r\n\r\n", 4); /* the record's end: in the compressed stream too */
-  if (rc == 0 && !b->compress) {            /* stored as it is: the kept bytes are the output */
-    if (b->raw_fd >= 0) {
-      b->spool_fd = b->raw_fd;
-      b->spool_len = b->body_len + 4;
-      b->raw_fd = -1;
-    } else {
-      rc = emit(b, b->raw, b->raw_len);
-    }
-  } else if (rc == 0) {
-    rc = b->raw_fd >= 0 ? compress_spool(b) : compress_memory(b);
-  }
-  raw_release(b);
+  b->crc = crc32_gzip_refl(b->crc, (const unsigned char *)"\r\n\r\n", 4);
+  /* the record's end: in the compressed stream too, which ends with it */
+  if (rc == 0) rc = b->compress ? deflate_some(b, "\r\n\r\n", 4, 1) : emit(b, "\r\n\r\n", 4);
+  give_compressor(b->z); /* for the next body: this one's stream is over */
+  b->z = NULL;
   return rc < 0 ? (b->err = rc) : 0;
 }
 
 void lf__warc_body_free(lf__warc_body_t *b) {
-  raw_release(b);
+  free(b->z); /* a stream cut short: its state is not reused */
   EVP_MD_CTX_free(b->block_sha);
   EVP_MD_CTX_free(b->payload_sha);
   if (b->spool_fd >= 0) close(b->spool_fd);
-  if (b->raw_fd >= 0) close(b->raw_fd);
   free(b->out);
   free(b->head);
   memset(b, 0, sizeof(*b));
-  b->spool_fd = b->raw_fd = -1;
+  b->spool_fd = -1;
 }

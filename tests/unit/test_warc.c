@@ -131,6 +131,10 @@ static int members(const char *raw, size_t len, char **texts, size_t max) {
   return count;
 }
 
+/* The body is handed over in pieces of varying sizes (1 byte to ~200 KB) when this is set, as
+ * the engine's jobs do, else in one call. */
+static int in_pieces;
+
 static lf__warc_exchange_t *exchange_n(lf__warc_file_t *w, const char *uri, const char *body,
                                        size_t body_len) {
   static lf__warc_exchange_t x;
@@ -142,8 +146,13 @@ static lf__warc_exchange_t *exchange_n(lf__warc_file_t *w, const char *uri, cons
   char *head = lf__warc_response_head(raw, sizeof(raw) - 1, &n, &status, x.mime, sizeof(x.mime));
   x.status = status;
   lf__warc_body_init(&b, lf__warc_file_compressed(w), lf__warc_file_dirfd(w), head, n);
-  lf__warc_body_add(&b, body, body_len);
-  lf__warc_body_end(&b);
+  unsigned r = 11;
+  for (size_t at = 0, n = body_len; at < body_len; at += n) {
+    if (in_pieces) n = (r = r * 1103515245u + 12345u) >> 16 & 1 ? 1 + (r >> 8) % 200000 : 1 + r % 7;
+    if (n > body_len - at) n = body_len - at;
+    CHECK_EQ_INT(lf__warc_body_add(&b, body + at, n), 0);
+  }
+  CHECK_EQ_INT(lf__warc_body_end(&b), 0);
   const char req[] = "GET / HTTP/1.1\r\nHost: h\r\n\r\n";
   x.request_head = lf__warc_request_head(req, sizeof(req) - 1, &x.request_head_len);
   x.target_uri = uri;
@@ -207,8 +216,9 @@ static void test_file(void) {
   CHECK(access(path, F_OK) == 0);
 }
 
-/* A body past what is kept in memory goes through the spool and zlib; one that is not goes
- * through libdeflate: both come back whole, in one member, compressed or not. */
+/* A body whose output passes what is kept in memory goes through the spool; it comes back
+ * whole, in one member, compressed or not, whether it came in one piece or many (the compressor
+ * streams across the calls), with its digests; and so does an empty one. */
 static void test_large_body(int flags) {
   char name[128], err[256];
   snprintf(name, sizeof(name), "%s/big%d", dir, flags);
@@ -221,24 +231,37 @@ static void test_large_body(int flags) {
   for (size_t i = 0; i < n; i++)
     body[i] = (char)('a' + (r = r * 1103515245u + 12345u) % 7);
   body[n] = '\0';
-  lf__warc_exchange_t *x = exchange_n(w, "http://h/big", body, n); /* > 1 MiB: spooled */
+  in_pieces = 1;
+  lf__warc_exchange_t *x = exchange_n(w, "http://h/big", body, n); /* spooled */
+  in_pieces = 0;
+  char digest[LF__WARC_DIGEST_LEN];
+  lf__warc_sha1(body, n, digest);
+  CHECK_EQ_STR(x->response->payload_digest, digest);
+  CHECK_EQ_INT(lf__warc_file_write(w, x, err, sizeof(err)), 0);
+  done(x);
+  x = exchange_n(w, "http://h/empty", "", 0);
   CHECK_EQ_INT(lf__warc_file_write(w, x, err, sizeof(err)), 0);
   done(x);
   lf__warc_file_close(w);
   size_t len;
   char file[64];
   snprintf(file, sizeof(file), "big%d.warc%s", flags, flags ? "" : ".gz");
-  char *raw = slurp(file, &len), *texts[4] = {0};
+  char *raw = slurp(file, &len), *texts[6] = {0};
   if (!flags) {
-    CHECK_EQ_INT(members(raw, len, texts, 4), 3);
+    CHECK_EQ_INT(members(raw, len, texts, 6), 5);
   } else {
     texts[2] = raw ? strstr(raw, "WARC-Type: response") : NULL;
   }
   char *b = texts[2] ? strstr(texts[2], "\r\n\r\nHTTP/1.1 200 OK") : NULL;
   b = b ? strstr(b + 4, "\r\n\r\n") : NULL;
   CHECK(b && memcmp(b + 4, body, n) == 0 && memcmp(b + 4 + n, "\r\n\r\n", 4) == 0);
+  /* the empty body's response: its head, then the record's end */
+  const char *e = flags ? (b ? strstr(b + 4 + n, "WARC-Type: response") : NULL) : texts[4];
+  e = e ? strstr(e, "\r\n\r\nHTTP/1.1 200 OK") : NULL;
+  e = e ? strstr(e + 4, "\r\n\r\n") : NULL;
+  CHECK(e && memcmp(e, "\r\n\r\n\r\n\r\n", 8) == 0 && (flags || e[8] == '\0'));
   if (!flags)
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 5; i++)
       free(texts[i]);
   free(raw);
   free(body);
@@ -270,17 +293,18 @@ static void test_rollover_and_cut(void) {
   CHECK_EQ_INT(lf__warc_file_open(&o, &w, err, sizeof(err)), 0);
   char *before = slurp("cut.warc.gz", &len);
   size_t before_len = len;
+  static char big[400000]; /* compresses poorly: more than 600 bytes in the file */
+  unsigned r = 1;
+  for (size_t i = 0; i < sizeof(big); i++)
+    big[i] = (char)((r = r * 1103515245u + 12345u) >> 24);
+  /* made before the limit: its output's spool is a file too */
+  lf__warc_exchange_t *x = exchange_n(w, "http://h/big", big, sizeof(big));
   signal(SIGXFSZ, SIG_IGN);
   struct rlimit old, lim;
   getrlimit(RLIMIT_FSIZE, &old);
   lim = old;
   lim.rlim_cur = (rlim_t)before_len + 600; /* the request fits, the response does not */
   setrlimit(RLIMIT_FSIZE, &lim);
-  static char big[400000]; /* compresses poorly: more than 600 bytes in the file */
-  unsigned r = 1;
-  for (size_t i = 0; i < sizeof(big); i++)
-    big[i] = (char)((r = r * 1103515245u + 12345u) >> 24);
-  lf__warc_exchange_t *x = exchange_n(w, "http://h/big", big, sizeof(big));
   int rc = lf__warc_file_write(w, x, err, sizeof(err));
   setrlimit(RLIMIT_FSIZE, &old);
   done(x);
