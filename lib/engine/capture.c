@@ -91,6 +91,30 @@ static void cfree(cbuf_t *b) {
   memset(b, 0, sizeof(*b));
 }
 
+/* A hop's body buffers come from the fetcher's stash and go back to it (CAP_STASH_MAX each at
+ * most: a larger one is freed), so that a run's pages reuse the same few buffers. */
+#define CAP_STASH_MAX (1024 * 1024)
+
+static void stash_take(lf_fetcher_t *f, cbuf_t *b) {
+  if (b->p || !f->capture_stash_len) return;
+  int i = --f->capture_stash_len;
+  b->p = f->capture_stash[i].p;
+  b->cap = f->capture_stash[i].cap;
+  b->len = 0;
+}
+
+static void stash_give(lf_fetcher_t *f, cbuf_t *b) {
+  int n = f->capture_stash_len;
+  if (b->p && f->warc && b->cap <= CAP_STASH_MAX &&
+      n < (int)(sizeof(f->capture_stash) / sizeof(f->capture_stash[0]))) {
+    f->capture_stash[n].p = b->p;
+    f->capture_stash[n].cap = b->cap;
+    f->capture_stash_len = n + 1;
+    memset(b, 0, sizeof(*b));
+  }
+  cfree(b);
+}
+
 static uint64_t realtime_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -117,12 +141,13 @@ static void job_run(uv_work_t *work) {
 }
 
 static void hop_free(lf__hop_t *h) {
+  lf_fetcher_t *f = h->cap->t->fetcher;
   lf__warc_body_free(&h->body);
   free(h->x.request_head);
   free(h->uri);
   free(h->ip);
-  cfree(&h->fill);
-  cfree(&h->busy);
+  stash_give(f, &h->fill);
+  stash_give(f, &h->busy);
   free(h);
 }
 
@@ -217,6 +242,8 @@ static int hop_start(lf__capture_t *c) {
   lf__hop_t *h = calloc(1, sizeof(*h));
   if (!h) return LF_ENOMEM;
   h->cap = c;
+  stash_take(f, &h->fill);
+  stash_take(f, &h->busy);
   size_t head_len = 0;
   int status = 0;
   char *head = lf__warc_response_head(c->head.p, c->head.len, &head_len, &status, h->x.mime,
@@ -465,5 +492,7 @@ int lf__capture_open(lf_fetcher_t *f, const lf_warc_options_t *o) {
 
 void lf__capture_close(lf_fetcher_t *f) {
   lf__warc_file_close(f->warc);
-  f->warc = NULL;
+  f->warc = NULL; /* hops freed from now on free their buffers */
+  while (f->capture_stash_len > 0)
+    free(f->capture_stash[--f->capture_stash_len].p);
 }

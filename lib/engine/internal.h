@@ -114,6 +114,13 @@ struct lf_fetcher_s {
   int wake_now; /* the wake timer is due at once: deferred starts or stream resumes wait */
   struct lf__warc_file_s *warc; /* opts.warc: the WARC files (capture.c), or NULL */
   size_t capture_buffered;      /* body bytes waiting to be archived, all transfers together */
+  /* Buffers of finished hops kept for the next ones (capture.c): fresh memory for each hop's
+   * body was a page fault per 4 KiB, and its release a TLB shootdown. */
+  struct {
+    char *p;
+    size_t cap;
+  } capture_stash[8];
+  int capture_stash_len;
   int cancel_due; /* lf_fetcher_cancel() marked requests: the wake timer reports them */
   int close_due;  /* lf_fetcher_close() was called: the wake timer aborts what is left */
 };

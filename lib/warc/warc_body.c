@@ -113,6 +113,42 @@ static int grow(char **p, size_t *cap, size_t need) {
   return 0;
 }
 
+/* Output buffers of LF__WARC_MEM_MAX kept for reuse (under pool_lock): a body's output grows
+ * into one of them from its first LF__WARC_OUT_SMALL, instead of into fresh memory each time
+ * (its page faults, and the TLB shootdowns of its release, cost more than the copying). */
+#define LF__WARC_OUT_SMALL (64 * 1024)
+static char *outs[POOL_MAX];
+static int outs_len;
+
+static int out_grow(lf__warc_body_t *b, size_t need) {
+  if (need <= b->out_cap) return 0;
+  if (need <= LF__WARC_OUT_SMALL) return grow(&b->out, &b->out_cap, need);
+  char *q = NULL;
+  pthread_mutex_lock(&pool_lock);
+  if (outs_len) q = outs[--outs_len];
+  pthread_mutex_unlock(&pool_lock);
+  if (!q && !(q = malloc(LF__WARC_MEM_MAX))) return LF_ENOMEM;
+  if (b->out_len) memcpy(q, b->out, b->out_len);
+  free(b->out);
+  b->out = q;
+  b->out_cap = LF__WARC_MEM_MAX;
+  return 0;
+}
+
+static void out_release(lf__warc_body_t *b) {
+  if (b->out && b->out_cap == LF__WARC_MEM_MAX) {
+    pthread_mutex_lock(&pool_lock);
+    if (outs_len < POOL_MAX) {
+      outs[outs_len++] = b->out;
+      b->out = NULL;
+    }
+    pthread_mutex_unlock(&pool_lock);
+  }
+  free(b->out);
+  b->out = NULL;
+  b->out_len = b->out_cap = 0;
+}
+
 /* The output goes to memory, or to the spool once memory would pass the limit. */
 static int emit(lf__warc_body_t *b, const char *p, size_t n) {
   if (n == 0) return 0; /* nothing to copy (and b->out may not exist yet: memcpy to NULL) */
@@ -130,7 +166,7 @@ static int emit(lf__warc_body_t *b, const char *p, size_t n) {
     if (rc == 0) b->spool_len += n;
     return rc;
   }
-  int rc = grow(&b->out, &b->out_cap, b->out_len + n);
+  int rc = out_grow(b, b->out_len + n);
   if (rc < 0) return rc;
   memcpy(b->out + b->out_len, p, n);
   b->out_len += n;
@@ -226,7 +262,7 @@ void lf__warc_body_free(lf__warc_body_t *b) {
   EVP_MD_CTX_free(b->block_sha);
   EVP_MD_CTX_free(b->payload_sha);
   if (b->spool_fd >= 0) close(b->spool_fd);
-  free(b->out);
+  out_release(b);
   free(b->head);
   memset(b, 0, sizeof(*b));
   b->spool_fd = -1;
