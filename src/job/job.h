@@ -8,6 +8,7 @@
 #include <curl/curl.h>
 #include "settings.h"
 #include "extract_pages.h"
+#include "hmap.h"
 #include "layout.h"
 #include "lines.h"
 #include "manifest.h"
@@ -85,6 +86,7 @@ typedef struct job_s {
   int (*worker_found)(struct job_s *job, uintptr_t data, const char *url, char kind,
                       const char *value);
   void (*worker_nav_orphan)(struct job_s *job, uintptr_t data);
+  lf__hmap_t contacted;     /* -p: hashes of the hosts the parent itself sent requests to */
   lf__progress_t progress;
   uv_timer_t progress_timer;
   int progress_on;

@@ -24,6 +24,7 @@
 #include "job_naming.h"
 #include "job_output.h"
 #include "job_pages.h"
+#include "job_procs.h"
 #include "job_record.h"
 #include "job_robots.h"
 #include "hint.h"
@@ -189,6 +190,8 @@ static int on_body(lf_fetcher_t *f, lf_stream_t *s, const char *chunk, size_t le
 static void on_event(lf_fetcher_t *f, const lf_event_t *e) {
   job_t *job = lf_fetcher_get_data(f);
   if (e->kind == LF_EVENT_REDIRECT) lf__job_on_robots_redirect(job, e->data, e->redirects);
+  if (e->kind == LF_EVENT_START || e->kind == LF_EVENT_REDIRECT) /* -p: hosts asked here */
+    lf__job_note_contact(job, e->kind == LF_EVENT_START ? e->url : e->detail);
   int list_retry = e->kind == LF_EVENT_RETRY && !job->cfg->quiet && lf__job_is_nav(e->data) &&
                    job->crawl && lf__job_crawl_level(job) == 0;
   if (!job->cfg->verbose && !list_retry) return;
@@ -394,6 +397,7 @@ static void cleanup(job_t *job) {
   free(job->worker_parents);
   lf_links_free(&job->links);
   lf_links_free(&job->held_input);
+  lf__hmap_free(&job->contacted);
   lf__job_crawl_free(job);
   lf__names_free(job->names);
   lf__names_free(job->input_seen);

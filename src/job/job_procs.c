@@ -114,6 +114,14 @@ static int host_of(const char *url, char host[256]) {
   return ok ? 0 : -1;
 }
 
+void lf__job_note_contact(job_t *job, const char *url) {
+  char host[256];
+  int added;
+  if (job->cfg->mode != LF_MODE_PROCS || !url || host_of(url, host) < 0) return;
+  (void)lf__hmap_put(&job->contacted, lf__hash64(host, strlen(host)), 1, &added);
+  /* out of memory: that host's first page in a worker may come sooner than its pace */
+}
+
 /* Per-host pacing with -p: --wait paces every host, a Crawl-delay its own. A paced host's
  * pages all go to one worker, whose loop keeps the pace as a single loop does (procs.h says
  * why that, rather than the parent granting starts: a worker's starts are its own, and so are
@@ -126,7 +134,10 @@ static const lf__procs_pace_t *pace_of(job_t *job, const char *url, lf__procs_pa
   if (!(job->cfg->wait > 0) && !(delay > 0)) return NULL;
   pace->host = host;
   pace->interval = delay;
-  pace->hold = delay > job->cfg->wait ? delay : job->cfg->wait;
+  /* a host the parent asked (its robots.txt, a sitemap, a list page) waits its interval from
+   * when the worker hears of it; the others may start at once */
+  int asked = lf__hmap_get(&job->contacted, lf__hash64(host, strlen(host))) != NULL;
+  pace->hold = !asked ? 0 : delay > job->cfg->wait ? delay : job->cfg->wait;
   return pace;
 }
 

@@ -17,5 +17,8 @@ void lf__job_procs_more(job_t *job);
  * navigation page. */
 void lf__job_procs_add(job_t *job, const char *url, const char *name, const char *extra,
                        const lf__procs_pace_t *pace, uintptr_t data);
+/* -p: the parent sent a request to url (an attempt started, or a redirect leads there): the
+ * host's first page in a worker keeps the host's pace from then (procs.h). */
+void lf__job_note_contact(job_t *job, const char *url);
 
 #endif

@@ -30,9 +30,9 @@ typedef struct lf__job_sitemaps_s {
   char **urls, **lastmods;
   size_t count, cap;
   size_t pending, fetched;
-  int merged;        /* the pages went to job->links */
-  int reading_input; /* --sitemap robots with -i: the input is being read for its origins */
-  size_t scanned;    /* job->links[0, scanned) had their origins asked */
+  int merged;         /* the pages went to job->links */
+  int reading_input;  /* --sitemap robots with -i: the input is being read for its origins */
+  size_t scanned;     /* job->links[0, scanned) had their origins asked */
   lf__hmap_t origins; /* hash of a URL's "scheme://authority" as written -> 1: asked already */
 } sitemaps_t;
 

@@ -341,13 +341,32 @@ def hold_503_default_and_cap(t):
     t.check(time.monotonic() - start < 10, "the 60 s Retry-After was not capped")
 
 
+def check_paced(t, times, wait, what, out, prefix):
+    """Pacing under -p, from the server's log and from loopfetch's records. An arrival that comes
+    late (a server thread slow to run on a loaded machine) shortens the gap after it, so the log's
+    pairs may come 2 x JITTER closer, and the k-th arrival is never sooner than k intervals after
+    the first; the records' start times (the workers share the parent's clock) keep the interval
+    to the millisecond. Two workers each pacing the host would start pairs at once."""
+    times = sorted(times)
+    gaps = [y - x for x, y in zip(times, times[1:])]
+    close = [g for g in gaps if g < wait - 2 * JITTER]
+    early = [k for k in range(1, len(times)) if times[k] - times[0] < k * wait - JITTER]
+    t.check(not close and not early, "%s: starts closer than %.2f s: gaps %s" % (
+        what, wait, [round(g, 3) for g in gaps]))
+    starts = sorted(r["start"] for r in t.manifest(out) if r["url"].startswith(prefix))
+    gaps = [y - x for x, y in zip(starts, starts[1:])]
+    t.check(all(g >= wait - 0.002 for g in gaps), "%s: the records' starts are closer than %.2f s: "
+            "%s" % (what, wait, [round(g, 3) for g in gaps]))
+
+
 @case
 def procs_pace_whole_job(t):
     """-p 2: per-host pacing holds for the whole job, not per worker (the pages of a paced host
     all go to one worker): --wait 0.25 spaces each host's starts (server logs) while two hosts go
-    side by side; a 429 holds its host for every worker; a robots.txt Crawl-delay of 0.3 spaces
-    the starts to its host, robots.txt itself and -i's URLs included, and another host stays
-    unpaced."""
+    side by side, a host the parent never asked starts at once, one it asked (list page,
+    robots.txt) keeps its pace into the worker; a 429 holds its host for every worker; a
+    robots.txt Crawl-delay of 0.3 spaces the starts to its host, robots.txt itself and -i's URLs
+    included, and another host stays unpaced."""
     a, b = t.host("127.0.0.1"), t.host("127.0.0.2")
     urls = interleave(a.pages("/a", 6), b.pages("/b", 6))
     start = time.monotonic()
@@ -356,14 +375,31 @@ def procs_pace_whole_job(t):
     t.expect_exit(p, 0)
     for h in (a, b):
         t.check(len(h.arrivals()) == 6, "%s: %d requests, expected 6" % (h.base, len(h.arrivals())))
-        t.check_spaced(sorted(h.arrivals()), 0.25, "-p 2 --wait 0.25 " + h.base)
+        check_paced(t, h.arrivals(), 0.25, "-p 2 --wait 0.25 " + h.base, t.path("wait"), h.base)
     t.check(wall < 3.0, "two hosts at --wait 0.25 under -p 2 took %.2f s" % wall)
+    # a host the parent never asked is not held before its first page: one page each at --wait 1
+    one = [a.route("/one"), b.route("/one")]
+    start = time.monotonic()
+    p = t.run("-q", "-p", "2", "--wait", "1", "-i", t.input_file(one, "one.txt"), "-o",
+              t.path("one"))
+    t.expect_exit(p, 0)
+    firsts = [h.hits("/one")[0] - start for h in (a, b) if h.hits("/one")]
+    t.check(len(firsts) == 2 and max(firsts) < 0.8, "first pages held: %s s after the start" % firsts)
+    # a host the parent asked (its list page, its robots.txt) keeps its pace into the worker
+    c, pc = robots_host(t, "127.0.0.3", None, n=3)
+    p = t.run("-q", "-p", "2", "--wait", "0.2", "-o", t.path("asked"), c.base + "/list")
+    t.expect_exit(p, 0)
+    t.check(len(c.log) == 5, "asked host: %d requests, expected 5" % len(c.log))
+    check_paced(t, c.arrivals(), 0.2, "-p 2 --wait 0.2, list page and robots.txt asked",
+                t.path("asked"), c.base)
     for h in t.hosts:
         h.stop()
     t.hosts = []
     a, b, held, others = hold_site(t, 429, 1)
-    p = t.run("-q", "-p", "2", "-c", "4", "--wait", "0.01", "-i",
-              t.input_file([held[0]] + others + held[1:], "held.txt"), "-o", t.path("held"))
+    # --wait 0.1: the held host's next page starts after the 429 came back (a request started
+    # before is not called back, in one loop either); the other host's 5 pages end before 1 s
+    p = t.run("-q", "-p", "2", "-c", "4", "--wait", "0.1", "-i",
+              t.input_file([held[0]] + others[:5] + held[1:], "held.txt"), "-o", t.path("held"))
     t.expect_exit(p, 0)
     check_hold(t, a, b, 1.0, "-p 2, 429 Retry-After: 1")
     for h in t.hosts:
@@ -377,8 +413,8 @@ def procs_pace_whole_job(t):
     t.expect_exit(p, 0)
     t.check(len(a.arrivals("/p")) == 6 and len(a.arrivals("/x")) == 3,
             "Crawl-delay host: %d + %d pages" % (len(a.arrivals("/p")), len(a.arrivals("/x"))))
-    t.check_spaced(sorted(a.hits("/robots.txt") + a.arrivals("/p") + a.arrivals("/x")), 0.3,
-                   "-p 2, Crawl-delay 0.3")
+    check_paced(t, a.hits("/robots.txt") + a.arrivals("/p") + a.arrivals("/x"), 0.3,
+                "-p 2, Crawl-delay 0.3", t.path("delay"), a.base)
     qb = sorted(b.arrivals("/q"))
     t.check(len(qb) == 6 and qb[-1] - qb[0] < 0.5, "the host without Crawl-delay: %s" % qb)
 
