@@ -16,9 +16,18 @@ heading's id, the first paragraph link resolved) into a JSON Lines file. Nothing
 - loopfetch, -p 2:      the same with -p 2 (each worker parses the pages it fetched)
 - Scrapy (Debian's python3-scrapy): the same crawl and fields with parsel CSS selectors,
   CONCURRENT_REQUESTS=256, CONCURRENT_REQUESTS_PER_DOMAIN=256, a JSON Lines feed, no robots.
+- Crawlee's CheerioCrawler (npm `crawlee`, pinned CRAWLEE_VERSION, installed by this script with
+  npm into .deps/crawlee, git-ignored, on first use): bench/peers/crawlee_crawl.cjs, the same crawl
+  and fields with cheerio selectors and loopfetch's text rule walked over cheerio's tree,
+  maxConcurrency 256, no retries, no robots, storage in memory, JSON Lines out; run twice: with
+  its autoscaled pool at its defaults (HttpCrawler starts it at 10 tasks and it grows 5 % every
+  10 s while the machine's CPU is not over 95 % busy: the most it ran at once is printed), and
+  pinned at 256 (minConcurrency and desiredConcurrency 256). Its records are compared field by
+  field with one loop's (the count of differing records is printed).
 
-Each is run --runs times, alternating; best (lowest) wall time of each, with the CPU time (user
-+ system of the process and its children) and peak RSS of that run; every run's records are
+Each is run --runs times, alternating, under GNU time (/usr/bin/time, Debian's `time`); best
+(lowest) wall time of each, with the CPU time (user + system of the process and its children:
+loopfetch's workers, Node's ps) and peak RSS (the largest process) of that run; every run's records are
 checked: 233 of them. Ratios are printed against one loop. nginx shares the 2 cores: that is
 the machine the targets are stated for ("-p 2 wall <= 0.6 x one loop on an idle 2-core
 machine"). Run it on an idle machine.
@@ -35,6 +44,8 @@ import sys
 import tempfile
 import time
 import urllib.parse
+
+CRAWLEE_VERSION = "3.18.1"
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -150,19 +161,59 @@ def start_nginx(tmp, root):
 
 
 def measured(cmd, cwd, env=None):
-    """Runs cmd; wall seconds, and of that run alone (os.wait4: the child and the descendants it
-    waited for) CPU seconds and peak RSS in MB (the largest process's)."""
+    """Runs cmd under GNU time; wall seconds, and of that run alone CPU seconds (user + system
+    of the process and every descendant it waited for: Node's children too) and peak RSS in MB
+    (wait4's ru_maxrss: the largest process's). Not os.wait4 on a child of this script: a
+    child's ru_maxrss starts at the RSS of the process it was forked from (exec keeps the old
+    mm's high-water mark), and this script holds ~90 MB after building the site, so every tool
+    below that showed ~86-90 MB (loopfetch -p 2's "85.7 MB" before 2026-12-07 04:00 was that)."""
+    stats = os.path.join(cwd, ".time.txt")
     t0 = time.monotonic()
-    p = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.PIPE)
-    err = p.stderr.read()
-    _, status, ru = os.wait4(p.pid, 0)
+    p = subprocess.run(["/usr/bin/time", "-o", stats, "-f", "%e %U %S %M", *cmd], cwd=cwd,
+                       env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     wall = time.monotonic() - t0
-    p.returncode = os.waitstatus_to_exitcode(status)
     if p.returncode != 0:
         raise SystemExit("%s failed (%d):\n%s" % (" ".join(cmd), p.returncode,
-                                                   err.decode()[-2000:]))
-    return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024
+                                                   p.stderr.decode()[-2000:]))
+    with open(stats) as f:
+        _, user, sys_, rss = f.read().split()[-4:]
+    return wall, float(user) + float(sys_), int(rss) / 1024, p.stderr.decode(errors="replace")
+
+
+def ensure_crawlee():
+    """The directory of node_modules holding crawlee CRAWLEE_VERSION (installed with npm into
+    .deps/crawlee when missing), or None with the reason printed."""
+    prefix = os.path.join(ROOT, ".deps", "crawlee")
+    mods = os.path.join(prefix, "node_modules")
+    pkg = os.path.join(mods, "crawlee", "package.json")
+    try:
+        with open(pkg) as f:
+            if json.load(f).get("version") == CRAWLEE_VERSION:
+                return mods
+    except OSError:
+        pass
+    if not shutil.which("node") or not shutil.which("npm"):
+        print("(Crawlee skipped: node and npm not found: apt-get install nodejs npm)")
+        return None
+    print("installing crawlee@%s into %s ..." % (CRAWLEE_VERSION, prefix), flush=True)
+    os.makedirs(prefix, exist_ok=True)
+    r = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--prefix", prefix,
+                        "crawlee@" + CRAWLEE_VERSION], capture_output=True, text=True)
+    if r.returncode != 0:
+        print("(Crawlee skipped: npm install failed:\n%s)" % r.stderr[-2000:])
+        return None
+    return mods
+
+
+def by_url(path):
+    with open(path, encoding="utf-8") as f:
+        return {r["url"]: r for r in (json.loads(line) for line in f if line.strip())}
+
+
+def differing(mine, theirs, fields):
+    """How many of mine's records differ from theirs (by url) in one of fields."""
+    return sum(1 for url, r in mine.items()
+               if url not in theirs or any(r.get(k) != theirs[url].get(k) for k in fields))
 
 
 def count_records(path):
@@ -177,7 +228,10 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--scale", type=int, default=2)
     ap.add_argument("--no-scrapy", action="store_true")
+    ap.add_argument("--no-crawlee", action="store_true")
     a = ap.parse_args()
+    if not os.path.exists("/usr/bin/time"):
+        raise SystemExit("GNU time is needed: apt-get install time")
     lf = os.path.abspath(a.loopfetch)
     tmp = tempfile.mkdtemp(prefix="lf-bench-crawl-")
     os.chmod(tmp, 0o755)  # nginx's workers run as another user
@@ -201,7 +255,15 @@ def main():
         tools["Scrapy (parsel)"] = lambda out: [scrapy_py, "-m", "scrapy", "runspider", spider,
                                                 "-a", "start=" + list_url, "-o",
                                                 out + ":jsonlines", "--nolog"]
+    crawlee_mods = None if a.no_crawlee else ensure_crawlee()
+    if crawlee_mods:
+        script = os.path.join(HERE, "peers", "crawlee_crawl.cjs")
+        tools["Crawlee (CheerioCrawler)"] = lambda out: ["node", script, list_url, out]
+        tools["Crawlee, pinned at 256"] = lambda out: ["node", script, list_url, out, "256"]
+    node_env = dict(os.environ, NODE_PATH=crawlee_mods or "", CRAWLEE_STORAGE_DIR=tmp + "/cs")
+    fields = [f.split("=")[0].rstrip("[]") for f in FIELDS]
     best = {}
+    kept = {}
     try:
         for run in range(a.runs):
             for name, cmd in tools.items():
@@ -209,17 +271,26 @@ def main():
                 shutil.rmtree(work, ignore_errors=True)
                 os.makedirs(work)
                 out = os.path.join(work, "records.jsonl")
-                wall, cpu, rss = measured(cmd(out), work)
+                wall, cpu, rss, err = measured(cmd(out), work,
+                                               node_env if name.startswith("Crawlee") else None)
                 n, named = count_records(out)
                 if n != 233 or named != 233:
                     raise SystemExit("%s: %d records (%d with a name), not 233" % (name, n, named))
-                print("run %d  %-20s wall %6.2f s  cpu %6.2f s  peak RSS %6.1f MB" %
-                      (run + 1, name, wall, cpu, rss), flush=True)
+                if run == 0 and name in ("loopfetch, one loop", "Crawlee (CheerioCrawler)"):
+                    kept[name] = by_url(out)
+                said = [ln for ln in err.splitlines() if ln.startswith("crawlee_crawl: ")]
+                print("run %d  %-20s wall %6.2f s  cpu %6.2f s  peak RSS %6.1f MB%s" %
+                      (run + 1, name, wall, cpu, rss, ("  (" + said[-1][15:] + ")") if said else ""),
+                      flush=True)
                 if name not in best or wall < best[name][0]:
                     best[name] = (wall, cpu, rss)
     finally:
         os.killpg(nginx.pid, signal.SIGTERM)
         nginx.wait(timeout=10)
+    if len(kept) == 2:
+        mine, theirs = kept["loopfetch, one loop"], kept["Crawlee (CheerioCrawler)"]
+        print("Crawlee's records differing from one loop's in %s: %d of %d" %
+              (", ".join(fields), differing(theirs, mine, fields), len(theirs)))
     base = best["loopfetch, one loop"]
     print("\n233 pages, %.1f MB of HTML (%.2f MB a page), 5 fields each; best of %d" %
           (total / 1e6, total / 233 / 1e6, a.runs))
@@ -228,7 +299,7 @@ def main():
     for name, (wall, cpu, rss) in best.items():
         print("| %s | %.2f | %.2f | %.1f | %.2f x | %.2f x |" %
               (name, wall, cpu, rss, wall / base[0], cpu / base[1]))
-    if not have_scrapy:
+    if not have_scrapy and not a.no_scrapy:
         print("(Scrapy not found: apt-get install python3-scrapy)")
     shutil.rmtree(tmp, ignore_errors=True)
 
