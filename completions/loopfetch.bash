@@ -26,14 +26,14 @@ _loopfetch() {
     _loopfetch_status "$cur" "$prev"
     return
   fi
-  local opts="--select --follow --next --max-pages --max-urls --save-all --extract --each --records --csv --save --input --links --output-dir --manifest --force --no-clobber --refresh
+  local opts="--select --follow --next --max-pages --max-urls --save-all --extract --each --records --csv --save --input --links --output-dir --manifest --force --no-clobber --refresh --continue
     --content-disposition --verbose --quiet --progress --json --trace --waterfall --concurrency
     --warc-file --no-warc-compression --warc-max-size --warc-cdx --warc-dedup --no-warc-dedup
     --retries --retry-max-wait --max-redirs --connect-timeout --stall-timeout --timeout --max-size --max-list-size --per-host
     --rate --wait --random-wait --robots --max-crawl-delay --sitemap --user-agent --header --cacert --procs --shard --layout --compare --help --version
     --proxy --noproxy --proxy-user --user --netrc --netrc-file --location-trusted
     --allow-insecure-redirect --cookie --cookie-jar --limit-rate --split
-    -e -i -o -v -q -c -H -p -u -f -s -h -V"
+    -e -i -o -v -q -c -C -H -p -u -f -s -h -V"
   case "$prev" in
   -o | --output-dir)
     mapfile -t COMPREPLY < <(compgen -d -- "$cur")

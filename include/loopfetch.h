@@ -180,6 +180,16 @@ typedef struct {
 #define LF_REQUEST_HEADERS 1u
 #define LF_REQUEST_ERROR_BODY 2u
 #define LF_REQUEST_NO_REPLACE 4u
+/* LF_REQUEST_CONTINUE (LF_OUTPUT_FILE; since 0.2.0): the body is written to a partial file
+ * beside the page's name (".NAME.lf-part", with ".NAME.lf-part.state": what it was fetched
+ * under), which survives any end of the process, SIGKILL included; a later request with this
+ * flag for the same URL and file asks only for the rest (Range + If-Range). A 200 reply (the
+ * server ignores ranges, or the page changed) starts the file again from byte 0; a 416, or a
+ * 206 that does not continue the data, drops it and asks again at once. The page's name gets
+ * the file only when it is whole. A partial is kept only for an identity-coded reply with a
+ * strong ETag or a Last-Modified (what If-Range can carry). Such names are never a page's:
+ * lf_fetcher_add() refuses a file named like them (LF_ENAME). */
+#define LF_REQUEST_CONTINUE 8u
 
 #define LF_FILE_NAME_MAX 4095 /* bytes of lf_request_t.file (a name or a relative path) */
 /* Longest lf_request_t.url, in bytes: lf_fetcher_add() refuses a longer one with LF_EURL.
@@ -232,6 +242,9 @@ typedef struct {
    * received, NULL-terminated, header_count of them); NULL otherwise. */
   const char *const *headers;
   size_t header_count;
+  /* LF_REQUEST_CONTINUE: bytes of the page that were already in its partial file and that
+   * this request continued after (the page is resumed_from + bytes long); 0 otherwise. */
+  uint64_t resumed_from;
 } lf_result_t;
 
 typedef void (*lf_result_cb)(lf_fetcher_t *fetcher, const lf_result_t *result);

@@ -72,6 +72,8 @@ static const char usage_text[] =
     "                            manifest records (default: save it as NAME~2)\n"
     "      --refresh             fetch saved pages again only if they changed\n"
     "                            (If-None-Match, If-Modified-Since)\n"
+    "  -C, --continue            keep what an interrupted page received (hidden,\n"
+    "                            beside its name) and ask a rerun for the rest\n"
     "      --content-disposition name a file as the server's Content-Disposition says\n"
     "  -v, --verbose             one line per attempt on stderr (start, redirect,\n"
     "                            retry, result)\n"
@@ -273,6 +275,7 @@ static const struct option long_options[] = {
     {"compare", no_argument, NULL, OPT_COMPARE},
     {"verbose", no_argument, NULL, 'v'},
     {"refresh", no_argument, NULL, OPT_REFRESH},
+    {"continue", no_argument, NULL, 'C'},
     {"content-disposition", no_argument, NULL, OPT_CONTENT_DISPOSITION},
     {"warc-file", required_argument, NULL, OPT_WARC_FILE},
     {"no-warc-compression", no_argument, NULL, OPT_NO_WARC_COMPRESSION},
@@ -519,7 +522,7 @@ static int secret_value_option(const char *opt) {
 /* "command-line: loopfetch ARGS", for the warcinfo record: secrets shown as ***, a URL's
  * userinfo as ***@, control characters escaped (lf__display). */
 /* The short options; a letter before ':' takes a value. */
-static const char shortopts[] = ":i:o:qvc:H:p:e:u:f:s:hV";
+static const char shortopts[] = ":i:o:qvc:H:p:e:u:f:s:hVC";
 
 /* A word of short options ("-uNAME:PASS", "-qHName:value", "-vu" NAME): 1 if a secret one (-H,
  * -u) is in it, with *at where its value starts in the word (the word's end: the value is the
@@ -736,6 +739,9 @@ static int parse_job_option(int c, const char *arg, lf_cli_t *cfg) {
     return 1;
   case OPT_REFRESH:
     cfg->refresh = 1;
+    return 1;
+  case 'C':
+    cfg->resume = 1;
     return 1;
   case OPT_CONTENT_DISPOSITION:
     cfg->content_disposition = 1;

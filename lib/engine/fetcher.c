@@ -377,6 +377,7 @@ void lf__fetcher_report(lf__transfer_t *t) {
   r.error = r.status ? (t->error[0] ? t->error : lf_strerror(r.status)) : NULL;
   r.http_code = t->http_code;
   r.bytes = t->bytes;
+  r.resumed_from = t->part.on && !t->part.fresh ? t->part.from : 0;
   r.attempts = t->req->attempts;
   r.effective_url = t->effective_url;
   r.content_type = t->content_type;
@@ -654,7 +655,8 @@ static int check_url(const char *url) {
 
 int lf_fetcher_add(lf_fetcher_t *f, const lf_request_t *req) {
   if (!f || !req || !req->url || !lf__reserved_zero(req->reserved, LF__SLOTS(req)) ||
-      (req->flags & ~(LF_REQUEST_HEADERS | LF_REQUEST_ERROR_BODY | LF_REQUEST_NO_REPLACE)))
+      (req->flags &
+       ~(LF_REQUEST_HEADERS | LF_REQUEST_ERROR_BODY | LF_REQUEST_NO_REPLACE | LF_REQUEST_CONTINUE)))
     return LF_EINVAL;
   if (!headers_valid(req->headers)) return LF_EINVAL;
   if (strlen(req->url) > LF_URL_MAX) return LF_EURL;
@@ -663,7 +665,9 @@ int lf_fetcher_add(lf_fetcher_t *f, const lf_request_t *req) {
     return LF_EINVAL;
   int bad = check_url(req->url);
   if (bad) return bad;
-  if (req->output == LF_OUTPUT_FILE && !lf__valid_file_name(req->file)) return LF_ENAME;
+  if (req->output == LF_OUTPUT_FILE &&
+      (!lf__valid_file_name(req->file) || lf__partial_reserved(req->file)))
+    return LF_ENAME;
   if (f->closing != OPEN) return LF_ECLOSING;
   if (req->output == LF_OUTPUT_FILE && f->out_dirfd < 0) {
     /* Opened once, on first use, so a fetcher that only reads into memory needs no folder. */
@@ -687,6 +691,7 @@ int lf_fetcher_add(lf_fetcher_t *f, const lf_request_t *req) {
   p->attempts = 0;
   p->cancelled = 0;
   p->no_range = 0;
+  p->restarts = 0;
   p->timeout_ms = req->timeout_ms;
   p->flags = req->flags;
   memcpy(p->url, req->url, ulen);

@@ -134,6 +134,7 @@ struct lf__pending_s {
   uint64_t due_ns;       /* delayed retries: not before this */
   int attempts;          /* transfers already made */
   int cancelled;         /* lf_fetcher_cancel(): report, do not start or retry */
+  int restarts;          /* resume.c: started again from byte 0 after a reply to a range */
   long timeout_ms;       /* lf_request_t.timeout_ms */
   unsigned flags;        /* lf_request_t.flags */
   const char *file;      /* points into url[] storage, or NULL */
@@ -184,6 +185,36 @@ struct lf__sink_s {
   uint64_t busy_off;  /* split: the file offset of busy's first byte */
   char *job_renamed; /* set by the job: the path it published under instead (NO_REPLACE) */
 };
+
+/* partial.c: the partial-file format (-C, LF_REQUEST_CONTINUE; --split records its ranges in
+ * it too). A range of the data file that holds the page's bytes: [start, end). */
+#define LF__RANGE_OPEN UINT64_MAX /* end: up to the data file's size (a stream that appends) */
+typedef struct {
+  uint64_t start, end;
+} lf__range_t;
+/* What a partial's state file says (partial.c describes the file). */
+typedef struct {
+  char *url;           /* the request's URL */
+  char *etag;          /* ETag of the response the data came from, or NULL */
+  char *last_modified; /* its Last-Modified, or NULL */
+  int64_t length;      /* the whole page's length, -1 unknown */
+  lf__range_t *ranges; /* which bytes of the data file are the page's */
+  size_t range_count;
+} lf__partial_state_t;
+#define LF__PART_NAME 256 /* bytes of a partial's file names, NUL included */
+
+/* resume.c: one request's partial (LF_REQUEST_CONTINUE) */
+typedef struct {
+  lf__partial_state_t state; /* found at the start; then what the reply says */
+  int dirfd;                 /* folder of req->file (O_PATH), -1: not opened; may be out_dirfd */
+  int fd;                    /* data file found at the start, open; -1: none */
+  uint64_t from;             /* Range asked: bytes from this offset on; 0: none asked */
+  char *if_range;            /* "If-Range: VALIDATOR" sent with the range, or NULL */
+  int on;                    /* the body goes to the partial data file (sink.c) */
+  int fresh;                 /* ...from byte 0: data emptied, state written anew first */
+  int restart;               /* the reply does not continue the data: drop it, ask again */
+  char data[LF__PART_NAME], state_name[LF__PART_NAME];
+} lf__partial_t;
 
 struct lf__transfer_s {
   lf__transfer_t *next, *prev;
@@ -244,6 +275,7 @@ struct lf__transfer_s {
   uint64_t range_len;     /* bytes of the range to keep; the rest is cut (0: all) */
   int range_cut;          /* the transfer was stopped at the end of its range: a success */
   int whole_range;        /* a 206 to "0-" with the whole file: told as a 200 */
+  lf__partial_t part;     /* LF_REQUEST_CONTINUE: where the body goes, what was asked (resume.c) */
   char errbuf[CURL_ERROR_SIZE];
   char error[CURL_ERROR_SIZE + 128];
 };
@@ -358,6 +390,36 @@ static inline void lf__bandwidth_used(lf__transfer_t *t, size_t bytes) {
 int lf__redirect_init(lf_fetcher_t *f);
 int lf__redirect_prereq(lf__transfer_t *t);
 int lf__pace_mark_cancelled(lf_fetcher_t *f, void *data); /* lf_fetcher_cancel: how many */
+
+/* partial.c: the files of a partial (the format is described there) */
+int lf__partial_reserved(const char *name); /* a partial's file name: never a page's */
+void lf__partial_names(const char *base, char data[LF__PART_NAME], char state[LF__PART_NAME]);
+int lf__partial_dir(int dirfd, const char *path, const char **base);  /* creates nothing */
+int lf__partial_open_regular(int dirfd, const char *name, int flags); /* no link, FIFO, dir */
+int lf__partial_state_parse(char *text, lf__partial_state_t *st);     /* 0 or -1 */
+int lf__partial_state_read(int dirfd, const char *name, lf__partial_state_t *st);
+char *lf__partial_state_format(const lf__partial_state_t *st, size_t *len);
+int lf__partial_state_write(int dirfd, const char *temp, const char *name,
+                            const lf__partial_state_t *st); /* atomic; -1 with errno */
+int lf__partial_add_range(lf__partial_state_t *st, uint64_t start, uint64_t end);
+uint64_t lf__partial_prefix(const lf__partial_state_t *st, uint64_t file_size);
+void lf__partial_state_free(lf__partial_state_t *st);
+void lf__partial_remove(int dirfd, const char *data, const char *state);
+
+/* resume.c: Range, If-Range and what the reply makes of the partial (LF_REQUEST_CONTINUE) */
+void lf__resume_init(lf__transfer_t *t);   /* a new or recycled transfer: nothing found */
+int lf__resume_prepare(lf__transfer_t *t); /* at the start: the partial found, what to ask */
+int lf__resume_headers(lf__transfer_t *t, struct curl_slist **list); /* adds If-Range */
+int lf__resume_check(lf__transfer_t *t);   /* first body byte of a 2xx: -1 fails the attempt */
+int lf__resume_restart(lf__transfer_t *t); /* transfer done: 1 if it must start again from 0 */
+int lf__resume_open(lf__sink_t *s);        /* pool: the data file open for writing, in s->fd */
+/* pool: the partial published as final_name in fdir (with no_replace, or a free variant of it,
+ * into used), or left for the next attempt */
+void lf__resume_finish(lf__sink_t *s, int keep, int fdir, const char *final_name, int no_replace,
+                       char used[256]);
+/* sink.c: renames from to name in fdir, or its first free variant (into used), never over a file */
+int lf__sink_rename_new(int dirfd, const char *from, int fdir, const char *name, char used[256]);
+void lf__resume_free(lf__transfer_t *t);
 
 /* abi.c */
 int lf__global_init(void); /* libcurl's, once per process: 0 or LF_ECURL */

@@ -107,6 +107,7 @@ int lf__sink_open_temp(int dirfd, int link_mode, const char *temp_name) {
 }
 
 static int job_open(lf__sink_t *s, int dirfd, int link_mode) {
+  if (s->transfer->part.on) return lf__resume_open(s); /* a named partial file (resume.c) */
   s->fd = lf__sink_open_temp(dirfd, link_mode, s->temp_name);
   return s->fd < 0 ? job_fail(s, "open") : 0;
 }
@@ -195,6 +196,17 @@ static void variant(const char *name, unsigned n, char out[256]) {
   memcpy(out + stem + slen, name + len - ext, ext + 1);
 }
 
+/* rename_new() of from (in dirfd) to name in fdir, or to the first free variant of it (into
+ * used). resume.c publishes partial files with it. 0, or -1 with errno. */
+int lf__sink_rename_new(int dirfd, const char *from, int fdir, const char *name, char used[256]) {
+  snprintf(used, 256, "%s", name);
+  for (unsigned n = 2;; n++) {
+    if (rename_new(dirfd, from, fdir, used) == 0) return 0;
+    if (errno != EEXIST || n > VARIANTS_MAX) return -1;
+    variant(name, n, used);
+  }
+}
+
 /* LF_REQUEST_NO_REPLACE: the file gets name in fdir, or the first free variant of it; each try
  * both checks and names (linkat of the unnamed file, or rename_new of the temporary), so a
  * name another process takes at the same moment is never replaced. *used: the name taken.
@@ -233,6 +245,10 @@ static void job_finish(lf__sink_t *s, int dirfd, int link_mode, int keep, int fd
   int no_replace = s->job_no_replace;
   used[0] = '\0';
   if (s->fd < 0) return; /* nothing was ever created */
+  if (s->transfer->part.on) {
+    lf__resume_finish(s, keep, fdir, final_name, no_replace, used);
+    return;
+  }
   if (!link_mode) {
     finish_named(s, dirfd, keep, fdir, final_name, no_replace, used);
     return;
@@ -456,9 +472,11 @@ void lf__sink_finish(lf__sink_t *s, int keep) {
     lf__fetcher_report(t);
     return;
   }
-  if (!keep) s->fill_len = 0; /* a failed page is not written, only its temporary removed */
+  /* A failed page is not written, only its temporary removed; but what a partial file (-C)
+   * received is written: the next attempt continues after it. */
+  if (!keep && !t->part.on) s->fill_len = 0;
   if (s->job_running) return; /* job_done continues */
-  if (s->fd < 0 && !keep) {
+  if (s->fd < 0 && !keep && !s->fill_len) {
     lf__fetcher_report(t);
     return;
   }

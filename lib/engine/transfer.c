@@ -29,6 +29,11 @@ static uint64_t size_cap(const lf__transfer_t *t) {
   return max;
 }
 
+/* Bytes of the page before this attempt's body: those of its partial file that it continues. */
+static uint64_t resumed_from(const lf__transfer_t *t) {
+  return t->part.on && !t->part.fresh ? t->part.from : 0;
+}
+
 static int too_big(lf__transfer_t *t) {
   lf__transfer_set_error(t, LF_ETOOBIG, "body exceeds the size limit of %llu bytes",
                          (unsigned long long)size_cap(t));
@@ -93,8 +98,9 @@ static int conflicting_lengths(lf__transfer_t *t) {
 }
 
 /* A 206 is the part a request asked for; to one that asked for no range it is part of the
- * page passing for the whole. A range asked through libcurl (CURLOPT_RANGE: t->range, split.c)
- * counts, and split.c checks that the Content-Range is the one asked. */
+ * page passing for the whole. A range asked through libcurl (CURLOPT_RANGE: t->range, split.c;
+ * resume.c's t->part.from) counts, and split.c and resume.c check that the Content-Range is the one
+ * asked. */
 static int unsolicited_part(lf__transfer_t *t) {
   if (t->http_code != 206 || t->range[0] || sent_header(t, "Range")) return 0;
   lf__transfer_set_error(t, LF_EHTTP, "HTTP 206 Partial Content to a request for the whole page");
@@ -115,9 +121,10 @@ static int check_code(lf__transfer_t *t) {
   if (t->http_code >= 400) return t->req->flags & LF_REQUEST_ERROR_BODY ? choose_decoder(t) : 0;
   if (conflicting_lengths(t) || unsolicited_part(t)) return -1;
   if (t->split_part ? lf__split_check_part(t) < 0
-                    : t->range[0] && t->http_code == 206 && lf__split_first(t) < 0)
+                    : t->range[0] && !t->part.from && t->http_code == 206 && lf__split_first(t) < 0)
     return -1;
-  return choose_decoder(t);
+  int rc = choose_decoder(t);
+  return rc < 0 ? rc : lf__resume_check(t);
 }
 
 /* LF_REQUEST_ERROR_BODY: an error response's body, kept in memory up to max_memory_body (the
@@ -159,7 +166,7 @@ static void tell_progress(lf__transfer_t *t, size_t len) {
 static int deliver(void *ctx, const char *data, size_t len) {
   lf__transfer_t *t = ctx;
   if (t->http_code >= 400) return keep_error_body(t, data, len);
-  if (t->bytes + len > size_cap(t)) return too_big(t);
+  if (resumed_from(t) + t->bytes + len > size_cap(t)) return too_big(t);
   int rc = lf__sink_write(&t->sink, data, len);
   if (rc != 0) return rc; /* pause, or the sink recorded why it failed */
   t->bytes += len;
@@ -253,6 +260,7 @@ int lf__transfer_new(lf_fetcher_t *f, lf__transfer_t **out) {
   if (!t) return LF_ENOMEM;
   t->fetcher = f;
   t->sink.fd = -1;
+  lf__resume_init(t);
   *out = t;
   return 0;
 }
@@ -365,7 +373,7 @@ static int request_headers(lf__transfer_t *t) {
       return LF_ENOMEM;
     else
       t->req_headers = l;
-  return 0;
+  return lf__resume_headers(t, &t->req_headers);
 }
 
 /* Whether a request may be split (lf_options_t.split): a file, not archived (a WARC record
@@ -384,7 +392,7 @@ static int configure_request(lf__transfer_t *t) {
   CURLcode rc;
   const char *what;
   int https = lf__is_https(t->req->url);
-  if (t->req->header_count && request_headers(t) < 0) {
+  if ((t->req->header_count || t->part.if_range) && request_headers(t) < 0) {
     lf__transfer_set_error(t, LF_ENOMEM, "out of memory for the request headers");
     return LF_ENOMEM;
   }
@@ -392,8 +400,12 @@ static int configure_request(lf__transfer_t *t) {
       t->req_headers ? t->req_headers : (struct curl_slist *)t->fetcher->header_list);
   SET(CURLOPT_URL, (const char *)t->req->url);
   /* --split: the first request asks for the whole file as a range, so that a 206's
-   * Content-Range tells its size and that ranges work (split.c says why not a HEAD). */
-  if (!t->split_part && split_wanted(t)) snprintf(t->range, sizeof(t->range), "0-");
+   * Content-Range tells its size and that ranges work (split.c says why not a HEAD).
+   * -C asks for the rest of a partial file instead (resume.c), as one stream. */
+  if (t->part.from)
+    snprintf(t->range, sizeof(t->range), "%llu-", (unsigned long long)t->part.from);
+  else if (!t->split_part && split_wanted(t))
+    snprintf(t->range, sizeof(t->range), "0-");
   SET(CURLOPT_RANGE, t->range[0] ? t->range : (const char *)NULL);
   /* For https, wait for a connection that can multiplex (HTTP/2) rather than open more. Plain
    * http is HTTP/1.1 here: waiting would only delay every transfer behind the first one. */
@@ -450,7 +462,11 @@ int lf__transfer_start(lf__transfer_t *t, lf__pending_t *req) {
   t->progress_ms = uv_now(t->fetcher->loop);
   lf__watchdog_arm(t->fetcher);
   lf__sink_init(&t->sink, t, req->output);
-  int rc = 0;
+  int rc = lf__resume_prepare(t);
+  if (rc < 0) {
+    lf__transfer_set_error(t, rc, "cannot look for the partial file: %s", lf_strerror(rc));
+    return rc;
+  }
   if ((t->easy = lf__fetcher_take_easy(t->fetcher))) { /* a spare: only its owner changes */
     rc = configure_owner(t);
   } else if ((t->easy = curl_easy_init())) {
@@ -829,6 +845,8 @@ void lf__transfer_done(lf__transfer_t *t, CURLcode result) {
              (transient(result, t->http_code) || t->starved || t->conn_lost))
     t->retry_ms = retry_delay(t); /* conn_lost: failed with its connection (h2.c), whatever
                                      libcurl said of the stream when it got to report it */
+  if (t->status != 0 && t->status != LF_EABORTED && lf__resume_restart(t))
+    t->retry_ms = 0; /* the partial did not fit the page: again, at once, from byte 0 */
   if (mrc != CURLM_OK && t->status == 0) {
     lf__transfer_set_error(t, LF_ECURL, "curl_multi_remove_handle: %s", curl_multi_strerror(mrc));
     t->status = LF_ECURL;
@@ -871,12 +889,14 @@ void lf__transfer_recycle(lf__transfer_t *t) {
   curl_slist_free_all(t->req_headers);
   lf__capture_free(t);
   curl_slist_free_all(t->foreign_headers);
+  lf__resume_free(t);
   lf__sink_reset(&t->sink);
   curl_easy_cleanup(t->easy); /* only a transfer that failed to start still has one */
   lf_fetcher_t *f = t->fetcher;
   memset(t, 0, sizeof(*t));
   t->fetcher = f;
   t->sink.fd = -1;
+  lf__resume_init(t);
 }
 
 void lf__transfer_free(lf__transfer_t *t) {

@@ -84,6 +84,7 @@ static void add_page(job_t *job, const char *url, const char *name, uintptr_t in
   char buf[2][1024];
   const char *headers[3];
   lf_request_t req = {.url = url, .output = LF_OUTPUT_FILE, .file = name, .data = (void *)index};
+  if (job->cfg->resume) req.flags |= LF_REQUEST_CONTINUE; /* -C */
   if (!lf__xpages_keep(job->cfg)) { /* -e without --save: parsed in memory, not kept */
     req.output = LF_OUTPUT_MEMORY;
     req.file = NULL;

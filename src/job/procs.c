@@ -190,6 +190,7 @@ static int build_argv(lf__procs_t *p, const lf_cli_t *cfg, unsigned concurrency)
   rc |= push_arg(p, "-q");
   rc |= push_arg(p, "--output-dir=%s", cfg->out_dir);
   rc |= push_arg(p, "--concurrency=%u", concurrency);
+  if (cfg->resume) rc |= push_arg(p, "--continue");
   /* Zero is the library's default for every option (the worker's too), LF_NONE is "none",
    * which the command line writes 0: only options given are passed on. */
   if (o->retries) rc |= push_arg(p, "--retries=%d", o->retries < 0 ? 0 : o->retries);

@@ -71,6 +71,7 @@ typedef struct {
   int links_only, quiet, force, json, progress;
   int no_clobber; /* a file in the way that no manifest records: skip the page, not rename */
   int verbose, refresh, content_disposition;
+  int resume;      /* -C/--continue: pages' files are resumable partials (LF_REQUEST_CONTINUE) */
   double wait;     /* --wait S: seconds between starts to one host (lf_fetcher_set_pace) */
   int random_wait; /* --random-wait */
   /* -e/--extract: records of the last level's pages (README "Crawling and extracting") */

@@ -26,7 +26,7 @@ void lf__record_from_result(lf__record_t *rec, const lf_result_t *r, int interru
                 : (interrupted && r->status == LF_EABORTED) ? LF_REC_INTERRUPTED
                                                             : LF_REC_FAILED;
   rec->http_code = r->http_code;
-  rec->bytes = r->bytes;
+  rec->bytes = r->bytes + r->resumed_from; /* -C: the page, not only what this run received */
   rec->attempts = r->attempts;
   rec->etag = r->etag;
   rec->last_modified = r->last_modified;
