@@ -420,8 +420,13 @@ static void resume_or_flush(lf__sink_t *s) {
       /* The bytes handed back failed (a bomb past the size cap, say): libcurl 7.88 returns the
        * error here but leaves the transfer as it was, without reading or timing out until its
        * connect timer fires (30 s), so it ends now. Nothing of s is used after this call. */
-      lf__transfer_set_error(s->transfer, LF_ECURL, "curl_easy_pause: %s", curl_easy_strerror(rc));
-      lf__transfer_done(s->transfer, rc);
+      lf__transfer_t *t = s->transfer;
+      if (t->range_cut) { /* not a failure: they reached its range's end (split.c), a success */
+        lf__transfer_done(t, CURLE_OK);
+        return;
+      }
+      lf__transfer_set_error(t, LF_ECURL, "curl_easy_pause: %s", curl_easy_strerror(rc));
+      lf__transfer_done(t, rc);
     }
     return;
   }
