@@ -12,7 +12,8 @@ paragraphs), shared by the chains. The job, with a fixed in-flight limit (-c, de
     loopfetch -q -c 16 --next a.next -f a.item -e name=h1 -e title=title -e para=p \\
         -e link=p a::url(href) --records FILE http://127.0.0.1:PORT/lN/1.html
 
-one loop and -p 2, each size once (--runs for more; the lowest peak is kept). Every run's
+one loop and -p 2, each size once (--runs for more; the lowest peak is kept); --concurrency
+16,128 adds rows at another in-flight limit, where the peak should move with -c, not with N. Every run's
 records are checked (N of them, each with its name). Peak RSS is GNU time's %M (wait4's
 ru_maxrss: the largest process; with -p 2 the parent or a worker), measured from a small
 process (a child's ru_maxrss starts at the RSS of the process it was forked from, so it is
@@ -90,11 +91,16 @@ def run(cmd, cwd):
     return float(wall), float(user) + float(sys_), int(rss)
 
 
+def label(c, n):
+    return "-c %d, %s" % (c, "one loop" if n == 1 else "-p %d" % n)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--loopfetch", default=os.path.join(ROOT, "build", "loopfetch"))
     ap.add_argument("--sizes", default="1000,4000,16000")
-    ap.add_argument("--concurrency", type=int, default=16)
+    ap.add_argument("--concurrency", default="16",
+                    help="in-flight limits (-c), comma-separated: one table row each")
     ap.add_argument("--procs", default="1,2", help="1: one loop; N: -p N (default 1,2)")
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--max-per-url", type=float, default=400.0)
@@ -103,6 +109,8 @@ def main():
         raise SystemExit("GNU time is needed: apt-get install time")
     sizes = sorted(int(s) for s in a.sizes.split(","))
     procs = [int(p) for p in a.procs.split(",")]
+    concs = [int(c) for c in a.concurrency.split(",")]
+    modes = [(c, n) for c in concs for n in procs]
     lf = os.path.abspath(a.loopfetch)
     tmp = tempfile.mkdtemp(prefix="lf-bench-crawlmem-")
     os.chmod(tmp, 0o755)  # nginx's workers run as another user
@@ -114,45 +122,42 @@ def main():
     try:
         for size in sizes:
             start = "http://127.0.0.1:%d/l%d/1.html" % (port, size)
-            for n in procs:
+            for c, n in modes:
                 for r in range(a.runs):
                     work = os.path.join(tmp, "run")
                     shutil.rmtree(work, ignore_errors=True)
                     os.makedirs(work)
                     out = os.path.join(work, "records.jsonl")
-                    cmd = [lf, "-q", "-c", str(a.concurrency)] + (["-p", str(n)] if n > 1 else [])
+                    cmd = [lf, "-q", "-c", str(c)] + (["-p", str(n)] if n > 1 else [])
                     cmd += ["--next", "a.next", "-f", "a.item", *extract, "--records", out, start]
                     wall, cpu, rss = run(cmd, work)
                     got, named = bench_crawl.count_records(out)
                     if got != size or named != size:
-                        raise SystemExit("%d pages, -p %d: %d records (%d with a name)"
-                                         % (size, n, got, named))
-                    print("%6d pages  %-12s wall %6.2f s  cpu %6.2f s  peak RSS %7.1f MB" %
-                          (size, "one loop" if n == 1 else "-p %d" % n, wall, cpu, rss / 1024),
-                          flush=True)
-                    key = (size, n)
+                        raise SystemExit("%d pages, -c %d -p %d: %d records (%d with a name)"
+                                         % (size, c, n, got, named))
+                    print("%6d pages  %-16s wall %6.2f s  cpu %6.2f s  peak RSS %7.1f MB" %
+                          (size, label(c, n), wall, cpu, rss / 1024), flush=True)
+                    key = (size, c, n)
                     peak[key] = min(peak.get(key, rss), rss)
     finally:
         bench_crawl.os.killpg(nginx.pid, bench_crawl.signal.SIGTERM)
         nginx.wait(timeout=10)
         shutil.rmtree(tmp, ignore_errors=True)
-    print("\n%s item pages of %.1f kB (+ a list page per %d), -c %d, 4 fields each; "
-          "peak RSS in MB" % ("/".join(map(str, sizes)), item_size / 1000, PER_LIST,
-                              a.concurrency))
+    print("\n%s item pages of %.1f kB (+ a list page per %d), 4 fields each; peak RSS in MB"
+          % ("/".join(map(str, sizes)), item_size / 1000, PER_LIST))
     print("| mode | " + " | ".join("%d pages" % s for s in sizes) +
           " | growth %d -> %d | bytes per URL |" % (sizes[0], sizes[-1]))
     print("| --- |" + " ---: |" * (len(sizes) + 2))
     bad = []
-    for n in procs:
-        row = [peak[(s, n)] for s in sizes]
+    for c, n in modes:
+        row = [peak[(s, c, n)] for s in sizes]
         grow = (row[-1] - row[0]) * 1024
         urls = (sizes[-1] - sizes[0]) * (1 + 1 / PER_LIST)  # items and list pages
         per = grow / urls
         print("| %s | %s | %+.1f MB | %.0f |" % (
-            "one loop" if n == 1 else "-p %d" % n, " | ".join("%.1f" % (k / 1024) for k in row),
-            grow / 2**20, per))
+            label(c, n), " | ".join("%.1f" % (k / 1024) for k in row), grow / 2**20, per))
         if per > a.max_per_url:
-            bad.append("%s: %.0f bytes per URL" % ("one loop" if n == 1 else "-p %d" % n, per))
+            bad.append("%s: %.0f bytes per URL" % (label(c, n), per))
     if bad:
         print("GROWS with the pages crawled (over %.0f bytes per URL): %s" %
               (a.max_per_url, "; ".join(bad)))
