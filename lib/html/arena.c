@@ -17,10 +17,14 @@
  * bench_selector's page, the parse unchanged (bench/RESULTS.md, issue 13). */
 #include "arena.h"
 
+#include <setjmp.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "loopfetch.h"
 
 /* Under AddressSanitizer, what is not handed out is poisoned (fresh chunk space, free blocks,
  * block headers, the slack between a request and its class size), so that an overrun inside
@@ -113,14 +117,46 @@ static char *arena_carve(lf__arena_t *a, unsigned c) {
   return p;
 }
 
+int lf__stop_waiting(void) {
+  sigset_t mask, pending;
+  static const int stops[] = {SIGINT, SIGTERM, SIGHUP};
+  if (pthread_sigmask(SIG_BLOCK, NULL, &mask) != 0 || sigpending(&pending) != 0) return 0;
+  for (size_t i = 0; i < sizeof(stops) / sizeof(stops[0]); i++)
+    if (sigismember(&mask, stops[i]) == 1 && sigismember(&pending, stops[i]) == 1) return 1;
+  return 0;
+}
+
+/* Ends the parse: back to page.c's setjmp with rc, never returns. */
+static void escape(lf__arena_t *a, int rc) {
+  jmp_buf *to = a->escape;
+  a->escape = NULL;
+  longjmp(*to, rc);
+}
+
+/* Every LF__ARENA_TICK allocations of a parse (about 0.2 ms of gumbo's work): within its
+ * budget, and no stop waiting. */
+static void tick(lf__arena_t *a) {
+  if (a->bytes > a->budget) escape(a, LF_ECOMPLEX);
+  if (lf__stop_waiting()) escape(a, LF_EABORTED);
+}
+
 static void *arena_alloc(void *userdata, size_t size) {
   lf__arena_t *a = userdata;
+  a->bytes += size;
+  if (a->escape && ++a->allocs % LF__ARENA_TICK == 0) tick(a);
   unsigned c = 0;
   while (c < LF__ARENA_CLASSES && (size_t)class_size[c] - ARENA_HDR < size)
     c++;
-  if (c == LF__ARENA_CLASSES) return arena_big(a, size);
+  if (c == LF__ARENA_CLASSES) {
+    void *big = arena_big(a, size);
+    if (!big && a->escape) escape(a, LF_ENOMEM); /* gumbo does not check */
+    return big;
+  }
   char *p = a->free_list[c];
-  if (!p && !(p = arena_carve(a, c))) return NULL;
+  if (!p && !(p = arena_carve(a, c))) {
+    if (a->escape) escape(a, LF_ENOMEM);
+    return NULL;
+  }
   UNPOISON(p, class_size[c]);
   if (p == a->free_list[c])
     memcpy(&a->free_list[c], p + ARENA_HDR, sizeof(void *)); /* next free block */

@@ -333,7 +333,9 @@ static int walk(run_t *r, const GumboNode *root) {
     lf__selector_document(x->fields[f].sel, root);
   if (x->each) lf__selector_document(x->each, root);
   int rc = x->each ? 0 : open_record(r, root);
+  size_t seen = 0;
   for (const GumboNode *n = root; n && !rc; n = lf__walk_next(n)) {
+    if (++seen % 65536 == 0 && lf__stop_waiting()) return LF_EABORTED; /* as the parse does */
     while (r->nopen && r->open[r->nopen - 1].end == n)
       r->nopen--;
     if (!r->base && lf__page_is_base(n)) r->base = n;

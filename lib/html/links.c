@@ -116,7 +116,9 @@ typedef struct {
 
 static int walk(extract_t *x, const GumboNode *root, found_t *f) {
   lf__selector_document(x->sel, root);
+  size_t seen = 0;
   for (const GumboNode *n = root; n; n = lf__walk_next(n)) {
+    if (++seen % 65536 == 0 && lf__stop_waiting()) return LF_EABORTED; /* as the parse does */
     if (!f->base && lf__page_is_base(n)) f->base = n;
     if (!lf__selector_matches(x->sel, n)) continue;
     if (f->n == f->cap) {
@@ -176,7 +178,7 @@ static int extract(extract_t *x, const char *html, size_t len, const char *conte
   if (!rc) rc = walk(x, page.root, &f);
   if (!rc) rc = lf__page_apply_base(&x->base, x->enc, f.base);
   for (size_t i = 0; i < f.n && !rc; i++)
-    rc = visit(x, f.nodes[i]);
+    rc = (i + 1) % 4096 == 0 && lf__stop_waiting() ? LF_EABORTED : visit(x, f.nodes[i]);
   free(f.nodes);
   lf__page_release(&page);
   return rc;

@@ -12,6 +12,12 @@
   50000000 /* sum of the depth each element opens at, plus A^2/2 for                               \
               each element of A attributes */
 
+/* What gumbo may allocate for a page of N bytes (arena.h counts it while it parses), bytes
+ * asked for, freed ones too: N * LF__PAGE_TREE_PER_BYTE + LF__PAGE_TREE_BASE. Real pages take
+ * far less (README); copies of formatting elements stop here. */
+#define LF__PAGE_TREE_PER_BYTE 64u
+#define LF__PAGE_TREE_BASE (16u << 20)
+
 /* 0 if html (UTF-8, len bytes) is within the caps; LF_ECOMPLEX with one line in why (naming
  * the cap) if not; LF_ENOMEM. Linear in len. */
 int lf__page_check_cost(const char *html, size_t len, char *why, size_t whylen);

@@ -13,6 +13,7 @@
 #include "hint.h"
 #include "hmap.h"
 #include "job_crawl.h"
+#include "job_parse.h"
 #include "job_end.h"
 #include "job_feed.h"
 #include "job_pages.h"
@@ -136,8 +137,8 @@ static int fetch_nav(job_t *job, size_t i) {
                       .data = (void *)(NAV_BIT | i)};
   int rc = lf_fetcher_add(job->fetcher, &req);
   if (rc == LF_ESCHEME || rc == LF_EURL) { /* refused at once: the user's URL, a usage error */
-    lf__job_fatal(job, LF_EXIT_USAGE, "list page %s: %s (give an http:// or https:// URL)",
-                  p->url, lf_strerror(rc));
+    lf__job_fatal(job, LF_EXIT_USAGE, "list page %s: %s (give an http:// or https:// URL)", p->url,
+                  lf_strerror(rc));
     return -1;
   }
   if (rc < 0) {
@@ -339,8 +340,10 @@ static char *next_link(job_t *job, const char *body, size_t len, const char *bas
                        const lf_result_t *r, const char *sel) {
   lf_links_t l = {0};
   char err[256];
-  if (lf_links_extract2(body, len, base, r->content_type, sel, &l, err, sizeof(err)) < 0)
-    return NULL;
+  sigset_t old;
+  lf__job_parse_begin(&old);
+  int rc = lf_links_extract2(body, len, base, r->content_type, sel, &l, err, sizeof(err));
+  if (lf__job_parse_end(job, &old, rc) || rc < 0) return NULL;
   char *url = NULL;
   for (size_t i = 0; i < l.count && !url; i++) {
     int rc = take_url(job, l.urls[i]);
@@ -456,8 +459,15 @@ static const char *parse_nav(job_t *job, const lf_result_t *r, nav_page_t *page,
   const char *body = page_body(job, r, &len, &owned, err, errlen);
   if (!body) return err;
   const char *base = r->effective_url ? r->effective_url : r->url; /* after redirects */
+  sigset_t old;
+  lf__job_parse_begin(&old);
   int rc = lf_links_extract2(body, len, base, r->content_type, lv[c->level + 1].follow,
                              &page->links, err, errlen);
+  if (lf__job_parse_end(job, &old, rc)) { /* a stop signal: the job is ending */
+    free(owned);
+    snprintf(err, errlen, "interrupted");
+    return err;
+  }
   if (rc == 0 && page->links.too_long) { /* left out, the page's other links kept */
     char *shown = lf__display(r->url, 1);
     fprintf(stderr, "loopfetch: warning: page %s: %zu link%s skipped: longer than 65536 bytes\n",
@@ -504,7 +514,10 @@ void lf__job_on_nav(job_t *job, const lf_result_t *r) {
   } else if (r->status == 0) {
     why = parse_nav(job, r, &c->pages[i], err, sizeof(err));
   }
-  if (job->exit_code) return;
+  if (job->exit_code) {
+    if (job->signal && !list_page) record_nav(job, r, "interrupted"); /* stopped in its parse */
+    return;
+  }
   if (list_page && why) { /* a LIST_URL that cannot be parsed ends the job, as one not fetched */
     lf__job_fatal(job, strcmp(why, "out of memory") == 0 ? LF_EXIT_LOCAL : LF_EXIT_LIST,
                   "list page %s: %s", r->url, why);

@@ -19,6 +19,7 @@
 #include "errmsg.h"
 #include "frontier.h"
 #include "job_end.h"
+#include "job_parse.h"
 #include "job_feed.h"
 #include "job_crawl.h"
 #include "job_naming.h"
@@ -128,17 +129,22 @@ static void warm_thread_pool(uv_loop_t *loop) {
  * page with a manifest line has its records (a crash between the two fetches it again). Its
  * depth is the last level's (0: the start pages, one more per -f); its parent, the page it was
  * first taken from (job_crawl.c notes them), none for a start page. */
-static void extract_records(job_t *job, const lf_result_t *r) {
+static int extract_records(job_t *job, const lf_result_t *r) {
   const char *why = NULL;
   unsigned depth = job->cfg->mode == LF_MODE_WORKER ? job->cfg->record_depth
                                                     : (unsigned)(job->cfg->level_count - 1);
   const char *parent = lf__xpages_parent(job->xpages, r->url);
+  sigset_t old;
+  lf__job_parse_begin(&old);
   long n = lf__xpages_result(job->xpages, job->dirfd, job->cfg->fetch.max_memory_body, r, parent,
                              depth, &why);
+  if (lf__job_parse_end(job, &old, n < 0 ? (int)n : 0))
+    return 1; /* a stop signal ended the parse: the page has no records, so no saved record */
   if (n < 0)
     lf__job_fatal(job, LF_EXIT_LOCAL, "%s: %s", r->url, why ? why : lf_strerror((int)n));
   else
     job->report.records += (size_t)n;
+  return 0;
 }
 
 static void on_result(lf_fetcher_t *f, const lf_result_t *r) {
@@ -162,10 +168,14 @@ static void on_result(lf_fetcher_t *f, const lf_result_t *r) {
           ? uv_now(&job->loop) - job->trimmed_at >= TRIM_FEEDING_MS
           : job->since_trim >= TRIM_EVERY && uv_now(&job->loop) - job->trimmed_at >= TRIM_GAP_MS)
     lf__job_give_back_memory(job); /* the finished pages' handles and buffers were just freed */
-  if (job->xpages && r->status == 0 && r->http_code != 304) extract_records(job, r);
+  int stopped = job->xpages && r->status == 0 && r->http_code != 304 && extract_records(job, r);
   lf__record_t rec;
   char why[512];
   lf__record_from_result(&rec, r, job->signal != 0, job->clock_offset);
+  if (stopped) {
+    rec.status = LF_REC_INTERRUPTED;
+    rec.error = "interrupted while its records were extracted";
+  }
   rec.error = lf__hint_error(r, job->cfg->fetch.max_size, why, sizeof(why));
   rec.pid = job->pid;
   rec.lastmod = lf__job_sitemap_lastmod(job, r->url);
@@ -222,8 +232,7 @@ static void on_event(lf_fetcher_t *f, const lf_event_t *e) {
 /* ---- signals: the first stops the job (in-flight pages are aborted and recorded as
  * interrupted), the second ends the process at once. ---- */
 
-static void on_signal(uv_signal_t *h, int signum) {
-  job_t *job = h->data;
+void lf__job_signal(job_t *job, int signum) {
   if (job->signal) {
     if (job->procs_running) lf__procs_stop(job->procs, 1);
     _exit(signum == SIGINT ? LF_EXIT_SIGINT : signum == SIGHUP ? LF_EXIT_SIGHUP : LF_EXIT_SIGTERM);
@@ -233,6 +242,10 @@ static void on_signal(uv_signal_t *h, int signum) {
   /* What was never handed to the fetcher is accounted for too. */
   if (job->feeding && job->cfg->mode == LF_MODE_LOOP) lf__job_record_unfed(job);
   lf__job_stop_on_signal(job, signum);
+}
+
+static void on_signal(uv_signal_t *h, int signum) {
+  lf__job_signal(h->data, signum);
 }
 
 /* SIGHUP (the terminal closed, the ssh session dropped) stops the job as SIGTERM does: the

@@ -10,8 +10,10 @@ the manifest and the exit code.
 import json
 import os
 import resource
+import signal
 import subprocess
 import sys
+import time
 import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -270,6 +272,59 @@ def list_page_too_complex(ctx):
         p = ctx.run("--links", "--select", "a", srv.base + "/fault/deep/3000", timeout=HANG)
         check(p.returncode == 0 and p.stdout.split() == [srv.base + "/wiki/India"],
               f"3,000 nested: exit {p.returncode}: {p.stdout[:200]!r} {p.stderr[-300:]}")
+
+
+@case
+def list_page_reopened_formatting(ctx):
+    """A 100 KB list page that passes the nesting and attribute caps but makes gumbo copy one
+    <b> of 4,000 attributes into each of 10,000 paragraphs (14.7 s and growing with the
+    square of the page, memory too, issue 28, 3) is refused while it parses, once its tree
+    takes 64 times its size: exit 3 with one line naming the page; 100 paragraphs after a
+    <b> of 20 attributes are parsed."""
+    with Hostile() as srv:
+        t0 = time.monotonic()
+        p = ctx.run("--links", "--select", "a", srv.base + "/fault/reopen/10000/4000",
+                    timeout=HANG)
+        took = time.monotonic() - t0
+        check(p.returncode == 3, f"exit {p.returncode} after {took:.1f} s: {p.stderr[-300:]}")
+        line = p.stderr.strip()
+        check(len(line.splitlines()) == 1 and "/fault/reopen/10000/4000" in line and
+              "times its size in memory" in line, f"want one line naming the page: {line!r}")
+        p = ctx.run("--links", "--select", "a", srv.base + "/fault/reopen/100/20", timeout=HANG)
+        check(p.returncode == 0 and p.stdout.split() == [srv.base + "/wiki/India"],
+              f"a few copies: exit {p.returncode}: {p.stdout[:200]!r} {p.stderr[-300:]}")
+
+
+@case
+def sigterm_during_parse(ctx):
+    """SIGTERM while a list page parses (gumbo's one long call on the loop, where no signal
+    is served) ends the run as a stop does, at once, not after the parse (issue 28, 3): the
+    library looks for a blocked stop signal every 1,024 allocations and abandons the parse.
+    The page, 30 MB of paragraphs, within every cap, takes several seconds to parse here
+    (more in the sanitizer build); the signal comes a second into it and must end the run
+    within 3 s, with exit 143 and the stop's line."""
+    with Hostile() as srv:
+        out = ctx.dir("parse-stop")
+        p = subprocess.Popen([ctx.exe, "--select", "a", "-o", out, srv.base + "/fault/wide/30"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + HANG
+        while json.loads(m.urllib.request.urlopen(srv.base + "/__stats").read())["requests"] < 1:
+            check(time.monotonic() < deadline and p.poll() is None, "the list page was not asked")
+            time.sleep(0.02)
+        time.sleep(1.5)  # the 30 MB arrive in well under that; the parse has begun
+        check(p.poll() is None, f"the run ended before the signal: {p.returncode}")
+        p.send_signal(signal.SIGTERM)
+        t0 = time.monotonic()
+        try:
+            _, err = p.communicate(timeout=HANG)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.communicate()
+            raise m.Failure("the run outlived SIGTERM")
+        took = time.monotonic() - t0
+        check(took < 3, f"SIGTERM was handled after {took:.1f} s: it waited for the parse")
+        check(p.returncode == 143 and "terminated: stopping" in err,
+              f"exit {p.returncode}: {err[-300:]!r}")
 
 
 @case
