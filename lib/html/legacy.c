@@ -367,10 +367,14 @@ static int gb18030(dec_t *d) {
 
 /* ---- Big5, EUC-KR, Shift_JIS: a lead byte and a trail byte ---- */
 
-static int big5(dec_t *d) {
-  int err;
-  const uint32_t *idx = TABLE_OF(big5, &err);
-  if (!idx) return err;
+/* A double-byte decoder's pair: emits what lead and trail b decode to and returns 1, or 0
+ * when they decode to nothing (without emitting). */
+typedef int (*pair_fn)(dec_t *d, const uint32_t *idx, unsigned lead, unsigned b);
+
+/* The lead-byte machine that Big5 and EUC-KR share (WHATWG Encoding): ASCII as it is, a lead
+ * 0x81-0xFE waits for its trail, any other byte and a lead cut off by the end are U+FFFD, and a
+ * pair that decodes to nothing is U+FFFD with an ASCII trail read again as itself. */
+static int double_byte(dec_t *d, const uint32_t *idx, pair_fn pair) {
   unsigned lead = 0;
   while (!d->err) {
     if (d->i == d->n) {
@@ -379,18 +383,11 @@ static int big5(dec_t *d) {
     }
     unsigned b = d->s[d->i++];
     if (lead) {
-      unsigned off = b < 0x7f ? 0x40 : 0x62;
-      int ok = (b >= 0x40 && b <= 0x7e) || (b >= 0xa1 && b <= 0xfe);
-      uint32_t p = (lead - 0x81) * 157 + (b - off), cp = 0;
+      unsigned l = lead;
       lead = 0;
-      if (ok && (p == 1133 || p == 1135 || p == 1164 || p == 1166)) {
-        emit(d, p < 1164 ? 0xca : 0xea); /* two code points: Ê or ê and a combining mark */
-        emit(d, p == 1133 || p == 1164 ? 0x304 : 0x30c);
-        continue;
-      }
-      if (ok) cp = at(idx, 19782, p);
-      if (!cp && b < 0x80) d->i--;
-      emit(d, cp);
+      if (pair(d, idx, l, b)) continue;
+      if (b < 0x80) d->i--;
+      emit(d, 0);
     } else if (b < 0x80) {
       emit_ascii(d, b);
     } else if (b >= 0x81 && b <= 0xfe) {
@@ -402,31 +399,35 @@ static int big5(dec_t *d) {
   return d->err;
 }
 
+static int big5_pair(dec_t *d, const uint32_t *idx, unsigned lead, unsigned b) {
+  if (!((b >= 0x40 && b <= 0x7e) || (b >= 0xa1 && b <= 0xfe))) return 0;
+  uint32_t p = (lead - 0x81) * 157 + (b - (b < 0x7f ? 0x40 : 0x62));
+  if (p == 1133 || p == 1135 || p == 1164 || p == 1166) {
+    emit(d, p < 1164 ? 0xca : 0xea); /* two code points: Ê or ê and a combining mark */
+    emit(d, p == 1133 || p == 1164 ? 0x304 : 0x30c);
+    return 1;
+  }
+  uint32_t cp = at(idx, 19782, p);
+  if (cp) emit(d, cp);
+  return cp != 0;
+}
+
+static int big5(dec_t *d) {
+  int err;
+  const uint32_t *idx = TABLE_OF(big5, &err);
+  return idx ? double_byte(d, idx, big5_pair) : err;
+}
+
+static int euc_kr_pair(dec_t *d, const uint32_t *idx, unsigned lead, unsigned b) {
+  uint32_t cp = b >= 0x41 && b <= 0xfe ? at(idx, 23940, (lead - 0x81) * 190 + (b - 0x41)) : 0;
+  if (cp) emit(d, cp);
+  return cp != 0;
+}
+
 static int euc_kr(dec_t *d) {
   int err;
   const uint32_t *idx = TABLE_OF(euc_kr, &err);
-  if (!idx) return err;
-  unsigned lead = 0;
-  while (!d->err) {
-    if (d->i == d->n) {
-      if (lead) emit(d, 0);
-      break;
-    }
-    unsigned b = d->s[d->i++];
-    if (lead) {
-      uint32_t cp = b >= 0x41 && b <= 0xfe ? at(idx, 23940, (lead - 0x81) * 190 + (b - 0x41)) : 0;
-      lead = 0;
-      if (!cp && b < 0x80) d->i--;
-      emit(d, cp);
-    } else if (b < 0x80) {
-      emit_ascii(d, b);
-    } else if (b >= 0x81 && b <= 0xfe) {
-      lead = b;
-    } else {
-      emit(d, 0);
-    }
-  }
-  return d->err;
+  return idx ? double_byte(d, idx, euc_kr_pair) : err;
 }
 
 static int shift_jis(dec_t *d) {

@@ -300,18 +300,18 @@ def sigterm_during_parse(ctx):
     """SIGTERM while a list page parses (gumbo's one long call on the loop, where no signal
     is served) ends the run as a stop does, at once, not after the parse (issue 28, 3): the
     library looks for a blocked stop signal every 1,024 allocations and abandons the parse.
-    The page, 30 MB of paragraphs, within every cap, takes several seconds to parse here
-    (more in the sanitizer build); the signal comes a second into it and must end the run
+    The page, 31 MB of paragraphs, within every cap, takes several seconds to parse here
+    (more in the sanitizer build); the signal comes 0.8 s after the request and must end the run
     within 3 s, with exit 143 and the stop's line."""
     with Hostile() as srv:
         out = ctx.dir("parse-stop")
-        p = subprocess.Popen([ctx.exe, "--select", "a", "-o", out, srv.base + "/fault/wide/30"],
+        p = subprocess.Popen([ctx.exe, "--select", "a", "-o", out, srv.base + "/fault/wide/31"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + HANG
         while json.loads(m.urllib.request.urlopen(srv.base + "/__stats").read())["requests"] < 1:
             check(time.monotonic() < deadline and p.poll() is None, "the list page was not asked")
             time.sleep(0.02)
-        time.sleep(1.5)  # the 30 MB arrive in well under that; the parse has begun
+        time.sleep(0.8)  # the 31 MB arrive in well under that; the parse has begun
         check(p.poll() is None, f"the run ended before the signal: {p.returncode}")
         p.send_signal(signal.SIGTERM)
         t0 = time.monotonic()
