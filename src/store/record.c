@@ -26,7 +26,8 @@ void lf__record_from_result(lf__record_t *rec, const lf_result_t *r, int interru
                 : (interrupted && r->status == LF_EABORTED) ? LF_REC_INTERRUPTED
                                                             : LF_REC_FAILED;
   rec->http_code = r->http_code;
-  rec->bytes = r->bytes + r->resumed_from; /* -C: the page, not only what this run received */
+  rec->bytes = r->bytes + r->resumed_from; /* -C: the page (reruns check the file's size) */
+  rec->resumed = r->resumed_from;
   rec->attempts = r->attempts;
   rec->etag = r->etag;
   rec->last_modified = r->last_modified;
@@ -147,6 +148,10 @@ size_t lf__record_to_json(const lf__record_t *r, char *buf, size_t len) {
   put_int(&o, r->http_code);
   put_key(&o, "bytes");
   put_uint(&o, (unsigned long long)r->bytes);
+  if (r->resumed) { /* -C: the page continued a partial file */
+    put_key(&o, "resumed");
+    put_uint(&o, (unsigned long long)r->resumed);
+  }
   put_key(&o, "attempts");
   put_int(&o, r->attempts);
   put_key(&o, "error");
@@ -255,6 +260,8 @@ static void assign_num(lf__record_t *r, const char *key, double v) {
     r->http_code = (long)v;
   else if (strcmp(key, "bytes") == 0)
     r->bytes = (uint64_t)v;
+  else if (strcmp(key, "resumed") == 0)
+    r->resumed = (uint64_t)v;
   else if (strcmp(key, "attempts") == 0)
     r->attempts = (int)v;
   else if (strcmp(key, "pid") == 0)

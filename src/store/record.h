@@ -24,7 +24,8 @@ typedef struct {
   const char *error; /* one line, or NULL */
   lf__rec_status_t status;
   long http_code;
-  uint64_t bytes;
+  uint64_t bytes;   /* the page's size (saved: the file's, resumed or not) */
+  uint64_t resumed; /* -C: of those, bytes that were already in its partial file */
   int attempts;
   int pid;                          /* process that fetched it */
   const char *etag, *last_modified; /* the page's validators (--refresh), or NULL */

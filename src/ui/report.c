@@ -73,6 +73,11 @@ int lf__report_write_trace(lf__report_t *r, const char *json_path, const char *s
   return rc;
 }
 
+/* Bytes a saved page's run received: -C's partial file already held `resumed` of them. */
+static uint64_t received(const lf__record_t *rec) {
+  return rec->resumed < rec->bytes ? rec->bytes - rec->resumed : 0;
+}
+
 /* The progress line and the counters it shows. */
 static void count_progress(lf__report_t *r, const lf__record_t *rec) {
   if (!r->progress) return;
@@ -82,7 +87,7 @@ static void count_progress(lf__report_t *r, const lf__record_t *rec) {
    * file's size). Where the fetcher tells bytes as they arrive (live_bytes), they are counted
    * there; workers' pages (-p) count when their record comes. */
   if (!r->live_bytes && (rec->status == LF_REC_SAVED || rec->status == LF_REC_NAVIGATED))
-    r->progress->bytes += rec->bytes;
+    r->progress->bytes += received(rec);
 }
 
 void lf__report_set_manifest(lf__report_t *r, int fd, const char *path) {
@@ -145,7 +150,7 @@ void lf__report_record(lf__report_t *r, const lf__record_t *rec) {
   switch (rec->status) {
   case LF_REC_SAVED:
     r->saved++;
-    r->bytes += rec->bytes;
+    r->bytes += received(rec);
     if (r->latency) lf__stats_add(r->latency, rec->timings.total);
     break;
   case LF_REC_SKIPPED:

@@ -211,13 +211,22 @@ def resume_nginx_killed(ctx):
             now = max(os.path.getsize(p) for p in parts)
             check(now > before, f"after {sig.name}: the partial did not grow ({before} -> {now})")
             before = now
+        # Not done for reruns or `status`: the manifest has no saved record of it.
+        st = subprocess.run([ctx.exe, "status", "--json", "-i", folder + ".urls", folder],
+                            capture_output=True, text=True)
+        check(st.returncode == 1 and '"complete":false' in st.stdout and
+              '"total":{"saved":0,' in st.stdout, f"status counts the partial: {st.stdout}")
         p = start(ctx, url, folder)
         check(finish(ctx, p) == 0, f"last run: exit {p.returncode}: {ctx.last[1].stderr[-300:]}")
         check(sha(os.path.join(folder, "big.bin")) == sha(src), "sha256 differs from the server's")
         check(partials(folder) == [], f"left behind: {partials(folder)}")
         check_resumed(ng, ["/big.bin"], [size])
         rec = [x for x in m.manifest(folder) if x["status"] == "saved"]
-        check(len(rec) == 1 and rec[0]["bytes"] == size, f"manifest: {rec}")
+        # bytes: the page's size (what reruns check the file against); resumed: what the last
+        # run found in the partial, which nginx did not send again.
+        last_sent = ng.log()[-1][4]
+        check(len(rec) == 1 and rec[0]["bytes"] == size and
+              rec[0].get("resumed") == size - last_sent, f"manifest: {rec}, last sent {last_sent}")
 
 
 @case
@@ -377,6 +386,39 @@ def resume_range_of_changed_page(ctx):
             want = [416 if new_size < 8 * MB else 206, 200]
             check(statuses == want, f"{mode} {new_size}: statuses {srv.requests}, want {want}")
             check(srv.requests[-1][0] is None, f"{mode}: the restart asked for a range again")
+
+
+@case
+def resume_state_file(ctx):
+    """Partials written by hand in the documented format (lib/engine/README.md): the rerun asks
+    from the end of the ranges that join up from byte 0 (several ranges, as --split leaves them;
+    "*" is the data file's end; a range past the file's end counts only what the file holds);
+    a complete partial asks for its last byte (proof the validators hold) rather than nothing;
+    another URL's partial, or a malformed state, is dropped and the page fetched whole."""
+    size = 3 * MB
+    with Ranger(body("state", size), '"s1"', "blind") as srv:
+        cases = [  # (ranges, data bytes in the file, Range the rerun must send)
+            ("range 0 1000\nrange 500 5000\nrange 9000 *\n", 20000, "bytes=5000-"),
+            ("range 0 *\n", 70000, "bytes=70000-"),
+            ("range 0 999999\n", 4000, "bytes=4000-"),
+            (f"range 0 *\nlength {size}\n", size, f"bytes={size - 1}-"),
+            ("range 0 *\n", 1000, None, "http://127.0.0.1:1/another"),
+            ("range 0 *\nrange 9 3\n", 1000, None),
+        ]
+        for i, (ranges, have, want, *url) in enumerate(cases):
+            folder = ctx.dir(f"out{i}")
+            os.makedirs(folder)
+            with open(os.path.join(folder, ".page.html.lf-part"), "wb") as f:
+                f.write(srv.body[:have])
+            with open(os.path.join(folder, ".page.html.lf-part.state"), "w") as f:
+                f.write(f"loopfetch-partial 1\nurl {url[0] if url else srv.url}\n"
+                        f"etag \"s1\"\n{ranges}")
+            rerun_whole(ctx, srv, folder, srv.body)
+            check(srv.requests[-1][0] == want, f"{ranges!r}: asked {srv.requests[-1]}, want {want}")
+            if want:
+                check(srv.requests[-1][1] == '"s1"', f"no If-Range: {srv.requests[-1]}")
+                rec = m.manifest(folder)[-1]
+                check(rec.get("resumed") == int(want[6:-1]), f"manifest: {rec}")
 
 
 @case
