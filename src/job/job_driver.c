@@ -172,11 +172,13 @@ static void on_result(lf_fetcher_t *f, const lf_result_t *r) {
   lf__record_t rec;
   char why[512];
   lf__record_from_result(&rec, r, job->signal != 0, job->clock_offset);
-  if (stopped) {
+  rec.error = lf__hint_error(r, job->cfg->fetch.max_size, why, sizeof(why));
+  if (stopped) { /* the page without its records is not done: fetched again by the next run,
+                    under its name, which a file left here would make look taken */
     rec.status = LF_REC_INTERRUPTED;
     rec.error = "interrupted while its records were extracted";
+    if (r->file) (void)unlinkat(job->dirfd, r->file, 0);
   }
-  rec.error = lf__hint_error(r, job->cfg->fetch.max_size, why, sizeof(why));
   rec.pid = job->pid;
   rec.lastmod = lf__job_sitemap_lastmod(job, r->url);
   lf__job_refresh_record(job, &rec);
