@@ -912,7 +912,7 @@ static int check_extraction(lf_cli_t *cfg) {
 static int check_crawl(const lf_cli_t *cfg) {
   int crawl = cfg->level_count > 2 || cfg->levels[0].next || cfg->levels[1].next ||
               (cfg->level_count == 2 && !cfg->list_count);
-  if (!crawl) return 0;
+  if (!crawl || cfg->mode == LF_MODE_WORKER) return 0; /* a worker is told its levels */
   if (cfg->shard_n)
     return usage_error("--shard splits the pages of a one-level job; a crawl (-f on -i, more "
                        "than one -f, or --next) is not sharded: run it as one job (with -p)%s",
@@ -920,9 +920,6 @@ static int check_crawl(const lf_cli_t *cfg) {
   if (cfg->level_count > 2 && cfg->list_count && cfg->input)
     return usage_error("with more than one -f, give the start pages as LIST_URLs or as -i, not "
                        "both%s",
-                       "");
-  if (cfg->levels[cfg->level_count - 1].next && cfg->mode != LF_MODE_LOOP)
-    return usage_error("--next on the last level works in one loop: not with -p or --compare%s",
                        "");
   return 0;
 }

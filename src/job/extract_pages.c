@@ -182,7 +182,7 @@ int lf__xpages_note_parent(lf__xpages_t *x, const char *parent, char *const *url
 }
 
 const char *lf__xpages_parent(const lf__xpages_t *x, const char *url) {
-  if (x->nparents == 1) return x->parents[0]; /* one list page: no map needed */
+  /* (no shortcut for one parent noted: a start page, or a --next page's first page, has none) */
   uint32_t *v = lf__hmap_get(&x->parent_of, lf__hash64(url, strlen(url)));
   return v && *v ? x->parents[*v - 1] : NULL;
 }

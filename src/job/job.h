@@ -34,6 +34,14 @@
 /* Longest parent URL a worker's line carries (-e with -p); a longer one is left out. */
 #define LF_URL_FIELD_MAX 8192
 
+/* A navigation request's data: the top bit set, then (in a worker) its level in the next four
+ * bits, then its place (the parent: in its level; a worker: its line's index). Pages carry
+ * small indexes, so the two never meet. */
+#define LF_NAV_BIT ((uintptr_t)1 << (sizeof(uintptr_t) * 8 - 1))
+#define LF_NAV_LEVEL_SHIFT (sizeof(uintptr_t) * 8 - 5)
+#define LF_NAV_INDEX(d) ((uintptr_t)(d) & (((uintptr_t)1 << LF_NAV_LEVEL_SHIFT) - 1))
+#define LF_NAV_LEVEL(d) ((size_t)(((uintptr_t)(d) >> LF_NAV_LEVEL_SHIFT) & 15))
+
 typedef struct lf__crawl_s lf__crawl_t;
 
 typedef struct job_s {

@@ -17,6 +17,7 @@
 #include "job_end.h"
 #include "job_feed.h"
 #include "job_pages.h"
+#include "job_procs.h"
 #include "job_record.h"
 #include "job_robots.h"
 #include "job_sitemaps.h"
@@ -24,9 +25,7 @@
 #include "safe_text.h"
 #include "shard.h"
 
-/* A navigation request's data: its place in the level, with the top bit set. Pages carry
- * small indexes (job_procs.c), so the two never meet. */
-#define NAV_BIT ((uintptr_t)1 << (sizeof(uintptr_t) * 8 - 1))
+#define NAV_BIT LF_NAV_BIT /* job.h */
 
 typedef struct {
   char *url;
@@ -85,8 +84,16 @@ static size_t last_level(const job_t *job) {
   return job->cfg->level_count - 1;
 }
 
+static void on_worker_nav(job_t *job, const lf__record_t *rec, uintptr_t data);
+static int on_worker_found(job_t *job, uintptr_t data, const char *url, char kind,
+                           const char *value);
+static void on_worker_nav_orphan(job_t *job, uintptr_t data);
+
 static int crawl_new(job_t *job) {
   if (job->crawl) return 0;
+  job->worker_nav = on_worker_nav;
+  job->worker_found = on_worker_found;
+  job->worker_nav_orphan = on_worker_nav_orphan;
   if (!(job->crawl = calloc(1, sizeof(*job->crawl))) || lf__names_new(&job->seen) < 0 ||
       (!job->names && lf__names_new(&job->names) < 0)) {
     lf__job_fatal(job, LF_EXIT_LOCAL, "%s%s", "out of memory", "");
@@ -127,8 +134,34 @@ static char *nav_name(job_t *job, const char *url) {
   return rc == 0 ? strdup(path) : NULL;
 }
 
-/* Asks for navigation page i of the current level. 0, or -1 after lf__job_fatal. */
+/* With -p, navigation page i goes to a worker, which fetches and parses it and sends its
+ * links back (on_worker_found, on_worker_nav), unless it is a LIST_URL: the job's input,
+ * whose failures end the job here as they always did. 1 dealt, 0 not (fetch it here), -1 a
+ * fatal error. */
+static int fetch_nav_here(job_t *job, size_t i);
+
+static int deal_nav(job_t *job, size_t i) {
+  lf__crawl_t *c = job->crawl;
+  nav_page_t *p = &c->pages[i];
+  if (job->cfg->mode != LF_MODE_PROCS || (c->level == 0 && p->seq == 0 && job->cfg->list_count))
+    return 0;
+  if (lf__job_spawn_procs(job, 0) < 0) return job->exit_code ? -1 : 0; /* all ended: here */
+  char level[32];
+  snprintf(level, sizeof(level), "\t\t\t\t\t%zu", c->level);
+  lf__job_procs_nav(job, p->url, p->file ? p->file : "", level, NAV_BIT | i);
+  c->pending++;
+  return 1;
+}
+
+/* Asks for navigation page i of the current level: a worker, or this loop. 0, or -1 after
+ * lf__job_fatal. */
 static int fetch_nav(job_t *job, size_t i) {
+  int dealt = deal_nav(job, i);
+  return dealt < 0 ? -1 : dealt ? 0 : fetch_nav_here(job, i);
+}
+
+/* Asks this loop's fetcher for navigation page i. 0, or -1 after lf__job_fatal. */
+static int fetch_nav_here(job_t *job, size_t i) {
   lf__crawl_t *c = job->crawl;
   nav_page_t *p = &c->pages[i];
   lf_request_t req = {.url = p->url,
@@ -370,7 +403,7 @@ static int within_max_pages(job_t *job, size_t *taken, const char *url) {
   return 0;
 }
 
-static void record_nav(job_t *job, const lf_result_t *r, const char *why) {
+static void record_nav(job_t *job, const lf_result_t *r, const char *why, uintptr_t index) {
   lf__record_t rec;
   lf__record_from_result(&rec, r, job->signal != 0, job->clock_offset);
   rec.pid = job->pid;
@@ -379,7 +412,7 @@ static void record_nav(job_t *job, const lf_result_t *r, const char *why) {
     rec.status = LF_REC_FAILED;
     rec.error = why;
   }
-  lf__job_record(job, &rec, 0);
+  lf__job_record(job, &rec, index);
 }
 
 /* s in single quotes for a POSIX shell ('\'' for a quote): appended to out. */
@@ -496,7 +529,7 @@ void lf__job_on_nav(job_t *job, const lf_result_t *r) {
   c->pending--;
   if (job->exit_code || job->signal) { /* ending: say what became of it, then nothing more */
     if (!(c->level == 0 && c->pages[i].seq == 0 && job->cfg->list_count))
-      record_nav(job, r, r->status ? NULL : "interrupted");
+      record_nav(job, r, r->status ? NULL : "interrupted", 0);
     job->navigating = 0;
     lf__job_maybe_done(job);
     return;
@@ -515,7 +548,7 @@ void lf__job_on_nav(job_t *job, const lf_result_t *r) {
     why = parse_nav(job, r, &c->pages[i], err, sizeof(err));
   }
   if (job->exit_code) {
-    if (job->signal && !list_page) record_nav(job, r, "interrupted"); /* stopped in its parse */
+    if (job->signal && !list_page) record_nav(job, r, "interrupted", 0); /* stopped in its parse */
     return;
   }
   if (list_page && why) { /* a LIST_URL that cannot be parsed ends the job, as one not fetched */
@@ -523,8 +556,48 @@ void lf__job_on_nav(job_t *job, const lf_result_t *r) {
                   "list page %s: %s", r->url, why);
     return;
   }
-  if (!list_page) record_nav(job, r, why);
+  if (!list_page) record_nav(job, r, why, 0);
   if (c->pending == 0 && lf__job_robots_waiting(job) == 0) level_done(job);
+}
+
+/* A worker: one line up the pipe ("L", "X": a URL; procs.h), before the page's record, which
+ * flushes them. A URL holding a tab or a line break (libcurl's resolution leaves none) is
+ * left out rather than torn. */
+static void send_found(char kind, uintptr_t index, const char *url) {
+  if (!strpbrk(url, "\t\r\n"))
+    fprintf(stdout, "%c\t%lu\t%s\n", kind, (unsigned long)LF_NAV_INDEX(index), url);
+}
+
+/* A worker: every link sel selects on the fetched page r, sent up as `kind` lines. */
+static void send_links(const lf_result_t *r, const char *body, size_t len, const char *sel,
+                       char kind) {
+  lf_links_t l = {0};
+  char err[256];
+  const char *base = r->effective_url ? r->effective_url : r->url;
+  if (lf_links_extract2(body, len, base, r->content_type, sel, &l, err, sizeof(err)) < 0) return;
+  for (size_t i = 0; i < l.count; i++)
+    send_found(kind, (uintptr_t)r->data, l.urls[i]);
+  lf_links_free(&l);
+}
+
+/* The "next page" more (taken over) was found on the last level's page parent_url: it joins
+ * the pages, within --max-pages. */
+static void join_next(job_t *job, const char *parent_url, char *more) {
+  if (job->xpages) { /* its records name the page it was found on */
+    char *parent = strdup(parent_url);
+    if (!parent || note_parent(job, parent, &more, 1) < 0) {
+      free(more);
+      return;
+    }
+  }
+  if (within_max_pages(job, &job->next_taken, more) && lf__frontier_push(job, more) == 0) {
+    if (job->cfg->mode == LF_MODE_PROCS)
+      lf__job_procs_more(job); /* to a worker */
+    else
+      lf_fetcher_set_max_in_flight(job->fetcher, job->concurrency); /* asks for it */
+    return;
+  }
+  free(more);
 }
 
 void lf__job_on_last_page(job_t *job, const lf_result_t *r) {
@@ -536,20 +609,140 @@ void lf__job_on_last_page(job_t *job, const lf_result_t *r) {
   char *owned, err[256];
   const char *body = page_body(job, r, &len, &owned, err, sizeof(err));
   if (!body) return;
-  char *more = next_link(job, body, len, r->effective_url ? r->effective_url : r->url, r, sel);
-  free(owned);
-  if (more && job->xpages) { /* its records name the page it was found on */
-    char *parent = strdup(r->url);
-    if (!parent || note_parent(job, parent, &more, 1) < 0) {
-      free(more);
-      return;
-    }
-  }
-  if (more && within_max_pages(job, &job->next_taken, more) && lf__frontier_push(job, more) == 0) {
-    lf_fetcher_set_max_in_flight(job->fetcher, job->concurrency); /* asks for it */
+  if (job->cfg->mode == LF_MODE_WORKER) { /* the parent dedups and takes one */
+    send_links(r, body, len, sel, 'X');
+    free(owned);
     return;
   }
-  free(more);
+  char *more = next_link(job, body, len, r->effective_url ? r->effective_url : r->url, r, sel);
+  free(owned);
+  if (more) join_next(job, r->url, more);
+}
+
+/* ---- -p: navigation pages parsed in the workers ---- */
+
+void lf__job_worker_nav(job_t *job, const lf_result_t *r) {
+  size_t level = LF_NAV_LEVEL(r->data);
+  const lf_cli_level_t *lv = job->cfg->levels;
+  const char *why = NULL;
+  char err[300];
+  if (r->status == 0 && !job->signal && !is_html(r->content_type)) {
+    snprintf(err, sizeof(err), "a navigation page that is not HTML (Content-Type: %s)",
+             r->content_type);
+    why = err;
+  } else if (r->status == 0 && !job->signal) {
+    size_t len;
+    char *owned;
+    const char *body = page_body(job, r, &len, &owned, err, sizeof(err));
+    lf_links_t l = {0};
+    const char *base = r->effective_url ? r->effective_url : r->url;
+    if (!body)
+      why = err;
+    else if (lf_links_extract2(body, len, base, r->content_type, lv[level + 1].follow, &l, err,
+                               sizeof(err)) < 0)
+      why = err;
+    for (size_t i = 0; i < l.count; i++)
+      send_found('L', (uintptr_t)r->data, l.urls[i]);
+    if (!why)
+      fprintf(stdout, "M\t%lu\t%zu\t%zu\n", (unsigned long)LF_NAV_INDEX(r->data), l.matched,
+              l.too_long);
+    lf_links_free(&l);
+    if (!why && lv[level].next) send_links(r, body, len, lv[level].next, 'X');
+    free(owned);
+    lf__job_give_back_memory(job);
+  }
+  record_nav(job, r, why, (uintptr_t)r->data);
+}
+
+/* The parent: what a worker found on navigation page data (L, M, X lines) or on a page of the
+ * last level (X lines), in page order. 1: no more X lines for it. */
+static int on_worker_found(job_t *job, uintptr_t data, const char *url, char kind,
+                           const char *value) {
+  lf__crawl_t *c = job->crawl;
+  if (job->exit_code || job->signal) return 1;
+  if (!data) { /* a page of the last level: its --next */
+    int rc = take_url(job, value);
+    if (rc == 1) {
+      char *more = strdup(value);
+      if (!more) lf__job_fatal(job, LF_EXIT_LOCAL, "%s%s", "out of memory", "");
+      if (more) join_next(job, url, more);
+    }
+    return rc != 0;
+  }
+  nav_page_t *p = &c->pages[LF_NAV_INDEX(data)];
+  if (kind == 'L') {
+    lf_links_t *l = &p->links;
+    if (l->count % 64 == 0) {
+      char **u = realloc(l->urls, (l->count + 64) * sizeof(*u));
+      if (!u) {
+        lf__job_fatal(job, LF_EXIT_LOCAL, "%s%s", "out of memory", "");
+        return 1;
+      }
+      l->urls = u;
+    }
+    if (!(l->urls[l->count] = strdup(value))) {
+      lf__job_fatal(job, LF_EXIT_LOCAL, "%s%s", "out of memory", "");
+      return 1;
+    }
+    l->count++;
+    return 0;
+  }
+  if (kind == 'M') {
+    char *end;
+    p->links.matched = strtoul(value, &end, 10);
+    p->links.too_long = *end == '\t' ? strtoul(end + 1, NULL, 10) : 0;
+    if (p->links.too_long) {
+      char *shown = lf__display(url, 1);
+      fprintf(stderr, "loopfetch: warning: page %s: %zu link%s skipped: longer than 65536 bytes\n",
+              shown ? shown : "?", p->links.too_long, p->links.too_long == 1 ? "" : "s");
+      free(shown);
+    }
+    return 0;
+  }
+  /* X: the first "next page" the job has not taken joins the level */
+  int rc = take_url(job, value);
+  if (rc == 1) {
+    uint32_t root = p->root, seq = p->seq; /* p moves if add_nav grows the array */
+    char *more = strdup(value);
+    if (!more)
+      lf__job_fatal(job, LF_EXIT_LOCAL, "%s%s", "out of memory", "");
+    else if (within_max_pages(job, &c->next_taken, more))
+      add_nav(job, more, root, seq + 1);
+    else
+      free(more);
+  }
+  return rc != 0;
+}
+
+/* The parent: a worker's record of navigation page data; the level ends with its last. */
+static void on_worker_nav(job_t *job, const lf__record_t *rec, uintptr_t data) {
+  lf__crawl_t *c = job->crawl;
+  (void)data;
+  c->pending--;
+  lf__job_record(job, rec, 0);
+  if (job->exit_code || job->signal) {
+    job->navigating = 0;
+    lf__job_maybe_done(job);
+    return;
+  }
+  if (c->pending == 0 && lf__job_robots_waiting(job) == 0) level_done(job);
+}
+
+/* The parent: navigation page data's worker ended without reporting it: fetched here (what
+ * the worker sent of its links is dropped), or recorded as interrupted when stopping. */
+static void on_worker_nav_orphan(job_t *job, uintptr_t data) {
+  lf__crawl_t *c = job->crawl;
+  nav_page_t *p = &c->pages[LF_NAV_INDEX(data)];
+  c->pending--;
+  lf_links_free(&p->links);
+  memset(&p->links, 0, sizeof(p->links));
+  if (job->exit_code || job->signal) {
+    lf__job_record_failure(job, p->url, NULL, "interrupted", LF_REC_INTERRUPTED, 0);
+    job->navigating = 0;
+    lf__job_maybe_done(job);
+    return;
+  }
+  fetch_nav_here(job, LF_NAV_INDEX(data));
 }
 
 /* The URLs of the job, one per line (only this shard's with --shard), and the end. */

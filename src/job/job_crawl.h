@@ -23,6 +23,9 @@ void lf__job_input_read(job_t *job);
 void lf__job_links_ready(job_t *job);
 /* A page of the last level is in: with --next there, its "next page" joins the pages. */
 void lf__job_on_last_page(job_t *job, const lf_result_t *r);
+/* A worker: navigation page r (its line gave the level) parsed for the next level's links and
+ * its level's --next, sent up to the parent before its record. */
+void lf__job_worker_nav(job_t *job, const lf_result_t *r);
 /* The navigation level being fetched. */
 size_t lf__job_crawl_level(const job_t *job);
 /* Frees the crawl's state. */

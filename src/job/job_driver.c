@@ -149,7 +149,9 @@ static int extract_records(job_t *job, const lf_result_t *r) {
 
 static void on_result(lf_fetcher_t *f, const lf_result_t *r) {
   job_t *job = lf_fetcher_get_data(f);
-  if (lf__job_is_nav(r->data)) {
+  /* a worker's navigation page is one of its pages: parsed here, its links sent up */
+  int worker_nav = job->cfg->mode == LF_MODE_WORKER && lf__job_is_nav(r->data);
+  if (lf__job_is_nav(r->data) && !worker_nav) {
     lf__job_on_nav(job, r);
     return;
   }
@@ -161,30 +163,35 @@ static void on_result(lf_fetcher_t *f, const lf_result_t *r) {
     if (lf__job_on_sitemap(job, r) == 1) job->sitemaps_all_in(job);
     return;
   }
-  lf__job_on_last_page(job, r); /* --next there: the next page joins before this one counts */
+  if (!worker_nav) lf__job_on_last_page(job, r); /* --next there: the next page joins first */
   job->outstanding--;
   ++job->since_trim;
   if (job->feeding
           ? uv_now(&job->loop) - job->trimmed_at >= TRIM_FEEDING_MS
           : job->since_trim >= TRIM_EVERY && uv_now(&job->loop) - job->trimmed_at >= TRIM_GAP_MS)
     lf__job_give_back_memory(job); /* the finished pages' handles and buffers were just freed */
-  int stopped = job->xpages && r->status == 0 && r->http_code != 304 && extract_records(job, r);
-  lf__record_t rec;
-  char why[512];
-  lf__record_from_result(&rec, r, job->signal != 0, job->clock_offset);
-  rec.error = lf__hint_error(r, job->cfg->fetch.max_size, why, sizeof(why));
-  if (stopped) { /* the page without its records is not done: fetched again by the next run,
-                    under its name, which a file left here would make look taken */
-    rec.status = LF_REC_INTERRUPTED;
-    rec.error = "interrupted while its records were extracted";
-    if (r->file) (void)unlinkat(job->dirfd, r->file, 0);
+  if (worker_nav) {
+    lf__job_worker_nav(job, r);
+  } else {
+    int stopped = job->xpages && r->status == 0 && r->http_code != 304 && extract_records(job, r);
+    lf__record_t rec;
+    char why[512];
+    lf__record_from_result(&rec, r, job->signal != 0, job->clock_offset);
+    rec.error = lf__hint_error(r, job->cfg->fetch.max_size, why, sizeof(why));
+    if (stopped) { /* the page without its records is not done: fetched again by the next run,
+                      under its name, which a file left here would make look taken */
+      rec.status = LF_REC_INTERRUPTED;
+      rec.error = "interrupted while its records were extracted";
+      if (r->file) (void)unlinkat(job->dirfd, r->file, 0);
+    }
+    rec.pid = job->pid;
+    rec.lastmod = lf__job_sitemap_lastmod(job, r->url);
+    lf__job_refresh_record(job, &rec);
+    lf__job_record(job, &rec, (uintptr_t)r->data);
   }
-  rec.pid = job->pid;
-  rec.lastmod = lf__job_sitemap_lastmod(job, r->url);
-  lf__job_refresh_record(job, &rec);
-  lf__job_record(job, &rec, (uintptr_t)r->data);
   if (job->feeding && !job->input && job->next_link == job->links.count && !lf__job_may_grow(job))
     lf__job_end_feeding(job); /* the last page that could have found one more */
+  if (job->cfg->mode == LF_MODE_PROCS) lf__job_procs_more(job); /* a dead worker's page */
   lf__job_maybe_done(job);
 }
 

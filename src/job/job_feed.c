@@ -36,8 +36,10 @@ static void worker_pace(job_t *job, char *line) {
   if (rc < 0) fprintf(stderr, "loopfetch: worker: cannot pace %s: %s\n", line, lf_strerror(rc));
 }
 
-/* Workers read "INDEX\tURL\tNAME[\tETAG\tLAST_MODIFIED]" lines: the parent has named and
- * filtered already, and with --refresh passes the validators the manifest had. */
+/* Workers read "INDEX\tURL\tNAME[\tETAG\tLAST_MODIFIED\tWARC_DATE\tPARENT[\tLEVEL]]" lines: the
+ * parent has named and filtered already, and with --refresh passes the validators the manifest
+ * had. LEVEL: a navigation page of that level, to parse for the next level's links (NAME is
+ * its file with --save-all, else empty). */
 static int next_worker_page(job_t *job, const char **url, const char **name, uintptr_t *index,
                             const char *validators[3]) {
   char *line;
@@ -59,7 +61,15 @@ static int next_worker_page(job_t *job, const char **url, const char **name, uin
     char *tab3 = strchr(tab2 + 1, '\t'), *tab4 = tab3 ? strchr(tab3 + 1, '\t') : NULL;
     char *tab5 = tab4 ? strchr(tab4 + 1, '\t') : NULL; /* the WARC date (--warc-file) */
     char *tab6 = tab5 ? strchr(tab5 + 1, '\t') : NULL; /* -e: the page's parent */
+    char *tab7 = tab6 ? strchr(tab6 + 1, '\t') : NULL; /* a navigation page's level */
     validators[0] = validators[1] = validators[2] = NULL;
+    if (tab7) {
+      *tab7 = '\0';
+      unsigned long level = strtoul(tab7 + 1, NULL, 10);
+      if (level + 1 >= job->cfg->level_count || *index >= LF_NAV_INDEX(~(uintptr_t)0))
+        continue; /* not a level this worker was told of */
+      *index |= LF_NAV_BIT | ((uintptr_t)level << LF_NAV_LEVEL_SHIFT);
+    }
     if (tab6) {
       *tab6 = '\0';
       if (tab6[1] && job->xpages) lf__job_note_worker_parent(job, *url, tab6 + 1);
@@ -84,8 +94,10 @@ static void add_page(job_t *job, const char *url, const char *name, uintptr_t in
   char buf[2][1024];
   const char *headers[3];
   lf_request_t req = {.url = url, .output = LF_OUTPUT_FILE, .file = name, .data = (void *)index};
-  if (job->cfg->resume) req.flags |= LF_REQUEST_CONTINUE; /* -C */
-  if (!lf__xpages_keep(job->cfg)) { /* -e without --save: parsed in memory, not kept */
+  if (job->cfg->resume && !(index & LF_NAV_BIT)) req.flags |= LF_REQUEST_CONTINUE; /* -C */
+  if ((index & LF_NAV_BIT) ? !*name : !lf__xpages_keep(job->cfg)) {
+    /* -e without --save: parsed in memory, not kept; so is a navigation page without
+     * --save-all */
     req.output = LF_OUTPUT_MEMORY;
     req.file = NULL;
   }

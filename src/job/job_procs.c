@@ -96,7 +96,7 @@ void lf__job_procs_add(job_t *job, const char *url, const char *name, const char
                        const lf__procs_pace_t *pace, uintptr_t data) {
   if (lf__procs_add(job->procs, url, name, extra, pace, data) < 0)
     lf__job_record_failure(job, url, name, "out of memory", LF_REC_FAILED, 0);
-  else if (!data)
+  else
     job->handed_to_workers++;
 }
 
@@ -139,6 +139,14 @@ static const lf__procs_pace_t *pace_of(job_t *job, const char *url, lf__procs_pa
   int asked = lf__hmap_get(&job->contacted, lf__hash64(host, strlen(host))) != NULL;
   pace->hold = !asked ? 0 : delay > job->cfg->wait ? delay : job->cfg->wait;
   return pace;
+}
+
+void lf__job_procs_nav(job_t *job, const char *url, const char *file, const char *extra,
+                       uintptr_t data) {
+  lf__procs_pace_t pace;
+  char host[256];
+  if (lf__procs_add(job->procs, url, file, extra, pace_of(job, url, &pace, host), data) < 0)
+    lf__job_fatal(job, LF_EXIT_LOCAL, "%s%s", "out of memory", "");
 }
 
 static void hand_to_worker(job_t *job, const char *url, const char *name) {

@@ -20,5 +20,9 @@ void lf__job_procs_add(job_t *job, const char *url, const char *name, const char
 /* -p: the parent sent a request to url (an attempt started, or a redirect leads there): the
  * host's first page in a worker keeps the host's pace from then (procs.h). */
 void lf__job_note_contact(job_t *job, const char *url);
+/* A crawl's navigation page for the workers: file its name with --save-all (else ""), extra
+ * its line's end (procs.h), data the crawl's (nonzero). A paced host's goes to its worker. */
+void lf__job_procs_nav(job_t *job, const char *url, const char *file, const char *extra,
+                       uintptr_t data);
 
 #endif

@@ -53,7 +53,7 @@ void lf__job_record(job_t *job, const lf__record_t *in, uintptr_t index) {
   }
   /* A line of any length (a URL may be long): the parent reassembles lines from the pipe. */
   char head[32];
-  int n = snprintf(head, sizeof(head), "%lu\t", (unsigned long)index);
+  int n = snprintf(head, sizeof(head), "%lu\t", (unsigned long)LF_NAV_INDEX(index));
   size_t len = lf__report_format(&job->report, rec);
   const char *line = job->report.line;
   if (!len) { /* out of memory: the parent fetches the page again itself */

@@ -216,6 +216,14 @@ static int build_argv(lf__procs_t *p, const lf_cli_t *cfg, unsigned concurrency)
   for (size_t i = 0; i < cfg->header_count; i++)
     rc |= push_arg(p, "--header=%s", cfg->headers[i]);
   rc |= warc_args(p, cfg);
+  if (o->max_memory_body != LF_CLI_MAX_LIST_SIZE)
+    rc |= push_arg(p, "--max-list-size=%zu", o->max_memory_body);
+  /* A crawl's levels: workers parse the navigation pages they fetch for the next level's
+   * links (and --next's), and the last level's pages for --next */
+  for (size_t i = 0; i < cfg->level_count; i++) {
+    if (i > 0) rc |= push_arg(p, "--follow=%s", cfg->levels[i].follow);
+    if (cfg->levels[i].next) rc |= push_arg(p, "--next=%s", cfg->levels[i].next);
+  }
   if (cfg->field_count) { /* -e: workers parse and extract the pages they fetch */
     for (size_t i = 0; i < cfg->field_count; i++)
       rc |= push_arg(p, "--extract=%s", cfg->fields[i]);
@@ -256,8 +264,9 @@ static void handle_found(worker_t *w, char *line) {
   if (!e || !p->cbs.on_found || p->stopping) return;
   char *value = strchr(line + 2, '\t') + 1;
   if (line[0] == 'X' && e->next_done) return;
+  size_t i = (size_t)(e - p->entries); /* the callback may add pages: entries may move */
   if (p->cbs.on_found(p->cbs.arg, e->data, e->url, line[0], value) && line[0] == 'X')
-    e->next_done = 1;
+    p->entries[i].next_done = 1;
 }
 
 static void handle_line(worker_t *w, char *line) {

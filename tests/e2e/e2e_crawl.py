@@ -293,6 +293,100 @@ def procs_deal_to_free_worker(t):
     t.check(len(took) == 1, "the worker held up by /slow also got %s" % took)
 
 
+@case
+def procs_parse_navigation(t):
+    """-p 2: the workers fetch and parse the navigation pages (their manifest lines carry a
+    worker's pid, not the parent's), the parent merges their links in page order: the same
+    names, statuses and --next chain as one loop, every URL fetched once."""
+    s, start, items, details = shop(t, pages=3, items=3, loop=True)
+    runs = {}
+    for mode in (["-c", "4"], ["-p", "2"]):
+        out = t.path("out" + mode[0])
+        p = t.run(*mode, "-o", out, "--save-all", "--next", "a.next", "-f", "a.item",
+                  "-f", "a.detail", start)
+        t.expect_exit(p, 0)
+        recs = t.manifest(out)
+        runs[mode[0]] = sorted((r["url"], r["status"], r.get("file")) for r in recs)
+        if mode[0] == "-p":
+            saved = {r["pid"] for r in recs if r["status"] == "saved"}
+            nav = [r for r in recs if r["status"] == "navigated"]
+            t.check(len(nav) == 2 + len(items), "navigated: %d" % len(nav))
+            t.check(len(saved) <= 2 and all(r["pid"] in saved for r in nav),
+                    "navigation pages parsed outside the workers: %s vs %s" %
+                    (sorted({r["pid"] for r in nav}), sorted(saved)))
+    t.check(runs["-c"] == runs["-p"], "-p differs from one loop:\n%s\n%s" % (runs["-c"], runs["-p"]))
+    for path in ["/cat/1", "/cat/2", "/cat/3"] + items + details:
+        n = len(s.hits(path))
+        t.check(n == 2, "%s requested %d times in two runs, not once each" % (path, n))
+
+
+@case
+def procs_worker_killed_navigating(t):
+    """kill -9 of a worker while it holds navigation pages: the parent fetches and parses what
+    it had not reported (the links it had sent of them dropped), and the crawl ends complete:
+    every item navigated once in the manifest, every detail saved once."""
+    import signal
+    import subprocess
+    import time
+    s, start, items, details = shop(t, pages=1, items=12)
+    for ip in items:  # the navigation level takes 0.5 s a page: the kill lands inside it
+        status, headers, body = s.routes[ip]
+
+        def slow(handler, r=(status, headers, body)):
+            time.sleep(0.5)
+            return r
+        s.routes[ip] = slow
+    out = t.path("out")
+    p = subprocess.Popen([t.lf, "-p", "2", "-c", "3", "-o", out, "-f", "a.item", "-f",
+                          "a.detail", start], cwd=t.tmp, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, env=e2e.clean_env())
+    victim, deadline = None, time.time() + 30
+    while victim is None and time.time() < deadline:
+        kids = []
+        for task in os.listdir("/proc/%d/task" % p.pid):
+            try:
+                with open("/proc/%d/task/%s/children" % (p.pid, task)) as f:
+                    kids += [int(x) for x in f.read().split()]
+            except OSError:
+                pass
+        if len(kids) == 2 and len(s.hits()) >= 3:
+            victim = kids[0]
+        time.sleep(0.02)
+    t.check(victim is not None, "never saw two workers at work")
+    os.kill(victim, signal.SIGKILL)
+    _, err = p.communicate(timeout=120)
+    t.check(p.returncode == 0, "exit %d: %s" % (p.returncode, err[-500:]))
+    t.check("killed by signal 9" in err, "the worker's death was not reported: %s" % err)
+    recs = t.manifest(out)
+    nav = sorted(r["url"] for r in recs if r["status"] == "navigated")
+    t.check(nav == sorted(s.base + i for i in items), "navigated: %s" % nav)
+    t.check(by_status(t, out, "saved") == sorted(s.base + d for d in details),
+            "saved: %s" % by_status(t, out, "saved"))
+    hits_once(t, s, details)
+
+
+@case
+def procs_next_on_last_level(t):
+    """--next on the last level with -p: the workers send the "next page" links up, the parent
+    takes each once (the loop back to page 1 ends there) and deals it: the same records as one
+    loop, each page fetched once."""
+    import json
+    s, start, items, _ = shop(t, pages=4, items=1, loop=True)
+    got = {}
+    for mode in (["-c", "4"], ["-p", "2"]):
+        recs = t.path("recs%s.jsonl" % mode[0])
+        p = t.run(*mode, "--next", "a.next", "-e", "items[]=a.item::attr(href)", "--records",
+                  recs, start)
+        t.expect_exit(p, 0)
+        with open(recs, encoding="utf-8") as f:
+            got[mode[0]] = sorted(f.read().splitlines())
+    t.check(len(got["-c"]) == 4 and got["-c"] == got["-p"],
+            "records:\n%s\n%s" % (got["-c"], got["-p"]))
+    t.check([json.loads(l)["parent"] for l in got["-p"]].count(None) == 1, "parents: %s" % got["-p"])
+    for path in ["/cat/1", "/cat/2", "/cat/3", "/cat/4"]:
+        t.check(len(s.hits(path)) == 2, "%s requested %d times in two runs" % (path, len(s.hits(path))))
+
+
 def slow_details(s, details, rng):
     """Detail pages answer after 0-60 ms, so that a kill lands while pages are in flight."""
     import time
@@ -395,7 +489,6 @@ def refused_combinations(t):
     s, start, _, _ = shop(t, pages=1, items=1)
     for args, words in [
         (["--shard", "1/2", "-f", "a.item", "-f", "a.detail", start], ["--shard", "crawl"]),
-        (["-p", "2", "-f", "a.item", "--next", "a.next", start], ["--next", "one loop"]),
         (["-f", "a[", start], ["--follow", "a["]),
         (["--next", "a..b", start], ["--next"]),
         (["-f", "http://x/", start], ["--follow", "selector"]),
