@@ -27,8 +27,9 @@
 #include "internal.h"
 #include "warc.h"
 
-/* A job is started once this much body is waiting. */
-#define CAP_FLUSH_AT (64 * 1024)
+/* A job is started once this much body is waiting: each job is a round trip loop -> pool ->
+ * loop, two wake-ups, so fewer and larger ones (workload A: ~250 jobs, not ~900 of 64 KiB). */
+#define CAP_FLUSH_AT (256 * 1024)
 /* While a job runs, a transfer pauses once this much more waits (HTTP/1.1; HTTP/2 streams are
  * not paused below CAP_HARD, as sink.c does for the same libcurl reason). */
 #define CAP_PAUSE_AT (512 * 1024)
@@ -50,6 +51,8 @@ struct lf__hop_s {
   char *uri, *ip;
   cbuf_t fill, busy; /* the loop fills `fill`; a job owns `busy` */
   int job_running, finishing, job_finishing, got_write;
+  int waiting; /* in the fetcher's capture_wait list */
+  lf__hop_t *wait_prev, *wait_next;
   int chunked; /* the response came chunked (what DATA_IN shows must be de-chunked) */
   int err;     /* the job's: 0, or a negative code with errbuf */
   char errbuf[256];
@@ -140,8 +143,23 @@ static void job_run(uv_work_t *work) {
   h->err = rc;
 }
 
+static void wait_remove(lf_fetcher_t *f, lf__hop_t *h) {
+  if (!h->waiting) return;
+  if (h->wait_prev)
+    h->wait_prev->wait_next = h->wait_next;
+  else
+    f->capture_wait = h->wait_next;
+  if (h->wait_next)
+    h->wait_next->wait_prev = h->wait_prev;
+  else
+    f->capture_wait_tail = h->wait_prev;
+  h->wait_prev = h->wait_next = NULL;
+  h->waiting = 0;
+}
+
 static void hop_free(lf__hop_t *h) {
   lf_fetcher_t *f = h->cap->t->fetcher;
+  wait_remove(f, h);
   lf__warc_body_free(&h->body);
   free(h->x.request_head);
   free(h->uri);
@@ -176,6 +194,7 @@ static void job_done(uv_work_t *work, int status) {
   lf_fetcher_t *f = t->fetcher;
   lf__fetcher_enter(f);
   h->job_running = 0;
+  f->capture_jobs--;
   if (status < 0 && !h->err) {
     h->err = status;
     snprintf(h->errbuf, sizeof(h->errbuf), "the archive job did not run: %s", uv_strerror(status));
@@ -197,15 +216,47 @@ static void job_done(uv_work_t *work, int status) {
     kick(h);
     if (c->hop == h) resume(c);
   }
+  /* Hops that waited for a turn, in order (each may have been freed meanwhile: then it left
+   * the list). */
+  while (f->capture_wait && f->capture_jobs < f->capture_jobs_max) {
+    lf__hop_t *w = f->capture_wait;
+    wait_remove(f, w);
+    kick(w);
+    if (w->job_running && w->cap->hop == w) resume(w->cap);
+  }
   lf__fetcher_leave(f);
 }
 
-/* Hands what waits to a job if one is due and none runs. */
+/* At most this many archive jobs at once, so that the pool's other work (the pages' own file
+ * jobs, sink.c) never queues behind every body in flight: compression is the bulk of the pool's
+ * CPU, and a page's file job that waits pauses its transfer. One thread of the pool is left to
+ * the rest, and no more jobs than cores (more would only share them). */
+static int jobs_max(void) {
+  const char *env = getenv("UV_THREADPOOL_SIZE");
+  long threads = env && atol(env) > 0 ? atol(env) : 4; /* libuv's default */
+  long cores = (long)uv_available_parallelism();
+  long n = threads - 1 < cores ? threads - 1 : cores;
+  return n < 1 ? 1 : n > 64 ? 64 : (int)n;
+}
+
+/* Hands what waits to a job if one is due and none runs; waits for a turn when the fetcher's
+ * archive jobs are at their most (job_done hands turns on in order). */
 static void kick(lf__hop_t *h) {
-  if (h->job_running) return;
+  if (h->job_running || h->waiting) return;
   int flush = h->fill.len >= CAP_FLUSH_AT || (h->finishing && h->fill.len > 0);
   if (!flush && !h->finishing) return;
   lf_fetcher_t *f = h->cap->t->fetcher;
+  if (f->capture_jobs >= f->capture_jobs_max) {
+    h->waiting = 1;
+    h->wait_prev = f->capture_wait_tail;
+    if (f->capture_wait_tail)
+      f->capture_wait_tail->wait_next = h;
+    else
+      f->capture_wait = h;
+    f->capture_wait_tail = h;
+    return;
+  }
+  f->capture_jobs++;
   cbuf_t b = h->busy;
   h->busy = h->fill;
   h->fill = b;
@@ -398,7 +449,7 @@ void lf__capture_ip(lf__transfer_t *t, const char *ip) {
 int lf__capture_full(lf__transfer_t *t) {
   lf__capture_t *c = t->capture;
   lf__hop_t *h = c ? c->hop : NULL;
-  if (!h || !h->job_running) return 0;
+  if (!h || !(h->job_running || h->waiting)) return 0;
   size_t total = t->fetcher->capture_buffered;
   if ((h->fill.len >= CAP_PAUSE_AT && !t->sink.never_pause) || total >= CAP_HARD) {
     c->paused = 1;
@@ -484,6 +535,7 @@ int lf__capture_open(lf_fetcher_t *f, const lf_warc_options_t *o) {
   lf_warc_options_t copy = *o;
   copy.info = info;
   char err[512];
+  f->capture_jobs_max = jobs_max();
   int rc = lf__warc_file_open(&copy, &f->warc, err, sizeof(err));
   free(curl_line);
   free(info);

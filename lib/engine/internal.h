@@ -121,6 +121,8 @@ struct lf_fetcher_s {
     size_t cap;
   } capture_stash[8];
   int capture_stash_len;
+  int capture_jobs, capture_jobs_max; /* archive jobs on the pool, and the most at once */
+  struct lf__hop_s *capture_wait, *capture_wait_tail; /* hops whose job waits for a turn */
   int cancel_due; /* lf_fetcher_cancel() marked requests: the wake timer reports them */
   int close_due;  /* lf_fetcher_close() was called: the wake timer aborts what is left */
 };
@@ -183,7 +185,7 @@ struct lf__sink_s {
   lf__split_t *split; /* a range of a split file (split.c): written in place, at off */
   uint64_t off;       /* split: the file offset of fill's first byte */
   uint64_t busy_off;  /* split: the file offset of busy's first byte */
-  char *job_renamed; /* set by the job: the path it published under instead (NO_REPLACE) */
+  char *job_renamed;  /* set by the job: the path it published under instead (NO_REPLACE) */
 };
 
 /* partial.c: the partial-file format (-C, LF_REQUEST_CONTINUE; --split records its ranges in

@@ -151,6 +151,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.flush()
             self.close_connection = True
             return
+        if p.startswith("/many/"):  # bodies of 300-700 KB, many at once
+            n = int(p.split("/")[2].split(".")[0])
+            return self.send(200, page(p, 300_000 + 13_331 * n), html)
         if p.startswith("/slow/"):  # for kills: each page takes a while
             time.sleep(0.05)
             return self.send(200, page(p, 20000), html)
@@ -431,6 +434,30 @@ def warc_one_loop(ctx):
         for field in ("software: loopfetch/", "format: WARC File Format 1.1", "hostname: ",
                       "command-line: loopfetch -q -i - -o "):
             check(field in info, f"warcinfo lacks {field!r}: {info}")
+
+
+@case
+def warc_jobs_take_turns(ctx):
+    """Archive jobs take turns (capture.c: at most one per pool thread but one, so the pages'
+    own file jobs never queue behind every body): with a pool of two threads, one job at a time,
+    30 bodies of 300-700 KB arriving together all wait their turn and come out whole."""
+    with Server() as srv:
+        out, w = ctx.dir("out"), ctx.dir("turns")
+        paths = [f"/many/{i}.html" for i in range(30)]
+        old = os.environ.get("UV_THREADPOOL_SIZE")
+        os.environ["UV_THREADPOOL_SIZE"] = "2"
+        try:
+            p = ctx.run("-q", "-i", "-", "-o", out, "--warc-file", w, stdin=urls(srv, paths))
+        finally:
+            if old is None:
+                del os.environ["UV_THREADPOOL_SIZE"]
+            else:
+                os.environ["UV_THREADPOOL_SIZE"] = old
+        check(p.returncode == 0, f"exit {p.returncode}: {p.stderr[-300:]}")
+        by = check_archive(ctx.tmp, "turns", out)
+        for u in paths:
+            kinds = [r["h"]["WARC-Type"] for r in by.get(srv.base + u, [])]
+            check(kinds == ["request", "response"], f"{u}: records {kinds}")
 
 
 @case
