@@ -80,6 +80,7 @@ struct lf_fetcher_s {
   uint64_t bw_done_bytes; /* bodies of the transfers that ended, and how many: what a start */
   uint64_t bw_done_count; /* reserves is their average */
   uint64_t watchdog_at;   /* uv_now() of its last tick */
+  uint64_t polled_turn;   /* uv_now() of the loop turn that last drove a socket (loop.c) */
   size_t decode_mem;      /* brotli and zstd decoders' memory, all transfers (decode.c) */
   double tokens;          /* rate limit: starts allowed now */
   uint64_t tokens_at;     /* when tokens was last topped up */
