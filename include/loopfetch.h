@@ -187,8 +187,8 @@ typedef struct {
  * server ignores ranges, or the page changed) starts the file again from byte 0; a 416, or a
  * 206 that does not continue the data, drops it and asks again at once. The page's name gets
  * the file only when it is whole. A partial is kept only for an identity-coded reply with a
- * strong ETag or a Last-Modified (what If-Range can carry). Such names are never a page's:
- * lf_fetcher_add() refuses a file named like them (LF_ENAME). */
+ * strong ETag or a Last-Modified (what If-Range can carry) and no Content-Length below 1 MiB. Such
+ * names are never a page's: lf_fetcher_add() refuses a file named like them (LF_ENAME). */
 #define LF_REQUEST_CONTINUE 8u
 
 #define LF_FILE_NAME_MAX 4095 /* bytes of lf_request_t.file (a name or a relative path) */

@@ -422,6 +422,30 @@ def resume_state_file(ctx):
 
 
 @case
+def resume_small_page_plain(ctx):
+    """A page announced smaller than 1 MiB is saved as without -C (no partial files: asking it
+    again is cheaper than their bookkeeping); one of 1 MiB or more keeps its partial."""
+    r = rng()
+    for size, kept in ((900 * 1024, False), (MB, True)):
+        with Ranger(body("small", size), '"m"', "blind") as srv:
+            folder = ctx.dir(f"out{size}")
+            rc = interrupt(ctx, [srv.url], folder, signal.SIGKILL, r.uniform(0.4, 0.8),
+                           "--limit-rate", "256k")
+            check(rc == -9, f"{size}: exit {rc}")
+            check(bool(partials(folder)) == kept, f"{size}: partials {partials(folder)}")
+    # A partial of the page when it was large, which is now small (If-Range: 200): it goes.
+    with Ranger(body("shrunk", 300 * 1024), '"new"', "ignore") as srv:
+        folder = ctx.dir("out-shrunk")
+        os.makedirs(folder)
+        with open(os.path.join(folder, ".page.html.lf-part"), "wb") as f:
+            f.write(b"x" * 5000)
+        with open(os.path.join(folder, ".page.html.lf-part.state"), "w") as f:
+            f.write(f"loopfetch-partial 1\nurl {srv.url}\netag \"old\"\nrange 0 *\n")
+        rerun_whole(ctx, srv, folder, srv.body)
+        check(srv.requests[-1][:2] == ("bytes=5000-", '"old"'), f"asked {srv.requests[-1]}")
+
+
+@case
 def resume_planted_partial(ctx):
     """A symlink planted at a partial's data name (pointing out of the folder) and a FIFO at
     its state name: neither is followed or blocks; the page is saved, the outside file is
