@@ -140,10 +140,34 @@ def finish(ctx, p, timeout=120):
     return p.returncode
 
 
-def interrupt(ctx, urls, folder, sig, after, *opts, group=False):
-    """Starts a run, sends sig after `after` seconds (to the whole group with group=True), and
-    returns its exit code (None: it had ended by itself)."""
+def data_size(folder):
+    """Bytes in the partial data files of folder."""
+    total = 0
+    for f in partials(folder):
+        if f.endswith(".lf-part"):
+            try:
+                total += os.path.getsize(f)
+            except OSError:
+                pass
+    return total
+
+
+def growing(folder, count=1):
+    """A wait_for: the run has written more partial data than there was at its start, into
+    `count` data files (so a slow start under load is not mistaken for anything)."""
+    before = data_size(folder)
+    return lambda: (data_size(folder) > before and
+                    len([f for f in partials(folder) if f.endswith(".lf-part")]) >= count)
+
+
+def interrupt(ctx, urls, folder, sig, after, *opts, group=False, wait_for=None):
+    """Starts a run, waits until wait_for() holds (if given), sends sig `after` seconds later
+    (to the whole group with group=True), and returns its exit code (None: it had ended by
+    itself)."""
     p = start(ctx, urls, folder, *opts)
+    deadline = time.time() + 60
+    while wait_for and not wait_for() and p.poll() is None and time.time() < deadline:
+        time.sleep(0.02)
     time.sleep(after)
     if p.poll() is not None:
         finish(ctx, p)
@@ -203,7 +227,8 @@ def resume_nginx_killed(ctx):
         # 64 MB/s: the 200 MB take about 3 s, in which the four signals fall.
         before = 0
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL, signal.SIGKILL):
-            rc = interrupt(ctx, url, folder, sig, r.uniform(0.25, 0.75), "--limit-rate", "64M")
+            rc = interrupt(ctx, url, folder, sig, r.uniform(0, 0.4), "--limit-rate", "64M",
+                           wait_for=growing(folder))
             check(rc is not None, f"{sig.name}: the run ended before it")
             check_interrupted(folder, ["big.bin"], rc, sig)
             parts = partials(folder)
@@ -240,8 +265,8 @@ def resume_procs_killed(ctx):
         urls, folder = [f"{ng.base}/f{i}.bin" for i in range(2)], ctx.dir("out")
         os.makedirs(folder)
         for sig in (signal.SIGKILL, signal.SIGTERM):
-            rc = interrupt(ctx, urls, folder, sig, r.uniform(0.6, 1.2), "-p", "2", "--limit-rate",
-                           "32M", group=sig == signal.SIGKILL)
+            rc = interrupt(ctx, urls, folder, sig, r.uniform(0, 0.5), "-p", "2", "--limit-rate",
+                           "32M", group=sig == signal.SIGKILL, wait_for=growing(folder, 2))
             check(rc is not None, f"{sig.name}: the run ended before it")
             check_interrupted(folder, ["f0.bin", "f1.bin"], rc, sig)
             check(len(partials(folder)) == 4, f"after {sig.name}: partials {partials(folder)}")
@@ -261,7 +286,8 @@ def resume_page_changed(ctx):
     with Nginx(ctx.tmp) as ng:
         src = ng.add("c.bin", 24 * MB, "old")
         url, folder = [f"{ng.base}/c.bin"], ctx.dir("out")
-        rc = interrupt(ctx, url, folder, signal.SIGKILL, r.uniform(0.3, 0.8), "--limit-rate", "16M")
+        rc = interrupt(ctx, url, folder, signal.SIGKILL, r.uniform(0, 0.4), "--limit-rate", "16M",
+                       wait_for=growing(folder))
         check(rc == -9 and partials(folder), f"first run: exit {rc}, partials {partials(folder)}")
         make_file(src, 24 * MB, "new")  # same size, other bytes, a later time: another ETag
         t = time.time() + 5
@@ -335,7 +361,8 @@ def body(tag, size):
 
 
 def interrupted_first(ctx, r, srv, folder):
-    rc = interrupt(ctx, [srv.url], folder, signal.SIGKILL, r.uniform(0.4, 0.8), "--limit-rate", "4M")
+    rc = interrupt(ctx, [srv.url], folder, signal.SIGKILL, r.uniform(0, 0.4), "--limit-rate", "4M",
+                   wait_for=growing(folder))
     check(rc == -9, f"first run: exit {rc}")
     parts = partials(folder)
     check(len(parts) == 2, f"first run left {parts}")
@@ -373,7 +400,8 @@ def resume_range_of_changed_page(ctx):
     416 (the page shrank below the partial), a 206 that starts elsewhere than asked. Each time
     the partial is dropped and the page fetched again from byte 0, whole."""
     r = rng()
-    for mode, new_size, etag in (("blind", 8 * MB, '"v2"'), ("blind", 1 * MB, '"v3"'),
+    # 1000 bytes: smaller than any partial (the first write is 64 KiB), so a 416 for sure.
+    for mode, new_size, etag in (("blind", 8 * MB, '"v2"'), ("blind", 1000, '"v3"'),
                                  ("offset", 8 * MB, '"v1"')):
         with Ranger(body("old", 8 * MB), '"v1"', mode) as srv:
             folder = ctx.dir(f"out-{mode}-{new_size}")
@@ -429,8 +457,9 @@ def resume_small_page_plain(ctx):
     for size, kept in ((900 * 1024, False), (MB, True)):
         with Ranger(body("small", size), '"m"', "blind") as srv:
             folder = ctx.dir(f"out{size}")
-            rc = interrupt(ctx, [srv.url], folder, signal.SIGKILL, r.uniform(0.4, 0.8),
-                           "--limit-rate", "256k")
+            # Killed once the body is well under way: the partial, if kept, exists by then.
+            rc = interrupt(ctx, [srv.url], folder, signal.SIGKILL, r.uniform(0.6, 0.9),
+                           "--limit-rate", "256k", wait_for=lambda: srv.requests)
             check(rc == -9, f"{size}: exit {rc}")
             check(bool(partials(folder)) == kept, f"{size}: partials {partials(folder)}")
     # A partial of the page when it was large, which is now small (If-Range: 200): it goes.
