@@ -141,7 +141,7 @@ static void add_refuses(void) {
   lf_request_t req = {.url = "http://127.0.0.1:1/", .output = LF_OUTPUT_FILE, .file = "../x"};
   CHECK_EQ_INT(lf_fetcher_add(f, &req), LF_ENAME);
   req.output = LF_OUTPUT_MEMORY;
-  req.flags = 8u; /* unknown flag */
+  req.flags = 1u << 30; /* unknown flag */
   CHECK_EQ_INT(lf_fetcher_add(f, &req), LF_EINVAL);
   CHECK_EQ_INT(lf_fetcher_pending(f), 0);
   run_and_close(f);
