@@ -29,7 +29,8 @@ int lf__name_for_reply(const char *url, const char *reserved, int is_html, char 
 
 /* Names the program itself uses in an output folder start with "loopfetch-" (the manifests
  * loopfetch-manifest*.jsonl and any file the program adds there: a lock, records, WARC
- * files) or ".lf-" (temporaries; no page name starts with '.'). A page's name or --layout
+ * files) or ".lf-" (temporaries), and -C's partial files are ".NAME.lf-part" and
+ * ".NAME.lf-part.state" beside a page (lib/engine/partial.c): no page name starts with '.'. A page's name or --layout
  * folder never does: name[0..len) starting with "loopfetch-" in any case (case-insensitive
  * file systems) gets its '-' turned into '_' ("loopfetch_manifest.jsonl"). */
 #define LF_RESERVED_PREFIX "loopfetch-"

@@ -301,6 +301,30 @@ def resume_page_changed(ctx):
               f"the rerun did not ask for a range and get the whole page: {ng.log()}")
 
 
+@case
+def resume_https_h2(ctx):
+    """The same over TLS and HTTP/2 (Debian's nginx as e2e_http.py runs it): killed (SIGKILL),
+    stopped (SIGINT), then finished: sha256 equal, the reruns got 206."""
+    r = rng()
+    with h.Nginx(ctx.tmp, 1) as tls:
+        src = os.path.join(tls.dir, "www", "big.bin")
+        make_file(src, 48 * MB, "h2")
+        os.chmod(src, 0o644)
+        url, folder = [f"{tls.base}/big.bin"], ctx.dir("out")
+        for sig in (signal.SIGKILL, signal.SIGINT):
+            rc = interrupt(ctx, url, folder, sig, r.uniform(0, 0.4), "--cacert", tls.ca,
+                           "--limit-rate", "24M", wait_for=growing(folder))
+            check(rc is not None, f"{sig.name}: the run ended before it")
+            check_interrupted(folder, ["big.bin.html"], rc, sig)
+        p = start(ctx, url, folder, "--cacert", tls.ca)
+        check(finish(ctx, p) == 0, f"last run: exit {p.returncode}: {ctx.last[1].stderr[-300:]}")
+        # This nginx calls everything text/html: the name keeps ".html".
+        check(sha(os.path.join(folder, "big.bin.html")) == sha(src), "sha256 differs")
+        check(partials(folder) == [], f"left behind: {partials(folder)}")
+        statuses = [int(x[0]) for x in tls.log() if x[1] == "/big.bin"]
+        check(statuses == [200, 206, 206], f"nginx answered {statuses}")
+
+
 class Ranger:
     """Serves /page.html (its bytes in `body`, ETag `etag`) in one of the ways servers get
     ranges wrong: mode "ignore" answers 200 to anything; "blind" honours Range but not
