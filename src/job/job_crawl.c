@@ -22,6 +22,7 @@
 #include "job_robots.h"
 #include "job_sitemaps.h"
 #include "layout.h"
+#include "navkeep.h"
 #include "safe_text.h"
 #include "shard.h"
 
@@ -33,6 +34,8 @@ typedef struct {
   uint32_t root, seq; /* order in the level: the first page of its --next chain, and its place
                          in that chain */
   lf_links_t links;   /* what the next level's -f selected on it, until the level is merged */
+  lf_links_t next;    /* --next's candidates on it, until its record (kept for reruns) */
+  int next_done;      /* -p: one of them was taken (or none can be) */
 } nav_page_t;
 
 struct lf__crawl_s {
@@ -44,6 +47,11 @@ struct lf__crawl_s {
   size_t matched;    /* elements the last merged level's selector matched */
   char **parents;    /* -e: the last navigation level's URLs, which the records name */
   size_t parents_len, parents_cap;
+  size_t *replay; /* pages of the level whose links a run before kept (navkeep.h), to read */
+  size_t replay_len, replay_head, replay_cap;
+  int busy;        /* inside an entry point: kept pages are read once it returns (release) */
+  size_t replayed; /* navigation pages read back instead of fetched */
+  int keep_warned;
 };
 
 /* Keeps url (taken over) as long as the job, for the records' "parent". NULL: out of memory
@@ -139,6 +147,11 @@ static char *nav_name(job_t *job, const char *url) {
  * whose failures end the job here as they always did. 1 dealt, 0 not (fetch it here), -1 a
  * fatal error. */
 static int fetch_nav_here(job_t *job, size_t i);
+static int fetch_nav_remote(job_t *job, size_t i);
+static int queue_replay(job_t *job, size_t i);
+static int keepable(const job_t *job, const nav_page_t *p);
+static void keep_links(job_t *job, size_t i);
+static int append_link(lf_links_t *l, const char *url);
 
 static int deal_nav(job_t *job, size_t i) {
   lf__crawl_t *c = job->crawl;
@@ -156,6 +169,11 @@ static int deal_nav(job_t *job, size_t i) {
 /* Asks for navigation page i of the current level: a worker, or this loop. 0, or -1 after
  * lf__job_fatal. */
 static int fetch_nav(job_t *job, size_t i) {
+  if (queue_replay(job, i)) return 0;
+  return fetch_nav_remote(job, i);
+}
+
+static int fetch_nav_remote(job_t *job, size_t i) {
   int dealt = deal_nav(job, i);
   return dealt < 0 ? -1 : dealt ? 0 : fetch_nav_here(job, i);
 }
@@ -212,10 +230,12 @@ static int add_nav(job_t *job, char *url, uint32_t root, uint32_t seq) {
 }
 
 static void level_done(job_t *job);
+static void nav_release(job_t *job, const char *url, const char *name, uintptr_t index);
+static void start_level(job_t *job, size_t level, char **urls, size_t n);
 
 /* job->robots_release while a level runs: a page robots.txt held back is allowed now; NULL,
  * none waits any more (the level may be complete). */
-static void nav_release(job_t *job, const char *url, const char *name, uintptr_t index) {
+static void nav_release_in(job_t *job, const char *url, const char *name, uintptr_t index) {
   (void)name;
   lf__crawl_t *c = job->crawl;
   if (url)
@@ -225,7 +245,7 @@ static void nav_release(job_t *job, const char *url, const char *name, uintptr_t
 }
 
 /* Starts level `level` with urls (taken over, freed here). */
-static void start_level(job_t *job, size_t level, char **urls, size_t n) {
+static void start_level_in(job_t *job, size_t level, char **urls, size_t n) {
   lf__crawl_t *c = job->crawl;
   c->level = level;
   c->count = c->pending = c->next_taken = 0;
@@ -368,25 +388,35 @@ static int is_html(const char *content_type) {
   return !content_type || strstr(content_type, "html") != NULL;
 }
 
+/* Every link `sel` selects on the page, into *l. 0, or -1: none (a stop signal, an error). */
+static int extract_next(job_t *job, const char *body, size_t len, const char *base,
+                        const lf_result_t *r, const char *sel, lf_links_t *l) {
+  char err[256];
+  sigset_t old;
+  lf__job_parse_begin(&old);
+  int rc = lf_links_extract2(body, len, base, r->content_type, sel, l, err, sizeof(err));
+  return lf__job_parse_end(job, &old, rc) || rc < 0 ? -1 : 0;
+}
+
+/* The first URL of l the job has not taken, taken now: an owned copy, or NULL. */
+static char *take_first(job_t *job, const lf_links_t *l) {
+  for (size_t i = 0; i < l->count; i++) {
+    int rc = take_url(job, l->urls[i]);
+    if (rc == 1) {
+      char *url = strdup(l->urls[i]);
+      if (!url) lf__job_fatal(job, LF_EXIT_LOCAL, "%s%s", "out of memory", "");
+      return url;
+    }
+    if (rc <= -1) break;
+  }
+  return NULL;
+}
+
 /* The first link `sel` selects on the page, taken into the job: an owned URL, or NULL. */
 static char *next_link(job_t *job, const char *body, size_t len, const char *base,
                        const lf_result_t *r, const char *sel) {
   lf_links_t l = {0};
-  char err[256];
-  sigset_t old;
-  lf__job_parse_begin(&old);
-  int rc = lf_links_extract2(body, len, base, r->content_type, sel, &l, err, sizeof(err));
-  if (lf__job_parse_end(job, &old, rc) || rc < 0) return NULL;
-  char *url = NULL;
-  for (size_t i = 0; i < l.count && !url; i++) {
-    int rc = take_url(job, l.urls[i]);
-    if (rc == 1) {
-      url = l.urls[i];
-      l.urls[i] = NULL;
-    } else if (rc <= -1) {
-      break;
-    }
-  }
+  char *url = extract_next(job, body, len, base, r, sel, &l) == 0 ? take_first(job, &l) : NULL;
   lf_links_free(&l);
   return url;
 }
@@ -507,8 +537,10 @@ static const char *parse_nav(job_t *job, const lf_result_t *r, nav_page_t *page,
             shown ? shown : "?", page->links.too_long, page->links.too_long == 1 ? "" : "s");
     free(shown);
   }
-  char *more = NULL;
-  if (rc == 0 && lv[c->level].next) more = next_link(job, body, len, base, r, lv[c->level].next);
+  char *more = NULL; /* every candidate kept in page->next for the rerun's file */
+  if (rc == 0 && lv[c->level].next &&
+      extract_next(job, body, len, base, r, lv[c->level].next, &page->next) == 0)
+    more = take_first(job, &page->next);
   uint32_t root = page->root, seq = page->seq; /* page moves if add_nav grows the array */
   free(owned);
   lf__job_give_back_memory(job);
@@ -523,7 +555,7 @@ static const char *parse_nav(job_t *job, const lf_result_t *r, nav_page_t *page,
   return NULL;
 }
 
-void lf__job_on_nav(job_t *job, const lf_result_t *r) {
+static void on_nav_in(job_t *job, const lf_result_t *r) {
   lf__crawl_t *c = job->crawl;
   size_t i = (size_t)((uintptr_t)r->data & ~NAV_BIT);
   c->pending--;
@@ -556,7 +588,10 @@ void lf__job_on_nav(job_t *job, const lf_result_t *r) {
                   "list page %s: %s", r->url, why);
     return;
   }
+  if (!list_page && !why) keep_links(job, i);
   if (!list_page) record_nav(job, r, why, 0);
+  lf_links_free(&c->pages[i].next);
+  memset(&c->pages[i].next, 0, sizeof(c->pages[i].next));
   if (c->pending == 0 && lf__job_robots_waiting(job) == 0) level_done(job);
 }
 
@@ -656,8 +691,8 @@ void lf__job_worker_nav(job_t *job, const lf_result_t *r) {
 
 /* The parent: what a worker found on navigation page data (L, M, X lines) or on a page of the
  * last level (X lines), in page order. 1: no more X lines for it. */
-static int on_worker_found(job_t *job, uintptr_t data, const char *url, char kind,
-                           const char *value) {
+static int on_worker_found_in(job_t *job, uintptr_t data, const char *url, char kind,
+                              const char *value) {
   lf__crawl_t *c = job->crawl;
   if (job->exit_code || job->signal) return 1;
   if (!data) { /* a page of the last level: its --next */
@@ -671,20 +706,10 @@ static int on_worker_found(job_t *job, uintptr_t data, const char *url, char kin
   }
   nav_page_t *p = &c->pages[LF_NAV_INDEX(data)];
   if (kind == 'L') {
-    lf_links_t *l = &p->links;
-    if (l->count % 64 == 0) {
-      char **u = realloc(l->urls, (l->count + 64) * sizeof(*u));
-      if (!u) {
-        lf__job_fatal(job, LF_EXIT_LOCAL, "%s%s", "out of memory", "");
-        return 1;
-      }
-      l->urls = u;
-    }
-    if (!(l->urls[l->count] = strdup(value))) {
+    if (append_link(&p->links, value) < 0) {
       lf__job_fatal(job, LF_EXIT_LOCAL, "%s%s", "out of memory", "");
       return 1;
     }
-    l->count++;
     return 0;
   }
   if (kind == 'M') {
@@ -699,8 +724,14 @@ static int on_worker_found(job_t *job, uintptr_t data, const char *url, char kin
     }
     return 0;
   }
-  /* X: the first "next page" the job has not taken joins the level */
+  /* X: kept for the rerun's file; the first "next page" the job has not taken joins the level */
+  if (keepable(job, p) && append_link(&p->next, value) < 0) {
+    lf__job_fatal(job, LF_EXIT_LOCAL, "%s%s", "out of memory", "");
+    return 1;
+  }
+  if (p->next_done) return 0;
   int rc = take_url(job, value);
+  p->next_done = rc != 0;
   if (rc == 1) {
     uint32_t root = p->root, seq = p->seq; /* p moves if add_nav grows the array */
     char *more = strdup(value);
@@ -711,14 +742,17 @@ static int on_worker_found(job_t *job, uintptr_t data, const char *url, char kin
     else
       free(more);
   }
-  return rc != 0;
+  return 0;
 }
 
 /* The parent: a worker's record of navigation page data; the level ends with its last. */
-static void on_worker_nav(job_t *job, const lf__record_t *rec, uintptr_t data) {
+static void on_worker_nav_in(job_t *job, const lf__record_t *rec, uintptr_t data) {
   lf__crawl_t *c = job->crawl;
-  (void)data;
+  size_t i = LF_NAV_INDEX(data);
   c->pending--;
+  if (rec->status == LF_REC_NAVIGATED && !job->exit_code && !job->signal) keep_links(job, i);
+  lf_links_free(&c->pages[i].next);
+  memset(&c->pages[i].next, 0, sizeof(c->pages[i].next));
   lf__job_record(job, rec, 0);
   if (job->exit_code || job->signal) {
     job->navigating = 0;
@@ -730,12 +764,15 @@ static void on_worker_nav(job_t *job, const lf__record_t *rec, uintptr_t data) {
 
 /* The parent: navigation page data's worker ended without reporting it: fetched here (what
  * the worker sent of its links is dropped), or recorded as interrupted when stopping. */
-static void on_worker_nav_orphan(job_t *job, uintptr_t data) {
+static void on_worker_nav_orphan_in(job_t *job, uintptr_t data) {
   lf__crawl_t *c = job->crawl;
   nav_page_t *p = &c->pages[LF_NAV_INDEX(data)];
   c->pending--;
   lf_links_free(&p->links);
   memset(&p->links, 0, sizeof(p->links));
+  lf_links_free(&p->next);
+  memset(&p->next, 0, sizeof(p->next));
+  p->next_done = 0;
   if (job->exit_code || job->signal) {
     lf__job_record_failure(job, p->url, NULL, "interrupted", LF_REC_INTERRUPTED, 0);
     job->navigating = 0;
@@ -884,6 +921,180 @@ void lf__job_input_read(job_t *job) {
   start_with_links(job, &in);
 }
 
+/* ---- reruns: navigation pages read back from what a run before kept (navkeep.h) ---- */
+
+/* The key of the selectors page links were selected with at level: the next level's -f and
+ * this level's --next. */
+static uint64_t sel_key(const job_t *job, size_t level) {
+  const lf_cli_level_t *lv = job->cfg->levels;
+  uint64_t a = lf__hash64(lv[level + 1].follow, strlen(lv[level + 1].follow));
+  const char *n = lv[level].next ? lv[level].next : "";
+  return a * 31 + lf__hash64(n, strlen(n)) + 1;
+}
+
+/* Whether page p's links are kept for reruns, and read back: a navigation page the manifest
+ * records (not a LIST_URL: the job's input, fetched every run as always), in a job with an
+ * output folder, not told to fetch everything again (--force) or to revalidate (--refresh). */
+static int keepable(const job_t *job, const nav_page_t *p) {
+  const lf_cli_t *cfg = job->cfg;
+  return job->dirfd >= 0 && !cfg->links_only && !cfg->force && !cfg->refresh &&
+         cfg->mode != LF_MODE_WORKER && !(job->crawl->level == 0 && p->seq == 0 && cfg->list_count);
+}
+
+static int append_link(lf_links_t *l, const char *url) {
+  if (l->count % 64 == 0) {
+    char **u = realloc(l->urls, (l->count + 64) * sizeof(*u));
+    if (!u) return -1;
+    l->urls = u;
+  }
+  if (!(l->urls[l->count] = strdup(url))) return -1;
+  l->count++;
+  return 0;
+}
+
+/* Page i was parsed: its links (and --next's candidates) kept for a rerun, before its
+ * manifest line. A failure costs only the rerun's fetch of it: said once. */
+static void keep_links(job_t *job, size_t i) {
+  lf__crawl_t *c = job->crawl;
+  nav_page_t *p = &c->pages[i];
+  if (!keepable(job, p)) return;
+  int rc =
+      lf__navkeep_write(job->dirfd, p->url, sel_key(job, c->level), p->links.urls, p->links.count,
+                        p->next.urls, p->next.count, p->links.matched, p->links.too_long);
+  if (rc < 0 && !c->keep_warned) {
+    c->keep_warned = 1;
+    fprintf(stderr,
+            "loopfetch: warning: cannot keep navigation pages' links in %s/%s: %s; a rerun "
+            "fetches them again\n",
+            job->cfg->out_dir, LF_NAVKEEP_DIR, strerror(-rc));
+  }
+}
+
+typedef struct {
+  job_t *job;
+  size_t i;
+} replay_ctx_t;
+
+static int replay_line(void *arg, char kind, const char *value) {
+  replay_ctx_t *x = arg;
+  nav_page_t *p = &x->job->crawl->pages[x->i];
+  if (kind == 'M') {
+    char *end;
+    p->links.matched = strtoul(value, &end, 10);
+    p->links.too_long = *end == '\t' ? strtoul(end + 1, NULL, 10) : 0;
+    return 0;
+  }
+  return append_link(kind == 'L' ? &p->links : &p->next, value) < 0 ? -ENOMEM : 0;
+}
+
+/* Page i is read back once the entry point running returns (release()), if a run before kept
+ * it. 1 queued (pending), 0 not kept: fetch it. */
+static int queue_replay(job_t *job, size_t i) {
+  lf__crawl_t *c = job->crawl;
+  if (!keepable(job, &c->pages[i])) return 0;
+  if (c->replay_len == c->replay_cap) {
+    size_t cap = c->replay_cap ? c->replay_cap * 2 : 16;
+    size_t *q = realloc(c->replay, cap * sizeof(*q));
+    if (!q) return 0;
+    c->replay = q;
+    c->replay_cap = cap;
+  }
+  c->replay[c->replay_len++] = i;
+  c->pending++;
+  return 1;
+}
+
+/* One queued page: its links read back as if a worker had sent them, or, none kept, fetched. */
+static void replay_one(job_t *job, size_t i) {
+  lf__crawl_t *c = job->crawl;
+  replay_ctx_t x = {job, i};
+  int rc = lf__navkeep_read(job->dirfd, c->pages[i].url, sel_key(job, c->level), replay_line, &x);
+  nav_page_t *p = &c->pages[i];
+  c->pending--;
+  if (rc == -ENOMEM) {
+    lf__job_fatal(job, LF_EXIT_LOCAL, "%s%s", "out of memory", "");
+    return;
+  }
+  if (rc != 1) { /* none, another command's, unreadable: fetched as any */
+    lf_links_free(&p->links);
+    memset(&p->links, 0, sizeof(p->links));
+    lf_links_free(&p->next);
+    memset(&p->next, 0, sizeof(p->next));
+    fetch_nav_remote(job, i);
+    return;
+  }
+  c->replayed++;
+  uint32_t root = p->root, seq = p->seq; /* p moves if add_nav grows the array */
+  char *more = take_first(job, &p->next);
+  lf_links_free(&p->next);
+  memset(&p->next, 0, sizeof(p->next));
+  if (more && within_max_pages(job, &c->next_taken, more))
+    add_nav(job, more, root, seq + 1);
+  else
+    free(more);
+  if (!job->exit_code && !job->signal && c->pending == 0 && lf__job_robots_waiting(job) == 0)
+    level_done(job);
+}
+
+/* Entry points run "held": a page read back while one runs would end its level under it.
+ * The outermost one reads the queue once it is done. */
+static void hold(job_t *job) {
+  job->crawl->busy++;
+}
+
+static void release(job_t *job) {
+  lf__crawl_t *c = job->crawl;
+  if (--c->busy > 0) return;
+  c->busy++;
+  while (c->replay_head < c->replay_len && !job->exit_code && !job->signal)
+    replay_one(job, c->replay[c->replay_head++]);
+  if (c->replay_head < c->replay_len) { /* stopping: they end as pages not fetched */
+    c->pending -= c->replay_len - c->replay_head;
+    job->navigating = 0;
+    lf__job_maybe_done(job);
+  }
+  c->replay_head = c->replay_len = 0;
+  c->busy--;
+}
+
+static void nav_release(job_t *job, const char *url, const char *name, uintptr_t index) {
+  hold(job);
+  nav_release_in(job, url, name, index);
+  release(job);
+}
+
+static void start_level(job_t *job, size_t level, char **urls, size_t n) {
+  hold(job);
+  start_level_in(job, level, urls, n);
+  release(job);
+}
+
+void lf__job_on_nav(job_t *job, const lf_result_t *r) {
+  hold(job);
+  on_nav_in(job, r);
+  release(job);
+}
+
+static int on_worker_found(job_t *job, uintptr_t data, const char *url, char kind,
+                           const char *value) {
+  hold(job);
+  int rc = on_worker_found_in(job, data, url, kind, value);
+  release(job);
+  return rc;
+}
+
+static void on_worker_nav(job_t *job, const lf__record_t *rec, uintptr_t data) {
+  hold(job);
+  on_worker_nav_in(job, rec, data);
+  release(job);
+}
+
+static void on_worker_nav_orphan(job_t *job, uintptr_t data) {
+  hold(job);
+  on_worker_nav_orphan_in(job, data);
+  release(job);
+}
+
 void lf__job_crawl_free(job_t *job) {
   lf__crawl_t *c = job->crawl;
   if (c) {
@@ -891,8 +1102,10 @@ void lf__job_crawl_free(job_t *job) {
       free(c->pages[i].url);
       free(c->pages[i].file);
       lf_links_free(&c->pages[i].links);
+      lf_links_free(&c->pages[i].next);
     }
     free(c->pages);
+    free(c->replay);
     for (size_t i = 0; i < c->parents_len; i++)
       free(c->parents[i]);
     free(c->parents);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include "job_end.h"
 #include "job_output.h"
+#include "navkeep.h"
 
 /* mkdir -p: each missing component is created; an existing non-folder is an error. */
 static int make_dirs(const char *path) {
@@ -55,6 +56,7 @@ void lf__job_remove_empty_output(const lf_cli_t *cfg) {
   if (!cfg->manifest && fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
       st.st_size == 0)
     (void)unlinkat(fd, name, 0); /* if it fails, so does the rmdir: the folder stays, whole */
+  lf__navkeep_remove(fd);        /* a crawl's navigation pages' links */
   close(fd);
   (void)rmdir(cfg->out_dir); /* only if empty */
 }

@@ -387,6 +387,42 @@ def procs_next_on_last_level(t):
         t.check(len(s.hits(path)) == 2, "%s requested %d times in two runs" % (path, len(s.hits(path))))
 
 
+@case
+def rerun_reads_navigation_back(t):
+    """A rerun does not fetch the navigation pages again (issue 21, item 6): their links come
+    back from the output folder's loopfetch-nav/, so a crawl that ended with one detail failed is
+    finished by the same command with one request more than the LIST_URL's (with and without
+    -p); the records end one per detail page. Another command (other selectors) does not use
+    them."""
+    import json
+    for mode in (["-c", "4"], ["-p", "2"]):
+        s, start, items, details = shop(t, pages=2, items=3, loop=True)
+        status, headers, body = s.routes["/detail/2-3"]
+        tries = []
+
+        def flaky(handler, r=(status, headers, body)):
+            tries.append(1)
+            return (500, {}, b"no") if len(tries) == 1 else r
+        s.routes["/detail/2-3"] = flaky
+        out, recs = t.path("out" + mode[0]), t.path("recs%s.jsonl" % mode[0])
+        args = [*mode, "--retries", "0", "-o", out, "--next", "a.next", "-f", "a.item", "-f",
+                "a.detail", "-e", "text=p", "--records", recs, start]
+        t.expect_exit(t.run(*args), 1)
+        p = t.run(*args)
+        t.expect_exit(p, 0)
+        t.check(len(s.hits("/cat/1")) == 2, "%s: the LIST_URL is fetched every run" % mode)
+        hits_once(t, s, ["/cat/2"] + items + [d for d in details if d != "/detail/2-3"])
+        t.check(len(s.hits("/detail/2-3")) == 2, "%s: the failed page: %d requests" %
+                (mode, len(s.hits("/detail/2-3"))))
+        with open(recs, encoding="utf-8") as f:
+            urls = sorted(json.loads(line)["url"] for line in f)
+        t.check(urls == sorted(s.base + d for d in details), "%s records: %s" % (mode, urls))
+        # other selectors: what was kept is not theirs, the pages are fetched again
+        t.expect_exit(t.run(*mode, "-o", out, "--next", "a.next", "-f", "li a", "-f",
+                            "a.detail", "-e", "text=p", "--records", recs, start), 0)
+        t.check(len(s.hits("/cat/2")) == 2, "%s: kept links used for another selector" % mode)
+
+
 def slow_details(s, details, rng):
     """Detail pages answer after 0-60 ms, so that a kill lands while pages are in flight."""
     import time
@@ -435,6 +471,11 @@ def records_after_kills(t, extra):
     twice = sorted(u for u in set(urls) if urls.count(u) > 1)
     t.check(not twice, "records written twice after %d kills: %s" % (kills, twice))
     t.check(kills >= 1, "no run was killed: the case tested nothing")
+    # a navigation page is fetched again only by a run killed while it was in flight (or
+    # before its links were kept): at most once per kill more, never once per run
+    for path in ["/cat/2"] + items:
+        n = len(s.hits(path))
+        t.check(1 <= n <= 1 + kills, "%s fetched %d times in %d kills" % (path, n, kills))
 
 
 @case
