@@ -22,12 +22,22 @@
  *
  * A range whose transfer fails transiently (cut, stalled, 5xx) starts again where it stopped,
  * after the usual backoff; only that range. Memory stays flat: each range's bytes go through
- * its sink like any page's (sink.c's buffer budget and pauses), never a whole range. */
+ * its sink like any page's (sink.c's buffer budget and pauses), never a whole range.
+ *
+ * With LF_REQUEST_CONTINUE (-C) the file is the page's partial file instead (partial.c's format,
+ * resume.c's names): the data beside the page's name, and a state file that lists the ranges
+ * written so far, each range's written end recorded as its bytes reach the file (at most once a
+ * second, and when a range completes; always after the data, so the state never claims a byte
+ * the file lacks). A later request for the page finds the partial (resume.c) and asks from its
+ * first missing byte; here the reply then splits only what is missing, around the ranges that
+ * are there, so a split download killed by SIGKILL resumes with only its missing ranges. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "internal.h"
 
@@ -38,6 +48,7 @@
 typedef struct {
   uint64_t start, end; /* the bytes it covers, end inclusive */
   uint64_t done;       /* of those, written (from start) */
+  uint64_t disk_end;   /* -C: the file holds its bytes up to here (pool threads, under lock) */
   lf__transfer_t *t;   /* its transfer, on the network or writing; NULL between */
   int attempts;        /* transfers it had, counted against opts.retries */
   int waiting;         /* to start (again) at due_ns */
@@ -58,13 +69,23 @@ struct lf__split_s {
   char temp_name[48];     /* its temporary name when unnamed files are not possible */
   uv_timer_t timer;       /* starts parts (never inside libcurl), retries, the end */
   int timer_open;
-  size_t running;    /* parts with a transfer */
-  size_t complete;   /* parts wholly written */
-  int master_idle;   /* the first transfer ended and was written: it only waits now */
-  int ending;        /* the end is due on the timer */
-  int failed;        /* the first lasting failure's status, 0 none */
-  int restart;       /* it was the file changing: start the page over */
-  uint64_t received; /* body bytes of all ranges so far (progress) */
+  size_t running;     /* parts with a transfer */
+  size_t complete;    /* parts wholly written */
+  int master_idle;    /* the first transfer ended and was written: it only waits now */
+  int ending;         /* the end is due on the timer */
+  int failed;         /* the first lasting failure's status, 0 none */
+  int restart;        /* it was the file changing: start the page over */
+  uint64_t received;  /* body bytes of all ranges so far (progress) */
+  size_t max_running; /* ranges on the network at once (opts.split) */
+  /* -C (LF_REQUEST_CONTINUE): the file is the page's partial (partial.c) */
+  int resumable;
+  int dirfd;                 /* the page's folder: the request's part.dirfd, or opened by the
+                                first write (pool), -1 until then */
+  uint64_t reused;           /* bytes of the page the partial held already */
+  lf__partial_state_t state; /* url, validators, length; ranges: those held already */
+  uint64_t state_ns;         /* when the state was last written (pool, under lock) */
+  int state_err;             /* writing it failed: -errno (the download goes on) */
+  char data[LF__PART_NAME], state_name[LF__PART_NAME], state_temp[48];
   char error[CURL_ERROR_SIZE + 128];
   size_t nparts;
   lf__part_t parts[];
@@ -128,6 +149,9 @@ static int encoded(lf__transfer_t *t) {
 }
 
 static void split_free(lf__split_t *g) {
+  lf__partial_state_free(&g->state);
+  if (g->dirfd >= 0 && g->dirfd != g->f->out_dirfd) close(g->dirfd);
+  if (g->fd >= 0) close(g->fd);
   free(g->url);
   free(g->if_range);
   free(g->etag);
@@ -152,12 +176,108 @@ static char *dup_or_null(const char *s, int *failed) {
   return d;
 }
 
-/* Splits the file into n ranges; the first transfer keeps the first. Inside libcurl's write
- * callback: the others start on the timer. 0, or LF_ENOMEM. */
-static int begin(lf__transfer_t *t, uint64_t total, size_t n, const char *validator) {
+/* The ranges to fetch: what is missing of [0, total) (held: ranges already in the partial file,
+ * sorted, not overlapping), cut into pieces of at least LF__SPLIT_MIN_PART, about missing / n
+ * each. Returns how many (0 for none), written into parts if it is not NULL. */
+static size_t plan(uint64_t total, const lf__range_t *held, size_t nheld, size_t n,
+                   lf__part_t *parts) {
+  uint64_t missing = total, at = 0;
+  for (size_t i = 0; i < nheld; i++)
+    missing -= held[i].end - held[i].start;
+  uint64_t size = missing / n;
+  if (size < LF__SPLIT_MIN_PART) size = LF__SPLIT_MIN_PART;
+  size_t count = 0;
+  for (size_t i = 0; i <= nheld; i++) {
+    uint64_t gap_end = i < nheld ? held[i].start : total;
+    uint64_t len = gap_end - at;
+    uint64_t k = len / size; /* pieces of this gap, each at least size (a short gap: one) */
+    if (len && k == 0) k = 1;
+    for (uint64_t j = 0; j < k; j++, count++) {
+      if (!parts) continue;
+      parts[count].start = at + len * j / k;
+      parts[count].end = at + len * (j + 1) / k - 1;
+    }
+    if (i < nheld) at = held[i].end;
+  }
+  return count;
+}
+
+/* The ranges the partial holds for a page of total bytes, sorted, joined, cut to its data
+ * file's size. NULL with *n 0 for none; LF_ENOMEM. */
+static int held_ranges(const lf__partial_state_t *st, uint64_t file_size, uint64_t total,
+                       lf__range_t **out, size_t *n) {
+  *out = NULL;
+  *n = 0;
+  lf__range_t *r = st->range_count ? malloc(st->range_count * sizeof(*r)) : NULL;
+  if (st->range_count && !r) return LF_ENOMEM;
+  size_t k = 0;
+  for (size_t i = 0; i < st->range_count; i++) {
+    uint64_t a = st->ranges[i].start, b = st->ranges[i].end;
+    if (b > file_size) b = file_size;
+    if (b > total) b = total;
+    if (a < b) r[k].start = a, r[k++].end = b;
+  }
+  for (size_t i = 1; i < k; i++) /* insertion sort: a state holds a few ranges */
+    for (size_t j = i; j > 0 && r[j].start < r[j - 1].start; j--) {
+      lf__range_t x = r[j];
+      r[j] = r[j - 1];
+      r[j - 1] = x;
+    }
+  size_t m = 0;
+  for (size_t i = 0; i < k; i++)
+    if (m && r[i].start <= r[m - 1].end) {
+      if (r[i].end > r[m - 1].end) r[m - 1].end = r[i].end;
+    } else {
+      r[m++] = r[i];
+    }
+  if (!m) free(r);
+  *out = m ? r : NULL;
+  *n = m;
+  return 0;
+}
+
+/* -C: the split takes over the request's partial (resume.c found it, or there is none yet):
+ * its folder, names, data file and the ranges it holds, which stay as the state's. */
+static int take_partial(lf__split_t *g, lf__transfer_t *t, const lf__range_t *held, size_t nheld) {
+  lf__partial_t *p = &t->part;
+  g->resumable = 1;
+  g->dirfd = p->dirfd;
+  p->dirfd = -1;
+  g->fd = nheld ? p->fd : -1; /* a data file without a byte to keep is made anew */
+  if (nheld) p->fd = -1;
+  memcpy(g->data, p->data, sizeof(g->data));
+  memcpy(g->state_name, p->state_name, sizeof(g->state_name));
+  if (!g->data[0]) { /* resume.c looked for nothing (no folder): the names are the same */
+    const char *base = strrchr(t->req->file, '/');
+    lf__partial_names(base ? base + 1 : t->req->file, g->data, g->state_name);
+  }
+  lf__partial_state_t *st = &g->state;
+  st->length = (int64_t)g->total;
+  if (!(st->url = strdup(t->req->url)) || (g->etag && !(st->etag = strdup(g->etag))) ||
+      (g->last_modified && !(st->last_modified = strdup(g->last_modified))))
+    return LF_ENOMEM;
+  for (size_t i = 0; i < nheld; i++) {
+    if (lf__partial_add_range(st, held[i].start, held[i].end) < 0) return LF_ENOMEM;
+    g->reused += held[i].end - held[i].start;
+  }
+  p->from = 0; /* resume.c leaves this reply to us (lf__resume_check) */
+  return 0;
+}
+
+/* Splits the file into the ranges plan() gives; the first transfer keeps the first, which
+ * starts where its reply does. Inside libcurl's write callback: the others start on the
+ * timer. 0, or LF_ENOMEM. */
+static int begin(lf__transfer_t *t, uint64_t total, size_t n, const char *validator,
+                 const lf__range_t *held, size_t nheld, int resumable) {
   lf_fetcher_t *f = t->fetcher;
-  lf__split_t *g = calloc(1, sizeof(*g) + n * sizeof(lf__part_t));
+  size_t count = plan(total, held, nheld, n, NULL);
+  lf__split_t *g = calloc(1, sizeof(*g) + count * sizeof(lf__part_t));
   if (!g) return LF_ENOMEM;
+  g->f = f;
+  g->fd = -1;
+  g->dirfd = -1;
+  g->total = total;
+  lf__partial_state_free(&g->state);
   int oom = 0;
   char *url = NULL;
   if (curl_easy_getinfo(t->easy, CURLINFO_EFFECTIVE_URL, &url) != CURLE_OK || !url)
@@ -167,7 +287,11 @@ static int begin(lf__transfer_t *t, uint64_t total, size_t n, const char *valida
   g->last_modified = dup_or_null(header(t, "Last-Modified"), &oom);
   size_t len = strlen(validator) + sizeof("If-Range: ");
   if ((g->if_range = malloc(len))) snprintf(g->if_range, len, "If-Range: %s", validator);
-  if (oom || !g->if_range || uv_mutex_init(&g->lock) != 0) {
+  if (oom || !g->if_range || (resumable && take_partial(g, t, held, nheld) < 0) ||
+      uv_mutex_init(&g->lock) != 0) {
+    lf__partial_state_free(&g->state);
+    if (g->dirfd >= 0 && g->dirfd != f->out_dirfd) close(g->dirfd);
+    if (g->fd >= 0) close(g->fd);
     free(g->url), free(g->etag), free(g->last_modified), free(g->if_range), free(g);
     return LF_ENOMEM;
   }
@@ -178,39 +302,60 @@ static int begin(lf__transfer_t *t, uint64_t total, size_t n, const char *valida
   g->timer.data = g;
   g->timer_open = 1;
   f->open_handles++;
-  g->f = f;
   g->master = t;
-  g->total = total;
-  g->fd = -1;
+  g->max_running = n;
   snprintf(g->temp_name, sizeof(g->temp_name), ".lf-%ld-%llu.part", f->pid,
            (unsigned long long)f->temp_seq++);
-  g->nparts = n;
-  uint64_t size = total / n;
-  for (size_t i = 0; i < n; i++) {
-    g->parts[i].start = i * size;
-    g->parts[i].end = i + 1 == n ? total - 1 : (i + 1) * size - 1;
+  snprintf(g->state_temp, sizeof(g->state_temp), ".lf-%ld-%llu.part", f->pid,
+           (unsigned long long)f->temp_seq++);
+  g->nparts = plan(total, held, nheld, n, g->parts);
+  for (size_t i = 0; i < g->nparts; i++) {
     g->parts[i].waiting = i > 0;
+    g->parts[i].disk_end = g->parts[i].start;
   }
   g->parts[0].t = t;
   g->parts[0].attempts = t->req->attempts;
   g->running = 1;
   t->split = g;
   t->split_index = 0;
-  t->range_len = g->parts[0].end + 1;
+  t->range_len = g->parts[0].end - g->parts[0].start + 1;
   t->sink.split = g;
-  t->sink.off = 0;
+  t->sink.off = g->parts[0].start;
   (void)uv_timer_start(&g->timer, on_timer, 0, 0); /* cannot fail: initialised, with a cb */
   return 0;
 }
 
+/* -C: what the request's partial holds that this reply can continue (the same length and
+ * validators; resume.c checked the URL and that the data file is a regular file), as sorted
+ * ranges; none when it holds nothing of this file. */
+static int partial_held(lf__transfer_t *t, uint64_t total, lf__range_t **held, size_t *nheld) {
+  const lf__partial_t *p = &t->part;
+  const lf__partial_state_t *st = &p->state;
+  struct stat sb;
+  *held = NULL;
+  *nheld = 0;
+  if (p->fd < 0 || !st->url || st->length != (int64_t)total || fstat(p->fd, &sb) < 0) return 0;
+  const char *etag = header(t, "ETag"), *lm = header(t, "Last-Modified");
+  if ((st->etag && etag && strcmp(st->etag, etag) != 0) || (!st->etag && !st->last_modified) ||
+      (st->last_modified && lm && strcmp(st->last_modified, lm) != 0) ||
+      ((st->etag != NULL) != (etag != NULL) && (st->last_modified != NULL) != (lm != NULL)))
+    return 0;
+  return held_ranges(st, (uint64_t)sb.st_size, total, held, nheld);
+}
+
 int lf__split_first(lf__transfer_t *t) {
-  uint64_t total;
-  if (check_range(t, 0, UINT64_MAX, 0, &total) < 0) return -1;
-  t->whole_range = 1;
+  uint64_t total, from = t->part.from, a, b;
   lf_fetcher_t *f = t->fetcher;
-  uint64_t n = total / LF__SPLIT_MIN_PART;
-  if (n > (uint64_t)f->opts.split) n = (uint64_t)f->opts.split;
-  if (n < 2 || encoded(t)) return 0; /* one stream: small, or ranges of encoded bytes */
+  if (from) { /* resume.c asked for the rest of a partial: its checks decide, unless we split */
+    const char *cr = header(t, "Content-Range");
+    if (f->opts.split < 2 || !cr || parse_content_range(cr, &a, &b, &total) < 0 || a != from ||
+        b + 1 != total)
+      return 0;
+  } else {
+    if (check_range(t, 0, UINT64_MAX, 0, &total) < 0) return -1;
+    t->whole_range = 1;
+  }
+  if (f->opts.split < 2 || encoded(t)) return 0; /* one stream (or resume.c's) */
   /* If-Range takes a strong ETag or a date (RFC 9110, 13.1.5); without either a change of the
    * file between ranges would go unseen. */
   const char *etag = header(t, "ETag"), *validator = NULL;
@@ -219,7 +364,26 @@ int lf__split_first(lf__transfer_t *t) {
   else
     validator = header(t, "Last-Modified");
   if (!validator) return 0;
-  if (begin(t, total, (size_t)n, validator) < 0) {
+  int resumable = (t->req->flags & LF_REQUEST_CONTINUE) != 0;
+  lf__range_t *held = NULL;
+  size_t nheld = 0;
+  if (resumable && partial_held(t, total, &held, &nheld) < 0) {
+    lf__transfer_set_error(t, LF_ENOMEM, "out of memory splitting the file");
+    return -1;
+  }
+  /* A reply from `from` on continues a partial only if from is its first missing byte. */
+  uint64_t first_gap = nheld && held[0].start == 0 ? held[0].end : 0;
+  size_t count = plan(total, held, nheld, (size_t)f->opts.split, NULL);
+  int rc = 0;
+  if (first_gap != from) {
+    rc = 0; /* not the partial resume.c asked after: its own check decides */
+  } else if (count >= 2 || (count == 1 && nheld && held[nheld - 1].end == total)) {
+    /* Two ranges or more; or one before held bytes, which resume.c's single stream could
+     * only fetch by dropping what lies after it. */
+    rc = begin(t, total, (size_t)f->opts.split, validator, held, nheld, resumable);
+  }
+  free(held);
+  if (rc < 0) {
     lf__transfer_set_error(t, LF_ENOMEM, "out of memory splitting the file");
     return -1;
   }
@@ -272,14 +436,53 @@ int lf__split_keep(lf__transfer_t *t, int keep) {
 
 /* ---- pool side ---- */
 
+/* -C: the state as the file now holds it: the ranges held before, and each range's bytes
+ * written so far. Under g->lock. */
+static void write_state(lf__split_t *g) {
+  lf__partial_state_t *st = &g->state;
+  size_t held = st->range_count;
+  for (size_t i = 0; i < g->nparts; i++)
+    if (g->parts[i].disk_end > g->parts[i].start &&
+        lf__partial_add_range(st, g->parts[i].start, g->parts[i].disk_end) < 0)
+      break; /* out of memory: what was added is true all the same */
+  if (lf__partial_state_write(g->dirfd, g->state_temp, g->state_name, st) < 0 && !g->state_err)
+    g->state_err = -errno;
+  st->range_count = held;
+  g->state_ns = lf__now_ns();
+}
+
+/* -C: the partial's data file, made anew unless it holds bytes to keep, and its first state
+ * (before any byte of this run reaches the file). Under g->lock. -1 with errno. */
+static int open_partial(lf__split_t *g, lf__transfer_t *t) {
+  lf_fetcher_t *f = g->f;
+  if (g->dirfd < 0) {
+    const char *base;
+    g->dirfd = lf__subdir_open(f->out_dirfd, t->req->file, &base);
+    if (g->dirfd < 0) return -1;
+  }
+  if (g->fd < 0) {
+    /* Whatever is at the name (left without a state, or planted: a symlink, a FIFO) goes;
+     * O_EXCL | O_NOFOLLOW then opens only the file made here (as resume.c). */
+    if (unlinkat(g->dirfd, g->data, 0) < 0 && errno != ENOENT) return -1;
+    g->fd = openat(g->dirfd, g->data, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (g->fd < 0) return -1;
+  }
+  write_state(g);
+  return g->state_err ? (errno = -g->state_err, -1) : 0;
+}
+
 void lf__split_job(lf__sink_t *s) {
   lf__split_t *g = s->split;
   if (s->busy_len == 0) return;
   lf_fetcher_t *f = g->f;
   uv_mutex_lock(&g->lock);
   if (g->fd < 0 && !g->open_err) {
-    g->fd = lf__sink_open_temp(f->out_dirfd, f->link_mode, g->temp_name);
-    if (g->fd < 0) g->open_err = -errno;
+    if (g->resumable) {
+      if (open_partial(g, g->master) < 0) g->open_err = errno ? -errno : UV_EIO;
+    } else {
+      g->fd = lf__sink_open_temp(f->out_dirfd, f->link_mode, g->temp_name);
+      if (g->fd < 0) g->open_err = -errno;
+    }
   }
   int fd = g->fd, err = g->open_err;
   uv_mutex_unlock(&g->lock);
@@ -298,6 +501,13 @@ void lf__split_job(lf__sink_t *s) {
       return;
     }
     off += (size_t)n;
+  }
+  if (g->resumable) { /* the bytes are in the file: the state may now say so */
+    lf__part_t *p = &g->parts[s->transfer->split_index];
+    uv_mutex_lock(&g->lock);
+    p->disk_end = s->busy_off + s->busy_len;
+    if (p->disk_end > p->end || lf__now_ns() - g->state_ns >= 1000000000u) write_state(g);
+    uv_mutex_unlock(&g->lock);
   }
   s->busy_len = 0;
 }
@@ -441,8 +651,24 @@ static void end(lf__split_t *g) {
   memcpy(m->sink.temp_name, g->temp_name, sizeof(m->sink.temp_name));
   g->fd = -1;
   int keep = !g->failed;
+  if (g->resumable && g->restart) { /* the file changed: its partial is of no use */
+    if (g->dirfd >= 0) lf__partial_remove(g->dirfd, g->data, g->state_name);
+  } else if (g->resumable) {
+    /* resume.c's end of a partial (sink.c calls it): checked against the length, named, its
+     * state removed; or, failed, left for the next attempt or run. */
+    lf__partial_t *p = &m->part;
+    if (p->dirfd >= 0 && p->dirfd != f->out_dirfd) close(p->dirfd);
+    p->dirfd = g->dirfd;
+    g->dirfd = -1;
+    memcpy(p->data, g->data, sizeof(p->data));
+    memcpy(p->state_name, g->state_name, sizeof(p->state_name));
+    p->state.length = (int64_t)g->total;
+    p->on = 1;
+    p->fresh = 0;
+    p->from = g->reused; /* lf_result_t.resumed_from: what the partial held before */
+  }
   if (keep) {
-    m->bytes = g->total;
+    m->bytes = g->total - g->reused;
     m->status = 0;
   } else {
     m->status = g->failed;

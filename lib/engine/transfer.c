@@ -121,7 +121,7 @@ static int check_code(lf__transfer_t *t) {
   if (t->http_code >= 400) return t->req->flags & LF_REQUEST_ERROR_BODY ? choose_decoder(t) : 0;
   if (conflicting_lengths(t) || unsolicited_part(t)) return -1;
   if (t->split_part ? lf__split_check_part(t) < 0
-                    : t->range[0] && !t->part.from && t->http_code == 206 && lf__split_first(t) < 0)
+                    : t->range[0] && t->http_code == 206 && lf__split_first(t) < 0)
     return -1;
   int rc = choose_decoder(t);
   return rc < 0 ? rc : lf__resume_check(t);

@@ -275,6 +275,84 @@ def split_killed(ctx):
               "rerun: bytes differ")
 
 
+def state_ranges(path):
+    """The ranges a partial's state file lists, as (start, end) pairs, end exclusive."""
+    try:
+        with open(path) as f:
+            lines = f.read().splitlines()
+    except FileNotFoundError:
+        return []
+    out = []
+    for line in lines:
+        if line.startswith("range "):
+            a, b = line.split()[1:3]
+            out.append((int(a), int(b)))
+    return out
+
+
+def asked(entry):
+    a, b = entry["range"][6:].split("-")
+    return int(a), (int(b) + 1 if b else None)
+
+
+@case
+def split_continue_killed(ctx):
+    """-C --split: killed (SIGKILL, then SIGTERM) while the ranges come, the page's partial
+    file stays beside its name with a state listing what each range wrote; the rerun asks only
+    for the bytes that are missing, around the ranges that are there, and the file is
+    byte-identical."""
+    size = 16 * MIB
+    with Ranges("--rate", str(MIB)) as srv:
+        path = f"/ranges/c.bin?size={size}"
+        url = srv.base + path
+        for sig in (signal.SIGKILL, signal.SIGTERM):
+            out = ctx.dir(f"out-{sig.name}")
+            os.makedirs(out)
+            state = os.path.join(out, ".c.bin.html.lf-part.state")
+            before = len(srv.log())
+            proc = subprocess.Popen([ctx.exe, "-q", "-C", "-i", "-", "-o", out, "--split", "4"],
+                                    stdin=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            proc.stdin.write(url + "\n")
+            proc.stdin.close()
+            deadline = time.time() + 20
+            while time.time() < deadline and sum(
+                    1 for a, b in state_ranges(state) if b - a >= MIB // 2) < 4:
+                time.sleep(0.05)
+            proc.send_signal(sig)
+            proc.wait(timeout=30)
+            held = state_ranges(state)
+            check(len([r for r in held if r[1] > r[0]]) >= 4, f"{sig.name}: state lists {held}")
+            check(not os.path.exists(os.path.join(out, "c.bin")), f"{sig.name}: published")
+            first = len(srv.log())
+            check(first - before == 4, f"{sig.name}: {first - before} requests, not 4")
+            p = fetch(ctx, f"out-{sig.name}", [url], "-C", "--split", "4")
+            check(p.returncode == 0, f"{sig.name} rerun: exit {p.returncode}: {p.stderr[-500:]}")
+            check(saved(ctx, f"out-{sig.name}", "c.bin") == srv.get(path),
+                  f"{sig.name} rerun: bytes differ")
+            rerun = [e for e in srv.log()[first:] if e["range"]]
+            check(rerun and all(e["status"] == 206 and e["if_range"] == '"c.bin-v0"'
+                                for e in rerun), f"{sig.name} rerun: {rerun}")
+            # The first request asks from the first missing byte on ("N-"; it stops itself at
+            # the next held range), the others for closed ranges: none overlaps a held range,
+            # and with the held ones they cover the file.
+            spans = []
+            for a, b in map(asked, rerun):
+                if b is None:
+                    b = min([c for c, d in held if c > a] + [size])
+                spans.append((a, b))
+                for c, d in held:
+                    check(b <= c or a >= d, f"{sig.name} rerun asked {a}-{b}, held {c}-{d}")
+            at = 0
+            for a, b in sorted(held + spans):
+                check(a <= at, f"{sig.name}: bytes {at}-{a} never asked: {sorted(held + spans)}")
+                at = max(at, b)
+            check(at == size, f"{sig.name}: the file's end never asked: {sorted(held + spans)}")
+            r = records(ctx, f"out-{sig.name}")[-1]
+            check(r["status"] == "saved" and r["bytes"] == size, f"manifest: {r}")
+            left = [n for n in os.listdir(out) if n.startswith(".")]
+            check(not left, f"{sig.name}: left {left}")
+
+
 NGINX_CONF = """
 worker_processes 1;
 pid {tmp}/nginx.pid;
