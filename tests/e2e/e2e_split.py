@@ -348,7 +348,12 @@ def split_continue_killed(ctx):
                 at = max(at, b)
             check(at == size, f"{sig.name}: the file's end never asked: {sorted(held + spans)}")
             r = records(ctx, f"out-{sig.name}")[-1]
-            check(r["status"] == "saved" and r["bytes"] == size, f"manifest: {r}")
+            kept, at = 0, 0
+            for a, b in sorted(held):
+                kept += max(0, b - max(a, at))
+                at = max(at, b)
+            check(r["status"] == "saved" and r["bytes"] == size and r.get("resumed") == kept,
+                  f"manifest: {r}, the partial held {kept} bytes")
             left = [n for n in os.listdir(out) if n.startswith(".")]
             check(not left, f"{sig.name}: left {left}")
 
