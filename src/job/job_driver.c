@@ -142,6 +142,8 @@ static int extract_records(job_t *job, const lf_result_t *r) {
     return 1; /* a stop signal ended the parse: the page has no records, so no saved record */
   if (n < 0)
     lf__job_fatal(job, LF_EXIT_LOCAL, "%s: %s", r->url, why ? why : lf_strerror((int)n));
+  else if (job->cfg->mode == LF_MODE_WORKER) /* the parent counts them (procs.h) */
+    fprintf(stdout, "R\t%lu\t%ld\n", (unsigned long)LF_NAV_INDEX(r->data), n);
   else
     job->report.records += (size_t)n;
   return 0;

@@ -59,6 +59,12 @@ static void on_worker_bytes(void *arg, uint64_t bytes) {
   if (job->progress_on) job->progress.bytes += bytes;
 }
 
+/* -e: the records a worker wrote for a page, for the summary and --json. */
+static void on_worker_records(void *arg, uint64_t n) {
+  job_t *job = arg;
+  job->report.records += (size_t)n;
+}
+
 static void on_workers_done(void *arg) {
   job_t *job = arg;
   job->procs_running = 0;
@@ -73,7 +79,8 @@ int lf__job_spawn_procs(job_t *job, size_t known_count) {
                          .on_orphan = on_worker_orphan,
                          .on_done = on_workers_done,
                          .on_usage = on_worker_usage,
-                         .on_bytes = on_worker_bytes};
+                         .on_bytes = on_worker_bytes,
+                         .on_records = on_worker_records};
   unsigned n = job->cfg->procs;
   /* The default cap is for the whole job, shared by the workers: N processes keep the single
    * loop's total in flight, and N times the connections and memory of one loop would buy

@@ -269,6 +269,16 @@ static void handle_found(worker_t *w, char *line) {
     p->entries[i].next_done = 1;
 }
 
+/* "R\tINDEX\tN": the records the worker wrote for a page it has out, before its record. */
+static void handle_records(worker_t *w, const char *line) {
+  entry_t *e = entry_of(w, line);
+  if (!e || !w->owner->cbs.on_records) return;
+  const char *value = strchr(line, '\t') + 1;
+  char *end;
+  unsigned long long n = strtoull(value, &end, 10);
+  if (end != value && *end == '\0') w->owner->cbs.on_records(w->owner->cbs.arg, (uint64_t)n);
+}
+
 static void handle_line(worker_t *w, char *line) {
   if (strncmp(line, "S\t", 2) == 0) {
     handle_usage(w, line + 2);
@@ -279,6 +289,10 @@ static void handle_line(worker_t *w, char *line) {
     unsigned long long n = strtoull(line + 2, &end, 10);
     if (end != line + 2 && *end == '\0' && w->owner->cbs.on_bytes)
       w->owner->cbs.on_bytes(w->owner->cbs.arg, (uint64_t)n);
+    return;
+  }
+  if (line[0] == 'R' && line[1] == '\t') {
+    handle_records(w, line + 2);
     return;
   }
   if ((line[0] == 'L' || line[0] == 'X' || line[0] == 'M') && line[1] == '\t') {

@@ -33,6 +33,9 @@ typedef struct {
   void (*on_usage)(void *arg, long maxrss_kb, double cpu_s);
   /* Body bytes a worker received since its last "B" line. */
   void (*on_bytes)(void *arg, uint64_t bytes);
+  /* How many records (-e) a worker wrote for a page: an "R\tINDEX\tN" line before its record.
+   * The worker appends them to the file itself; only the parent's summary needs the count. */
+  void (*on_records)(void *arg, uint64_t n);
 } lf__procs_cbs_t;
 
 /* Spawns n workers on loop, each running `concurrency` transfers. Transfer options and the

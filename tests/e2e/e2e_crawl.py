@@ -257,6 +257,9 @@ def records_with_procs(t):
             lines = f.read().splitlines()
         got[mode[0]] = sorted(lines)
         t.check(len(lines) == len(details), "%s: %d records" % (mode, len(lines)))
+        # the summary counts the workers' records too (it said "0 records" with -p)
+        err = p.stderr.decode("utf-8", "replace")
+        t.check(", %d records" % len(details) in err, "%s summary: %s" % (mode, err))
     t.check(got["-c"] == got["-p"], "-p records differ:\n%s\n%s" % (got["-c"], got["-p"]))
     for line in got["-p"]:
         r = json.loads(line)
