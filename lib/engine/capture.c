@@ -170,6 +170,7 @@ static void hop_free(lf__hop_t *h) {
 }
 
 static void kick(lf__hop_t *h);
+static void job_start(lf__hop_t *h);
 static void job_done(uv_work_t *work, int status);
 
 static void resume(lf__capture_t *c) {
@@ -221,8 +222,8 @@ static void job_done(uv_work_t *work, int status) {
   while (f->capture_wait && f->capture_jobs < f->capture_jobs_max) {
     lf__hop_t *w = f->capture_wait;
     wait_remove(f, w);
-    kick(w);
-    if (w->job_running && w->cap->hop == w) resume(w->cap);
+    job_start(w); /* it was due when it began to wait, and still is */
+    if (w->cap->hop == w) resume(w->cap);
   }
   lf__fetcher_leave(f);
 }
@@ -239,23 +240,10 @@ static int jobs_max(void) {
   return n < 1 ? 1 : n > 64 ? 64 : (int)n;
 }
 
-/* Hands what waits to a job if one is due and none runs; waits for a turn when the fetcher's
- * archive jobs are at their most (job_done hands turns on in order). */
-static void kick(lf__hop_t *h) {
-  if (h->job_running || h->waiting) return;
-  int flush = h->fill.len >= CAP_FLUSH_AT || (h->finishing && h->fill.len > 0);
-  if (!flush && !h->finishing) return;
+/* Hands what waits to a job; kick() does if one is due and none runs, or puts the hop in line
+ * when the fetcher's archive jobs are at their most (job_done hands turns on in order). */
+static void job_start(lf__hop_t *h) {
   lf_fetcher_t *f = h->cap->t->fetcher;
-  if (f->capture_jobs >= f->capture_jobs_max) {
-    h->waiting = 1;
-    h->wait_prev = f->capture_wait_tail;
-    if (f->capture_wait_tail)
-      f->capture_wait_tail->wait_next = h;
-    else
-      f->capture_wait = h;
-    f->capture_wait_tail = h;
-    return;
-  }
   f->capture_jobs++;
   cbuf_t b = h->busy;
   h->busy = h->fill;
@@ -265,6 +253,26 @@ static void kick(lf__hop_t *h) {
   h->job_finishing = h->finishing;
   h->job_running = 1;
   if (uv_queue_work(f->loop, &h->work, job_run, job_done) != 0) abort(); /* as disk.c */
+}
+
+static void kick(lf__hop_t *h) {
+  if (h->job_running || h->waiting) return;
+  int flush = h->fill.len >= CAP_FLUSH_AT || (h->finishing && h->fill.len > 0);
+  if (!flush && !h->finishing) return;
+  lf_fetcher_t *f = h->cap->t->fetcher;
+  /* Behind the hops already waiting, too: a long body whose jobs end one after another would
+   * otherwise keep its turn, and the others' transfers stay paused until it ends. */
+  if (f->capture_jobs >= f->capture_jobs_max || f->capture_wait) {
+    h->waiting = 1;
+    h->wait_prev = f->capture_wait_tail;
+    if (f->capture_wait_tail)
+      f->capture_wait_tail->wait_next = h;
+    else
+      f->capture_wait = h;
+    f->capture_wait_tail = h;
+    return;
+  }
+  job_start(h);
 }
 
 /* ---- loop side: what libcurl shows ---- */
