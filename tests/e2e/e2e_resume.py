@@ -329,7 +329,8 @@ class Ranger:
     """Serves /page.html (its bytes in `body`, ETag `etag`) in one of the ways servers get
     ranges wrong: mode "ignore" answers 200 to anything; "blind" honours Range but not
     If-Range (a 206 of whatever the page is now, or 416 past its end); "offset" answers a range
-    with a 206 that starts elsewhere. Records (range, if-range, status) per request."""
+    with a 206 that starts elsewhere; "cut" is "blind" whose first reply breaks off halfway.
+    Records (range, if-range, status) per request."""
 
     def __init__(self, body, etag, mode):
         self.body, self.etag, self.mode, self.requests = body, etag, mode, []
@@ -345,7 +346,8 @@ class Ranger:
                 body, rng_ = srv.body, self.headers.get("Range")
                 start = int(rng_[len("bytes="):].split("-")[0]) if rng_ else None
                 status, part = 200, body
-                if start is not None and srv.mode == "blind":
+                cut = srv.mode == "cut" and not srv.requests  # the first reply breaks off
+                if start is not None and srv.mode in ("blind", "cut"):
                     status, part = (206, body[start:]) if start < len(body) else (416, b"")
                 elif start is not None and srv.mode == "offset":
                     start = max(0, start - 1000)
@@ -361,10 +363,13 @@ class Ranger:
                 self.send_header("Content-Length", str(len(part)))
                 self.end_headers()
                 try:
-                    for i in range(0, len(part), 256 * 1024):
+                    for i in range(0, len(part) // 2 if cut else len(part), 256 * 1024):
                         self.wfile.write(part[i:i + 256 * 1024])
                 except OSError:
                     pass
+                if cut:  # half the body, then the connection goes
+                    self.wfile.flush()
+                    self.close_connection = True
 
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
         self.httpd.daemon_threads = True
@@ -416,6 +421,24 @@ def resume_server_ignores_range(ctx):
         check(rng_ == f"bytes={had}-" and if_range == '"v1"' and status == 200,
               f"rerun sent {srv.requests[-1]}, partial had {had}")
         check(len(srv.requests) == 2, f"requests: {srv.requests}")
+
+
+@case
+def resume_retry_in_run(ctx):
+    """Within one run: a connection that breaks halfway through the page is retried from where
+    the partial ends (Range + If-Range), not from byte 0; one run, exit 0, the page whole."""
+    with Ranger(body("cut", 6 * MB), '"c1"', "cut") as srv:
+        folder = ctx.dir("out")
+        rerun_whole(ctx, srv, folder, srv.body)
+        (r1, i1, s1), (r2, i2, s2) = srv.requests
+        check(r1 is None and s1 == 200, f"first request {srv.requests[0]}")
+        check(r2 and r2.startswith("bytes=") and i2 == '"c1"' and s2 == 206,
+              f"the retry did not ask for the rest: {srv.requests}")
+        start_at = int(r2[len("bytes="):-1])
+        check(0 < start_at <= 3 * MB, f"resumed at {start_at} of {6 * MB}")
+        rec = m.manifest(folder)[-1]
+        check(rec["attempts"] == 2 and rec["bytes"] == 6 * MB and rec["resumed"] == start_at,
+              f"manifest: {rec}")
 
 
 @case
