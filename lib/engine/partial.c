@@ -232,6 +232,7 @@ int lf__partial_state_read(int dirfd, const char *name, lf__partial_state_t *st)
 done:
   free(text);
   close(fd);
+  if (rc < 0) errno = EINVAL; /* there, but not a state: only ENOENT means none */
   return rc;
 }
 

@@ -133,7 +133,9 @@ static char *header_value(CURL *e, const char *name) {
 }
 
 /* Whether a 206 continues the data: "bytes FROM-(T-1)/T" with T the length recorded, and the
- * same ETag. why says what differs. */
+ * validator If-Range carried, unchanged: the part must say it is of the same page (a redirect
+ * to another origin may have dropped If-Range, and a server may ignore it). why says what
+ * differs. */
 static int continues(lf__transfer_t *t, char *why, size_t len) {
   const lf__partial_t *p = &t->part;
   const char *cr = header_value(t->easy, "Content-Range");
@@ -155,8 +157,11 @@ static int continues(lf__transfer_t *t, char *why, size_t len) {
     return 0;
   }
   const char *etag = header_value(t->easy, "ETag");
-  if (etag && p->state.etag && strcmp(etag, p->state.etag) != 0) {
-    snprintf(why, len, "its ETag changed");
+  const char *lm = header_value(t->easy, "Last-Modified");
+  if (strong_etag(p->state.etag) ? !etag || strcmp(etag, p->state.etag) != 0
+                                 : !lm || strcmp(lm, p->state.last_modified) != 0) {
+    snprintf(why, len, "its %s %s", strong_etag(p->state.etag) ? "ETag" : "Last-Modified",
+             (strong_etag(p->state.etag) ? etag : lm) ? "changed" : "is missing");
     return 0;
   }
   t->part.state.length = (int64_t)total;
