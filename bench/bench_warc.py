@@ -64,7 +64,7 @@ def stop_site(p):
     if p.poll() is None:
         os.killpg(p.pid, signal.SIGTERM)  # bench_peers cleans up nginx and its folders
         try:
-            p.wait(timeout=30)
+            p.wait(timeout=300)  # its site is 10,000 files: minutes on a busy machine
         except subprocess.TimeoutExpired:
             os.killpg(p.pid, signal.SIGKILL)
             p.wait()
