@@ -435,6 +435,9 @@ static void arm_wake(lf_fetcher_t *f) {
     if (turn < now + 1000000) turn = now + 1000000;
     if (turn < next) next = turn;
   }
+  /* Finished transfers left for the next turn (loop.c): 1 ms, so that libuv polls first (a
+   * timer re-armed at 0 ms from its own callback runs again in the same pass). */
+  if (f->done_due && now + 1000000 < next) next = now + 1000000;
   if (f->wake_now) next = now;
   int rc = next == UINT64_MAX ? uv_timer_stop(&f->wake)
                               : uv_timer_start(&f->wake, on_wake, ms_until(now, next), 0);
@@ -478,12 +481,17 @@ void lf__fetcher_wake_now(lf_fetcher_t *f) {
   arm_wake(f);
 }
 
+void lf__fetcher_arm_wake(lf_fetcher_t *f) {
+  arm_wake(f);
+}
+
 static void sweep_cancelled(lf_fetcher_t *f);
 
 static void on_wake(uv_timer_t *timer) {
   lf_fetcher_t *f = timer->data;
   lf__fetcher_enter(f);
   f->wake_now = 0;
+  if (f->done_due) lf__loop_check_done(f);
   if (f->cancel_due) sweep_cancelled(f);
   lf__stream_resume_due(f);
   promote_due(f);

@@ -81,6 +81,7 @@ struct lf_fetcher_s {
   uint64_t bw_done_count; /* reserves is their average */
   uint64_t watchdog_at;   /* uv_now() of its last tick */
   uint64_t polled_turn;   /* uv_now() of the loop turn that last drove a socket (loop.c) */
+  uint64_t reaped_turn;   /* uv_now() of the loop turn that last reaped a transfer (loop.c) */
   size_t decode_mem;      /* brotli and zstd decoders' memory, all transfers (decode.c) */
   double tokens;          /* rate limit: starts allowed now */
   uint64_t tokens_at;     /* when tokens was last topped up */
@@ -113,6 +114,7 @@ struct lf_fetcher_s {
   int closing, in_refill;
   int in_body;  /* inside the body callback, so inside libcurl: starts wait for the wake timer */
   int wake_now; /* the wake timer is due at once: deferred starts or stream resumes wait */
+  int done_due; /* finished transfers left for the next turn (loop.c): the wake timer reaps them */
   struct lf__warc_file_s *warc; /* opts.warc: the WARC files (capture.c), or NULL */
   size_t capture_buffered;      /* body bytes waiting to be archived, all transfers together */
   /* Buffers of finished hops kept for the next ones (capture.c): fresh memory for each hop's
@@ -433,6 +435,7 @@ int lf__reserved_zero(void *const *slots, size_t n);
 int lf__stream_write(lf__sink_t *s, const char *data, size_t len); /* as lf__sink_write */
 void lf__stream_resume_due(lf_fetcher_t *f); /* wake timer: unpause what lf_stream_resume asked */
 void lf__fetcher_wake_now(lf_fetcher_t *f);  /* fetcher.c: run the wake timer on the next turn */
+void lf__fetcher_arm_wake(lf_fetcher_t *f);  /* fetcher.c: the wake timer for what is due */
 void lf__loop_kick(lf_fetcher_t *f);         /* loop.c: let libcurl run what is due now */
 
 /* disk.c: file work of many sinks per thread-pool job */

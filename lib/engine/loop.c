@@ -49,23 +49,31 @@ void lf__loop_kick(lf_fetcher_t *f) {
   if (f->multi) drive(f, CURL_SOCKET_TIMEOUT, 0);
 }
 
-/* Whether this turn of the loop has run long enough: libuv runs every ready socket's callback
- * of one epoll_wait before it looks at signals, timers or anything else, and a caller may do
- * real work in the result callbacks they lead to (the program parses each page there: ~30 ms
- * for 0.5 MB). With 233 such pages ready at once, SIGTERM waited 33 s for the whole batch on a
- * loaded machine, and the progress line froze meanwhile. libuv's epoll is level-triggered, so
- * a socket left alone is reported again on the next turn, after the signals and timers had
- * theirs. uv_now() is the time epoll_wait returned; the first socket of a turn always runs, so
- * the transfers move on however long the caller's other callbacks take. */
+/* Whether this turn of the loop has run long enough: libuv runs the callbacks of every socket
+ * one epoll_wait reported before it looks at signals, timers or anything else, and a caller may
+ * do real work in the result callbacks they lead to (the program parses each page there: ~30 ms
+ * for 0.5 MB). With 233 such pages ready at once, SIGTERM waited 14-33 s for the whole batch on
+ * a loaded machine, and the progress line froze meanwhile. So once a turn has run
+ * LF__TURN_BUDGET_MS, the sockets still ready wait for the next turn (libuv's epoll is
+ * level-triggered: they are reported again), and so do the transfers one call into libcurl
+ * finished beyond the first (its expired timers, an HTTP/2 connection's streams: the wake
+ * timer reports them, lf__loop_check_done). uv_now() is the time epoll_wait returned. */
 #define LF__TURN_BUDGET_MS 50
 
-static int turn_spent(lf_fetcher_t *f) {
+static int turn_over(const lf_fetcher_t *f) {
   uint64_t turn = uv_now(f->loop), now = uv_hrtime() / 1000000;
-  if (f->polled_turn != turn) { /* the first socket of this turn */
+  return now > turn && now - turn >= LF__TURN_BUDGET_MS;
+}
+
+/* For a socket: the first of a turn always runs, so transfers move on however long the
+ * caller's other callbacks take. */
+static int turn_spent(lf_fetcher_t *f) {
+  uint64_t turn = uv_now(f->loop);
+  if (f->polled_turn != turn) {
     f->polled_turn = turn;
     return 0;
   }
-  return now > turn && now - turn >= LF__TURN_BUDGET_MS;
+  return turn_over(f);
 }
 
 static void on_poll(uv_poll_t *handle, int status, int events) {
@@ -294,17 +302,27 @@ void lf__loop_close_polls(lf_fetcher_t *f) {
   f->poll_index_len = 0;
 }
 
-/* Reaps finished transfers. Removing an easy handle while reading messages is allowed. */
+/* Reaps finished transfers. Removing an easy handle while reading messages is allowed. Once a
+ * turn that reaped one is over, the rest wait in libcurl's queue for the wake timer, one turn
+ * later (the first of each turn is always reaped: they keep moving). */
 void lf__loop_check_done(lf_fetcher_t *f) {
   CURLMsg *msg;
   int left;
-  while (f->multi && (msg = curl_multi_info_read(f->multi, &left))) {
+  f->done_due = 0;
+  while (f->multi) {
+    if (!f->closing && f->reaped_turn == uv_now(f->loop) && turn_over(f)) {
+      f->done_due = 1; /* perhaps none is left: the wake timer then finds none */
+      lf__fetcher_arm_wake(f);
+      return;
+    }
+    if (!(msg = curl_multi_info_read(f->multi, &left))) break;
     if (msg->msg != CURLMSG_DONE) continue;
     lf__transfer_t *t = NULL;
     CURL *easy = msg->easy_handle;
     CURLcode result = msg->data.result;
     if (curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&t) != CURLE_OK || !t)
       continue; /* cannot happen: every handle we add carries its transfer */
+    f->reaped_turn = uv_now(f->loop);
     lf__transfer_done(t, result);
   }
 }

@@ -6,14 +6,14 @@
  * turn has run LF__TURN_BUDGET_MS; libuv's epoll is level-triggered, so they come back.
  * Self-contained: a server on this loop (127.0.0.1, ephemeral port) answers N requests at once,
  * once all N have arrived; each result callback takes 80 ms; a uv_check handle counts turns,
- * and no two results may share one. */
+ * and results may not share them. */
 #define _GNU_SOURCE
 #include <stdlib.h>
 #include <unistd.h>
 #include "loopfetch.h"
 #include "test.h"
 
-#define N 4
+#define N 6
 #define SLOW_MS 80 /* a parse's worth: above loop.c's 50 ms budget */
 
 static uv_loop_t *loop;
