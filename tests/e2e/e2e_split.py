@@ -155,6 +155,20 @@ def split_many_files(ctx):
         check(len(ranged(srv.log())) >= 60, "the files were not split")
 
 
+@case
+def split_procs(ctx):
+    """-p 2: each worker splits its own files (the option reaches the workers)."""
+    with Ranges() as srv:
+        names = [f"p{i}.bin" for i in range(4)]
+        p = fetch(ctx, "out", [f"{srv.base}/ranges/{n}?size={4 * MIB}" for n in names],
+                  "-p", "2", "--split", "4")
+        check(p.returncode == 0, f"exit {p.returncode}: {p.stderr[-500:]}")
+        for n in names:
+            check(saved(ctx, "out", n) == srv.get(f"/ranges/{n}?size={4 * MIB}"),
+                  f"{n}: bytes differ")
+        check(len(ranged(srv.log())) == 12, f"ranges asked: {len(ranged(srv.log()))}, not 12")
+
+
 def one_stream(ctx, mode):
     with Ranges() as srv:
         url = f"{srv.base}/{mode}/f.bin"
