@@ -536,7 +536,9 @@ static void fail(lf__split_t *g, lf__transfer_t *t) {
 }
 
 static void arm(lf__split_t *g) {
-  if (g->ending) return;
+  /* At max_running, the next range to end calls this again (a partial with many gaps to fill
+   * has more ranges than that). */
+  if (g->ending || g->failed || g->running >= g->max_running) return;
   uint64_t next = UINT64_MAX, now = lf__now_ns();
   for (size_t i = 0; i < g->nparts; i++)
     if (g->parts[i].waiting && g->parts[i].due_ns < next) next = g->parts[i].due_ns;
@@ -619,7 +621,7 @@ static void on_timer(uv_timer_t *timer) {
     end(g);
   } else {
     uint64_t now = lf__now_ns();
-    for (size_t i = 0; i < g->nparts && !g->failed; i++)
+    for (size_t i = 0; i < g->nparts && !g->failed && g->running < g->max_running; i++)
       if (g->parts[i].waiting && g->parts[i].due_ns <= now) start_part(g, i);
     arm(g);
   }
@@ -701,8 +703,8 @@ int lf__split_written(lf__transfer_t *t) {
   } else {
     p->waiting = 1; /* only this range, from where it stopped */
     p->due_ns = lf__now_ns() + (uint64_t)t->retry_ms * 1000000;
-    arm(g);
   }
+  arm(g); /* waiting ranges may start now, in this one's place */
   if (t == g->master) {
     g->master_idle = 1;
     t->retry_ms = -1; /* its retries are its range's, above; the page's are end()'s */

@@ -377,6 +377,49 @@ def split_continue_killed(ctx):
             check(not left, f"{sig.name}: left {left}")
 
 
+@case
+def split_continue_gaps(ctx):
+    """-C --split 3 over a partial (written here, in partial.c's documented format) that holds
+    10 short ranges of an 8 MiB file: the 11 gaps are asked, each alone and nothing else, at
+    most 3 at once, and the file is byte-identical."""
+    size, name = 8 * MIB, "g.bin"
+    data = served(name, size)
+    out = ctx.dir("out")
+    os.makedirs(out)
+    held = [(i * 800 * 1024 + 300 * 1024, i * 800 * 1024 + 500 * 1024) for i in range(10)]
+    with Ranges("--rate", str(4 * MIB)) as srv:
+        url = f"{srv.base}/ranges/{name}?size={size}"
+        with open(os.path.join(out, f".{name}.html.lf-part"), "wb") as f:
+            for a, b in held:
+                f.seek(a)
+                f.write(data[a:b])
+        with open(os.path.join(out, f".{name}.html.lf-part.state"), "w") as f:
+            f.write(f"loopfetch-partial 1\nurl {url}\netag \"{name}-v0\"\nlength {size}\n"
+                    + "".join(f"range {a} {b}\n" for a, b in held))
+        p = fetch(ctx, "out", [url], "-C", "--split", "3")
+        check(p.returncode == 0, f"exit {p.returncode}: {p.stderr[-500:]}")
+        check(saved(ctx, "out", name) == data, "bytes differ")
+        log = [e for e in srv.log(name) if e["range"]]
+        gaps, at = [], 0
+        for a, b in held + [(size, size)]:
+            gaps.append((at, a))
+            at = b
+        spans = sorted((int(e["range"][6:].split("-")[0]), e) for e in log)
+        check([a for a, _ in spans] == [a for a, _ in gaps], f"asked: {[e['range'] for _, e in spans]}")
+        for (a, b), (_, e) in zip(gaps, spans):
+            want = f"bytes={a}-" if a == 0 else f"bytes={a}-{b - 1}"
+            check(e["range"] == want, f"asked {e['range']} for the gap {a}-{b}")
+        for e in log:  # the first is cut by the client: the server's end of it comes later, so
+            if e["range"] == "bytes=0-":  # its end is when the server had sent its gap (the
+                e["t1"] = e["t0"] + (held[0][0] - 64 * 1024) / (4 * MIB)  # first 64K at once)
+        # 50 ms of slack: the server notes a response's end a moment after its last byte left
+        # (each gap takes 150 ms; without the cap all 11 start at once)
+        most = max(sum(1 for f in log if f["t0"] <= e["t0"] < f["t1"] - 0.05) for e in log)
+        check(most <= 3, f"{most} ranges at once, more than --split 3")
+        r = records(ctx, "out")[-1]
+        check(r["bytes"] == size and r.get("resumed") == 10 * 200 * 1024, f"manifest: {r}")
+
+
 NGINX_CONF = """
 worker_processes 1;
 pid {tmp}/nginx.pid;
