@@ -252,7 +252,9 @@ typedef void (*lf_result_cb)(lf_fetcher_t *fetcher, const lf_result_t *result);
  * before the file gets its name: `reply` tells what came (content_type, the headers above;
  * `bytes`, `file` is the requested name), and `name` (LF_FILE_NAME_MAX + 1 bytes) holds the
  * requested name, which the callback may replace (same rules as lf_request_t.file).
- * The result then reports the name used. Lets a program name files by their content. */
+ * A name other than the requested one never replaces a file already there (as with
+ * LF_REQUEST_NO_REPLACE: the first free NAME~2.EXT is taken instead). The result then reports
+ * the name used. Lets a program name files by their content. */
 typedef void (*lf_name_cb)(lf_fetcher_t *fetcher, const lf_result_t *reply, char *name);
 typedef void (*lf_close_cb)(lf_fetcher_t *fetcher);
 

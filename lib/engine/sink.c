@@ -395,7 +395,10 @@ static void kick(lf__sink_t *s, int force) {
     snprintf(s->temp_name, sizeof(s->temp_name), ".lf-%ld-%llu.part", t->fetcher->pid,
              (unsigned long long)t->fetcher->temp_seq++);
   /* The job reads these copies: finishing/keep may change on this thread while it runs. */
-  s->job_no_replace = (t->req->flags & LF_REQUEST_NO_REPLACE) != 0;
+  /* A name the name callback picked (final_name: a server's Content-Disposition, say) is not
+   * the file the caller asked to replace: it replaces nothing either, or two pages a server
+   * names alike at the same moment (two shards, one folder) would keep one (issue 28, item 5). */
+  s->job_no_replace = (t->req->flags & LF_REQUEST_NO_REPLACE) != 0 || t->final_name != NULL;
   s->job_finishing = finish;
   s->job_keep = s->keep && finish && !s->err; /* a failed write never becomes the page */
   s->job_running = 1;

@@ -993,6 +993,39 @@ def shards_disposition_race(t):
                 t.check(f.read() == bodies[r["url"]], "round %d: %s is not %s's page" %
                         (rnd, r["file"], r["url"]))
         t.expect_exit(t.run("status", "-i", inp, out), 0)
+    def both_again():  # the two shards at once again, with --force: each page replaces its own
+        count[0] = 0
+        procs = [None, None]
+
+        def again(k):
+            procs[k - 1] = t.run("--content-disposition", "--force", "-c", "1", "--shard",
+                                 "%d/2" % k, "-i", inp, "-o", out)
+        threads = [threading.Thread(target=again, args=(k,)) for k in (1, 2)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        for p in procs:
+            t.expect_exit(p, 0)
+    # Under the same names, each page replaces its own file, whatever name it holds: no
+    # NAME~3.EXT appears.
+    before = sorted(t.files(out))
+    both_again()
+    t.check(sorted(t.files(out)) == before, "--force, same names: %s, was %s" %
+            (sorted(t.files(out)), before))
+    # The server now names each pair anew: a name the server picked is not the page's own, so
+    # it replaces nothing either (one of each pair was lost before).
+    for i, (a, b) in enumerate(pairs):
+        for u in (a, b):
+            bodies[u] = "new body of %s" % u
+            s.routes[u[len(s.base):]] = paired(bodies[u], "new%d.txt" % i)
+    both_again()
+    got = {}
+    for n in t.files(out):
+        with open(os.path.join(out, n)) as f:
+            got.setdefault(f.read(), []).append(n)
+    t.check(all(len(got.get(b, [])) == 1 for b in bodies.values()),
+            "--force: new pages %s" % {b: got.get(b) for b in bodies.values()})
 
 
 # ---- (c) -v ----
