@@ -110,6 +110,22 @@ def split_ranges(ctx):
 
 
 @case
+def split_redirect(ctx):
+    """A file behind a redirect: the first request follows it, the other ranges go straight to
+    the final URL (no redirect each)."""
+    with Ranges() as srv:
+        p = fetch(ctx, "out", [srv.base + "/redirect/ranges/d.bin"], "--split", "4")
+        check(p.returncode == 0, f"exit {p.returncode}: {p.stderr[-500:]}")
+        check(saved(ctx, "out", "d.bin") == served("d.bin", 8 * MIB), "bytes differ")
+        log = srv.log("d.bin")
+        redirects = [e for e in log if e["path"].startswith("/redirect/")]
+        check(len(redirects) == 1 and redirects[0]["range"] == "bytes=0-", f"redirects: {log}")
+        parts = ranged(log)
+        check(len(parts) == 3 and all(e["path"] == "/ranges/d.bin" for e in parts),
+              f"ranges: {parts}")
+
+
+@case
 def split_refresh(ctx):
     """--refresh asks with If-None-Match; a reply with the file (changed, or a server that
     does not answer 304) is split, and the other ranges carry If-Range only: the caller's
