@@ -355,7 +355,7 @@ int lf__split_first(lf__transfer_t *t) {
     if (check_range(t, 0, UINT64_MAX, 0, &total) < 0) return -1;
     t->whole_range = 1;
   }
-  if (f->opts.split < 2 || encoded(t)) return 0; /* one stream (or resume.c's) */
+  if (f->opts.split < 2 || f->pace.wait > 0 || encoded(t)) return 0; /* one stream */
   /* If-Range takes a strong ETag or a date (RFC 9110, 13.1.5); without either a change of the
    * file between ranges would go unseen. */
   const char *etag = header(t, "ETag"), *validator = NULL;

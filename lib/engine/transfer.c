@@ -378,11 +378,12 @@ static int request_headers(lf__transfer_t *t) {
 
 /* Whether a request may be split (lf_options_t.split): a file, not archived (a WARC record
  * holds one response), that asks for no range of its own and did not learn that the server
- * refuses "bytes=0-" (416: an empty file). */
+ * refuses "bytes=0-" (416: an empty file); and not under a wait between requests to a host
+ * (lf_fetcher_set_pace), which N ranges started at once would break. */
 static int split_wanted(const lf__transfer_t *t) {
   const lf_fetcher_t *f = t->fetcher;
   return f->opts.split > 1 && t->req->output == LF_OUTPUT_FILE && !f->warc && !t->req->no_range &&
-         !sent_header(t, "Range");
+         !(f->pace.wait > 0) && !sent_header(t, "Range");
 }
 
 /* Options of this request. Each is set either way, since the handle may carry the last

@@ -216,6 +216,18 @@ def split_server_ignores_range(ctx):
 
 
 @case
+def split_not_with_wait(ctx):
+    """--wait S promises S seconds between the starts of requests to a host: ranges started at
+    once would break it, so files are one stream there."""
+    with Ranges() as srv:
+        p = fetch(ctx, "out", [srv.base + "/ranges/w.bin"], "--split", "4", "--wait", "0.2")
+        check(p.returncode == 0, f"exit {p.returncode}: {p.stderr[-500:]}")
+        check(saved(ctx, "out", "w.bin") == served("w.bin", 8 * MIB), "bytes differ")
+        log = srv.log("w.bin")
+        check(len(log) == 1 and not log[0]["range"], f"requests: {log}")
+
+
+@case
 def split_no_validator(ctx):
     """A file without ETag and Last-Modified is one stream: a change between its ranges could
     not be seen."""
