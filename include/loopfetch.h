@@ -587,6 +587,14 @@ LF_EXTERN int lf_links_extract2(const char *html, size_t len, const char *page_u
                                 const char *content_type, const char *selector, lf_links_t *out,
                                 char *errbuf, size_t errlen);
 
+/* lf_links_extract2() for n selectors over one parse of the page: out[i] (an array of n) gets
+ * what selectors[i] selects, each as lf_links_extract2() would give it; the page is decoded
+ * and parsed once (the parse is most of the cost). On error no out[i] holds anything to free
+ * (a malformed selector: errbuf names its position in it). Since 0.2.0. */
+LF_EXTERN int lf_links_extract_n(const char *html, size_t len, const char *page_url,
+                                 const char *content_type, const char *const *selectors,
+                                 size_t n, lf_links_t *out, char *errbuf, size_t errlen);
+
 LF_EXTERN void lf_links_free(lf_links_t *links);
 
 /* ---------------------------------------------------------------------------------------------

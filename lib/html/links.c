@@ -167,19 +167,27 @@ static int visit(extract_t *x, const GumboNode *n) {
   return rc ? rc : add_url(x, url);
 }
 
-/* The page decoded and parsed (page.h), one walk, then the hrefs resolved. */
-static int extract(extract_t *x, const char *html, size_t len, const char *content_type) {
-  lf__page_t page;
+/* One selector over the parsed page: one walk, then the hrefs resolved. */
+static int extract_parsed(extract_t *x, const lf__page_t *page) {
   found_t f = {0};
-  int rc = lf__page_parse(&page, html, len, content_type);
-  if (rc == LF_ECOMPLEX)
-    snprintf(x->why, sizeof(x->why), "page too complex to parse: %s", page.why);
-  x->enc = page.enc;
-  if (!rc) rc = walk(x, page.root, &f);
+  x->enc = page->enc;
+  int rc = walk(x, page->root, &f);
   if (!rc) rc = lf__page_apply_base(&x->base, x->enc, f.base);
   for (size_t i = 0; i < f.n && !rc; i++)
     rc = (i + 1) % 4096 == 0 && lf__stop_waiting() ? LF_EABORTED : visit(x, f.nodes[i]);
   free(f.nodes);
+  return rc;
+}
+
+/* The page decoded and parsed (page.h) once, then each of the n selectors over it. */
+static int extract(extract_t *xs, size_t n, const char *html, size_t len,
+                   const char *content_type) {
+  lf__page_t page;
+  int rc = lf__page_parse(&page, html, len, content_type);
+  if (rc == LF_ECOMPLEX)
+    snprintf(xs[0].why, sizeof(xs[0].why), "page too complex to parse: %s", page.why);
+  for (size_t i = 0; i < n && !rc; i++)
+    rc = extract_parsed(&xs[i], &page);
   lf__page_release(&page);
   return rc;
 }
@@ -202,30 +210,49 @@ int lf_links_extract(const char *html, size_t len, const char *page_url, const c
 
 int lf_links_extract2(const char *html, size_t len, const char *page_url, const char *content_type,
                       const char *selector, lf_links_t *out, char *errbuf, size_t errlen) {
+  if (out) *out = (lf_links_t){0};
+  if (!selector) {
+    if (errbuf && errlen) errbuf[0] = '\0';
+    return set_err(errbuf, errlen, LF_EINVAL, "lf_links_extract: missing argument");
+  }
+  return lf_links_extract_n(html, len, page_url, content_type, &selector, 1, out, errbuf, errlen);
+}
+
+int lf_links_extract_n(const char *html, size_t len, const char *page_url, const char *content_type,
+                       const char *const *selectors, size_t n, lf_links_t *out, char *errbuf,
+                       size_t errlen) {
   if (!errbuf) errlen = 0;
   if (errlen) errbuf[0] = '\0';
-  if (out) *out = (lf_links_t){0};
-  if (!out || !page_url || !selector || (!html && len))
-    return set_err(errbuf, errlen, LF_EINVAL, "lf_links_extract: missing argument");
-  extract_t x = {0};
-  lf__selector_t *sel = NULL;
+  for (size_t i = 0; out && i < n; i++)
+    out[i] = (lf_links_t){0};
+  int bad = !out || !page_url || !selectors || n == 0 || (!html && len);
+  for (size_t i = 0; !bad && i < n; i++)
+    bad = !selectors[i];
+  if (bad) return set_err(errbuf, errlen, LF_EINVAL, "lf_links_extract: missing argument");
+  extract_t *xs = calloc(n, sizeof(*xs));
+  if (!xs) return set_err(errbuf, errlen, LF_ENOMEM, "out of memory");
   size_t err_pos;
-  int rc = lf__selector_compile(selector, &sel, &err_pos, errbuf, errlen);
-  if (!rc) rc = lf__page_open_url(page_url, &x.base, errbuf, errlen);
+  int rc = 0;
+  for (size_t i = 0; i < n && !rc; i++) {
+    rc = lf__selector_compile(selectors[i], &xs[i].sel, &err_pos, errbuf, errlen);
+    if (!rc) rc = lf__page_open_url(page_url, &xs[i].base, errbuf, errlen);
+  }
   if (!rc && !html_type(content_type))
     rc = set_err(errbuf, errlen, LF_ENOTHTML, "not HTML (Content-Type: %.200s)", content_type);
   if (!rc) {
-    x.sel = sel;
-    rc = extract(&x, html, len, content_type);
-    if (rc) set_err(errbuf, errlen, rc, "%s", rc == LF_ECOMPLEX ? x.why : "out of memory");
+    rc = extract(xs, n, html, len, content_type);
+    if (rc) set_err(errbuf, errlen, rc, "%s", rc == LF_ECOMPLEX ? xs[0].why : "out of memory");
   }
-  if (!rc)
-    *out = x.links; /* the caller owns the URLs now */
-  else
-    lf_links_free(&x.links);
-  free(x.set.slots); /* the set only borrowed the strings */
-  lf__url_free(x.base);
-  lf__selector_free(sel);
+  for (size_t i = 0; i < n; i++) {
+    if (!rc)
+      out[i] = xs[i].links; /* the caller owns the URLs now */
+    else
+      lf_links_free(&xs[i].links);
+    free(xs[i].set.slots); /* the set only borrowed the strings */
+    lf__url_free(xs[i].base);
+    lf__selector_free(xs[i].sel);
+  }
+  free(xs);
   return rc;
 }
 

@@ -523,9 +523,15 @@ static const char *parse_nav(job_t *job, const lf_result_t *r, nav_page_t *page,
   if (!body) return err;
   const char *base = r->effective_url ? r->effective_url : r->url; /* after redirects */
   sigset_t old;
+  /* the next level's links and --next's candidates (kept in page->next for the rerun's file)
+   * from one parse of the page */
+  const char *sels[2] = {lv[c->level + 1].follow, lv[c->level].next};
+  lf_links_t got[2] = {{0}, {0}};
   lf__job_parse_begin(&old);
-  int rc = lf_links_extract2(body, len, base, r->content_type, lv[c->level + 1].follow,
-                             &page->links, err, errlen);
+  int rc =
+      lf_links_extract_n(body, len, base, r->content_type, sels, sels[1] ? 2 : 1, got, err, errlen);
+  page->links = got[0];
+  page->next = got[1];
   if (lf__job_parse_end(job, &old, rc)) { /* a stop signal: the job is ending */
     free(owned);
     snprintf(err, errlen, "interrupted");
@@ -537,10 +543,7 @@ static const char *parse_nav(job_t *job, const lf_result_t *r, nav_page_t *page,
             shown ? shown : "?", page->links.too_long, page->links.too_long == 1 ? "" : "s");
     free(shown);
   }
-  char *more = NULL; /* every candidate kept in page->next for the rerun's file */
-  if (rc == 0 && lv[c->level].next &&
-      extract_next(job, body, len, base, r, lv[c->level].next, &page->next) == 0)
-    more = take_first(job, &page->next);
+  char *more = rc == 0 && sels[1] ? take_first(job, &page->next) : NULL;
   uint32_t root = page->root, seq = page->seq; /* page moves if add_nav grows the array */
   free(owned);
   lf__job_give_back_memory(job);
@@ -669,20 +672,23 @@ void lf__job_worker_nav(job_t *job, const lf_result_t *r) {
     size_t len;
     char *owned;
     const char *body = page_body(job, r, &len, &owned, err, sizeof(err));
-    lf_links_t l = {0};
+    lf_links_t got[2] = {{0}, {0}}; /* the next level's links, --next's: one parse */
     const char *base = r->effective_url ? r->effective_url : r->url;
+    const char *sels[2] = {lv[level + 1].follow, lv[level].next};
     if (!body)
       why = err;
-    else if (lf_links_extract2(body, len, base, r->content_type, lv[level + 1].follow, &l, err,
-                               sizeof(err)) < 0)
+    else if (lf_links_extract_n(body, len, base, r->content_type, sels, sels[1] ? 2 : 1, got, err,
+                                sizeof(err)) < 0)
       why = err;
-    for (size_t i = 0; i < l.count; i++)
-      send_found('L', (uintptr_t)r->data, l.urls[i]);
+    for (size_t i = 0; i < got[0].count; i++)
+      send_found('L', (uintptr_t)r->data, got[0].urls[i]);
     if (!why)
-      fprintf(stdout, "M\t%lu\t%zu\t%zu\n", (unsigned long)LF_NAV_INDEX(r->data), l.matched,
-              l.too_long);
-    lf_links_free(&l);
-    if (!why && lv[level].next) send_links(r, body, len, lv[level].next, 'X');
+      fprintf(stdout, "M\t%lu\t%zu\t%zu\n", (unsigned long)LF_NAV_INDEX(r->data), got[0].matched,
+              got[0].too_long);
+    for (size_t i = 0; i < got[1].count; i++)
+      send_found('X', (uintptr_t)r->data, got[1].urls[i]);
+    lf_links_free(&got[0]);
+    lf_links_free(&got[1]);
     free(owned);
     lf__job_give_back_memory(job);
   }

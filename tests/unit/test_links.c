@@ -399,7 +399,43 @@ static void test_too_complex(void) {
   }
 }
 
+/* lf_links_extract_n: each selector's links as lf_links_extract2 gives them, from one parse;
+ * a bad selector among them fails the call with nothing to free. */
+static void test_several_selectors(void) {
+  const char *html = "<base href='/b/'><p><a class=i href=x>1</a><a class=i href=x>1 again</a>"
+                     "<a class=n href='?p=2'>next</a><a href=mailto:a@b>m</a></p>";
+  const char *sels[3] = {"a.i", "a.n", "p a"};
+  lf_links_t many[3], one;
+  char err[256] = "unset";
+  CHECK_EQ_INT(
+      lf_links_extract_n(html, strlen(html), PAGE, "text/html", sels, 3, many, err, sizeof(err)),
+      0);
+  CHECK_EQ_STR(err, "");
+  for (int i = 0; i < 3; i++) {
+    CHECK_EQ_INT(
+        lf_links_extract2(html, strlen(html), PAGE, "text/html", sels[i], &one, err, sizeof(err)),
+        0);
+    CHECK_EQ_STR(joined(&many[i]), joined(&one));
+    CHECK_EQ_INT((int)many[i].matched, (int)one.matched);
+    CHECK_EQ_INT((int)many[i].skipped, (int)one.skipped);
+    lf_links_free(&one);
+    lf_links_free(&many[i]);
+  }
+  CHECK_EQ_STR(joined(&(lf_links_t){.urls = (char *[]){WIKI "/b/x"}, .count = 1}), WIKI "/b/x");
+  const char *bad[2] = {"a", "a]"};
+  lf_links_t two[2] = {{(char **)&two, 7, 7, 7, 7}, {(char **)&two, 7, 7, 7, 7}};
+  CHECK_EQ_INT(lf_links_extract_n(html, strlen(html), PAGE, NULL, bad, 2, two, err, sizeof(err)),
+               LF_ESELECTOR);
+  CHECK(is_empty(&two[0]) && is_empty(&two[1]));
+  CHECK_EQ_INT(
+      lf_links_extract_n(html, strlen(html), PAGE, "text/plain", sels, 2, two, err, sizeof(err)),
+      LF_ENOTHTML);
+  CHECK_EQ_INT(lf_links_extract_n(html, strlen(html), PAGE, NULL, sels, 0, two, err, sizeof(err)),
+               LF_EINVAL);
+}
+
 int main(void) {
+  test_several_selectors();
   test_too_complex();
   test_huge_href();
   test_resolution();
