@@ -23,7 +23,8 @@
 #define WINDOW_MIN 8
 
 typedef struct {
-  char *url, *name, *extra; /* one allocation: url, name, then the rest of its line */
+  char *url, *name, *extra; /* one allocation: url, name, then the rest of its line; freed
+                             * once done (drop_strings), so a long job keeps ~40 bytes a page */
   uintptr_t data;           /* the job's, given back with its record */
   int worker;               /* dealt to; -1: not yet */
   unsigned char done;       /* its record came (or it went back to the job) */
@@ -247,6 +248,13 @@ static void handle_usage(worker_t *w, char *json) {
     w->owner->cbs.on_usage(w->owner->cbs.arg, strtol(rss + 12, NULL, 10), strtod(cpu + 8, NULL));
 }
 
+/* A done entry's line is never sent or reported again: its strings go, so the parent's memory
+ * per page dealt is the entry alone, not its URL and name (a crawl of a million pages). */
+static void drop_strings(entry_t *e) {
+  free(e->url);
+  e->url = e->name = e->extra = NULL;
+}
+
 /* The entry a line of w names, if w has it out; NULL: not ours, ignored rather than trusted. */
 static entry_t *entry_of(worker_t *w, const char *index) {
   char *end;
@@ -311,7 +319,9 @@ static void handle_line(worker_t *w, char *line) {
     w->owner->unpaced--;
   }
   w->owner->outstanding--;
-  w->owner->cbs.on_record(w->owner->cbs.arg, &rec, e->data);
+  uintptr_t data = e->data;
+  drop_strings(e); /* before the callback, which may add pages (entries may move) */
+  w->owner->cbs.on_record(w->owner->cbs.arg, &rec, data);
   deal(w->owner); /* a slot is free: whichever worker has room gets the next page */
 }
 
@@ -396,7 +406,10 @@ static void orphan(lf__procs_t *p, int worker, const char *why) {
     e->done = 1;
     if (worker >= 0) p->outstanding--;
     if (worker >= 0 && !e->paced) p->unpaced--;
-    p->cbs.on_orphan(p->cbs.arg, e->url, e->name, why, e->data);
+    char *all = e->url; /* the callback may add pages: entries may move */
+    e->url = e->name = e->extra = NULL;
+    p->cbs.on_orphan(p->cbs.arg, all, all + strlen(all) + 1, why, p->entries[i].data);
+    free(all);
   }
 }
 
@@ -655,6 +668,7 @@ int lf__procs_add(lf__procs_t *p, const char *url, const char *name, const char 
   }
   if (rc == 1) { /* its host's worker died: the job fetches it */
     p->entries[p->count - 1].done = 1;
+    drop_strings(&p->entries[p->count - 1]);
     p->cbs.on_orphan(p->cbs.arg, url, name, "its host's worker has ended", data);
   }
   deal(p);

@@ -706,7 +706,11 @@ def limit_rate_whole_job(ctx):
                 with open(os.path.join(folder, rec["file"]), "rb") as f:
                     check(f.read() == big_body(f"b{i}", size), f"b{i} differs")
             rate = 6 * size / took
-            check(rate <= 1.2 * 1024 * 1024, f"-p {procs}: {rate / 1048576:.2f} MiB/s in "
+            # 1.4, not 1.1: over a 3 s run the bucket's credit (0.25 s) and the budget's
+            # judgement (once a second, grown while the first bytes were slow) weigh; a CI run
+            # measured 1.23 x. Caps per transfer would give 6 x, one per worker of -p 2 2 x;
+            # the +-10 % promise is over 8 s and more (bench_limit_rate.py).
+            check(rate <= 1.4 * 1024 * 1024, f"-p {procs}: {rate / 1048576:.2f} MiB/s in "
                                               f"{took:.2f} s, over --limit-rate 1M")
 
 
