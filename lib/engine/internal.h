@@ -354,6 +354,9 @@ int lf__sink_link_mode(int dirfd, long pid);
 /* subdir.c: the folder of path's last component under dirfd (created as needed, symlinks never
  * followed) and *base its last component; dirfd itself when path has no '/'. -1 and errno. */
 int lf__subdir_open(int dirfd, const char *path, const char **base);
+/* The same, creating nothing (a missing folder: -1, ENOENT); *base is the last component
+ * even then. */
+int lf__subdir_find(int dirfd, const char *path, const char **base);
 /* fetcher.c: a name or relative path lf_request_t.file may hold. */
 int lf__valid_file_name(const char *name);
 void lf__sink_job_done(lf__sink_t *s, int status); /* loop thread: after it */
@@ -399,7 +402,6 @@ int lf__pace_mark_cancelled(lf_fetcher_t *f, void *data); /* lf_fetcher_cancel: 
 /* partial.c: the files of a partial (the format is described there) */
 int lf__partial_reserved(const char *name); /* a partial's file name: never a page's */
 void lf__partial_names(const char *base, char data[LF__PART_NAME], char state[LF__PART_NAME]);
-int lf__partial_dir(int dirfd, const char *path, const char **base);  /* creates nothing */
 int lf__partial_open_regular(int dirfd, const char *name, int flags); /* no link, FIFO, dir */
 int lf__partial_state_parse(char *text, lf__partial_state_t *st);     /* 0 or -1 */
 int lf__partial_state_read(int dirfd, const char *name, lf__partial_state_t *st);

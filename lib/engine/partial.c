@@ -79,38 +79,6 @@ void lf__partial_names(const char *base, char data[LF__PART_NAME], char state[LF
   snprintf(state, LF__PART_NAME, ".%.*s~%016llx" LF__STATE_SUFFIX, LF__PART_STEM, base, h);
 }
 
-/* The folder of path's last component under dirfd, without creating anything (a missing folder
- * holds no partial): symlinks never followed. dirfd itself without a '/'. -1 with errno. */
-int lf__partial_dir(int dirfd, const char *path, const char **base) {
-  const char *slash = strrchr(path, '/');
-  *base = slash ? slash + 1 : path;
-  if (!slash) return dirfd;
-  char comp[256];
-  int fd = dirfd;
-  for (const char *p = path; p < slash;) {
-    size_t n = strcspn(p, "/");
-    if (n == 0 || n >= sizeof(comp)) {
-      errno = EINVAL;
-      goto fail;
-    }
-    memcpy(comp, p, n);
-    comp[n] = '\0';
-    int next = openat(fd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (next < 0) goto fail;
-    if (fd != dirfd) close(fd);
-    fd = next;
-    p += n + 1;
-  }
-  return fd;
-fail:
-  if (fd != dirfd) {
-    int saved = errno;
-    close(fd);
-    errno = saved;
-  }
-  return -1;
-}
-
 /* Opens name in dirfd only if it is a regular file: a symlink is never followed (O_NOFOLLOW),
  * and O_NONBLOCK keeps a FIFO planted there from blocking the open. */
 int lf__partial_open_regular(int dirfd, const char *name, int flags) {

@@ -87,7 +87,7 @@ int lf__resume_prepare(lf__transfer_t *t) {
   lf__partial_t *p = &t->part;
   if (!wanted(t)) return 0;
   const char *base;
-  int dirfd = lf__partial_dir(t->fetcher->out_dirfd, t->req->file, &base);
+  int dirfd = lf__subdir_find(t->fetcher->out_dirfd, t->req->file, &base);
   lf__partial_names(base, p->data, p->state_name);
   if (dirfd < 0) return 0; /* no folder: no partial (the pool creates the folder) */
   p->dirfd = dirfd;

@@ -12,8 +12,9 @@
 #include "internal.h"
 
 /* The folder of path's last component, opened under dirfd, and *base pointed at that last
- * component. Without a '/' in path: dirfd itself (not to be closed). -1 with errno set. */
-int lf__subdir_open(int dirfd, const char *path, const char **base) {
+ * component; missing folders are made when create is set. Symlinks are never followed. Without
+ * a '/' in path: dirfd itself (not to be closed). -1 with errno set. */
+static int walk(int dirfd, const char *path, const char **base, int create) {
   const char *slash = strrchr(path, '/');
   *base = path;
   if (!slash) return dirfd;
@@ -28,7 +29,7 @@ int lf__subdir_open(int dirfd, const char *path, const char **base) {
     memcpy(comp, p, n);
     comp[n] = '\0';
     int next = openat(fd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (next < 0 && errno == ENOENT && (mkdirat(fd, comp, 0755) == 0 || errno == EEXIST))
+    if (next < 0 && create && errno == ENOENT && (mkdirat(fd, comp, 0755) == 0 || errno == EEXIST))
       next = openat(fd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (next < 0) goto fail;
     if (fd != dirfd) close(fd);
@@ -44,4 +45,17 @@ fail:
     errno = saved;
   }
   return -1;
+}
+
+int lf__subdir_open(int dirfd, const char *path, const char **base) {
+  return walk(dirfd, path, base, 1);
+}
+
+/* resume.c names the partial files by *base before it knows whether the folder exists: the
+ * last component, whatever the walk found. */
+int lf__subdir_find(int dirfd, const char *path, const char **base) {
+  int fd = walk(dirfd, path, base, 0);
+  const char *slash = strrchr(path, '/');
+  *base = slash ? slash + 1 : path;
+  return fd;
 }

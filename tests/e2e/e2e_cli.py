@@ -961,14 +961,14 @@ def shards_disposition_race(t):
             bodies[u] = "body of %s" % u
             s.routes[u[len(s.base):]] = paired(bodies[u], "same%d.txt" % i)
     inp = t.input_file("".join(u + "\n" for pair in pairs for u in pair), name="race.txt")
-    for rnd in range(5):
-        out = t.path("race%d" % rnd)
+
+    def both(out, *more):  # the two shards at once, into one folder
         count[0] = 0
         procs = [None, None]
 
         def one(k):
-            procs[k - 1] = t.run("--content-disposition", "-c", "1", "--shard", "%d/2" % k,
-                                 "-i", inp, "-o", out)
+            procs[k - 1] = t.run("--content-disposition", *more, "-c", "1", "--shard",
+                                 "%d/2" % k, "-i", inp, "-o", out)
         threads = [threading.Thread(target=one, args=(k,)) for k in (1, 2)]
         for th in threads:
             th.start()
@@ -976,6 +976,9 @@ def shards_disposition_race(t):
             th.join()
         for p in procs:
             t.expect_exit(p, 0)
+    for rnd in range(5):
+        out = t.path("race%d" % rnd)
+        both(out)
         got = {}
         for n in t.files(out):
             with open(os.path.join(out, n)) as f:
@@ -993,24 +996,10 @@ def shards_disposition_race(t):
                 t.check(f.read() == bodies[r["url"]], "round %d: %s is not %s's page" %
                         (rnd, r["file"], r["url"]))
         t.expect_exit(t.run("status", "-i", inp, out), 0)
-    def both_again():  # the two shards at once again, with --force: each page replaces its own
-        count[0] = 0
-        procs = [None, None]
-
-        def again(k):
-            procs[k - 1] = t.run("--content-disposition", "--force", "-c", "1", "--shard",
-                                 "%d/2" % k, "-i", inp, "-o", out)
-        threads = [threading.Thread(target=again, args=(k,)) for k in (1, 2)]
-        for th in threads:
-            th.start()
-        for th in threads:
-            th.join()
-        for p in procs:
-            t.expect_exit(p, 0)
-    # Under the same names, each page replaces its own file, whatever name it holds: no
+    # Again with --force: each page replaces its own file. Under the same names, each page replaces its own file, whatever name it holds: no
     # NAME~3.EXT appears.
     before = sorted(t.files(out))
-    both_again()
+    both(out, "--force")
     t.check(sorted(t.files(out)) == before, "--force, same names: %s, was %s" %
             (sorted(t.files(out)), before))
     # The server now names each pair anew: a name the server picked is not the page's own, so
@@ -1019,7 +1008,7 @@ def shards_disposition_race(t):
         for u in (a, b):
             bodies[u] = "new body of %s" % u
             s.routes[u[len(s.base):]] = paired(bodies[u], "new%d.txt" % i)
-    both_again()
+    both(out, "--force")
     got = {}
     for n in t.files(out):
         with open(os.path.join(out, n)) as f:
