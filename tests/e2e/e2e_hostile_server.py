@@ -150,9 +150,8 @@ def h2_bombs_in_parallel(ctx):
     """40 gzip bombs over HTTPS + HTTP/2 (nginx serving one precompressed file, as
     e2e_tls.py's): HTTP/2 bodies are buffered rather than paused, yet memory stays bounded."""
     import e2e_tls as tls
-    tls.CONF = tls.CONF.replace(
-        "root {tmp}/www;", "root {tmp}/www;\n    location /bomb/ {{ add_header Content-Encoding gzip; }}")
-    with tls.Nginx(ctx.tmp, 0) as ng:
+    with tls.Nginx(ctx.tmp, 0,
+                   server=("location /bomb/ { add_header Content-Encoding gzip; }",)) as ng:
         folder = os.path.join(ng.tmp, "www", "bomb")
         os.makedirs(folder)
         os.chmod(folder, 0o755)

@@ -30,6 +30,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 import e2e_modes as m  # noqa: E402
+import harness  # noqa: E402
+from harness import Daemon, free_port, need, wait_listening  # noqa: E402,F401
 
 check, MANIFEST = m.check, m.MANIFEST
 CASES = {}
@@ -51,32 +53,6 @@ def body_of(path):
 def big_body(name, size):
     seed = hashlib.sha256(name.encode()).digest()
     return (seed * (size // 32 + 1))[:size]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_listening(port, proc, what):
-    for _ in range(200):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            if proc is not None and proc.poll() is not None:
-                raise m.Failure(f"{what} exited: {proc.stderr.read()[-500:] if proc.stderr else ''}")
-            time.sleep(0.05)
-    raise m.Failure(f"{what} did not start listening")
-
-
-def need(tool):
-    for d in ("", "/usr/sbin/", "/usr/bin/"):
-        path = shutil.which(tool) if not d else d + tool
-        if path and os.path.exists(path):
-            return path
-    raise m.Skip(f"{tool} is not installed (scripts/deps.sh installs it)")
 
 
 class Recorder:
@@ -165,27 +141,6 @@ class Recorder:
         return [p for p, _ in self.requests]
 
 
-class Daemon:
-    """A server process in the foreground, stopped on exit."""
-
-    def __init__(self, argv, port, what):
-        self.what = what
-        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                     text=True)
-        wait_listening(port, self.proc, what)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-
-
 class Tinyproxy(Daemon):
     """Debian's tinyproxy: an HTTP proxy that also tunnels (CONNECT). Its log names every
     request it forwarded; it adds `Via: 1.1 tinyproxy` to what it forwards."""
@@ -236,61 +191,19 @@ class Dante(Daemon):
             return f.read()
 
 
-NGINX_CONF = """
-worker_processes 1;
-pid {tmp}/nginx.pid;
-error_log {tmp}/error.log warn;
-events {{ worker_connections 256; }}
-http {{
-  log_format lf '$status $uri';
-  access_log {tmp}/access.log lf;
-  default_type text/html;
-  client_body_temp_path {tmp}/tmp;
-  server {{
-    listen 127.0.0.1:{port} ssl http2;
-    ssl_certificate {tmp}/cert.pem;
-    ssl_certificate_key {tmp}/key.pem;
-    root {tmp}/www;
-    location = /to-http {{ return 302 {to_http}; }}
-  }}
-}}
-"""
-
-
-class Nginx(Daemon):
+class Nginx(harness.Nginx):
     """Debian's nginx over TLS (throwaway CA) serving /p/0.html .. /p/{count-1}.html (body_of),
     and /to-http, a redirect to `to_http`."""
 
     def __init__(self, tmp, count=3, to_http="http://127.0.0.1:9/"):
-        exe = need("nginx")
-        need("openssl")
-        self.dir = os.path.join(tmp, "nginx")
-        os.makedirs(os.path.join(self.dir, "www", "p"))
-        os.makedirs(os.path.join(self.dir, "tmp"))
-        for i in range(count):
-            with open(os.path.join(self.dir, "www", "p", f"{i}.html"), "wb") as f:
-                f.write(body_of(f"/p/{i}.html"))
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                        "-subj", "/CN=127.0.0.1", "-addext",
-                        "subjectAltName=IP:127.0.0.1,DNS:localhost",
-                        "-keyout", f"{self.dir}/key.pem", "-out", f"{self.dir}/cert.pem"],
-                       check=True, capture_output=True)
-        for root, dirs, files in os.walk(tmp):  # nginx's worker may run as nobody
-            os.chmod(root, 0o755)
-            for n in files:
-                os.chmod(os.path.join(root, n), 0o644)
-        self.port = free_port()
-        with open(f"{self.dir}/nginx.conf", "w") as f:
-            f.write(NGINX_CONF.format(tmp=self.dir, port=self.port, to_http=to_http))
-        self.base = f"https://127.0.0.1:{self.port}"
+        super().__init__(tmp, "$status $uri", http=("default_type text/html;",),
+                         server=(f"location = /to-http {{ return 302 {to_http}; }}",), tls=True,
+                         files={f"p/{i}.html": body_of(f"/p/{i}.html") for i in range(count)},
+                         san="IP:127.0.0.1,DNS:localhost")
         self.urls = [f"{self.base}/p/{i}.html" for i in range(count)]
-        self.ca = f"{self.dir}/cert.pem"
-        super().__init__([exe, "-p", self.dir, "-c", f"{self.dir}/nginx.conf", "-e",
-                          f"{self.dir}/error.log", "-g", "daemon off;"], self.port, "nginx")
 
     def log(self):
-        with open(f"{self.dir}/access.log") as f:
-            return [line.split() for line in f if line.strip()]
+        return [line.split() for line in self.access_log()]
 
 
 PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY",

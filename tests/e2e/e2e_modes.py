@@ -30,8 +30,7 @@ MANIFEST = "loopfetch-manifest.jsonl"
 CASES = {}
 
 
-class Failure(Exception):
-    pass
+Failure = harness.Failure
 
 
 def case(fn):
@@ -420,8 +419,7 @@ def embed_example(ctx):
               f"embed_echo output: {p.stdout[-400:]}")
 
 
-class Skip(Exception):
-    pass
+Skip = harness.Skip
 
 
 def run_main(cases, prefix, make_ctx=None):

@@ -29,6 +29,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 import e2e_modes as m  # noqa: E402
 import e2e_http as h  # noqa: E402
+import harness  # noqa: E402
 
 check = m.check
 CASES = {}
@@ -71,40 +72,11 @@ def partials(folder):
                             recursive=True))
 
 
-NGINX_CONF = """
-worker_processes 1;
-pid {d}/nginx.pid;
-error_log {d}/error.log warn;
-events {{ worker_connections 256; }}
-http {{
-  log_format lf '$status $uri "$http_range" "$http_if_range" $body_bytes_sent';
-  access_log {d}/access.log lf;
-  client_body_temp_path {d}/tmp;
-  server {{
-    listen 127.0.0.1:{port};
-    root {d}/www;
-  }}
-}}
-"""
-
-
-class Nginx(h.Daemon):
+class Nginx(harness.Nginx):
     """Debian's nginx, plain http, serving {dir}/www as it is."""
 
     def __init__(self, tmp):
-        exe = h.need("nginx")
-        self.dir = os.path.join(tmp, "nginx")
-        self.www = os.path.join(self.dir, "www")
-        os.makedirs(self.www)
-        os.makedirs(os.path.join(self.dir, "tmp"))
-        self.port = h.free_port()
-        with open(f"{self.dir}/nginx.conf", "w") as f:
-            f.write(NGINX_CONF.format(d=self.dir, port=self.port))
-        for root, dirs, files in os.walk(tmp):  # nginx's worker may run as nobody
-            os.chmod(root, 0o755)
-        self.base = f"http://127.0.0.1:{self.port}"
-        super().__init__([exe, "-p", self.dir, "-c", f"{self.dir}/nginx.conf", "-e",
-                          f"{self.dir}/error.log", "-g", "daemon off;"], self.port, "nginx")
+        super().__init__(tmp, '$status $uri "$http_range" "$http_if_range" $body_bytes_sent')
 
     def add(self, name, size, tag=None):
         path = os.path.join(self.www, name)

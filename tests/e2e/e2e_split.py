@@ -13,9 +13,7 @@ each case takes well under a second of transfer.
 import hashlib
 import json
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -448,74 +446,20 @@ def split_continue_gaps(ctx):
         check(r["bytes"] == size and r.get("resumed") == 10 * 200 * 1024, f"manifest: {r}")
 
 
-NGINX_CONF = """
-worker_processes 1;
-pid {tmp}/nginx.pid;
-error_log {tmp}/error.log warn;
-events {{ worker_connections 256; }}
-http {{
-  log_format lf '$status $server_protocol $http_range';
-  access_log {tmp}/access.log lf;
-  client_body_temp_path {tmp}/tmp;
-  server {{
-    listen 127.0.0.1:{port}{tls};
-    root {tmp}/www;
-    {cert}
-  }}
-}}
-"""
-
-
 def nginx_split(ctx, tls):
     """Debian's nginx at its defaults serves a 24 MiB file: fetched in 8 ranges, each a 206,
     byte-identical."""
-    exe = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx")
-                                    else None)
-    if not exe or (tls and not shutil.which("openssl")):
-        raise m.Skip("nginx or openssl is not installed (scripts/deps.sh installs them)")
-    d = ctx.dir("nginx")
-    os.makedirs(os.path.join(d, "www"))
-    os.makedirs(os.path.join(d, "tmp"))
     data = os.urandom(24 * MIB)
-    with open(os.path.join(d, "www", "big.iso"), "wb") as f:
-        f.write(data)
-    cert = ""
-    if tls:
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                        "-keyout", f"{d}/key.pem", "-out", f"{d}/cert.pem"],
-                       check=True, capture_output=True)
-        cert = f"ssl_certificate {d}/cert.pem; ssl_certificate_key {d}/key.pem;"
-    for root, dirs, files in os.walk(ctx.tmp):  # nginx's worker may run as nobody
-        os.chmod(root, 0o755)
-        for n in files:
-            os.chmod(os.path.join(root, n), 0o644)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    with open(os.path.join(d, "nginx.conf"), "w") as f:
-        f.write(NGINX_CONF.format(tmp=d, port=port, tls=" ssl http2" if tls else "", cert=cert))
-    proc = subprocess.Popen([exe, "-p", d, "-c", os.path.join(d, "nginx.conf"), "-e",
-                             os.path.join(d, "error.log"), "-g", "daemon off;"])
-    try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        scheme, extra = ("https", ["--cacert", f"{d}/cert.pem"]) if tls else ("http", [])
-        p = fetch(ctx, "out", [f"{scheme}://127.0.0.1:{port}/big.iso"], "--split", "8", *extra)
+    with harness.Nginx(ctx.tmp, "$status $server_protocol $http_range", tls=tls,
+                       files={"big.iso": data}) as ng:
+        extra = ["--cacert", ng.ca] if tls else []
+        p = fetch(ctx, "out", [f"{ng.base}/big.iso"], "--split", "8", *extra)
         check(p.returncode == 0, f"exit {p.returncode}: {p.stderr[-500:]}")
         check(sha(saved(ctx, "out", "big.iso")) == sha(data), "bytes differ from nginx's")
-        with open(os.path.join(d, "access.log")) as f:
-            lines = [line.split(None, 2) for line in f if line.strip()]
+        lines = [line.split(None, 2) for line in ng.access_log()]
         want = "HTTP/2.0" if tls else "HTTP/1.1"
         check(len(lines) == 8 and all(st == "206" and pr == want for st, pr, _ in lines),
               f"nginx log: {lines}")
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 @case

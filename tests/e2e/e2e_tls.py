@@ -16,41 +16,14 @@ nginx or openssl is not installed.
 import collections
 import hashlib
 import os
-import shutil
-import socket
-import subprocess
 import sys
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 import e2e_modes as m  # noqa: E402
+import harness  # noqa: E402
 check, MANIFEST = m.check, m.MANIFEST
 
 CASES = {}
-
-CONF = """
-worker_processes 1;
-pid {tmp}/nginx.pid;
-error_log {tmp}/error.log warn;
-events {{ worker_connections 4096; }}
-http {{
-  log_format lf '$connection $server_protocol $status $uri $msec $request_time';
-  access_log {tmp}/access.log lf;
-  keepalive_requests 100000;
-  http2_max_concurrent_streams {streams};
-  default_type text/html;
-  client_body_temp_path {tmp}/tmp;
-  server {{
-    listen 127.0.0.1:{port} ssl{http2};
-    ssl_certificate {tmp}/cert.pem;
-    ssl_certificate_key {tmp}/key.pem;
-    root {tmp}/www;
-    location /p/ {{
-      limit_rate {rate};
-    }}
-  }}
-}}
-"""
 
 
 def case(fn):
@@ -65,61 +38,24 @@ def body(i, size=None):
     return page[: 2000 + (i * 97) % 10000 if size is None else size]
 
 
-class Nginx:
+class Nginx(harness.Nginx):
     """nginx serving `count` pages over HTTPS + HTTP/2 (or HTTP/1.1 only), at most `streams`
     per connection, each page sent at `rate` bytes/s (0: at once), and a list page linking them
-    all; stopped on exit."""
+    all, plus `server`'s directives; stopped on exit."""
 
-    def __init__(self, tmp, count, streams=512, rate=0, size=None, http2=True):
-        for tool in ("nginx", "openssl"):
-            if not shutil.which(tool) and not os.path.exists(f"/usr/sbin/{tool}"):
-                raise m.Skip(f"{tool} is not installed (scripts/deps.sh installs it)")
-        self.tmp = os.path.join(tmp, "nginx")
-        os.makedirs(os.path.join(self.tmp, "www", "p"))
-        os.makedirs(os.path.join(self.tmp, "tmp"))
-        for i in range(count):
-            with open(os.path.join(self.tmp, "www", "p", f"{i}.html"), "w") as f:
-                f.write(body(i, size))
-        with open(os.path.join(self.tmp, "www", "list.html"), "w") as f:
-            f.write("<!DOCTYPE html><title>list</title>" +
-                    "".join(f'<p><a href="/p/{i}.html">{i}</a>' for i in range(count)))
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                        "-keyout", f"{self.tmp}/key.pem", "-out", f"{self.tmp}/cert.pem"],
-                       check=True, capture_output=True)
-        for root, dirs, files in os.walk(tmp):  # nginx's worker may run as nobody
-            os.chmod(root, 0o755)
-            for n in files:
-                os.chmod(os.path.join(root, n), 0o644)
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        with open(f"{self.tmp}/nginx.conf", "w") as f:
-            f.write(CONF.format(tmp=self.tmp, port=self.port, streams=streams, rate=rate,
-                                http2=" http2" if http2 else ""))
-        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-        self.proc = subprocess.Popen([nginx, "-p", self.tmp, "-c", f"{self.tmp}/nginx.conf", "-e",
-                                      f"{self.tmp}/error.log", "-g", "daemon off;"],
-                                     stderr=subprocess.PIPE, text=True)
-        self.urls = [f"https://127.0.0.1:{self.port}/p/{i}.html" for i in range(count)]
-        self.list_url = f"https://127.0.0.1:{self.port}/list.html"
-        self.ca = f"{self.tmp}/cert.pem"
-        for _ in range(200):
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                if self.proc.poll() is not None:
-                    raise m.Failure(f"nginx exited: {self.proc.stderr.read()[-500:]}")
-                time.sleep(0.05)
-        raise m.Failure("nginx did not start listening")
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.proc.terminate()
-        self.proc.wait(timeout=10)
+    def __init__(self, tmp, count, streams=512, rate=0, size=None, http2=True, server=()):
+        files = {f"p/{i}.html": body(i, size) for i in range(count)}
+        files["list.html"] = ("<!DOCTYPE html><title>list</title>" +
+                              "".join(f'<p><a href="/p/{i}.html">{i}</a>' for i in range(count)))
+        super().__init__(tmp, "$connection $server_protocol $status $uri $msec $request_time",
+                         http=("keepalive_requests 100000;",
+                               f"http2_max_concurrent_streams {streams};",
+                               "default_type text/html;"),
+                         server=(f"location /p/ {{ limit_rate {rate}; }}", *server), tls=True,
+                         http2=http2, connections=4096, files=files)
+        self.tmp = self.dir
+        self.urls = [f"{self.base}/p/{i}.html" for i in range(count)]
+        self.list_url = f"{self.base}/list.html"
 
     def log(self):
         """(connection, protocol, status, uri) per request, as nginx wrote them."""
@@ -128,8 +64,7 @@ class Nginx:
     def timed_log(self):
         """(connection, protocol, status, uri, arrived, finished) per request: when nginx
         read the request and when it sent the last byte, in seconds of its clock."""
-        with open(f"{self.tmp}/access.log") as f:
-            rows = [line.split() for line in f if line.strip()]
+        rows = [line.split() for line in self.access_log()]
         return [(c, p, s, u, float(end) - float(took), float(end)) for c, p, s, u, end, took in rows]
 
 
