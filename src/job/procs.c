@@ -21,6 +21,10 @@
  * WINDOW_MIN, at most its concurrency): see window(). */
 #define WINDOW_SHARE 4
 #define WINDOW_MIN 8
+/* A worker told to stop (SIGTERM) that has not ended this long after is killed, so that a stop
+ * always ends (a worker stopped by SIGSTOP, or one that missed the signal while it started):
+ * its pages are then recorded interrupted by the parent. */
+#define STOP_GRACE_MS 5000
 
 typedef struct {
   char *url, *name, *extra; /* one allocation: url, name, then the rest of its line; freed
@@ -74,6 +78,7 @@ struct lf__procs_s {
   const char *warc_name;
   const char *out_dir;
   int stopping;
+  uv_timer_t *stop_timer; /* STOP_GRACE_MS after the stop, while workers live */
 };
 
 static void deal(lf__procs_t *p);
@@ -414,6 +419,37 @@ static void orphan(lf__procs_t *p, int worker, const char *why) {
 }
 
 /* Both the exit and the end of its output are needed: records may still be in the pipe. */
+static void free_handle(uv_handle_t *h) {
+  free(h);
+}
+
+static void end_stop_timer(lf__procs_t *p) {
+  if (!p->stop_timer) return;
+  uv_close((uv_handle_t *)p->stop_timer, free_handle);
+  p->stop_timer = NULL;
+}
+
+static void on_stop_grace(uv_timer_t *t) {
+  lf__procs_t *p = t->data;
+  end_stop_timer(p);
+  if (!p->live) return;
+  fprintf(stderr, "loopfetch: a worker did not stop within %d s of being told to: killed\n",
+          STOP_GRACE_MS / 1000);
+  lf__procs_stop(p, 1);
+}
+
+/* After a stop (SIGTERM to the workers): the timer that kills those still alive. */
+static void start_stop_timer(lf__procs_t *p) {
+  if (p->stop_timer || !p->live || !(p->stop_timer = malloc(sizeof(*p->stop_timer)))) return;
+  if (uv_timer_init(p->loop, p->stop_timer) < 0) {
+    free(p->stop_timer); /* no grace kill: a second signal still kills them (job_driver.c) */
+    p->stop_timer = NULL;
+    return;
+  }
+  p->stop_timer->data = p;
+  if (uv_timer_start(p->stop_timer, on_stop_grace, STOP_GRACE_MS, 0) < 0) end_stop_timer(p);
+}
+
 static void finalize(worker_t *w) {
   lf__procs_t *p = w->owner;
   if (!w->exited || !w->eof || w->finalized) return;
@@ -432,6 +468,7 @@ static void finalize(worker_t *w) {
   close_input(w); /* nobody reads it any more */
   orphan(p, (int)w->id, why);
   if (--p->live == 0) {
+    end_stop_timer(p);
     orphan(p, -1, why); /* nobody is left to deal them to */
     p->next_deal = p->count;
     p->cbs.on_done(p->cbs.arg);
@@ -694,6 +731,7 @@ void lf__procs_stop(lf__procs_t *p, int hard) {
     if (w->spawned && !w->exited)
       uv_process_kill(&w->proc, hard ? SIGKILL : SIGTERM); /* ESRCH: it just ended */
   }
+  if (!hard) start_stop_timer(p);
 }
 
 void lf__procs_free(lf__procs_t *p) {

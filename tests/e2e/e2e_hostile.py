@@ -428,6 +428,39 @@ def sighup_stops_cleanly(ctx):
 
 
 @case
+def stop_kills_a_stuck_worker(ctx):
+    """-p 2: a worker that cannot act on its parent's SIGTERM (here stopped by SIGSTOP; a worker
+    that missed the signal while it started is the same) is killed 5 s after the stop, and its
+    pages are recorded interrupted by the parent: the run ends with 143, every URL recorded.
+    Before, the parent waited for that worker for ever."""
+    with Srv() as srv:
+        urls = [f"{srv.base}/d/60000/p{i}" for i in range(8)]
+        lst = ctx.dir("urls.txt")
+        with open(lst, "w") as f:
+            f.write(lines_of(urls))
+        out = ctx.dir("out")
+        p = start(ctx, "-p", "2", "-i", lst, "-o", out)
+        wait_for(lambda: sum(srv.requests.values()) >= 8, "requests in flight")
+        kids = subprocess.run(["pgrep", "-P", str(p.pid)], capture_output=True, text=True)
+        workers = [int(x) for x in kids.stdout.split()]
+        check(len(workers) == 2, f"workers: {workers}")
+        os.kill(workers[0], signal.SIGSTOP)
+        p.send_signal(signal.SIGTERM)
+        try:
+            _, err = p.communicate(timeout=40)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            os.kill(workers[0], signal.SIGKILL)
+            raise m.Failure("SIGTERM did not end the run while a worker was stopped")
+        check(p.returncode == 143, f"exit {p.returncode}: {err[-300:]}")
+        check("did not stop within" in err, f"no line about the killed worker: {err[-300:]}")
+        last = last_records(out)
+        check(sorted(last) == sorted(urls) and
+              all(r["status"] == "interrupted" for r in last.values()),
+              f"records {collections.Counter(r['status'] for r in last.values())}")
+
+
+@case
 def sigterm_while_manifests_load(ctx):
     """Issue 28, item 15: SIGTERM (and SIGINT, SIGHUP) while the folder's manifests load stops
     the run at once with its exit code, not after the load. The load is made endless with a
